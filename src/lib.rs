@@ -1,0 +1,1 @@
+//! genesys-cloud-exporter: Genesys Cloud CX conversation aggregates as Prometheus metrics.
