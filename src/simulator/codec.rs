@@ -1,0 +1,150 @@
+//! Small text codecs the simulator needs (Basic-auth base64, form/query strings).
+//!
+//! They are written out here rather than pulled in as crates because the simulator
+//! only needs the decoding side and must never panic on whatever a client sends.
+
+/// Decodes standard base64 (with or without `=` padding). `None` on any invalid input,
+/// so a malformed `Authorization: Basic` header becomes a 401, not a panic.
+pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let trimmed = input.trim().trim_end_matches('=');
+    if trimmed.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &c in trimmed.as_bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Percent-decodes one component of `application/x-www-form-urlencoded` text
+/// (`+` means space). Invalid escapes are kept literally, as browsers do.
+pub(crate) fn url_decode(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits a query string or form body into decoded `(key, value)` pairs, in order.
+pub(crate) fn form_pairs(input: &str) -> Vec<(String, String)> {
+    input
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((k, v)) => (url_decode(k), url_decode(v)),
+            None => (url_decode(part), String::new()),
+        })
+        .collect()
+}
+
+/// Lower-case hex of some bytes (used for opaque token strings).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// Formats 128 bits as a version-4-shaped UUID (`8-4-4-4-12` hex). Genesys ids
+/// (queues, users, wrap-up codes, correlation ids) all look like this.
+pub(crate) fn uuid_from_bits(bits: u128) -> String {
+    // Set the version (4) and variant (10xx) bits so the ids look like real v4 UUIDs.
+    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
+    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
+    let h = hex(&bits.to_be_bytes());
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A random UUID for correlation / context ids.
+pub(crate) fn random_uuid() -> String {
+    uuid_from_bits(rand::random::<u128>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_known_values() {
+        assert_eq!(
+            base64_decode("ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=").as_deref(),
+            Some(&b"demo-client:demo-secret"[..])
+        );
+        assert_eq!(base64_decode("YQ").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64_decode("YWI=").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(base64_decode("").as_deref(), Some(&b""[..]));
+        assert!(base64_decode("Y").is_none());
+        assert!(base64_decode("a$b=").is_none());
+    }
+
+    #[test]
+    fn url_decoding_handles_plus_escapes_and_garbage() {
+        assert_eq!(url_decode("a+b%20c%2Fd"), "a b c/d");
+        assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("%zz"), "%zz");
+        assert_eq!(url_decode("%4"), "%4");
+        assert_eq!(
+            form_pairs("grant_type=client_credentials&x&y=1"),
+            vec![
+                ("grant_type".to_string(), "client_credentials".to_string()),
+                ("x".to_string(), String::new()),
+                ("y".to_string(), "1".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn uuid_shape() {
+        let u = uuid_from_bits(0);
+        assert_eq!(u, "00000000-0000-4000-8000-000000000000");
+        let u = uuid_from_bits(u128::MAX);
+        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    }
+}

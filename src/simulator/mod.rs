@@ -1,0 +1,387 @@
+//! A built-in simulator of the Genesys Cloud API.
+//!
+//! The exporter cannot be developed or tested against a real Genesys org (it costs
+//! money, needs credentials and its data is not repeatable), so this module serves a
+//! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
+//! conversation-aggregates query, the queue listing, per-token rate limits and the
+//! Genesys error bodies. Its traffic is synthetic but deterministic, so tests can
+//! assert on exact numbers, and it can inject faults to exercise retry paths.
+//!
+//! Login and API share one base URL ([`Simulator::base_url`]).
+
+mod aggregate;
+mod auth;
+mod catalog;
+mod codec;
+mod period;
+mod queues;
+mod ratelimit;
+mod respond;
+mod routes;
+mod traffic;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use auth::{TokenStore, lock};
+use ratelimit::RateLimiter;
+use traffic::World;
+
+/// How long [`Simulator::shutdown`] lets open connections finish before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How many requests [`Simulator::requests`] remembers; older ones are dropped so a
+/// long-running demo does not grow without bound.
+const MAX_RECORDED: usize = 100_000;
+
+/// Settings of a simulated Genesys org.
+///
+/// The defaults give a small, busy org that needs no setup: a client can log in with
+/// `demo-client` / `demo-secret` and query eight queues of traffic.
+#[derive(Clone)]
+pub struct SimulatorConfig {
+    /// OAuth client id the token endpoint accepts.
+    pub client_id: String,
+    /// OAuth client secret the token endpoint accepts (never printed by `Debug`).
+    pub client_secret: String,
+    /// Lifetime of issued tokens (`expires_in`); short values exercise re-login.
+    pub token_lifetime: Duration,
+    /// Per-token requests per minute before API calls get 429, like the Genesys
+    /// platform limit.
+    pub requests_per_minute: u32,
+    /// Number of queues in the org (each with its own traffic).
+    pub queue_count: usize,
+    /// Seed of the synthetic traffic and ids: same seed, same numbers.
+    pub seed: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            client_id: "demo-client".to_string(),
+            client_secret: "demo-secret".to_string(),
+            token_lifetime: Duration::from_secs(86_400),
+            requests_per_minute: 300,
+            queue_count: 8,
+            seed: 1,
+        }
+    }
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("token_lifetime", &self.token_lifetime)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("queue_count", &self.queue_count)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+/// A routing queue of the simulated org, as `GET /api/v2/routing/queues` lists it.
+/// Its `id` is the `queueId` in aggregate results, so tests can match the two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queue {
+    /// Deterministic UUID-shaped id (depends on the seed and the queue's position).
+    pub id: String,
+    /// Human-readable name ("Billing", "Technical Support", ...).
+    pub name: String,
+}
+
+/// One request the simulator answered, so tests can assert on what a client did
+/// (how often it logged in, whether it backed off after a 429, ...).
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// When the request arrived.
+    pub at: Instant,
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Request path without the query string.
+    pub path: String,
+    /// Status code of the answer.
+    pub status: u16,
+}
+
+/// A fault to inject: the next `count` requests whose path starts with `path_prefix`
+/// are answered with `status` and a Genesys error body (and `Retry-After: n` when
+/// `retry_after` is `Some`). Faults let tests exercise a client's retry and
+/// back-off paths, which a healthy simulator never triggers.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// Path prefix the fault applies to, e.g. `/api/v2/analytics` or `/oauth/token`.
+    pub path_prefix: String,
+    /// Status to answer with, e.g. 503 or 429.
+    pub status: u16,
+    /// Value of a `Retry-After` header, if any.
+    pub retry_after: Option<u64>,
+    /// How many matching requests get the fault.
+    pub count: u32,
+}
+
+/// State shared by the handle and the request handlers.
+struct Shared {
+    config: SimulatorConfig,
+    world: World,
+    queues: Vec<Queue>,
+    tokens: TokenStore,
+    limiter: RateLimiter,
+    faults: Mutex<VecDeque<Fault>>,
+    log: Mutex<VecDeque<RecordedRequest>>,
+}
+
+impl Shared {
+    /// Takes one use of the first pending fault matching `path`.
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults
+            .iter()
+            .position(|f| f.count > 0 && path.starts_with(&f.path_prefix))?;
+        let fault = faults.get_mut(index)?;
+        fault.count -= 1;
+        let taken = fault.clone();
+        if fault.count == 0 {
+            faults.remove(index);
+        }
+        Some(taken)
+    }
+
+    fn record(&self, request: RecordedRequest) {
+        let mut log = lock(&self.log);
+        if log.len() >= MAX_RECORDED {
+            log.pop_front();
+        }
+        log.push_back(request);
+    }
+}
+
+/// A running simulator. Dropping it stops the server; [`Simulator::shutdown`] stops
+/// it gracefully.
+pub struct Simulator {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    stop: Option<watch::Sender<bool>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("local_addr", &self.local_addr)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Binds `listen` (e.g. `127.0.0.1:0` for a free port) and serves in a background
+    /// tokio task, so a test can start one per case and run them in parallel.
+    pub async fn start(config: SimulatorConfig, listen: SocketAddr) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(listen).await?;
+        let local_addr = listener.local_addr()?;
+        let world = World::new(config.seed, config.queue_count);
+        let shared = Arc::new(Shared {
+            queues: queues::build(world.queue_ids()),
+            world,
+            tokens: TokenStore::new(config.token_lifetime),
+            limiter: RateLimiter::new(config.requests_per_minute),
+            faults: Mutex::new(VecDeque::new()),
+            log: Mutex::new(VecDeque::new()),
+            config,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        tracing::info!(%local_addr, config = ?shared.config, "Genesys Cloud simulator listening");
+        Ok(Simulator {
+            shared,
+            local_addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The address actually bound (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Base URL of both login and API, e.g. `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The org's queues, in listing order, so tests know the expected ids and names.
+    pub fn queues(&self) -> Vec<Queue> {
+        self.shared.queues.clone()
+    }
+
+    /// Every request served so far, in order, including the token endpoint (the most
+    /// recent 100 000 in a very long run).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).iter().cloned().collect()
+    }
+
+    /// How many tokens the token endpoint has issued, to check a client reuses them.
+    pub fn tokens_issued(&self) -> usize {
+        self.shared.tokens.issued()
+    }
+
+    /// Revokes every token issued so far (they answer 401 from now on), to exercise
+    /// a client's re-login on 401. Tokens issued later work normally.
+    pub fn revoke_tokens(&self) {
+        self.shared.tokens.revoke_all();
+        tracing::debug!("simulator revoked all tokens");
+    }
+
+    /// Queues a fault; faults apply in the order injected.
+    pub fn inject_fault(&self, fault: Fault) {
+        tracing::debug!(?fault, "simulator fault injected");
+        if fault.count > 0 {
+            lock(&self.shared.faults).push_back(fault);
+        }
+    }
+
+    /// Stops accepting connections, lets open ones finish (up to a few seconds) and
+    /// waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(mut task) = self.task.take() {
+            // The server task itself bounds the grace period; this is a backstop.
+            if tokio::time::timeout(SHUTDOWN_GRACE * 2, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+        tracing::info!(local_addr = %self.local_addr, "Genesys Cloud simulator stopped");
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        // Aborting the server task drops its connection set, which aborts every
+        // connection task too.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Accept loop: one task per connection (HTTP/1.1 or HTTP/2), all in a `JoinSet`
+/// owned here so that aborting this task ends them too.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = Arc::clone(&shared);
+                    let stopped = stopped.clone();
+                    connections.spawn(serve_connection(stream, peer, shared, stopped));
+                }
+                Err(error) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%error, "simulator accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::debug!("simulator connections did not close in time; aborting them");
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request| routes::handle(Arc::clone(&shared), request));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "simulator connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let config = SimulatorConfig {
+            client_secret: "hunter2".into(),
+            ..SimulatorConfig::default()
+        };
+        let text = format!("{config:?}");
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("<redacted>"));
+        assert!(text.contains("demo-client"));
+    }
+
+    #[test]
+    fn faults_are_used_up_in_order() {
+        let world = World::new(1, 2);
+        let shared = Shared {
+            queues: queues::build(world.queue_ids()),
+            world,
+            tokens: TokenStore::new(Duration::from_secs(1)),
+            limiter: RateLimiter::new(1),
+            faults: Mutex::new(VecDeque::new()),
+            log: Mutex::new(VecDeque::new()),
+            config: SimulatorConfig::default(),
+        };
+        lock(&shared.faults).push_back(Fault {
+            path_prefix: "/api".into(),
+            status: 503,
+            retry_after: None,
+            count: 2,
+        });
+        lock(&shared.faults).push_back(Fault {
+            path_prefix: "/api".into(),
+            status: 500,
+            retry_after: None,
+            count: 1,
+        });
+        assert!(shared.take_fault("/oauth/token").is_none());
+        let statuses: Vec<u16> = (0..4)
+            .filter_map(|_| shared.take_fault("/api/v2/routing/queues"))
+            .map(|f| f.status)
+            .collect();
+        assert_eq!(statuses, [503, 503, 500]);
+    }
+}

@@ -1,0 +1,329 @@
+//! Request dispatch: faults, routing, authentication, rate limiting, the handlers,
+//! and the headers and request log every response gets.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+
+use super::auth::{self, TokenCheck};
+use super::ratelimit::RateStatus;
+use super::respond::{self, Body};
+use super::{Fault, RecordedRequest, Shared, aggregate, codec, queues};
+
+const TOKEN_PATH: &str = "/oauth/token";
+const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
+const QUEUES_PATH: &str = "/api/v2/routing/queues";
+/// Genesys limits request payloads to about 512 KB.
+const MAX_BODY_BYTES: usize = 512 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Token,
+    Aggregates,
+    Queues,
+}
+
+fn route(path: &str) -> Option<(Route, Method)> {
+    match path {
+        TOKEN_PATH => Some((Route::Token, Method::POST)),
+        AGGREGATES_PATH => Some((Route::Aggregates, Method::POST)),
+        QUEUES_PATH => Some((Route::Queues, Method::GET)),
+        _ => None,
+    }
+}
+
+/// Serves one request. Never fails: every problem becomes an HTTP error response.
+pub(super) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let arrived = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let context_id = codec::random_uuid();
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::parse_bearer)
+        .map(str::to_string);
+
+    let (mut response, rate) =
+        dispatch(&shared, request, &path, &context_id, bearer.as_deref()).await;
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&context_id) {
+        headers.insert("inin-correlation-id", value);
+    }
+    if path != TOKEN_PATH {
+        let rate = rate.unwrap_or_else(|| shared.limiter.peek(bearer.as_deref(), Instant::now()));
+        headers.insert("inin-ratelimit-count", HeaderValue::from(rate.count));
+        headers.insert("inin-ratelimit-allowed", HeaderValue::from(rate.limit));
+        headers.insert("inin-ratelimit-reset", HeaderValue::from(rate.reset_secs));
+    }
+
+    let status = response.status().as_u16();
+    tracing::debug!(
+        %method,
+        %path,
+        status,
+        elapsed_ms = arrived.elapsed().as_millis() as u64,
+        context_id = %context_id,
+        "simulator request"
+    );
+    shared.record(RecordedRequest {
+        at: arrived,
+        method,
+        path,
+        status,
+    });
+    Ok(response)
+}
+
+/// Picks the answer; also returns the rate-limit window when the limiter counted
+/// the request.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    path: &str,
+    context_id: &str,
+    bearer: Option<&str>,
+) -> (Response<Body>, Option<RateStatus>) {
+    if let Some(fault) = shared.take_fault(path) {
+        return (fault_response(&fault, context_id), None);
+    }
+    let Some((route, allowed)) = route(path) else {
+        let message = format!("No resource found at {path}");
+        let response =
+            respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id);
+        return (response, None);
+    };
+    if request.method() != allowed {
+        let message = format!("Method {} is not allowed on {path}", request.method());
+        let mut response = respond::genesys_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method.not.allowed",
+            &message,
+            context_id,
+        );
+        if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
+            response.headers_mut().insert(ALLOW, value);
+        }
+        return (response, None);
+    }
+    if route == Route::Token {
+        return (token(shared, request).await, None);
+    }
+
+    let now = Instant::now();
+    let check = shared.tokens.check(bearer, now);
+    let token = match (check, bearer) {
+        (TokenCheck::Valid, Some(token)) => token,
+        (check, _) => {
+            tracing::debug!(?check, "simulator rejected bearer token");
+            let (code, message) = if check == TokenCheck::Missing {
+                (
+                    "authentication.required",
+                    "No authentication bearer token specified in authorization header.",
+                )
+            } else {
+                ("bad.credentials", "Invalid login credentials.")
+            };
+            let response =
+                respond::genesys_error(StatusCode::UNAUTHORIZED, code, message, context_id);
+            return (response, None);
+        }
+    };
+    let rate = shared.limiter.acquire(token, now);
+    if !rate.allowed {
+        return (
+            respond::too_many_requests(rate.reset_secs, context_id),
+            Some(rate),
+        );
+    }
+    let response = match route {
+        Route::Aggregates => aggregates(shared, request, context_id).await,
+        Route::Queues => match queues::page(&shared.queues, request.uri().query()) {
+            Ok(body) => respond::json_response(StatusCode::OK, &body),
+            Err(message) => bad_request(&message, context_id),
+        },
+        Route::Token => respond::genesys_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal.server.error",
+            "unexpected route",
+            context_id,
+        ),
+    };
+    (response, Some(rate))
+}
+
+fn bad_request(message: &str, context_id: &str) -> Response<Body> {
+    respond::genesys_error(StatusCode::BAD_REQUEST, "bad.request", message, context_id)
+}
+
+fn fault_response(fault: &Fault, context_id: &str) -> Response<Body> {
+    let status = StatusCode::from_u16(fault.status).unwrap_or_else(|_| {
+        tracing::warn!(
+            status = fault.status,
+            "invalid injected fault status; using 500"
+        );
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let mut response = match (status, fault.retry_after) {
+        (StatusCode::TOO_MANY_REQUESTS, Some(secs)) => respond::too_many_requests(secs, context_id),
+        _ => {
+            let message = format!(
+                "Simulated fault: {}",
+                status.canonical_reason().unwrap_or("error")
+            );
+            respond::genesys_error(
+                status,
+                respond::code_for_status(status),
+                &message,
+                context_id,
+            )
+        }
+    };
+    if let Some(secs) = fault.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
+    }
+    response
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Broken(String),
+}
+
+async fn read_body(request: Request<Incoming>) -> Result<Bytes, BodyError> {
+    match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(error) => Err(BodyError::Broken(error.to_string())),
+    }
+}
+
+fn body_error_response(error: BodyError, context_id: &str) -> Response<Body> {
+    match error {
+        BodyError::TooLarge => respond::genesys_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.entity.too.large",
+            &format!("The request body exceeds {MAX_BODY_BYTES} bytes"),
+            context_id,
+        ),
+        BodyError::Broken(reason) => bad_request(
+            &format!("Could not read the request body: {reason}"),
+            context_id,
+        ),
+    }
+}
+
+/// `POST /oauth/token`: the client-credentials grant.
+async fn token(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
+    let credentials = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::parse_basic);
+    let config = &shared.config;
+    let authenticated = credentials.as_ref().is_some_and(|(id, secret)| {
+        // Evaluate both comparisons so timing does not reveal which one failed.
+        let id_ok = auth::constant_time_eq(id, &config.client_id);
+        let secret_ok = auth::constant_time_eq(secret, &config.client_secret);
+        id_ok & secret_ok
+    });
+    if !authenticated {
+        let description = if credentials.is_none() {
+            "client authentication failed: send Authorization: Basic base64(client_id:client_secret)"
+        } else {
+            "client authentication failed: unknown client id or wrong secret"
+        };
+        return respond::oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return respond::oauth_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "request body too large",
+            );
+        }
+        Err(BodyError::Broken(reason)) => {
+            return respond::oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &reason);
+        }
+    };
+    let form = codec::form_pairs(&String::from_utf8_lossy(&body));
+    let grant = form
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    match grant {
+        Some("client_credentials") => {
+            let token = shared.tokens.issue(Instant::now());
+            tracing::debug!("simulator issued a token");
+            respond::json_response(
+                StatusCode::OK,
+                &json!({
+                    "access_token": token,
+                    "token_type": "bearer",
+                    "expires_in": shared.tokens.lifetime().as_secs(),
+                }),
+            )
+        }
+        Some(other) => respond::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("grant type '{other}' is not supported; use client_credentials"),
+        ),
+        None => respond::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type is missing; use grant_type=client_credentials",
+        ),
+    }
+}
+
+/// `POST /api/v2/analytics/conversations/aggregates/query`.
+async fn aggregates(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Response<Body> {
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return body_error_response(error, context_id),
+    };
+    let query = match aggregate::parse_query(&body, &shared.world) {
+        Ok(query) => query,
+        Err(message) => return bad_request(&message, context_id),
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    // Generating a day of traffic is CPU work: keep it off the async workers.
+    let worker = Arc::clone(shared);
+    match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms)).await {
+        Ok(result) => respond::json_response(StatusCode::OK, &result),
+        Err(error) => {
+            tracing::warn!(%error, "simulator aggregate computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "The aggregate computation failed",
+                context_id,
+            )
+        }
+    }
+}
