@@ -152,9 +152,11 @@ struct MediaProfile {
     served_by: f64,
     /// Share of agent-initiated outbound conversations (no queue wait).
     outbound_share: f64,
+    /// Mean queue wait at an average load (exponentially distributed).
     wait_mean: f64,
-    /// Mean customer patience before abandoning; infinite = never abandons.
-    patience_mean: f64,
+    /// Median customer patience before abandoning (log-normal); infinite = never
+    /// abandons.
+    patience_median: f64,
     alert: (i64, i64),
     talk_median: f64,
     talk_sigma: f64,
@@ -172,9 +174,9 @@ static VOICE: MediaProfile = MediaProfile {
     peak_per_minute: 1.2,
     served_by: 1.0,
     outbound_share: 0.10,
-    wait_mean: 25.0 * SEC,
-    patience_mean: 200.0 * SEC,
-    alert: (2_000, 12_000),
+    wait_mean: 10.0 * SEC,
+    patience_median: 120.0 * SEC,
+    alert: (2_000, 8_000),
     talk_median: 4.5 * MIN,
     talk_sigma: 0.5,
     talk: (20.0 * SEC, 60.0 * MIN),
@@ -187,8 +189,8 @@ static CHAT: MediaProfile = MediaProfile {
     peak_per_minute: 0.5,
     served_by: 0.75,
     outbound_share: 0.0,
-    wait_mean: 40.0 * SEC,
-    patience_mean: 300.0 * SEC,
+    wait_mean: 20.0 * SEC,
+    patience_median: 180.0 * SEC,
     alert: (3_000, 15_000),
     talk_median: 10.0 * MIN,
     talk_sigma: 0.5,
@@ -203,7 +205,7 @@ static EMAIL: MediaProfile = MediaProfile {
     served_by: 0.6,
     outbound_share: 0.15,
     wait_mean: 15.0 * MIN,
-    patience_mean: f64::INFINITY,
+    patience_median: f64::INFINITY,
     alert: (5_000, 30_000),
     talk_median: 9.0 * MIN,
     talk_sigma: 0.6,
@@ -217,8 +219,8 @@ static MESSAGE: MediaProfile = MediaProfile {
     peak_per_minute: 0.35,
     served_by: 0.5,
     outbound_share: 0.05,
-    wait_mean: 60.0 * SEC,
-    patience_mean: 900.0 * SEC,
+    wait_mean: 40.0 * SEC,
+    patience_median: 600.0 * SEC,
     alert: (3_000, 15_000),
     talk_median: 12.0 * MIN,
     talk_sigma: 0.6,
@@ -233,7 +235,7 @@ static CALLBACK: MediaProfile = MediaProfile {
     served_by: 0.4,
     outbound_share: 0.0,
     wait_mean: 5.0 * MIN,
-    patience_mean: f64::INFINITY,
+    patience_median: f64::INFINITY,
     alert: (2_000, 10_000),
     talk_median: 4.0 * MIN,
     talk_sigma: 0.5,
@@ -807,8 +809,8 @@ impl World {
             }
         });
         // Queues get slower when they are busy.
-        let wait = d.exp(p.wait_mean * (0.4 + 1.2 * load)).min(MAX_WAIT_MS) as i64;
-        let patience = d.exp(p.patience_mean);
+        let wait = d.exp(p.wait_mean * (0.5 + 0.8 * load)).min(MAX_WAIT_MS) as i64;
+        let patience = d.lognormal(p.patience_median, 1.2);
         let alert = d.range(p.alert.0, p.alert.1);
         let dial = d.range(5_000, 25_000);
 
