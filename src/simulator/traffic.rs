@@ -476,7 +476,8 @@ pub(crate) enum Outcome {
         acw: i64,
         transfer: Option<Transfer>,
     },
-    /// Agent-initiated on behalf of the queue: dialled for `dial`, then handled.
+    /// Agent-initiated on behalf of the queue: dialled for `dial` (0 unless voice),
+    /// then handled.
     Outbound {
         dial: i64,
         talk: i64,
@@ -572,7 +573,9 @@ impl Conversation {
             } => {
                 let connected = t0 + dial;
                 post(t0, Metric::NOutbound, 1, Purpose::Agent);
-                post(connected, Metric::TDialing, dial, Purpose::Agent);
+                if dial > 0 {
+                    post(connected, Metric::TDialing, dial, Purpose::Agent);
+                }
                 post(connected, Metric::NConnected, 1, Purpose::Agent);
                 Self::post_handling(connected + talk + held, talk, held, acw, &mut post);
             }
@@ -815,11 +818,8 @@ impl World {
         let dial = d.range(5_000, 25_000);
 
         let (outcome, agent, wrap_up) = if outbound {
-            let dial = if media == Media::Voice {
-                dial
-            } else {
-                dial / 10
-            };
+            // Only calls are dialled; outbound emails and messages connect at once.
+            let dial = if media == Media::Voice { dial } else { 0 };
             let outcome = Outcome::Outbound {
                 dial,
                 talk,
