@@ -225,8 +225,8 @@ impl Simulator {
         self.shared.queues.clone()
     }
 
-    /// Every request served so far, in order, including the token endpoint (the most
-    /// recent 100 000 in a very long run).
+    /// Every request served so far, in the order they were answered, including the
+    /// token endpoint (the most recent 100 000 in a very long run).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log).iter().cloned().collect()
     }
