@@ -1,1 +1,3 @@
 //! genesys-cloud-exporter: Genesys Cloud CX conversation aggregates as Prometheus metrics.
+
+pub mod interval;
