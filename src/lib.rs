@@ -1,3 +1,4 @@
 //! genesys-cloud-exporter: Genesys Cloud CX conversation aggregates as Prometheus metrics.
 
+pub mod config;
 pub mod interval;
