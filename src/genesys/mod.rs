@@ -1,0 +1,501 @@
+//! Everything that talks to Genesys Cloud: regions, the OAuth token, the API budget,
+//! retries, request and response types, and queue names.
+//!
+//! Every API call goes through [`GenesysClient::send`], so there is exactly one place where
+//! the budget is spent, tokens are attached and renewed, 429s pause everyone, transient
+//! failures are retried with backoff, and each exchange is counted.
+
+pub mod auth;
+pub mod budget;
+pub mod queues;
+pub mod region;
+pub mod types;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use tokio::time::Instant;
+
+use auth::{AccessToken, Credentials, TokenProvider};
+use budget::ApiBudget;
+use region::Endpoints;
+use types::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
+
+use crate::telemetry::Telemetry;
+
+/// Path of the conversation aggregates query.
+pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
+/// Path of the queue list.
+pub const QUEUES_PATH: &str = "/api/v2/routing/queues";
+/// The largest page of queues the exporter asks for (the API's documented safe size).
+pub const QUEUE_PAGE_SIZE: u32 = 100;
+
+/// How the client waits and retries. The defaults follow the official SDKs.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt, for 5xx, 429, timeouts and connection errors.
+    pub max_retries: u32,
+    /// Backoff before the first retry; doubled for each further one, with jitter.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A longer `Retry-After` than this is capped (and logged): a server asking for an
+    /// hour must not silence the exporter for an hour.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(180),
+        }
+    }
+}
+
+/// Everything needed to build a client.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    pub endpoints: Endpoints,
+    pub credentials: Credentials,
+    pub requests_per_minute: NonZeroU32,
+    pub connect_timeout: Duration,
+    /// Limit on one whole request, from sending to the last byte of the response.
+    pub request_timeout: Duration,
+    /// Responses larger than this are refused while they stream in.
+    pub max_response_bytes: usize,
+    pub retry: RetryPolicy,
+}
+
+impl ClientSettings {
+    /// Settings with the defaults for everything but where to go and who to be.
+    pub fn new(
+        endpoints: Endpoints,
+        credentials: Credentials,
+        requests_per_minute: NonZeroU32,
+    ) -> Self {
+        ClientSettings {
+            endpoints,
+            credentials,
+            requests_per_minute,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_response_bytes: 512 * 1024 * 1024,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Why an API call failed, in words an operator can act on. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("credentials: {message}")]
+    Credentials { message: String },
+    #[error("{endpoint}: no response: {message}")]
+    Transport {
+        endpoint: &'static str,
+        message: String,
+    },
+    #[error("{endpoint}: HTTP {status} from Genesys: {message}")]
+    Server {
+        endpoint: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("{endpoint}: still rate limited (HTTP 429) after {attempts} attempts")]
+    RateLimited {
+        endpoint: &'static str,
+        attempts: u32,
+    },
+    #[error("{endpoint}: HTTP {status} from Genesys ({code}): {message}")]
+    Rejected {
+        endpoint: &'static str,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("{endpoint}: {message}")]
+    BadResponse {
+        endpoint: &'static str,
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// True when asking again soon cannot help: the query or the credentials are wrong
+    /// (400, 401 after a fresh token, 403, 404), as opposed to a server or network fault.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Credentials { .. } | ApiError::Rejected { .. }
+        )
+    }
+}
+
+/// A successful response and how long the call waited for the budget on its way.
+#[derive(Debug)]
+pub struct Delivered<T> {
+    pub value: T,
+    pub budget_wait: Duration,
+}
+
+/// The Genesys Cloud API client: one per process, shared by every query.
+#[derive(Debug)]
+pub struct GenesysClient {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    tokens: TokenProvider,
+    budget: ApiBudget,
+    telemetry: Arc<Telemetry>,
+    retry: RetryPolicy,
+    max_response_bytes: usize,
+}
+
+impl GenesysClient {
+    pub fn new(
+        settings: ClientSettings,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<GenesysClient, ApiError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "genesys-cloud-exporter/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .build()
+            .map_err(|err| ApiError::Transport {
+                endpoint: "client",
+                message: format!("cannot build the HTTP client: {err}"),
+            })?;
+        let tokens = TokenProvider::new(
+            http.clone(),
+            settings.endpoints.token(),
+            settings.credentials,
+            Arc::clone(&telemetry),
+        );
+        Ok(GenesysClient {
+            http,
+            endpoints: settings.endpoints,
+            tokens,
+            budget: ApiBudget::new(settings.requests_per_minute),
+            telemetry,
+            retry: settings.retry,
+            max_response_bytes: settings.max_response_bytes,
+        })
+    }
+
+    /// The configured API budget in requests per minute.
+    pub fn requests_per_minute(&self) -> u32 {
+        self.budget.requests_per_minute()
+    }
+
+    /// Runs one conversation aggregates query.
+    pub async fn query_aggregates(
+        &self,
+        query: &AggregateQuery<'_>,
+    ) -> Result<Delivered<AggregateResponse>, ApiError> {
+        let url = self.endpoints.api(AGGREGATES_PATH);
+        let body = serde_json::to_vec(query).map_err(|err| ApiError::BadResponse {
+            endpoint: "aggregates",
+            message: format!("cannot encode the query: {err}"),
+        })?;
+        let body = Bytes::from(body);
+        let delivered = self
+            .send("aggregates", |http| {
+                http.post(url.clone())
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        let value =
+            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
+                endpoint: "aggregates",
+                message: format!("response is not the documented JSON: {err}"),
+            })?;
+        Ok(Delivered {
+            value,
+            budget_wait: delivered.budget_wait,
+        })
+    }
+
+    /// One page of the queue list.
+    pub async fn queue_page(&self, page_number: u32) -> Result<QueuePage, ApiError> {
+        let mut url = self.endpoints.api(QUEUES_PATH);
+        url.query_pairs_mut()
+            .append_pair("pageSize", &QUEUE_PAGE_SIZE.to_string())
+            .append_pair("pageNumber", &page_number.to_string());
+        let delivered = self.send("queues", |http| http.get(url.clone())).await?;
+        serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
+            endpoint: "queues",
+            message: format!("response is not the documented JSON: {err}"),
+        })
+    }
+
+    /// Sends one API request with the budget, token, retry and accounting rules.
+    /// `build` makes the request afresh for every attempt.
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Delivered<Bytes>, ApiError> {
+        let mut budget_wait = Duration::ZERO;
+        let mut retries = 0;
+        let mut renewed_after_401 = false;
+        loop {
+            budget_wait += self.budget.acquire().await;
+            let token = self.tokens.token().await?;
+            let started = Instant::now();
+            let outcome = self.exchange(&build, &token).await;
+            let seconds = started.elapsed().as_secs_f64();
+            let failure = match outcome {
+                Ok((status, headers, body)) => {
+                    self.telemetry
+                        .observe_api_request(endpoint, status.as_str(), seconds);
+                    self.observe_rate_limit_headers(&headers);
+                    let Some(body) = body else {
+                        return Err(ApiError::BadResponse {
+                            endpoint,
+                            message: format!(
+                                "response larger than the {} byte limit; refused",
+                                self.max_response_bytes
+                            ),
+                        });
+                    };
+                    match self.classify(endpoint, status, &headers, &body) {
+                        Verdict::Done => {
+                            return Ok(Delivered {
+                                value: body,
+                                budget_wait,
+                            });
+                        }
+                        Verdict::RenewToken if !renewed_after_401 => {
+                            tracing::info!(
+                                endpoint,
+                                "the API rejected the access token; renewing it"
+                            );
+                            self.tokens.invalidate(&token).await;
+                            renewed_after_401 = true;
+                            continue;
+                        }
+                        Verdict::RenewToken => {
+                            return Err(rejection(endpoint, status, &body));
+                        }
+                        Verdict::Fail(err) => return Err(err),
+                        Verdict::Retry { error, wait } => (error, wait),
+                    }
+                }
+                Err(err) => {
+                    let code = if err.is_timeout() { "timeout" } else { "error" };
+                    self.telemetry.observe_api_request(endpoint, code, seconds);
+                    let error = ApiError::Transport {
+                        endpoint,
+                        message: describe_transport_error(&err),
+                    };
+                    (error, None)
+                }
+            };
+            let (error, server_wait) = failure;
+            if retries >= self.retry.max_retries {
+                return Err(match error {
+                    ApiError::RateLimited { endpoint, .. } => ApiError::RateLimited {
+                        endpoint,
+                        attempts: retries + 1,
+                    },
+                    other => other,
+                });
+            }
+            let wait = server_wait.unwrap_or_else(|| self.backoff(retries));
+            retries += 1;
+            tracing::warn!(endpoint, error = %error, retry = retries, wait_seconds = wait.as_secs_f64(), "API call failed; retrying");
+            if server_wait.is_some() {
+                // A 429 holds back every caller, not just this one.
+                self.budget.pause_for(wait);
+            } else {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    /// One HTTP exchange: the status, headers and the whole body (`None` when it was
+    /// over the size limit).
+    async fn exchange(
+        &self,
+        build: &impl Fn(&reqwest::Client) -> RequestBuilder,
+        token: &AccessToken,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Option<Bytes>), reqwest::Error> {
+        let response = build(&self.http)
+            .bearer_auth(token.value.expose())
+            .send()
+            .await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_limited(response, self.max_response_bytes).await?;
+        Ok((status, headers, body))
+    }
+
+    /// What to do with a response.
+    fn classify(
+        &self,
+        endpoint: &'static str,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &Bytes,
+    ) -> Verdict {
+        if status.is_success() {
+            return Verdict::Done;
+        }
+        match status {
+            StatusCode::UNAUTHORIZED => Verdict::RenewToken,
+            StatusCode::TOO_MANY_REQUESTS => Verdict::Retry {
+                error: ApiError::RateLimited {
+                    endpoint,
+                    attempts: 1,
+                },
+                wait: Some(self.retry_after(headers)),
+            },
+            status if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED => {
+                Verdict::Retry {
+                    error: ApiError::Server {
+                        endpoint,
+                        status: status.as_u16(),
+                        message: error_message(body),
+                    },
+                    wait: None,
+                }
+            }
+            status => {
+                let error = rejection(endpoint, status, body);
+                tracing::error!(endpoint, error = %error, "the API refused the request; not retrying");
+                Verdict::Fail(error)
+            }
+        }
+    }
+
+    /// How long a 429 asks us to wait: `Retry-After`, else `inin-ratelimit-reset`, else
+    /// the first backoff step; capped at `max_retry_after`.
+    fn retry_after(&self, headers: &reqwest::header::HeaderMap) -> Duration {
+        let seconds = ["retry-after", "inin-ratelimit-reset"]
+            .iter()
+            .find_map(|name| {
+                headers
+                    .get(*name)?
+                    .to_str()
+                    .ok()?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+            });
+        let wanted = seconds.map_or(self.retry.initial_backoff, Duration::from_secs_f64);
+        if wanted > self.retry.max_retry_after {
+            tracing::warn!(
+                requested_seconds = wanted.as_secs_f64(),
+                cap_seconds = self.retry.max_retry_after.as_secs_f64(),
+                "Retry-After is longer than the cap; waiting the cap instead"
+            );
+            return self.retry.max_retry_after;
+        }
+        wanted
+    }
+
+    /// Exponential backoff with jitter: a random wait in [d/2, d], d doubling per retry.
+    fn backoff(&self, retries_so_far: u32) -> Duration {
+        let ceiling = self
+            .retry
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retries_so_far))
+            .min(self.retry.max_backoff);
+        ceiling.mul_f64(rand::random_range(0.5..=1.0))
+    }
+
+    fn observe_rate_limit_headers(&self, headers: &reqwest::header::HeaderMap) {
+        let number = |name: &str| -> Option<f64> {
+            headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok()
+        };
+        if let (Some(allowed), Some(count)) = (
+            number("inin-ratelimit-allowed"),
+            number("inin-ratelimit-count"),
+        ) {
+            self.telemetry.observe_rate_limit(allowed, count);
+        }
+    }
+}
+
+enum Verdict {
+    Done,
+    RenewToken,
+    Retry {
+        error: ApiError,
+        wait: Option<Duration>,
+    },
+    Fail(ApiError),
+}
+
+/// A 4xx the API means: the request is wrong or not allowed.
+fn rejection(endpoint: &'static str, status: StatusCode, body: &[u8]) -> ApiError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    ApiError::Rejected {
+        endpoint,
+        status: status.as_u16(),
+        code: parsed.code.unwrap_or_else(|| "no code".to_string()),
+        message: parsed.message.unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_string()
+        }),
+    }
+}
+
+/// The `message` of a Genesys error body, or a short note when there is none.
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|e| e.message)
+        .unwrap_or_else(|| format!("no Genesys error body ({} bytes)", body.len()))
+}
+
+/// Reads a response body chunk by chunk and gives up once it passes `limit` bytes
+/// (`None`), so a huge body is never held whole.
+async fn read_limited(
+    mut response: Response,
+    limit: usize,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// A transport error in one line, with its causes (reqwest's Display stops at the top).
+pub(crate) fn describe_transport_error(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        err.to_string()
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

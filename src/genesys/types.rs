@@ -1,0 +1,278 @@
+//! Request and response bodies of the Genesys Cloud API, as the real API writes them.
+//!
+//! Parsing is deliberately lenient: the API adds fields as it evolves, omits what has no
+//! data, and one odd value must not cost a whole query its data. Unknown fields are
+//! ignored, a stat that is not a finite number is skipped and counted, and a `null`
+//! where a list or object belongs reads as empty.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/v2/analytics/conversations/aggregates/query`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregateQuery<'a> {
+    /// ISO-8601 `start/end`.
+    pub interval: String,
+    /// ISO-8601 duration of one bucket.
+    pub granularity: String,
+    /// IANA zone the buckets align to.
+    pub time_zone: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub group_by: &'a [String],
+    pub metrics: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<&'a serde_json::Value>,
+}
+
+/// Response of the aggregates query: one result per group.
+#[derive(Debug, Default, Deserialize)]
+pub struct AggregateResponse {
+    /// Absent when nothing happened at all in the interval.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub results: Vec<AggregateResult>,
+}
+
+/// One group (a combination of `groupBy` values) and its buckets.
+#[derive(Debug, Default, Deserialize)]
+pub struct AggregateResult {
+    /// Dimension name to value; a dimension may be missing (no `userId` on an abandon).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group: BTreeMap<String, GroupValue>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub data: Vec<AggregateBucket>,
+}
+
+/// One bucket of one group. Present only when it has data.
+#[derive(Debug, Default, Deserialize)]
+pub struct AggregateBucket {
+    /// ISO-8601 `start/end` of the bucket.
+    #[serde(default)]
+    pub interval: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metrics: Vec<MetricEntry>,
+}
+
+/// The stats of one metric in one bucket. Present only when the metric has data.
+#[derive(Debug, Default, Deserialize)]
+pub struct MetricEntry {
+    #[serde(default)]
+    pub metric: String,
+    /// Some metrics split by a qualifier (for example a media type); usually absent.
+    #[serde(default)]
+    pub qualifier: Option<String>,
+    #[serde(default)]
+    pub stats: Stats,
+}
+
+/// A group value. Genesys writes strings; multi-valued dimensions may arrive as arrays
+/// and some as numbers, which are flattened the way `flattenMultivaluedDimensions` would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupValue(pub String);
+
+impl<'de> Deserialize<'de> for GroupValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(GroupValue(flatten_group_value(&value)))
+    }
+}
+
+fn flatten_group_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(flatten_group_value)
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
+
+/// The numeric stats of one metric entry (`count`, `sum`, `max`, `ratio`, ...), in the
+/// order the API wrote them. Stats whose value is not a finite number are left out and
+/// counted in `skipped`, so the caller can warn without failing the poll.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub values: Vec<(String, f64)>,
+    pub skipped: u32,
+}
+
+impl Stats {
+    /// The value of one stat, if present.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.values
+            .iter()
+            .find(|(stat, _)| stat == name)
+            .map(|(_, value)| *value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stats {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatsVisitor;
+
+        impl<'de> Visitor<'de> for StatsVisitor {
+            type Value = Stats;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of numeric stats")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Stats, E> {
+                Ok(Stats::default())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stats, A::Error> {
+                let mut stats = Stats::default();
+                while let Some(name) = map.next_key::<String>()? {
+                    match map.next_value::<serde_json::Value>()?.as_f64() {
+                        Some(value) if value.is_finite() => stats.values.push((name, value)),
+                        _ => stats.skipped += 1,
+                    }
+                }
+                Ok(stats)
+            }
+        }
+
+        deserializer.deserialize_any(StatsVisitor)
+    }
+}
+
+/// `null` reads as the empty value, as if the field were absent.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Genesys' error body (`ErrorBody`); every field is optional in practice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub context_id: Option<String>,
+}
+
+/// The OAuth server's answer to a token request.
+#[derive(Debug, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+}
+
+/// The OAuth server's error body.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenErrorBody {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub error_description: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One page of `GET /api/v2/routing/queues`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuePage {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entities: Vec<QueueEntity>,
+    #[serde(default)]
+    pub page_count: Option<u32>,
+    #[serde(default)]
+    pub next_uri: Option<String>,
+}
+
+/// The part of a queue the exporter needs.
+#[derive(Debug, Deserialize)]
+pub struct QueueEntity {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_response() {
+        let body = r#"{"results": [
+          {"group": {"queueId": "0b7c", "mediaType": "voice"},
+           "data": [
+             {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T12:30:00.000Z",
+              "metrics": [
+                {"metric": "nOffered", "stats": {"count": 42}},
+                {"metric": "tHandle", "stats": {"max": 1203344, "min": 30211, "count": 37, "sum": 11874102}},
+                {"metric": "oServiceLevel", "stats": {"ratio": 0.81, "numerator": 30, "denominator": 37, "target": 0.8}}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let result = &response.results[0];
+        assert_eq!(result.group["queueId"], GroupValue("0b7c".into()));
+        let metrics = &result.data[0].metrics;
+        assert_eq!(metrics[0].stats.get("count"), Some(42.0));
+        assert_eq!(metrics[1].stats.get("sum"), Some(11874102.0));
+        assert_eq!(metrics[2].stats.get("ratio"), Some(0.81));
+        assert_eq!(metrics[2].stats.get("p99"), None);
+    }
+
+    #[test]
+    fn absent_or_null_results_mean_no_data() {
+        let empty: AggregateResponse = serde_json::from_str("{}").unwrap();
+        assert!(empty.results.is_empty());
+        let null: AggregateResponse = serde_json::from_str(r#"{"results": null}"#).unwrap();
+        assert!(null.results.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_and_odd_values_are_tolerated() {
+        let body = r#"{"results": [{"group": {"wrapUpCode": ["a", "b"], "n": 7, "x": null},
+            "newField": 1,
+            "data": [{"interval": "i", "metrics": [
+               {"metric": "tTalk", "stats": {"sum": 10, "max": null, "min": "x", "count": 1, "future": 2}}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let result = &response.results[0];
+        assert_eq!(result.group["wrapUpCode"].0, "a,b");
+        assert_eq!(result.group["n"].0, "7");
+        assert_eq!(result.group["x"].0, "");
+        let stats = &result.data[0].metrics[0].stats;
+        assert_eq!(
+            stats.values,
+            vec![
+                ("sum".to_string(), 10.0),
+                ("count".to_string(), 1.0),
+                ("future".to_string(), 2.0)
+            ]
+        );
+        assert_eq!(stats.skipped, 2);
+    }
+
+    #[test]
+    fn query_serializes_in_camel_case_without_empty_parts() {
+        let metrics = vec!["nOffered".to_string()];
+        let query = AggregateQuery {
+            interval: "a/b".into(),
+            granularity: "PT30M".into(),
+            time_zone: "UTC",
+            group_by: &[],
+            metrics: &metrics,
+            filter: None,
+        };
+        let json = serde_json::to_value(&query).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"interval": "a/b", "granularity": "PT30M", "timeZone": "UTC", "metrics": ["nOffered"]})
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! The exporter's own metrics (`genesys_exporter_*`): how its polls and API calls go.
+//!
+//! These change continuously (every request, every poll), are few, and are cheap to
+//! encode, so unlike the conversation data they are encoded on each scrape.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// Buckets for API request durations: Genesys answers in tens of milliseconds to a few
+/// seconds; aggregate queries over busy orgs take the longest.
+const API_DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Handles to every self-metric, shared by the client, the scheduler and the server.
+#[derive(Debug)]
+pub struct Telemetry {
+    registry: Registry,
+    api_requests: Family<Labels, Counter>,
+    api_request_duration: Family<Labels, Histogram>,
+    rate_limit_remaining: FloatGauge,
+    rate_limit_allowed: FloatGauge,
+    token_renewals: Counter,
+    polls_delayed: Family<Labels, Counter>,
+    query_up: Family<Labels, Gauge>,
+    query_last_success: Family<Labels, FloatGauge>,
+    query_duration: Family<Labels, FloatGauge>,
+    response_warnings: Family<Labels, Counter>,
+}
+
+impl Telemetry {
+    /// Registers every self-metric. `requests_per_minute` is the configured API budget,
+    /// exported so dashboards can draw spend against it.
+    pub fn new(requests_per_minute: u32) -> Telemetry {
+        let mut registry = Registry::default();
+        let api_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "genesys_exporter_api_requests",
+            "Requests sent to the Genesys Cloud API and login server, by endpoint and HTTP status code (code=\"error\" when no response arrived)",
+            api_requests.clone(),
+        );
+        let api_request_duration = Family::<Labels, Histogram>::new_with_constructor(
+            new_api_duration_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "genesys_exporter_api_request_duration_seconds",
+            "Time from sending a Genesys API request to receiving its whole response, by endpoint",
+            api_request_duration.clone(),
+        );
+        let rate_limit_remaining = FloatGauge::default();
+        registry.register(
+            "genesys_exporter_api_rate_limit_remaining",
+            "Requests left in the current Genesys rate-limit window (inin-ratelimit-allowed minus inin-ratelimit-count of the last response), NaN until the first response",
+            rate_limit_remaining.clone(),
+        );
+        rate_limit_remaining.set(f64::NAN);
+        let rate_limit_allowed = FloatGauge::default();
+        registry.register(
+            "genesys_exporter_api_rate_limit_allowed",
+            "Requests Genesys allows in one rate-limit window (inin-ratelimit-allowed of the last response), NaN until the first response",
+            rate_limit_allowed.clone(),
+        );
+        rate_limit_allowed.set(f64::NAN);
+        let budget = Gauge::<i64>::default();
+        budget.set(i64::from(requests_per_minute));
+        registry.register(
+            "genesys_exporter_api_budget_requests_per_minute",
+            "The API budget the exporter keeps to (--genesys.requests-per-minute), retries included",
+            budget,
+        );
+        let token_renewals = Counter::default();
+        registry.register(
+            "genesys_exporter_token_renewals",
+            "OAuth access tokens obtained (the first one included), on expiry or after the API rejected a token",
+            token_renewals.clone(),
+        );
+        let polls_delayed = Family::<Labels, Counter>::default();
+        registry.register(
+            "genesys_exporter_polls_delayed",
+            "Polls that had to wait for the API budget (or a 429's Retry-After) before they could run",
+            polls_delayed.clone(),
+        );
+        let query_up = Family::<Labels, Gauge>::default();
+        registry.register(
+            "genesys_exporter_query_up",
+            "1 if the last poll of the query succeeded, 0 if it failed; the last good values stay exported while it is 0",
+            query_up.clone(),
+        );
+        let query_last_success = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_last_success_timestamp_seconds",
+            "Unix time of the query's last successful poll",
+            query_last_success.clone(),
+        );
+        let query_duration = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_duration_seconds",
+            "Wall time of the query's last poll, waiting for the budget and retries included",
+            query_duration.clone(),
+        );
+        let response_warnings = Family::<Labels, Counter>::default();
+        registry.register(
+            "genesys_exporter_response_warnings",
+            "Parts of API responses that were skipped (a stat that is not a number, a bucket for another interval), by query",
+            response_warnings.clone(),
+        );
+        let build_info = Family::<Labels, Gauge>::default();
+        build_info
+            .get_or_create(&vec![
+                ("version", env!("CARGO_PKG_VERSION").to_string()),
+                ("revision", crate::REVISION.to_string()),
+            ])
+            .set(1);
+        registry.register(
+            "genesys_exporter_build_info",
+            "A metric with a constant 1 labeled by the exporter's version and git revision",
+            build_info,
+        );
+        Telemetry {
+            registry,
+            api_requests,
+            api_request_duration,
+            rate_limit_remaining,
+            rate_limit_allowed,
+            token_renewals,
+            polls_delayed,
+            query_up,
+            query_last_success,
+            query_duration,
+            response_warnings,
+        }
+    }
+
+    /// Makes every per-query series exist from start-up (counters at 0, up at 0), so
+    /// dashboards and alerts see them before the first poll ends.
+    pub fn register_query(&self, query: &str) {
+        let labels = query_labels(query);
+        let _ = self.polls_delayed.get_or_create(&labels);
+        let _ = self.query_up.get_or_create(&labels);
+        let _ = self.response_warnings.get_or_create(&labels);
+    }
+
+    /// Counts one API exchange; `code` is the HTTP status or `error`.
+    pub fn observe_api_request(&self, endpoint: &'static str, code: &str, seconds: f64) {
+        self.api_requests
+            .get_or_create(&vec![
+                ("endpoint", endpoint.to_string()),
+                ("code", code.to_string()),
+            ])
+            .inc();
+        self.api_request_duration
+            .get_or_create(&vec![("endpoint", endpoint.to_string())])
+            .observe(seconds);
+    }
+
+    /// Records the rate-limit headers of the last response.
+    pub fn observe_rate_limit(&self, allowed: f64, count: f64) {
+        self.rate_limit_allowed.set(allowed);
+        self.rate_limit_remaining.set((allowed - count).max(0.0));
+    }
+
+    pub fn count_token_renewal(&self) {
+        self.token_renewals.inc();
+    }
+
+    pub fn count_delayed_poll(&self, query: &str) {
+        self.polls_delayed.get_or_create(&query_labels(query)).inc();
+    }
+
+    pub fn count_response_warnings(&self, query: &str, warnings: u64) {
+        self.response_warnings
+            .get_or_create(&query_labels(query))
+            .inc_by(warnings);
+    }
+
+    /// Records the outcome of one poll.
+    pub fn observe_poll(&self, query: &str, success_unix_time: Option<f64>, seconds: f64) {
+        let labels = query_labels(query);
+        self.query_up
+            .get_or_create(&labels)
+            .set(i64::from(success_unix_time.is_some()));
+        if let Some(time) = success_unix_time {
+            self.query_last_success.get_or_create(&labels).set(time);
+        }
+        self.query_duration.get_or_create(&labels).set(seconds);
+    }
+
+    /// Encodes the self-metrics as OpenMetrics text, without the closing `# EOF`.
+    pub fn encode_openmetrics(&self, out: &mut String) -> std::fmt::Result {
+        text::encode_registry(out, &self.registry)
+    }
+
+    /// Encodes the self-metrics in the Prometheus text format 0.0.4.
+    pub fn encode_prometheus_text(&self, out: &mut String) -> std::fmt::Result {
+        prometheus_text::encode(out, &self.registry)
+    }
+}
+
+fn new_api_duration_histogram() -> Histogram {
+    Histogram::new(API_DURATION_BUCKETS)
+}
+
+fn query_labels(query: &str) -> Labels {
+    vec![("query", query.to_string())]
+}
