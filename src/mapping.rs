@@ -1,0 +1,738 @@
+//! Genesys metric stats to Prometheus series: names, units, labels and zero-fill.
+//!
+//! Pure: a response and the query it answers go in, metric families come out. The rules
+//! (see the README's metric table):
+//! - `nOffered.count` becomes `genesys_conversation_offered`;
+//! - `tHandle.sum` (ms) becomes `genesys_conversation_handle_seconds_sum` (s), and so on for
+//!   `count`, `max`, `min`, `p95`, `p99` (`count` is not converted);
+//! - `oServiceLevel.ratio` becomes `genesys_conversation_service_level_ratio`;
+//! - labels `query`, `interval`, one per `group_by` dimension in snake_case (empty when a
+//!   group lacks it), `queue_name` beside `queue_id`, and `qualifier` when the API sent one.
+//!
+//! Genesys leaves out what had no data. So that an abandon rate reads 0 rather than "no
+//! data", a requested count absent from a group reads 0, an absent timer reads
+//! `_seconds_count` 0 and `_seconds_sum` 0, and a group seen in the last 24 hours but
+//! absent now is exported the same way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::{QueryConfig, snake_case};
+use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
+use crate::interval::Interval;
+
+/// Prefix of every conversation metric.
+const PREFIX: &str = "genesys_conversation_";
+/// How long a group that stopped appearing is still exported with zero counts.
+const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
+/// Timer stats that are exported, in this order; all but `count` are milliseconds.
+const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
+
+/// The label pairs of one series, shared by every sample of a group.
+pub type LabelSet = Arc<[(String, String)]>;
+
+/// One sample: a label set and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub labels: LabelSet,
+    pub value: f64,
+}
+
+/// One metric family (all of it gauges) as one query exports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Family {
+    pub name: String,
+    pub help: String,
+    pub samples: Vec<Sample>,
+}
+
+/// Everything one query exports after a poll, families sorted by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuerySeries {
+    pub families: Vec<Family>,
+}
+
+impl QuerySeries {
+    /// Number of samples, as shown on the landing page.
+    pub fn sample_count(&self) -> usize {
+        self.families.iter().map(|f| f.samples.len()).sum()
+    }
+}
+
+/// The result of mapping one response.
+#[derive(Debug)]
+pub struct Mapped {
+    pub series: QuerySeries,
+    /// Parts of the response that were skipped (non-numeric stats, buckets of another
+    /// interval, unparseable intervals), for a counted warning.
+    pub warnings: u64,
+}
+
+/// Groups seen recently, by their `group_by` values, with the end of the last interval
+/// they appeared in. Kept by each query between polls.
+#[derive(Debug, Default)]
+pub struct GroupMemory {
+    last_seen: HashMap<Vec<String>, DateTime<Utc>>,
+}
+
+/// Maps the response to `query` for `interval` into metric families.
+pub fn map_response(
+    query: &QueryConfig,
+    interval: &Interval,
+    response: &AggregateResponse,
+    queue_names: &HashMap<String, String>,
+    memory: &mut GroupMemory,
+) -> Mapped {
+    let mut warnings = 0u64;
+    // The metric entries of each group in this interval.
+    let mut groups: BTreeMap<Vec<String>, Vec<&MetricEntry>> = BTreeMap::new();
+    for result in &response.results {
+        let key: Vec<String> = query
+            .group_by
+            .iter()
+            .map(|dimension| {
+                result
+                    .group
+                    .get(dimension)
+                    .map(|v| v.0.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let entries = groups.entry(key).or_default();
+        for bucket in &result.data {
+            match Interval::parse_iso8601(&bucket.interval) {
+                Ok(bucket_interval) if bucket_interval.start == interval.start => {
+                    entries.extend(bucket.metrics.iter());
+                }
+                _ => warnings += 1,
+            }
+        }
+    }
+    // A group with no bucket for this interval had no data: it is left to the memory.
+    groups.retain(|_, entries| !entries.is_empty());
+
+    let mut builder = FamilyBuilder::default();
+    let label_names = label_names(query);
+    for (key, entries) in &groups {
+        let labels = group_labels(query, &label_names, key, queue_names);
+        for metric in &query.metrics {
+            let mut found = false;
+            for entry in entries.iter().filter(|e| &e.metric == metric) {
+                found = true;
+                warnings += u64::from(entry.stats.skipped);
+                let labels = match &entry.qualifier {
+                    Some(qualifier) => with_qualifier(&labels, qualifier),
+                    None => Arc::clone(&labels),
+                };
+                warnings += builder.add_stats(metric, &entry.stats, &labels);
+            }
+            if !found {
+                builder.add_zero(metric, &labels);
+            }
+        }
+    }
+
+    // Groups seen in the last 24 hours but quiet now read as zero.
+    let horizon = interval.end - GROUP_MEMORY;
+    memory.last_seen.retain(|_, seen| *seen > horizon);
+    for (key, _) in memory
+        .last_seen
+        .iter()
+        .filter(|(k, _)| !groups.contains_key(*k))
+    {
+        let labels = group_labels(query, &label_names, key, queue_names);
+        for metric in &query.metrics {
+            builder.add_zero(metric, &labels);
+        }
+    }
+    for key in groups.keys() {
+        memory.last_seen.insert(key.clone(), interval.end);
+    }
+
+    let interval_labels: LabelSet = Arc::from(vec![
+        ("query".to_string(), query.name.clone()),
+        ("interval".to_string(), query.granularity.to_string()),
+    ]);
+    builder.push(
+        "interval_start_timestamp_seconds",
+        "Start (Unix time) of the interval the genesys_conversation_* values describe: the last completed interval, polled in the background",
+        &interval_labels,
+        interval.start.timestamp() as f64,
+    );
+    builder.push(
+        "interval_end_timestamp_seconds",
+        "End (Unix time, exclusive) of the interval the genesys_conversation_* values describe",
+        &interval_labels,
+        interval.end.timestamp() as f64,
+    );
+
+    Mapped {
+        series: builder.finish(),
+        warnings,
+    }
+}
+
+/// Label names in export order: `query`, `interval`, the dimensions (with `queue_name`
+/// right after `queue_id`).
+fn label_names(query: &QueryConfig) -> Vec<String> {
+    let mut names = vec!["query".to_string(), "interval".to_string()];
+    for dimension in &query.group_by {
+        names.push(snake_case(dimension));
+        if dimension == "queueId" {
+            names.push("queue_name".to_string());
+        }
+    }
+    names
+}
+
+fn group_labels(
+    query: &QueryConfig,
+    names: &[String],
+    key: &[String],
+    queue_names: &HashMap<String, String>,
+) -> LabelSet {
+    let mut values = vec![query.name.clone(), query.granularity.to_string()];
+    for (dimension, value) in query.group_by.iter().zip(key) {
+        values.push(value.clone());
+        if dimension == "queueId" {
+            values.push(queue_names.get(value).cloned().unwrap_or_default());
+        }
+    }
+    names.iter().cloned().zip(values).collect::<Vec<_>>().into()
+}
+
+fn with_qualifier(labels: &LabelSet, qualifier: &str) -> LabelSet {
+    let mut extended = labels.to_vec();
+    extended.push(("qualifier".to_string(), qualifier.to_string()));
+    extended.into()
+}
+
+/// The family of a metric: its one-letter family and its base name (`nOverSla` ->
+/// (`'n'`, `over_sla`)).
+fn split_metric(metric: &str) -> (char, String) {
+    let family = metric.chars().next().unwrap_or('?');
+    let snake = snake_case(metric);
+    let base = snake
+        .split_once('_')
+        .map_or(snake.as_str(), |(_, rest)| rest)
+        .to_string();
+    (family, base)
+}
+
+/// Collects samples into families by name.
+#[derive(Default)]
+struct FamilyBuilder {
+    families: BTreeMap<String, Family>,
+}
+
+impl FamilyBuilder {
+    fn push(&mut self, suffix: &str, help: &str, labels: &LabelSet, value: f64) {
+        let name = format!("{PREFIX}{suffix}");
+        self.families
+            .entry(name.clone())
+            .or_insert_with(|| Family {
+                name,
+                help: help.to_string(),
+                samples: Vec::new(),
+            })
+            .samples
+            .push(Sample {
+                labels: Arc::clone(labels),
+                value,
+            });
+    }
+
+    /// Adds the stats of one metric entry; returns the number of stats skipped.
+    fn add_stats(&mut self, metric: &str, stats: &Stats, labels: &LabelSet) -> u64 {
+        let (family, base) = split_metric(metric);
+        match family {
+            'n' => match stats.get("count") {
+                Some(count) => {
+                    self.push(&base, &count_help(metric), labels, count);
+                    0
+                }
+                None => 1,
+            },
+            't' => {
+                for stat in TIMER_STATS {
+                    if let Some(value) = stats.get(stat) {
+                        let seconds = if stat == "count" {
+                            value
+                        } else {
+                            value / 1000.0
+                        };
+                        self.push(
+                            &format!("{base}_seconds_{stat}"),
+                            &timer_help(metric, stat),
+                            labels,
+                            seconds,
+                        );
+                    }
+                }
+                0
+            }
+            _ => {
+                let mut skipped = 0;
+                for (stat, value) in &stats.values {
+                    let stat = snake_case(stat);
+                    if stat.is_empty()
+                        || !stat
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    {
+                        skipped += 1;
+                        continue;
+                    }
+                    self.push(
+                        &format!("{base}_{stat}"),
+                        &observation_help(metric, &stat),
+                        labels,
+                        *value,
+                    );
+                }
+                skipped
+            }
+        }
+    }
+
+    /// Adds what an absent metric means: zero conversations, zero time.
+    fn add_zero(&mut self, metric: &str, labels: &LabelSet) {
+        let (family, base) = split_metric(metric);
+        match family {
+            'n' => self.push(&base, &count_help(metric), labels, 0.0),
+            't' => {
+                for stat in ["sum", "count"] {
+                    self.push(
+                        &format!("{base}_seconds_{stat}"),
+                        &timer_help(metric, stat),
+                        labels,
+                        0.0,
+                    );
+                }
+            }
+            // An observation has no "nothing happened" value (a service level of what?).
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> QuerySeries {
+        QuerySeries {
+            families: self.families.into_values().collect(),
+        }
+    }
+}
+
+const LAST_INTERVAL: &str = "in the last completed interval (polled in the background)";
+
+fn count_help(metric: &str) -> String {
+    format!(
+        "Genesys Cloud {metric}: {} {LAST_INTERVAL}",
+        describe(metric)
+    )
+}
+
+fn timer_help(metric: &str, stat: &str) -> String {
+    let what = match stat {
+        "sum" => "total seconds",
+        "count" => "number of measurements",
+        "max" => "longest, in seconds",
+        "min" => "shortest, in seconds",
+        "p95" => "95th percentile, in seconds",
+        _ => "99th percentile, in seconds",
+    };
+    format!(
+        "Genesys Cloud {metric} ({}): {what}, {LAST_INTERVAL}",
+        describe(metric)
+    )
+}
+
+fn observation_help(metric: &str, stat: &str) -> String {
+    format!(
+        "Genesys Cloud {metric} ({}): stat {stat}, {LAST_INTERVAL}",
+        describe(metric)
+    )
+}
+
+/// Plain words for the metrics contact centers use most; others keep their Genesys name.
+fn describe(metric: &str) -> &'static str {
+    match metric {
+        "nOffered" => "conversations offered to a queue",
+        "nConnected" => "conversations connected to an agent",
+        "nTransferred" => "conversations transferred",
+        "nBlindTransferred" => "conversations blind-transferred",
+        "nConsultTransferred" => "conversations consult-transferred",
+        "nOverSla" => "conversations answered after the service-level threshold",
+        "nConversations" => "conversations",
+        "nOutbound" => "outbound conversations",
+        "nError" => "conversations that ended in an error",
+        "tHandle" => "handle time: talk, hold and after-call work",
+        "tTalk" => "talk time",
+        "tTalkComplete" => "talk time of completed talk segments",
+        "tHeld" => "hold time",
+        "tHeldComplete" => "hold time of completed holds",
+        "tAcw" => "after-call work time",
+        "tAnswered" => "time to answer (speed of answer)",
+        "tWait" => "time waiting in queue",
+        "tAcd" => "time in the ACD queue",
+        "tAlert" => "time alerting agents",
+        "tAbandon" => "time to abandon; its count is the number of abandons",
+        "tShortAbandon" => "time to a short abandon",
+        "tIvr" => "time in IVR",
+        "oServiceLevel" => "service level: answered within the threshold over offered",
+        _ => "see the Genesys Cloud analytics metric definitions",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interval::Granularity;
+    use std::time::Duration;
+
+    fn query(group_by: &[&str], metrics: &[&str]) -> QueryConfig {
+        QueryConfig {
+            name: "queues".into(),
+            granularity: Granularity::Minutes(30),
+            time_zone: chrono_tz::UTC,
+            settle_delay: Duration::from_secs(90),
+            refresh: None,
+            group_by: group_by.iter().map(|s| s.to_string()).collect(),
+            metrics: metrics.iter().map(|s| s.to_string()).collect(),
+            filter: None,
+        }
+    }
+
+    fn interval(start: &str) -> Interval {
+        let start: DateTime<Utc> = start.parse().unwrap();
+        Interval {
+            start,
+            end: start + TimeDelta::minutes(30),
+        }
+    }
+
+    fn response(json: serde_json::Value) -> AggregateResponse {
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// The value of the sample of `family` whose labels include all of `labels`.
+    fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let family = series.families.iter().find(|f| f.name == family)?;
+        let matching: Vec<f64> = family
+            .samples
+            .iter()
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|s| s.value)
+            .collect();
+        assert!(
+            matching.len() <= 1,
+            "{family:?} has several samples for {labels:?}"
+        );
+        matching.first().copied()
+    }
+
+    const IV: &str = "2026-11-25T12:00:00.000Z/2026-11-25T12:30:00.000Z";
+
+    fn names() -> HashMap<String, String> {
+        HashMap::from([("q1".to_string(), "Billing".to_string())])
+    }
+
+    #[test]
+    fn counts_timers_and_observations_get_their_names_units_and_labels() {
+        let q = query(
+            &["queueId", "mediaType"],
+            &["nOffered", "tHandle", "oServiceLevel", "nOverSla"],
+        );
+        let r = response(
+            serde_json::json!({"results": [{"group": {"queueId": "q1", "mediaType": "voice"},
+            "data": [{"interval": IV, "metrics": [
+                {"metric": "nOffered", "stats": {"count": 42}},
+                {"metric": "tHandle", "stats": {"max": 1203344, "min": 30211, "count": 37, "sum": 11874102}},
+                {"metric": "oServiceLevel", "stats": {"ratio": 0.81, "numerator": 30, "denominator": 37, "target": 0.8}}]}]}]}),
+        );
+        let mapped = map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &r,
+            &names(),
+            &mut GroupMemory::default(),
+        );
+        let s = &mapped.series;
+        let l = [
+            ("queue_id", "q1"),
+            ("queue_name", "Billing"),
+            ("media_type", "voice"),
+            ("query", "queues"),
+            ("interval", "PT30M"),
+        ];
+        assert_eq!(value(s, "genesys_conversation_offered", &l), Some(42.0));
+        assert_eq!(
+            value(s, "genesys_conversation_handle_seconds_sum", &l),
+            Some(11874.102)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_handle_seconds_count", &l),
+            Some(37.0)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_handle_seconds_max", &l),
+            Some(1203.344)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_handle_seconds_min", &l),
+            Some(30.211)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_service_level_ratio", &l),
+            Some(0.81)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_service_level_target", &l),
+            Some(0.8)
+        );
+        assert_eq!(
+            value(s, "genesys_conversation_service_level_denominator", &l),
+            Some(37.0)
+        );
+        // Requested but absent: zero.
+        assert_eq!(value(s, "genesys_conversation_over_sla", &l), Some(0.0));
+        assert_eq!(mapped.warnings, 0);
+        // Label order: query, interval, dimensions with queue_name after queue_id.
+        let family = s
+            .families
+            .iter()
+            .find(|f| f.name == "genesys_conversation_offered")
+            .unwrap();
+        let names: Vec<&str> = family.samples[0]
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["query", "interval", "queue_id", "queue_name", "media_type"]
+        );
+    }
+
+    #[test]
+    fn interval_bounds_are_exported() {
+        let q = query(&[], &["nOffered"]);
+        let iv = interval("2026-11-25T12:00:00Z");
+        let mapped = map_response(
+            &q,
+            &iv,
+            &AggregateResponse::default(),
+            &names(),
+            &mut GroupMemory::default(),
+        );
+        let l = [("query", "queues"), ("interval", "PT30M")];
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_interval_start_timestamp_seconds",
+                &l
+            ),
+            Some(iv.start.timestamp() as f64)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_interval_end_timestamp_seconds",
+                &l
+            ),
+            Some(iv.end.timestamp() as f64)
+        );
+        // No data at all: no conversation series, only the bounds.
+        assert_eq!(mapped.series.families.len(), 2);
+    }
+
+    #[test]
+    fn absent_timers_read_zero_and_groups_may_lack_keys() {
+        let q = query(
+            &["queueId", "userId"],
+            &["nOffered", "tAbandon", "oServiceLevel"],
+        );
+        let r = response(serde_json::json!({"results": [{"group": {"queueId": "q9"},
+            "data": [{"interval": IV, "metrics": [{"metric": "nOffered", "stats": {"count": 3}}]}]}]}));
+        let mapped = map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &r,
+            &names(),
+            &mut GroupMemory::default(),
+        );
+        let l = [("queue_id", "q9"), ("user_id", ""), ("queue_name", "")];
+        assert_eq!(
+            value(&mapped.series, "genesys_conversation_offered", &l),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_abandon_seconds_count",
+                &l
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_abandon_seconds_sum",
+                &l
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_abandon_seconds_max",
+                &l
+            ),
+            None
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_service_level_ratio",
+                &l
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_group_that_goes_quiet_reads_zero_for_a_day() {
+        let q = query(&["queueId"], &["nOffered", "tHandle"]);
+        let busy = response(serde_json::json!({"results": [{"group": {"queueId": "q1"},
+            "data": [{"interval": IV, "metrics": [{"metric": "nOffered", "stats": {"count": 5}}]}]}]}));
+        let mut memory = GroupMemory::default();
+        map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &busy,
+            &names(),
+            &mut memory,
+        );
+
+        let quiet = AggregateResponse::default();
+        let later = map_response(
+            &q,
+            &interval("2026-11-25T12:30:00Z"),
+            &quiet,
+            &names(),
+            &mut memory,
+        );
+        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
+        assert_eq!(
+            value(&later.series, "genesys_conversation_offered", &l),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &later.series,
+                "genesys_conversation_handle_seconds_count",
+                &l
+            ),
+            Some(0.0)
+        );
+
+        // More than 24 h after it was last seen, it is gone.
+        let next_day = map_response(
+            &q,
+            &interval("2026-11-26T12:30:00Z"),
+            &quiet,
+            &names(),
+            &mut memory,
+        );
+        assert_eq!(
+            value(&next_day.series, "genesys_conversation_offered", &l),
+            None
+        );
+    }
+
+    #[test]
+    fn odd_parts_are_skipped_and_counted() {
+        let q = query(&["queueId"], &["nOffered", "oServiceLevel"]);
+        let r = response(serde_json::json!({"results": [{"group": {"queueId": "q1"},
+            "data": [
+                {"interval": "2026-11-25T11:30:00.000Z/2026-11-25T12:00:00.000Z", "metrics": [{"metric": "nOffered", "stats": {"count": 100}}]},
+                {"interval": "garbage", "metrics": []},
+                {"interval": IV, "metrics": [
+                    {"metric": "nOffered", "stats": {"count": "many"}},
+                    {"metric": "oServiceLevel", "stats": {"ratio": 0.5, "weird stat!": 1}}]}]}]}));
+        let mapped = map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &r,
+            &names(),
+            &mut GroupMemory::default(),
+        );
+        // Other interval, garbage interval, non-numeric count (skipped, and then no count stat), odd stat name.
+        assert_eq!(mapped.warnings, 5);
+        let l = [("queue_id", "q1")];
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_service_level_ratio",
+                &l
+            ),
+            Some(0.5)
+        );
+        // The bucket of another interval was not taken for this one.
+        assert_ne!(
+            value(&mapped.series, "genesys_conversation_offered", &l),
+            Some(100.0)
+        );
+    }
+
+    #[test]
+    fn qualifiers_become_a_label() {
+        let q = query(&["queueId"], &["oServiceTarget"]);
+        let r = response(serde_json::json!({"results": [{"group": {"queueId": "q1"},
+            "data": [{"interval": IV, "metrics": [
+                {"metric": "oServiceTarget", "qualifier": "voice", "stats": {"target": 0.8}},
+                {"metric": "oServiceTarget", "qualifier": "chat", "stats": {"target": 0.9}}]}]}]}));
+        let mapped = map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &r,
+            &names(),
+            &mut GroupMemory::default(),
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_service_target_target",
+                &[("qualifier", "chat")]
+            ),
+            Some(0.9)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_conversation_service_target_target",
+                &[("qualifier", "voice")]
+            ),
+            Some(0.8)
+        );
+    }
+
+    #[test]
+    fn metric_names_split_into_family_and_snake_case_base() {
+        assert_eq!(split_metric("nOffered"), ('n', "offered".to_string()));
+        assert_eq!(split_metric("nOverSla"), ('n', "over_sla".to_string()));
+        assert_eq!(
+            split_metric("tAgentResponseTime"),
+            ('t', "agent_response_time".to_string())
+        );
+        assert_eq!(
+            split_metric("oServiceLevel"),
+            ('o', "service_level".to_string())
+        );
+    }
+}
