@@ -1,1 +1,212 @@
-fn main() {}
+//! Wiring: parse flags, load the config, start the pollers and the server, wait for a
+//! shutdown signal. Each concern lives in its own module of the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+
+use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
+use genesys_cloud_exporter::config::Config;
+use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::queues::QueueNames;
+use genesys_cloud_exporter::genesys::region::Endpoints;
+use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
+use genesys_cloud_exporter::schedule::{PollContext, Poller};
+use genesys_cloud_exporter::server::{self, AppState};
+use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use genesys_cloud_exporter::snapshot::SnapshotStore;
+use genesys_cloud_exporter::telemetry::Telemetry;
+
+/// How long start-up waits for the first queue names before polling without them.
+const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(&cli.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start the async runtime");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Simulate(args)) => run_simulator(args).await,
+            None => run_exporter(cli.exporter).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            tracing::error!(error = %failure, "exiting");
+            eprintln!("genesys-cloud-exporter: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
+    let config = match &args.config_file {
+        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
+        None => Config::builtin_default(),
+    };
+    let addresses = cli::listen_addresses(&args.listen_addresses).await?;
+
+    // In demo mode the simulator stands in for Genesys; otherwise credentials are required
+    // (a missing secret must never quietly turn into simulated data).
+    let (simulator, endpoints, credentials) = if args.demo {
+        let simulator = Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .map_err(|err| {
+                Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
+            })?;
+        let base = simulator.base_url();
+        let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
+            .map_err(|err| Failure::Runtime(err.to_string()))?;
+        let defaults = SimulatorConfig::default();
+        let credentials = Credentials {
+            client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
+            client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
+        };
+        tracing::warn!(simulator = %base, "demo mode: polling the built-in simulator; the data is synthetic");
+        (Some(simulator), endpoints, credentials)
+    } else {
+        let credentials = cli::credentials_from(&args, |name| std::env::var(name).ok())?;
+        let endpoints = Endpoints::resolve(
+            &args.region,
+            args.api_url.as_deref(),
+            args.login_url.as_deref(),
+        )
+        .map_err(|err| Failure::BadInput(err.to_string()))?;
+        (None, endpoints, credentials)
+    };
+
+    let mut listeners = Vec::new();
+    for address in addresses {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|err| Failure::Runtime(format!("cannot listen on {address}: {err}")))?;
+        tracing::info!(address = %listener.local_addr().unwrap_or(address), "listening for scrapes");
+        listeners.push(listener);
+    }
+
+    let telemetry = Arc::new(Telemetry::new(args.requests_per_minute.get()));
+    let mut settings =
+        ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
+    settings.request_timeout = args.request_timeout;
+    let client = Arc::new(
+        GenesysClient::new(settings, Arc::clone(&telemetry))
+            .map_err(|err| Failure::Runtime(err.to_string()))?,
+    );
+    let store = Arc::new(SnapshotStore::new(
+        config
+            .queries
+            .iter()
+            .map(|q| (q.name.as_str(), q.granularity.to_string())),
+    ));
+    let queue_names = Arc::new(QueueNames::default());
+    tracing::info!(
+        api = %endpoints.api_base,
+        login = %endpoints.login_base,
+        queries = config.queries.len(),
+        requests_per_minute = args.requests_per_minute.get(),
+        "starting"
+    );
+
+    let state = Arc::new(AppState {
+        store: Arc::clone(&store),
+        telemetry: Arc::clone(&telemetry),
+        telemetry_path: args.telemetry_path.clone(),
+        requests_per_minute: args.requests_per_minute.get(),
+        demo: args.demo,
+    });
+    let server = tokio::spawn(server::serve(listeners, state, shutdown_signal()));
+
+    // Queue names are only worth their API calls when some query groups by queue.
+    let mut background = Vec::new();
+    if config
+        .queries
+        .iter()
+        .any(|q| q.group_by.iter().any(|d| d == "queueId"))
+    {
+        let first =
+            tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
+        if first.is_err() {
+            tracing::warn!("queue names are slow to arrive; polling without them for now");
+        }
+        background.push(tokio::spawn(
+            Arc::clone(&queue_names).keep_fresh(Arc::clone(&client), args.queue_names_refresh),
+        ));
+    }
+    let context = PollContext {
+        client,
+        queue_names,
+        store,
+        telemetry,
+    };
+    for query in config.queries {
+        background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
+    }
+
+    let served = server.await;
+    for task in background {
+        task.abort();
+    }
+    if let Some(simulator) = simulator {
+        simulator.shutdown().await;
+    }
+    tracing::info!("stopped");
+    served.map_err(|err| Failure::Runtime(format!("the HTTP server failed: {err}")))
+}
+
+async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
+    let defaults = SimulatorConfig::default();
+    let config = SimulatorConfig {
+        client_id: std::env::var(cli::CLIENT_ID_VAR).unwrap_or(defaults.client_id),
+        client_secret: std::env::var(cli::CLIENT_SECRET_VAR).unwrap_or(defaults.client_secret),
+        token_lifetime: args.token_lifetime,
+        requests_per_minute: args.requests_per_minute,
+        queue_count: args.queues,
+        seed: args.seed,
+    };
+    let simulator = Simulator::start(config, args.listen_address)
+        .await
+        .map_err(|err| {
+            Failure::Runtime(format!("cannot listen on {}: {err}", args.listen_address))
+        })?;
+    tracing::info!(url = %simulator.base_url(), "simulator listening; point --genesys.api-url and --genesys.login-url here");
+    shutdown_signal().await;
+    simulator.shutdown().await;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the exporter");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutdown signal received");
+}

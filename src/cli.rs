@@ -1,0 +1,426 @@
+//! The command line: flags (exporter-toolkit style), environment variables, credentials,
+//! logging, and exit codes.
+//!
+//! Every flag can also be set from an environment variable (shown in `--help`). The
+//! OAuth credentials are deliberately not flags, whose values show up in `ps` and shell
+//! histories: they come from `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET` or from the
+//! files named by `--genesys.client-id-file` / `--genesys.client-secret-file`.
+//!
+//! Exit status: 0 after a clean shutdown, 2 for bad input (flags, config, credentials),
+//! 1 when the exporter cannot run (a port already in use).
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::genesys::auth::{CredentialSource, Credentials, Secret};
+
+/// Environment variable holding the OAuth client id.
+pub const CLIENT_ID_VAR: &str = "GENESYS_CLIENT_ID";
+/// Environment variable holding the OAuth client secret.
+pub const CLIENT_SECRET_VAR: &str = "GENESYS_CLIENT_SECRET";
+
+/// Prometheus exporter for Genesys Cloud CX conversation aggregates (queues, media types,
+/// handle times, service level).
+#[derive(Debug, Parser)]
+#[command(name = "genesys-cloud-exporter", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub exporter: ExporterArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Subcommands besides the exporter itself.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run only the built-in Genesys Cloud API simulator (for tests and for people building on the exporter).
+    Simulate(SimulateArgs),
+}
+
+/// Flags of the exporter.
+#[derive(Debug, Args)]
+pub struct ExporterArgs {
+    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every interface.
+    #[arg(
+        long = "web.listen-address",
+        env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = ":9471",
+        value_delimiter = ','
+    )]
+    pub listen_addresses: Vec<String>,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "GENESYS_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics",
+        value_parser = parse_telemetry_path
+    )]
+    pub telemetry_path: String,
+
+    /// YAML file of the aggregate queries to poll; without it, one built-in query by queue, media type and direction.
+    #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Genesys Cloud region key (eu_west_1, ...) or host (mypurecloud.ie, ...).
+    #[arg(
+        long = "genesys.region",
+        env = "GENESYS_REGION",
+        default_value = "us_east_1"
+    )]
+    pub region: String,
+
+    /// Base URL of the Genesys API, overriding the region (private deployments, proxies, tests).
+    #[arg(long = "genesys.api-url", env = "GENESYS_API_URL")]
+    pub api_url: Option<String>,
+
+    /// Base URL of the Genesys login (OAuth) server, overriding the region.
+    #[arg(long = "genesys.login-url", env = "GENESYS_LOGIN_URL")]
+    pub login_url: Option<String>,
+
+    /// File holding the OAuth client id (instead of GENESYS_CLIENT_ID); re-read at each token renewal.
+    #[arg(long = "genesys.client-id-file", env = "GENESYS_CLIENT_ID_FILE")]
+    pub client_id_file: Option<PathBuf>,
+
+    /// File holding the OAuth client secret (instead of GENESYS_CLIENT_SECRET); re-read at each token renewal.
+    #[arg(
+        long = "genesys.client-secret-file",
+        env = "GENESYS_CLIENT_SECRET_FILE"
+    )]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// API requests per minute the exporter may spend, retries included (Genesys allows 300 per token, often shared).
+    #[arg(
+        long = "genesys.requests-per-minute",
+        env = "GENESYS_REQUESTS_PER_MINUTE",
+        default_value_t = NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN)
+    )]
+    pub requests_per_minute: NonZeroU32,
+
+    /// How often to refresh queue names.
+    #[arg(
+        long = "genesys.queue-names-refresh",
+        env = "GENESYS_QUEUE_NAMES_REFRESH",
+        default_value = "10m",
+        value_parser = humantime::parse_duration
+    )]
+    pub queue_names_refresh: Duration,
+
+    /// Limit on one API request, from sending it to the last byte of the answer.
+    #[arg(
+        long = "genesys.request-timeout",
+        env = "GENESYS_REQUEST_TIMEOUT",
+        default_value = "60s",
+        value_parser = humantime::parse_duration
+    )]
+    pub request_timeout: Duration,
+
+    /// Poll the built-in simulator instead of Genesys Cloud: no credentials needed, the data is synthetic.
+    #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
+    pub demo: bool,
+}
+
+/// Flags of the simulator subcommand.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address for the simulated API and login server.
+    #[arg(long = "listen-address", default_value = "127.0.0.1:9472")]
+    pub listen_address: SocketAddr,
+    /// Number of simulated queues.
+    #[arg(long = "queues", default_value_t = 8)]
+    pub queues: usize,
+    /// Lifetime of the access tokens it issues.
+    #[arg(long = "token-lifetime", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub token_lifetime: Duration,
+    /// Per-token rate limit, as Genesys enforces it.
+    #[arg(long = "requests-per-minute", default_value_t = 300)]
+    pub requests_per_minute: u32,
+    /// Seed of the synthetic traffic.
+    #[arg(long = "seed", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Logging flags, shared by the exporter and the simulator.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", env = "GENESYS_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
+    pub level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", env = "GENESYS_EXPORTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+fn parse_telemetry_path(text: &str) -> Result<String, String> {
+    let reserved = ["/", "/-/healthy", "/-/ready"];
+    if !text.starts_with('/') {
+        Err(format!("{text:?} must start with '/'"))
+    } else if reserved.contains(&text) {
+        Err(format!(
+            "{text:?} is taken by the landing page or a health endpoint"
+        ))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+/// Why the exporter stopped, and so its exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Flags, config or credentials are wrong: exit status 2.
+    #[error("{0}")]
+    BadInput(String),
+    /// The exporter cannot run here: exit status 1.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::BadInput(_) => ExitCode::from(2),
+            Failure::Runtime(_) => ExitCode::from(1),
+        }
+    }
+}
+
+/// Where the credentials come from: a file flag wins over its environment variable.
+/// Both parts are read once here so that a missing or unreadable secret stops start-up
+/// with a clear message instead of failing at the first poll.
+pub fn credentials_from(
+    args: &ExporterArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, Failure> {
+    let source = |file: &Option<PathBuf>, var: &str| match file {
+        Some(path) => Some(CredentialSource::File(path.clone())),
+        None => env(var)
+            .filter(|value| !value.is_empty())
+            .map(|value| CredentialSource::Value(Secret::new(value))),
+    };
+    let client_id = source(&args.client_id_file, CLIENT_ID_VAR);
+    let client_secret = source(&args.client_secret_file, CLIENT_SECRET_VAR);
+    let (client_id, client_secret) = match (client_id, client_secret) {
+        (Some(id), Some(secret)) => (id, secret),
+        (id, secret) => {
+            let missing: Vec<&str> = [
+                id.is_none()
+                    .then_some("GENESYS_CLIENT_ID (or --genesys.client-id-file)"),
+                secret
+                    .is_none()
+                    .then_some("GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            return Err(Failure::BadInput(format!(
+                "missing Genesys Cloud OAuth credentials: set {}. To try the exporter without a Genesys org, run it with --demo.",
+                missing.join(" and ")
+            )));
+        }
+    };
+    for (source, what) in [(&client_id, "client id"), (&client_secret, "client secret")] {
+        source
+            .read(what)
+            .map_err(|err| Failure::BadInput(err.to_string()))?;
+    }
+    Ok(Credentials {
+        client_id,
+        client_secret,
+    })
+}
+
+/// Resolves `--web.listen-address` values; `:PORT` means every interface.
+pub async fn listen_addresses(values: &[String]) -> Result<Vec<SocketAddr>, Failure> {
+    let mut addresses = Vec::new();
+    for value in values {
+        let value = value.trim();
+        let lookup = if let Some(port) = value.strip_prefix(':') {
+            port.parse::<u16>()
+                .map(|port| vec![SocketAddr::from(([0, 0, 0, 0], port))])
+                .map_err(|err| err.to_string())
+        } else {
+            tokio::net::lookup_host(value)
+                .await
+                .map(|found| found.take(1).collect())
+                .map_err(|err| err.to_string())
+        };
+        match lookup {
+            Ok(found) if !found.is_empty() => addresses.extend(found),
+            Ok(_) => {
+                return Err(Failure::BadInput(format!(
+                    "--web.listen-address {value:?}: the host resolves to no address"
+                )));
+            }
+            Err(err) => {
+                return Err(Failure::BadInput(format!(
+                    "--web.listen-address {value:?} is not HOST:PORT or :PORT ({err})"
+                )));
+            }
+        }
+    }
+    Ok(addresses)
+}
+
+/// Installs the global logger. Logs go to standard error.
+pub fn init_logging(log: &LogArgs) {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let level = match log.level {
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Error => LevelFilter::ERROR,
+    };
+    let registry = tracing_subscriber::registry().with(level);
+    let result = match log.format {
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+    };
+    if let Err(err) = result {
+        eprintln!("cannot install the logger: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn args(extra: &[&str]) -> ExporterArgs {
+        let mut argv = vec!["genesys-cloud-exporter"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).unwrap().exporter
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn missing_credentials_name_the_variables_and_demo() {
+        let err = credentials_from(&args(&[]), env(&[])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("GENESYS_CLIENT_ID") && text.contains("GENESYS_CLIENT_SECRET"),
+            "{text}"
+        );
+        assert!(text.contains("--demo"), "{text}");
+        assert!(matches!(err, Failure::BadInput(_)));
+
+        let err = credentials_from(&args(&[]), env(&[(CLIENT_ID_VAR, "id")])).unwrap_err();
+        assert!(!err.to_string().contains("GENESYS_CLIENT_ID ("), "{err}");
+    }
+
+    #[test]
+    fn credentials_from_environment_or_files() {
+        let creds = credentials_from(
+            &args(&[]),
+            env(&[(CLIENT_ID_VAR, "id"), (CLIENT_SECRET_VAR, "secret")]),
+        )
+        .unwrap();
+        assert_eq!(creds.client_secret.read("s").unwrap().expose(), "secret");
+
+        let dir = tempfile::tempdir().unwrap();
+        let secret_file = dir.path().join("secret");
+        std::fs::write(&secret_file, "from-file\n").unwrap();
+        let file_flag = secret_file.to_string_lossy().to_string();
+        let creds = credentials_from(
+            &args(&["--genesys.client-secret-file", &file_flag]),
+            env(&[(CLIENT_ID_VAR, "id"), (CLIENT_SECRET_VAR, "from-env")]),
+        )
+        .unwrap();
+        assert_eq!(creds.client_secret.read("s").unwrap().expose(), "from-file");
+
+        let missing = dir.path().join("missing").to_string_lossy().to_string();
+        let err = credentials_from(
+            &args(&["--genesys.client-id-file", &missing]),
+            env(&[(CLIENT_SECRET_VAR, "s")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn there_is_no_flag_for_a_secret_value() {
+        let result =
+            Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"]);
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn defaults_follow_the_exporter_conventions() {
+        let parsed = args(&[]);
+        assert_eq!(parsed.listen_addresses, vec![":9471"]);
+        assert_eq!(parsed.telemetry_path, "/metrics");
+        assert_eq!(parsed.requests_per_minute.get(), 60);
+        assert_eq!(parsed.region, "us_east_1");
+        assert!(!parsed.demo);
+    }
+
+    #[test]
+    fn bad_flag_values_are_refused() {
+        for bad in [
+            vec!["--web.telemetry-path", "metrics"],
+            vec!["--web.telemetry-path", "/-/ready"],
+            vec!["--genesys.requests-per-minute", "0"],
+            vec!["--genesys.queue-names-refresh", "soon"],
+            vec!["--log.level", "loud"],
+        ] {
+            let mut argv = vec!["genesys-cloud-exporter"];
+            argv.extend_from_slice(&bad);
+            let err = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn listen_addresses_accept_port_only_and_host_port() {
+        let found = listen_addresses(&[":9471".into(), "127.0.0.1:1234".into()])
+            .await
+            .unwrap();
+        assert_eq!(found[0], SocketAddr::from(([0, 0, 0, 0], 9471)));
+        assert_eq!(found[1], SocketAddr::from(([127, 0, 0, 1], 1234)));
+        let err = listen_addresses(&["nonsense".into()]).await.unwrap_err();
+        assert!(err.to_string().contains("nonsense"));
+    }
+}

@@ -1,0 +1,335 @@
+//! The per-query poll loop: when to query which interval.
+//!
+//! Each query polls the most recent completed interval (see [`crate::interval`]) at
+//! start-up and again each time a newer one completes, and, when `refresh` is set,
+//! re-polls the same interval that often (late-posting timers and the nightly pipeline
+//! revise recent data). A failed poll is retried with a growing delay, or, when asking
+//! again cannot help (a 400 or 403), at the next regular time. One task per query polls
+//! sequentially, so a query never has two polls in flight.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::time::Instant;
+
+use crate::config::QueryConfig;
+use crate::genesys::types::AggregateQuery;
+use crate::genesys::{ApiError, GenesysClient, queues::QueueNames};
+use crate::interval::{Interval, latest_completed, next_completion};
+use crate::mapping::{GroupMemory, map_response};
+use crate::snapshot::SnapshotStore;
+use crate::telemetry::Telemetry;
+
+/// A poll that waited longer than this for the API budget counts as delayed.
+const DELAYED_AFTER: Duration = Duration::from_millis(250);
+/// First retry delay after a failed poll; doubles per failure, capped by the next regular poll.
+const FIRST_RETRY: TimeDelta = TimeDelta::seconds(30);
+
+/// What a poller needs from the rest of the process.
+#[derive(Clone, Debug)]
+pub struct PollContext {
+    pub client: Arc<GenesysClient>,
+    pub queue_names: Arc<QueueNames>,
+    pub store: Arc<SnapshotStore>,
+    pub telemetry: Arc<Telemetry>,
+}
+
+/// One query's poll loop and the state it keeps between polls.
+#[derive(Debug)]
+pub struct Poller {
+    query: Arc<QueryConfig>,
+    context: PollContext,
+    memory: GroupMemory,
+}
+
+/// The last poll, for deciding the next one.
+#[derive(Clone, Copy, Debug)]
+struct LastPoll {
+    interval: Interval,
+    /// When this interval should be polled again, if before the next one completes.
+    again_at: Option<DateTime<Utc>>,
+    consecutive_failures: u32,
+}
+
+impl Poller {
+    pub fn new(query: QueryConfig, context: PollContext) -> Poller {
+        context.telemetry.register_query(&query.name);
+        Poller {
+            query: Arc::new(query),
+            context,
+            memory: GroupMemory::default(),
+        }
+    }
+
+    /// Polls forever; stop it by dropping (aborting) its task.
+    pub async fn run(mut self) {
+        let mut last: Option<LastPoll> = None;
+        loop {
+            let now = Utc::now();
+            let target = latest_completed(
+                now,
+                self.query.granularity,
+                self.query.time_zone,
+                self.query.settle_delay,
+            );
+            if is_due(target, last, now) {
+                let failures = last
+                    .filter(|l| l.interval == target)
+                    .map_or(0, |l| l.consecutive_failures);
+                let started = Utc::now();
+                let outcome = self.poll(target).await.map_err(|err| err.is_permanent());
+                last = Some(plan_after(&self.query, target, started, outcome, failures));
+            }
+            let wake = next_wake(&self.query, &target, last);
+            self.context
+                .store
+                .update_status(&self.query.name, |s| s.next_poll = Some(wake));
+            let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::time::sleep(sleep).await;
+        }
+    }
+
+    /// One poll: query the API, map the answer, publish it, and record how it went.
+    async fn poll(&mut self, interval: Interval) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let name = self.query.name.clone();
+        tracing::debug!(query = %name, interval = %interval.to_iso8601(), "polling");
+        let request = AggregateQuery {
+            interval: interval.to_iso8601(),
+            granularity: self.query.granularity.to_string(),
+            time_zone: self.query.time_zone.name(),
+            group_by: &self.query.group_by,
+            metrics: &self.query.metrics,
+            filter: self.query.filter.as_ref(),
+        };
+        let result = self.context.client.query_aggregates(&request).await;
+        let telemetry = &self.context.telemetry;
+        let store = &self.context.store;
+        let delivered = match result {
+            Ok(delivered) => delivered,
+            Err(err) => {
+                tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
+                telemetry.observe_poll(&name, None, started.elapsed().as_secs_f64());
+                store.update_status(&name, |s| {
+                    s.attempted = true;
+                    s.last_error = Some(err.to_string());
+                });
+                return Err(err);
+            }
+        };
+        if delivered.budget_wait > DELAYED_AFTER {
+            telemetry.count_delayed_poll(&name);
+            tracing::info!(query = %name, waited_seconds = delivered.budget_wait.as_secs_f64(), "poll waited for the API budget");
+        }
+
+        // Mapping and encoding are CPU work proportional to the series: keep them off
+        // the async workers so scrapes stay quick.
+        let query = Arc::clone(&self.query);
+        let names = self.context.queue_names.current();
+        let memory = std::mem::take(&mut self.memory);
+        let store_for_publish = Arc::clone(store);
+        let response = delivered.value;
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut memory = memory;
+            let mapped = map_response(&query, &interval, &response, &names, &mut memory);
+            let samples = mapped.series.sample_count();
+            store_for_publish.publish(&query.name, mapped.series);
+            (memory, mapped.warnings, samples)
+        })
+        .await;
+        let (memory, warnings, samples) = match outcome {
+            Ok(outcome) => outcome,
+            Err(join_error) => {
+                // Only a panic in mapping gets here; report it as a failed poll.
+                let err = ApiError::BadResponse {
+                    endpoint: "aggregates",
+                    message: format!("mapping the response failed: {join_error}"),
+                };
+                telemetry.observe_poll(&name, None, started.elapsed().as_secs_f64());
+                store.update_status(&name, |s| {
+                    s.attempted = true;
+                    s.last_error = Some(err.to_string());
+                });
+                return Err(err);
+            }
+        };
+        self.memory = memory;
+        if warnings > 0 {
+            telemetry.count_response_warnings(&name, warnings);
+            tracing::warn!(query = %name, skipped = warnings, "parts of the response were not usable and were skipped");
+        }
+        let finished = Utc::now();
+        telemetry.observe_poll(
+            &name,
+            Some(finished.timestamp_millis() as f64 / 1000.0),
+            started.elapsed().as_secs_f64(),
+        );
+        store.update_status(&name, |s| {
+            s.attempted = true;
+            s.last_success = Some(finished);
+            s.last_error = None;
+            s.interval = Some(interval);
+            s.samples = samples;
+        });
+        tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, "poll succeeded");
+        Ok(())
+    }
+}
+
+/// Whether `target` (the latest completed interval) should be polled at `now`: it has not
+/// been polled yet, or its planned re-poll (refresh or retry) is due.
+fn is_due(target: Interval, last: Option<LastPoll>, now: DateTime<Utc>) -> bool {
+    match last {
+        Some(last) if last.interval == target => last.again_at.is_some_and(|at| now >= at),
+        _ => true,
+    }
+}
+
+/// What to remember after polling `interval` (started at `started`): when to poll it
+/// again. `outcome` is `Err(permanent)` for a failed poll.
+fn plan_after(
+    query: &QueryConfig,
+    interval: Interval,
+    started: DateTime<Utc>,
+    outcome: Result<(), bool>,
+    failures_before: u32,
+) -> LastPoll {
+    let refresh_at = query.refresh.and_then(|r| later(started, r));
+    match outcome {
+        Ok(()) => LastPoll {
+            interval,
+            again_at: refresh_at,
+            consecutive_failures: 0,
+        },
+        Err(permanent) => {
+            let failures = failures_before + 1;
+            let again_at = if permanent {
+                // Asking again soon cannot help; try at the regular times only.
+                refresh_at
+            } else {
+                Some(started + FIRST_RETRY * 2i32.saturating_pow(failures.min(16) - 1))
+            };
+            LastPoll {
+                interval,
+                again_at,
+                consecutive_failures: failures,
+            }
+        }
+    }
+}
+
+/// When the loop should wake next: when the next interval completes, or earlier for a
+/// planned re-poll of the current one.
+fn next_wake(query: &QueryConfig, target: &Interval, last: Option<LastPoll>) -> DateTime<Utc> {
+    let next_regular = next_completion(
+        target,
+        query.granularity,
+        query.time_zone,
+        query.settle_delay,
+    );
+    last.and_then(|l| l.again_at)
+        .map_or(next_regular, |again| again.min(next_regular))
+}
+
+fn later(from: DateTime<Utc>, after: Duration) -> Option<DateTime<Utc>> {
+    TimeDelta::from_std(after).ok().map(|delta| from + delta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interval::Granularity;
+
+    fn query(refresh: Option<u64>) -> QueryConfig {
+        QueryConfig {
+            name: "q".into(),
+            granularity: Granularity::Minutes(30),
+            time_zone: chrono_tz::UTC,
+            settle_delay: Duration::from_secs(90),
+            refresh: refresh.map(Duration::from_secs),
+            group_by: vec![],
+            metrics: vec!["nOffered".into()],
+            filter: None,
+        }
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn target(q: &QueryConfig, now: &str) -> Interval {
+        latest_completed(at(now), q.granularity, q.time_zone, q.settle_delay)
+    }
+
+    #[test]
+    fn the_first_poll_is_due_at_once_and_targets_the_last_completed_interval() {
+        let q = query(None);
+        let t = target(&q, "2026-11-25T12:01:00Z");
+        // 11:30-12:00 settles only at 12:01:30, so the latest completed one is 11:00-11:30.
+        assert_eq!(t.start, at("2026-11-25T11:00:00Z"));
+        assert!(is_due(t, None, at("2026-11-25T12:01:00Z")));
+        // It wakes when 11:30-12:00 has settled.
+        assert_eq!(next_wake(&q, &t, None), at("2026-11-25T12:01:30Z"));
+    }
+
+    #[test]
+    fn after_a_success_without_refresh_it_waits_for_the_next_interval() {
+        let q = query(None);
+        let now = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        let last = plan_after(&q, t, now, Ok(()), 0);
+        assert!(!is_due(t, Some(last), at("2026-11-25T12:20:00Z")));
+        assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
+        // Once the next interval has completed, it is a new target and due.
+        let next = target(&q, "2026-11-25T12:31:30Z");
+        assert_ne!(next, t);
+        assert!(is_due(next, Some(last), at("2026-11-25T12:31:30Z")));
+    }
+
+    #[test]
+    fn refresh_re_polls_the_same_interval() {
+        let q = query(Some(300));
+        let now = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        let last = plan_after(&q, t, now, Ok(()), 0);
+        assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:10:00Z"));
+        assert!(!is_due(t, Some(last), at("2026-11-25T12:09:59Z")));
+        assert!(is_due(t, Some(last), at("2026-11-25T12:10:00Z")));
+        // A refresh never delays the next interval's first poll.
+        let late = plan_after(&q, t, at("2026-11-25T12:29:00Z"), Ok(()), 0);
+        assert_eq!(next_wake(&q, &t, Some(late)), at("2026-11-25T12:31:30Z"));
+    }
+
+    #[test]
+    fn transient_failures_retry_with_a_growing_delay_capped_by_the_next_interval() {
+        let q = query(None);
+        let now = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        let first = plan_after(&q, t, now, Err(false), 0);
+        assert_eq!(next_wake(&q, &t, Some(first)), at("2026-11-25T12:05:30Z"));
+        let second = plan_after(&q, t, now, Err(false), first.consecutive_failures);
+        assert_eq!(next_wake(&q, &t, Some(second)), at("2026-11-25T12:06:00Z"));
+        let sixth = plan_after(&q, t, now, Err(false), 5);
+        // 30 s * 2^5 = 16 min, still before 12:31:30.
+        assert_eq!(next_wake(&q, &t, Some(sixth)), at("2026-11-25T12:21:00Z"));
+        let many = plan_after(&q, t, now, Err(false), 20);
+        assert_eq!(next_wake(&q, &t, Some(many)), at("2026-11-25T12:31:30Z"));
+    }
+
+    #[test]
+    fn permanent_failures_wait_for_the_regular_times() {
+        let q = query(None);
+        let now = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        let last = plan_after(&q, t, now, Err(true), 0);
+        assert!(!is_due(t, Some(last), at("2026-11-25T12:30:00Z")));
+        assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
+        let with_refresh = query(Some(600));
+        let last = plan_after(&with_refresh, t, now, Err(true), 0);
+        assert_eq!(
+            next_wake(&with_refresh, &t, Some(last)),
+            at("2026-11-25T12:15:00Z")
+        );
+    }
+}

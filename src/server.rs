@@ -1,0 +1,328 @@
+//! The HTTP side: `/metrics`, the landing page, and health endpoints, served by hyper.
+//!
+//! A scrape only reads what the last poll prepared ([`crate::snapshot`]): the pre-encoded
+//! conversation series in the format the client asked for (plain or gzipped), followed by
+//! the exporter's own metrics, which are few and encoded on the spot.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::snapshot::{Exposition, SnapshotStore, gzip};
+use crate::telemetry::Telemetry;
+
+const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What the handlers read.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Arc<SnapshotStore>,
+    pub telemetry: Arc<Telemetry>,
+    /// `--web.telemetry-path`.
+    pub telemetry_path: String,
+    pub requests_per_minute: u32,
+    /// Whether the exporter polls the built-in simulator (`--demo`): shown on the page.
+    pub demo: bool,
+}
+
+/// Serves every listener until `shutdown` completes, then lets open requests finish.
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let (connections_tx, mut connections_rx) = tokio::sync::mpsc::channel(64);
+    let acceptors: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            let connections_tx = connections_tx.clone();
+            tokio::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            if connections_tx.send(stream).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(err) => {
+                            // Running out of file descriptors and the like: back off, keep serving.
+                            tracing::warn!(error = %err, "cannot accept a connection");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(connections_tx);
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            stream = connections_rx.recv() => {
+                let Some(stream) = stream else { break };
+                let state = Arc::clone(&state);
+                let service = service_fn(move |request| {
+                    let state = Arc::clone(&state);
+                    async move { Ok::<_, Infallible>(route(&state, &request)) }
+                });
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection.into_owned());
+                tokio::spawn(async move {
+                    if let Err(err) = connection.await {
+                        tracing::debug!(error = %err, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    for acceptor in acceptors {
+        acceptor.abort();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the shutdown grace period");
+    }
+}
+
+type Reply = Response<ChunkedBody>;
+
+/// Dispatches one request. (For HEAD, hyper sends the headers without the body.)
+fn route(state: &AppState, request: &Request<Incoming>) -> Reply {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let mut response = text_reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only GET and HEAD are supported.\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let path = request.uri().path();
+    if path == state.telemetry_path {
+        metrics(state, request)
+    } else {
+        match path {
+            "/" => html_reply(landing_page(state)),
+            "/-/healthy" => text_reply(StatusCode::OK, "Healthy\n"),
+            "/-/ready" => {
+                if state.store.all_attempted() {
+                    text_reply(StatusCode::OK, "Ready\n")
+                } else {
+                    text_reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Not ready: some queries have not been polled yet.\n",
+                    )
+                }
+            }
+            _ => text_reply(StatusCode::NOT_FOUND, "Not found.\n"),
+        }
+    }
+}
+
+/// The telemetry path: pre-encoded conversation series plus self-metrics.
+fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
+    let openmetrics = accepts(request, header::ACCEPT, "application/openmetrics-text");
+    let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
+    let exposition: Arc<Exposition> = state.store.exposition();
+    let mut own = String::new();
+    let encoded = if openmetrics {
+        let _ = state.telemetry.encode_openmetrics(&mut own);
+        own.push_str("# EOF\n");
+        &exposition.openmetrics
+    } else {
+        let _ = state.telemetry.encode_prometheus_text(&mut own);
+        &exposition.prometheus_text
+    };
+    let body = if gzipped {
+        // Two gzip members: the one prepared at poll time and one for the small tail.
+        ChunkedBody::from(vec![encoded.gzip.clone(), gzip(own.as_bytes())])
+    } else {
+        ChunkedBody::from(vec![encoded.plain.clone(), Bytes::from(own)])
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if openmetrics {
+            OPENMETRICS_CONTENT_TYPE
+        } else {
+            PROMETHEUS_TEXT_CONTENT_TYPE
+        }),
+    );
+    if gzipped {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    response
+}
+
+/// Whether a comma-separated header (`Accept`, `Accept-Encoding`) lists `wanted` with a
+/// non-zero quality.
+fn accepts(request: &Request<Incoming>, name: header::HeaderName, wanted: &str) -> bool {
+    request
+        .headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| offers(item, wanted))
+}
+
+fn offers(item: &str, wanted: &str) -> bool {
+    let mut parts = item.split(';').map(str::trim);
+    let matches = parts
+        .next()
+        .is_some_and(|media| media.eq_ignore_ascii_case(wanted));
+    let quality = parts
+        .filter_map(|p| p.strip_prefix("q="))
+        .find_map(|q| q.parse::<f64>().ok())
+        .unwrap_or(1.0);
+    matches && quality > 0.0
+}
+
+fn text_reply(status: StatusCode, text: &'static str) -> Reply {
+    let mut response = Response::new(ChunkedBody::from(vec![Bytes::from_static(text.as_bytes())]));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn html_reply(html: String) -> Reply {
+    let mut response = Response::new(ChunkedBody::from(vec![Bytes::from(html)]));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// The landing page: what each query is doing, and the API budget.
+fn landing_page(state: &AppState) -> String {
+    let path = escape(&state.telemetry_path);
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Genesys Cloud Exporter</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.err{{color:#b00}}</style></head><body>\
+         <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
+         <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
+         <p>API budget: {budget} requests per minute.</p>\
+         <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
+         <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
+        version = env!("CARGO_PKG_VERSION"),
+        demo = if state.demo {
+            " <strong>Demo mode: the data comes from the built-in simulator, not from Genesys Cloud.</strong>"
+        } else {
+            ""
+        },
+        budget = state.requests_per_minute,
+    );
+    for status in state.store.statuses() {
+        let _ = write!(
+            page,
+            "<tr><td>{name}</td><td>{granularity}</td><td>{interval}</td><td>{success}</td>\
+             <td class=\"err\">{error}</td><td>{next}</td><td>{samples}</td></tr>",
+            name = escape(&status.name),
+            granularity = escape(&status.granularity),
+            interval = status
+                .interval
+                .map_or_else(|| "none yet".to_string(), |i| escape(&i.to_iso8601())),
+            success = time_or(status.last_success, "never"),
+            error = escape(status.last_error.as_deref().unwrap_or("")),
+            next = time_or(status.next_poll, "-"),
+            samples = status.samples,
+        );
+    }
+    page.push_str("</table></body></html>\n");
+    page
+}
+
+fn time_or(time: Option<DateTime<Utc>>, missing: &str) -> String {
+    time.map_or_else(
+        || missing.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+/// Minimal HTML escaping for text from configuration and error messages.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A response body made of a few ready chunks, sent without copying them together.
+#[derive(Debug, Default)]
+pub struct ChunkedBody {
+    chunks: VecDeque<Bytes>,
+}
+
+impl From<Vec<Bytes>> for ChunkedBody {
+    fn from(chunks: Vec<Bytes>) -> Self {
+        ChunkedBody {
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+        }
+    }
+}
+
+impl Body for ChunkedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.chunks.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.chunks.iter().map(|c| c.len() as u64).sum())
+    }
+}
