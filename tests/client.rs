@@ -1,0 +1,302 @@
+//! The Genesys client against the simulator over real HTTP: tokens, 401, 429, retries,
+//! and the API budget.
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
+use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::region::Endpoints;
+use genesys_cloud_exporter::genesys::types::AggregateQuery;
+use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
+use genesys_cloud_exporter::simulator::{Fault, Simulator, SimulatorConfig};
+use genesys_cloud_exporter::telemetry::Telemetry;
+
+const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
+
+fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
+    let base = sim.base_url();
+    let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
+    let credentials = Credentials {
+        client_id: CredentialSource::Value(Secret::new(CLIENT_ID)),
+        client_secret: CredentialSource::Value(Secret::new(secret)),
+    };
+    let mut settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(300).unwrap());
+    settings.retry = RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(3),
+    };
+    let telemetry = Arc::new(Telemetry::new(300));
+    (
+        GenesysClient::new(settings, Arc::clone(&telemetry)).unwrap(),
+        telemetry,
+    )
+}
+
+async fn query(client: &GenesysClient) -> Result<(), ApiError> {
+    let metrics = vec!["nOffered".to_string()];
+    let group_by = vec!["queueId".to_string()];
+    client
+        .query_aggregates(&AggregateQuery {
+            interval: "2026-11-25T09:00:00.000Z/2026-11-25T09:30:00.000Z".into(),
+            granularity: "PT30M".into(),
+            time_zone: "UTC",
+            group_by: &group_by,
+            metrics: &metrics,
+            filter: None,
+        })
+        .await
+        .map(|delivered| assert!(!delivered.value.results.is_empty()))
+}
+
+fn statuses(sim: &Simulator, path: &str) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.status)
+        .collect()
+}
+
+fn encoded(telemetry: &Telemetry) -> String {
+    let mut text = String::new();
+    telemetry.encode_prometheus_text(&mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn the_token_is_cached_and_renewed_a_minute_before_expiry() {
+    // A 61 s token is due for renewal after 1 s (renewal margin 60 s).
+    let sim = simulator(SimulatorConfig {
+        token_lifetime: Duration::from_secs(61),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let (client, telemetry) = client(&sim, CLIENT_SECRET);
+    query(&client).await.unwrap();
+    query(&client).await.unwrap();
+    assert_eq!(sim.tokens_issued(), 1, "the token is reused while fresh");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    query(&client).await.unwrap();
+    assert_eq!(sim.tokens_issued(), 2, "renewed before it expired");
+    assert!(encoded(&telemetry).contains("genesys_exporter_token_renewals_total 2"));
+    // No API call was ever refused for its token.
+    assert!(!statuses(&sim, AGGREGATES).contains(&401));
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_renewed_once_and_the_call_repeated() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    query(&client).await.unwrap();
+    sim.revoke_tokens();
+    query(&client).await.unwrap();
+    assert_eq!(statuses(&sim, AGGREGATES), vec![200, 401, 200]);
+    assert_eq!(sim.tokens_issued(), 2);
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_error_not_a_loop() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status: 401,
+        retry_after: None,
+        count: 5,
+    });
+    let err = query(&client).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Rejected { status: 401, .. }),
+        "{err}"
+    );
+    assert_eq!(statuses(&sim, AGGREGATES), vec![401, 401]);
+}
+
+#[tokio::test]
+async fn wrong_credentials_give_the_servers_description_and_no_secret() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, "wrong-secret-123");
+    let err = query(&client).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ApiError::Credentials { .. }), "{text}");
+    assert!(text.contains("invalid_client"), "{text}");
+    assert!(!text.contains("wrong-secret-123"), "{text}");
+    assert!(
+        statuses(&sim, AGGREGATES).is_empty(),
+        "no API call without a token"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_for_its_retry_after() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, telemetry) = client(&sim, CLIENT_SECRET);
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status: 429,
+        retry_after: Some(2),
+        count: 1,
+    });
+    let started = Instant::now();
+    query(&client).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let requests: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == AGGREGATES)
+        .collect();
+    assert_eq!(
+        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    assert!(requests[1].at - requests[0].at >= Duration::from_secs(2));
+    assert!(
+        encoded(&telemetry)
+            .contains(r#"genesys_exporter_api_requests_total{endpoint="aggregates",code="429"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_capped() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status: 429,
+        retry_after: Some(3600),
+        count: 1,
+    });
+    let started = Instant::now();
+    query(&client).await.unwrap();
+    // Capped at the policy's 3 s, not an hour.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_a_bounded_number_of_times() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status: 503,
+        retry_after: None,
+        count: 2,
+    });
+    query(&client).await.unwrap();
+    assert_eq!(statuses(&sim, AGGREGATES), vec![503, 503, 200]);
+
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status: 500,
+        retry_after: None,
+        count: 10,
+    });
+    let err = query(&client).await.unwrap_err();
+    assert!(matches!(err, ApiError::Server { status: 500, .. }), "{err}");
+    // One attempt and three retries, then it gives up.
+    assert_eq!(
+        statuses(&sim, AGGREGATES)
+            .iter()
+            .filter(|s| **s == 500)
+            .count(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_and_forbidden_are_not_retried() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    for status in [400u16, 403] {
+        sim.inject_fault(Fault {
+            path_prefix: AGGREGATES.into(),
+            status,
+            retry_after: None,
+            count: 1,
+        });
+        let err = query(&client).await.unwrap_err();
+        assert!(err.is_permanent(), "{err}");
+    }
+    assert_eq!(statuses(&sim, AGGREGATES), vec![400, 403]);
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    // Nothing listens on this port once the simulator is gone.
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    query(&client).await.unwrap();
+    sim.shutdown().await;
+    let err = query(&client).await.unwrap_err();
+    assert!(matches!(err, ApiError::Transport { .. }), "{err}");
+}
+
+/// The budget holds in every 60-second window, retries and start-up included, while the
+/// queries want far more than it allows; polls that waited are counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_rate_never_exceeds_the_budget_in_any_minute() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Eight queries refreshing every 10 s want 48 requests a minute; the budget is 12.
+    let mut config = String::from("queries:\n");
+    for i in 0..8 {
+        config.push_str(&format!(
+            "  - name: q{i}\n    granularity: PT5M\n    settle_delay: 1s\n    refresh: 10s\n    group_by: [mediaType]\n    metrics: [nOffered]\n"
+        ));
+    }
+    let budget = 12;
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), &config)
+        .arg("--genesys.requests-per-minute", budget.to_string())
+        .start();
+    tokio::time::sleep(Duration::from_secs(75)).await;
+    let metrics = exporter.scrape().await;
+    let api_calls: Vec<Instant> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| r.at)
+        .collect();
+    let busiest_minute = api_calls
+        .iter()
+        .map(|first| {
+            api_calls
+                .iter()
+                .filter(|t| **t >= *first && **t < *first + Duration::from_secs(60))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        busiest_minute <= budget,
+        "{busiest_minute} API calls in one minute, budget {budget}"
+    );
+    assert!(
+        api_calls.len() >= budget,
+        "the budget was not used: {} calls",
+        api_calls.len()
+    );
+    let delayed: f64 = metrics
+        .find("genesys_exporter_polls_delayed_total", &[])
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    assert!(
+        delayed > 0.0,
+        "no poll was counted as delayed:\n{}",
+        metrics.text
+    );
+}

@@ -1,0 +1,358 @@
+//! Shared test helpers: run the real exporter binary, scrape it, read its metrics.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-secret-value-7f3a";
+
+/// A simulator with the test credentials.
+pub async fn simulator(config: SimulatorConfig) -> Simulator {
+    Simulator::start(
+        SimulatorConfig {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            ..config
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("simulator starts")
+}
+
+/// The exporter binary, running, with its standard error captured.
+pub struct Exporter {
+    child: Child,
+    pub base_url: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// How to run the exporter in a test.
+pub struct ExporterRun<'a> {
+    pub args: Vec<String>,
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl<'a> ExporterRun<'a> {
+    /// Pointed at `simulator`, with the test credentials in the environment.
+    pub fn against(simulator: &Simulator) -> Self {
+        let base = simulator.base_url();
+        ExporterRun {
+            args: vec![
+                "--genesys.api-url".into(),
+                base.clone(),
+                "--genesys.login-url".into(),
+                base,
+            ],
+            env: vec![
+                ("GENESYS_CLIENT_ID", CLIENT_ID.into()),
+                ("GENESYS_CLIENT_SECRET", CLIENT_SECRET.into()),
+            ],
+        }
+    }
+
+    pub fn demo() -> Self {
+        ExporterRun {
+            args: vec!["--demo".into()],
+            env: vec![],
+        }
+    }
+
+    pub fn arg(mut self, flag: &str, value: impl Into<String>) -> Self {
+        self.args.push(flag.into());
+        self.args.push(value.into());
+        self
+    }
+
+    pub fn config(self, dir: &Path, yaml: &str) -> Self {
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, yaml).expect("config written");
+        self.arg("--config.file", path.to_string_lossy())
+    }
+
+    /// Starts the exporter on a free loopback port and waits until it listens.
+    pub fn start(self) -> Exporter {
+        let mut child = command(&self.args, &self.env)
+            .arg("--web.listen-address")
+            .arg("127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("exporter starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr piped");
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let address = loop {
+            let found = logs
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains("listening for scrapes"))
+                .and_then(|l| logfmt_value(l, "address"));
+            if let Some(address) = found {
+                break address;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("exporter exited with {status}: {:?}", logs.lock().unwrap());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter never listened: {:?}",
+                logs.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Exporter {
+            child,
+            base_url: format!("http://{address}"),
+            logs,
+        }
+    }
+
+    /// Runs the exporter to its exit (for start-up failures): status and standard error.
+    pub fn run_to_exit(self) -> (ExitStatus, String) {
+        let output = command(&self.args, &self.env)
+            .arg("--web.listen-address")
+            .arg("127.0.0.1:0")
+            .output()
+            .expect("exporter runs");
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+fn command(args: &[String], env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_genesys-cloud-exporter"))
+}
+
+/// The value of `key=` in a logfmt line.
+fn logfmt_value(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("{key}="))? + key.len() + 1;
+    let rest = &line[start..];
+    let value = if let Some(quoted) = rest.strip_prefix('"') {
+        quoted.split('"').next()?
+    } else {
+        rest.split_whitespace().next()?
+    };
+    Some(value.to_string())
+}
+
+impl Exporter {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Everything the exporter has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Waits until `/-/ready` answers 200.
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = reqwest::get(self.url("/-/ready")).await
+                && response.status() == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never ready; logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Scrapes the telemetry path in the Prometheus text format.
+    pub async fn scrape(&self) -> Metrics {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("scrape body");
+        Metrics::parse(&text)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "exporter ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One sample of an exposition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// A parsed exposition (text format 0.0.4 or OpenMetrics; comments skipped).
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    pub text: String,
+    pub samples: Vec<MetricSample>,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let samples = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(parse_sample)
+            .collect();
+        Metrics {
+            text: text.to_string(),
+            samples,
+        }
+    }
+
+    /// Samples of `name` whose labels include every pair in `labels`.
+    pub fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&MetricSample> {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect()
+    }
+
+    /// The one value of `name` with `labels`; panics when there is not exactly one.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let found = self.find(name, labels);
+        assert_eq!(found.len(), 1, "{name}{labels:?}: {found:?}");
+        found[0].value
+    }
+}
+
+fn parse_sample(line: &str) -> MetricSample {
+    let (name_and_labels, value) = line.rsplit_once(' ').expect("sample has a value");
+    let (name, labels) = match name_and_labels.split_once('{') {
+        Some((name, rest)) => (name, parse_labels(rest.trim_end_matches('}'))),
+        None => (name_and_labels, BTreeMap::new()),
+    };
+    let value = match value {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}")),
+    };
+    MetricSample {
+        name: name.to_string(),
+        labels,
+        value,
+    }
+}
+
+fn parse_labels(text: &str) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        labels.insert(key.trim_start_matches(',').trim().to_string(), value);
+        rest = &after[end..];
+    }
+    labels
+}
+
+/// A bearer token from the simulator, for asking it questions directly.
+pub async fn token(simulator: &Simulator) -> String {
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/oauth/token", simulator.base_url()))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"].as_str().unwrap().to_string()
+}
+
+/// Runs an aggregates query against the simulator directly.
+pub async fn aggregates(simulator: &Simulator, body: &serde_json::Value) -> serde_json::Value {
+    let token = token(simulator).await;
+    reqwest::Client::new()
+        .post(format!(
+            "{}/api/v2/analytics/conversations/aggregates/query",
+            simulator.base_url()
+        ))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
