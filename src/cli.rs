@@ -48,7 +48,7 @@ pub enum Command {
 /// Flags of the exporter.
 #[derive(Debug, Args)]
 pub struct ExporterArgs {
-    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every interface.
+    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every IPv4 interface.
     #[arg(
         long = "web.listen-address",
         env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",

@@ -43,7 +43,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             tracing::error!(error = %failure, "exiting");
-            eprintln!("genesys-cloud-exporter: {failure}");
             failure.exit_code()
         }
     }

@@ -239,7 +239,7 @@ fn landing_page(state: &AppState) -> String {
          td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.err{{color:#b00}}</style></head><body>\
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
-         <p>API budget: {budget} requests per minute.</p>\
+         <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
          <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
@@ -249,6 +249,7 @@ fn landing_page(state: &AppState) -> String {
             ""
         },
         budget = state.requests_per_minute,
+        samples = state.store.exposition().samples,
     );
     for status in state.store.statuses() {
         let _ = write!(

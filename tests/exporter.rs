@@ -371,3 +371,57 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
     let post = http.post(exporter.url("/metrics")).send().await.unwrap();
     assert_eq!(post.status(), 405);
 }
+
+/// `simulate` runs the simulator alone; it speaks the Genesys API with the demo
+/// credentials. `--log.format json` writes one JSON object per line.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulate_subcommand_serves_the_api_alone() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(common::binary())
+        .args([
+            "simulate",
+            "--listen-address",
+            "127.0.0.1:0",
+            "--queues",
+            "3",
+            "--log.format",
+            "json",
+        ])
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let address = entry["fields"]["local_addr"]
+        .as_str()
+        .expect("the listening address")
+        .to_string();
+    let base = format!("http://{address}");
+
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("demo-client", Some("demo-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let queues: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v2/routing/queues?pageSize=100"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queues["total"], 3, "{queues}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
