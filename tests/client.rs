@@ -300,3 +300,30 @@ async fn the_request_rate_never_exceeds_the_budget_in_any_minute() {
         metrics.text
     );
 }
+
+#[tokio::test]
+async fn queue_names_survive_a_failed_refresh() {
+    use genesys_cloud_exporter::genesys::queues::QueueNames;
+    let sim = simulator(SimulatorConfig {
+        queue_count: 120,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    let names = QueueNames::default();
+    assert_eq!(names.refresh(&client).await.unwrap(), 120);
+    let first = sim.queues()[0].clone();
+    assert_eq!(names.current().get(&first.id), Some(&first.name));
+
+    // Every page request fails, retries included: the refresh fails and the names
+    // from before stay.
+    sim.inject_fault(Fault {
+        path_prefix: "/api/v2/routing/queues".into(),
+        status: 503,
+        retry_after: None,
+        count: 100,
+    });
+    assert!(names.refresh(&client).await.is_err());
+    assert_eq!(names.current().len(), 120);
+    assert_eq!(names.current().get(&first.id), Some(&first.name));
+}
