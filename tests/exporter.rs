@@ -401,20 +401,10 @@ async fn the_simulate_subcommand_serves_the_api_alone() {
         .to_string();
     let base = format!("http://{address}");
 
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .basic_auth("demo-client", Some("demo-secret"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = common::token_at(&base, "demo-client", "demo-secret").await;
     let queues: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v2/routing/queues?pageSize=100"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()

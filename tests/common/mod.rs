@@ -325,9 +325,14 @@ fn parse_labels(text: &str) -> BTreeMap<String, String> {
 
 /// A bearer token from the simulator, for asking it questions directly.
 pub async fn token(simulator: &Simulator) -> String {
+    token_at(&simulator.base_url(), CLIENT_ID, CLIENT_SECRET).await
+}
+
+/// A bearer token from the login server at `base`.
+pub async fn token_at(base: &str, client_id: &str, client_secret: &str) -> String {
     let response: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", simulator.base_url()))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("grant_type=client_credentials")
         .send()
