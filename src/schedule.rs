@@ -90,6 +90,21 @@ impl Poller {
         }
     }
 
+    /// Logs a failed poll and records it in the telemetry and the status; the last good
+    /// series stay published.
+    fn record_failure(&self, interval: Interval, started: Instant, err: ApiError) -> ApiError {
+        let name = &self.query.name;
+        tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
+        self.context
+            .telemetry
+            .observe_poll(name, None, started.elapsed().as_secs_f64());
+        self.context.store.update_status(name, |s| {
+            s.attempted = true;
+            s.last_error = Some(err.to_string());
+        });
+        err
+    }
+
     /// One poll: query the API, map the answer, publish it, and record how it went.
     async fn poll(&mut self, interval: Interval) -> Result<(), ApiError> {
         let started = Instant::now();
@@ -108,15 +123,7 @@ impl Poller {
         let store = &self.context.store;
         let delivered = match result {
             Ok(delivered) => delivered,
-            Err(err) => {
-                tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
-                telemetry.observe_poll(&name, None, started.elapsed().as_secs_f64());
-                store.update_status(&name, |s| {
-                    s.attempted = true;
-                    s.last_error = Some(err.to_string());
-                });
-                return Err(err);
-            }
+            Err(err) => return Err(self.record_failure(interval, started, err)),
         };
         if delivered.budget_wait > DELAYED_AFTER {
             telemetry.count_delayed_poll(&name);
@@ -146,12 +153,7 @@ impl Poller {
                     endpoint: "aggregates",
                     message: format!("mapping the response failed: {join_error}"),
                 };
-                telemetry.observe_poll(&name, None, started.elapsed().as_secs_f64());
-                store.update_status(&name, |s| {
-                    s.attempted = true;
-                    s.last_error = Some(err.to_string());
-                });
-                return Err(err);
+                return Err(self.record_failure(interval, started, err));
             }
         };
         self.memory = memory;

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 pub struct ApiBudget {
     limiter: DefaultDirectRateLimiter,
     paused_until: Mutex<Option<Instant>>,
-    requests_per_minute: u32,
 }
 
 impl ApiBudget {
@@ -32,13 +31,7 @@ impl ApiBudget {
         ApiBudget {
             limiter: RateLimiter::direct(quota_for(requests_per_minute)),
             paused_until: Mutex::new(None),
-            requests_per_minute: requests_per_minute.get(),
         }
-    }
-
-    /// The configured requests per minute.
-    pub fn requests_per_minute(&self) -> u32 {
-        self.requests_per_minute
     }
 
     /// Waits until one more request fits in the budget; returns how long that took, so a

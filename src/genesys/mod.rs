@@ -189,11 +189,6 @@ impl GenesysClient {
         })
     }
 
-    /// The configured API budget in requests per minute.
-    pub fn requests_per_minute(&self) -> u32 {
-        self.budget.requests_per_minute()
-    }
-
     /// Runs one conversation aggregates query.
     pub async fn query_aggregates(
         &self,
