@@ -1,6 +1,8 @@
 //! Shared test helpers: run the real exporter binary, scrape it, read its metrics.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
