@@ -8,8 +8,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -94,6 +96,66 @@ async fn alert_expressions_name_only_metrics_the_exporter_exports() {
                 "{name} uses {metric}, which the exporter does not export"
             );
         }
+    }
+}
+
+/// promtool's unit tests use series written by hand; this runs the rules on real ones. A
+/// real Prometheus loads alerts.yaml and scrapes the exporter in demo mode as job
+/// genesys-cloud-exporter: every rule evaluates without error (a vector-matching
+/// mistake only shows on real label sets), and no exporter alert is active.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
+    let exporter = ExporterRun::demo()
+        .arg("--config.file", repo().join(QUERIES).to_string_lossy())
+        .start();
+    exporter.wait_ready().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prometheus = Prometheus::start(dir.path(), exporter.base_url.trim_start_matches("http://"));
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while prometheus
+        .query(r#"up{job="genesys-cloud-exporter"} == 1"#)
+        .await
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "never scraped:\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A few evaluations (one a second) on the scraped data.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rules: Value = reqwest::get(format!("{}/api/v1/rules", prometheus.url))
+        .await
+        .expect("rules API")
+        .json()
+        .await
+        .expect("rules JSON");
+    let groups = rules["data"]["groups"].as_array().expect("groups");
+    let evaluated: Vec<&Value> = groups
+        .iter()
+        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
+        .collect();
+    assert_eq!(evaluated.len(), alert_rules().len(), "{rules}");
+    for rule in evaluated {
+        assert_eq!(
+            rule["health"], "ok",
+            "{}: {}",
+            rule["name"], rule["lastError"]
+        );
+    }
+    let exporter_group = groups
+        .iter()
+        .find(|group| group["name"] == "genesys-cloud-exporter")
+        .expect("exporter group");
+    for rule in exporter_group["rules"].as_array().expect("rules") {
+        assert_eq!(
+            rule["state"], "inactive",
+            "{} on a healthy exporter",
+            rule["name"]
+        );
     }
 }
 
@@ -332,6 +394,82 @@ fn checkov_finds_nothing_unexplained_in_the_dockerfile_and_manifests() {
 }
 
 // ---- helpers ----
+
+/// A Prometheus server (Debian's package) that scrapes one target as job
+/// genesys-cloud-exporter and evaluates alerts.yaml, every second.
+struct Prometheus {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Prometheus {
+    fn start(dir: &Path, target: &str) -> Prometheus {
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: ['{}']
+scrape_configs:
+  - job_name: genesys-cloud-exporter
+    static_configs: [{{targets: ['{target}']}}]
+",
+                repo().join(ALERTS).display()
+            ),
+        )
+        .expect("config written");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let log = dir.join("prometheus.log");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("prometheus starts (scripts/test installs it)");
+        Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// The result of an instant query; empty while the server is not up yet.
+    async fn query(&self, query: &str) -> Vec<Value> {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", query)])
+            .send()
+            .await;
+        let Ok(response) = response else {
+            return vec![];
+        };
+        let body: Value = response.json().await.unwrap_or_default();
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
