@@ -207,6 +207,10 @@ fn base_renders_valid_hardened_objects_wired_together() {
     let args = strings(&container["args"]);
     assert!(args.contains(&format!("--config.file={config_dir}/queries.yaml")));
 
+    // The user creates the namespace (and the Secret in it): deleting the base must not
+    // take a namespace along.
+    assert!(of_kind(&objects, "Namespace").is_empty());
+
     // Credentials: files from the Secret the user creates; the example is not applied.
     assert!(
         of_kind(&objects, "Secret").is_empty(),
@@ -251,6 +255,11 @@ fn demo_overlay_runs_the_simulator_without_a_secret() {
     assert!(volumes.iter().all(|volume| volume["secret"].is_null()));
     assert!(of_kind(&objects, "Secret").is_empty());
     check_network_policy(&objects);
+    // Everything in the demo's own namespace, which the overlay creates.
+    let namespace = &only(&objects, "Namespace")["metadata"]["name"];
+    for object in objects.iter().filter(|o| o["kind"] != "Namespace") {
+        assert_eq!(&object["metadata"]["namespace"], namespace, "{object}");
+    }
 }
 
 /// The way README gives to roll the pod on a credentials change: a secretGenerator in
