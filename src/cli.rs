@@ -10,7 +10,7 @@
 //! 1 when the exporter cannot run (a port already in use).
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -65,6 +65,27 @@ pub struct ExporterArgs {
         value_parser = parse_telemetry_path
     )]
     pub telemetry_path: String,
+
+    /// Web config file (exporter-toolkit format) enabling TLS and/or basic authentication; read once at start-up.
+    #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Maximum number of simultaneous connections; further ones wait until one closes.
+    #[arg(
+        long = "web.max-connections",
+        env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN)
+    )]
+    pub max_connections: NonZeroUsize,
+
+    /// Time a client has to send a complete request head (and TLS handshake); slower connections are closed.
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_positive_duration
+    )]
+    pub read_header_timeout: Duration,
 
     /// YAML file of the aggregate queries to poll; without it, one built-in query by queue, media type and direction.
     #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
@@ -183,6 +204,14 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
         ))
     } else {
         Ok(text.to_string())
+    }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be longer than 0s".to_string()),
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
     }
 }
 
@@ -405,6 +434,8 @@ mod tests {
             vec!["--genesys.requests-per-minute", "0"],
             vec!["--genesys.queue-names-refresh", "soon"],
             vec!["--log.level", "loud"],
+            vec!["--web.max-connections", "0"],
+            vec!["--web.read-header-timeout", "0s"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];
             argv.extend_from_slice(&bad);
