@@ -193,8 +193,27 @@ async fn basic_auth_over_tls_guards_every_path_but_healthy() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // ALPN picks HTTP/2 for this client; HTTP/1.1 over TLS is checked below.
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
     let text = response.text().await.unwrap();
     assert!(text.contains("genesys_exporter_build_info"), "{text}");
+    let http1 = pki
+        .client_builder(&exporter, None)
+        .http1_only()
+        .build()
+        .unwrap();
+    let url = https(&exporter, "/metrics");
+    assert_eq!(status(&http1, &url, None).await.unwrap(), 401);
+    let response = http1
+        .get(&url)
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.version(), response.status().as_u16()),
+        (reqwest::Version::HTTP_11, 200)
+    );
     let unauthorized = client
         .get(https(&exporter, "/metrics"))
         .send()

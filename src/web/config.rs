@@ -123,7 +123,9 @@ pub(super) struct RawTls {
     pub key: Option<serde_yaml_ng::Value>,
     pub cipher_suites: Option<serde_yaml_ng::Value>,
     pub curve_preferences: Option<serde_yaml_ng::Value>,
-    pub prefer_server_cipher_suites: Option<serde_yaml_ng::Value>,
+    /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
+    #[serde(rename = "prefer_server_cipher_suites")]
+    _prefer_server_cipher_suites: Option<bool>,
     pub client_allowed_sans: Option<serde_yaml_ng::Value>,
 }
 
