@@ -542,3 +542,36 @@ async fn oversized_request_heads_are_refused() {
     let after = request(10).await;
     assert!(after.starts_with("HTTP/1.1 200"), "{after}");
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_a_free_slot() {
+    let exporter = ExporterRun::demo()
+        .arg("--web.max-connections", "2")
+        .arg("--web.read-header-timeout", "2s")
+        .start();
+    let address = address(&exporter);
+    // Two connections that say nothing take both slots until the header timeout.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(TcpStream::connect(address).await.unwrap());
+    }
+    let opened = Instant::now();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let response = reqwest::Client::new()
+        .get(exporter.url("/-/healthy"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let waited = opened.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(
+        waited >= Duration::from_millis(1800) && waited < Duration::from_secs(5),
+        "the third connection was served after {waited:?}, not when a slot freed at 2 s"
+    );
+    assert!(
+        exporter.logs().contains("connection limit reached"),
+        "{}",
+        exporter.logs()
+    );
+}
