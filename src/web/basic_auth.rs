@@ -195,8 +195,10 @@ mod tests {
                 .iter()
                 .all(|tag| !String::from_utf8_lossy(tag).contains("wonderland"))
         );
-        // The cached path gives the same answer.
+        // With bcrypt made unavailable, the cached pair still passes: no bcrypt per scrape.
+        auth.bcrypt_slots.close();
         assert!(auth.allows(Some(&header("alice", "wonderland"))).await);
+        assert!(!auth.allows(Some(&header("alice", "wonderlan"))).await);
         assert_eq!(auth.lock().len(), 1);
     }
 
