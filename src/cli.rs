@@ -424,6 +424,9 @@ mod tests {
         assert_eq!(parsed.requests_per_minute.get(), 60);
         assert_eq!(parsed.region, "us_east_1");
         assert!(!parsed.demo);
+        assert_eq!(parsed.web_config_file, None);
+        assert_eq!(parsed.max_connections.get(), 64);
+        assert_eq!(parsed.read_header_timeout, Duration::from_secs(10));
     }
 
     #[test]
