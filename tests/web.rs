@@ -575,3 +575,37 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
         exporter.logs()
     );
 }
+
+#[tokio::test]
+async fn idle_http2_connections_are_closed() {
+    // hyper closes idle HTTP/1 connections itself, but not HTTP/2 ones: an idle HTTP/2
+    // connection would hold its slot for ever.
+    let exporter = ExporterRun::demo()
+        .arg("--web.read-header-timeout", "1s")
+        .arg("--log.level", "debug")
+        .start();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(exporter.url("/-/healthy")).send().await.unwrap();
+    assert_eq!(
+        (response.version(), response.status().as_u16()),
+        (reqwest::Version::HTTP_2, 200)
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        exporter
+            .logs()
+            .contains("nothing sent or received for a while"),
+        "{}",
+        exporter.logs()
+    );
+    // The client notices and connects again.
+    assert_eq!(
+        status(&client, &exporter.url("/-/healthy"), None)
+            .await
+            .unwrap(),
+        200
+    );
+}

@@ -12,7 +12,9 @@
 //!   bytes. Later requests on a kept-alive HTTP/1 connection, and the wait between them,
 //!   are bounded by hyper's header timeout, set to the same value;
 //! - a request head over [`MAX_REQUEST_HEAD_BYTES`] is answered 431 and the connection
-//!   closed.
+//!   closed;
+//! - a connection on which no byte moves either way for `header_timeout` is closed: an
+//!   idle HTTP/2 connection, or a client that stopped reading its response.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,6 +33,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+
+use super::idle::{Activity, Watched};
 
 /// Largest request head (request line and headers) accepted. A scrape's head is a few
 /// hundred bytes; hyper cannot go below 8 KiB.
@@ -117,7 +121,7 @@ pub async fn serve<S: Handler>(
                     Arc::clone(&builder),
                     service.clone(),
                     graceful.watcher(),
-                    Instant::now() + limits.header_timeout,
+                    limits.header_timeout,
                 ));
             }
             () = &mut shutdown => break,
@@ -204,17 +208,34 @@ async fn connection<S: Handler>(
     builder: Arc<auto::Builder<TokioExecutor>>,
     service: S,
     watcher: Watcher,
-    deadline: Instant,
+    header_timeout: Duration,
 ) {
+    let deadline = Instant::now() + header_timeout;
+    let activity = Activity::new();
+    let stream = Watched::new(stream, activity.clone());
+    let guards = Guards {
+        deadline,
+        activity,
+        idle_limit: header_timeout,
+    };
     match tls {
-        None => http(stream, peer, &builder, service, watcher, deadline).await,
+        None => http(stream, peer, &builder, service, watcher, guards).await,
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => http(stream, peer, &builder, service, watcher, deadline).await,
+            Ok(Ok(stream)) => http(stream, peer, &builder, service, watcher, guards).await,
             // Scanners and plain-HTTP clients end here; not worth more than a debug line.
             Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
             Err(_) => tracing::debug!(%peer, "TLS handshake not completed in time; closing"),
         },
     }
+}
+
+/// What cuts a connection short besides hyper's own limits.
+struct Guards {
+    /// By when the first complete request head must have arrived.
+    deadline: Instant,
+    /// When bytes last moved, and for how long they may not.
+    activity: Activity,
+    idle_limit: Duration,
 }
 
 /// HTTP over an established (plain or TLS) stream.
@@ -224,7 +245,7 @@ async fn http<I, S: Handler>(
     builder: &auto::Builder<TokioExecutor>,
     service: S,
     watcher: Watcher,
-    deadline: Instant,
+    guards: Guards,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -245,8 +266,11 @@ async fn http<I, S: Handler>(
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
             }
         }
-        () = deadline_until_first_request(&first_request, deadline) => {
+        () = deadline_until_first_request(&first_request, guards.deadline) => {
             tracing::debug!(%peer, "no complete request head in time; closing the connection");
+        }
+        () = guards.activity.idle_for(guards.idle_limit) => {
+            tracing::debug!(%peer, "nothing sent or received for a while; closing the connection");
         }
     }
 }

@@ -4,11 +4,13 @@
 //!
 //! [`config`] reads and checks the file, [`tls`] turns its TLS part into a rustls server
 //! config, [`basic_auth`] checks `Authorization` headers, and [`listener`] accepts and
-//! serves connections within the limits. The routes themselves live in
+//! serves connections within the limits, with [`idle`] closing those on which nothing
+//! moves. The routes themselves live in
 //! [`crate::server`].
 
 pub mod basic_auth;
 pub mod config;
+mod idle;
 pub mod listener;
 mod tls;
 
