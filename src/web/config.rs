@@ -282,6 +282,38 @@ mod tests {
     }
 
     #[test]
+    fn a_full_config_loads_with_relative_paths_and_debug_shows_no_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::create_dir(dir.path().join("tls")).unwrap();
+        std::fs::write(dir.path().join("tls/server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("tls/server.key"), key.serialize_pem()).unwrap();
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        let path = dir.path().join("web.yml");
+        std::fs::write(
+            &path,
+            format!(
+                "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: tls/server.key\n  \
+                 min_version: TLS13\n  prefer_server_cipher_suites: true\n\
+                 basic_auth_users:\n  alice: {hash}\n"
+            ),
+        )
+        .unwrap();
+        let web = WebConfig::load(&path).unwrap();
+        assert!(web.tls.is_some());
+        assert_eq!(web.basic_auth.as_ref().map(|a| a.user_count()), Some(1));
+        let text = format!("{web:?}");
+        assert!(text.contains("TLS 1.3") && text.contains("alice"), "{text}");
+        let key_body = key.serialize_pem();
+        let key_line = key_body.lines().nth(1).unwrap();
+        assert!(!text.contains(key_line) && !text.contains(&hash), "{text}");
+    }
+
+    #[test]
     fn wrong_types_name_the_field() {
         let text = error("basic_auth_users: [alice]\n");
         assert!(text.contains("basic_auth_users"), "{text}");
