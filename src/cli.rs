@@ -10,7 +10,7 @@
 //! 1 when the exporter cannot run (a port already in use).
 
 use std::net::SocketAddr;
-use std::num::{NonZeroU32, NonZeroUsize};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -70,13 +70,14 @@ pub struct ExporterArgs {
     #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
 
-    /// Maximum number of simultaneous connections; further ones wait until one closes.
+    /// Maximum number of simultaneous connections (1 to 100000); further ones wait until one closes.
     #[arg(
         long = "web.max-connections",
         env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
-        default_value_t = NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN)
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
     )]
-    pub max_connections: NonZeroUsize,
+    pub max_connections: u32,
 
     /// Time a client has to send a complete request head (and TLS handshake); slower connections are closed.
     #[arg(
@@ -425,7 +426,7 @@ mod tests {
         assert_eq!(parsed.region, "us_east_1");
         assert!(!parsed.demo);
         assert_eq!(parsed.web_config_file, None);
-        assert_eq!(parsed.max_connections.get(), 64);
+        assert_eq!(parsed.max_connections, 64);
         assert_eq!(parsed.read_header_timeout, Duration::from_secs(10));
     }
 
@@ -438,6 +439,7 @@ mod tests {
             vec!["--genesys.queue-names-refresh", "soon"],
             vec!["--log.level", "loud"],
             vec!["--web.max-connections", "0"],
+            vec!["--web.max-connections", "18446744073709551615"],
             vec!["--web.read-header-timeout", "0s"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];

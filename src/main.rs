@@ -140,7 +140,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     let security = server::Security {
         web_config,
         limits: Limits {
-            max_connections: args.max_connections.get(),
+            max_connections: args.max_connections as usize,
             header_timeout: args.read_header_timeout,
         },
     };
