@@ -84,7 +84,7 @@ pub struct ExporterArgs {
         long = "web.read-header-timeout",
         env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
         default_value = "10s",
-        value_parser = parse_positive_duration
+        value_parser = parse_header_timeout
     )]
     pub read_header_timeout: Duration,
 
@@ -208,9 +208,14 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
     }
 }
 
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+/// A header timeout: above zero, and at most an hour (longer makes no sense and would
+/// overflow deadline arithmetic for absurd values).
+fn parse_header_timeout(text: &str) -> Result<Duration, String> {
+    const MAX: Duration = Duration::from_secs(3600);
     match humantime::parse_duration(text) {
-        Ok(duration) if duration.is_zero() => Err("must be longer than 0s".to_string()),
+        Ok(duration) if duration.is_zero() || duration > MAX => {
+            Err("must be longer than 0s and at most 1h".to_string())
+        }
         Ok(duration) => Ok(duration),
         Err(err) => Err(err.to_string()),
     }
@@ -441,6 +446,7 @@ mod tests {
             vec!["--web.max-connections", "0"],
             vec!["--web.max-connections", "18446744073709551615"],
             vec!["--web.read-header-timeout", "0s"],
+            vec!["--web.read-header-timeout", "1000000years"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];
             argv.extend_from_slice(&bad);
