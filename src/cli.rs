@@ -446,7 +446,7 @@ mod tests {
             vec!["--web.max-connections", "0"],
             vec!["--web.max-connections", "18446744073709551615"],
             vec!["--web.read-header-timeout", "0s"],
-            vec!["--web.read-header-timeout", "1000000years"],
+            vec!["--web.read-header-timeout", "2h"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];
             argv.extend_from_slice(&bad);
