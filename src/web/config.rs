@@ -314,6 +314,30 @@ mod tests {
     }
 
     #[test]
+    fn a_key_that_does_not_fit_the_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let other_key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("other.key"), other_key.serialize_pem()).unwrap();
+        let text = WebConfig::from_yaml(
+            "tls_server_config: {cert_file: server.crt, key_file: other.key}\n",
+            "web.yml",
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("field `tls_server_config.key_file`: does not fit"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn wrong_types_name_the_field() {
         let text = error("basic_auth_users: [alice]\n");
         assert!(text.contains("basic_auth_users"), "{text}");
