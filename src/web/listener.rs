@@ -192,6 +192,9 @@ async fn accept_loop(
                 }
             }
         };
+        // A scrape body is a large chunk and a small tail: with Nagle's algorithm the tail
+        // would wait for the client's delayed ACK (40 ms on Linux).
+        let _ = stream.set_nodelay(true);
         if accepted.send((stream, peer, permit)).await.is_err() {
             return;
         }
