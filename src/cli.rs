@@ -66,6 +66,28 @@ pub struct ExporterArgs {
     )]
     pub telemetry_path: String,
 
+    /// Web config file (exporter-toolkit format) enabling TLS and/or basic authentication; read once at start-up.
+    #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Maximum number of simultaneous connections (1 to 100000); further ones wait until one closes.
+    #[arg(
+        long = "web.max-connections",
+        env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    pub max_connections: u32,
+
+    /// Time a client has to send a complete request head (and TLS handshake); slower connections are closed.
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_header_timeout
+    )]
+    pub read_header_timeout: Duration,
+
     /// YAML file of the aggregate queries to poll; without it, one built-in query by queue, media type and direction.
     #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
@@ -183,6 +205,19 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
         ))
     } else {
         Ok(text.to_string())
+    }
+}
+
+/// A header timeout: above zero, and at most an hour (longer makes no sense and would
+/// overflow deadline arithmetic for absurd values).
+fn parse_header_timeout(text: &str) -> Result<Duration, String> {
+    const MAX: Duration = Duration::from_secs(3600);
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() || duration > MAX => {
+            Err("must be longer than 0s and at most 1h".to_string())
+        }
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
     }
 }
 
@@ -395,6 +430,9 @@ mod tests {
         assert_eq!(parsed.requests_per_minute.get(), 60);
         assert_eq!(parsed.region, "us_east_1");
         assert!(!parsed.demo);
+        assert_eq!(parsed.web_config_file, None);
+        assert_eq!(parsed.max_connections, 64);
+        assert_eq!(parsed.read_header_timeout, Duration::from_secs(10));
     }
 
     #[test]
@@ -405,6 +443,10 @@ mod tests {
             vec!["--genesys.requests-per-minute", "0"],
             vec!["--genesys.queue-names-refresh", "soon"],
             vec!["--log.level", "loud"],
+            vec!["--web.max-connections", "0"],
+            vec!["--web.max-connections", "18446744073709551615"],
+            vec!["--web.read-header-timeout", "0s"],
+            vec!["--web.read-header-timeout", "2h"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];
             argv.extend_from_slice(&bad);

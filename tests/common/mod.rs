@@ -84,18 +84,16 @@ impl<'a> ExporterRun<'a> {
         let mut child = command(&self.args, &self.env)
             .arg("--web.listen-address")
             .arg("127.0.0.1:0")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("exporter starts");
+        // Both streams, so tests can check nothing secret appears on either.
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr piped");
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        collect_lines(stderr, Arc::clone(&logs));
+        collect_lines(stdout, Arc::clone(&logs));
         let deadline = Instant::now() + Duration::from_secs(20);
         let address = loop {
             let found = logs
@@ -138,6 +136,15 @@ impl<'a> ExporterRun<'a> {
     }
 }
 
+/// Appends every line read from `stream` to `sink`, on a thread of its own.
+fn collect_lines(stream: impl std::io::Read + Send + 'static, sink: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+}
+
 fn command(args: &[String], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(binary());
     command
@@ -172,7 +179,7 @@ impl Exporter {
         format!("{}{path}", self.base_url)
     }
 
-    /// Everything the exporter has logged so far.
+    /// Everything the exporter has written so far (standard error and output).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }
