@@ -858,17 +858,19 @@ fn parse_time_zone(text: &str) -> Result<Tz, String> {
 }
 
 /// The known zone name nearest to `text`: same letters in another case, or at most two
-/// edits away.
+/// edits away. Short inputs get fewer edits (one per three characters), or every
+/// two-letter zone such as "GB" would be suggested for `5` or `x`.
 fn closest_zone(text: &str) -> Option<&'static str> {
     let wanted = text.to_ascii_lowercase();
     if wanted.is_empty() || wanted.len() > 64 {
         return None;
     }
+    let allowed = (wanted.chars().count() / 3).min(2);
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|tz| tz.name())
         .map(|name| (edit_distance(&wanted, &name.to_ascii_lowercase()), name))
-        .filter(|&(distance, _)| distance <= 2)
+        .filter(|&(distance, _)| distance <= allowed)
         .min_by_key(|&(distance, name)| (distance, name.len()))
         .map(|(_, name)| name)
 }
@@ -2011,6 +2013,11 @@ queries:
         assert_eq!(closest_zone("Asia/Calcuta"), Some("Asia/Calcutta"));
         assert_eq!(closest_zone("Nowhere/Special"), None);
         assert_eq!(closest_zone(""), None);
+        assert_eq!(closest_zone("utx"), Some("UTC"));
+        assert_eq!(closest_zone("gb"), Some("GB"));
+        for far_fetched in ["5", "x", "EU", "+01:00"] {
+            assert_eq!(closest_zone(far_fetched), None, "{far_fetched}");
+        }
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
     }
