@@ -130,8 +130,13 @@ impl<'de> Deserialize<'de> for Stats {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stats, A::Error> {
                 let mut stats = Stats::default();
                 while let Some(name) = map.next_key::<String>()? {
-                    match map.next_value::<serde_json::Value>()?.as_f64() {
-                        Some(value) if value.is_finite() => stats.values.push((name, value)),
+                    // Taken raw: serde_json refuses a number beyond f64 (`1e400`) with an
+                    // error that would fail the whole response, where one stat should be
+                    // skipped. A JSON number is valid Rust float syntax; anything else
+                    // (a string, null, an object) does not parse and is skipped too.
+                    let raw = map.next_value::<Box<serde_json::value::RawValue>>()?;
+                    match raw.get().parse::<f64>() {
+                        Ok(value) if value.is_finite() => stats.values.push((name, value)),
                         _ => stats.skipped += 1,
                     }
                 }
@@ -256,6 +261,32 @@ mod tests {
             ]
         );
         assert_eq!(stats.skipped, 2);
+    }
+
+    #[test]
+    fn numbers_beyond_f64_skip_one_stat_not_the_response() {
+        let body = r#"{"results": [{"data": [{"metrics": [{"metric": "tHandle",
+            "stats": {"sum": 1e400, "min": -1e400, "max": 1.7976931348623157e308,
+                      "count": 123456789012345678901234567890, "p95": "1e3", "p99": 2E-3}}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let stats = &response.results[0].data[0].metrics[0].stats;
+        assert_eq!(
+            stats.values,
+            vec![
+                ("max".to_string(), f64::MAX),
+                ("count".to_string(), 1.2345678901234568e29),
+                ("p99".to_string(), 0.002)
+            ]
+        );
+        assert_eq!(stats.skipped, 3);
+        // The same from a serde_json::Value, as the mapping tests build responses.
+        let from_value: AggregateResponse =
+            serde_json::from_value(serde_json::json!({"results": [{"data": [{"metrics": [
+                {"metric": "nOffered", "stats": {"count": 4, "x": "y"}}]}]}]}))
+            .unwrap();
+        let stats = &from_value.results[0].data[0].metrics[0].stats;
+        assert_eq!(stats.values, vec![("count".to_string(), 4.0)]);
+        assert_eq!(stats.skipped, 1);
     }
 
     #[test]
