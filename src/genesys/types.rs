@@ -50,7 +50,7 @@ pub struct AggregateResult {
 #[derive(Debug, Default, Deserialize)]
 pub struct AggregateBucket {
     /// ISO-8601 `start/end` of the bucket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub interval: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub metrics: Vec<MetricEntry>,
@@ -59,7 +59,7 @@ pub struct AggregateBucket {
 /// The stats of one metric in one bucket. Present only when the metric has data.
 #[derive(Debug, Default, Deserialize)]
 pub struct MetricEntry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub metric: String,
     /// Some metrics split by a qualifier (for example a media type); usually absent.
     #[serde(default)]
@@ -75,8 +75,13 @@ pub struct GroupValue(pub String);
 
 impl<'de> Deserialize<'de> for GroupValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        Ok(GroupValue(flatten_group_value(&value)))
+        // Taken raw, like stats: a number beyond f64 (`1e400`) must not fail the whole
+        // response; such a value keeps its text as the label.
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Ok(GroupValue(match serde_json::from_str(raw.get()) {
+            Ok(value) => flatten_group_value(&value),
+            Err(_) => raw.get().to_string(),
+        }))
     }
 }
 
@@ -261,6 +266,20 @@ mod tests {
             ]
         );
         assert_eq!(stats.skipped, 2);
+    }
+
+    #[test]
+    fn nulls_and_numbers_beyond_f64_elsewhere_are_tolerated() {
+        let body = r#"{"results": [{"group": {"queueId": 1e400, "userId": [1, -1e400]},
+            "newField": {"deep": [1e400]},
+            "data": [{"interval": null, "metrics": [
+               {"metric": null, "qualifier": null, "stats": null}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let result = &response.results[0];
+        assert_eq!(result.group["queueId"].0, "1e400");
+        assert_eq!(result.group["userId"].0, "[1, -1e400]");
+        assert_eq!(result.data[0].interval, "");
+        assert_eq!(result.data[0].metrics[0].metric, "");
     }
 
     #[test]
