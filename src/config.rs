@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::interval::Granularity;
 
-/// Labels the exporter adds to every series itself; a `group_by` dimension whose label
-/// would have the same name would clash with them.
-pub const RESERVED_LABELS: [&str; 3] = ["query", "interval", "queue_name"];
+/// Labels the exporter adds itself (`qualifier` when Genesys sends one with a metric); a
+/// `group_by` dimension whose label would have the same name would clash with them and
+/// make a series with a repeated label, which Prometheus refuses.
+pub const RESERVED_LABELS: [&str; 4] = ["query", "interval", "queue_name", "qualifier"];
 
 /// Default wait after a bucket ends before it is queried: Genesys posts timers to the bucket
 /// in which the measured thing ended, and needs a little while to do so.
