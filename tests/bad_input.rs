@@ -557,6 +557,13 @@ fn cases() -> Vec<Case> {
             &["cannot read the client secret file", "UTF-8"],
         ),
         secret(
+            "a secret file that cannot be opened, even by root",
+            &["--genesys.client-secret-file", "{dir}/socket"],
+            "{dir}/socket",
+            "--genesys.client-secret-file",
+            &["cannot read the client secret file"],
+        ),
+        secret(
             "a missing client id file",
             &["--genesys.client-id-file", "{dir}/absent-id"],
             "{dir}/absent-id",
@@ -573,11 +580,14 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The files the secret cases point at.
+/// The files the secret cases point at. Permissions cannot make a file unreadable when
+/// the suite runs as root (as CI does); a Unix socket left behind by its listener cannot
+/// be opened by anyone (ENXIO).
 fn write_secret_files(dir: &Path) {
     std::fs::write(dir.join("empty"), "\n").unwrap();
     std::fs::write(dir.join("binary"), [0xff, 0xfe, 0x00, 0x01]).unwrap();
     std::fs::create_dir(dir.join("a-directory")).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(dir.join("socket")).unwrap());
 }
 
 /// Standard error with logfmt's escapes undone (`\"` -> `"`), so that messages can be
