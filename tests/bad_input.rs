@@ -366,21 +366,25 @@ fn cases() -> Vec<Case> {
         ),
         Case {
             what: "a config file that does not exist",
+            mode: Mode::Demo,
             config: None,
             args: &["--config.file", "{dir}/absent.yaml"],
+            env: &[],
             file: Some("{dir}/absent.yaml"),
+            query: None,
             field: None,
             says: &["cannot read config file", "No such file"],
-            ..flags("", Mode::Demo, &[], "", &[])
         },
         Case {
             what: "a directory as the config file",
+            mode: Mode::Demo,
             config: None,
             args: &["--config.file", "{dir}"],
+            env: &[],
             file: Some("{dir}"),
+            query: None,
             field: None,
             says: &["cannot read config file"],
-            ..flags("", Mode::Demo, &[], "", &[])
         },
         // Flags.
         flags(

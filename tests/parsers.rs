@@ -360,7 +360,7 @@ fn series_name(metric: &str, stat: &str) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(bounded(512))]
+    #![proptest_config(bounded(256))]
 
     /// Whatever bytes arrive, parsing and mapping never panic, and what parses maps to
     /// valid series.
@@ -396,7 +396,7 @@ impl Response {
 }
 
 proptest! {
-    #![proptest_config(bounded(256))]
+    #![proptest_config(bounded(128))]
 
     /// Responses of the real shape with nulls, negatives, NaN and numbers as strings,
     /// numbers beyond f64, missing keys, unknown fields and empty groups: they always
@@ -652,7 +652,7 @@ fn corruption() -> impl Strategy<Value = (Vec<Override>, &'static str)> {
 }
 
 proptest! {
-    #![proptest_config(bounded(512))]
+    #![proptest_config(bounded(256))]
 
     /// Whatever text a config file holds, parsing never panics; errors are one line
     /// naming the file, and what is accepted round-trips and maps valid series.
@@ -687,7 +687,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(bounded(128))]
+    #![proptest_config(bounded(64))]
 
     /// Valid configs, generated in block or flow style, are accepted with the values
     /// written, and pass every check.
