@@ -152,9 +152,10 @@ fn render(
     if let Some(field) = field {
         out.push_str(&format!("field `{field}`: "));
     }
-    // Messages are single lines; a stray newline from a parser must not break that.
-    out.push_str(&message.replace(['\n', '\r'], " "));
-    out
+    out.push_str(message);
+    // Messages are single lines: a stray newline from a parser, or one inside a key the
+    // user wrote (a YAML key may span lines), must not break that.
+    out.replace(['\n', '\r'], " ")
 }
 
 impl Config {

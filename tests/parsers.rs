@@ -867,3 +867,20 @@ fn qualifier_is_a_reserved_label() {
         "{message}"
     );
 }
+
+/// An unknown key spanning lines (carriage returns in a flow mapping) put line breaks
+/// into the one-line message, through the key it names. Found by the config fuzzer.
+#[test]
+fn an_unknown_key_spanning_lines_keeps_the_message_on_one_line() {
+    let text = "queries: [{name: q2, granular yit:PT31\r\r\r\rueId\n";
+    assert!(matches!(check_config(text), Ok(None)));
+    let message = match Config::from_yaml(text, ORIGIN) {
+        Ok(config) => panic!("accepted {config:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.starts_with("fuzz.yml:1:22: queries[0]: field `granular yit:PT31"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `granularity`?"), "{message}");
+}
