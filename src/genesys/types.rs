@@ -135,12 +135,14 @@ impl<'de> Deserialize<'de> for Stats {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stats, A::Error> {
                 let mut stats = Stats::default();
                 while let Some(name) = map.next_key::<String>()? {
-                    // Taken raw: serde_json refuses a number beyond f64 (`1e400`) with an
-                    // error that would fail the whole response, where one stat should be
-                    // skipped. A JSON number is valid Rust float syntax; anything else
-                    // (a string, null, an object) does not parse and is skipped too.
+                    // Taken raw, then read as a number on its own: serde_json refuses a
+                    // number beyond f64 (`1e400`) with an error that would fail the whole
+                    // response, where only this stat should be skipped. Anything else that
+                    // is not a number (a string, null, an object) is skipped too. Reading
+                    // with serde_json, not str::parse, keeps its exact rounding, so a
+                    // value reads the same here as anywhere else the body is parsed.
                     let raw = map.next_value::<Box<serde_json::value::RawValue>>()?;
-                    match raw.get().parse::<f64>() {
+                    match serde_json::from_str::<f64>(raw.get()) {
                         Ok(value) if value.is_finite() => stats.values.push((name, value)),
                         _ => stats.skipped += 1,
                     }
