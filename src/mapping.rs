@@ -66,7 +66,7 @@ impl QuerySeries {
 pub struct Mapped {
     pub series: QuerySeries,
     /// Parts of the response that were skipped (non-numeric stats, buckets of another
-    /// interval, unparseable intervals), for a counted warning.
+    /// interval, unparseable intervals, repeated entries), for a counted warning.
     pub warnings: u64,
 }
 
