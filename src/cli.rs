@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
 
 /// Environment variable holding the OAuth client id.
@@ -132,7 +133,7 @@ pub struct ExporterArgs {
         long = "genesys.queue-names-refresh",
         env = "GENESYS_QUEUE_NAMES_REFRESH",
         default_value = "10m",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub queue_names_refresh: Duration,
 
@@ -141,7 +142,7 @@ pub struct ExporterArgs {
         long = "genesys.request-timeout",
         env = "GENESYS_REQUEST_TIMEOUT",
         default_value = "60s",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub request_timeout: Duration,
 
@@ -212,13 +213,24 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
 /// overflow deadline arithmetic for absurd values).
 fn parse_header_timeout(text: &str) -> Result<Duration, String> {
     const MAX: Duration = Duration::from_secs(3600);
-    match humantime::parse_duration(text) {
-        Ok(duration) if duration.is_zero() || duration > MAX => {
-            Err("must be longer than 0s and at most 1h".to_string())
-        }
-        Ok(duration) => Ok(duration),
-        Err(err) => Err(err.to_string()),
+    let duration = parse_nonzero_duration(text)?;
+    if duration > MAX {
+        return Err(format!("{text:?} is over the maximum of 1h"));
     }
+    Ok(duration)
+}
+
+/// A humantime duration that is not zero. Many tools read `0` as "off"; here a zero
+/// refresh period would spend the whole API budget on queue names and a zero timeout
+/// would fail every request, so it is refused at start-up instead.
+fn parse_nonzero_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|err| err.to_string())?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{text:?} is zero; give a positive duration such as 30s or 10m"
+        ));
+    }
+    Ok(duration)
 }
 
 /// Why the exporter stopped, and so its exit status.
@@ -275,10 +287,23 @@ pub fn credentials_from(
             )));
         }
     };
-    for (source, what) in [(&client_id, "client id"), (&client_secret, "client secret")] {
-        source
-            .read(what)
-            .map_err(|err| Failure::BadInput(err.to_string()))?;
+    // Only a file can fail to read; its message names the file, and the flag that named
+    // it is put in front so the user knows which setting to fix.
+    for (source, what, flag) in [
+        (&client_id, "client id", "--genesys.client-id-file"),
+        (
+            &client_secret,
+            "client secret",
+            "--genesys.client-secret-file",
+        ),
+    ] {
+        source.read(what).map_err(|err| {
+            let message = match err {
+                ApiError::Credentials { message } => message,
+                other => other.to_string(),
+            };
+            Failure::BadInput(format!("{flag}: {message}"))
+        })?;
     }
     Ok(Credentials {
         client_id,
@@ -413,6 +438,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
+        assert!(
+            err.to_string().starts_with("--genesys.client-id-file: "),
+            "{err}"
+        );
+        assert!(matches!(err, Failure::BadInput(_)));
     }
 
     #[test]
@@ -442,6 +472,8 @@ mod tests {
             vec!["--web.telemetry-path", "/-/ready"],
             vec!["--genesys.requests-per-minute", "0"],
             vec!["--genesys.queue-names-refresh", "soon"],
+            vec!["--genesys.queue-names-refresh", "0s"],
+            vec!["--genesys.request-timeout", "0"],
             vec!["--log.level", "loud"],
             vec!["--web.max-connections", "0"],
             vec!["--web.max-connections", "18446744073709551615"],

@@ -78,8 +78,9 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                 Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
             })?;
         let base = simulator.base_url();
+        // Only the region can be wrong here, and that is bad input like anywhere else.
         let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
-            .map_err(|err| Failure::Runtime(err.to_string()))?;
+            .map_err(|err| Failure::BadInput(err.to_string()))?;
         let defaults = SimulatorConfig::default();
         let credentials = Credentials {
             client_id: CredentialSource::Value(Secret::new(defaults.client_id)),

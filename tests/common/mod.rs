@@ -123,16 +123,38 @@ impl<'a> ExporterRun<'a> {
     }
 
     /// Runs the exporter to its exit (for start-up failures): status and standard error.
+    /// An exporter that starts instead of exiting is killed after 30 s and fails the test,
+    /// rather than hanging the suite.
     pub fn run_to_exit(self) -> (ExitStatus, String) {
-        let output = command(&self.args, &self.env)
+        let mut child = command(&self.args, &self.env)
             .arg("--web.listen-address")
             .arg("127.0.0.1:0")
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("exporter runs");
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("exporter status") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "exporter did not exit within 30 s: {}",
+                    reader.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        (status, reader.join().expect("stderr read"))
     }
 }
 
