@@ -137,6 +137,15 @@ pub struct SimulateArgs {
     /// Number of simulated queues.
     #[arg(long = "queues", default_value_t = 8)]
     pub queues: usize,
+    /// Number of simulated agents (`userId` values).
+    #[arg(long = "users", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub users: u32,
+    /// Number of media types served (1 to 5: voice, chat, email, message, callback).
+    #[arg(long = "media-types", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub media_types: u8,
+    /// Peak traffic at every hour, so series counts do not depend on the time of day (benchmarks).
+    #[arg(long = "busy-all-day")]
+    pub busy_all_day: bool,
     /// Lifetime of the access tokens it issues.
     #[arg(long = "token-lifetime", default_value = "24h", value_parser = humantime::parse_duration)]
     pub token_lifetime: Duration,

@@ -170,6 +170,9 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         token_lifetime: args.token_lifetime,
         requests_per_minute: args.requests_per_minute,
         queue_count: args.queues,
+        user_count: args.users as usize,
+        media_type_count: usize::from(args.media_types),
+        busy_all_day: args.busy_all_day,
         seed: args.seed,
     };
     let simulator = Simulator::start(config, args.listen_address)
