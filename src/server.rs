@@ -24,7 +24,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::snapshot::{Exposition, SnapshotStore, gzip};
+use crate::snapshot::{Exposition, SnapshotStore};
 use crate::telemetry::Telemetry;
 
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -60,6 +60,11 @@ pub async fn serve(
                 loop {
                     match listener.accept().await {
                         Ok((stream, _)) => {
+                            // A scrape body is a large chunk and a small tail: with
+                            // Nagle's algorithm the tail waits for the client's delayed
+                            // ACK (40 ms on Linux), which made scrapes ~10x slower than
+                            // one buffer (benches/scrape.rs).
+                            let _ = stream.set_nodelay(true);
                             if connections_tx.send(stream).await.is_err() {
                                 return;
                             }
@@ -150,20 +155,17 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let openmetrics = accepts(request, header::ACCEPT, "application/openmetrics-text");
     let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
     let exposition: Arc<Exposition> = state.store.exposition();
-    let mut own = String::new();
     let encoded = if openmetrics {
-        let _ = state.telemetry.encode_openmetrics(&mut own);
-        own.push_str("# EOF\n");
         &exposition.openmetrics
     } else {
-        let _ = state.telemetry.encode_prometheus_text(&mut own);
         &exposition.prometheus_text
     };
+    let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
-        // Two gzip members: the one prepared at poll time and one for the small tail.
-        ChunkedBody::from(vec![encoded.gzip.clone(), gzip(own.as_bytes())])
+        // Two gzip members: the one prepared at poll time and the self-metrics' one.
+        ChunkedBody::from(vec![encoded.gzip.clone(), own.gzip.clone()])
     } else {
-        ChunkedBody::from(vec![encoded.plain.clone(), Bytes::from(own)])
+        ChunkedBody::from(vec![encoded.plain.clone(), own.plain.clone()])
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
