@@ -43,9 +43,12 @@ pub struct Telemetry {
     response_warnings: Family<Labels, Counter>,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
-    /// The last encoding in each format, with the generation and time it was made at.
-    encoded: Mutex<[Option<(u64, Instant, Arc<EncodedTail>)>; 2]>,
+    /// The last encoding in each format (text 0.0.4, OpenMetrics).
+    encoded: Mutex<[Option<CachedTail>; 2]>,
 }
+
+/// An encoding of the self-metrics, with the generation and time it was made at.
+type CachedTail = (u64, Instant, Arc<EncodedTail>);
 
 /// The self-metrics as a scrape sends them after the conversation series: the
 /// OpenMetrics encoding ends with `# EOF`.
