@@ -346,6 +346,26 @@ mod tests {
     }
 
     #[test]
+    fn simulator_org_flags_have_defaults_and_bounds() {
+        let simulate = |extra: &[&str]| {
+            let mut argv = vec!["genesys-cloud-exporter", "simulate"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Some(Command::Simulate(args)) => (args.users, args.media_types, args.busy_all_day),
+                None => panic!("not the simulate subcommand"),
+            })
+        };
+        assert_eq!(simulate(&[]).unwrap(), (40, 5, false));
+        assert_eq!(
+            simulate(&["--users", "900", "--media-types", "2", "--busy-all-day"]).unwrap(),
+            (900, 2, true)
+        );
+        assert!(simulate(&["--users", "0"]).is_err());
+        assert!(simulate(&["--media-types", "6"]).is_err());
+        assert!(simulate(&["--media-types", "0"]).is_err());
+    }
+
+    #[test]
     fn missing_credentials_name_the_variables_and_demo() {
         let err = credentials_from(&args(&[]), env(&[])).unwrap_err();
         let text = err.to_string();
