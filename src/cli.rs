@@ -160,6 +160,15 @@ pub struct SimulateArgs {
     /// Number of simulated queues.
     #[arg(long = "queues", default_value_t = 8)]
     pub queues: usize,
+    /// Number of simulated agents (`userId` values).
+    #[arg(long = "users", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub users: u32,
+    /// Number of media types served (1 to 5: voice, chat, email, message, callback).
+    #[arg(long = "media-types", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub media_types: u8,
+    /// Peak traffic at every hour, so series counts do not depend on the time of day (benchmarks).
+    #[arg(long = "busy-all-day")]
+    pub busy_all_day: bool,
     /// Lifetime of the access tokens it issues.
     #[arg(long = "token-lifetime", default_value = "24h", value_parser = humantime::parse_duration)]
     pub token_lifetime: Duration,
@@ -394,6 +403,26 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn simulator_org_flags_have_defaults_and_bounds() {
+        let simulate = |extra: &[&str]| {
+            let mut argv = vec!["genesys-cloud-exporter", "simulate"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Some(Command::Simulate(args)) => (args.users, args.media_types, args.busy_all_day),
+                None => panic!("not the simulate subcommand"),
+            })
+        };
+        assert_eq!(simulate(&[]).unwrap(), (40, 5, false));
+        assert_eq!(
+            simulate(&["--users", "900", "--media-types", "2", "--busy-all-day"]).unwrap(),
+            (900, 2, true)
+        );
+        assert!(simulate(&["--users", "0"]).is_err());
+        assert!(simulate(&["--media-types", "6"]).is_err());
+        assert!(simulate(&["--media-types", "0"]).is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(&cli.log);
+    genesys_cloud_exporter::snapshot::return_large_buffers_to_the_system();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -192,6 +193,9 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         token_lifetime: args.token_lifetime,
         requests_per_minute: args.requests_per_minute,
         queue_count: args.queues,
+        user_count: args.users as usize,
+        media_type_count: usize::from(args.media_types),
+        busy_all_day: args.busy_all_day,
         seed: args.seed,
     };
     let simulator = Simulator::start(config, args.listen_address)

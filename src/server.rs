@@ -23,7 +23,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
-use crate::snapshot::{Exposition, SnapshotStore, gzip};
+use crate::snapshot::{Exposition, SnapshotStore};
 use crate::telemetry::Telemetry;
 use crate::web::{Limits, WebConfig, listener};
 
@@ -131,20 +131,17 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let openmetrics = accepts(request, header::ACCEPT, "application/openmetrics-text");
     let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
     let exposition: Arc<Exposition> = state.store.exposition();
-    let mut own = String::new();
     let encoded = if openmetrics {
-        let _ = state.telemetry.encode_openmetrics(&mut own);
-        own.push_str("# EOF\n");
         &exposition.openmetrics
     } else {
-        let _ = state.telemetry.encode_prometheus_text(&mut own);
         &exposition.prometheus_text
     };
+    let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
-        // Two gzip members: the one prepared at poll time and one for the small tail.
-        ChunkedBody::from(vec![encoded.gzip.clone(), gzip(own.as_bytes())])
+        // Two gzip members: the one prepared at poll time and the self-metrics' one.
+        ChunkedBody::from(vec![encoded.gzip.clone(), own.gzip.clone()])
     } else {
-        ChunkedBody::from(vec![encoded.plain.clone(), Bytes::from(own)])
+        ChunkedBody::from(vec![encoded.plain.clone(), own.plain.clone()])
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();

@@ -1,10 +1,14 @@
 //! The exporter's own metrics (`genesys_exporter_*`): how its polls and API calls go.
 //!
-//! These change continuously (every request, every poll), are few, and are cheap to
-//! encode, so unlike the conversation data they are encoded on each scrape.
+//! These change with every API request and poll, not with every scrape, so a scrape
+//! reuses the last encoding (plain and gzipped) until something changes: every change
+//! goes through a method here, which bumps a generation number.
 
-use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::metrics::counter::Counter;
@@ -19,6 +23,9 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 /// Buckets for API request durations: Genesys answers in tens of milliseconds to a few
 /// seconds; aggregate queries over busy orgs take the longest.
 const API_DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Longest time one encoding of the self-metrics is reused.
+const TAIL_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Handles to every self-metric, shared by the client, the scheduler and the server.
 #[derive(Debug)]
@@ -36,6 +43,22 @@ pub struct Telemetry {
     response_warnings: Family<Labels, Counter>,
     query_interval: Family<Labels, FloatGauge>,
     query_settle_delay: Family<Labels, FloatGauge>,
+    /// Bumped after every change to a self-metric.
+    generation: AtomicU64,
+    /// The last encoding in each format (text 0.0.4, OpenMetrics).
+    encoded: Mutex<[Option<CachedTail>; 2]>,
+}
+
+/// An encoding of the self-metrics, with the generation and time it was made at.
+type CachedTail = (u64, Instant, Arc<EncodedTail>);
+
+/// The self-metrics as a scrape sends them after the conversation series: the
+/// OpenMetrics encoding ends with `# EOF`.
+#[derive(Debug)]
+pub struct EncodedTail {
+    pub plain: Bytes,
+    /// One gzip member of `plain`, to follow the snapshot's member.
+    pub gzip: Bytes,
 }
 
 impl Telemetry {
@@ -154,6 +177,8 @@ impl Telemetry {
             response_warnings,
             query_interval,
             query_settle_delay,
+            generation: AtomicU64::new(0),
+            encoded: Mutex::new([None, None]),
         }
     }
 
@@ -166,6 +191,46 @@ impl Telemetry {
         self.query_settle_delay
             .get_or_create(&labels)
             .set(settle_delay.as_secs_f64());
+        self.changed();
+    }
+
+    /// Every method that changes a self-metric ends with this.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The self-metrics to append to a scrape, encoded again only if something changed
+    /// since the last scrape in that format: encoding and gzipping them on every scrape
+    /// was a measurable part of its cost (BENCHMARKS.md). An encoding is also never
+    /// reused for longer than [`TAIL_MAX_AGE`], a bound on staleness should a change ever
+    /// bypass [`Telemetry::changed`].
+    pub fn scrape_tail(&self, openmetrics: bool) -> Arc<EncodedTail> {
+        // Read before encoding: a change during the encoding bumps the generation
+        // again, and the next scrape encodes afresh.
+        let generation = self.generation.load(Ordering::Acquire);
+        let now = Instant::now();
+        let mut encoded = self.encoded.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut encoded[usize::from(openmetrics)];
+        if let Some((at, made, tail)) = slot.as_ref()
+            && *at == generation
+            && now.duration_since(*made) < TAIL_MAX_AGE
+        {
+            return Arc::clone(tail);
+        }
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        if openmetrics {
+            let _ = self.encode_openmetrics(&mut text);
+            text.push_str("# EOF\n");
+        } else {
+            let _ = self.encode_prometheus_text(&mut text);
+        }
+        let tail = Arc::new(EncodedTail {
+            gzip: crate::snapshot::gzip(text.as_bytes()),
+            plain: Bytes::from(text),
+        });
+        *slot = Some((generation, now, Arc::clone(&tail)));
+        tail
     }
 
     /// Makes every per-query series exist from start-up (counters at 0, up at 0), so
@@ -175,6 +240,7 @@ impl Telemetry {
         let _ = self.polls_delayed.get_or_create(&labels);
         let _ = self.query_up.get_or_create(&labels);
         let _ = self.response_warnings.get_or_create(&labels);
+        self.changed();
     }
 
     /// Counts one API exchange; `code` is the HTTP status or `error`.
@@ -188,26 +254,31 @@ impl Telemetry {
         self.api_request_duration
             .get_or_create(&vec![("endpoint", endpoint.to_string())])
             .observe(seconds);
+        self.changed();
     }
 
     /// Records the rate-limit headers of the last response.
     pub fn observe_rate_limit(&self, allowed: f64, count: f64) {
         self.rate_limit_allowed.set(allowed);
         self.rate_limit_remaining.set((allowed - count).max(0.0));
+        self.changed();
     }
 
     pub fn count_token_renewal(&self) {
         self.token_renewals.inc();
+        self.changed();
     }
 
     pub fn count_delayed_poll(&self, query: &str) {
         self.polls_delayed.get_or_create(&query_labels(query)).inc();
+        self.changed();
     }
 
     pub fn count_response_warnings(&self, query: &str, warnings: u64) {
         self.response_warnings
             .get_or_create(&query_labels(query))
             .inc_by(warnings);
+        self.changed();
     }
 
     /// Records the outcome of one poll.
@@ -220,6 +291,7 @@ impl Telemetry {
             self.query_last_success.get_or_create(&labels).set(time);
         }
         self.query_duration.get_or_create(&labels).set(seconds);
+        self.changed();
     }
 
     /// Encodes the self-metrics as OpenMetrics text, without the closing `# EOF`.
@@ -239,4 +311,38 @@ fn new_api_duration_histogram() -> Histogram {
 
 fn query_labels(query: &str) -> Labels {
     vec![("query", query.to_string())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scrape_tail_is_reused_until_a_metric_changes() {
+        let telemetry = Telemetry::new(60);
+        let first = telemetry.scrape_tail(false);
+        assert!(Arc::ptr_eq(&first, &telemetry.scrape_tail(false)));
+        let openmetrics = telemetry.scrape_tail(true);
+        assert!(openmetrics.plain.ends_with(b"# EOF\n"));
+        assert!(!first.plain.ends_with(b"# EOF\n"));
+
+        telemetry.observe_api_request("aggregates", "200", 0.2);
+        let after = telemetry.scrape_tail(false);
+        assert!(!Arc::ptr_eq(&first, &after));
+        let text = std::str::from_utf8(&after.plain).unwrap();
+        assert!(
+            text.contains(
+                r#"genesys_exporter_api_requests_total{endpoint="aggregates",code="200"} 1"#
+            ),
+            "{text}"
+        );
+        let mut gunzipped = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&after.gzip[..]),
+            &mut gunzipped,
+        )
+        .unwrap();
+        assert_eq!(gunzipped, text);
+        assert!(!Arc::ptr_eq(&openmetrics, &telemetry.scrape_tail(true)));
+    }
 }

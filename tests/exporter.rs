@@ -169,6 +169,13 @@ async fn queue_names_come_from_every_page() {
         .filter(|r| r.path == "/api/v2/routing/queues")
         .count();
     assert_eq!(queue_requests, 3, "230 queues at 100 a page");
+    // However many queues, one poll of one query is one aggregates request.
+    let aggregate_requests = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v2/analytics/conversations/aggregates/query")
+        .count();
+    assert_eq!(aggregate_requests, 1, "one query, polled once");
 }
 
 /// A query the API refuses (400) is marked failed with Genesys' message; the others keep working.

@@ -5,10 +5,11 @@
 //! ignored, a stat that is not a finite number is skipped and counted, and a `null`
 //! where a list or object belongs reads as empty.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /api/v2/analytics/conversations/aggregates/query`.
@@ -75,35 +76,101 @@ pub struct GroupValue(pub String);
 
 impl<'de> Deserialize<'de> for GroupValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Taken raw, like stats: a number beyond f64 (`1e400`) must not fail the whole
-        // response; such a value keeps its text as the label.
+        // A visitor rather than a `serde_json::Value` first: the common case (a string)
+        // then costs one allocation, the string itself.
+        struct GroupValueVisitor;
+
+        impl<'de> Visitor<'de> for GroupValueVisitor {
+            type Value = GroupValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a dimension value")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<GroupValue, E> {
+                Ok(GroupValue(value.to_string()))
+            }
+
+            fn visit_string<E: de::Error>(self, value: String) -> Result<GroupValue, E> {
+                Ok(GroupValue(value))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<GroupValue, E> {
+                Ok(GroupValue::default())
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<GroupValue, E> {
+                Ok(GroupValue(value.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<GroupValue, E> {
+                Ok(GroupValue(value.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<GroupValue, E> {
+                Ok(GroupValue(value.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<GroupValue, E> {
+                // Written as serde_json writes the number, as before.
+                Ok(GroupValue(serde_json::Value::from(value).to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<GroupValue, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(GroupValue(part)) = items.next_element()? {
+                    parts.push(part);
+                }
+                Ok(GroupValue(parts.join(",")))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GroupValue, A::Error> {
+                // Never seen in practice; kept as its JSON text.
+                let value =
+                    serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(GroupValue(value.to_string()))
+            }
+        }
+
+        // Taken raw first, like stats: a number beyond f64 (`1e400`) must not fail the
+        // whole response; such a value keeps its text as the label.
         let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
-        Ok(GroupValue(match serde_json::from_str(raw.get()) {
-            Ok(value) => flatten_group_value(&value),
-            Err(_) => raw.get().to_string(),
-        }))
+        let mut reader = serde_json::Deserializer::from_str(raw.get());
+        Ok(match reader.deserialize_any(GroupValueVisitor) {
+            Ok(value) => value,
+            Err(_) => GroupValue(raw.get().to_string()),
+        })
     }
 }
 
-fn flatten_group_value(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(flatten_group_value)
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
-    }
-}
+/// The stat names the API documents. A stat name is looked up here so that the usual
+/// ones cost no allocation per stat; a name the API adds later is kept as its own string.
+const KNOWN_STATS: [&str; 14] = [
+    "count",
+    "sum",
+    "max",
+    "min",
+    "ratio",
+    "numerator",
+    "denominator",
+    "target",
+    "current",
+    "countNegative",
+    "countPositive",
+    "p95",
+    "p99",
+    "calculatedMetricValue",
+];
+
+/// The name of one stat: one of [`KNOWN_STATS`] (borrowed) or a newer one (owned).
+pub type StatName = Cow<'static, str>;
 
 /// The numeric stats of one metric entry (`count`, `sum`, `max`, `ratio`, ...), in the
 /// order the API wrote them. Stats whose value is not a finite number are left out and
 /// counted in `skipped`, so the caller can warn without failing the poll.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
-    pub values: Vec<(String, f64)>,
+    pub values: Vec<(StatName, f64)>,
     pub skipped: u32,
 }
 
@@ -134,16 +201,9 @@ impl<'de> Deserialize<'de> for Stats {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stats, A::Error> {
                 let mut stats = Stats::default();
-                while let Some(name) = map.next_key::<String>()? {
-                    // Taken raw, then read as a number on its own: serde_json refuses a
-                    // number beyond f64 (`1e400`) with an error that would fail the whole
-                    // response, where only this stat should be skipped. Anything else that
-                    // is not a number (a string, null, an object) is skipped too. Reading
-                    // with serde_json, not str::parse, keeps its exact rounding, so a
-                    // value reads the same here as anywhere else the body is parsed.
-                    let raw = map.next_value::<Box<serde_json::value::RawValue>>()?;
-                    match serde_json::from_str::<f64>(raw.get()) {
-                        Ok(value) if value.is_finite() => stats.values.push((name, value)),
+                while let Some(StatKey(name)) = map.next_key()? {
+                    match map.next_value::<StatValue>()?.0 {
+                        Some(value) if value.is_finite() => stats.values.push((name, value)),
                         _ => stats.skipped += 1,
                     }
                 }
@@ -152,6 +212,50 @@ impl<'de> Deserialize<'de> for Stats {
         }
 
         deserializer.deserialize_any(StatsVisitor)
+    }
+}
+
+/// A stat name, read without allocating when it is a known one.
+struct StatKey(StatName);
+
+impl<'de> Deserialize<'de> for StatKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = StatKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a stat name")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<StatKey, E> {
+                Ok(StatKey(
+                    match KNOWN_STATS.iter().find(|&&known| known == name) {
+                        Some(known) => Cow::Borrowed(known),
+                        None => Cow::Owned(name.to_string()),
+                    },
+                ))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// A stat value: `Some` for a number, `None` for anything else (a string, `null`, a
+/// list...).
+///
+/// Taken raw, then read as a number on its own: serde_json refuses a number beyond f64
+/// (`1e400`) with an error that would fail the whole response, where only this stat
+/// should be skipped. Reading with serde_json, not `str::parse`, keeps its exact
+/// rounding, so a value reads the same here as anywhere else the body is parsed.
+struct StatValue(Option<f64>);
+
+impl<'de> Deserialize<'de> for StatValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Ok(StatValue(serde_json::from_str::<f64>(raw.get()).ok()))
     }
 }
 
@@ -262,9 +366,9 @@ mod tests {
         assert_eq!(
             stats.values,
             vec![
-                ("sum".to_string(), 10.0),
-                ("count".to_string(), 1.0),
-                ("future".to_string(), 2.0)
+                (StatName::from("sum"), 10.0),
+                (StatName::from("count"), 1.0),
+                (StatName::from("future".to_string()), 2.0)
             ]
         );
         assert_eq!(stats.skipped, 2);
@@ -294,9 +398,9 @@ mod tests {
         assert_eq!(
             stats.values,
             vec![
-                ("max".to_string(), f64::MAX),
-                ("count".to_string(), 1.2345678901234568e29),
-                ("p99".to_string(), 0.002)
+                (StatName::from("max"), f64::MAX),
+                (StatName::from("count"), 1.2345678901234568e29),
+                (StatName::from("p99"), 0.002)
             ]
         );
         assert_eq!(stats.skipped, 3);
@@ -306,8 +410,22 @@ mod tests {
                 {"metric": "nOffered", "stats": {"count": 4, "x": "y"}}]}]}]}))
             .unwrap();
         let stats = &from_value.results[0].data[0].metrics[0].stats;
-        assert_eq!(stats.values, vec![("count".to_string(), 4.0)]);
+        assert_eq!(stats.values, vec![(StatName::from("count"), 4.0)]);
         assert_eq!(stats.skipped, 1);
+    }
+
+    #[test]
+    fn stat_values_that_are_lists_or_objects_are_skipped_whole() {
+        let body = r#"{"results": [{"data": [{"metrics": [{"metric": "oX", "stats":
+            {"a": [1, [2, {"b": 3}]], "count": 4, "c": {"d": [5], "e": null}, "d": true,
+             "p9\u0035": 6}}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let stats = &response.results[0].data[0].metrics[0].stats;
+        assert_eq!(
+            stats.values,
+            vec![(StatName::from("count"), 4.0), (StatName::from("p95"), 6.0)]
+        );
+        assert_eq!(stats.skipped, 3);
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub struct SimulatorConfig {
     pub requests_per_minute: u32,
     /// Number of queues in the org (each with its own traffic).
     pub queue_count: usize,
+    /// Number of agents (`userId` values); each queue is staffed by a dozen of them.
+    pub user_count: usize,
+    /// How many media types the org serves, 1 to 5 (voice, chat, email, message,
+    /// callback, in that order).
+    pub media_type_count: usize,
+    /// Peak traffic at every hour of every day, so that a benchmark gets the same number
+    /// of series whenever it runs (normally nights and weekends are quiet).
+    pub busy_all_day: bool,
     /// Seed of the synthetic traffic and ids: same seed, same numbers.
     pub seed: u64,
 }
@@ -71,6 +79,9 @@ impl Default for SimulatorConfig {
             token_lifetime: Duration::from_secs(86_400),
             requests_per_minute: 300,
             queue_count: 8,
+            user_count: traffic::AGENT_POOL,
+            media_type_count: 5,
+            busy_all_day: false,
             seed: 1,
         }
     }
@@ -84,6 +95,9 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("token_lifetime", &self.token_lifetime)
             .field("requests_per_minute", &self.requests_per_minute)
             .field("queue_count", &self.queue_count)
+            .field("user_count", &self.user_count)
+            .field("media_type_count", &self.media_type_count)
+            .field("busy_all_day", &self.busy_all_day)
             .field("seed", &self.seed)
             .finish()
     }
@@ -192,7 +206,15 @@ impl Simulator {
     pub async fn start(config: SimulatorConfig, listen: SocketAddr) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(listen).await?;
         let local_addr = listener.local_addr()?;
-        let world = World::new(config.seed, config.queue_count);
+        let world = World::with_org(
+            config.seed,
+            traffic::Org {
+                queues: config.queue_count,
+                users: config.user_count,
+                media_types: config.media_type_count,
+                busy_all_day: config.busy_all_day,
+            },
+        );
         let shared = Arc::new(Shared {
             queues: queues::build(world.queue_ids()),
             world,

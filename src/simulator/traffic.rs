@@ -23,7 +23,7 @@ pub(crate) const SERVICE_LEVEL_MS: i64 = 20_000;
 pub(crate) const SERVICE_LEVEL_TARGET: f64 = 0.8;
 /// Abandons quicker than this are short abandons (`tShortAbandon`).
 pub(crate) const SHORT_ABANDON_MS: i64 = 10_000;
-/// Size of the org's agent pool.
+/// Size of the org's agent pool unless [`Org::users`] says otherwise.
 pub(crate) const AGENT_POOL: usize = 40;
 /// Agents staffed on each queue (a window of the pool, overlapping between queues).
 const AGENTS_PER_QUEUE: usize = 12;
@@ -626,6 +626,21 @@ impl Conversation {
     }
 }
 
+/// The size and shape of a simulated org: what benchmarks turn to get workloads of
+/// 10k to 500k series from one query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Org {
+    pub queues: usize,
+    /// Agents in the pool (at least 1); each queue is staffed from a window of it.
+    pub users: usize,
+    /// How many of the modelled media types (in [`Media::ALL`] order, 1 to 5) the org
+    /// serves.
+    pub media_types: usize,
+    /// Every minute as busy as a weekday peak, so that the number of groups a query
+    /// returns does not depend on the time of day a benchmark runs at.
+    pub busy_all_day: bool,
+}
+
 /// The simulated org: its queues, agents and wrap-up codes, and the arrival rates.
 #[derive(Debug)]
 pub(crate) struct World {
@@ -635,14 +650,32 @@ pub(crate) struct World {
     wrap_up_ids: Vec<String>,
     /// Peak arrivals per minute, per queue and media type (0 = not served).
     rates: Vec<[f64; 5]>,
+    busy_all_day: bool,
 }
 
 impl World {
+    /// A default-shaped org ([`AGENT_POOL`] agents, every media type) with
+    /// `queue_count` queues.
+    #[cfg(test)]
     pub(crate) fn new(seed: u64, queue_count: usize) -> World {
+        World::with_org(
+            seed,
+            Org {
+                queues: queue_count,
+                users: AGENT_POOL,
+                media_types: Media::ALL.len(),
+                busy_all_day: false,
+            },
+        )
+    }
+
+    pub(crate) fn with_org(seed: u64, org: Org) -> World {
+        let queue_count = org.queues;
+        let media_types = org.media_types.clamp(1, Media::ALL.len());
         let queue_ids = (0..queue_count as u64)
             .map(|q| stable_uuid(seed, TAG_QUEUE_ID, q))
             .collect();
-        let agent_ids = (0..AGENT_POOL as u64)
+        let agent_ids = (0..org.users.max(1) as u64)
             .map(|a| stable_uuid(seed, TAG_AGENT_ID, a))
             .collect();
         let wrap_up_ids = (0..WRAP_UP_CODES as u64)
@@ -652,7 +685,7 @@ impl World {
             .map(|q| {
                 let size = 0.4 + 1.2 * unit(hash(&[seed, TAG_QUEUE_SHAPE, q]));
                 let mut rates = [0.0; 5];
-                for (i, media) in Media::ALL.into_iter().enumerate() {
+                for (i, media) in Media::ALL.into_iter().enumerate().take(media_types) {
                     let p = media.profile();
                     // The first queue serves everything, so every media type has traffic.
                     let served =
@@ -670,6 +703,7 @@ impl World {
             agent_ids,
             wrap_up_ids,
             rates,
+            busy_all_day: org.busy_all_day,
         }
     }
 
@@ -745,7 +779,11 @@ impl World {
         let first_minute = from_ms.div_euclid(MINUTE_MS);
         let last_minute = (to_ms - 1).div_euclid(MINUTE_MS);
         for minute in first_minute..=last_minute {
-            let load = load_factor(minute);
+            let load = if self.busy_all_day {
+                1.0
+            } else {
+                load_factor(minute)
+            };
             for &(queue, media_index, media, rate) in &cells {
                 let cell = hash(&[
                     self.seed,
@@ -792,7 +830,7 @@ impl World {
             _ if outbound => (Direction::Outbound, Direction::Outbound),
             _ => (Direction::Inbound, Direction::Inbound),
         };
-        let agent = (queue as usize * 7 + d.index(AGENTS_PER_QUEUE)) % AGENT_POOL;
+        let agent = (queue as usize * 7 + d.index(AGENTS_PER_QUEUE)) % self.agent_ids.len();
         let wrap_up = d.index(WRAP_UP_CODES);
         let has_wrap_up = !d.chance(0.05);
         let talk = d
@@ -913,6 +951,7 @@ fn poisson(lambda: f64, u: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     // 2026-11-25 (a Wednesday) 00:00 UTC in ms.
     const WEDNESDAY: i64 = 1_795_564_800_000;
@@ -1092,6 +1131,57 @@ mod tests {
         }
         assert_eq!(Metric::TAbandon.kind(), MetricKind::Timer);
         assert_eq!(Metric::NOffered.kind(), MetricKind::Count);
+    }
+
+    #[test]
+    fn the_org_knobs_shape_the_traffic() {
+        let org = Org {
+            queues: 30,
+            users: 3,
+            media_types: 2,
+            busy_all_day: true,
+        };
+        let world = World::with_org(1, org);
+        assert_eq!(world.queue_ids().len(), 30);
+        assert_eq!(world.agent_ids().len(), 3);
+        // 03:00 on a Sunday: almost nothing happens in a default org, a busy one is at peak.
+        let night = "2026-11-22T03:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let (from, to) = (
+            night.timestamp_millis(),
+            night.timestamp_millis() + 1_800_000,
+        );
+        let count = |world: &World| {
+            let mut media = Vec::new();
+            let mut agents = Vec::new();
+            let mut n = 0;
+            world.for_each_conversation(
+                from,
+                to,
+                |_, _| true,
+                |c| {
+                    n += 1;
+                    media.push(c.media);
+                    agents.extend(c.agent);
+                },
+            );
+            (n, media, agents)
+        };
+        let (busy, media, agents) = count(&world);
+        assert!(
+            media
+                .iter()
+                .all(|m| [Media::Voice, Media::Chat].contains(m))
+        );
+        assert!(agents.iter().all(|&a| a < 3));
+        let quiet = World::with_org(
+            1,
+            Org {
+                busy_all_day: false,
+                ..org
+            },
+        );
+        let (quiet, _, _) = count(&quiet);
+        assert!(busy > quiet * 10, "busy {busy}, quiet {quiet}");
     }
 
     #[test]
