@@ -49,7 +49,7 @@ fn pipeline(c: &mut Criterion) {
             bytes.len(),
             mapped.series.sample_count(),
             exposition.prometheus_text.plain.len(),
-            exposition.prometheus_text.gzip.len(),
+            exposition.prometheus_text.gzip.deflate.len(),
             exposition.openmetrics.plain.len(),
         );
 

@@ -23,6 +23,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::gzip;
 use crate::snapshot::{Exposition, SnapshotStore};
 use crate::telemetry::Telemetry;
 use crate::web::{Limits, WebConfig, listener};
@@ -138,8 +139,8 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     };
     let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
-        // Two gzip members: the one prepared at poll time and the self-metrics' one.
-        ChunkedBody::from(vec![encoded.gzip.clone(), own.gzip.clone()])
+        // One gzip member: the piece prepared at poll time, then the self-metrics'.
+        ChunkedBody::from(gzip::member(&encoded.gzip, &own.gzip))
     } else {
         ChunkedBody::from(vec![encoded.plain.clone(), own.plain.clone()])
     };

@@ -10,19 +10,17 @@
 //! all queries together rather than concatenated per query.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, prometheus_text, text};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use crate::gzip::Piece;
 use crate::interval::Interval;
 use crate::mapping::{QuerySeries, Sample};
 
@@ -31,8 +29,9 @@ use crate::mapping::{QuerySeries, Sample};
 #[derive(Clone, Debug, Default)]
 pub struct Encoded {
     pub plain: Bytes,
-    /// The same bytes as one gzip member, ready for clients that accept gzip.
-    pub gzip: Bytes,
+    /// The same bytes compressed, ready for clients that accept gzip; the self-metrics
+    /// follow as the stream's last piece.
+    pub gzip: Piece,
 }
 
 /// The conversation series of every query, in both exposition formats.
@@ -188,7 +187,7 @@ impl std::fmt::Write for SameAs<'_> {
 fn encoded(text: String) -> Encoded {
     let plain = Bytes::from(text);
     Encoded {
-        gzip: gzip(&plain),
+        gzip: Piece::leading(&plain),
         plain,
     }
 }
@@ -210,24 +209,6 @@ pub fn return_large_buffers_to_the_system() {
             tracing::debug!("glibc refused the mmap threshold; large buffers stay in the heap");
         }
     }
-}
-
-/// gzip level of the snapshot. Measured on a 10k-series exposition (BENCHMARKS.md):
-/// level 6 took twice as long as level 3 for a body 15% smaller, level 1 was 20% quicker
-/// than 3 for a body 35% larger. Compressing is most of a poll's CPU time; 3 balances
-/// that against the bytes every scrape sends.
-const GZIP_LEVEL: u32 = 3;
-
-/// Compresses `bytes` into one gzip member. gzip members concatenate into a valid
-/// stream, which lets the server append the self-metrics' member to this one.
-pub fn gzip(bytes: &[u8]) -> Bytes {
-    let mut encoder = GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 8),
-        Compression::new(GZIP_LEVEL),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    Bytes::from(encoder.finish().unwrap_or_default())
 }
 
 /// The series of all queries as one collector, merging families of the same name.
@@ -280,9 +261,11 @@ mod tests {
         }
     }
 
-    fn gunzip(bytes: &[u8]) -> String {
+    /// The text of a leading piece, ended as a scrape would end it (here with nothing).
+    fn gunzip(piece: &Piece) -> String {
+        let body = crate::gzip::member(piece, &Piece::last(b"")).concat();
         let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(bytes)
+        flate2::read::GzDecoder::new(&body[..])
             .read_to_string(&mut text)
             .unwrap();
         text

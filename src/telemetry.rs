@@ -17,6 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::gzip::Piece;
+
 type Labels = Vec<(&'static str, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;
 
@@ -57,8 +59,8 @@ type CachedTail = (u64, Instant, Arc<EncodedTail>);
 #[derive(Debug)]
 pub struct EncodedTail {
     pub plain: Bytes,
-    /// One gzip member of `plain`, to follow the snapshot's member.
-    pub gzip: Bytes,
+    /// `plain` compressed as the last piece of the gzip stream, after the snapshot's.
+    pub gzip: Piece,
 }
 
 impl Telemetry {
@@ -226,7 +228,7 @@ impl Telemetry {
             let _ = self.encode_prometheus_text(&mut text);
         }
         let tail = Arc::new(EncodedTail {
-            gzip: crate::snapshot::gzip(text.as_bytes()),
+            gzip: Piece::last(text.as_bytes()),
             plain: Bytes::from(text),
         });
         *slot = Some((generation, now, Arc::clone(&tail)));
@@ -338,7 +340,9 @@ mod tests {
         );
         let mut gunzipped = String::new();
         std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(&after.gzip[..]),
+            &mut flate2::read::GzDecoder::new(
+                &crate::gzip::member(&Piece::leading(b""), &after.gzip).concat()[..],
+            ),
             &mut gunzipped,
         )
         .unwrap();
