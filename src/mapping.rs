@@ -248,30 +248,45 @@ impl FamilyBuilder {
     fn add_stats(&mut self, metric: &str, stats: &Stats, labels: &LabelSet) -> u64 {
         let (family, base) = split_metric(metric);
         match family {
+            // Counts and durations cannot be negative: such a value is a fault upstream,
+            // skipped and counted rather than exported as a believable number.
             'n' => match stats.get("count") {
-                Some(count) => {
+                Some(count) if count >= 0.0 => {
                     self.push(&base, &count_help(metric), labels, count);
                     0
                 }
-                None => 1,
+                // A count that was not a number was counted when it was parsed.
+                None if stats.skipped > 0 => 0,
+                _ => 1,
             },
             't' => {
+                let mut skipped = 0;
+                let mut pushed = 0;
                 for stat in TIMER_STATS {
-                    if let Some(value) = stats.get(stat) {
-                        let seconds = if stat == "count" {
-                            value
-                        } else {
-                            value / 1000.0
-                        };
-                        self.push(
-                            &format!("{base}_seconds_{stat}"),
-                            &timer_help(metric, stat),
-                            labels,
-                            seconds,
-                        );
+                    match stats.get(stat) {
+                        Some(value) if value < 0.0 => skipped += 1,
+                        Some(value) => {
+                            let seconds = if stat == "count" {
+                                value
+                            } else {
+                                value / 1000.0
+                            };
+                            self.push(
+                                &format!("{base}_seconds_{stat}"),
+                                &timer_help(metric, stat),
+                                labels,
+                                seconds,
+                            );
+                            pushed += 1;
+                        }
+                        None => {}
                     }
                 }
-                0
+                // An entry with nothing usable (no stats at all) is worth a warning too.
+                if pushed == 0 && skipped == 0 && stats.skipped == 0 {
+                    skipped = 1;
+                }
+                skipped
             }
             _ => {
                 let mut skipped = 0;
@@ -672,8 +687,8 @@ mod tests {
             &names(),
             &mut GroupMemory::default(),
         );
-        // Other interval, garbage interval, non-numeric count (skipped, and then no count stat), odd stat name.
-        assert_eq!(mapped.warnings, 5);
+        // Other interval, garbage interval, non-numeric count (counted once), odd stat name.
+        assert_eq!(mapped.warnings, 4);
         let l = [("queue_id", "q1")];
         assert_eq!(
             value(
