@@ -123,6 +123,33 @@ pub struct ExporterArgs {
     )]
     pub request_timeout: Duration,
 
+    /// Limit on connecting to Genesys (TCP and TLS), within the request timeout; an unreachable host fails fast and is retried.
+    #[arg(
+        long = "genesys.connect-timeout",
+        env = "GENESYS_CONNECT_TIMEOUT",
+        default_value = "10s",
+        value_parser = humantime::parse_duration
+    )]
+    pub connect_timeout: Duration,
+
+    /// Largest API response accepted, in bytes (suffixes KiB, MiB, GiB); a larger one is refused while it streams in, never held whole.
+    #[arg(
+        long = "genesys.max-response-size",
+        env = "GENESYS_MAX_RESPONSE_SIZE",
+        default_value = "512MiB",
+        value_parser = parse_size
+    )]
+    pub max_response_size: usize,
+
+    /// Wait before re-polling after a failed poll; doubles with each further failure, never past the next regular poll.
+    #[arg(
+        long = "poll.retry-delay",
+        env = "GENESYS_EXPORTER_POLL_RETRY_DELAY",
+        default_value = "30s",
+        value_parser = humantime::parse_duration
+    )]
+    pub poll_retry_delay: Duration,
+
     /// Poll the built-in simulator instead of Genesys Cloud: no credentials needed, the data is synthetic.
     #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
     pub demo: bool,
@@ -184,6 +211,28 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
     } else {
         Ok(text.to_string())
     }
+}
+
+/// A size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive size in bytes"))
 }
 
 /// Why the exporter stopped, and so its exit status.
@@ -321,6 +370,16 @@ pub fn init_logging(log: &LogArgs) {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5MB").unwrap_err().contains("MB"));
+        assert!(parse_size("lots").is_err());
+    }
 
     fn args(extra: &[&str]) -> ExporterArgs {
         let mut argv = vec!["genesys-cloud-exporter"];

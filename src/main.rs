@@ -97,6 +97,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     let mut settings =
         ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
     settings.request_timeout = args.request_timeout;
+    settings.connect_timeout = args.connect_timeout;
+    settings.max_response_bytes = args.max_response_size;
     let client = Arc::new(
         GenesysClient::new(settings, Arc::clone(&telemetry))
             .map_err(|err| Failure::Runtime(err.to_string()))?,
@@ -146,6 +148,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         queue_names,
         store,
         telemetry,
+        retry_delay: args.poll_retry_delay,
     };
     for query in config.queries {
         background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
