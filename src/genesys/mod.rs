@@ -494,7 +494,7 @@ fn error_message(body: &[u8]) -> String {
 
 /// Reads a response body chunk by chunk and gives up once it passes `limit` bytes
 /// (`None`), so a huge body is never held whole.
-async fn read_limited(
+pub(crate) async fn read_limited(
     mut response: Response,
     limit: usize,
 ) -> Result<Option<Bytes>, reqwest::Error> {
