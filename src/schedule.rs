@@ -82,10 +82,11 @@ impl Poller {
                     .filter(|l| l.interval == target)
                     .map_or(0, |l| l.consecutive_failures);
                 let outcome = self.poll(target).await.map_err(|err| err.is_permanent());
+                let ended = self.context.client.api_now();
                 last = Some(plan_after(
                     &self.query,
                     target,
-                    now,
+                    (now, ended),
                     outcome,
                     failures,
                     retry_delay,
@@ -200,13 +201,15 @@ fn is_due(target: Interval, last: Option<LastPoll>, now: DateTime<Utc>) -> bool 
     }
 }
 
-/// What to remember after polling `interval` (started at `started`): when to poll it
-/// again. `outcome` is `Err(permanent)` for a failed poll; a transient failure is
-/// retried `retry_delay` later, doubled for each further consecutive one.
+/// What to remember after polling `interval` (from `started` to `ended`): when to poll
+/// it again. `outcome` is `Err(permanent)` for a failed poll; a transient failure is
+/// retried `retry_delay` after it ended (a poll's own retries can take longer than the
+/// delay), doubled for each further consecutive one. Refreshes keep their cadence from
+/// the start of the poll.
 fn plan_after(
     query: &QueryConfig,
     interval: Interval,
-    started: DateTime<Utc>,
+    (started, ended): (DateTime<Utc>, DateTime<Utc>),
     outcome: Result<(), bool>,
     failures_before: u32,
     retry_delay: TimeDelta,
@@ -228,7 +231,7 @@ fn plan_after(
                 // Past the representable range means "not before the next regular poll".
                 retry_delay
                     .checked_mul(factor)
-                    .and_then(|delay| started.checked_add_signed(delay))
+                    .and_then(|delay| ended.checked_add_signed(delay))
             };
             LastPoll {
                 interval,
@@ -300,7 +303,7 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Ok(()), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:20:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         // Once the next interval has completed, it is a new target and due.
@@ -314,12 +317,19 @@ mod tests {
         let q = query(Some(300));
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Ok(()), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:10:00Z"));
         assert!(!is_due(t, Some(last), at("2026-11-25T12:09:59Z")));
         assert!(is_due(t, Some(last), at("2026-11-25T12:10:00Z")));
         // A refresh never delays the next interval's first poll.
-        let late = plan_after(&q, t, at("2026-11-25T12:29:00Z"), Ok(()), 0, RETRY);
+        let late = plan_after(
+            &q,
+            t,
+            (at("2026-11-25T12:29:00Z"), at("2026-11-25T12:29:00Z")),
+            Ok(()),
+            0,
+            RETRY,
+        );
         assert_eq!(next_wake(&q, &t, Some(late)), at("2026-11-25T12:31:30Z"));
     }
 
@@ -328,15 +338,33 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let first = plan_after(&q, t, now, Err(false), 0, RETRY);
+        let first = plan_after(&q, t, (now, now), Err(false), 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(first)), at("2026-11-25T12:05:30Z"));
-        let second = plan_after(&q, t, now, Err(false), first.consecutive_failures, RETRY);
+        let second = plan_after(
+            &q,
+            t,
+            (now, now),
+            Err(false),
+            first.consecutive_failures,
+            RETRY,
+        );
         assert_eq!(next_wake(&q, &t, Some(second)), at("2026-11-25T12:06:00Z"));
-        let sixth = plan_after(&q, t, now, Err(false), 5, RETRY);
+        let sixth = plan_after(&q, t, (now, now), Err(false), 5, RETRY);
         // 30 s * 2^5 = 16 min, still before 12:31:30.
         assert_eq!(next_wake(&q, &t, Some(sixth)), at("2026-11-25T12:21:00Z"));
-        let many = plan_after(&q, t, now, Err(false), 20, RETRY);
+        let many = plan_after(&q, t, (now, now), Err(false), 20, RETRY);
         assert_eq!(next_wake(&q, &t, Some(many)), at("2026-11-25T12:31:30Z"));
+    }
+
+    #[test]
+    fn a_retry_waits_its_delay_after_a_long_failed_poll() {
+        let q = query(None);
+        let started = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        // The poll's own attempts took 40 s, longer than the retry delay.
+        let ended = at("2026-11-25T12:05:40Z");
+        let last = plan_after(&q, t, (started, ended), Err(false), 0, RETRY);
+        assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:06:10Z"));
     }
 
     #[test]
@@ -344,11 +372,11 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Err(true), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), Err(true), 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:30:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         let with_refresh = query(Some(600));
-        let last = plan_after(&with_refresh, t, now, Err(true), 0, RETRY);
+        let last = plan_after(&with_refresh, t, (now, now), Err(true), 0, RETRY);
         assert_eq!(
             next_wake(&with_refresh, &t, Some(last)),
             at("2026-11-25T12:15:00Z")
