@@ -55,11 +55,11 @@ impl ApiClock {
             (effective - *skew).abs() > TOLERANCE || (effective.is_zero() != skew.is_zero());
         if changed {
             if effective.is_zero() {
-                tracing::info!("Genesys' clock agrees with this host's again");
+                tracing::info!("the Genesys clock agrees with this host clock again");
             } else {
                 tracing::warn!(
                     skew_seconds = effective.num_milliseconds() as f64 / 1000.0,
-                    "Genesys' clock (Date header) differs from this host's; choosing intervals by Genesys' clock. Check NTP on this host"
+                    "the Genesys clock (Date header) differs from this host clock; choosing intervals by the Genesys clock. Check NTP on this host"
                 );
             }
             *skew = effective;

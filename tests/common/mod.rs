@@ -166,6 +166,16 @@ fn logfmt_value(line: &str, key: &str) -> Option<String> {
 }
 
 impl Exporter {
+    /// The process id, to read its memory figures in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not crashed or exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
