@@ -173,6 +173,24 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic.
     #[arg(long = "seed", default_value_t = 1)]
     pub seed: u64,
+    /// Inject a fault, ENDPOINT:KIND[:WHEN], e.g. aggregates:503:rate=0.2, api:429/30:count=5, token:503:for=2m, aggregates:huge=300MiB; repeatable.
+    #[arg(long = "fault")]
+    pub faults: Vec<crate::simulator::FaultRule>,
+    /// Run the simulated API's clock this far ahead of this host's (e.g. 5m, or -5m for behind).
+    #[arg(long = "clock-skew", value_parser = parse_skew, allow_hyphen_values = true)]
+    pub clock_skew: Option<chrono::TimeDelta>,
+}
+
+/// A signed duration: `5m` ahead, `-5m` behind.
+fn parse_skew(text: &str) -> Result<chrono::TimeDelta, String> {
+    let (sign, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let duration = humantime::parse_duration(magnitude).map_err(|err| err.to_string())?;
+    chrono::TimeDelta::from_std(duration)
+        .map(|delta| delta * sign)
+        .map_err(|err| err.to_string())
 }
 
 /// Logging flags, shared by the exporter and the simulator.
@@ -214,7 +232,7 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
 }
 
 /// A size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`.
-fn parse_size(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),

@@ -180,6 +180,13 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         .map_err(|err| {
             Failure::Runtime(format!("cannot listen on {}: {err}", args.listen_address))
         })?;
+    for rule in args.faults {
+        tracing::warn!(?rule, "simulator fault injected");
+        simulator.add_fault(rule);
+    }
+    if let Some(skew) = args.clock_skew {
+        simulator.set_clock_skew(skew);
+    }
     tracing::info!(url = %simulator.base_url(), "simulator listening; point --genesys.api-url and --genesys.login-url here");
     shutdown_signal().await;
     simulator.shutdown().await;

@@ -946,3 +946,53 @@ async fn soak_with_rotating_faults_keeps_memory_flat() {
     );
     assert!(phase > rotation.len(), "only {phase} fault phases");
 }
+
+/// `simulate --fault ... --clock-skew ...` switches faults on for manual runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulate_subcommand_takes_faults_and_clock_skew() {
+    let (mut child, base) = common::simulate_subcommand(&[
+        "--fault",
+        "aggregates:503:count=1",
+        "--fault",
+        "queues:wrong-shape",
+        "--clock-skew",
+        "-5m",
+    ]);
+    let token = common::token_at(&base, "demo-client", "demo-secret").await;
+    let http = reqwest::Client::new();
+    let query = serde_json::json!({"interval": "2026-11-25T09:00:00.000Z/2026-11-25T09:30:00.000Z",
+        "metrics": ["nOffered"]});
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let response = http
+            .post(format!("{base}{AGGREGATES}"))
+            .bearer_auth(&token)
+            .json(&query)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 200 {
+            let date = response.headers()["date"].to_str().unwrap().to_string();
+            let date = chrono::DateTime::parse_from_rfc2822(&date).unwrap();
+            let behind = chrono::Utc::now() - date.with_timezone(&chrono::Utc);
+            assert!(
+                (behind.num_seconds() - 300).abs() <= 2,
+                "Date is {behind} behind"
+            );
+        }
+    }
+    assert_eq!(statuses, [503, 200]);
+    let queues = http
+        .get(format!("{base}/api/v2/routing/queues"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queues.starts_with("[{\"unexpected\""), "{queues}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

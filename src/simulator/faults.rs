@@ -116,6 +116,96 @@ impl From<Fault> for FaultRule {
     }
 }
 
+/// A rule from text, for `simulate --fault`: `ENDPOINT:KIND[:WHEN]`.
+///
+/// - ENDPOINT: `aggregates`, `queues`, `token`, `api` (every API path) or a path
+///   prefix starting with `/`.
+/// - KIND: an HTTP status (`503`), `429/SECONDS` for a 429 with `Retry-After`,
+///   `delay=DURATION`, `reset`, `truncated`, `malformed`, `wrong-shape`, `odd-values`,
+///   `huge=BYTES` (suffixes KiB, MiB, GiB).
+/// - WHEN: `count=N`, `rate=P` (0 to 1) or `for=DURATION` from start-up; every request
+///   when left out.
+///
+/// For example `aggregates:503:rate=0.2`, `api:429/3600:count=3`, `token:503:for=2m`.
+impl std::str::FromStr for FaultRule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<FaultRule, String> {
+        let mut parts = text.splitn(3, ':');
+        let endpoint = parts.next().unwrap_or_default();
+        let kind = parts.next().ok_or("expected ENDPOINT:KIND[:WHEN]")?;
+        let path_prefix = match endpoint {
+            "aggregates" => "/api/v2/analytics/conversations/aggregates/query",
+            "queues" => "/api/v2/routing/queues",
+            "token" => "/oauth/token",
+            "api" => "/api/",
+            path if path.starts_with('/') => path,
+            other => return Err(format!("unknown endpoint {other:?}")),
+        };
+        let trigger = match parts.next() {
+            None => Trigger::Rate(1.0),
+            Some(when) => parse_trigger(when)?,
+        };
+        Ok(FaultRule {
+            path_prefix: path_prefix.to_string(),
+            kind: parse_kind(kind)?,
+            trigger,
+        })
+    }
+}
+
+fn parse_kind(text: &str) -> Result<FaultKind, String> {
+    let duration =
+        |value: &str| humantime::parse_duration(value).map_err(|err| format!("{value:?}: {err}"));
+    let (name, value) = text.split_once('=').unwrap_or((text, ""));
+    Ok(match name {
+        "delay" => FaultKind::Delay(duration(value)?),
+        "reset" => FaultKind::ResetMidBody,
+        "truncated" => FaultKind::TruncatedJson,
+        "malformed" => FaultKind::MalformedJson,
+        "wrong-shape" => FaultKind::WrongShape,
+        "odd-values" => FaultKind::OddValues,
+        "huge" => FaultKind::HugeBody {
+            bytes: crate::cli::parse_size(value)? as u64,
+        },
+        status => {
+            let (status, retry_after) = match status.split_once('/') {
+                Some((status, seconds)) => (status, Some(seconds)),
+                None => (status, None),
+            };
+            let number = |s: &str| {
+                s.parse::<u64>()
+                    .map_err(|_| format!("unknown fault {text:?}"))
+            };
+            FaultKind::Status {
+                status: u16::try_from(number(status)?)
+                    .map_err(|_| format!("bad status {status}"))?,
+                retry_after: retry_after.map(number).transpose()?,
+            }
+        }
+    })
+}
+
+fn parse_trigger(text: &str) -> Result<Trigger, String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected count=N, rate=P or for=DURATION, not {text:?}"))?;
+    match name {
+        "count" => value
+            .parse()
+            .map(Trigger::Count)
+            .map_err(|_| format!("bad count {value:?}")),
+        "rate" => match value.parse::<f64>() {
+            Ok(p) if (0.0..=1.0).contains(&p) => Ok(Trigger::Rate(p)),
+            _ => Err(format!("rate {value:?} is not between 0 and 1")),
+        },
+        "for" => humantime::parse_duration(value)
+            .map(Trigger::for_next)
+            .map_err(|err| format!("{value:?}: {err}")),
+        other => Err(format!("unknown trigger {other:?}")),
+    }
+}
+
 /// The simulator's fault rules, its RNG and its clock skew.
 pub(crate) struct Faults {
     rules: Mutex<VecDeque<FaultRule>>,
@@ -470,6 +560,53 @@ mod tests {
         match kind? {
             FaultKind::Status { status, .. } => Some(status),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn rules_parse_from_text() {
+        let rule: FaultRule = "aggregates:503:rate=0.2".parse().unwrap();
+        assert_eq!(
+            rule.path_prefix,
+            "/api/v2/analytics/conversations/aggregates/query"
+        );
+        assert_eq!(
+            rule.kind,
+            FaultKind::Status {
+                status: 503,
+                retry_after: None
+            }
+        );
+        assert_eq!(rule.trigger, Trigger::Rate(0.2));
+        let rule: FaultRule = "api:429/3600:count=3".parse().unwrap();
+        assert_eq!(
+            (rule.path_prefix.as_str(), rule.kind, rule.trigger),
+            (
+                "/api/",
+                FaultKind::Status {
+                    status: 429,
+                    retry_after: Some(3600)
+                },
+                Trigger::Count(3)
+            )
+        );
+        let rule: FaultRule = "token:huge=2MiB".parse().unwrap();
+        assert_eq!(rule.kind, FaultKind::HugeBody { bytes: 2 << 20 });
+        assert_eq!(rule.trigger, Trigger::Rate(1.0));
+        let rule: FaultRule = "queues:delay=90s:for=2m".parse().unwrap();
+        assert_eq!(rule.kind, FaultKind::Delay(Duration::from_secs(90)));
+        assert!(
+            matches!(rule.trigger, Trigger::Window { length, .. } if length == Duration::from_secs(120))
+        );
+        for bad in [
+            "nowhere:503",
+            "api",
+            "api:teapot",
+            "api:503:rate=2",
+            "api:503:soon=1",
+            "api:huge=3MB",
+        ] {
+            assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
         }
     }
 
