@@ -617,7 +617,7 @@ async fn an_absurd_retry_after_is_capped_at_180_s_and_logged() {
         .collect();
     assert!(after.is_empty(), "API calls during the pause: {after:?}");
     let scrapes = scraper.finish().await;
-    assert!(scrapes.len() >= 100, "{} scrapes", scrapes.len());
+    assert!(scrapes.len() >= 50, "{} scrapes", scrapes.len());
 }
 
 /// An API host that never completes the TCP handshake: each attempt gives up at the
