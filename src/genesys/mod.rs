@@ -494,6 +494,11 @@ fn error_message(body: &[u8]) -> String {
 
 /// Reads a response body chunk by chunk and gives up once it passes `limit` bytes
 /// (`None`), so a huge body is never held whole.
+///
+/// Chunks are kept as they arrive and joined once at the end: no buffer doubling (and
+/// copying) on the way, and a body refused at the limit never needed one large
+/// allocation, which glibc would otherwise take as a reason to keep later large buffers
+/// in its heap for the rest of the process's life.
 pub(crate) async fn read_limited(
     mut response: Response,
     limit: usize,
@@ -504,12 +509,23 @@ pub(crate) async fn read_limited(
     {
         return Ok(None);
     }
-    let mut body = BytesMut::new();
+    let mut chunks = Vec::new();
+    let mut total = 0usize;
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+        total = total.saturating_add(chunk.len());
+        if total > limit {
             return Ok(None);
         }
-        body.extend_from_slice(&chunk);
+        chunks.push(chunk);
+    }
+    if chunks.len() == 1
+        && let Some(only) = chunks.pop()
+    {
+        return Ok(Some(only));
+    }
+    let mut body = BytesMut::with_capacity(total);
+    for chunk in &chunks {
+        body.extend_from_slice(chunk);
     }
     Ok(Some(body.freeze()))
 }
