@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
 
 /// Environment variable holding the OAuth client id.
@@ -66,6 +67,28 @@ pub struct ExporterArgs {
     )]
     pub telemetry_path: String,
 
+    /// Web config file (exporter-toolkit format) enabling TLS and/or basic authentication; read once at start-up.
+    #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Maximum number of simultaneous connections (1 to 100000); further ones wait until one closes.
+    #[arg(
+        long = "web.max-connections",
+        env = "GENESYS_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    pub max_connections: u32,
+
+    /// Time a client has to send a complete request head (and TLS handshake); slower connections are closed.
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "GENESYS_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_header_timeout
+    )]
+    pub read_header_timeout: Duration,
+
     /// YAML file of the aggregate queries to poll; without it, one built-in query by queue, media type and direction.
     #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
@@ -110,7 +133,7 @@ pub struct ExporterArgs {
         long = "genesys.queue-names-refresh",
         env = "GENESYS_QUEUE_NAMES_REFRESH",
         default_value = "10m",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub queue_names_refresh: Duration,
 
@@ -119,7 +142,7 @@ pub struct ExporterArgs {
         long = "genesys.request-timeout",
         env = "GENESYS_REQUEST_TIMEOUT",
         default_value = "60s",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub request_timeout: Duration,
 
@@ -128,7 +151,7 @@ pub struct ExporterArgs {
         long = "genesys.connect-timeout",
         env = "GENESYS_CONNECT_TIMEOUT",
         default_value = "10s",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub connect_timeout: Duration,
 
@@ -146,7 +169,7 @@ pub struct ExporterArgs {
         long = "poll.retry-delay",
         env = "GENESYS_EXPORTER_POLL_RETRY_DELAY",
         default_value = "30s",
-        value_parser = humantime::parse_duration
+        value_parser = parse_nonzero_duration
     )]
     pub poll_retry_delay: Duration,
 
@@ -253,6 +276,30 @@ pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is not a positive size in bytes"))
 }
 
+/// A header timeout: above zero, and at most an hour (longer makes no sense and would
+/// overflow deadline arithmetic for absurd values).
+fn parse_header_timeout(text: &str) -> Result<Duration, String> {
+    const MAX: Duration = Duration::from_secs(3600);
+    let duration = parse_nonzero_duration(text)?;
+    if duration > MAX {
+        return Err(format!("{text:?} is over the maximum of 1h"));
+    }
+    Ok(duration)
+}
+
+/// A humantime duration that is not zero. Many tools read `0` as "off"; here a zero
+/// refresh period would spend the whole API budget on queue names and a zero timeout
+/// would fail every request, so it is refused at start-up instead.
+fn parse_nonzero_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|err| err.to_string())?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{text:?} is zero; give a positive duration such as 30s or 10m"
+        ));
+    }
+    Ok(duration)
+}
+
 /// Why the exporter stopped, and so its exit status.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -307,10 +354,23 @@ pub fn credentials_from(
             )));
         }
     };
-    for (source, what) in [(&client_id, "client id"), (&client_secret, "client secret")] {
-        source
-            .read(what)
-            .map_err(|err| Failure::BadInput(err.to_string()))?;
+    // Only a file can fail to read; its message names the file, and the flag that named
+    // it is put in front so the user knows which setting to fix.
+    for (source, what, flag) in [
+        (&client_id, "client id", "--genesys.client-id-file"),
+        (
+            &client_secret,
+            "client secret",
+            "--genesys.client-secret-file",
+        ),
+    ] {
+        source.read(what).map_err(|err| {
+            let message = match err {
+                ApiError::Credentials { message } => message,
+                other => other.to_string(),
+            };
+            Failure::BadInput(format!("{flag}: {message}"))
+        })?;
     }
     Ok(Credentials {
         client_id,
@@ -455,6 +515,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
+        assert!(
+            err.to_string().starts_with("--genesys.client-id-file: "),
+            "{err}"
+        );
+        assert!(matches!(err, Failure::BadInput(_)));
     }
 
     #[test]
@@ -472,6 +537,9 @@ mod tests {
         assert_eq!(parsed.requests_per_minute.get(), 60);
         assert_eq!(parsed.region, "us_east_1");
         assert!(!parsed.demo);
+        assert_eq!(parsed.web_config_file, None);
+        assert_eq!(parsed.max_connections, 64);
+        assert_eq!(parsed.read_header_timeout, Duration::from_secs(10));
     }
 
     #[test]
@@ -481,7 +549,13 @@ mod tests {
             vec!["--web.telemetry-path", "/-/ready"],
             vec!["--genesys.requests-per-minute", "0"],
             vec!["--genesys.queue-names-refresh", "soon"],
+            vec!["--genesys.queue-names-refresh", "0s"],
+            vec!["--genesys.request-timeout", "0"],
             vec!["--log.level", "loud"],
+            vec!["--web.max-connections", "0"],
+            vec!["--web.max-connections", "18446744073709551615"],
+            vec!["--web.read-header-timeout", "0s"],
+            vec!["--web.read-header-timeout", "2h"],
         ] {
             let mut argv = vec!["genesys-cloud-exporter"];
             argv.extend_from_slice(&bad);

@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::interval::Granularity;
 
-/// Labels the exporter adds to every series itself; a `group_by` dimension whose label
-/// would have the same name would clash with them.
-pub const RESERVED_LABELS: [&str; 3] = ["query", "interval", "queue_name"];
+/// Labels the exporter adds itself (`qualifier` when Genesys sends one with a metric); a
+/// `group_by` dimension whose label would have the same name would clash with them and
+/// make a series with a repeated label, which Prometheus refuses.
+pub const RESERVED_LABELS: [&str; 4] = ["query", "interval", "queue_name", "qualifier"];
 
 /// Default wait after a bucket ends before it is queried: Genesys posts timers to the bucket
 /// in which the measured thing ended, and needs a little while to do so.
@@ -151,9 +152,10 @@ fn render(
     if let Some(field) = field {
         out.push_str(&format!("field `{field}`: "));
     }
-    // Messages are single lines; a stray newline from a parser must not break that.
-    out.push_str(&message.replace(['\n', '\r'], " "));
-    out
+    out.push_str(message);
+    // Messages are single lines: a stray newline from a parser, or one inside a key the
+    // user wrote (a YAML key may span lines), must not break that.
+    out.replace(['\n', '\r'], " ")
 }
 
 impl Config {
@@ -858,17 +860,19 @@ fn parse_time_zone(text: &str) -> Result<Tz, String> {
 }
 
 /// The known zone name nearest to `text`: same letters in another case, or at most two
-/// edits away.
+/// edits away. Short inputs get fewer edits (one per three characters), or every
+/// two-letter zone such as "GB" would be suggested for `5` or `x`.
 fn closest_zone(text: &str) -> Option<&'static str> {
     let wanted = text.to_ascii_lowercase();
     if wanted.is_empty() || wanted.len() > 64 {
         return None;
     }
+    let allowed = (wanted.chars().count() / 3).min(2);
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|tz| tz.name())
         .map(|name| (edit_distance(&wanted, &name.to_ascii_lowercase()), name))
-        .filter(|&(distance, _)| distance <= 2)
+        .filter(|&(distance, _)| distance <= allowed)
         .min_by_key(|&(distance, name)| (distance, name.len()))
         .map(|(_, name)| name)
 }
@@ -2011,6 +2015,11 @@ queries:
         assert_eq!(closest_zone("Asia/Calcuta"), Some("Asia/Calcutta"));
         assert_eq!(closest_zone("Nowhere/Special"), None);
         assert_eq!(closest_zone(""), None);
+        assert_eq!(closest_zone("utx"), Some("UTC"));
+        assert_eq!(closest_zone("gb"), Some("GB"));
+        for far_fetched in ["5", "x", "EU", "+01:00"] {
+            assert_eq!(closest_zone(far_fetched), None, "{far_fetched}");
+        }
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
     }

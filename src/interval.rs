@@ -32,6 +32,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -178,6 +179,15 @@ impl Granularity {
             Granularity::Day => "P1D".to_string(),
             Granularity::Minutes(m) if m != 0 && m % 60 == 0 => format!("PT{}H", m / 60),
             Granularity::Minutes(m) => format!("PT{m}M"),
+        }
+    }
+
+    /// The bucket length, counting a day as 24 h (a local day at a DST change is 23 or
+    /// 25 h): the normal time between two polls of a query, as its alerts see it.
+    pub fn nominal_length(&self) -> Duration {
+        match *self {
+            Granularity::Day => Duration::from_secs(u64::from(MINUTES_PER_DAY) * 60),
+            Granularity::Minutes(m) => Duration::from_secs(u64::from(m) * 60),
         }
     }
 

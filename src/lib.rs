@@ -16,6 +16,7 @@ pub mod server;
 pub mod simulator;
 pub mod snapshot;
 pub mod telemetry;
+pub mod web;
 
 /// The git revision the binary was built from (set by build.rs), for `build_info`.
 pub const REVISION: &str = match option_env!("GENESYS_EXPORTER_REVISION") {

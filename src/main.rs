@@ -19,6 +19,7 @@ use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
+use genesys_cloud_exporter::web::{Limits, WebConfig};
 
 /// How long start-up waits for the first queue names before polling without them.
 const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,6 +55,19 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         None => Config::builtin_default(),
     };
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
+    let web_config = match &args.web_config_file {
+        Some(path) => {
+            let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
+            tracing::info!(
+                file = %path.display(),
+                tls = web.tls_summary.as_deref().unwrap_or("off"),
+                basic_auth_users = web.basic_auth.as_ref().map_or(0, |a| a.user_count()),
+                "web config loaded"
+            );
+            Some(web)
+        }
+        None => None,
+    };
 
     // In demo mode the simulator stands in for Genesys; otherwise credentials are required
     // (a missing secret must never quietly turn into simulated data).
@@ -64,8 +78,9 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                 Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
             })?;
         let base = simulator.base_url();
+        // Only the region can be wrong here, and that is bad input like anywhere else.
         let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
-            .map_err(|err| Failure::Runtime(err.to_string()))?;
+            .map_err(|err| Failure::BadInput(err.to_string()))?;
         let defaults = SimulatorConfig::default();
         let credentials = Credentials {
             client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
@@ -125,7 +140,14 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
     });
-    let server = tokio::spawn(server::serve(listeners, state, shutdown_signal()));
+    let security = server::Security {
+        web_config,
+        limits: Limits {
+            max_connections: args.max_connections as usize,
+            header_timeout: args.read_header_timeout,
+        },
+    };
+    let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
 
     // Queue names are only worth their API calls when some query groups by queue.
     let mut background = Vec::new();

@@ -66,7 +66,7 @@ impl QuerySeries {
 pub struct Mapped {
     pub series: QuerySeries,
     /// Parts of the response that were skipped (non-numeric stats, buckets of another
-    /// interval, unparseable intervals), for a counted warning.
+    /// interval, unparseable intervals, repeated entries), for a counted warning.
     pub warnings: u64,
 }
 
@@ -118,17 +118,25 @@ pub fn map_response(
     for (key, entries) in &groups {
         let labels = group_labels(query, &label_names, key, queue_names);
         for metric in &query.metrics {
-            let mut found = false;
+            // One entry per qualifier: a repeat (the same metric twice in a bucket, or a
+            // group sent twice) would make series with the same labels. The first wins.
+            // An empty qualifier is no qualifier, as an empty label is to Prometheus.
+            let mut qualifiers: Vec<Option<&str>> = Vec::new();
             for entry in entries.iter().filter(|e| &e.metric == metric) {
-                found = true;
+                let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
+                if qualifiers.contains(&qualifier) {
+                    warnings += 1;
+                    continue;
+                }
+                qualifiers.push(qualifier);
                 warnings += u64::from(entry.stats.skipped);
-                let labels = match &entry.qualifier {
+                let labels = match qualifier {
                     Some(qualifier) => with_qualifier(&labels, qualifier),
                     None => Arc::clone(&labels),
                 };
                 warnings += builder.add_stats(metric, &entry.stats, &labels);
             }
-            if !found {
+            if qualifiers.is_empty() {
                 builder.add_zero(metric, &labels);
             }
         }
@@ -290,16 +298,21 @@ impl FamilyBuilder {
             }
             _ => {
                 let mut skipped = 0;
+                // Stats whose names meet in snake_case (`ratio`, `Ratio`), or a stat the
+                // JSON repeats, would be one series twice: the first wins.
+                let mut seen: Vec<String> = Vec::new();
                 for (stat, value) in &stats.values {
                     let stat = snake_case(stat);
                     if stat.is_empty()
                         || !stat
                             .bytes()
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                        || seen.contains(&stat)
                     {
                         skipped += 1;
                         continue;
                     }
+                    seen.push(stat.clone());
                     self.push(
                         &format!("{base}_{stat}"),
                         &observation_help(metric, &stat),

@@ -56,6 +56,11 @@ struct LastPoll {
 impl Poller {
     pub fn new(query: QueryConfig, context: PollContext) -> Poller {
         context.telemetry.register_query(&query.name);
+        context.telemetry.describe_query(
+            &query.name,
+            query.granularity.nominal_length(),
+            query.settle_delay,
+        );
         Poller {
             query: Arc::new(query),
             context,

@@ -3,6 +3,9 @@
 //! A scrape only reads what the last poll prepared ([`crate::snapshot`]): the pre-encoded
 //! conversation series in the format the client asked for (plain or gzipped), followed by
 //! the exporter's own metrics, which are few and encoded on the spot.
+//!
+//! Connections (limits, TLS) are handled in [`crate::web::listener`]; this module checks
+//! basic auth when configured and answers the request.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -11,7 +14,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -19,18 +21,14 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::snapshot::{Exposition, SnapshotStore, gzip};
 use crate::telemetry::Telemetry;
+use crate::web::{Limits, WebConfig, listener};
 
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// How long in-flight requests may take to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What the handlers read.
 #[derive(Debug)]
@@ -44,69 +42,52 @@ pub struct AppState {
     pub demo: bool,
 }
 
+/// How the server is protected: TLS and users from `--web.config.file`, and the limits.
+#[derive(Debug)]
+pub struct Security {
+    pub web_config: Option<WebConfig>,
+    pub limits: Limits,
+}
+
 /// Serves every listener until `shutdown` completes, then lets open requests finish.
+/// With basic auth configured, every path but `/-/healthy` needs a user (liveness probes
+/// carry no credentials, and the answer reveals nothing).
 pub async fn serve(
     listeners: Vec<TcpListener>,
     state: Arc<AppState>,
+    security: Security,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
-    let (connections_tx, mut connections_rx) = tokio::sync::mpsc::channel(64);
-    let acceptors: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| {
-            let connections_tx = connections_tx.clone();
-            tokio::spawn(async move {
-                loop {
-                    match listener.accept().await {
-                        Ok((stream, _)) => {
-                            if connections_tx.send(stream).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(err) => {
-                            // Running out of file descriptors and the like: back off, keep serving.
-                            tracing::warn!(error = %err, "cannot accept a connection");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(connections_tx);
-
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            stream = connections_rx.recv() => {
-                let Some(stream) = stream else { break };
-                let state = Arc::clone(&state);
-                let service = service_fn(move |request| {
-                    let state = Arc::clone(&state);
-                    async move { Ok::<_, Infallible>(route(&state, &request)) }
-                });
-                let builder = auto::Builder::new(TokioExecutor::new());
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection.into_owned());
-                tokio::spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!(error = %err, "connection ended with an error");
-                    }
-                });
+    let web_config = security.web_config;
+    let auth = web_config.as_ref().and_then(|w| w.basic_auth.clone());
+    let tls = web_config
+        .and_then(|w| w.tls)
+        .map(tokio_rustls::TlsAcceptor::from);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let state = Arc::clone(&state);
+        let auth = auth.clone();
+        async move {
+            if let Some(auth) = auth
+                && request.uri().path() != "/-/healthy"
+                && !auth
+                    .allows(request.headers().get(header::AUTHORIZATION))
+                    .await
+            {
+                return Ok::<_, Infallible>(unauthorized());
             }
-            () = &mut shutdown => break,
+            Ok(route(&state, &request))
         }
-    }
-    for acceptor in acceptors {
-        acceptor.abort();
-    }
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections were still open after the shutdown grace period");
-    }
+    });
+    listener::serve(listeners, tls, security.limits, service, shutdown).await;
+}
+
+fn unauthorized() -> Reply {
+    let mut response = text_reply(StatusCode::UNAUTHORIZED, "Unauthorized.\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"genesys-cloud-exporter\", charset=\"UTF-8\""),
+    );
+    response
 }
 
 type Reply = Response<ChunkedBody>;

@@ -4,6 +4,7 @@
 //! encode, so unlike the conversation data they are encoded on each scrape.
 
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::metrics::counter::Counter;
@@ -34,6 +35,8 @@ pub struct Telemetry {
     query_duration: Family<Labels, FloatGauge>,
     response_warnings: Family<Labels, Counter>,
     api_clock_skew: FloatGauge,
+    query_interval: Family<Labels, FloatGauge>,
+    query_settle_delay: Family<Labels, FloatGauge>,
 }
 
 impl Telemetry {
@@ -118,6 +121,20 @@ impl Telemetry {
             "Parts of API responses that were skipped (a stat that is not a number, a bucket for another interval), by query",
             response_warnings.clone(),
         );
+        // Each query's schedule, so that an alert can tell stale data from a long interval
+        // (last success older than two intervals plus the settle delay) for any config.
+        let query_interval = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_interval_seconds",
+            "Length of the query's interval (its granularity; a day counts as 86400 s), the normal time between its polls",
+            query_interval.clone(),
+        );
+        let query_settle_delay = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_settle_delay_seconds",
+            "How long the query waits after an interval ends before polling it (settle_delay)",
+            query_settle_delay.clone(),
+        );
         let build_info = Family::<Labels, Gauge>::default();
         build_info
             .get_or_create(&vec![
@@ -143,7 +160,20 @@ impl Telemetry {
             query_last_success,
             query_duration,
             response_warnings,
+            query_interval,
+            query_settle_delay,
         }
+    }
+
+    /// Exports a query's schedule: its interval length and settle delay.
+    pub fn describe_query(&self, query: &str, interval: Duration, settle_delay: Duration) {
+        let labels = query_labels(query);
+        self.query_interval
+            .get_or_create(&labels)
+            .set(interval.as_secs_f64());
+        self.query_settle_delay
+            .get_or_create(&labels)
+            .set(settle_delay.as_secs_f64());
     }
 
     /// Makes every per-query series exist from start-up (counters at 0, up at 0), so

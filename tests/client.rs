@@ -327,3 +327,20 @@ async fn queue_names_survive_a_failed_refresh() {
     assert_eq!(names.current().len(), 120);
     assert_eq!(names.current().get(&first.id), Some(&first.name));
 }
+
+#[tokio::test]
+async fn debug_output_of_the_client_redacts_the_secret_and_the_token() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    query(&client).await.unwrap();
+    let tokens = sim.issued_tokens();
+    assert_eq!(tokens.len(), 1);
+    // The client now holds both the secret and a cached token.
+    let text = format!("{client:?}");
+    assert!(
+        text.contains("TokenProvider") && text.contains("redacted"),
+        "{text}"
+    );
+    assert!(!text.contains(CLIENT_SECRET), "{text}");
+    assert!(!text.contains(&tokens[0]), "{text}");
+}

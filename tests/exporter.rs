@@ -391,3 +391,36 @@ async fn the_simulate_subcommand_serves_the_api_alone() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Each query's schedule is exported, so that the data-stale alert
+/// (deploy/prometheus/alerts.yaml) can judge every query by its own interval.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_query_exports_its_interval_and_settle_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::demo()
+        .config(
+            dir.path(),
+            "queries:
+  - name: quarter
+    granularity: PT15M
+    settle_delay: 2m
+    group_by: [queueId]
+    metrics: [nOffered]
+  - name: daily
+    granularity: P1D
+    time_zone: Europe/London
+    settle_delay: 10m
+    group_by: [queueId]
+    metrics: [nOffered]
+",
+        )
+        .start();
+    exporter.wait_ready().await;
+    let metrics = exporter.scrape().await;
+    let interval = "genesys_exporter_query_interval_seconds";
+    let settle = "genesys_exporter_query_settle_delay_seconds";
+    assert_eq!(metrics.value(interval, &[("query", "quarter")]), 900.0);
+    assert_eq!(metrics.value(settle, &[("query", "quarter")]), 120.0);
+    assert_eq!(metrics.value(interval, &[("query", "daily")]), 86400.0);
+    assert_eq!(metrics.value(settle, &[("query", "daily")]), 600.0);
+}

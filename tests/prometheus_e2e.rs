@@ -1,16 +1,15 @@
 //! A real Prometheus server (Debian's `prometheus` package) scrapes the exporter in demo
-//! mode, and `promtool` lints its output. `.ci/run` installs the package; run these
+//! mode, and `promtool` lints its output. `scripts/test` installs the package; run these
 //! tests on a machine without it and they fail, saying what to install.
 
 mod common;
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::ExporterRun;
+use common::prometheus::{JOB, scraping_the_demo, tool};
 
 /// The one lint the exporter accepts: gauges ending in `_sum`/`_count` that mirror a
 /// summary's sum and count for one interval (as the CloudWatch exporters do).
@@ -22,19 +21,6 @@ fn is_accepted_lint(line: &str) -> bool {
         && (problem == r#"non-histogram and non-summary metrics should not have "_sum" suffix"#
             || problem
                 == r#"non-histogram and non-summary metrics should not have "_count" suffix"#)
-}
-
-fn tool(name: &str) -> String {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .expect("sh runs");
-    assert!(
-        found.status.success(),
-        "`{name}` is not installed: the end-to-end tests need Debian's prometheus package \
-         (apt-get install prometheus); .ci/run installs it"
-    );
-    String::from_utf8_lossy(&found.stdout).trim().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,95 +73,17 @@ async fn promtool_accepts_the_exposition() {
     );
 }
 
-struct Prometheus {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_prometheus(dir: &Path, target: &str) -> Prometheus {
-    let binary = tool("prometheus");
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: genesys\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    Prometheus {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn instant_query(prometheus: &Prometheus, query: &str) -> Vec<serde_json::Value> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/api/v1/query", prometheus.url))
-        .query(&[("query", query)])
-        .send()
-        .await;
-    let Ok(response) = response else {
-        return vec![];
-    };
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    assert_ne!(body["status"], "error", "{query}: {body}");
-    body["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_the_demo_and_answers_average_handle_time_per_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let exporter = ExporterRun::demo().start();
-    exporter.wait_ready().await;
-    let target = exporter.base_url.trim_start_matches("http://").to_string();
-    let prometheus = start_prometheus(dir.path(), &target);
+    // `_exporter` keeps the exporter running until the end of the test.
+    let (_exporter, prometheus) = scraping_the_demo(dir.path()).await;
 
     let average_handle_time = "sum by (queue_name) (genesys_conversation_handle_seconds_sum) \
          / sum by (queue_name) (genesys_conversation_handle_seconds_count)";
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let result = loop {
-        let result = instant_query(&prometheus, average_handle_time).await;
-        if !result.is_empty() {
-            break result;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no data from Prometheus; its log:\n{}",
-            std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let result = prometheus
+        .wait_for(average_handle_time, Duration::from_secs(90))
+        .await;
     let averages: Vec<(String, f64)> = result
         .iter()
         .map(|series| {
@@ -201,7 +109,9 @@ async fn prometheus_scrapes_the_demo_and_answers_average_handle_time_per_queue()
     );
 
     // Prometheus sees the target up, having negotiated a format it parses.
-    let up = instant_query(&prometheus, "up{job=\"genesys\"}").await;
+    let up = prometheus
+        .instant_query(&format!("up{{job=\"{JOB}\"}}"))
+        .await;
     assert_eq!(up.len(), 1);
     assert_eq!(up[0]["value"][1], "1");
 }

@@ -50,7 +50,7 @@ pub struct AggregateResult {
 #[derive(Debug, Default, Deserialize)]
 pub struct AggregateBucket {
     /// ISO-8601 `start/end` of the bucket.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub interval: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub metrics: Vec<MetricEntry>,
@@ -59,7 +59,7 @@ pub struct AggregateBucket {
 /// The stats of one metric in one bucket. Present only when the metric has data.
 #[derive(Debug, Default, Deserialize)]
 pub struct MetricEntry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub metric: String,
     /// Some metrics split by a qualifier (for example a media type); usually absent.
     #[serde(default)]
@@ -75,8 +75,13 @@ pub struct GroupValue(pub String);
 
 impl<'de> Deserialize<'de> for GroupValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        Ok(GroupValue(flatten_group_value(&value)))
+        // Taken raw, like stats: a number beyond f64 (`1e400`) must not fail the whole
+        // response; such a value keeps its text as the label.
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Ok(GroupValue(match serde_json::from_str(raw.get()) {
+            Ok(value) => flatten_group_value(&value),
+            Err(_) => raw.get().to_string(),
+        }))
     }
 }
 
@@ -130,8 +135,15 @@ impl<'de> Deserialize<'de> for Stats {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Stats, A::Error> {
                 let mut stats = Stats::default();
                 while let Some(name) = map.next_key::<String>()? {
-                    match map.next_value::<serde_json::Value>()?.as_f64() {
-                        Some(value) if value.is_finite() => stats.values.push((name, value)),
+                    // Taken raw, then read as a number on its own: serde_json refuses a
+                    // number beyond f64 (`1e400`) with an error that would fail the whole
+                    // response, where only this stat should be skipped. Anything else that
+                    // is not a number (a string, null, an object) is skipped too. Reading
+                    // with serde_json, not str::parse, keeps its exact rounding, so a
+                    // value reads the same here as anywhere else the body is parsed.
+                    let raw = map.next_value::<Box<serde_json::value::RawValue>>()?;
+                    match serde_json::from_str::<f64>(raw.get()) {
+                        Ok(value) if value.is_finite() => stats.values.push((name, value)),
                         _ => stats.skipped += 1,
                     }
                 }
@@ -256,6 +268,46 @@ mod tests {
             ]
         );
         assert_eq!(stats.skipped, 2);
+    }
+
+    #[test]
+    fn nulls_and_numbers_beyond_f64_elsewhere_are_tolerated() {
+        let body = r#"{"results": [{"group": {"queueId": 1e400, "userId": [1, -1e400]},
+            "newField": {"deep": [1e400]},
+            "data": [{"interval": null, "metrics": [
+               {"metric": null, "qualifier": null, "stats": null}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let result = &response.results[0];
+        assert_eq!(result.group["queueId"].0, "1e400");
+        assert_eq!(result.group["userId"].0, "[1, -1e400]");
+        assert_eq!(result.data[0].interval, "");
+        assert_eq!(result.data[0].metrics[0].metric, "");
+    }
+
+    #[test]
+    fn numbers_beyond_f64_skip_one_stat_not_the_response() {
+        let body = r#"{"results": [{"data": [{"metrics": [{"metric": "tHandle",
+            "stats": {"sum": 1e400, "min": -1e400, "max": 1.7976931348623157e308,
+                      "count": 123456789012345678901234567890, "p95": "1e3", "p99": 2E-3}}]}]}]}"#;
+        let response: AggregateResponse = serde_json::from_str(body).unwrap();
+        let stats = &response.results[0].data[0].metrics[0].stats;
+        assert_eq!(
+            stats.values,
+            vec![
+                ("max".to_string(), f64::MAX),
+                ("count".to_string(), 1.2345678901234568e29),
+                ("p99".to_string(), 0.002)
+            ]
+        );
+        assert_eq!(stats.skipped, 3);
+        // The same from a serde_json::Value, as the mapping tests build responses.
+        let from_value: AggregateResponse =
+            serde_json::from_value(serde_json::json!({"results": [{"data": [{"metrics": [
+                {"metric": "nOffered", "stats": {"count": 4, "x": "y"}}]}]}]}))
+            .unwrap();
+        let stats = &from_value.results[0].data[0].metrics[0].stats;
+        assert_eq!(stats.values, vec![("count".to_string(), 4.0)]);
+        assert_eq!(stats.skipped, 1);
     }
 
     #[test]

@@ -89,6 +89,11 @@ impl TokenStore {
         }
     }
 
+    /// The tokens remembered (see [`PRUNE_ABOVE`]).
+    pub(crate) fn all(&self) -> Vec<String> {
+        lock(&self.tokens).keys().cloned().collect()
+    }
+
     pub(crate) fn issued(&self) -> usize {
         self.issued.load(Ordering::Relaxed)
     }

@@ -125,6 +125,9 @@ struct Shared {
     limiter: RateLimiter,
     faults: Faults,
     log: Mutex<VecDeque<RecordedRequest>>,
+    /// The secret the token endpoint accepts now: `config.client_secret` until
+    /// [`Simulator::rotate_client_secret`].
+    client_secret: Mutex<String>,
 }
 
 impl Shared {
@@ -169,6 +172,7 @@ impl Simulator {
             limiter: RateLimiter::new(config.requests_per_minute),
             faults: Faults::new(config.seed),
             log: Mutex::new(VecDeque::new()),
+            client_secret: Mutex::new(config.client_secret.clone()),
             config,
         });
         let (stop, stopped) = watch::channel(false);
@@ -213,6 +217,19 @@ impl Simulator {
     pub fn revoke_tokens(&self) {
         self.shared.tokens.revoke_all();
         tracing::debug!("simulator revoked all tokens");
+    }
+
+    /// Every access token issued and still remembered (all of them unless thousands
+    /// were), so tests can check that none leaks into a client's logs or output.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.tokens.all()
+    }
+
+    /// Makes the token endpoint accept `secret` instead of the configured one, as when an
+    /// admin rotates the OAuth client's secret; tokens already issued stay valid.
+    pub fn rotate_client_secret(&self, secret: &str) {
+        *lock(&self.shared.client_secret) = secret.to_string();
+        tracing::debug!("simulator client secret rotated");
     }
 
     /// Queues a fault; faults apply in the order injected. Shorthand for

@@ -12,7 +12,7 @@ use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
-use super::auth::{self, TokenCheck};
+use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{RecordedRequest, Shared, aggregate, codec, faults, queues};
@@ -222,11 +222,10 @@ async fn token(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(auth::parse_basic);
-    let config = &shared.config;
     let authenticated = credentials.as_ref().is_some_and(|(id, secret)| {
         // Evaluate both comparisons so timing does not reveal which one failed.
-        let id_ok = auth::constant_time_eq(id, &config.client_id);
-        let secret_ok = auth::constant_time_eq(secret, &config.client_secret);
+        let id_ok = auth::constant_time_eq(id, &shared.config.client_id);
+        let secret_ok = auth::constant_time_eq(secret, &lock(&shared.client_secret));
         id_ok & secret_ok
     });
     if !authenticated {

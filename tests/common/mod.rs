@@ -1,6 +1,8 @@
 //! Shared test helpers: run the real exporter binary, scrape it, read its metrics.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -82,18 +84,16 @@ impl<'a> ExporterRun<'a> {
         let mut child = command(&self.args, &self.env)
             .arg("--web.listen-address")
             .arg("127.0.0.1:0")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("exporter starts");
+        // Both streams, so tests can check nothing secret appears on either.
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr piped");
-        let sink = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        collect_lines(stderr, Arc::clone(&logs));
+        collect_lines(stdout, Arc::clone(&logs));
         let deadline = Instant::now() + Duration::from_secs(20);
         let address = loop {
             let found = logs
@@ -123,17 +123,48 @@ impl<'a> ExporterRun<'a> {
     }
 
     /// Runs the exporter to its exit (for start-up failures): status and standard error.
+    /// An exporter that starts instead of exiting is killed after 30 s and fails the test,
+    /// rather than hanging the suite.
     pub fn run_to_exit(self) -> (ExitStatus, String) {
-        let output = command(&self.args, &self.env)
+        let mut child = command(&self.args, &self.env)
             .arg("--web.listen-address")
             .arg("127.0.0.1:0")
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("exporter runs");
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("exporter status") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "exporter did not exit within 30 s: {}",
+                    reader.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        (status, reader.join().expect("stderr read"))
     }
+}
+
+/// Appends every line read from `stream` to `sink`, on a thread of its own.
+fn collect_lines(stream: impl std::io::Read + Send + 'static, sink: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
 }
 
 fn command(args: &[String], env: &[(&str, String)]) -> Command {
@@ -206,7 +237,7 @@ impl Exporter {
         format!("{}{path}", self.base_url)
     }
 
-    /// Everything the exporter has logged so far.
+    /// Everything the exporter has written so far (standard error and output).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }

@@ -1,0 +1,289 @@
+//! Accepting connections within limits: how many at once, how long a client may take to
+//! send its request head, how large the head may be, and TLS when configured.
+//!
+//! A scrape must get through even while some client misbehaves. Each connection runs in
+//! its own task, so a slow one only ever holds itself; the limits make sure slow ones
+//! cannot pile up either:
+//! - at most `max_connections` are open; further ones wait in the kernel's accept queue
+//!   (as with Prometheus' own `--web.max-connections`) instead of being refused;
+//! - a new connection must finish its TLS handshake and send one complete request head
+//!   within `header_timeout`, or it is closed. This deadline covers what hyper's own
+//!   header timeout does not: the TLS handshake and the protocol sniffing of the first
+//!   bytes. Later requests on a kept-alive HTTP/1 connection, and the wait between them,
+//!   are bounded by hyper's header timeout, set to the same value;
+//! - a request head over [`MAX_REQUEST_HEAD_BYTES`] is answered 431 and the connection
+//!   closed;
+//! - a connection on which no byte moves either way for `header_timeout` is closed: an
+//!   idle HTTP/2 connection, or a client that stopped reading its response.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::{Body, Incoming};
+use hyper::service::{Service, service_fn};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+
+use super::idle::{Activity, Watched};
+
+/// Largest request head (request line and headers) accepted. A scrape's head is a few
+/// hundred bytes; hyper cannot go below 8 KiB.
+pub const MAX_REQUEST_HEAD_BYTES: usize = 16 * 1024;
+/// HTTP/2 requests in flight on one connection (Prometheus sends one at a time).
+const MAX_HTTP2_STREAMS: u32 = 16;
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// At most one "connection limit reached" warning per listener in this period.
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the listener serves: a hyper service that answers every request (errors are
+/// responses too), usable from any connection task.
+pub trait Handler:
+    Service<Request<Incoming>, Response = Response<Self::Reply>, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// The response body.
+    type Reply: Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+}
+
+impl<S, B> Handler for S
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    B: Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static,
+{
+    type Reply = B;
+}
+
+/// Limits on the HTTP server, from the `--web.*` flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `--web.max-connections`: connections open at once.
+    pub max_connections: usize,
+    /// `--web.read-header-timeout`: time to send a complete request head.
+    pub header_timeout: Duration,
+}
+
+/// Serves `service` on every listener until `shutdown` completes, then lets open requests
+/// finish (for a bounded time).
+pub async fn serve<S: Handler>(
+    listeners: Vec<TcpListener>,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let builder = Arc::new(builder(limits));
+    let graceful = GracefulShutdown::new();
+    let (connections_tx, mut connections_rx) = tokio::sync::mpsc::channel(64);
+    let acceptors: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            tokio::spawn(accept_loop(
+                listener,
+                Arc::clone(&slots),
+                limits.max_connections,
+                connections_tx.clone(),
+            ))
+        })
+        .collect();
+    drop(connections_tx);
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = connections_rx.recv() => {
+                let Some((stream, peer, permit)) = accepted else { break };
+                tokio::spawn(connection(
+                    stream,
+                    peer,
+                    permit,
+                    tls.clone(),
+                    Arc::clone(&builder),
+                    service.clone(),
+                    graceful.watcher(),
+                    limits.header_timeout,
+                ));
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    for acceptor in acceptors {
+        acceptor.abort();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the shutdown grace period");
+    }
+}
+
+/// hyper's settings: header timeout and size for HTTP/1, header size and streams for HTTP/2.
+fn builder(limits: Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_REQUEST_HEAD_BYTES as u32)
+        .max_concurrent_streams(MAX_HTTP2_STREAMS);
+    builder
+}
+
+type Accepted = (TcpStream, SocketAddr, OwnedSemaphorePermit);
+
+/// Takes a connection slot, then accepts: while every slot is taken, new connections
+/// wait in the kernel's queue.
+async fn accept_loop(
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+    max_connections: usize,
+    accepted: tokio::sync::mpsc::Sender<Accepted>,
+) {
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        let permit = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if last_warning.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL) {
+                    tracing::warn!(
+                        max_connections,
+                        "connection limit reached; new connections wait until one closes"
+                    );
+                    last_warning = Some(Instant::now());
+                }
+                match Arc::clone(&slots).acquire_owned().await {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                }
+            }
+        };
+        let (stream, peer) = loop {
+            match listener.accept().await {
+                Ok(found) => break found,
+                Err(err) => {
+                    // Running out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        // A scrape body is a large chunk and a small tail: with Nagle's algorithm the tail
+        // would wait for the client's delayed ACK (40 ms on Linux).
+        let _ = stream.set_nodelay(true);
+        if accepted.send((stream, peer, permit)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One connection, holding its slot until it ends.
+#[allow(clippy::too_many_arguments)] // each is a separate piece of per-connection state
+async fn connection<S: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    _slot: OwnedSemaphorePermit,
+    tls: Option<TlsAcceptor>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    service: S,
+    watcher: Watcher,
+    header_timeout: Duration,
+) {
+    let deadline = Instant::now() + header_timeout;
+    let activity = Activity::new();
+    let stream = Watched::new(stream, activity.clone());
+    let guards = Guards {
+        deadline,
+        activity,
+        idle_limit: header_timeout,
+    };
+    match tls {
+        None => http(stream, peer, &builder, service, watcher, guards).await,
+        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => http(stream, peer, &builder, service, watcher, guards).await,
+            // Scanners and plain-HTTP clients end here; not worth more than a debug line.
+            Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake not completed in time; closing"),
+        },
+    }
+}
+
+/// What cuts a connection short besides hyper's own limits.
+struct Guards {
+    /// By when the first complete request head must have arrived.
+    deadline: Instant,
+    /// When bytes last moved, and for how long they may not.
+    activity: Activity,
+    idle_limit: Duration,
+}
+
+/// HTTP over an established (plain or TLS) stream.
+async fn http<I, S: Handler>(
+    io: I,
+    peer: SocketAddr,
+    builder: &auto::Builder<TokioExecutor>,
+    service: S,
+    watcher: Watcher,
+    guards: Guards,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let first_request = Arc::new(Notify::new());
+    let seen = Arc::clone(&first_request);
+    let service = service_fn(move |request| {
+        seen.notify_one();
+        service.call(request)
+    });
+    let connection = watcher.watch(
+        builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned(),
+    );
+    tokio::select! {
+        result = connection => {
+            if let Err(err) = result {
+                tracing::debug!(%peer, error = %err, "connection ended with an error");
+            }
+        }
+        () = deadline_until_first_request(&first_request, guards.deadline) => {
+            tracing::debug!(%peer, "no complete request head in time; closing the connection");
+        }
+        () = guards.activity.idle_for(guards.idle_limit) => {
+            tracing::debug!(%peer, "nothing sent or received for a while; closing the connection");
+        }
+    }
+}
+
+/// Completes at `deadline` unless a first request arrived before it; then never.
+async fn deadline_until_first_request(first_request: &Notify, deadline: Instant) {
+    if tokio::time::timeout_at(deadline, first_request.notified())
+        .await
+        .is_ok()
+    {
+        std::future::pending::<()>().await;
+    }
+}

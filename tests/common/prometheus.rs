@@ -1,0 +1,153 @@
+//! A real Prometheus server (Debian's `prometheus` package) for end-to-end tests: started
+//! on a free loopback port with its data in a temporary directory, scraping one target,
+//! queried over its HTTP API.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Exporter, ExporterRun};
+
+/// How often the test Prometheus scrapes: short, so that rates have samples within
+/// seconds.
+pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The job name the test Prometheus gives its one target.
+pub const JOB: &str = "genesys";
+
+/// The path of a tool on `PATH`; fails the test, saying what to install, when missing.
+pub fn tool(name: &str) -> String {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .expect("sh runs");
+    assert!(
+        found.status.success(),
+        "`{name}` is not installed: the end-to-end tests need Debian's prometheus package \
+         (apt-get install prometheus); scripts/test installs it"
+    );
+    String::from_utf8_lossy(&found.stdout).trim().to_string()
+}
+
+/// A running Prometheus server, killed when dropped.
+pub struct Prometheus {
+    child: Child,
+    pub url: String,
+    log: PathBuf,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("a local address")
+        .port()
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` (`host:port`) every [`SCRAPE_INTERVAL`] as job
+    /// [`JOB`], keeping its configuration, data and log in `dir`.
+    pub fn start(dir: &Path, target: &str) -> Prometheus {
+        let binary = tool("prometheus");
+        let config = dir.join("prometheus.yml");
+        let every = format!("{}s", SCRAPE_INTERVAL.as_secs());
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: {every}\n  evaluation_interval: {every}\nscrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .expect("prometheus.yml written");
+        let port = free_port();
+        let log = dir.join("prometheus.log");
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file created"))
+            .spawn()
+            .expect("prometheus starts");
+        Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// What Prometheus has logged, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Calls `GET /api/v1/{path}`: the `data` of a successful answer, or the error
+    /// Prometheus gave (or why there was no answer).
+    pub async fn api(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<serde_json::Value, String> {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/{path}", self.url))
+            .query(params)
+            .send()
+            .await
+            .map_err(|err| format!("no answer from Prometheus: {err}"))?;
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|err| format!("Prometheus answered something that is not JSON: {err}"))?;
+        if body["status"] == "success" {
+            Ok(body["data"].clone())
+        } else {
+            Err(format!("{}: {}", body["errorType"], body["error"]))
+        }
+    }
+
+    /// The series an instant query returns now; none while Prometheus is starting. An
+    /// expression Prometheus rejects fails the test.
+    pub async fn instant_query(&self, query: &str) -> Vec<serde_json::Value> {
+        match self.api("query", &[("query", query.to_string())]).await {
+            Ok(data) => data["result"].as_array().cloned().unwrap_or_default(),
+            Err(err) if err.starts_with("no answer") => vec![],
+            Err(err) => panic!("{query}: {err}"),
+        }
+    }
+
+    /// Waits (up to `timeout`) until `query` returns at least one series, and returns them.
+    pub async fn wait_for(&self, query: &str, timeout: Duration) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let result = self.instant_query(query).await;
+            if !result.is_empty() {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no answer to {query} from Prometheus; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// The exporter in demo mode, ready, and a Prometheus (files in `dir`) scraping it.
+pub async fn scraping_the_demo(dir: &Path) -> (Exporter, Prometheus) {
+    let exporter = ExporterRun::demo().start();
+    exporter.wait_ready().await;
+    let target = exporter.base_url.trim_start_matches("http://").to_string();
+    let prometheus = Prometheus::start(dir, &target);
+    (exporter, prometheus)
+}

@@ -1,0 +1,417 @@
+//! The Grafana dashboards in `grafana/`: they follow the lint conventions, the
+//! provisioning files load them, and every query they hold answers with data from a real
+//! Prometheus server (Debian's `prometheus`) that has scraped the exporter in demo mode.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod grafana;
+mod lint;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo};
+
+/// Variables the contact-center overview must offer besides `datasource`, `job` and
+/// `instance`.
+const OVERVIEW_VARIABLES: [&str; 3] = ["queue_name", "media_type", "interval"];
+
+fn rules_for(name: &str) -> &'static [&'static str] {
+    if name == "contact-center.json" {
+        &OVERVIEW_VARIABLES
+    } else {
+        &[]
+    }
+}
+
+#[test]
+fn the_dashboards_follow_the_conventions() {
+    let counters = lint::exporter_counters();
+    for counter in [
+        "genesys_exporter_api_requests_total",
+        "genesys_exporter_api_request_duration_seconds_bucket",
+        "genesys_exporter_polls_delayed_total",
+    ] {
+        assert!(counters.contains(counter), "{counter} not in {counters:?}");
+    }
+    let mut problems = Vec::new();
+    let mut uids = BTreeSet::new();
+    for name in grafana::DASHBOARDS {
+        let dashboard = grafana::load(name);
+        let rules = lint::Rules {
+            required_variables: rules_for(name),
+            counters: &counters,
+        };
+        problems.extend(
+            lint::lint(&dashboard, &rules)
+                .into_iter()
+                .map(|p| format!("{name}: {p}")),
+        );
+        uids.insert(dashboard["uid"].to_string());
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(uids.len(), grafana::DASHBOARDS.len(), "uids must differ");
+}
+
+/// What issue 3 asks each dashboard to show, by the series behind it, so that a panel
+/// dropped by mistake is noticed.
+#[test]
+fn the_dashboards_show_what_the_issue_asks_for() {
+    let wanted: [(&str, &[&str]); 2] = [
+        (
+            "contact-center.json",
+            &[
+                "genesys_conversation_offered",
+                "genesys_conversation_answered_seconds_count",
+                "genesys_conversation_abandon_seconds_count",
+                "genesys_conversation_handle_seconds_sum",
+                "genesys_conversation_handle_seconds_count",
+                "genesys_conversation_answered_seconds_sum",
+                "genesys_conversation_service_level_numerator",
+                "genesys_conversation_service_level_target",
+                "genesys_conversation_transferred",
+                "genesys_conversation_talk_seconds_sum",
+                "genesys_conversation_held_seconds_sum",
+                "genesys_conversation_acw_seconds_sum",
+            ],
+        ),
+        (
+            "exporter.json",
+            &[
+                "genesys_exporter_query_up",
+                "genesys_exporter_query_last_success_timestamp_seconds",
+                "genesys_exporter_api_requests_total",
+                r#"code="429""#,
+                "genesys_exporter_api_rate_limit_remaining",
+                "genesys_exporter_query_duration_seconds",
+                "genesys_exporter_polls_delayed_total",
+                "genesys_exporter_token_renewals_total",
+            ],
+        ),
+    ];
+    for (name, series) in wanted {
+        let dashboard = grafana::load(name);
+        let queries: Vec<&str> = grafana::panel_queries(&dashboard)
+            .iter()
+            .map(|q| q.expr)
+            .collect();
+        for wanted in series {
+            assert!(
+                queries.iter().any(|q| q.contains(wanted)),
+                "{name}: no panel shows {wanted}"
+            );
+        }
+    }
+    let overview = grafana::load("contact-center.json");
+    let kinds: BTreeSet<&str> = grafana::panels(&overview)
+        .iter()
+        .filter_map(|p| p["type"].as_str())
+        .collect();
+    for kind in ["stat", "timeseries", "table"] {
+        assert!(kinds.contains(kind), "no {kind} panel in {kinds:?}");
+    }
+}
+
+/// Breaks a copy of the overview in one way per rule and checks that the lint names each.
+#[test]
+fn the_lint_reports_what_is_broken() {
+    let counters = lint::exporter_counters();
+    let rules = lint::Rules {
+        required_variables: &OVERVIEW_VARIABLES,
+        counters: &counters,
+    };
+    let mut broken = grafana::load("contact-center.json");
+    broken["__inputs"] = json!([{"name": "DS_PROMETHEUS", "type": "datasource"}]);
+    broken["schemaVersion"] = json!(16);
+    broken["uid"] = json!(null);
+    let variables = broken["templating"]["list"].as_array_mut().unwrap();
+    variables.retain(|v| v["name"] != "media_type");
+    for variable in variables.iter_mut() {
+        if variable["name"] == "instance" {
+            variable["multi"] = json!(false);
+        }
+    }
+    // Panel 2 is the first stat under the first row.
+    let panels = broken["panels"].as_array_mut().unwrap();
+    let stat = &mut panels[1];
+    stat["description"] = json!("");
+    stat["fieldConfig"]["defaults"]["unit"] = json!("bytes");
+    stat["datasource"] = json!({"type": "prometheus", "uid": "${DS_PROMETHEUS}"});
+    stat["targets"][0]["expr"] = json!(
+        r#"sum(rate(genesys_conversation_offered{job=~"$job", instance=~"$instance"}[5m]))
+         + sum(genesys_exporter_polls_delayed_total{job=~"$job"})
+         + sum(increase(genesys_exporter_token_renewals_total{job=~"$job", instance=~"$instance"}[5m]))
+         + sum(genesys_conversation_offered{instance=~"$instance"})"#
+    );
+    panels[2]["targets"][0]["expr"] = json!("sum(genesys_conversation_offered{job=~\"$job\"");
+    panels[3]["targets"][0]["expr"] =
+        json!(r#"sum(genesys_conversation_offered{job=~"$job", queue_name=~"$queue"})"#);
+
+    let problems = lint::lint(&broken, &rules).join("\n");
+    let expected = [
+        "dashboard: has `__inputs`",
+        "dashboard: schemaVersion Some(16)",
+        "dashboard: needs a fixed `uid`",
+        "variables: `media_type` is missing",
+        "variable instance: must be a multi-select",
+        "needs a description",
+        "unit \"bytes\" is not one of",
+        "(2): must use the datasource `${datasource}`",
+        "rate() over genesys_conversation_offered, which is not a counter",
+        "rate() over genesys_conversation_offered must use [$__rate_interval]",
+        "counter genesys_exporter_polls_delayed_total read raw",
+        "selector genesys_exporter_polls_delayed_total is not filtered by instance",
+        "increase() over genesys_exporter_token_renewals_total must use [$__rate_interval]",
+        "selector genesys_conversation_offered is not filtered by job",
+        "(3) query \"A\": unexpected end of input",
+        "(4) query \"A\": unknown variable $queue",
+    ];
+    let missed: Vec<&&str> = expected
+        .iter()
+        .filter(|e| !problems.contains(**e))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "not reported: {missed:#?}\nreport:\n{problems}"
+    );
+}
+
+#[test]
+fn the_provisioning_files_load_the_dashboards_from_the_documented_paths() {
+    let dir = grafana::grafana_dir().join("provisioning");
+    let read = |path: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(path)).expect("provisioning file");
+        serde_yaml_ng::from_str(&text).expect("provisioning YAML")
+    };
+    let datasources = read("datasources/prometheus.yaml");
+    assert_eq!(datasources["apiVersion"], 1);
+    let sources = datasources["datasources"].as_array().expect("datasources");
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["type"] == "prometheus" && s["url"].is_string()),
+        "{sources:?}"
+    );
+
+    let dashboards = read("dashboards/genesys.yaml");
+    assert_eq!(dashboards["apiVersion"], 1);
+    let providers = dashboards["providers"].as_array().expect("providers");
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    assert_eq!(providers[0]["type"], "file");
+    let path = providers[0]["options"]["path"].as_str().expect("a path");
+    // The README tells where to mount the dashboards: the same path.
+    let readme = std::fs::read_to_string(grafana::grafana_dir().join("../README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("grafana/dashboards:{path}")),
+        "README does not say to mount grafana/dashboards at {path}"
+    );
+    assert!(readme.contains("grafana/provisioning:/etc/grafana/provisioning"));
+}
+
+/// Grafana's interval variables for a dashboard showing the last [`RANGE`] with points
+/// [`SCRAPE_INTERVAL`] apart (the data source's minimum interval).
+const RANGE: Duration = Duration::from_secs(6);
+
+fn interval_variables() -> HashMap<String, String> {
+    let interval = SCRAPE_INTERVAL;
+    // Grafana's rule: max($__interval + scrape interval, 4 * scrape interval).
+    let rate_interval = (interval + SCRAPE_INTERVAL).max(4 * SCRAPE_INTERVAL);
+    [
+        ("__interval", interval),
+        ("__rate_interval", rate_interval),
+        ("__range", RANGE),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), format!("{}s", value.as_secs())))
+    .collect()
+}
+
+/// Runs dashboard queries against Prometheus as Grafana would, at one fixed time.
+struct Grafana<'a> {
+    prometheus: &'a Prometheus,
+    /// Unix time of the end of the dashboard's time range.
+    now: f64,
+}
+
+impl Grafana<'_> {
+    /// Resolves the variables in order, as Grafana does on load: `All` (the allValue)
+    /// for a variable that has it, the first value otherwise. Each query variable must
+    /// offer at least one value.
+    async fn variables(&self, dashboard: &Value) -> Result<HashMap<String, String>, String> {
+        let mut values = interval_variables();
+        for variable in grafana::variables(dashboard) {
+            let name = variable["name"].as_str().unwrap_or("");
+            if variable["type"] != "query" {
+                continue;
+            }
+            let query = grafana::variable_query(variable);
+            let label_values = grafana::parse_label_values(query)
+                .ok_or_else(|| format!("variable {name}: cannot run {query:?}"))?;
+            let mut params = vec![
+                ("start", (self.now - RANGE.as_secs_f64()).to_string()),
+                ("end", self.now.to_string()),
+            ];
+            if let Some(selector) = &label_values.selector {
+                params.push(("match[]", grafana::substitute(selector, &values)?));
+            }
+            let path = format!("label/{}/values", label_values.label);
+            let found = self
+                .prometheus
+                .api(&path, &params)
+                .await
+                .map_err(|err| format!("variable {name}: {err}"))?;
+            let first = found
+                .as_array()
+                .and_then(|v| v.first())
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("variable {name}: no values for {query:?}"))?;
+            let value = match variable["allValue"].as_str() {
+                Some(all) if variable["includeAll"] == true => all.to_string(),
+                _ => first.to_string(),
+            };
+            values.insert(name.to_string(), value);
+        }
+        Ok(values)
+    }
+
+    /// Runs one query (already substituted); the number of series it returns, or why
+    /// it returned none.
+    async fn run(&self, expr: &str, instant: bool) -> Result<usize, String> {
+        let data = if instant {
+            self.prometheus
+                .api(
+                    "query",
+                    &[("query", expr.to_string()), ("time", self.now.to_string())],
+                )
+                .await?
+        } else {
+            self.prometheus
+                .api(
+                    "query_range",
+                    &[
+                        ("query", expr.to_string()),
+                        ("start", (self.now - RANGE.as_secs_f64()).to_string()),
+                        ("end", self.now.to_string()),
+                        ("step", format!("{}s", SCRAPE_INTERVAL.as_secs())),
+                    ],
+                )
+                .await?
+        };
+        match data["result"].as_array().map(Vec::len) {
+            Some(0) | None => Err("no data".to_string()),
+            Some(series) => Ok(series),
+        }
+    }
+
+    /// Whether Prometheus holds any series of `metric` in the time range.
+    async fn exists(&self, metric: &str) -> Result<(), String> {
+        let found = self
+            .prometheus
+            .api(
+                "series",
+                &[
+                    ("match[]", format!("{{__name__=\"{metric}\"}}")),
+                    ("start", (self.now - RANGE.as_secs_f64()).to_string()),
+                    ("end", self.now.to_string()),
+                ],
+            )
+            .await?;
+        match found.as_array() {
+            Some(series) if !series.is_empty() => Ok(()),
+            _ => Err(format!("metric {metric} is not exported")),
+        }
+    }
+
+    /// Every failure of a dashboard: variables without values, queries that fail or
+    /// return nothing, metric names Prometheus has never seen (a fallback such as
+    /// `or ... * 0` would otherwise hide a misspelt name).
+    async fn failures(&self, name: &str, dashboard: &Value) -> (Vec<String>, usize) {
+        let values = match self.variables(dashboard).await {
+            Ok(values) => values,
+            Err(err) => return (vec![format!("{name}: {err}")], 0),
+        };
+        let mut failures = Vec::new();
+        let mut metrics = BTreeSet::new();
+        let queries = grafana::panel_queries(dashboard);
+        for query in &queries {
+            let place = format!("{name}: panel {:?} query {}", query.panel, query.ref_id);
+            let expr = match grafana::substitute(query.expr, &values) {
+                Ok(expr) => expr,
+                Err(err) => {
+                    failures.push(format!("{place}: {err}"));
+                    continue;
+                }
+            };
+            if let Ok(ast) = promql_parser::parser::parse(&expr) {
+                lint::metric_names(&ast, &mut metrics);
+            }
+            if let Err(err) = self.run(&expr, query.instant).await {
+                failures.push(format!("{place}: {err}\n{expr}"));
+            }
+        }
+        for metric in metrics {
+            if let Err(err) = self.exists(&metric).await {
+                failures.push(format!("{name}: {err}"));
+            }
+        }
+        (failures, queries.len())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exporter, prometheus) = scraping_the_demo(dir.path()).await;
+    // Enough scrapes to cover the dashboards' time range, so every rate has samples.
+    let scrapes = RANGE.as_secs() / SCRAPE_INTERVAL.as_secs() + 1;
+    prometheus
+        .wait_for(
+            &format!(
+                "count_over_time(genesys_exporter_build_info{{job=\"{JOB}\"}}[1h]) >= {scrapes}"
+            ),
+            Duration::from_secs(90),
+        )
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let grafana = Grafana {
+        prometheus: &prometheus,
+        now,
+    };
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for name in grafana::DASHBOARDS {
+        let (found, queries) = grafana.failures(name, &grafana::load(name)).await;
+        failures.extend(found);
+        checked += queries;
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures:#?}\nexporter logs:\n{}",
+        exporter.logs()
+    );
+    assert!(checked >= 30, "only {checked} queries checked");
+
+    // The same checks catch a broken expression, a metric the exporter does not export,
+    // and a panel of events that have not happened showing "no data" instead of 0.
+    let selector = r#"{job=~".+", instance=~".+"}"#;
+    for broken in [
+        format!("sum by (queue_name (genesys_conversation_offered{selector})"),
+        format!("sum(genesys_conversation_offerred{selector})"),
+        r#"sum(increase(genesys_exporter_api_requests_total{code="429", job=~".+"}[4s]))"#
+            .to_string(),
+    ] {
+        assert!(grafana.run(&broken, true).await.is_err(), "{broken}");
+    }
+    assert!(
+        grafana
+            .exists("genesys_exporter_api_requestz_total")
+            .await
+            .is_err()
+    );
+}

@@ -1,0 +1,611 @@
+//! The HTTP side's protection, against the real binary in demo mode: `--web.config.file`
+//! (TLS, client certificates, basic auth) with a real rustls client trusting a CA made
+//! here, refused configs, and the connection limits under slow clients.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Exporter, ExporterRun};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const USER: &str = "prometheus";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A CA, a server certificate for `localhost` signed by it, a client certificate signed
+/// by it, and a client certificate from another CA, as PEM files in a temporary folder.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+    client_pem: String,
+    rogue_client_pem: String,
+}
+
+fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+/// A leaf certificate and its key, PEM.
+fn leaf(
+    issuer: &CertifiedIssuer<'_, KeyPair>,
+    purpose: ExtendedKeyUsagePurpose,
+) -> (String, String) {
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.extended_key_usages = vec![purpose];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ca("test CA");
+        let (server_cert, server_key) = leaf(&ca, ExtendedKeyUsagePurpose::ServerAuth);
+        let (client_cert, client_key) = leaf(&ca, ExtendedKeyUsagePurpose::ClientAuth);
+        let (rogue_cert, rogue_key) = leaf(&ca_rogue(), ExtendedKeyUsagePurpose::ClientAuth);
+        std::fs::write(dir.path().join("ca.crt"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("server.crt"), server_cert).unwrap();
+        std::fs::write(dir.path().join("server.key"), server_key).unwrap();
+        Pki {
+            ca_pem: ca.pem(),
+            client_pem: format!("{client_cert}{client_key}"),
+            rogue_client_pem: format!("{rogue_cert}{rogue_key}"),
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a web config whose `tls_server_config` holds the server's certificate and
+    /// `extra_tls` lines, plus `rest` at the top level.
+    fn web_config(&self, extra_tls: &str, rest: &str) -> PathBuf {
+        let path = self.path("web.yml");
+        let yaml = format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra_tls}{rest}"
+        );
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    /// A rustls client trusting only the test CA, optionally presenting `identity`
+    /// (certificate and key, PEM), with `localhost` pointed at the exporter.
+    fn client(&self, exporter: &Exporter, identity: Option<&str>) -> reqwest::Client {
+        self.client_builder(exporter, identity).build().unwrap()
+    }
+
+    fn client_builder(
+        &self,
+        exporter: &Exporter,
+        identity: Option<&str>,
+    ) -> reqwest::ClientBuilder {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap())
+            .resolve("localhost", address(exporter))
+            .timeout(Duration::from_secs(10));
+        if let Some(pem) = identity {
+            builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+        }
+        builder
+    }
+}
+
+fn ca_rogue() -> CertifiedIssuer<'static, KeyPair> {
+    ca("some other CA")
+}
+
+fn address(exporter: &Exporter) -> SocketAddr {
+    exporter
+        .base_url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("exporter address")
+}
+
+fn https(exporter: &Exporter, path: &str) -> String {
+    format!("https://localhost:{}{path}", address(exporter).port())
+}
+
+fn start_with(web_config: &Path, extra: &[(&str, &str)]) -> Exporter {
+    let mut run = ExporterRun::demo().arg("--web.config.file", web_config.to_string_lossy());
+    for (flag, value) in extra {
+        run = run.arg(flag, *value);
+    }
+    run.start()
+}
+
+fn users_yaml() -> String {
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    format!("basic_auth_users:\n  {USER}: {hash}\n")
+}
+
+/// The status of `GET path`, with `user` credentials if given; `Err` when no HTTP
+/// exchange happened (refused handshake, closed connection).
+async fn status(
+    client: &reqwest::Client,
+    url: &str,
+    user: Option<(&str, &str)>,
+) -> Result<u16, reqwest::Error> {
+    let mut request = client.get(url);
+    if let Some((name, password)) = user {
+        request = request.basic_auth(name, Some(password));
+    }
+    request.send().await.map(|r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn basic_auth_over_tls_guards_every_path_but_healthy() {
+    let pki = Pki::new();
+    let exporter = start_with(&pki.web_config("", &users_yaml()), &[]);
+    let client = pki.client(&exporter, None);
+
+    assert_eq!(
+        status(&client, &https(&exporter, "/-/healthy"), None)
+            .await
+            .unwrap(),
+        200
+    );
+    for path in ["/metrics", "/", "/-/ready", "/nothing-here"] {
+        let url = https(&exporter, path);
+        assert_eq!(
+            status(&client, &url, None).await.unwrap(),
+            401,
+            "{path} without a user"
+        );
+        assert_eq!(
+            status(&client, &url, Some((USER, "wrong password")))
+                .await
+                .unwrap(),
+            401,
+            "{path} with a wrong password"
+        );
+        assert_eq!(
+            status(&client, &url, Some(("intruder", PASSWORD)))
+                .await
+                .unwrap(),
+            401,
+            "{path} with an unknown user"
+        );
+    }
+    let response = client
+        .get(https(&exporter, "/metrics"))
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // ALPN picks HTTP/2 for this client; HTTP/1.1 over TLS is checked below.
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("genesys_exporter_build_info"), "{text}");
+    let http1 = pki
+        .client_builder(&exporter, None)
+        .http1_only()
+        .build()
+        .unwrap();
+    let url = https(&exporter, "/metrics");
+    assert_eq!(status(&http1, &url, None).await.unwrap(), 401);
+    let response = http1
+        .get(&url)
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.version(), response.status().as_u16()),
+        (reqwest::Version::HTTP_11, 200)
+    );
+    let unauthorized = client
+        .get(https(&exporter, "/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        unauthorized.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic "),
+    );
+    // The cached check gives the same answers.
+    assert_eq!(
+        status(&client, &https(&exporter, "/"), Some((USER, PASSWORD)))
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        status(&client, &https(&exporter, "/"), Some((USER, "x")))
+            .await
+            .unwrap(),
+        401
+    );
+
+    // Plain HTTP on the TLS port gets no HTTP answer at all, and the server carries on.
+    let plain = reqwest::Client::new();
+    let refused = plain.get(exporter.url("/-/healthy")).send().await;
+    assert!(refused.is_err(), "plain HTTP answered: {refused:?}");
+    assert_eq!(
+        status(&client, &https(&exporter, "/-/healthy"), None)
+            .await
+            .unwrap(),
+        200
+    );
+    assert!(
+        exporter.logs().contains("web config loaded"),
+        "{}",
+        exporter.logs()
+    );
+}
+
+#[tokio::test]
+async fn required_client_certificates_must_come_from_the_ca() {
+    let pki = Pki::new();
+    let exporter = start_with(
+        &pki.web_config(
+            "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+            "",
+        ),
+        &[],
+    );
+    let url = https(&exporter, "/metrics");
+    let with_cert = pki.client(&exporter, Some(&pki.client_pem));
+    assert_eq!(status(&with_cert, &url, None).await.unwrap(), 200);
+    let without = pki.client(&exporter, None);
+    assert!(
+        status(&without, &url, None).await.is_err(),
+        "served without a client certificate"
+    );
+    let rogue = pki.client(&exporter, Some(&pki.rogue_client_pem));
+    assert!(
+        status(&rogue, &url, None).await.is_err(),
+        "served a certificate from another CA"
+    );
+    // Even the health endpoint needs a certificate: TLS comes before any path.
+    assert!(
+        status(&without, &https(&exporter, "/-/healthy"), None)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn optional_client_certificates_are_still_verified() {
+    let pki = Pki::new();
+    let exporter = start_with(
+        &pki.web_config(
+            "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n",
+            "",
+        ),
+        &[],
+    );
+    let url = https(&exporter, "/metrics");
+    assert_eq!(
+        status(&pki.client(&exporter, None), &url, None)
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        status(&pki.client(&exporter, Some(&pki.client_pem)), &url, None)
+            .await
+            .unwrap(),
+        200
+    );
+    let rogue = pki.client(&exporter, Some(&pki.rogue_client_pem));
+    assert!(
+        status(&rogue, &url, None).await.is_err(),
+        "served a certificate from another CA"
+    );
+}
+
+#[tokio::test]
+async fn minimum_tls_version_is_honoured() {
+    let pki = Pki::new();
+    let exporter = start_with(&pki.web_config("  min_version: TLS13\n", ""), &[]);
+    let url = https(&exporter, "/-/healthy");
+    let tls12_only = pki
+        .client_builder(&exporter, None)
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    assert!(
+        status(&tls12_only, &url, None).await.is_err(),
+        "TLS 1.2 accepted"
+    );
+    let tls13 = pki
+        .client_builder(&exporter, None)
+        .min_tls_version(reqwest::tls::Version::TLS_1_3)
+        .build()
+        .unwrap();
+    assert_eq!(status(&tls13, &url, None).await.unwrap(), 200);
+
+    // The default minimum, TLS 1.2, lets a TLS 1.2 client in.
+    let exporter = start_with(&pki.web_config("", ""), &[]);
+    let tls12_only = pki
+        .client_builder(&exporter, None)
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    assert_eq!(
+        status(&tls12_only, &https(&exporter, "/-/healthy"), None)
+            .await
+            .unwrap(),
+        200
+    );
+}
+
+#[test]
+fn bad_web_configs_stop_start_up_naming_file_and_field() {
+    let pki = Pki::new();
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        ("tls_server_config:\n  cert_fil: server.crt\n".into(), "`tls_server_config.cert_fil`"),
+        ("basic_auth_users:\n  alice: not-a-hash\n".into(), "`basic_auth_users.alice`"),
+        (format!("basic-auth-users:\n  alice: {hash}\n"), "`basic-auth-users`"),
+        ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n".into(), "`tls_server_config.cert_file`"),
+        ("tls_server_config:\n  cert_file: server.crt\n".into(), "`tls_server_config.key_file`"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: ca.crt\n".into(), "`tls_server_config.key_file`"),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS11\n".into(),
+            "`tls_server_config.min_version`",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n".into(),
+            "`tls_server_config.client_auth_type`",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n".into(),
+            "`tls_server_config.client_ca_file`",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n".into(),
+            "`tls_server_config.cipher_suites`",
+        ),
+        ("".into(), "sets nothing"),
+    ];
+    for (yaml, expected) in cases {
+        let path = pki.path("bad-web.yml");
+        std::fs::write(&path, &yaml).unwrap();
+        let (status, stderr) = ExporterRun::demo()
+            .arg("--web.config.file", path.to_string_lossy())
+            .run_to_exit();
+        assert_eq!(status.code(), Some(2), "{yaml}\n{stderr}");
+        assert!(
+            stderr.contains("bad-web.yml"),
+            "file not named for {yaml:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{expected} not said for {yaml:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (status, stderr) = ExporterRun::demo()
+        .arg(
+            "--web.config.file",
+            pki.path("absent.yml").to_string_lossy(),
+        )
+        .run_to_exit();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("absent.yml"), "{stderr}");
+}
+
+/// A slowloris client: opens a connection, sends a request line, then one header byte
+/// every 100 ms, reconnecting when the server hangs up, until `stop`. Returns how long
+/// each connection lived before the server closed it.
+async fn slowloris(address: SocketAddr, stop: Arc<AtomicBool>) -> Vec<Duration> {
+    let mut lifetimes = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut stream) = TcpStream::connect(address).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let opened = Instant::now();
+        if stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        let mut buffer = [0u8; 256];
+        loop {
+            tokio::select! {
+                read = stream.read(&mut buffer) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        lifetimes.push(opened.elapsed());
+                        break;
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if stop.load(Ordering::Relaxed) {
+                        return lifetimes;
+                    }
+                    if stream.write_all(b"a").await.is_err() {
+                        lifetimes.push(opened.elapsed());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    lifetimes
+}
+
+#[tokio::test]
+async fn slow_clients_do_not_block_scrapes() {
+    let exporter = ExporterRun::demo()
+        .arg("--web.max-connections", "4")
+        .arg("--web.read-header-timeout", "1s")
+        .start();
+    let address = address(&exporter);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Twice as many slow clients as there are connection slots, plus one that connects
+    // and says nothing at all.
+    let attackers: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(slowloris(address, Arc::clone(&stop))))
+        .collect();
+    let silent = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let opened = Instant::now();
+        let mut buffer = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await;
+        (opened.elapsed(), read.map(|r| r.map_or(0, |n| n)))
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(8))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let response = client.get(exporter.url("/metrics")).send().await;
+        let response = response.unwrap_or_else(|err| panic!("scrape failed under attack: {err}"));
+        assert_eq!(response.status(), 200);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("genesys_exporter_build_info")
+        );
+        waits.push(started.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut lifetimes = Vec::new();
+    for attacker in attackers {
+        lifetimes.extend(attacker.await.unwrap());
+    }
+    let (silent_lifetime, silent_read) = silent.await.unwrap();
+
+    println!("scrape waits under attack: {waits:?}; slow connections lived {lifetimes:?}");
+    // Every slow connection was cut although it kept sending: once it got a slot, it
+    // had 1 s to finish its head; with 9 clients on 4 slots the wait for one is ~2 s.
+    assert!(lifetimes.len() >= 8, "{lifetimes:?}");
+    assert!(
+        lifetimes.iter().all(|l| *l < Duration::from_secs(6)),
+        "{lifetimes:?}"
+    );
+    assert_eq!(silent_read.ok(), Some(0), "silent connection not closed");
+    assert!(
+        silent_lifetime < Duration::from_secs(6),
+        "{silent_lifetime:?}"
+    );
+    // And scrapes got through while the slots were being fought over.
+    assert!(
+        waits.iter().all(|w| *w < Duration::from_secs(6)),
+        "{waits:?}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused() {
+    let exporter = ExporterRun::demo().start();
+    let address = address(&exporter);
+    let request = |header_bytes: usize| async move {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(header_bytes)
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let small = request(4 * 1024).await;
+    assert!(small.starts_with("HTTP/1.1 200"), "{small}");
+    let big = request(64 * 1024).await;
+    assert!(big.starts_with("HTTP/1.1 431"), "{big}");
+    let after = request(10).await;
+    assert!(after.starts_with("HTTP/1.1 200"), "{after}");
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_a_free_slot() {
+    let exporter = ExporterRun::demo()
+        .arg("--web.max-connections", "2")
+        .arg("--web.read-header-timeout", "2s")
+        .start();
+    let address = address(&exporter);
+    // Two connections that say nothing take both slots until the header timeout.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(TcpStream::connect(address).await.unwrap());
+    }
+    let opened = Instant::now();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let response = reqwest::Client::new()
+        .get(exporter.url("/-/healthy"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let waited = opened.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(
+        waited >= Duration::from_millis(1800) && waited < Duration::from_secs(5),
+        "the third connection was served after {waited:?}, not when a slot freed at 2 s"
+    );
+    assert!(
+        exporter.logs().contains("connection limit reached"),
+        "{}",
+        exporter.logs()
+    );
+}
+
+#[tokio::test]
+async fn idle_http2_connections_are_closed() {
+    // hyper closes idle HTTP/1 connections itself, but not HTTP/2 ones: an idle HTTP/2
+    // connection would hold its slot for ever.
+    let exporter = ExporterRun::demo()
+        .arg("--web.read-header-timeout", "1s")
+        .arg("--log.level", "debug")
+        .start();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(exporter.url("/-/healthy")).send().await.unwrap();
+    assert_eq!(
+        (response.version(), response.status().as_u16()),
+        (reqwest::Version::HTTP_2, 200)
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        exporter
+            .logs()
+            .contains("nothing sent or received for a while"),
+        "{}",
+        exporter.logs()
+    );
+    // The client notices and connects again.
+    assert_eq!(
+        status(&client, &exporter.url("/-/healthy"), None)
+            .await
+            .unwrap(),
+        200
+    );
+}
