@@ -229,96 +229,114 @@ fn split_metric(metric: &str) -> (char, String) {
     (family, base)
 }
 
-/// Collects samples into families by name.
+/// Collects samples into families by name. A family's name and help text are made once
+/// per (metric, stat) and poll, not once per sample: formatting them per sample was most
+/// of the mapping time at 100k series (BENCHMARKS.md).
 #[derive(Default)]
-struct FamilyBuilder {
-    families: BTreeMap<String, Family>,
+struct FamilyBuilder<'a> {
+    families: Vec<Family>,
+    /// Family name to its index in `families`.
+    by_name: HashMap<String, usize>,
+    /// (metric, stat) to the family its samples go to; `None` for a stat whose name
+    /// cannot be part of a metric name.
+    slots: HashMap<(&'a str, &'a str), Option<usize>>,
 }
 
-impl FamilyBuilder {
+impl<'a> FamilyBuilder<'a> {
+    /// The index of the family `name`, made (with `help`) on first use.
+    fn family(&mut self, name: String, help: impl FnOnce() -> String) -> usize {
+        if let Some(&index) = self.by_name.get(&name) {
+            return index;
+        }
+        let index = self.families.len();
+        self.families.push(Family {
+            name: name.clone(),
+            help: help(),
+            samples: Vec::new(),
+        });
+        self.by_name.insert(name, index);
+        index
+    }
+
+    /// The family that `stat` of `metric` goes to.
+    fn slot(&mut self, metric: &'a str, stat: &'a str) -> Option<usize> {
+        if let Some(&slot) = self.slots.get(&(metric, stat)) {
+            return slot;
+        }
+        let (family, base) = split_metric(metric);
+        let slot = match family {
+            'n' => Some(self.family(format!("{PREFIX}{base}"), || count_help(metric))),
+            't' => Some(self.family(format!("{PREFIX}{base}_seconds_{stat}"), || {
+                timer_help(metric, stat)
+            })),
+            _ => {
+                let stat = snake_case(stat);
+                let valid = !stat.is_empty()
+                    && stat
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                valid.then(|| {
+                    self.family(format!("{PREFIX}{base}_{stat}"), || {
+                        observation_help(metric, &stat)
+                    })
+                })
+            }
+        };
+        self.slots.insert((metric, stat), slot);
+        slot
+    }
+
+    fn push_to(&mut self, family: usize, labels: &LabelSet, value: f64) {
+        self.families[family].samples.push(Sample {
+            labels: Arc::clone(labels),
+            value,
+        });
+    }
+
+    /// Adds a sample to the family `genesys_conversation_<suffix>`.
     fn push(&mut self, suffix: &str, help: &str, labels: &LabelSet, value: f64) {
-        let name = format!("{PREFIX}{suffix}");
-        self.families
-            .entry(name.clone())
-            .or_insert_with(|| Family {
-                name,
-                help: help.to_string(),
-                samples: Vec::new(),
-            })
-            .samples
-            .push(Sample {
-                labels: Arc::clone(labels),
-                value,
-            });
+        let family = self.family(format!("{PREFIX}{suffix}"), || help.to_string());
+        self.push_to(family, labels, value);
     }
 
     /// Adds the stats of one metric entry; returns the number of stats skipped.
-    fn add_stats(&mut self, metric: &str, stats: &Stats, labels: &LabelSet) -> u64 {
-        let (family, base) = split_metric(metric);
-        match family {
-            // Counts and durations cannot be negative: such a value is a fault upstream,
-            // skipped and counted rather than exported as a believable number.
-            'n' => match stats.get("count") {
-                Some(count) if count >= 0.0 => {
-                    self.push(&base, &count_help(metric), labels, count);
+    fn add_stats(&mut self, metric: &'a str, stats: &'a Stats, labels: &LabelSet) -> u64 {
+        match metric.as_bytes().first() {
+            Some(b'n') => match (stats.get("count"), self.slot(metric, "count")) {
+                (Some(count), Some(family)) => {
+                    self.push_to(family, labels, count);
                     0
                 }
-                // A count that was not a number was counted when it was parsed.
-                None if stats.skipped > 0 => 0,
                 _ => 1,
             },
-            't' => {
-                let mut skipped = 0;
-                let mut pushed = 0;
+            Some(b't') => {
                 for stat in TIMER_STATS {
-                    match stats.get(stat) {
-                        Some(value) if value < 0.0 => skipped += 1,
-                        Some(value) => {
-                            let seconds = if stat == "count" {
-                                value
-                            } else {
-                                value / 1000.0
-                            };
-                            self.push(
-                                &format!("{base}_seconds_{stat}"),
-                                &timer_help(metric, stat),
-                                labels,
-                                seconds,
-                            );
-                            pushed += 1;
-                        }
-                        None => {}
+                    if let Some(value) = stats.get(stat)
+                        && let Some(family) = self.slot(metric, stat)
+                    {
+                        let seconds = if stat == "count" {
+                            value
+                        } else {
+                            value / 1000.0
+                        };
+                        self.push_to(family, labels, seconds);
                     }
                 }
-                // An entry with nothing usable (no stats at all) is worth a warning too.
-                if pushed == 0 && skipped == 0 && stats.skipped == 0 {
-                    skipped = 1;
-                }
-                skipped
+                0
             }
             _ => {
                 let mut skipped = 0;
                 // Stats whose names meet in snake_case (`ratio`, `Ratio`), or a stat the
                 // JSON repeats, would be one series twice: the first wins.
-                let mut seen: Vec<String> = Vec::new();
+                let mut seen: Vec<usize> = Vec::new();
                 for (stat, value) in &stats.values {
-                    let stat = snake_case(stat);
-                    if stat.is_empty()
-                        || !stat
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                        || seen.contains(&stat)
-                    {
-                        skipped += 1;
-                        continue;
+                    match self.slot(metric, stat) {
+                        Some(family) if !seen.contains(&family) => {
+                            seen.push(family);
+                            self.push_to(family, labels, *value);
+                        }
+                        _ => skipped += 1,
                     }
-                    seen.push(stat.clone());
-                    self.push(
-                        &format!("{base}_{stat}"),
-                        &observation_help(metric, &stat),
-                        labels,
-                        *value,
-                    );
                 }
                 skipped
             }
@@ -326,28 +344,24 @@ impl FamilyBuilder {
     }
 
     /// Adds what an absent metric means: zero conversations, zero time.
-    fn add_zero(&mut self, metric: &str, labels: &LabelSet) {
-        let (family, base) = split_metric(metric);
-        match family {
-            'n' => self.push(&base, &count_help(metric), labels, 0.0),
-            't' => {
-                for stat in ["sum", "count"] {
-                    self.push(
-                        &format!("{base}_seconds_{stat}"),
-                        &timer_help(metric, stat),
-                        labels,
-                        0.0,
-                    );
-                }
-            }
+    fn add_zero(&mut self, metric: &'a str, labels: &LabelSet) {
+        let stats: &[&'static str] = match metric.as_bytes().first() {
+            Some(b'n') => &["count"],
+            Some(b't') => &["sum", "count"],
             // An observation has no "nothing happened" value (a service level of what?).
-            _ => {}
+            _ => &[],
+        };
+        for stat in stats {
+            if let Some(family) = self.slot(metric, stat) {
+                self.push_to(family, labels, 0.0);
+            }
         }
     }
 
-    fn finish(self) -> QuerySeries {
+    fn finish(mut self) -> QuerySeries {
+        self.families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         QuerySeries {
-            families: self.families.into_values().collect(),
+            families: self.families,
         }
     }
 }
@@ -700,8 +714,8 @@ mod tests {
             &names(),
             &mut GroupMemory::default(),
         );
-        // Other interval, garbage interval, non-numeric count (counted once), odd stat name.
-        assert_eq!(mapped.warnings, 4);
+        // Other interval, garbage interval, non-numeric count (skipped, and then no count stat), odd stat name.
+        assert_eq!(mapped.warnings, 5);
         let l = [("queue_id", "q1")];
         assert_eq!(
             value(

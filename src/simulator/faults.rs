@@ -401,8 +401,8 @@ fn status_response(status: u16, retry_after: Option<u64>, context_id: &str) -> R
 /// - result 4: its first metric entry's first stat is a bare `NaN` (not valid JSON,
 ///   but what some JSON writers emit for a 0/0).
 ///
-/// So a client that takes the oddities in stride skips four stats (2 to 4, and the
-/// `n` count or timer of 1) and keeps everything else.
+/// A client that takes them in stride skips the unusable stats and keeps everything
+/// else.
 pub(crate) fn odd_values(value: &mut Value) -> Bytes {
     const NAN_MARK: &str = "__simulated_bare_nan__";
     if let Some(object) = value.as_object_mut() {
