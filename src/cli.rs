@@ -146,6 +146,33 @@ pub struct ExporterArgs {
     )]
     pub request_timeout: Duration,
 
+    /// Limit on connecting to Genesys (TCP and TLS), within the request timeout; an unreachable host fails fast and is retried.
+    #[arg(
+        long = "genesys.connect-timeout",
+        env = "GENESYS_CONNECT_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_nonzero_duration
+    )]
+    pub connect_timeout: Duration,
+
+    /// Largest API response accepted, in bytes (suffixes KiB, MiB, GiB); a larger one is refused while it streams in, never held whole.
+    #[arg(
+        long = "genesys.max-response-size",
+        env = "GENESYS_MAX_RESPONSE_SIZE",
+        default_value = "512MiB",
+        value_parser = parse_size
+    )]
+    pub max_response_size: usize,
+
+    /// Wait before re-polling after a failed poll; doubles with each further failure, never past the next regular poll.
+    #[arg(
+        long = "poll.retry-delay",
+        env = "GENESYS_EXPORTER_POLL_RETRY_DELAY",
+        default_value = "30s",
+        value_parser = parse_nonzero_duration
+    )]
+    pub poll_retry_delay: Duration,
+
     /// Poll the built-in simulator instead of Genesys Cloud: no credentials needed, the data is synthetic.
     #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
     pub demo: bool,
@@ -178,6 +205,24 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic.
     #[arg(long = "seed", default_value_t = 1)]
     pub seed: u64,
+    /// Inject a fault, ENDPOINT:KIND[:WHEN], e.g. aggregates:503:rate=0.2, api:429/30:count=5, token:503:for=2m, aggregates:huge=300MiB; repeatable.
+    #[arg(long = "fault")]
+    pub faults: Vec<crate::simulator::FaultRule>,
+    /// Run the simulated API's clock this far ahead of this host's (e.g. 5m, or -5m for behind).
+    #[arg(long = "clock-skew", value_parser = parse_skew, allow_hyphen_values = true)]
+    pub clock_skew: Option<chrono::TimeDelta>,
+}
+
+/// A signed duration: `5m` ahead, `-5m` behind.
+fn parse_skew(text: &str) -> Result<chrono::TimeDelta, String> {
+    let (sign, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let duration = humantime::parse_duration(magnitude).map_err(|err| err.to_string())?;
+    chrono::TimeDelta::from_std(duration)
+        .map(|delta| delta * sign)
+        .map_err(|err| err.to_string())
 }
 
 /// Logging flags, shared by the exporter and the simulator.
@@ -216,6 +261,28 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
     } else {
         Ok(text.to_string())
     }
+}
+
+/// A size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`.
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive size in bytes"))
 }
 
 /// A header timeout: above zero, and at most an hour (longer makes no sense and would
@@ -390,6 +457,16 @@ pub fn init_logging(log: &LogArgs) {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5MB").unwrap_err().contains("MB"));
+        assert!(parse_size("lots").is_err());
+    }
 
     fn args(extra: &[&str]) -> ExporterArgs {
         let mut argv = vec!["genesys-cloud-exporter"];

@@ -113,6 +113,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     let mut settings =
         ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
     settings.request_timeout = args.request_timeout;
+    settings.connect_timeout = args.connect_timeout;
+    settings.max_response_bytes = args.max_response_size;
     let client = Arc::new(
         GenesysClient::new(settings, Arc::clone(&telemetry))
             .map_err(|err| Failure::Runtime(err.to_string()))?,
@@ -169,6 +171,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         queue_names,
         store,
         telemetry,
+        retry_delay: args.poll_retry_delay,
     };
     for query in config.queries {
         background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
@@ -203,6 +206,13 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         .map_err(|err| {
             Failure::Runtime(format!("cannot listen on {}: {err}", args.listen_address))
         })?;
+    for rule in args.faults {
+        tracing::warn!(?rule, "simulator fault injected");
+        simulator.add_fault(rule);
+    }
+    if let Some(skew) = args.clock_skew {
+        simulator.set_clock_skew(skew);
+    }
     tracing::info!(url = %simulator.base_url(), "simulator listening; point --genesys.api-url and --genesys.login-url here");
     shutdown_signal().await;
     simulator.shutdown().await;

@@ -23,8 +23,6 @@ use crate::telemetry::Telemetry;
 
 /// A poll that waited longer than this for the API budget counts as delayed.
 const DELAYED_AFTER: Duration = Duration::from_millis(250);
-/// First retry delay after a failed poll; doubles per failure, capped by the next regular poll.
-const FIRST_RETRY: TimeDelta = TimeDelta::seconds(30);
 
 /// What a poller needs from the rest of the process.
 #[derive(Clone, Debug)]
@@ -33,6 +31,9 @@ pub struct PollContext {
     pub queue_names: Arc<QueueNames>,
     pub store: Arc<SnapshotStore>,
     pub telemetry: Arc<Telemetry>,
+    /// First retry delay after a failed poll (`--poll.retry-delay`); doubles per
+    /// failure, capped by the next regular poll.
+    pub retry_delay: Duration,
 }
 
 /// One query's poll loop and the state it keeps between polls.
@@ -70,8 +71,11 @@ impl Poller {
     /// Polls forever; stop it by dropping (aborting) its task.
     pub async fn run(mut self) {
         let mut last: Option<LastPoll> = None;
+        let retry_delay = TimeDelta::from_std(self.context.retry_delay).unwrap_or(TimeDelta::MAX);
         loop {
-            let now = Utc::now();
+            // Which intervals have completed is for Genesys' clock to say (see
+            // genesys::clock); this host's may be off.
+            let now = self.context.client.api_now();
             let target = latest_completed(
                 now,
                 self.query.granularity,
@@ -82,15 +86,24 @@ impl Poller {
                 let failures = last
                     .filter(|l| l.interval == target)
                     .map_or(0, |l| l.consecutive_failures);
-                let started = Utc::now();
                 let outcome = self.poll(target).await.map_err(|err| err.is_permanent());
-                last = Some(plan_after(&self.query, target, started, outcome, failures));
+                let ended = self.context.client.api_now();
+                last = Some(plan_after(
+                    &self.query,
+                    target,
+                    (now, ended),
+                    outcome,
+                    failures,
+                    retry_delay,
+                ));
             }
             let wake = next_wake(&self.query, &target, last);
             self.context
                 .store
                 .update_status(&self.query.name, |s| s.next_poll = Some(wake));
-            let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            let sleep = (wake - self.context.client.api_now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
             tokio::time::sleep(sleep).await;
         }
     }
@@ -196,14 +209,18 @@ fn is_due(target: Interval, last: Option<LastPoll>, now: DateTime<Utc>) -> bool 
     }
 }
 
-/// What to remember after polling `interval` (started at `started`): when to poll it
-/// again. `outcome` is `Err(permanent)` for a failed poll.
+/// What to remember after polling `interval` (from `started` to `ended`): when to poll
+/// it again. `outcome` is `Err(permanent)` for a failed poll; a transient failure is
+/// retried `retry_delay` after it ended (a poll's own retries can take longer than the
+/// delay), doubled for each further consecutive one. Refreshes keep their cadence from
+/// the start of the poll.
 fn plan_after(
     query: &QueryConfig,
     interval: Interval,
-    started: DateTime<Utc>,
+    (started, ended): (DateTime<Utc>, DateTime<Utc>),
     outcome: Result<(), bool>,
     failures_before: u32,
+    retry_delay: TimeDelta,
 ) -> LastPoll {
     let refresh_at = query.refresh.and_then(|r| later(started, r));
     match outcome {
@@ -218,7 +235,11 @@ fn plan_after(
                 // Asking again soon cannot help; try at the regular times only.
                 refresh_at
             } else {
-                Some(started + FIRST_RETRY * 2i32.saturating_pow(failures.min(16) - 1))
+                let factor = 2i32.saturating_pow(failures.min(16) - 1);
+                // Past the representable range means "not before the next regular poll".
+                retry_delay
+                    .checked_mul(factor)
+                    .and_then(|delay| ended.checked_add_signed(delay))
             };
             LastPoll {
                 interval,
@@ -250,6 +271,8 @@ fn later(from: DateTime<Utc>, after: Duration) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::interval::Granularity;
+
+    const RETRY: TimeDelta = TimeDelta::seconds(30);
 
     fn query(refresh: Option<u64>) -> QueryConfig {
         QueryConfig {
@@ -288,7 +311,7 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Ok(()), 0);
+        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:20:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         // Once the next interval has completed, it is a new target and due.
@@ -302,12 +325,19 @@ mod tests {
         let q = query(Some(300));
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Ok(()), 0);
+        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:10:00Z"));
         assert!(!is_due(t, Some(last), at("2026-11-25T12:09:59Z")));
         assert!(is_due(t, Some(last), at("2026-11-25T12:10:00Z")));
         // A refresh never delays the next interval's first poll.
-        let late = plan_after(&q, t, at("2026-11-25T12:29:00Z"), Ok(()), 0);
+        let late = plan_after(
+            &q,
+            t,
+            (at("2026-11-25T12:29:00Z"), at("2026-11-25T12:29:00Z")),
+            Ok(()),
+            0,
+            RETRY,
+        );
         assert_eq!(next_wake(&q, &t, Some(late)), at("2026-11-25T12:31:30Z"));
     }
 
@@ -316,15 +346,33 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let first = plan_after(&q, t, now, Err(false), 0);
+        let first = plan_after(&q, t, (now, now), Err(false), 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(first)), at("2026-11-25T12:05:30Z"));
-        let second = plan_after(&q, t, now, Err(false), first.consecutive_failures);
+        let second = plan_after(
+            &q,
+            t,
+            (now, now),
+            Err(false),
+            first.consecutive_failures,
+            RETRY,
+        );
         assert_eq!(next_wake(&q, &t, Some(second)), at("2026-11-25T12:06:00Z"));
-        let sixth = plan_after(&q, t, now, Err(false), 5);
+        let sixth = plan_after(&q, t, (now, now), Err(false), 5, RETRY);
         // 30 s * 2^5 = 16 min, still before 12:31:30.
         assert_eq!(next_wake(&q, &t, Some(sixth)), at("2026-11-25T12:21:00Z"));
-        let many = plan_after(&q, t, now, Err(false), 20);
+        let many = plan_after(&q, t, (now, now), Err(false), 20, RETRY);
         assert_eq!(next_wake(&q, &t, Some(many)), at("2026-11-25T12:31:30Z"));
+    }
+
+    #[test]
+    fn a_retry_waits_its_delay_after_a_long_failed_poll() {
+        let q = query(None);
+        let started = at("2026-11-25T12:05:00Z");
+        let t = target(&q, "2026-11-25T12:05:00Z");
+        // The poll's own attempts took 40 s, longer than the retry delay.
+        let ended = at("2026-11-25T12:05:40Z");
+        let last = plan_after(&q, t, (started, ended), Err(false), 0, RETRY);
+        assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:06:10Z"));
     }
 
     #[test]
@@ -332,11 +380,11 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, now, Err(true), 0);
+        let last = plan_after(&q, t, (now, now), Err(true), 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:30:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         let with_refresh = query(Some(600));
-        let last = plan_after(&with_refresh, t, now, Err(true), 0);
+        let last = plan_after(&with_refresh, t, (now, now), Err(true), 0, RETRY);
         assert_eq!(
             next_wake(&with_refresh, &t, Some(last)),
             at("2026-11-25T12:15:00Z")

@@ -43,6 +43,7 @@ pub struct Telemetry {
     query_last_success: Family<Labels, FloatGauge>,
     query_duration: Family<Labels, FloatGauge>,
     response_warnings: Family<Labels, Counter>,
+    api_clock_skew: FloatGauge,
     query_interval: Family<Labels, FloatGauge>,
     query_settle_delay: Family<Labels, FloatGauge>,
     /// Bumped after every change to a self-metric.
@@ -96,6 +97,12 @@ impl Telemetry {
             rate_limit_allowed.clone(),
         );
         rate_limit_allowed.set(f64::NAN);
+        let api_clock_skew = FloatGauge::default();
+        registry.register(
+            "genesys_exporter_api_clock_skew_seconds",
+            "Genesys' clock minus this host's, from the Date header of the last API response (1 s resolution); intervals are chosen by Genesys' clock",
+            api_clock_skew.clone(),
+        );
         let budget = Gauge::<i64>::default();
         budget.set(i64::from(requests_per_minute));
         registry.register(
@@ -171,6 +178,7 @@ impl Telemetry {
             api_request_duration,
             rate_limit_remaining,
             rate_limit_allowed,
+            api_clock_skew,
             token_renewals,
             polls_delayed,
             query_up,
@@ -264,6 +272,11 @@ impl Telemetry {
         self.rate_limit_allowed.set(allowed);
         self.rate_limit_remaining.set((allowed - count).max(0.0));
         self.changed();
+    }
+
+    /// Records how far Genesys' clock is from this host's.
+    pub fn observe_clock_skew(&self, seconds: f64) {
+        self.api_clock_skew.set(seconds);
     }
 
     pub fn count_token_renewal(&self) {

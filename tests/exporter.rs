@@ -383,31 +383,7 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
 /// credentials. `--log.format json` writes one JSON object per line.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_simulate_subcommand_serves_the_api_alone() {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(common::binary())
-        .args([
-            "simulate",
-            "--listen-address",
-            "127.0.0.1:0",
-            "--queues",
-            "3",
-            "--log.format",
-            "json",
-        ])
-        .env_remove("GENESYS_CLIENT_ID")
-        .env_remove("GENESYS_CLIENT_SECRET")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-    let address = entry["fields"]["local_addr"]
-        .as_str()
-        .expect("the listening address")
-        .to_string();
-    let base = format!("http://{address}");
-
+    let (mut child, base) = common::simulate_subcommand(&["--queues", "3"]);
     let token = common::token_at(&base, "demo-client", "demo-secret").await;
     let queues: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v2/routing/queues?pageSize=100"))

@@ -20,6 +20,8 @@ use crate::telemetry::Telemetry;
 
 /// Renew this long before the server says a token expires, as the official SDKs do.
 const RENEWAL_MARGIN: Duration = Duration::from_secs(60);
+/// A token answer is a few hundred bytes; anything past this is refused unread.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// A string that must never reach a log, a metric or an error message.
 #[derive(Clone, PartialEq, Eq)]
@@ -160,16 +162,23 @@ impl TokenProvider {
             }
         };
         let status = response.status();
-        let body = response.bytes().await;
+        let body = super::read_limited(response, MAX_TOKEN_RESPONSE_BYTES).await;
         self.telemetry.observe_api_request(
             "token",
             status.as_str(),
             started.elapsed().as_secs_f64(),
         );
-        let body = body.map_err(|err| ApiError::Transport {
-            endpoint: "token",
-            message: super::describe_transport_error(&err),
-        })?;
+        let body = body
+            .map_err(|err| ApiError::Transport {
+                endpoint: "token",
+                message: super::describe_transport_error(&err),
+            })?
+            .ok_or_else(|| ApiError::BadResponse {
+                endpoint: "token",
+                message: format!(
+                    "token response larger than the {MAX_TOKEN_RESPONSE_BYTES} byte limit; refused"
+                ),
+            })?;
         if status != StatusCode::OK {
             let error: TokenErrorBody = serde_json::from_slice(&body).unwrap_or_default();
             let description = error

@@ -7,6 +7,8 @@
 
 pub mod auth;
 pub mod budget;
+pub mod clock;
+pub mod nonfinite;
 pub mod queues;
 pub mod region;
 pub mod types;
@@ -21,6 +23,7 @@ use tokio::time::Instant;
 
 use auth::{AccessToken, Credentials, TokenProvider};
 use budget::ApiBudget;
+use clock::ApiClock;
 use region::Endpoints;
 use types::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
 
@@ -63,6 +66,8 @@ pub struct ClientSettings {
     pub endpoints: Endpoints,
     pub credentials: Credentials,
     pub requests_per_minute: NonZeroU32,
+    /// Limit on establishing a connection (TCP and TLS); a host that never answers
+    /// fails fast and the call is retried.
     pub connect_timeout: Duration,
     /// Limit on one whole request, from sending to the last byte of the response.
     pub request_timeout: Duration,
@@ -150,6 +155,7 @@ pub struct GenesysClient {
     endpoints: Endpoints,
     tokens: TokenProvider,
     budget: ApiBudget,
+    clock: ApiClock,
     telemetry: Arc<Telemetry>,
     retry: RetryPolicy,
     max_response_bytes: usize,
@@ -183,6 +189,7 @@ impl GenesysClient {
             endpoints: settings.endpoints,
             tokens,
             budget: ApiBudget::new(settings.requests_per_minute),
+            clock: ApiClock::default(),
             telemetry,
             retry: settings.retry,
             max_response_bytes: settings.max_response_bytes,
@@ -207,15 +214,17 @@ impl GenesysClient {
                     .body(body.clone())
             })
             .await?;
-        let value =
-            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-                endpoint: "aggregates",
-                message: format!("response is not the documented JSON: {err}"),
-            })?;
+        let value = parse_aggregates(&delivered.value)?;
         Ok(Delivered {
             value,
             budget_wait: delivered.budget_wait,
         })
+    }
+
+    /// Genesys' time now, by the `Date` of its responses (see [`clock`]): what decides
+    /// which intervals have completed.
+    pub fn api_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// One page of the queue list.
@@ -329,6 +338,12 @@ impl GenesysClient {
             .await?;
         let status = response.status();
         let headers = response.headers().clone();
+        let date = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok());
+        if let Some(skew) = self.clock.observe(date, chrono::Utc::now()) {
+            self.telemetry.observe_clock_skew(skew);
+        }
         let body = read_limited(response, self.max_response_bytes).await?;
         Ok((status, headers, body))
     }
@@ -431,6 +446,28 @@ enum Verdict {
     Fail(ApiError),
 }
 
+/// Parses an aggregates answer; a body that only fails for bare `NaN`/`Infinity`
+/// numbers is read with them as `null` (skipped and counted by the mapping).
+fn parse_aggregates(body: &[u8]) -> Result<AggregateResponse, ApiError> {
+    let err = match serde_json::from_slice(body) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    if let Some((fixed, replaced)) = nonfinite::replace_non_finite(body)
+        && let Ok(value) = serde_json::from_slice(&fixed)
+    {
+        tracing::warn!(
+            replaced,
+            "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
+        );
+        return Ok(value);
+    }
+    Err(ApiError::BadResponse {
+        endpoint: "aggregates",
+        message: format!("response is not the documented JSON: {err}"),
+    })
+}
+
 /// A 4xx the API means: the request is wrong or not allowed.
 fn rejection(endpoint: &'static str, status: StatusCode, body: &[u8]) -> ApiError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
@@ -457,7 +494,12 @@ fn error_message(body: &[u8]) -> String {
 
 /// Reads a response body chunk by chunk and gives up once it passes `limit` bytes
 /// (`None`), so a huge body is never held whole.
-async fn read_limited(
+///
+/// Chunks are kept as they arrive and joined once at the end: no buffer doubling (and
+/// copying) on the way, and a body refused at the limit never needed one large
+/// allocation, which glibc would otherwise take as a reason to keep later large buffers
+/// in its heap for the rest of the process's life.
+pub(crate) async fn read_limited(
     mut response: Response,
     limit: usize,
 ) -> Result<Option<Bytes>, reqwest::Error> {
@@ -467,12 +509,23 @@ async fn read_limited(
     {
         return Ok(None);
     }
-    let mut body = BytesMut::new();
+    let mut chunks = Vec::new();
+    let mut total = 0usize;
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+        total = total.saturating_add(chunk.len());
+        if total > limit {
             return Ok(None);
         }
-        body.extend_from_slice(&chunk);
+        chunks.push(chunk);
+    }
+    if chunks.len() == 1
+        && let Some(only) = chunks.pop()
+    {
+        return Ok(Some(only));
+    }
+    let mut body = BytesMut::with_capacity(total);
+    for chunk in &chunks {
+        body.extend_from_slice(chunk);
     }
     Ok(Some(body.freeze()))
 }

@@ -13,6 +13,7 @@ mod aggregate;
 mod auth;
 mod catalog;
 mod codec;
+mod faults;
 mod period;
 mod queues;
 mod ratelimit;
@@ -33,6 +34,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use auth::{TokenStore, lock};
+use faults::Faults;
+pub use faults::{Fault, FaultKind, FaultRule, Trigger};
 use ratelimit::RateLimiter;
 use traffic::World;
 
@@ -127,22 +130,6 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
-/// A fault to inject: the next `count` requests whose path starts with `path_prefix`
-/// are answered with `status` and a Genesys error body (and `Retry-After: n` when
-/// `retry_after` is `Some`). Faults let tests exercise a client's retry and
-/// back-off paths, which a healthy simulator never triggers.
-#[derive(Clone, Debug)]
-pub struct Fault {
-    /// Path prefix the fault applies to, e.g. `/api/v2/analytics` or `/oauth/token`.
-    pub path_prefix: String,
-    /// Status to answer with, e.g. 503 or 429.
-    pub status: u16,
-    /// Value of a `Retry-After` header, if any.
-    pub retry_after: Option<u64>,
-    /// How many matching requests get the fault.
-    pub count: u32,
-}
-
 /// State shared by the handle and the request handlers.
 struct Shared {
     config: SimulatorConfig,
@@ -150,7 +137,7 @@ struct Shared {
     queues: Vec<Queue>,
     tokens: TokenStore,
     limiter: RateLimiter,
-    faults: Mutex<VecDeque<Fault>>,
+    faults: Faults,
     log: Mutex<VecDeque<RecordedRequest>>,
     /// The secret the token endpoint accepts now: `config.client_secret` until
     /// [`Simulator::rotate_client_secret`].
@@ -158,21 +145,6 @@ struct Shared {
 }
 
 impl Shared {
-    /// Takes one use of the first pending fault matching `path`.
-    fn take_fault(&self, path: &str) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        let index = faults
-            .iter()
-            .position(|f| f.count > 0 && path.starts_with(&f.path_prefix))?;
-        let fault = faults.get_mut(index)?;
-        fault.count -= 1;
-        let taken = fault.clone();
-        if fault.count == 0 {
-            faults.remove(index);
-        }
-        Some(taken)
-    }
-
     fn record(&self, request: RecordedRequest) {
         let mut log = lock(&self.log);
         if log.len() >= MAX_RECORDED {
@@ -220,7 +192,7 @@ impl Simulator {
             world,
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),
-            faults: Mutex::new(VecDeque::new()),
+            faults: Faults::new(config.seed),
             log: Mutex::new(VecDeque::new()),
             client_secret: Mutex::new(config.client_secret.clone()),
             config,
@@ -282,12 +254,29 @@ impl Simulator {
         tracing::debug!("simulator client secret rotated");
     }
 
-    /// Queues a fault; faults apply in the order injected.
+    /// Queues a fault; faults apply in the order injected. Shorthand for
+    /// [`Simulator::add_fault`] with a counted status fault.
     pub fn inject_fault(&self, fault: Fault) {
-        tracing::debug!(?fault, "simulator fault injected");
-        if fault.count > 0 {
-            lock(&self.shared.faults).push_back(fault);
-        }
+        self.add_fault(fault.into());
+    }
+
+    /// Adds a fault rule (see [`FaultRule`]); rules are checked in the order added and
+    /// the first that fires shapes the answer.
+    pub fn add_fault(&self, rule: FaultRule) {
+        tracing::debug!(?rule, "simulator fault added");
+        self.shared.faults.add(rule);
+    }
+
+    /// Removes every fault rule: the simulator answers normally again.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+        tracing::debug!("simulator faults cleared");
+    }
+
+    /// Moves the simulator's clock by `skew` against the host's: its `Date` headers and
+    /// what "now" means for its traffic (positive: the API is ahead).
+    pub fn set_clock_skew(&self, skew: chrono::TimeDelta) {
+        self.shared.faults.set_skew(skew);
     }
 
     /// Stops accepting connections, lets open ones finish (up to a few seconds) and
@@ -390,38 +379,5 @@ mod tests {
         assert!(!text.contains("hunter2"));
         assert!(text.contains("<redacted>"));
         assert!(text.contains("demo-client"));
-    }
-
-    #[test]
-    fn faults_are_used_up_in_order() {
-        let world = World::new(1, 2);
-        let shared = Shared {
-            queues: queues::build(world.queue_ids()),
-            world,
-            tokens: TokenStore::new(Duration::from_secs(1)),
-            limiter: RateLimiter::new(1),
-            faults: Mutex::new(VecDeque::new()),
-            log: Mutex::new(VecDeque::new()),
-            client_secret: Mutex::new(String::new()),
-            config: SimulatorConfig::default(),
-        };
-        lock(&shared.faults).push_back(Fault {
-            path_prefix: "/api".into(),
-            status: 503,
-            retry_after: None,
-            count: 2,
-        });
-        lock(&shared.faults).push_back(Fault {
-            path_prefix: "/api".into(),
-            status: 500,
-            retry_after: None,
-            count: 1,
-        });
-        assert!(shared.take_fault("/oauth/token").is_none());
-        let statuses: Vec<u16> = (0..4)
-            .filter_map(|_| shared.take_fault("/api/v2/routing/queues"))
-            .map(|f| f.status)
-            .collect();
-        assert_eq!(statuses, [503, 503, 500]);
     }
 }

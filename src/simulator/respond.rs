@@ -4,18 +4,23 @@
 //! shape instead. Keeping the builders in one place keeps the two shapes from drifting.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
 
-/// Body type of every simulator response: the whole answer is built in memory.
-pub(crate) type Body = Full<Bytes>;
+/// Body type of every simulator response: usually the whole answer built in memory,
+/// but a fault may stream one lazily or cut it short (see `faults`).
+pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 
 /// A JSON response with the given status.
 pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    let body = Full::new(Bytes::from(bytes))
+        .map_err(|never| match never {})
+        .boxed();
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{Fault, RecordedRequest, Shared, aggregate, codec, queues};
+use super::{RecordedRequest, Shared, aggregate, codec, faults, queues};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -55,14 +55,32 @@ pub(super) async fn handle(
         .and_then(auth::parse_bearer)
         .map(str::to_string);
 
-    let (mut response, rate) =
-        dispatch(&shared, request, &path, &context_id, bearer.as_deref()).await;
+    let fault = shared.faults.pick(&path, arrived);
+    if let Some(kind) = &fault {
+        tracing::debug!(%path, fault = ?kind, "simulator injecting a fault");
+    }
+    let replaced = fault.as_ref().is_some_and(|kind| kind.replaces_answer());
+    let (mut response, rate) = match &fault {
+        Some(kind) if replaced => (faults::replacement(kind, &context_id), None),
+        _ => {
+            let (response, rate) =
+                dispatch(&shared, request, &path, &context_id, bearer.as_deref()).await;
+            match &fault {
+                Some(kind) => (faults::distort(kind, response).await, rate),
+                None => (response, rate),
+            }
+        }
+    };
 
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&context_id) {
         headers.insert("inin-correlation-id", value);
     }
-    if path != TOKEN_PATH {
+    if let Some(date) = shared.faults.date_header() {
+        headers.insert(hyper::header::DATE, date);
+    }
+    // A fault that answers instead of the API says only what the fault says.
+    if path != TOKEN_PATH && !replaced {
         let rate = rate.unwrap_or_else(|| shared.limiter.peek(bearer.as_deref(), Instant::now()));
         headers.insert("inin-ratelimit-count", HeaderValue::from(rate.count));
         headers.insert("inin-ratelimit-allowed", HeaderValue::from(rate.limit));
@@ -96,9 +114,6 @@ async fn dispatch(
     context_id: &str,
     bearer: Option<&str>,
 ) -> (Response<Body>, Option<RateStatus>) {
-    if let Some(fault) = shared.take_fault(path) {
-        return (fault_response(&fault, context_id), None);
-    }
     let Some((route, allowed)) = route(path) else {
         let message = format!("No resource found at {path}");
         let response =
@@ -166,37 +181,6 @@ async fn dispatch(
 
 fn bad_request(message: &str, context_id: &str) -> Response<Body> {
     respond::genesys_error(StatusCode::BAD_REQUEST, "bad.request", message, context_id)
-}
-
-fn fault_response(fault: &Fault, context_id: &str) -> Response<Body> {
-    let status = StatusCode::from_u16(fault.status).unwrap_or_else(|_| {
-        tracing::warn!(
-            status = fault.status,
-            "invalid injected fault status; using 500"
-        );
-        StatusCode::INTERNAL_SERVER_ERROR
-    });
-    let mut response = match (status, fault.retry_after) {
-        (StatusCode::TOO_MANY_REQUESTS, Some(secs)) => respond::too_many_requests(secs, context_id),
-        _ => {
-            let message = format!(
-                "Simulated fault: {}",
-                status.canonical_reason().unwrap_or("error")
-            );
-            respond::genesys_error(
-                status,
-                respond::code_for_status(status),
-                &message,
-                context_id,
-            )
-        }
-    };
-    if let Some(secs) = fault.retry_after {
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(secs));
-    }
-    response
 }
 
 /// Why a body could not be read.
@@ -310,7 +294,8 @@ async fn aggregates(
         Ok(query) => query,
         Err(message) => return bad_request(&message, context_id),
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    // The simulator's clock, which a clock-skew fault moves against the host's.
+    let now_ms = shared.faults.now().timestamp_millis();
     // Generating a day of traffic is CPU work: keep it off the async workers.
     let worker = Arc::clone(shared);
     match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms)).await {

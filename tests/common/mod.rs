@@ -180,6 +180,32 @@ fn command(args: &[String], env: &[(&str, String)]) -> Command {
     command
 }
 
+/// Runs `simulate` with `args` (plus a free loopback port and JSON logs) and returns
+/// the process and its base URL, read from its first log line, which must be JSON.
+pub fn simulate_subcommand(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(binary())
+        .args([
+            "simulate",
+            "--listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "json",
+        ])
+        .args(args)
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("simulate starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+    let line = lines.next().expect("a log line").expect("readable");
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let address = entry["fields"]["local_addr"]
+        .as_str()
+        .expect("the listening address");
+    (child, format!("http://{address}"))
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_genesys-cloud-exporter"))
 }
@@ -197,6 +223,16 @@ fn logfmt_value(line: &str, key: &str) -> Option<String> {
 }
 
 impl Exporter {
+    /// The process id, to read its memory figures in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not crashed or exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
