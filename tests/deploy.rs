@@ -8,15 +8,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use common::ExporterRun;
+use common::prometheus::Prometheus;
 
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yaml";
@@ -110,11 +110,17 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         .start();
     exporter.wait_ready().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let prometheus = Prometheus::start(dir.path(), exporter.base_url.trim_start_matches("http://"));
+    let alerts = repo().join(ALERTS);
+    let prometheus = Prometheus::start_with(
+        dir.path(),
+        exporter.base_url.trim_start_matches("http://"),
+        "genesys-cloud-exporter",
+        &[&alerts],
+    );
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while prometheus
-        .query(r#"up{job="genesys-cloud-exporter"} == 1"#)
+        .instant_query(r#"up{job="genesys-cloud-exporter"} == 1"#)
         .await
         .is_empty()
     {
@@ -403,82 +409,6 @@ fn checkov_finds_nothing_unexplained_in_the_dockerfile_and_manifests() {
 }
 
 // ---- helpers ----
-
-/// A Prometheus server (Debian's package) that scrapes one target as job
-/// genesys-cloud-exporter and evaluates alerts.yaml, every second.
-struct Prometheus {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Prometheus {
-    fn start(dir: &Path, target: &str) -> Prometheus {
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-rule_files: ['{}']
-scrape_configs:
-  - job_name: genesys-cloud-exporter
-    static_configs: [{{targets: ['{target}']}}]
-",
-                repo().join(ALERTS).display()
-            ),
-        )
-        .expect("config written");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let log = dir.join("prometheus.log");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("prometheus starts (scripts/test installs it)");
-        Prometheus {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        }
-    }
-
-    /// The result of an instant query; empty while the server is not up yet.
-    async fn query(&self, query: &str) -> Vec<Value> {
-        let response = reqwest::Client::new()
-            .get(format!("{}/api/v1/query", self.url))
-            .query(&[("query", query)])
-            .send()
-            .await;
-        let Ok(response) = response else {
-            return vec![];
-        };
-        let body: Value = response.json().await.unwrap_or_default();
-        body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

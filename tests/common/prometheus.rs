@@ -56,13 +56,24 @@ impl Prometheus {
     /// Starts Prometheus scraping `target` (`host:port`) every [`SCRAPE_INTERVAL`] as job
     /// [`JOB`], keeping its configuration, data and log in `dir`.
     pub fn start(dir: &Path, target: &str) -> Prometheus {
+        Prometheus::start_with(dir, target, JOB, &[])
+    }
+
+    /// Like [`Prometheus::start`], with another job name and rule files to evaluate
+    /// (every [`SCRAPE_INTERVAL`] too).
+    pub fn start_with(dir: &Path, target: &str, job: &str, rule_files: &[&Path]) -> Prometheus {
         let binary = tool("prometheus");
         let config = dir.join("prometheus.yml");
         let every = format!("{}s", SCRAPE_INTERVAL.as_secs());
+        let rules: Vec<String> = rule_files
+            .iter()
+            .map(|path| format!("'{}'", path.display()))
+            .collect();
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: {every}\n  evaluation_interval: {every}\nscrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: {every}\n  evaluation_interval: {every}\nrule_files: [{}]\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n",
+                rules.join(", ")
             ),
         )
         .expect("prometheus.yml written");
@@ -107,7 +118,8 @@ impl Prometheus {
         let body: serde_json::Value = response
             .json()
             .await
-            .map_err(|err| format!("Prometheus answered something that is not JSON: {err}"))?;
+            // While it starts, Prometheus answers 503 with a plain-text body.
+            .map_err(|err| format!("no answer from Prometheus yet (not JSON: {err})"))?;
         if body["status"] == "success" {
             Ok(body["data"].clone())
         } else {
