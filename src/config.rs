@@ -47,6 +47,11 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 /// `/dev/zero` from exhausting memory.
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
+/// The largest filter, as JSON, that a query may carry. Genesys refuses request bodies
+/// over about 512 KB; the rest of a query (interval, metrics, groupBy) takes a few KB, so
+/// this keeps every request one Genesys accepts: about 5,000 `queueId` predicates.
+const MAX_FILTER_BYTES: usize = 500 * 1024;
+
 /// The whole config file: the list of aggregate queries to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -601,6 +606,19 @@ impl RawQuery {
         check_metrics(&metrics)?;
         if let Some(filter) = &self.filter {
             check_clause(filter, "filter", true)?;
+            let size = serde_json::to_vec(filter).map_or(0, |json| json.len());
+            if size > MAX_FILTER_BYTES {
+                return Err(FieldError::new(
+                    "filter",
+                    format!(
+                        "is {} KiB as JSON, over the {} KiB that fit in one request \
+                         (Genesys refuses bodies over about 512 KB); split its predicates \
+                         across several queries",
+                        size / 1024,
+                        MAX_FILTER_BYTES / 1024
+                    ),
+                ));
+            }
         }
         Ok(QueryConfig {
             name,
@@ -2104,5 +2122,33 @@ queries:
         };
         assert!(matches!(e, ConfigError::TooLarge { .. }), "{e:?}");
         assert!(e.to_string().contains("large.yml"), "{e}");
+    }
+
+    /// One query is one request: a filter too large for one Genesys request body is
+    /// refused at start-up, naming the query and the field, instead of failing every poll.
+    #[test]
+    fn a_filter_too_large_for_one_request_is_refused() {
+        let config = |queues: usize| {
+            let predicates: Vec<String> = (0..queues)
+                .map(|i| {
+                    format!(
+                        "{{type: dimension, dimension: queueId, value: {i:08}-0000-4000-8000-000000000000}}"
+                    )
+                })
+                .collect();
+            format!(
+                "queries:\n  - name: many\n    granularity: PT30M\n    metrics: [nOffered]\n    group_by: [queueId]\n    filter: {{type: or, predicates: [{}]}}\n",
+                predicates.join(", ")
+            )
+        };
+        let fits = Config::from_yaml(&config(4_000), "big.yaml");
+        assert!(fits.is_ok(), "{fits:?}");
+        let message = Config::from_yaml(&config(8_000), "big.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("big.yaml"), "{message}");
+        assert!(message.contains("many"), "{message}");
+        assert!(message.contains("filter"), "{message}");
+        assert!(message.contains("512 KB"), "{message}");
     }
 }
