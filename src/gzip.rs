@@ -5,7 +5,7 @@
 //! valid gzip, but not every reader takes them: curl's `--compressed` stops with an error
 //! after the first. So each piece is compressed on its own as raw deflate blocks: a
 //! leading piece ends with a sync flush (byte-aligned, not final), the last piece with the
-//! final block. A scrape sends [`HEADER`], the pieces, and [`trailer`] with the CRC-32
+//! final block. A scrape sends the gzip header, the pieces, and a trailer with the CRC-32
 //! combined from the pieces' CRCs: one ordinary gzip member.
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 const LEVEL: u32 = 3;
 
 /// The gzip header: deflate, no name, no modification time, unknown OS.
-pub const HEADER: Bytes = Bytes::from_static(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+const HEADER: Bytes = Bytes::from_static(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /// Some bytes compressed as raw deflate, with what the gzip trailer needs to know of
 /// them. The default piece is empty: no bytes, no deflate blocks.
@@ -62,7 +62,7 @@ pub fn member(leading: &Piece, last: &Piece) -> Vec<Bytes> {
 }
 
 /// The gzip trailer of the pieces, in order: their CRC-32 and their length modulo 2^32.
-pub fn trailer(pieces: &[&Piece]) -> Bytes {
+fn trailer(pieces: &[&Piece]) -> Bytes {
     let mut crc = crc32fast::Hasher::new();
     let mut len: u64 = 0;
     for piece in pieces {
