@@ -42,15 +42,14 @@ fn pipeline(c: &mut Criterion) {
         let exposition = store.exposition();
         eprintln!(
             "size {}: {} queues, {} groups, {} response bytes, {} series, \
-             {} bytes of Prometheus text ({} gzipped), {} bytes of OpenMetrics",
+             {} bytes of exposition ({} gzipped)",
             size.label,
             size.queues,
             parsed.results.len(),
             bytes.len(),
             mapped.series.sample_count(),
-            exposition.prometheus_text.plain.len(),
-            exposition.prometheus_text.gzip.deflate.len(),
-            exposition.openmetrics.plain.len(),
+            exposition.plain.len(),
+            exposition.gzip.deflate.len(),
         );
 
         // One group per size, so the baseline and the exporter's steps sit side by side.

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::{QueryConfig, snake_case};
+pub use crate::exposition::Labels;
 use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
 use crate::interval::Interval;
 
@@ -30,8 +31,8 @@ const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
 const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
-/// The label pairs of one series, shared by every sample of a group.
-pub type LabelSet = Arc<[(String, String)]>;
+/// The labels of one series, rendered once and shared by every sample of a group.
+pub type LabelSet = Arc<Labels>;
 
 /// One sample: a label set and its value.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,30 +114,44 @@ pub fn map_response(
     // A group with no bucket for this interval had no data: it is left to the memory.
     groups.retain(|_, entries| !entries.is_empty());
 
-    let mut builder = FamilyBuilder::default();
+    let mut builder = FamilyBuilder::new(&query.metrics, groups.len());
     let label_names = label_names(query);
+    // Each entry finds its metric with one lookup; the metrics asked for are few, the
+    // entries tens of thousands.
+    let metric_index: HashMap<&str, usize> = query
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(index, metric)| (metric.as_str(), index))
+        .collect();
+    // The (metric, qualifier) pairs of the group at hand that have been exported.
+    let mut exported: Vec<(usize, Option<&str>)> = Vec::new();
     for (key, entries) in &groups {
         let labels = group_labels(query, &label_names, key, queue_names);
-        for metric in &query.metrics {
+        exported.clear();
+        for entry in entries {
+            // A metric not asked for is not exported.
+            let Some(&metric) = metric_index.get(entry.metric.as_str()) else {
+                continue;
+            };
             // One entry per qualifier: a repeat (the same metric twice in a bucket, or a
             // group sent twice) would make series with the same labels. The first wins.
             // An empty qualifier is no qualifier, as an empty label is to Prometheus.
-            let mut qualifiers: Vec<Option<&str>> = Vec::new();
-            for entry in entries.iter().filter(|e| &e.metric == metric) {
-                let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
-                if qualifiers.contains(&qualifier) {
-                    warnings += 1;
-                    continue;
-                }
-                qualifiers.push(qualifier);
-                warnings += u64::from(entry.stats.skipped);
-                let labels = match qualifier {
-                    Some(qualifier) => with_qualifier(&labels, qualifier),
-                    None => Arc::clone(&labels),
-                };
-                warnings += builder.add_stats(metric, &entry.stats, &labels);
+            let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
+            if exported.contains(&(metric, qualifier)) {
+                warnings += 1;
+                continue;
             }
-            if qualifiers.is_empty() {
+            exported.push((metric, qualifier));
+            warnings += u64::from(entry.stats.skipped);
+            let labels = match qualifier {
+                Some(qualifier) => with_qualifier(&labels, qualifier),
+                None => Arc::clone(&labels),
+            };
+            warnings += builder.add_stats(metric, &entry.stats, &labels);
+        }
+        for metric in 0..query.metrics.len() {
+            if !exported.iter().any(|&(m, _)| m == metric) {
                 builder.add_zero(metric, &labels);
             }
         }
@@ -151,7 +166,7 @@ pub fn map_response(
         .filter(|(k, _)| !groups.contains_key(*k))
     {
         let labels = group_labels(query, &label_names, key, queue_names);
-        for metric in &query.metrics {
+        for metric in 0..query.metrics.len() {
             builder.add_zero(metric, &labels);
         }
     }
@@ -159,10 +174,10 @@ pub fn map_response(
         memory.last_seen.insert(key.clone(), interval.end);
     }
 
-    let interval_labels: LabelSet = Arc::from(vec![
+    let interval_labels: LabelSet = Arc::new(Labels::new(vec![
         ("query".to_string(), query.name.clone()),
         ("interval".to_string(), query.granularity.to_string()),
-    ]);
+    ]));
     builder.push(
         "interval_start_timestamp_seconds",
         "Start (Unix time) of the interval the genesys_conversation_* values describe: the last completed interval, polled in the background",
@@ -208,13 +223,13 @@ fn group_labels(
             values.push(queue_names.get(value).cloned().unwrap_or_default());
         }
     }
-    names.iter().cloned().zip(values).collect::<Vec<_>>().into()
+    Arc::new(Labels::new(names.iter().cloned().zip(values).collect()))
 }
 
 fn with_qualifier(labels: &LabelSet, qualifier: &str) -> LabelSet {
-    let mut extended = labels.to_vec();
+    let mut extended = labels.pairs().to_vec();
     extended.push(("qualifier".to_string(), qualifier.to_string()));
-    extended.into()
+    Arc::new(Labels::new(extended))
 }
 
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
@@ -229,20 +244,64 @@ fn split_metric(metric: &str) -> (char, String) {
     (family, base)
 }
 
+/// Where the stats of one requested metric go.
+enum MetricSlots {
+    /// `n…`: its count, to this family.
+    Count(usize),
+    /// `t…`: each of [`TIMER_STATS`], to the family at the same position.
+    Timer([usize; TIMER_STATS.len()]),
+    /// `o…`: stats named by the API, found by name (see [`FamilyBuilder::slot`]).
+    Observation,
+}
+
 /// Collects samples into families by name. A family's name and help text are made once
-/// per (metric, stat) and poll, not once per sample: formatting them per sample was most
-/// of the mapping time at 100k series (BENCHMARKS.md).
-#[derive(Default)]
+/// per (metric, stat) and poll, not once per sample (formatting them per sample was most
+/// of the mapping time at 100k series), and the families of counts and timers are found
+/// by position, not by hashing names (BENCHMARKS.md).
 struct FamilyBuilder<'a> {
     families: Vec<Family>,
     /// Family name to its index in `families`.
     by_name: HashMap<String, usize>,
-    /// (metric, stat) to the family its samples go to; `None` for a stat whose name
-    /// cannot be part of a metric name.
-    slots: HashMap<(&'a str, &'a str), Option<usize>>,
+    /// Requested metrics, by their position in the query.
+    metrics: &'a [String],
+    /// The families of each requested metric, by the same position.
+    metric_slots: Vec<MetricSlots>,
+    /// (metric, stat) of an observation to the family its samples go to; `None` for a
+    /// stat whose name cannot be part of a metric name.
+    observation_slots: HashMap<(&'a str, &'a str), Option<usize>>,
+    /// Samples each family is expected to get: one per group.
+    groups: usize,
 }
 
 impl<'a> FamilyBuilder<'a> {
+    /// A builder for `metrics`, expecting about `groups` samples per family.
+    fn new(metrics: &'a [String], groups: usize) -> FamilyBuilder<'a> {
+        let mut builder = FamilyBuilder {
+            families: Vec::new(),
+            by_name: HashMap::new(),
+            metrics,
+            metric_slots: Vec::with_capacity(metrics.len()),
+            observation_slots: HashMap::new(),
+            groups,
+        };
+        for metric in metrics {
+            let (family, base) = split_metric(metric);
+            let slots = match family {
+                'n' => MetricSlots::Count(
+                    builder.family(format!("{PREFIX}{base}"), || count_help(metric)),
+                ),
+                't' => MetricSlots::Timer(TIMER_STATS.map(|stat| {
+                    builder.family(format!("{PREFIX}{base}_seconds_{stat}"), || {
+                        timer_help(metric, stat)
+                    })
+                })),
+                _ => MetricSlots::Observation,
+            };
+            builder.metric_slots.push(slots);
+        }
+        builder
+    }
+
     /// The index of the family `name`, made (with `help`) on first use.
     fn family(&mut self, name: String, help: impl FnOnce() -> String) -> usize {
         if let Some(&index) = self.by_name.get(&name) {
@@ -252,37 +311,29 @@ impl<'a> FamilyBuilder<'a> {
         self.families.push(Family {
             name: name.clone(),
             help: help(),
-            samples: Vec::new(),
+            samples: Vec::with_capacity(self.groups),
         });
         self.by_name.insert(name, index);
         index
     }
 
-    /// The family that `stat` of `metric` goes to.
+    /// The family that `stat` of the observation `metric` goes to.
     fn slot(&mut self, metric: &'a str, stat: &'a str) -> Option<usize> {
-        if let Some(&slot) = self.slots.get(&(metric, stat)) {
+        if let Some(&slot) = self.observation_slots.get(&(metric, stat)) {
             return slot;
         }
-        let (family, base) = split_metric(metric);
-        let slot = match family {
-            'n' => Some(self.family(format!("{PREFIX}{base}"), || count_help(metric))),
-            't' => Some(self.family(format!("{PREFIX}{base}_seconds_{stat}"), || {
-                timer_help(metric, stat)
-            })),
-            _ => {
-                let stat = snake_case(stat);
-                let valid = !stat.is_empty()
-                    && stat
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-                valid.then(|| {
-                    self.family(format!("{PREFIX}{base}_{stat}"), || {
-                        observation_help(metric, &stat)
-                    })
-                })
-            }
-        };
-        self.slots.insert((metric, stat), slot);
+        let (_, base) = split_metric(metric);
+        let stat_name = snake_case(stat);
+        let valid = !stat_name.is_empty()
+            && stat_name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let slot = valid.then(|| {
+            self.family(format!("{PREFIX}{base}_{stat_name}"), || {
+                observation_help(metric, &stat_name)
+            })
+        });
+        self.observation_slots.insert((metric, stat), slot);
         slot
     }
 
@@ -299,21 +350,20 @@ impl<'a> FamilyBuilder<'a> {
         self.push_to(family, labels, value);
     }
 
-    /// Adds the stats of one metric entry; returns the number of stats skipped.
-    fn add_stats(&mut self, metric: &'a str, stats: &'a Stats, labels: &LabelSet) -> u64 {
-        match metric.as_bytes().first() {
-            Some(b'n') => match (stats.get("count"), self.slot(metric, "count")) {
-                (Some(count), Some(family)) => {
+    /// Adds the stats of one entry of the requested metric at position `metric`;
+    /// returns the number of stats skipped.
+    fn add_stats(&mut self, metric: usize, stats: &'a Stats, labels: &LabelSet) -> u64 {
+        match self.metric_slots[metric] {
+            MetricSlots::Count(family) => match stats.get("count") {
+                Some(count) => {
                     self.push_to(family, labels, count);
                     0
                 }
-                _ => 1,
+                None => 1,
             },
-            Some(b't') => {
-                for stat in TIMER_STATS {
-                    if let Some(value) = stats.get(stat)
-                        && let Some(family) = self.slot(metric, stat)
-                    {
+            MetricSlots::Timer(families) => {
+                for (stat, family) in TIMER_STATS.into_iter().zip(families) {
+                    if let Some(value) = stats.get(stat) {
                         let seconds = if stat == "count" {
                             value
                         } else {
@@ -324,13 +374,14 @@ impl<'a> FamilyBuilder<'a> {
                 }
                 0
             }
-            _ => {
+            MetricSlots::Observation => {
+                let name = self.metrics[metric].as_str();
                 let mut skipped = 0;
                 // Stats whose names meet in snake_case (`ratio`, `Ratio`), or a stat the
                 // JSON repeats, would be one series twice: the first wins.
                 let mut seen: Vec<usize> = Vec::new();
                 for (stat, value) in &stats.values {
-                    match self.slot(metric, stat) {
+                    match self.slot(name, stat) {
                         Some(family) if !seen.contains(&family) => {
                             seen.push(family);
                             self.push_to(family, labels, *value);
@@ -343,22 +394,27 @@ impl<'a> FamilyBuilder<'a> {
         }
     }
 
-    /// Adds what an absent metric means: zero conversations, zero time.
-    fn add_zero(&mut self, metric: &'a str, labels: &LabelSet) {
-        let stats: &[&'static str] = match metric.as_bytes().first() {
-            Some(b'n') => &["count"],
-            Some(b't') => &["sum", "count"],
-            // An observation has no "nothing happened" value (a service level of what?).
-            _ => &[],
-        };
-        for stat in stats {
-            if let Some(family) = self.slot(metric, stat) {
-                self.push_to(family, labels, 0.0);
+    /// Adds what an absent metric means: zero conversations, zero time. An observation
+    /// has no "nothing happened" value (a service level of what?).
+    fn add_zero(&mut self, metric: usize, labels: &LabelSet) {
+        match self.metric_slots[metric] {
+            MetricSlots::Count(family) => self.push_to(family, labels, 0.0),
+            // TIMER_STATS begins with sum and count.
+            MetricSlots::Timer([sum, count, ..]) => {
+                self.push_to(sum, labels, 0.0);
+                self.push_to(count, labels, 0.0);
             }
+            MetricSlots::Observation => {}
         }
     }
 
+    /// The families that got samples, sorted by name. (Timer families are made up front;
+    /// a stat no group had, such as `p99`, leaves its family empty.)
     fn finish(mut self) -> QuerySeries {
+        self.families.retain(|family| !family.samples.is_empty());
+        for family in &mut self.families {
+            family.samples.shrink_to_fit();
+        }
         self.families.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         QuerySeries {
             families: self.families,
@@ -467,7 +523,7 @@ mod tests {
             .filter(|s| {
                 labels
                     .iter()
-                    .all(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                    .all(|(k, v)| s.labels.pairs().iter().any(|(lk, lv)| lk == k && lv == v))
             })
             .map(|s| s.value)
             .collect();
@@ -552,6 +608,7 @@ mod tests {
             .unwrap();
         let names: Vec<&str> = family.samples[0]
             .labels
+            .pairs()
             .iter()
             .map(|(k, _)| k.as_str())
             .collect();

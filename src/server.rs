@@ -131,12 +131,9 @@ fn route(state: &AppState, request: &Request<Incoming>) -> Reply {
 fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let openmetrics = accepts(request, header::ACCEPT, "application/openmetrics-text");
     let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
-    let exposition: Arc<Exposition> = state.store.exposition();
-    let encoded = if openmetrics {
-        &exposition.openmetrics
-    } else {
-        &exposition.prometheus_text
-    };
+    // The conversation series read the same in both formats; only the self-metrics
+    // (and OpenMetrics' `# EOF`) differ.
+    let encoded: Arc<Exposition> = state.store.exposition();
     let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
         // One gzip member: the piece prepared at poll time, then the self-metrics'.

@@ -2,11 +2,11 @@
 //!
 //! A scrape must cost next to nothing and never wait on a poll, so everything a scrape
 //! sends is prepared when the data changes: each poll replaces its query's series, and
-//! the exposition of all queries is encoded again, in both text formats, plain and
+//! the exposition of all queries is written again ([`crate::exposition`]), plain and
 //! gzipped, then swapped in with one atomic pointer store. Scrapes load that pointer.
 //!
 //! The same metric family (say `genesys_conversation_offered`) is exported by several
-//! queries, and a family must be written in one piece, so the exposition is encoded from
+//! queries, and a family must be written in one piece, so the exposition is written from
 //! all queries together rather than concatenated per query.
 
 use std::collections::BTreeMap;
@@ -15,30 +15,21 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, prometheus_text, text};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::registry::Registry;
 
+use crate::exposition;
 use crate::gzip::Piece;
 use crate::interval::Interval;
-use crate::mapping::{QuerySeries, Sample};
+use crate::mapping::QuerySeries;
 
-/// One encoding of the conversation series, without the OpenMetrics `# EOF` (the
-/// server appends the exporter's own metrics and then ends the exposition).
-#[derive(Clone, Debug, Default)]
-pub struct Encoded {
+/// The conversation series of every query, without the OpenMetrics `# EOF` (the server
+/// appends the exporter's own metrics and then ends the exposition). The same bytes are
+/// text format 0.0.4 and OpenMetrics (see [`crate::exposition`]), so one body serves both.
+#[derive(Debug, Default)]
+pub struct Exposition {
     pub plain: Bytes,
     /// The same bytes compressed, ready for clients that accept gzip; the self-metrics
     /// follow as the stream's last piece.
     pub gzip: Piece,
-}
-
-/// The conversation series of every query, in both exposition formats.
-#[derive(Debug, Default)]
-pub struct Exposition {
-    pub openmetrics: Encoded,
-    pub prometheus_text: Encoded,
     /// Samples in the exposition.
     pub samples: usize,
 }
@@ -102,8 +93,14 @@ impl SnapshotStore {
         all.insert(query.to_string(), Arc::new(series));
         // The last exposition's size is a good guess at the next one's: sizing the
         // buffer up front avoids growing it by doubling (a transient 1.5-2x of its size).
-        let size_hint = self.exposition.load().openmetrics.plain.len();
-        let exposition = encode(all.values().cloned().collect(), size_hint);
+        let size_hint = self.exposition.load().plain.len();
+        let queries: Vec<Arc<QuerySeries>> = all.values().cloned().collect();
+        let plain = Bytes::from(exposition::write(&queries, size_hint));
+        let exposition = Exposition {
+            gzip: Piece::leading(&plain),
+            samples: queries.iter().map(|q| q.sample_count()).sum(),
+            plain,
+        };
         self.exposition.store(Arc::new(exposition));
     }
 
@@ -133,65 +130,6 @@ impl SnapshotStore {
     }
 }
 
-fn encode(queries: Vec<Arc<QuerySeries>>, size_hint: usize) -> Exposition {
-    let samples = queries.iter().map(|q| q.sample_count()).sum();
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(MergedSeries(queries)));
-    let mut openmetrics = String::with_capacity(size_hint + size_hint / 16);
-    // Writing to a String cannot fail, and our collector returns no errors of its own.
-    let _ = text::encode_registry(&mut openmetrics, &registry);
-    let openmetrics = encoded(openmetrics);
-    // Gauges without units or timestamps read the same in both formats; then one body
-    // and one gzip serve both. Comparing as the text 0.0.4 encoding is written keeps a
-    // second copy of the exposition out of memory and compresses only once (most of the
-    // cost of a snapshot).
-    let mut same = SameAs {
-        expected: &openmetrics.plain,
-        position: 0,
-    };
-    let identical = prometheus_text::encode(&mut same, &registry).is_ok()
-        && same.position == same.expected.len();
-    let prometheus_text = if identical {
-        openmetrics.clone()
-    } else {
-        let mut prometheus = String::with_capacity(openmetrics.plain.len());
-        let _ = prometheus_text::encode(&mut prometheus, &registry);
-        encoded(prometheus)
-    };
-    Exposition {
-        openmetrics,
-        prometheus_text,
-        samples,
-    }
-}
-
-/// A writer that checks that what is written is `expected`, and fails at the first
-/// difference.
-struct SameAs<'a> {
-    expected: &'a [u8],
-    position: usize,
-}
-
-impl std::fmt::Write for SameAs<'_> {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        let end = self.position + text.len();
-        if self.expected.get(self.position..end) == Some(text.as_bytes()) {
-            self.position = end;
-            Ok(())
-        } else {
-            Err(std::fmt::Error)
-        }
-    }
-}
-
-fn encoded(text: String) -> Encoded {
-    let plain = Bytes::from(text);
-    Encoded {
-        gzip: Piece::leading(&plain),
-        plain,
-    }
-}
-
 /// Has glibc's malloc serve every allocation over 128 KiB with its own mmap, returned to
 /// the system when freed; call once at start-up.
 ///
@@ -211,37 +149,10 @@ pub fn return_large_buffers_to_the_system() {
     }
 }
 
-/// The series of all queries as one collector, merging families of the same name.
-#[derive(Debug)]
-struct MergedSeries(Vec<Arc<QuerySeries>>);
-
-impl Collector for MergedSeries {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let mut families: BTreeMap<&str, (&str, Vec<&Sample>)> = BTreeMap::new();
-        for query in &self.0 {
-            for family in &query.families {
-                families
-                    .entry(&family.name)
-                    .or_insert_with(|| (&family.help, Vec::new()))
-                    .1
-                    .extend(family.samples.iter());
-            }
-        }
-        for (name, (help, samples)) in families {
-            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for sample in samples {
-                let labels: &[(String, String)] = &sample.labels;
-                metric.encode_family(&labels)?.encode_gauge(&sample.value)?;
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::Family;
+    use crate::mapping::{Family, Labels, Sample};
     use std::io::Read;
 
     fn series(query: &str, value: f64) -> QuerySeries {
@@ -250,11 +161,10 @@ mod tests {
                 name: "genesys_conversation_offered".into(),
                 help: "Offered".into(),
                 samples: vec![Sample {
-                    labels: vec![
+                    labels: Arc::new(Labels::new(vec![
                         ("query".to_string(), query.to_string()),
                         ("queue_name".to_string(), "Sales \"EU\"\n".to_string()),
-                    ]
-                    .into(),
+                    ])),
                     value,
                 }],
             }],
@@ -277,7 +187,7 @@ mod tests {
         store.publish("a", series("a", 1.0));
         store.publish("b", series("b", 2.0));
         let exposition = store.exposition();
-        let text = std::str::from_utf8(&exposition.prometheus_text.plain).unwrap();
+        let text = std::str::from_utf8(&exposition.plain).unwrap();
         assert_eq!(
             text.matches("# TYPE genesys_conversation_offered gauge")
                 .count(),
@@ -286,68 +196,15 @@ mod tests {
         );
         assert!(
             text.contains(
-                r#"genesys_conversation_offered{query="a",queue_name="Sales \"EU\"\n"} 1"#
+                r#"genesys_conversation_offered{query="a",queue_name="Sales \"EU\"\n"} 1.0"#
             ),
             "{text}"
         );
         assert!(text.contains(r#"query="b""#), "{text}");
-        let openmetrics = std::str::from_utf8(&exposition.openmetrics.plain).unwrap();
-        assert!(
-            openmetrics.contains("# TYPE genesys_conversation_offered gauge"),
-            "{openmetrics}"
-        );
-        assert!(
-            !openmetrics.contains("# EOF"),
-            "the server ends the exposition"
-        );
+        assert!(!text.contains("# EOF"), "the server ends the exposition");
         assert_eq!(exposition.samples, 2);
         // The gzip member holds exactly the plain text.
-        assert_eq!(gunzip(&exposition.prometheus_text.gzip), text);
-        assert_eq!(gunzip(&exposition.openmetrics.gzip), openmetrics);
-    }
-
-    /// Each format is exactly what its encoder writes, whether the two turn out the
-    /// same (one shared body) or not.
-    #[test]
-    fn both_formats_are_their_encoders_output() {
-        let odd = |help: &str, value: f64| QuerySeries {
-            families: vec![Family {
-                name: "genesys_conversation_x".into(),
-                help: help.into(),
-                samples: series("q", value).families[0].samples.clone(),
-            }],
-        };
-        for (help, value) in [
-            ("plain", 1.0),
-            ("quote \" and backslash \\ and\nnewline", 0.1),
-            ("big", 1e21),
-            ("not a number", f64::NAN),
-            ("infinite", f64::NEG_INFINITY),
-        ] {
-            let queries = vec![Arc::new(odd(help, value))];
-            let mut registry = Registry::default();
-            registry.register_collector(Box::new(MergedSeries(queries.clone())));
-            let (mut openmetrics, mut prometheus) = (String::new(), String::new());
-            text::encode_registry(&mut openmetrics, &registry).unwrap();
-            prometheus_text::encode(&mut prometheus, &registry).unwrap();
-            let exposition = encode(queries, 0);
-            assert_eq!(
-                exposition.openmetrics.plain,
-                openmetrics.as_bytes(),
-                "{help}"
-            );
-            assert_eq!(
-                exposition.prometheus_text.plain,
-                prometheus.as_bytes(),
-                "{help}"
-            );
-            assert_eq!(
-                gunzip(&exposition.prometheus_text.gzip),
-                prometheus,
-                "{help}"
-            );
-            assert_eq!(gunzip(&exposition.openmetrics.gzip), openmetrics, "{help}");
-        }
+        assert_eq!(gunzip(&exposition.gzip), text);
     }
 
     #[test]
@@ -357,10 +214,11 @@ mod tests {
         store.publish("b", series("b", 2.0));
         store.publish("a", series("a", 7.0));
         let exposition = store.exposition();
-        let text = std::str::from_utf8(&exposition.prometheus_text.plain).unwrap();
-        assert!(text.contains("} 7"), "{text}");
-        assert!(!text.contains("} 1\n"), "{text}");
-        assert!(text.contains("} 2"), "{text}");
+        let text = std::str::from_utf8(&exposition.plain).unwrap();
+        assert!(text.contains("} 7.0\n"), "{text}");
+        assert!(!text.contains("} 1.0\n"), "{text}");
+        assert!(text.contains("} 2.0\n"), "{text}");
+        assert_eq!(gunzip(&exposition.gzip), text);
     }
 
     #[test]

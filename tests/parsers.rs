@@ -341,6 +341,7 @@ fn exported(series: &QuerySeries, family: &str, queue: &str) -> Option<f64> {
         .iter()
         .filter(|s| {
             s.labels
+                .pairs()
                 .iter()
                 .any(|(name, value)| name == "queue_id" && value == queue)
         })

@@ -102,7 +102,7 @@ pub fn check_series(series: &QuerySeries) -> Result<(), String> {
         let mut seen = HashSet::new();
         for sample in &family.samples {
             let mut names = HashSet::new();
-            for (name, _) in sample.labels.iter() {
+            for (name, _) in sample.labels.pairs() {
                 if !is_label_name(name) || !names.insert(name) {
                     return Err(format!(
                         "{}: label {name:?} invalid or repeated in {:?}",

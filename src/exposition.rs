@@ -1,0 +1,314 @@
+//! The text exposition of the conversation series, written by hand.
+//!
+//! At 100k series the exposition is about 18 MB, eight times the JSON it comes from, and
+//! nearly all of it is label sets: every family repeats the labels of every group. A
+//! general encoder (prometheus-client's) renders each sample's labels, escaping and all,
+//! once per sample and per format; that was a fifth of a poll's CPU time
+//! (BENCHMARKS.md). Here a label set is rendered once, when mapping makes it
+//! ([`Labels::new`]), and writing a sample is copying the family name, the rendered
+//! labels and the value.
+//!
+//! The bytes are the Prometheus text format 0.0.4 and, without the closing `# EOF` (the
+//! server appends the exporter's own metrics and then ends the exposition), OpenMetrics
+//! 1.0 as well: the series are untimestamped gauges without units, their help texts carry
+//! no character either format escapes differently, and a non-finite value is written
+//! `NaN`, `+Inf` or `-Inf`, which both formats read. So one body, and one gzip of it,
+//! serves both. The tests check the bytes against prometheus-client's encoders.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::mapping::{QuerySeries, Sample};
+
+/// The label pairs of one series, with their rendering (`{name="value",...}`), made once
+/// and shared by every sample of a group.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Labels {
+    pairs: Vec<(String, String)>,
+    rendered: String,
+}
+
+impl Labels {
+    /// Label pairs in export order; names must be valid Prometheus label names (mapping
+    /// makes them from validated `group_by` dimensions).
+    pub fn new(pairs: Vec<(String, String)>) -> Labels {
+        let mut rendered = String::new();
+        for (index, (name, value)) in pairs.iter().enumerate() {
+            rendered.push(if index == 0 { '{' } else { ',' });
+            rendered.push_str(name);
+            rendered.push_str("=\"");
+            push_escaped(&mut rendered, value, &['\\', '"', '\n']);
+            rendered.push('"');
+        }
+        if !pairs.is_empty() {
+            rendered.push('}');
+        }
+        Labels { pairs, rendered }
+    }
+
+    /// The pairs, in export order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The value of the label `name`, if the set has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rendered)
+    }
+}
+
+/// Appends `text` to `out` with each of `special` backslash-escaped (a newline as `\n`).
+fn push_escaped(out: &mut String, text: &str, special: &[char]) {
+    let mut rest = text;
+    while let Some(at) = rest.find(special) {
+        out.push_str(&rest[..at]);
+        let Some(found) = rest[at..].chars().next() else {
+            break;
+        };
+        out.push('\\');
+        out.push(if found == '\n' { 'n' } else { found });
+        rest = &rest[at + found.len_utf8()..];
+    }
+    out.push_str(rest);
+}
+
+/// Writes every query's series as one exposition: a family that several queries export
+/// is written once, with the samples of each query in query order, and families sorted
+/// by name. `size_hint` sizes the buffer (the last exposition's length is a good guess),
+/// so that it is not grown by doubling.
+pub fn write(queries: &[Arc<QuerySeries>], size_hint: usize) -> Vec<u8> {
+    let mut families: BTreeMap<&str, (&str, Vec<&[Sample]>)> = BTreeMap::new();
+    for query in queries {
+        for family in &query.families {
+            families
+                .entry(&family.name)
+                .or_insert_with(|| (&family.help, Vec::new()))
+                .1
+                .push(&family.samples);
+        }
+    }
+    let mut out = Vec::with_capacity(size_hint + size_hint / 16);
+    let mut help_text = String::new();
+    let mut number = dtoa::Buffer::new();
+    for (name, (help, sample_lists)) in families {
+        help_text.clear();
+        push_escaped(&mut help_text, help, &['\\', '\n']);
+        for line in [
+            ["# HELP ", name, " ", &help_text, "\n"],
+            ["# TYPE ", name, " ", "gauge", "\n"],
+        ] {
+            line.iter()
+                .for_each(|part| out.extend_from_slice(part.as_bytes()));
+        }
+        for sample in sample_lists.into_iter().flatten() {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(sample.labels.rendered.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(format_value(&mut number, sample.value).as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// A sample value as both formats read it: shortest round-trip digits, always with a
+/// fraction or exponent (`42.0`), as prometheus-client writes it.
+fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
+    if value.is_finite() {
+        buffer.format_finite(value)
+    } else if value.is_nan() {
+        "NaN"
+    } else if value > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Family;
+    use prometheus_client::collector::Collector;
+    use prometheus_client::encoding::{DescriptorEncoder, prometheus_text, text};
+    use prometheus_client::metrics::MetricType;
+    use prometheus_client::registry::Registry;
+
+    /// prometheus-client's encoding of the same series: the reference the hand-written
+    /// writer must match byte for byte.
+    #[derive(Debug)]
+    struct Reference(Vec<Arc<QuerySeries>>);
+
+    impl Collector for Reference {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+            let mut families: BTreeMap<&str, (&str, Vec<&Sample>)> = BTreeMap::new();
+            for query in &self.0 {
+                for family in &query.families {
+                    families
+                        .entry(&family.name)
+                        .or_insert_with(|| (&family.help, Vec::new()))
+                        .1
+                        .extend(family.samples.iter());
+                }
+            }
+            for (name, (help, samples)) in families {
+                let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                for sample in samples {
+                    metric
+                        .encode_family(&sample.labels.pairs())?
+                        .encode_gauge(&sample.value)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn reference(queries: &[Arc<QuerySeries>]) -> (String, String) {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Reference(queries.to_vec())));
+        let (mut openmetrics, mut prometheus) = (String::new(), String::new());
+        text::encode_registry(&mut openmetrics, &registry).unwrap();
+        prometheus_text::encode(&mut prometheus, &registry).unwrap();
+        (openmetrics, prometheus)
+    }
+
+    fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: Arc::new(Labels::new(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )),
+            value,
+        }
+    }
+
+    fn family(name: &str, help: &str, samples: Vec<Sample>) -> Family {
+        Family {
+            name: name.into(),
+            help: help.into(),
+            samples,
+        }
+    }
+
+    fn text(queries: &[Arc<QuerySeries>]) -> String {
+        String::from_utf8(write(queries, 0)).unwrap()
+    }
+
+    #[test]
+    fn the_bytes_are_what_prometheus_client_writes_in_both_formats() {
+        let odd_labels = [
+            ("query", "a"),
+            ("queue_name", "Sales \"EU\"\n\\ré"),
+            ("media_type", ""),
+        ];
+        let a = QuerySeries {
+            families: vec![
+                family(
+                    "genesys_conversation_handle_seconds_sum",
+                    "Genesys Cloud tHandle: total seconds",
+                    vec![
+                        sample(&odd_labels, 11874.102),
+                        sample(&[("query", "a"), ("queue_id", "q2")], 0.0),
+                    ],
+                ),
+                family(
+                    "genesys_conversation_offered",
+                    "Offered",
+                    vec![sample(&[("query", "a")], 42.0)],
+                ),
+            ],
+        };
+        let b = QuerySeries {
+            families: vec![family(
+                "genesys_conversation_offered",
+                "Offered",
+                vec![
+                    sample(&[("query", "b")], 1e21),
+                    sample(&[("query", "b"), ("x", "1")], 1.5e-7),
+                    sample(&[], -3.0),
+                ],
+            )],
+        };
+        let queries = [Arc::new(a), Arc::new(b)];
+        let written = text(&queries);
+        let (openmetrics, prometheus) = reference(&queries);
+        assert_eq!(written, prometheus);
+        assert_eq!(written, openmetrics);
+        // The family both queries export is written once, query a's samples first.
+        assert_eq!(
+            written
+                .matches("# TYPE genesys_conversation_offered")
+                .count(),
+            1
+        );
+        let a_at = written.find(r#"offered{query="a"}"#).unwrap();
+        let b_at = written.find(r#"offered{query="b"}"#).unwrap();
+        assert!(a_at < b_at, "{written}");
+    }
+
+    #[test]
+    fn non_finite_values_are_written_as_both_formats_read_them() {
+        let queries = [Arc::new(QuerySeries {
+            families: vec![family(
+                "genesys_conversation_x",
+                "X",
+                vec![
+                    sample(&[("v", "nan")], f64::NAN),
+                    sample(&[("v", "inf")], f64::INFINITY),
+                    sample(&[("v", "-inf")], f64::NEG_INFINITY),
+                ],
+            )],
+        })];
+        let written = text(&queries);
+        assert!(written.contains("x{v=\"nan\"} NaN\n"), "{written}");
+        assert!(written.contains("x{v=\"inf\"} +Inf\n"), "{written}");
+        assert!(written.contains("x{v=\"-inf\"} -Inf\n"), "{written}");
+        // The text format's own encoder agrees.
+        assert_eq!(written, reference(&queries).1);
+    }
+
+    #[test]
+    fn help_is_escaped_as_the_text_format_requires() {
+        let queries = [Arc::new(QuerySeries {
+            families: vec![family(
+                "genesys_conversation_x",
+                "back\\slash\nnewline",
+                vec![sample(&[("query", "q")], 1.0)],
+            )],
+        })];
+        let written = text(&queries);
+        assert!(
+            written.starts_with("# HELP genesys_conversation_x back\\\\slash\\nnewline\n"),
+            "{written}"
+        );
+        assert_eq!(written, reference(&queries).1);
+    }
+
+    #[test]
+    fn labels_render_once_and_answer_by_name() {
+        let labels = Labels::new(vec![
+            ("queue_id".into(), "q1".into()),
+            ("queue_name".into(), "Bill\"ing".into()),
+        ]);
+        assert_eq!(
+            format!("{labels:?}"),
+            r#"{queue_id="q1",queue_name="Bill\"ing"}"#
+        );
+        assert_eq!(labels.get("queue_name"), Some("Bill\"ing"));
+        assert_eq!(labels.get("media_type"), None);
+        assert_eq!(labels.pairs().len(), 2);
+        assert_eq!(write(&[], 0), b"");
+    }
+}
