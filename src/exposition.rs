@@ -21,43 +21,60 @@ use std::sync::Arc;
 
 use crate::mapping::{QuerySeries, Sample};
 
-/// The label pairs of one series, with their rendering (`{name="value",...}`), made once
-/// and shared by every sample of a group.
+/// The labels of one series, with their rendering (`{name="value",...}`), made once and
+/// shared by every sample of a group.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Labels {
-    pairs: Vec<(String, String)>,
+    /// Label names, shared by every group of a query.
+    names: Arc<[String]>,
+    values: Vec<String>,
     rendered: String,
 }
 
 impl Labels {
-    /// Label pairs in export order; names must be valid Prometheus label names (mapping
-    /// makes them from validated `group_by` dimensions).
-    pub fn new(pairs: Vec<(String, String)>) -> Labels {
-        let mut rendered = String::new();
-        for (index, (name, value)) in pairs.iter().enumerate() {
+    /// The labels `names` (valid Prometheus label names, made by mapping from validated
+    /// `group_by` dimensions) with `values`, position by position.
+    pub fn new(names: Arc<[String]>, values: Vec<String>) -> Labels {
+        debug_assert_eq!(names.len(), values.len());
+        let length: usize = names
+            .iter()
+            .zip(&values)
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum();
+        let mut rendered = String::with_capacity(length + 1);
+        for (index, (name, value)) in names.iter().zip(&values).enumerate() {
             rendered.push(if index == 0 { '{' } else { ',' });
             rendered.push_str(name);
             rendered.push_str("=\"");
             push_escaped(&mut rendered, value, &['\\', '"', '\n']);
             rendered.push('"');
         }
-        if !pairs.is_empty() {
+        if !rendered.is_empty() {
             rendered.push('}');
         }
-        Labels { pairs, rendered }
+        Labels {
+            names,
+            values,
+            rendered,
+        }
     }
 
-    /// The pairs, in export order.
-    pub fn pairs(&self) -> &[(String, String)] {
-        &self.pairs
+    /// The (name, value) pairs, in export order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter().map(String::as_str))
+    }
+
+    /// The values, in the order of the names.
+    pub fn values(&self) -> &[String] {
+        &self.values
     }
 
     /// The value of the label `name`, if the set has it.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 }
 
@@ -164,9 +181,8 @@ mod tests {
             for (name, (help, samples)) in families {
                 let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
                 for sample in samples {
-                    metric
-                        .encode_family(&sample.labels.pairs())?
-                        .encode_gauge(&sample.value)?;
+                    let pairs: Vec<(&str, &str)> = sample.labels.pairs().collect();
+                    metric.encode_family(&pairs)?.encode_gauge(&sample.value)?;
                 }
             }
             Ok(())
@@ -182,14 +198,16 @@ mod tests {
         (openmetrics, prometheus)
     }
 
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        Labels::new(
+            pairs.iter().map(|(name, _)| name.to_string()).collect(),
+            pairs.iter().map(|(_, value)| value.to_string()).collect(),
+        )
+    }
+
     fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
         Sample {
-            labels: Arc::new(Labels::new(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )),
+            labels: Arc::new(labels(pairs)),
             value,
         }
     }
@@ -298,17 +316,15 @@ mod tests {
 
     #[test]
     fn labels_render_once_and_answer_by_name() {
-        let labels = Labels::new(vec![
-            ("queue_id".into(), "q1".into()),
-            ("queue_name".into(), "Bill\"ing".into()),
-        ]);
+        let labels = labels(&[("queue_id", "q1"), ("queue_name", "Bill\"ing")]);
         assert_eq!(
             format!("{labels:?}"),
             r#"{queue_id="q1",queue_name="Bill\"ing"}"#
         );
         assert_eq!(labels.get("queue_name"), Some("Bill\"ing"));
         assert_eq!(labels.get("media_type"), None);
-        assert_eq!(labels.pairs().len(), 2);
+        assert_eq!(labels.pairs().count(), 2);
+        assert_eq!(labels.values(), ["q1", "Bill\"ing"]);
         assert_eq!(write(&[], 0), b"");
     }
 }

@@ -115,7 +115,7 @@ pub fn map_response(
     groups.retain(|_, entries| !entries.is_empty());
 
     let mut builder = FamilyBuilder::new(&query.metrics, groups.len());
-    let label_names = label_names(query);
+    let label_names = LabelNames::of(query);
     // Each entry finds its metric with one lookup; the metrics asked for are few, the
     // entries tens of thousands.
     let metric_index: HashMap<&str, usize> = query
@@ -127,7 +127,7 @@ pub fn map_response(
     // The (metric, qualifier) pairs of the group at hand that have been exported.
     let mut exported: Vec<(usize, Option<&str>)> = Vec::new();
     for (key, entries) in &groups {
-        let labels = group_labels(query, &label_names, key, queue_names);
+        let labels = label_names.group(query, key, queue_names);
         exported.clear();
         for entry in entries {
             // A metric not asked for is not exported.
@@ -145,7 +145,7 @@ pub fn map_response(
             exported.push((metric, qualifier));
             warnings += u64::from(entry.stats.skipped);
             let labels = match qualifier {
-                Some(qualifier) => with_qualifier(&labels, qualifier),
+                Some(qualifier) => label_names.with_qualifier(&labels, qualifier),
                 None => Arc::clone(&labels),
             };
             warnings += builder.add_stats(metric, &entry.stats, &labels);
@@ -165,19 +165,19 @@ pub fn map_response(
         .iter()
         .filter(|(k, _)| !groups.contains_key(*k))
     {
-        let labels = group_labels(query, &label_names, key, queue_names);
+        let labels = label_names.group(query, key, queue_names);
         for metric in 0..query.metrics.len() {
             builder.add_zero(metric, &labels);
         }
     }
-    for key in groups.keys() {
-        memory.last_seen.insert(key.clone(), interval.end);
+    for (key, _) in groups {
+        memory.last_seen.insert(key, interval.end);
     }
 
-    let interval_labels: LabelSet = Arc::new(Labels::new(vec![
-        ("query".to_string(), query.name.clone()),
-        ("interval".to_string(), query.granularity.to_string()),
-    ]));
+    let interval_labels: LabelSet = Arc::new(Labels::new(
+        Arc::from(["query".to_string(), "interval".to_string()]),
+        vec![query.name.clone(), label_names.granularity.clone()],
+    ));
     builder.push(
         "interval_start_timestamp_seconds",
         "Start (Unix time) of the interval the genesys_conversation_* values describe: the last completed interval, polled in the background",
@@ -197,39 +197,59 @@ pub fn map_response(
     }
 }
 
-/// Label names in export order: `query`, `interval`, the dimensions (with `queue_name`
-/// right after `queue_id`).
-fn label_names(query: &QueryConfig) -> Vec<String> {
-    let mut names = vec!["query".to_string(), "interval".to_string()];
-    for dimension in &query.group_by {
-        names.push(snake_case(dimension));
-        if dimension == "queueId" {
-            names.push("queue_name".to_string());
-        }
-    }
-    names
+/// What every label set of one query's poll shares, made once per poll.
+struct LabelNames {
+    /// `query`, `interval`, the dimensions (with `queue_name` right after `queue_id`).
+    plain: Arc<[String]>,
+    /// The same and `qualifier`, for the entries that carry one.
+    qualified: Arc<[String]>,
+    /// The `interval` label's value.
+    granularity: String,
 }
 
-fn group_labels(
-    query: &QueryConfig,
-    names: &[String],
-    key: &[String],
-    queue_names: &HashMap<String, String>,
-) -> LabelSet {
-    let mut values = vec![query.name.clone(), query.granularity.to_string()];
-    for (dimension, value) in query.group_by.iter().zip(key) {
-        values.push(value.clone());
-        if dimension == "queueId" {
-            values.push(queue_names.get(value).cloned().unwrap_or_default());
+impl LabelNames {
+    fn of(query: &QueryConfig) -> LabelNames {
+        let mut names = vec!["query".to_string(), "interval".to_string()];
+        for dimension in &query.group_by {
+            names.push(snake_case(dimension));
+            if dimension == "queueId" {
+                names.push("queue_name".to_string());
+            }
+        }
+        let plain: Arc<[String]> = Arc::from(names.as_slice());
+        names.push("qualifier".to_string());
+        LabelNames {
+            plain,
+            qualified: Arc::from(names),
+            granularity: query.granularity.to_string(),
         }
     }
-    Arc::new(Labels::new(names.iter().cloned().zip(values).collect()))
-}
 
-fn with_qualifier(labels: &LabelSet, qualifier: &str) -> LabelSet {
-    let mut extended = labels.pairs().to_vec();
-    extended.push(("qualifier".to_string(), qualifier.to_string()));
-    Arc::new(Labels::new(extended))
+    /// The labels of the group whose `group_by` values are `key`.
+    fn group(
+        &self,
+        query: &QueryConfig,
+        key: &[String],
+        queue_names: &HashMap<String, String>,
+    ) -> LabelSet {
+        let mut values = Vec::with_capacity(self.plain.len());
+        values.push(query.name.clone());
+        values.push(self.granularity.clone());
+        for (dimension, value) in query.group_by.iter().zip(key) {
+            values.push(value.clone());
+            if dimension == "queueId" {
+                values.push(queue_names.get(value).cloned().unwrap_or_default());
+            }
+        }
+        Arc::new(Labels::new(Arc::clone(&self.plain), values))
+    }
+
+    /// A group's labels and the `qualifier` an entry carries.
+    fn with_qualifier(&self, labels: &Labels, qualifier: &str) -> LabelSet {
+        let mut values = labels.values().to_vec();
+        values.push(qualifier.to_string());
+        Arc::new(Labels::new(Arc::clone(&self.qualified), values))
+    }
 }
 
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
@@ -523,7 +543,7 @@ mod tests {
             .filter(|s| {
                 labels
                     .iter()
-                    .all(|(k, v)| s.labels.pairs().iter().any(|(lk, lv)| lk == k && lv == v))
+                    .all(|(k, v)| s.labels.pairs().any(|(lk, lv)| lk == *k && lv == *v))
             })
             .map(|s| s.value)
             .collect();
@@ -606,12 +626,7 @@ mod tests {
             .iter()
             .find(|f| f.name == "genesys_conversation_offered")
             .unwrap();
-        let names: Vec<&str> = family.samples[0]
-            .labels
-            .pairs()
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect();
+        let names: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
         assert_eq!(
             names,
             ["query", "interval", "queue_id", "queue_name", "media_type"]

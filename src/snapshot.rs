@@ -161,10 +161,10 @@ mod tests {
                 name: "genesys_conversation_offered".into(),
                 help: "Offered".into(),
                 samples: vec![Sample {
-                    labels: Arc::new(Labels::new(vec![
-                        ("query".to_string(), query.to_string()),
-                        ("queue_name".to_string(), "Sales \"EU\"\n".to_string()),
-                    ])),
+                    labels: Arc::new(Labels::new(
+                        Arc::from(["query".to_string(), "queue_name".to_string()]),
+                        vec![query.to_string(), "Sales \"EU\"\n".to_string()],
+                    )),
                     value,
                 }],
             }],

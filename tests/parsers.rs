@@ -342,7 +342,6 @@ fn exported(series: &QuerySeries, family: &str, queue: &str) -> Option<f64> {
         .filter(|s| {
             s.labels
                 .pairs()
-                .iter()
                 .any(|(name, value)| name == "queue_id" && value == queue)
         })
         .map(|s| s.value)
