@@ -1,5 +1,6 @@
 //! The poll path at 10k, 100k and 500k series: parsing an aggregates response, mapping
-//! it to series, and encoding the snapshot, each against `serde_json::Value` parsing of
+//! it to series, and encoding the snapshot (`encode`: writing the exposition, `write`,
+//! and compressing it, `gzip`), each against `serde_json::Value` parsing of
 //! the same bytes as the baseline (the target: the exporter's typed parse is no slower,
 //! see BENCHMARKS.md).
 //!
@@ -13,7 +14,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use genesys_cloud_exporter::exposition;
 use genesys_cloud_exporter::genesys::types::AggregateResponse;
+use genesys_cloud_exporter::gzip::Piece;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 
@@ -72,6 +75,13 @@ fn pipeline(c: &mut Criterion) {
                     &mut GroupMemory::default(),
                 )
             })
+        });
+        let queries = [std::sync::Arc::new(mapped.series.clone())];
+        group.bench_function("write", |b| {
+            b.iter(|| exposition::write(black_box(&queries), exposition.plain.len()))
+        });
+        group.bench_function("gzip", |b| {
+            b.iter(|| Piece::leading(black_box(&exposition.plain)))
         });
         group.bench_function("encode", |b| {
             b.iter_batched(
