@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod filter;
 pub mod genesys;
 pub mod gzip;
 pub mod interval;
