@@ -137,7 +137,8 @@ async fn metrics_equal_the_api_stats_of_the_last_completed_interval() {
 #[tokio::test(flavor = "multi_thread")]
 async fn queue_names_come_from_every_page() {
     let sim = simulator(SimulatorConfig {
-        queue_count: 230,
+        queue_count: 1_200,
+        media_type_count: 1,
         ..SimulatorConfig::default()
     })
     .await;
@@ -155,7 +156,7 @@ async fn queue_names_come_from_every_page() {
         let id = &sample.labels["queue_id"];
         assert_eq!(&sample.labels["queue_name"], &names[id], "queue {id}");
         let position = sim.queues().iter().position(|q| &q.id == id).unwrap();
-        if position >= 200 {
+        if position >= 1_000 {
             last_page_queues += 1;
         }
     }
@@ -168,7 +169,7 @@ async fn queue_names_come_from_every_page() {
         .iter()
         .filter(|r| r.path == "/api/v2/routing/queues")
         .count();
-    assert_eq!(queue_requests, 3, "230 queues at 100 a page");
+    assert_eq!(queue_requests, 3, "1,200 queues at 500 a page");
     // However many queues, one poll of one query is one aggregates request.
     let aggregate_requests = sim
         .requests()

@@ -307,6 +307,9 @@ pub struct TokenErrorBody {
 pub struct QueuePage {
     #[serde(default, deserialize_with = "null_as_default")]
     pub entities: Vec<QueueEntity>,
+    /// The page size the API used, which may be less than asked for.
+    #[serde(default)]
+    pub page_size: Option<u32>,
     #[serde(default)]
     pub page_count: Option<u32>,
     #[serde(default)]
