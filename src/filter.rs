@@ -92,16 +92,22 @@ impl QueryFilter {
 /// error message.
 #[derive(Debug, PartialEq)]
 pub struct SplitError {
+    /// The field of the filter concerned, such as `filter.predicates[3]`.
     pub field: String,
+    /// Why: the size, and what keeps the filter from being split exactly.
     pub message: String,
 }
 
 /// What the rest of a request holds besides the filter, to measure whole bodies.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestShape<'a> {
+    /// ISO-8601, as sent (`PT30M`).
     pub granularity: &'a str,
+    /// IANA name, as sent.
     pub time_zone: &'a str,
+    /// The query's `groupBy`: the split dimension must be in it.
     pub group_by: &'a [String],
+    /// The query's `metrics`.
     pub metrics: &'a [String],
 }
 
