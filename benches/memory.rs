@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::types::AggregateQuery;
+use genesys_cloud_exporter::genesys::types::AggregateResponse;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
 use genesys_cloud_exporter::server::{AppState, Security, serve};
@@ -204,19 +204,11 @@ async fn run(queues: usize, polls: usize) {
     let mut latencies = Vec::with_capacity(polls);
     for poll in 1..=polls {
         let poll_started = Instant::now();
-        let request = AggregateQuery {
-            interval: interval.to_iso8601(),
-            granularity: query.granularity.to_string(),
-            time_zone: query.time_zone.name(),
-            group_by: &query.group_by,
-            metrics: &query.metrics,
-            filter: query.filter.as_ref(),
-        };
-        let response = client
-            .query_aggregates(&request)
-            .await
-            .expect("a response")
-            .value;
+        let mut response = AggregateResponse::default();
+        for request in query.requests(&interval) {
+            let answer = client.query_aggregates(&request).await.expect("a response");
+            response.results.extend(answer.value.results);
+        }
         let mapped = map_response(&query, &interval, &response, &names, &mut memory);
         drop(response);
         series = mapped.series.sample_count();

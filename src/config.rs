@@ -27,7 +27,9 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::interval::Granularity;
+use crate::filter::{QueryFilter, RequestShape};
+use crate::genesys::types::AggregateQuery;
+use crate::interval::{Granularity, Interval};
 
 /// Labels the exporter adds itself (`qualifier` when Genesys sends one with a metric); a
 /// `group_by` dimension whose label would have the same name would clash with them and
@@ -46,11 +48,6 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 /// Largest config file read. A config is a few KiB; the cap keeps a mistaken path such as
 /// `/dev/zero` from exhausting memory.
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-
-/// The largest filter, as JSON, that a query may carry. Genesys refuses request bodies
-/// over about 512 KB; the rest of a query (interval, metrics, groupBy) takes a few KB, so
-/// this keeps every request one Genesys accepts: about 5,000 `queueId` predicates.
-const MAX_FILTER_BYTES: usize = 500 * 1024;
 
 /// The whole config file: the list of aggregate queries to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,8 +75,32 @@ pub struct QueryConfig {
     pub group_by: Vec<String>,
     /// Genesys metric names (`n…` counts, `t…` timers, `o…` observations); at least one.
     pub metrics: Vec<String>,
-    /// Passed through to Genesys as the query's `filter` JSON.
-    pub filter: Option<serde_json::Value>,
+    /// Passed through to Genesys as the query's `filter` JSON; split over several
+    /// requests when too large for one (see [`crate::filter`]).
+    pub filter: Option<QueryFilter>,
+}
+
+impl QueryConfig {
+    /// The aggregates requests of one poll of `interval`: one, or one per share of a
+    /// split filter. Their answers' `results` together are the answer to the query.
+    pub fn requests(&self, interval: &Interval) -> Vec<AggregateQuery<'_>> {
+        let request = |filter| AggregateQuery {
+            interval: interval.to_iso8601(),
+            granularity: self.granularity.to_string(),
+            time_zone: self.time_zone.name(),
+            group_by: &self.group_by,
+            metrics: &self.metrics,
+            filter,
+        };
+        match &self.filter {
+            None => vec![request(None)],
+            Some(filter) => filter
+                .requests()
+                .iter()
+                .map(|r| request(Some(r.json())))
+                .collect(),
+        }
+    }
 }
 
 /// Why a config could not be loaded. Each message is one line that names the file and,
@@ -266,7 +287,7 @@ impl Config {
                     refresh: q.refresh.map(|r| humantime::format_duration(r).to_string()),
                     group_by: &q.group_by,
                     metrics: &q.metrics,
-                    filter: q.filter.as_ref(),
+                    filter: q.filter.as_ref().map(QueryFilter::written),
                 })
                 .collect(),
         };
@@ -604,22 +625,21 @@ impl RawQuery {
             ));
         };
         check_metrics(&metrics)?;
-        if let Some(filter) = &self.filter {
-            check_clause(filter, "filter", true)?;
-            let size = serde_json::to_vec(filter).map_or(0, |json| json.len());
-            if size > MAX_FILTER_BYTES {
-                return Err(FieldError::new(
-                    "filter",
-                    format!(
-                        "is {} KiB as JSON, over the {} KiB that fit in one request \
-                         (Genesys refuses bodies over about 512 KB); split its predicates \
-                         across several queries",
-                        size / 1024,
-                        MAX_FILTER_BYTES / 1024
-                    ),
-                ));
+        let filter = match self.filter {
+            None => None,
+            Some(filter) => {
+                check_clause(&filter, "filter", true)?;
+                let shape = RequestShape {
+                    granularity: &granularity.to_string(),
+                    time_zone: time_zone.name(),
+                    group_by: &group_by,
+                    metrics: &metrics,
+                };
+                let planned = crate::filter::plan(filter, shape)
+                    .map_err(|e| FieldError::new(e.field, e.message))?;
+                Some(planned)
             }
-        }
+        };
         Ok(QueryConfig {
             name,
             granularity,
@@ -628,7 +648,7 @@ impl RawQuery {
             refresh,
             group_by,
             metrics,
-            filter: self.filter,
+            filter,
         })
     }
 }
@@ -1106,13 +1126,19 @@ queries:
     #[test]
     fn example_parses_to_the_expected_values() {
         let config = parse(EXAMPLE);
-        let mut expected = Config::builtin_default();
-        expected.queries[0].filter = Some(json!({
-            "type": "and",
-            "predicates": [{"type": "dimension", "dimension": "mediaType", "value": "voice"}]
-        }));
-        assert_eq!(config, expected);
         let q = &config.queries[0];
+        let filter = q.filter.as_ref();
+        assert_eq!(
+            filter.map(QueryFilter::written),
+            Some(&json!({
+                "type": "and",
+                "predicates": [{"type": "dimension", "dimension": "mediaType", "value": "voice"}]
+            }))
+        );
+        assert_eq!(filter.map(|f| f.requests().len()), Some(1));
+        let mut expected = Config::builtin_default();
+        expected.queries[0].filter = q.filter.clone();
+        assert_eq!(config, expected);
         assert_eq!(q.name, "queues");
         assert_eq!(q.granularity, Granularity::Minutes(30));
         assert_eq!(q.time_zone, Tz::UTC);
@@ -2124,31 +2150,73 @@ queries:
         assert!(e.to_string().contains("large.yml"), "{e}");
     }
 
-    /// One query is one request: a filter too large for one Genesys request body is
-    /// refused at start-up, naming the query and the field, instead of failing every poll.
+    /// A config with an `or` list over `queues` queue ids.
+    fn many_queues(queues: usize, group_by: &str) -> String {
+        let predicates: Vec<String> = (0..queues)
+            .map(|i| {
+                format!(
+                    "{{type: dimension, dimension: queueId, operator: matches, value: {i:08}-0000-4000-8000-000000000000}}"
+                )
+            })
+            .collect();
+        format!(
+            "queries:\n  - name: many\n    granularity: PT30M\n    metrics: [nOffered]\n    group_by: {group_by}\n    filter: {{type: or, predicates: [{}]}}\n",
+            predicates.join(", ")
+        )
+    }
+
+    /// A filter too large for one request body is split over as few requests as fit
+    /// when the query groups by its dimension, and each request is built from one share.
     #[test]
-    fn a_filter_too_large_for_one_request_is_refused() {
-        let config = |queues: usize| {
-            let predicates: Vec<String> = (0..queues)
-                .map(|i| {
-                    format!(
-                        "{{type: dimension, dimension: queueId, value: {i:08}-0000-4000-8000-000000000000}}"
-                    )
-                })
-                .collect();
-            format!(
-                "queries:\n  - name: many\n    granularity: PT30M\n    metrics: [nOffered]\n    group_by: [queueId]\n    filter: {{type: or, predicates: [{}]}}\n",
-                predicates.join(", ")
-            )
-        };
-        let fits = Config::from_yaml(&config(4_000), "big.yaml");
-        assert!(fits.is_ok(), "{fits:?}");
-        let message = Config::from_yaml(&config(8_000), "big.yaml")
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("big.yaml"), "{message}");
-        assert!(message.contains("many"), "{message}");
-        assert!(message.contains("filter"), "{message}");
+    fn a_filter_too_large_for_one_request_is_split() {
+        let fits = parse(&many_queues(4_000, "[queueId]"));
+        let interval = Interval::parse_iso8601("2026-11-25T12:00:00Z/2026-11-25T12:30:00Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fits.queries[0].requests(&interval).len(), 1);
+        let split = parse(&many_queues(12_000, "[queueId, mediaType]"));
+        let query = &split.queries[0];
+        let filter = query.filter.as_ref().unwrap_or_else(|| panic!("no filter"));
+        assert_eq!(filter.split_on(), Some("queueId"));
+        let requests = query.requests(&interval);
+        assert_eq!(requests.len(), 3);
+        let mut values = 0;
+        for request in &requests {
+            let body = serde_json::to_vec(request).unwrap_or_default();
+            assert!(
+                body.len() <= crate::filter::MAX_REQUEST_BYTES,
+                "{}",
+                body.len()
+            );
+            let sent: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert_eq!(
+                sent["interval"],
+                "2026-11-25T12:00:00.000Z/2026-11-25T12:30:00.000Z"
+            );
+            assert_eq!(sent["groupBy"], json!(["queueId", "mediaType"]));
+            values += sent["filter"]["predicates"].as_array().map_or(0, Vec::len);
+        }
+        assert_eq!(values, 12_000);
+        // Shown back as written.
+        let text = split.to_yaml().unwrap_or_default();
+        assert_eq!(parse(&text), split);
+    }
+
+    /// A filter too large for one request that cannot be split exactly is refused at
+    /// start-up, naming the file, the query, the field and why.
+    #[test]
+    fn a_filter_too_large_that_cannot_be_split_exactly_is_refused() {
+        let message = Config::from_yaml(&many_queues(8_000, "[mediaType]"), "big.yaml")
+            .map(|c| format!("accepted: {} queries", c.queries.len()))
+            .unwrap_or_else(|e| e.to_string());
+        assert!(
+            message.starts_with("big.yaml: query \"many\": field `filter.predicates`: "),
+            "{message}"
+        );
         assert!(message.contains("512 KB"), "{message}");
+        assert!(
+            message.contains("queueId is not in group_by, so the answers of split requests could not be merged exactly"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
     }
 }

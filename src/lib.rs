@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod exposition;
+pub mod filter;
 pub mod genesys;
 pub mod gzip;
 pub mod interval;

@@ -200,6 +200,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         media_type_count: usize::from(args.media_types),
         busy_all_day: args.busy_all_day,
         seed: args.seed,
+        queue_page_limit: defaults.queue_page_limit,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
 use crate::config::QueryConfig;
-use crate::genesys::types::AggregateQuery;
+use crate::genesys::types::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, queues::QueueNames};
 use crate::interval::{Interval, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, map_response};
@@ -56,11 +56,16 @@ struct LastPoll {
 impl Poller {
     pub fn new(query: QueryConfig, context: PollContext) -> Poller {
         context.telemetry.register_query(&query.name);
+        let requests = query.filter.as_ref().map_or(1, |f| f.requests().len());
         context.telemetry.describe_query(
             &query.name,
             query.granularity.nominal_length(),
             query.settle_delay,
+            requests,
         );
+        if let Some(dimension) = query.filter.as_ref().and_then(|f| f.split_on()) {
+            tracing::info!(query = %query.name, requests_per_poll = requests, split_on = dimension, "the filter is too large for one request; each poll sends it in shares");
+        }
         Poller {
             query: Arc::new(query),
             context,
@@ -128,24 +133,33 @@ impl Poller {
         let started = Instant::now();
         let name = self.query.name.clone();
         tracing::debug!(query = %name, interval = %interval.to_iso8601(), "polling");
-        let request = AggregateQuery {
-            interval: interval.to_iso8601(),
-            granularity: self.query.granularity.to_string(),
-            time_zone: self.query.time_zone.name(),
-            group_by: &self.query.group_by,
-            metrics: &self.query.metrics,
-            filter: self.query.filter.as_ref(),
-        };
-        let result = self.context.client.query_aggregates(&request).await;
+        // One request per share of a split filter, one after the other, each through the
+        // budget, token and retries; the answers' results together are the answer.
+        // Nothing is published unless every request succeeded.
+        let requests = self.query.requests(&interval);
+        let count = requests.len();
+        let mut response = AggregateResponse::default();
+        let mut budget_wait = Duration::ZERO;
+        for (index, request) in requests.iter().enumerate() {
+            match self.context.client.query_aggregates(request).await {
+                Ok(delivered) => {
+                    budget_wait += delivered.budget_wait;
+                    response.results.extend(delivered.value.results);
+                }
+                Err(err) => {
+                    if count > 1 {
+                        tracing::warn!(query = %name, request = index + 1, requests = count, "a request of a split query failed; the poll fails whole");
+                    }
+                    return Err(self.record_failure(interval, started, err));
+                }
+            }
+        }
+        drop(requests);
         let telemetry = &self.context.telemetry;
         let store = &self.context.store;
-        let delivered = match result {
-            Ok(delivered) => delivered,
-            Err(err) => return Err(self.record_failure(interval, started, err)),
-        };
-        if delivered.budget_wait > DELAYED_AFTER {
+        if budget_wait > DELAYED_AFTER {
             telemetry.count_delayed_poll(&name);
-            tracing::info!(query = %name, waited_seconds = delivered.budget_wait.as_secs_f64(), "poll waited for the API budget");
+            tracing::info!(query = %name, waited_seconds = budget_wait.as_secs_f64(), "poll waited for the API budget");
         }
 
         // Mapping and encoding are CPU work proportional to the series: keep them off
@@ -154,7 +168,6 @@ impl Poller {
         let names = self.context.queue_names.current();
         let memory = std::mem::take(&mut self.memory);
         let store_for_publish = Arc::clone(store);
-        let response = delivered.value;
         let outcome = tokio::task::spawn_blocking(move || {
             let mut memory = memory;
             let mapped = map_response(&query, &interval, &response, &names, &mut memory);
@@ -195,7 +208,7 @@ impl Poller {
             s.interval = Some(interval);
             s.samples = samples;
         });
-        tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, "poll succeeded");
+        tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, requests = count, "poll succeeded");
         Ok(())
     }
 }

@@ -46,6 +46,7 @@ pub struct Telemetry {
     api_clock_skew: FloatGauge,
     query_interval: Family<Labels, FloatGauge>,
     query_settle_delay: Family<Labels, FloatGauge>,
+    query_requests_per_poll: Family<Labels, Gauge>,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
     /// The last encoding in each format (text 0.0.4, OpenMetrics).
@@ -160,6 +161,12 @@ impl Telemetry {
             "How long the query waits after an interval ends before polling it (settle_delay)",
             query_settle_delay.clone(),
         );
+        let query_requests_per_poll = Family::<Labels, Gauge>::default();
+        registry.register(
+            "genesys_exporter_query_requests_per_poll",
+            "Aggregates requests one poll of the query sends, retries not included: 1, or more when its filter is too large for one request body and is split",
+            query_requests_per_poll.clone(),
+        );
         let build_info = Family::<Labels, Gauge>::default();
         build_info
             .get_or_create(&vec![
@@ -187,14 +194,25 @@ impl Telemetry {
             response_warnings,
             query_interval,
             query_settle_delay,
+            query_requests_per_poll,
             generation: AtomicU64::new(0),
             encoded: Mutex::new([None, None]),
         }
     }
 
-    /// Exports a query's schedule: its interval length and settle delay.
-    pub fn describe_query(&self, query: &str, interval: Duration, settle_delay: Duration) {
+    /// Exports a query's schedule and cost: its interval length, settle delay and
+    /// requests per poll.
+    pub fn describe_query(
+        &self,
+        query: &str,
+        interval: Duration,
+        settle_delay: Duration,
+        requests_per_poll: usize,
+    ) {
         let labels = query_labels(query);
+        self.query_requests_per_poll
+            .get_or_create(&labels)
+            .set(i64::try_from(requests_per_poll).unwrap_or(i64::MAX));
         self.query_interval
             .get_or_create(&labels)
             .set(interval.as_secs_f64());

@@ -581,7 +581,31 @@ fn cases() -> Vec<Case> {
             "GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)",
             &["missing Genesys Cloud OAuth credentials", "--demo"],
         ),
+        config(
+            "a filter too large for one request, on a dimension not grouped by",
+            too_large_filter(),
+            Q1,
+            Some("field `filter.predicates`"),
+            &[
+                "Genesys refuses bodies over about 512 KB",
+                "queueId is not in group_by, so the answers of split requests could not be merged exactly",
+            ],
+        ),
     ]
+}
+
+/// A query whose `or` list over 8,000 queues makes a request body over the limit, and
+/// which groups by media type only, so that splitting it could not be exact.
+fn too_large_filter() -> &'static str {
+    let predicates: Vec<String> = (0..8_000)
+        .map(|i| format!("{{dimension: queueId, value: {i:08}-0000-4000-8000-000000000000}}"))
+        .collect();
+    let yaml = format!(
+        "queries:\n  - name: q1\n    granularity: PT30M\n    metrics: [nOffered]\n    group_by: [mediaType]\n    filter: {{type: or, predicates: [{}]}}\n",
+        predicates.join(", ")
+    );
+    // Cases hold static text; this one is made once per run.
+    Box::leak(yaml.into_boxed_str())
 }
 
 /// The files the secret cases point at. Permissions cannot make a file unreadable when

@@ -137,7 +137,8 @@ async fn metrics_equal_the_api_stats_of_the_last_completed_interval() {
 #[tokio::test(flavor = "multi_thread")]
 async fn queue_names_come_from_every_page() {
     let sim = simulator(SimulatorConfig {
-        queue_count: 230,
+        queue_count: 1_200,
+        media_type_count: 1,
         ..SimulatorConfig::default()
     })
     .await;
@@ -155,7 +156,7 @@ async fn queue_names_come_from_every_page() {
         let id = &sample.labels["queue_id"];
         assert_eq!(&sample.labels["queue_name"], &names[id], "queue {id}");
         let position = sim.queues().iter().position(|q| &q.id == id).unwrap();
-        if position >= 200 {
+        if position >= 1_000 {
             last_page_queues += 1;
         }
     }
@@ -168,7 +169,7 @@ async fn queue_names_come_from_every_page() {
         .iter()
         .filter(|r| r.path == "/api/v2/routing/queues")
         .count();
-    assert_eq!(queue_requests, 3, "230 queues at 100 a page");
+    assert_eq!(queue_requests, 3, "1,200 queues at 500 a page");
     // However many queues, one poll of one query is one aggregates request.
     let aggregate_requests = sim
         .requests()
@@ -430,4 +431,238 @@ async fn each_query_exports_its_interval_and_settle_delay() {
     assert_eq!(metrics.value(settle, &[("query", "quarter")]), 120.0);
     assert_eq!(metrics.value(interval, &[("query", "daily")]), 86400.0);
     assert_eq!(metrics.value(settle, &[("query", "daily")]), 600.0);
+}
+
+const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
+
+/// A query over `ids`, one `matches` predicate per queue in an `or` list, grouped by
+/// queue, with the stats whose merge could go wrong: counts, min and max, ratios.
+fn split_query(name: &str, ids: &[String]) -> String {
+    let mut text = format!(
+        "  - name: {name}\n    granularity: PT30M\n    settle_delay: 5s\n    group_by: [queueId]\n    metrics: [nOffered, tHandle, oServiceLevel]\n"
+    );
+    if !ids.is_empty() {
+        let predicates: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                format!("{{type: dimension, dimension: queueId, operator: matches, value: '{id}'}}")
+            })
+            .collect();
+        text.push_str(&format!(
+            "    filter: {{type: or, predicates: [{}]}}\n",
+            predicates.join(", ")
+        ));
+    }
+    text
+}
+
+/// What the exporter says one poll of `query` sends.
+fn requests_per_poll(metrics: &common::Metrics, query: &str) -> f64 {
+    metrics.value(
+        "genesys_exporter_query_requests_per_poll",
+        &[("query", query)],
+    )
+}
+
+/// The status of every aggregates request the simulator answered, in order.
+fn aggregates_statuses(sim: &genesys_cloud_exporter::simulator::Simulator) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path == AGGREGATES_PATH)
+        .map(|r| r.status)
+        .collect()
+}
+
+/// A series without its `query` label: name, the other labels, value.
+type Series = (String, Vec<(String, String)>, f64);
+
+/// The `request` counts of the "poll succeeded" log lines of `query`.
+fn successful_polls(logs: &str, query: &str) -> Vec<String> {
+    logs.lines()
+        .filter(|l| l.contains("poll succeeded") && l.contains(&format!("query={query} ")))
+        .map(|l| {
+            l.split_whitespace()
+                .find_map(|part| part.strip_prefix("requests="))
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+/// A filter over 12,000 queues is too large for one request body (about 1.3 MB of
+/// JSON): each poll sends it in the fewest requests that fit, and what is exported is
+/// exactly what a query without the filter exports for the same queues.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_series() {
+    const QUEUES: usize = 12_000;
+    let sim = simulator(SimulatorConfig {
+        queue_count: QUEUES,
+        media_type_count: 1,
+        busy_all_day: true,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    // The fewest requests that could carry the filter: its predicates alone, as JSON,
+    // over the 500 KiB the exporter sends at most (the rest of each body is extra).
+    let list = serde_json::json!(
+        ids.iter()
+            .map(|id| serde_json::json!({"type": "dimension", "dimension": "queueId", "operator": "matches", "value": id}))
+            .collect::<Vec<_>>()
+    );
+    let fewest = serde_json::to_vec(&list)
+        .unwrap()
+        .len()
+        .div_ceil(genesys_cloud_exporter::filter::MAX_REQUEST_BYTES);
+    assert_eq!(fewest, 3);
+    let config = format!(
+        "queries:\n{}{}",
+        split_query("filtered", &ids),
+        split_query("unfiltered", &[])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // 24 pages of queue names and 4 aggregates requests: a budget that lets them through
+    // before the readiness check gives up.
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), &config)
+        .arg("--genesys.requests-per-minute", "300")
+        .start();
+    exporter.wait_ready().await;
+
+    // Both queries must describe the same interval (a poll may fall either side of an
+    // interval's end): wait for the later one's next poll if they do not.
+    let start = "genesys_conversation_interval_start_timestamp_seconds";
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let metrics = loop {
+        let metrics = exporter.scrape().await;
+        let at = |query| {
+            metrics
+                .find(start, &[("query", query)])
+                .first()
+                .map(|s| s.value)
+        };
+        if at("filtered").is_some() && at("filtered") == at("unfiltered") {
+            break metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queries never showed one interval: {}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(requests_per_poll(&metrics, "filtered"), 3.0);
+    assert_eq!(requests_per_poll(&metrics, "unfiltered"), 1.0);
+    // Every poll of the filtered query sent exactly the fewest requests, and the
+    // simulator (which refuses bodies over 512 KiB with 413) answered every one.
+    let logs = exporter.logs();
+    let filtered_polls = successful_polls(&logs, "filtered");
+    let unfiltered_polls = successful_polls(&logs, "unfiltered");
+    assert!(!filtered_polls.is_empty(), "{logs}");
+    assert!(
+        filtered_polls.iter().all(|n| n == "3"),
+        "{filtered_polls:?}"
+    );
+    assert!(
+        unfiltered_polls.iter().all(|n| n == "1"),
+        "{unfiltered_polls:?}"
+    );
+    let aggregates = aggregates_statuses(&sim);
+    assert_eq!(
+        aggregates.len(),
+        3 * filtered_polls.len() + unfiltered_polls.len()
+    );
+    assert!(aggregates.iter().all(|&s| s == 200), "{aggregates:?}");
+
+    // The same series with the same values, the `query` label aside.
+    let conversation = |query: &str| {
+        let mut series: Vec<Series> = metrics
+            .samples
+            .iter()
+            .filter(|s| s.name.starts_with("genesys_conversation_"))
+            .filter(|s| s.labels.get("query").map(String::as_str) == Some(query))
+            .map(|s| {
+                let labels = s
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "query")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                (s.name.clone(), labels, s.value)
+            })
+            .collect();
+        series.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        series
+    };
+    let filtered = conversation("filtered");
+    let unfiltered = conversation("unfiltered");
+    let queues_with_data = metrics
+        .find("genesys_conversation_offered", &[("query", "filtered")])
+        .len();
+    assert!(queues_with_data > QUEUES / 2, "{queues_with_data} queues");
+    for kind in [
+        "handle_seconds_min",
+        "handle_seconds_max",
+        "service_level_ratio",
+    ] {
+        assert!(
+            filtered.iter().any(|(n, _, _)| n.ends_with(kind)),
+            "no {kind}"
+        );
+    }
+    assert_eq!(filtered.len(), unfiltered.len());
+    for (f, u) in filtered.iter().zip(&unfiltered) {
+        assert_eq!(f, u);
+    }
+}
+
+/// When one request of a split poll fails, the poll fails whole: nothing of the
+/// requests that succeeded is published, and the requests after it are not sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_poll_with_a_failed_request_publishes_nothing() {
+    use genesys_cloud_exporter::simulator::{FaultKind, FaultRule, Trigger};
+    let sim = simulator(SimulatorConfig::default()).await;
+    // The org's 8 queues first, then ids it does not have, enough for three requests.
+    let mut ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    ids.extend((0..12_000).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")));
+    // The first request is answered, the second refused (400, not retried).
+    let rule = |kind, count| FaultRule {
+        path_prefix: AGGREGATES_PATH.into(),
+        kind,
+        trigger: Trigger::Count(count),
+    };
+    sim.add_fault(rule(FaultKind::Delay(Duration::ZERO), 1));
+    sim.add_fault(rule(
+        FaultKind::Status {
+            status: 400,
+            retry_after: None,
+        },
+        1,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(
+            dir.path(),
+            &format!("queries:\n{}", split_query("filtered", &ids)),
+        )
+        .start();
+    exporter.wait_ready().await;
+    let metrics = exporter.scrape().await;
+    assert_eq!(
+        metrics.value("genesys_exporter_query_up", &[("query", "filtered")]),
+        0.0
+    );
+    assert_eq!(requests_per_poll(&metrics, "filtered"), 3.0);
+    assert_eq!(
+        aggregates_statuses(&sim),
+        [200, 400],
+        "the third request is not sent"
+    );
+    // The first request's answer had the org's queues; none of it is exported.
+    let published: Vec<_> = metrics
+        .samples
+        .iter()
+        .filter(|s| s.name.starts_with("genesys_conversation_"))
+        .collect();
+    assert!(published.is_empty(), "{published:?}");
 }

@@ -33,8 +33,12 @@ use crate::telemetry::Telemetry;
 pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 /// Path of the queue list.
 pub const QUEUES_PATH: &str = "/api/v2/routing/queues";
-/// The largest page of queues the exporter asks for (the API's documented safe size).
-pub const QUEUE_PAGE_SIZE: u32 = 100;
+/// The page of queues the exporter asks for first. Genesys list endpoints serve at most
+/// their own maximum (fewer items, said in the response's `pageSize`) or answer 400;
+/// 500 is the largest list endpoints are known to take.
+pub const QUEUE_PAGE_SIZE: u32 = 500;
+/// The page size the API documents as safe, used after a 400 to [`QUEUE_PAGE_SIZE`].
+pub const QUEUE_PAGE_SIZE_SAFE: u32 = 100;
 
 /// How the client waits and retries. The defaults follow the official SDKs.
 #[derive(Clone, Debug)]
@@ -227,11 +231,15 @@ impl GenesysClient {
         self.clock.now()
     }
 
-    /// One page of the queue list.
-    pub async fn queue_page(&self, page_number: u32) -> Result<QueuePage, ApiError> {
+    /// One page of the queue list, pages of `page_size` queues.
+    pub async fn queue_page(
+        &self,
+        page_number: u32,
+        page_size: u32,
+    ) -> Result<QueuePage, ApiError> {
         let mut url = self.endpoints.api(QUEUES_PATH);
         url.query_pairs_mut()
-            .append_pair("pageSize", &QUEUE_PAGE_SIZE.to_string())
+            .append_pair("pageSize", &page_size.to_string())
             .append_pair("pageNumber", &page_number.to_string());
         let delivered = self.send("queues", |http| http.get(url.clone())).await?;
         serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {

@@ -5,19 +5,32 @@
 //! few minutes old beats a label that flips to empty.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::{ApiError, GenesysClient};
+use super::{ApiError, GenesysClient, QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE_SAFE};
 
 /// The most pages one refresh follows: a guard against a server that never ends its list
-/// (100,000 queues at 100 a page).
+/// (500,000 queues at 500 a page, 100,000 at 100).
 const MAX_PAGES: u32 = 1000;
 
 /// Queue id to name, shared between the refresher and every poll.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct QueueNames {
     names: RwLock<Arc<HashMap<String, String>>>,
+    /// The page size asked for: [`QUEUE_PAGE_SIZE`], or [`QUEUE_PAGE_SIZE_SAFE`] for
+    /// good once the API has refused the larger one with a 400.
+    page_size: AtomicU32,
+}
+
+impl Default for QueueNames {
+    fn default() -> Self {
+        QueueNames {
+            names: RwLock::default(),
+            page_size: AtomicU32::new(QUEUE_PAGE_SIZE),
+        }
+    }
 }
 
 impl QueueNames {
@@ -41,11 +54,11 @@ impl QueueNames {
 
     /// Fetches every page and replaces the names; on failure keeps the old ones.
     pub async fn refresh(&self, client: &GenesysClient) -> Result<usize, ApiError> {
-        match fetch_all(client).await {
-            Ok(names) => {
+        match self.fetch_all(client).await {
+            Ok((names, pages)) => {
                 let count = names.len();
                 self.replace(names);
-                tracing::info!(queues = count, "queue names refreshed");
+                tracing::info!(queues = count, pages, "queue names refreshed");
                 Ok(count)
             }
             Err(err) => {
@@ -66,12 +79,54 @@ impl QueueNames {
     }
 }
 
+impl QueueNames {
+    /// Every queue and the number of pages read, at the largest page size the API takes:
+    /// after a 400 to [`QUEUE_PAGE_SIZE`], the listing starts again at
+    /// [`QUEUE_PAGE_SIZE_SAFE`], which this and every later refresh then use.
+    async fn fetch_all(
+        &self,
+        client: &GenesysClient,
+    ) -> Result<(HashMap<String, String>, u32), ApiError> {
+        loop {
+            let asked = self.page_size.load(Ordering::Relaxed);
+            match fetch_pages(client, asked).await {
+                Err(ApiError::Rejected {
+                    status: 400,
+                    message,
+                    ..
+                }) if asked > QUEUE_PAGE_SIZE_SAFE => {
+                    self.page_size
+                        .store(QUEUE_PAGE_SIZE_SAFE, Ordering::Relaxed);
+                    tracing::warn!(refused = asked, page_size = QUEUE_PAGE_SIZE_SAFE, error = %message, "the API refused the larger queue page size; asking for the documented safe size from now on");
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 /// Every queue, following the pages until `pageCount` (or a missing `nextUri`) says the
-/// list is done.
-async fn fetch_all(client: &GenesysClient) -> Result<HashMap<String, String>, ApiError> {
+/// list is done. The API may serve smaller pages than asked for, and says so in the first
+/// page's `pageSize`: later pages are asked at that size, so that page numbers keep
+/// counting the same pages. Item counts are never assumed.
+async fn fetch_pages(
+    client: &GenesysClient,
+    asked: u32,
+) -> Result<(HashMap<String, String>, u32), ApiError> {
     let mut names = HashMap::new();
+    let mut page_size = asked;
     for page_number in 1..=MAX_PAGES {
-        let page = client.queue_page(page_number).await?;
+        let page = client.queue_page(page_number, page_size).await?;
+        if page_number == 1
+            && let Some(served) = page.page_size.filter(|&s| s > 0 && s < page_size)
+        {
+            tracing::debug!(
+                asked,
+                served,
+                "the API serves smaller queue pages than asked for"
+            );
+            page_size = served;
+        }
         let last = page.next_uri.is_none()
             || page.page_count.is_some_and(|count| page_number >= count)
             || page.entities.is_empty();
@@ -81,12 +136,12 @@ async fn fetch_all(client: &GenesysClient) -> Result<HashMap<String, String>, Ap
                 .map(|queue| (queue.id, queue.name)),
         );
         if last {
-            return Ok(names);
+            return Ok((names, page_number));
         }
     }
     tracing::warn!(
         pages = MAX_PAGES,
         "queue list did not end; using what was read"
     );
-    Ok(names)
+    Ok((names, MAX_PAGES))
 }

@@ -25,8 +25,10 @@ pub struct AggregateQuery<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub group_by: &'a [String],
     pub metrics: &'a [String],
+    /// Written into the body as is: a config's filter is turned into JSON once, at
+    /// load time (see [`crate::filter`]), not at every poll.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<&'a serde_json::Value>,
+    pub filter: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Response of the aggregates query: one result per group.
@@ -305,6 +307,9 @@ pub struct TokenErrorBody {
 pub struct QueuePage {
     #[serde(default, deserialize_with = "null_as_default")]
     pub entities: Vec<QueueEntity>,
+    /// The page size the API used, which may be less than asked for.
+    #[serde(default)]
+    pub page_size: Option<u32>,
     #[serde(default)]
     pub page_count: Option<u32>,
     #[serde(default)]

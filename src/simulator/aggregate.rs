@@ -7,7 +7,7 @@
 //! and lenient where Genesys is lenient (unknown fields are ignored, valid but
 //! unmodelled metrics and dimensions simply have no data).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
@@ -39,6 +39,10 @@ pub(crate) struct AggregateQuery {
 struct Clause {
     any: bool,
     predicates: Vec<Predicate>,
+    /// In an `or` node, its `matches` predicates by dimension, as sets of values: a
+    /// filter over thousands of queues (which the exporter splits over requests) then
+    /// costs one lookup per measurement, not thousands of comparisons.
+    alternatives: Vec<(Dim, HashSet<u32>)>,
     clauses: Vec<Clause>,
 }
 
@@ -89,6 +93,11 @@ impl Clause {
             .predicates
             .iter()
             .map(|p| p.eval(values))
+            .chain(
+                self.alternatives
+                    .iter()
+                    .map(|(d, set)| values[d.index()].is_some_and(|v| set.contains(&v))),
+            )
             .chain(self.clauses.iter().map(|c| c.eval(values)));
         if self.any {
             results.any(|r| r)
@@ -104,6 +113,9 @@ impl Clause {
             .predicates
             .iter()
             .map(|p| p.eval_partial(known))
+            .chain(self.alternatives.iter().map(|(d, set)| {
+                known[d.index()].map(|value| value.is_some_and(|v| set.contains(&v)))
+            }))
             .chain(self.clauses.iter().map(|c| c.eval_partial(known)));
         let (decisive, other) = if self.any {
             (true, false)
@@ -236,7 +248,7 @@ fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, St
             Some(_) => Err(format!("filter {name} must be an array")),
         }
     };
-    let predicates = list("predicates")?
+    let mut predicates = list("predicates")?
         .iter()
         .map(|p| parse_predicate(p, world))
         .collect::<Result<Vec<_>, _>>()?;
@@ -247,9 +259,29 @@ fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, St
     if predicates.is_empty() && clauses.is_empty() {
         return Err("filter needs at least one predicate or clause".into());
     }
+    let mut alternatives: Vec<(Dim, HashSet<u32>)> = Vec::new();
+    if any {
+        // `matches` on a modelled dimension becomes a set member; one on a value or
+        // dimension the org lacks can never match, and an `or` loses nothing without it.
+        predicates.retain(|p| match (p.operator, p.dim) {
+            (Operator::Matches, Some(dim)) => {
+                if let Some(want) = p.want {
+                    match alternatives.iter_mut().find(|(d, _)| *d == dim) {
+                        Some((_, set)) => {
+                            set.insert(want);
+                        }
+                        None => alternatives.push((dim, HashSet::from([want]))),
+                    }
+                }
+                false
+            }
+            _ => true,
+        });
+    }
     Ok(Clause {
         any,
         predicates,
+        alternatives,
         clauses,
     })
 }

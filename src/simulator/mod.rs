@@ -36,6 +36,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use auth::{TokenStore, lock};
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
+pub use queues::PageSizeLimit;
 use ratelimit::RateLimiter;
 use traffic::World;
 
@@ -72,6 +73,9 @@ pub struct SimulatorConfig {
     pub busy_all_day: bool,
     /// Seed of the synthetic traffic and ids: same seed, same numbers.
     pub seed: u64,
+    /// What the queue listing does with a `pageSize` over its largest (default: 400
+    /// over 500).
+    pub queue_page_limit: PageSizeLimit,
 }
 
 impl Default for SimulatorConfig {
@@ -86,6 +90,7 @@ impl Default for SimulatorConfig {
             media_type_count: 5,
             busy_all_day: false,
             seed: 1,
+            queue_page_limit: PageSizeLimit::default(),
         }
     }
 }
@@ -102,6 +107,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("media_type_count", &self.media_type_count)
             .field("busy_all_day", &self.busy_all_day)
             .field("seed", &self.seed)
+            .field("queue_page_limit", &self.queue_page_limit)
             .finish()
     }
 }

@@ -10,8 +10,25 @@ use super::codec::form_pairs;
 
 /// Default `pageSize` when the request gives none.
 pub(crate) const DEFAULT_PAGE_SIZE: u64 = 25;
-/// Largest `pageSize` accepted; more is a 400.
+/// Largest `pageSize` accepted by default; more is a 400.
 pub(crate) const MAX_PAGE_SIZE: u64 = 500;
+
+/// What the queue listing does with a `pageSize` over its largest. Genesys list
+/// endpoints differ: some answer 400, some serve a smaller page and say so in the
+/// response's `pageSize`, `pageCount` and `nextUri`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageSizeLimit {
+    /// A `pageSize` over this is a 400.
+    Refuse(u64),
+    /// A `pageSize` over this is served as this, silently.
+    Cap(u64),
+}
+
+impl Default for PageSizeLimit {
+    fn default() -> Self {
+        PageSizeLimit::Refuse(MAX_PAGE_SIZE)
+    }
+}
 
 const BASE_NAMES: &[&str] = &[
     "Billing",
@@ -62,7 +79,11 @@ pub(crate) fn build(ids: &[String]) -> Vec<Queue> {
 }
 
 /// One page of the queue listing; the error is the message of a 400.
-pub(crate) fn page(queues: &[Queue], query: Option<&str>) -> Result<Value, String> {
+pub(crate) fn page(
+    queues: &[Queue],
+    query: Option<&str>,
+    limit: PageSizeLimit,
+) -> Result<Value, String> {
     let mut page_size = DEFAULT_PAGE_SIZE;
     let mut page_number: u64 = 1;
     for (key, value) in form_pairs(query.unwrap_or("")) {
@@ -71,10 +92,16 @@ pub(crate) fn page(queues: &[Queue], query: Option<&str>) -> Result<Value, Strin
                 page_size = value
                     .parse()
                     .map_err(|_| format!("invalid pageSize '{value}': must be a whole number"))?;
-                if page_size == 0 || page_size > MAX_PAGE_SIZE {
-                    return Err(format!(
-                        "invalid pageSize {page_size}: must be between 1 and {MAX_PAGE_SIZE}"
-                    ));
+                match limit {
+                    PageSizeLimit::Refuse(max) if page_size == 0 || page_size > max => {
+                        return Err(format!(
+                            "invalid pageSize {page_size}: must be between 1 and {max}"
+                        ));
+                    }
+                    PageSizeLimit::Cap(max) if page_size == 0 || page_size > max => {
+                        page_size = max.max(1);
+                    }
+                    _ => {}
                 }
             }
             "pageNumber" => {
@@ -162,6 +189,7 @@ mod tests {
     #[test]
     fn paging() {
         let qs = queues(12);
+        let page = |qs: &[Queue], query| page(qs, query, PageSizeLimit::default());
         let p1 = page(&qs, Some("pageSize=5&pageNumber=1")).unwrap_or_default();
         assert_eq!(p1["entities"].as_array().map(Vec::len), Some(5));
         assert_eq!(p1["pageCount"], 3);
@@ -192,5 +220,21 @@ mod tests {
         assert!(page(&qs, Some("pageSize=abc")).is_err());
         assert!(page(&qs, Some("pageNumber=0")).is_err());
         assert!(page(&qs, Some("pageNumber=-1")).is_err());
+    }
+
+    #[test]
+    fn a_capped_listing_serves_smaller_pages_and_says_so() {
+        let qs = queues(12);
+        let capped = |query| super::page(&qs, Some(query), PageSizeLimit::Cap(5));
+        let p2 = capped("pageSize=500&pageNumber=2").unwrap_or_default();
+        assert_eq!(p2["pageSize"], 5);
+        assert_eq!(p2["pageCount"], 3);
+        assert_eq!(p2["entities"][0]["id"], "id-5");
+        assert_eq!(
+            p2["nextUri"],
+            "/api/v2/routing/queues?pageSize=5&pageNumber=3"
+        );
+        let refused = super::page(&qs, Some("pageSize=101"), PageSizeLimit::Refuse(100));
+        assert!(refused.is_err_and(|e| e.contains("between 1 and 100")));
     }
 }

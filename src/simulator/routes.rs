@@ -165,7 +165,11 @@ async fn dispatch(
     }
     let response = match route {
         Route::Aggregates => aggregates(shared, request, context_id).await,
-        Route::Queues => match queues::page(&shared.queues, request.uri().query()) {
+        Route::Queues => match queues::page(
+            &shared.queues,
+            request.uri().query(),
+            shared.config.queue_page_limit,
+        ) {
             Ok(body) => respond::json_response(StatusCode::OK, &body),
             Err(message) => bad_request(&message, context_id),
         },

@@ -12,6 +12,8 @@
 //! Its measurements post the way Genesys posts them: counts when the thing happens,
 //! timers in the interval where the measured thing ended.
 
+use std::collections::HashMap;
+
 use super::codec::uuid_from_bits;
 
 /// No conversation lasts longer than this from arrival to the end of after-call work,
@@ -646,6 +648,8 @@ pub(crate) struct Org {
 pub(crate) struct World {
     seed: u64,
     queue_ids: Vec<String>,
+    /// Queue id to its code, so that a filter on thousands of queues resolves quickly.
+    queue_codes: HashMap<String, u32>,
     agent_ids: Vec<String>,
     wrap_up_ids: Vec<String>,
     /// Peak arrivals per minute, per queue and media type (0 = not served).
@@ -672,8 +676,13 @@ impl World {
     pub(crate) fn with_org(seed: u64, org: Org) -> World {
         let queue_count = org.queues;
         let media_types = org.media_types.clamp(1, Media::ALL.len());
-        let queue_ids = (0..queue_count as u64)
+        let queue_ids: Vec<String> = (0..queue_count as u64)
             .map(|q| stable_uuid(seed, TAG_QUEUE_ID, q))
+            .collect();
+        let queue_codes = queue_ids
+            .iter()
+            .enumerate()
+            .map(|(code, id)| (id.clone(), code as u32))
             .collect();
         let agent_ids = (0..org.users.max(1) as u64)
             .map(|a| stable_uuid(seed, TAG_AGENT_ID, a))
@@ -700,6 +709,7 @@ impl World {
         World {
             seed,
             queue_ids,
+            queue_codes,
             agent_ids,
             wrap_up_ids,
             rates,
@@ -720,7 +730,7 @@ impl World {
     /// such value (a filter on it then matches nothing).
     pub(crate) fn dim_code(&self, dim: Dim, value: &str) -> Option<u32> {
         let pos = match dim {
-            Dim::QueueId => self.queue_ids.iter().position(|q| q == value),
+            Dim::QueueId => return self.queue_codes.get(value).copied(),
             Dim::MediaType => Media::ALL.iter().position(|m| m.name() == value),
             Dim::Direction | Dim::OriginatingDirection => {
                 Direction::ALL.iter().position(|d| d.name() == value)

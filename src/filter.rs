@@ -1,0 +1,628 @@
+//! A query's filter as written, and as the aggregates requests of one poll carry it.
+//!
+//! Genesys refuses request bodies over about 512 KB. A filter over many queues (a
+//! `queueId` predicate is about 100 bytes as JSON, so some 5,000 of them fill a body) is
+//! split, when the config is loaded, into as few requests as fit under
+//! [`MAX_REQUEST_BYTES`], provided the split is exact: the filter's alternatives are one
+//! `or` list of `matches` predicates on one dimension, and the query groups by that
+//! dimension. Each request then carries a disjoint share of the values, every group of
+//! the answer (which has one value of that dimension) comes from exactly one request, and
+//! concatenating the requests' `results` gives what one request would have answered,
+//! ratios (`oServiceLevel`) and `min`/`max` stats included.
+//!
+//! The shapes that are split:
+//! - `{type: or, predicates: [P1, P2, ...]}`, every `Pi` a `matches` predicate on the
+//!   same dimension (other top-level keys are kept in every request);
+//! - `{type: and, predicates: [...], clauses: [..., {type: or, predicates: [P1, ...]}, ...]}`:
+//!   an `and` filter with an `or` clause of that kind; every request keeps the other
+//!   predicates and clauses whole and carries a share of that clause's alternatives
+//!   (when several clauses qualify, the largest is split).
+//!
+//! Anything else that is too large is refused at start-up with the reason: the answers
+//! of requests split some other way could not be merged exactly (a group could come
+//! from two requests, or be cut in two).
+
+use std::collections::HashSet;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::genesys::types::AggregateQuery;
+
+/// The largest request body the exporter sends: 500 KiB (512,000 bytes), under Genesys'
+/// limit of "about 512 KB" whether that means 512,000 or 524,288 bytes.
+pub const MAX_REQUEST_BYTES: usize = 500 * 1024;
+
+/// Characters set aside for the interval when a body is measured at load time: the
+/// exporter writes 49 (`START/END` in milliseconds, years 1000 to 9999), so real bodies
+/// are 31 bytes under the measured ones.
+const INTERVAL_ALLOWANCE: usize = 80;
+
+/// The filter of one aggregates request, as compact JSON, ready to send.
+#[derive(Clone, Debug)]
+pub struct RequestFilter(Box<RawValue>);
+
+impl RequestFilter {
+    fn new(value: &Value) -> Result<RequestFilter, String> {
+        serde_json::value::to_raw_value(value)
+            .map(RequestFilter)
+            .map_err(|e| format!("cannot be written as JSON: {e}"))
+    }
+
+    /// The JSON of the filter, as sent.
+    pub fn json(&self) -> &RawValue {
+        &self.0
+    }
+}
+
+impl PartialEq for RequestFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+/// A query's filter: as written in the config, and the filter of each request a poll
+/// sends (one, unless the written filter is too large for one request body).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryFilter {
+    written: Value,
+    requests: Vec<RequestFilter>,
+    split_on: Option<String>,
+}
+
+impl QueryFilter {
+    /// The filter as written in the config (for showing the config back).
+    pub fn written(&self) -> &Value {
+        &self.written
+    }
+
+    /// The filters of the requests of one poll, in the order they are sent; never empty.
+    pub fn requests(&self) -> &[RequestFilter] {
+        &self.requests
+    }
+
+    /// The dimension whose alternatives were shared out over several requests, if the
+    /// filter was split.
+    pub fn split_on(&self) -> Option<&str> {
+        self.split_on.as_deref()
+    }
+}
+
+/// Why a filter cannot be sent: the field concerned and the reason, for the config's
+/// error message.
+#[derive(Debug, PartialEq)]
+pub struct SplitError {
+    /// The field of the filter concerned, such as `filter.predicates[3]`.
+    pub field: String,
+    /// Why: the size, and what keeps the filter from being split exactly.
+    pub message: String,
+}
+
+/// What the rest of a request holds besides the filter, to measure whole bodies.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestShape<'a> {
+    /// ISO-8601, as sent (`PT30M`).
+    pub granularity: &'a str,
+    /// IANA name, as sent.
+    pub time_zone: &'a str,
+    /// The query's `groupBy`: the split dimension must be in it.
+    pub group_by: &'a [String],
+    /// The query's `metrics`.
+    pub metrics: &'a [String],
+}
+
+impl RequestShape<'_> {
+    /// Bytes of the whole request body with this filter, with the interval's margin.
+    fn body_bytes(&self, filter: &Value) -> usize {
+        let Ok(filter) = RequestFilter::new(filter) else {
+            return usize::MAX;
+        };
+        let query = AggregateQuery {
+            interval: "0".repeat(INTERVAL_ALLOWANCE),
+            granularity: self.granularity.to_string(),
+            time_zone: self.time_zone,
+            group_by: self.group_by,
+            metrics: self.metrics,
+            filter: Some(filter.json()),
+        };
+        serde_json::to_vec(&query).map_or(usize::MAX, |body| body.len())
+    }
+}
+
+/// Decides how `filter` (already checked for the and/or shape) is sent: whole when the
+/// body fits in [`MAX_REQUEST_BYTES`], else split exactly into as few requests as fit,
+/// else refused with the reason.
+pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, SplitError> {
+    let whole = shape.body_bytes(&filter);
+    if whole <= MAX_REQUEST_BYTES {
+        let request = RequestFilter::new(&filter).map_err(|message| SplitError {
+            field: "filter".into(),
+            message,
+        })?;
+        return Ok(QueryFilter {
+            requests: vec![request],
+            written: filter,
+            split_on: None,
+        });
+    }
+    let too_large = format!(
+        "makes a request body of {} KiB, over the {} KiB the exporter sends in one request \
+         (Genesys refuses bodies over about 512 KB)",
+        whole / 1024,
+        MAX_REQUEST_BYTES / 1024
+    );
+    let (list, dimension) =
+        alternatives(&filter, shape.group_by).map_err(|(field, why)| SplitError {
+            field,
+            message: format!("{too_large}, and it cannot be split over several requests: {why}"),
+        })?;
+    let chunks = pack(&filter, &list, shape).map_err(|why| SplitError {
+        field: list.field.clone(),
+        message: format!("{too_large}, and it cannot be split over several requests: {why}"),
+    })?;
+    Ok(QueryFilter {
+        requests: chunks,
+        written: filter,
+        split_on: Some(dimension),
+    })
+}
+
+/// Where the list of alternatives that is shared out lives in the filter.
+#[derive(Clone, Debug, PartialEq)]
+enum Place {
+    /// The top-level `predicates` of an `or` filter.
+    Top,
+    /// The `predicates` of `clauses[i]` of an `and` filter.
+    Clause(usize),
+}
+
+/// The list of alternatives chosen for splitting.
+#[derive(Debug)]
+struct Alternatives {
+    place: Place,
+    /// The config field of the list, for messages.
+    field: String,
+}
+
+/// What splits exactly, and why nothing else does (used in refusals).
+const SPLITTABLE: &str = "only an `or` list of `matches` predicates on one dimension is split \
+    (the whole filter, or one `or` clause of an `and` filter), and that dimension must be in \
+    group_by, so that every group of the answer comes from exactly one request";
+/// How to get going when a filter is refused.
+const REMEDY: &str = "make the filter smaller or split it across several queries";
+
+/// Finds the list of alternatives to split and its dimension, or says why there is none.
+fn alternatives(
+    filter: &Value,
+    group_by: &[String],
+) -> Result<(Alternatives, String), (String, String)> {
+    let generic = || ("filter".to_string(), format!("{SPLITTABLE}; {REMEDY}"));
+    let Some(map) = filter.as_object() else {
+        return Err(generic());
+    };
+    let clauses = map.get("clauses").and_then(Value::as_array);
+    let place = match map.get("type").and_then(Value::as_str) {
+        Some("or") => {
+            if clauses.is_some_and(|c| !c.is_empty()) {
+                return Err((
+                    "filter.clauses".to_string(),
+                    format!(
+                        "an `or` filter with clauses could match one group in several \
+                         requests; {SPLITTABLE}; {REMEDY}"
+                    ),
+                ));
+            }
+            Place::Top
+        }
+        Some("and") => {
+            // The largest `or` clause whose predicates all match one dimension.
+            let best = clauses
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, clause)| {
+                    clause.get("type").and_then(Value::as_str) == Some("or")
+                        && one_dimension(predicates(clause)).is_ok()
+                })
+                .max_by_key(|(_, clause)| predicates(clause).len())
+                .map(|(i, _)| i);
+            match best {
+                Some(i) => Place::Clause(i),
+                None => {
+                    return Err((
+                        "filter".to_string(),
+                        format!(
+                            "this `and` filter has no `or` clause whose predicates all \
+                             `match` one dimension; {SPLITTABLE}; {REMEDY}"
+                        ),
+                    ));
+                }
+            }
+        }
+        _ => return Err(generic()),
+    };
+    let (field, list) = match place {
+        Place::Top => ("filter.predicates".to_string(), predicates(filter)),
+        Place::Clause(i) => (
+            format!("filter.clauses[{i}].predicates"),
+            clauses.and_then(|c| c.get(i)).map_or(&[][..], predicates),
+        ),
+    };
+    let dimension = one_dimension(list).map_err(|(index, why)| {
+        (
+            format!("{field}[{index}]"),
+            format!("{why}; {SPLITTABLE}; {REMEDY}"),
+        )
+    })?;
+    if !group_by.iter().any(|d| d == dimension) {
+        return Err((
+            field,
+            format!(
+                "{dimension} is not in group_by, so the answers of split requests could not \
+                 be merged exactly (a group would add up data from several requests); add \
+                 {dimension} to group_by or {REMEDY}"
+            ),
+        ));
+    }
+    let dimension = dimension.to_string();
+    Ok((Alternatives { place, field }, dimension))
+}
+
+/// The `predicates` list of a filter or clause (empty when it has none).
+fn predicates(clause: &Value) -> &[Value] {
+    clause
+        .get("predicates")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The value of a plain `matches` predicate on `dimension`: keys `type` (`dimension`),
+/// `dimension`, `operator` (`matches`) and a string `value`, nothing else.
+fn matched_value(predicate: &Value) -> Result<(&str, &str), String> {
+    let Some(map) = predicate.as_object() else {
+        return Err("it is not a predicate mapping".into());
+    };
+    let text = |key: &str| map.get(key).and_then(Value::as_str);
+    if map.get("type").is_some_and(|t| t != "dimension") {
+        return Err("it is not a `dimension` predicate".into());
+    }
+    if map.get("operator").is_some_and(|o| o != "matches") {
+        return Err(format!(
+            "its operator is {}, not `matches`",
+            map.get("operator").map_or(String::new(), Value::to_string)
+        ));
+    }
+    if let Some(other) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "type" | "dimension" | "operator" | "value"))
+    {
+        return Err(format!(
+            "it has the key `{other}`, beyond a plain `matches` predicate"
+        ));
+    }
+    match (text("dimension"), text("value")) {
+        (Some(dimension), Some(value)) => Ok((dimension, value)),
+        _ => Err("it lacks a string `dimension` or `value`".into()),
+    }
+}
+
+/// The one dimension every predicate of `list` matches, or the index of the first that
+/// breaks the pattern and why.
+fn one_dimension(list: &[Value]) -> Result<&str, (usize, String)> {
+    let mut dimension: Option<&str> = None;
+    for (i, predicate) in list.iter().enumerate() {
+        let (d, _) =
+            matched_value(predicate).map_err(|why| (i, format!("predicate {i}: {why}")))?;
+        match dimension {
+            None => dimension = Some(d),
+            Some(first) if first != d => {
+                return Err((
+                    i,
+                    format!(
+                        "predicate {i} is on {d} while the first is on {first}; alternatives \
+                         on several dimensions would put one group in several requests"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    dimension.ok_or_else(|| (0, "the list is empty".to_string()))
+}
+
+/// Shares the alternatives out, repeated values dropped, over as few requests as fit:
+/// greedily, in the written order, each request filled until the next alternative would
+/// not fit. Every request but the last is then full to within one alternative, so the
+/// count is the fewest possible (for alternatives of one length, such as ids) or close to
+/// it. Each request's body is measured again whole.
+fn pack(
+    filter: &Value,
+    list: &Alternatives,
+    shape: RequestShape<'_>,
+) -> Result<Vec<RequestFilter>, String> {
+    // The filter without the list, and the list, each value once.
+    let mut skeleton = filter.clone();
+    let slot = list_slot(&mut skeleton, &list.place).ok_or("the list moved")?;
+    let all = std::mem::take(slot);
+    let mut seen = HashSet::new();
+    let mut items: Vec<(Value, usize)> = Vec::with_capacity(all.len());
+    for predicate in all {
+        let value = matched_value(&predicate).map(|(_, v)| v.to_string())?;
+        if seen.insert(value) {
+            let bytes = serde_json::to_vec(&predicate).map_or(usize::MAX, |j| j.len());
+            items.push((predicate, bytes));
+        }
+    }
+    drop(seen);
+    // `[]` becomes `[a,b,...]`: each item adds its bytes and, after the first, a comma.
+    let base = shape.body_bytes(&skeleton);
+    let room = MAX_REQUEST_BYTES.saturating_sub(base);
+    let mut chunks: Vec<Vec<Value>> = Vec::new();
+    let mut used = 0;
+    for (item, bytes) in items {
+        let extra = bytes + usize::from(chunks.last().is_some_and(|c| !c.is_empty()));
+        match chunks.last_mut() {
+            Some(chunk) if used + extra <= room => {
+                chunk.push(item);
+                used += extra;
+            }
+            _ if bytes > room => {
+                return Err(format!(
+                    "the rest of the request takes {} KiB, leaving no room for even one \
+                     alternative; {REMEDY}",
+                    base / 1024
+                ));
+            }
+            _ => {
+                chunks.push(vec![item]);
+                used = bytes;
+            }
+        }
+    }
+    let mut requests = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        let mut filter = skeleton.clone();
+        if let Some(slot) = list_slot(&mut filter, &list.place) {
+            *slot = chunk;
+        }
+        let bytes = shape.body_bytes(&filter);
+        if bytes > MAX_REQUEST_BYTES {
+            return Err(format!(
+                "a share of it still makes a body of {bytes} bytes; {REMEDY}"
+            ));
+        }
+        requests.push(RequestFilter::new(&filter)?);
+    }
+    Ok(requests)
+}
+
+/// The list at `place` in a filter, to take it out or put a share back.
+fn list_slot<'a>(filter: &'a mut Value, place: &Place) -> Option<&'a mut Vec<Value>> {
+    let clause: &mut Map<String, Value> = match place {
+        Place::Top => filter.as_object_mut()?,
+        Place::Clause(i) => filter
+            .get_mut("clauses")?
+            .as_array_mut()?
+            .get_mut(*i)?
+            .as_object_mut()?,
+    };
+    clause.get_mut("predicates")?.as_array_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn id(i: usize) -> String {
+        format!("{i:08x}-0000-4000-8000-000000000000")
+    }
+
+    fn matches(dimension: &str, value: &str) -> Value {
+        json!({"type": "dimension", "dimension": dimension, "operator": "matches", "value": value})
+    }
+
+    fn queue_list(n: usize) -> Vec<Value> {
+        (0..n).map(|i| matches("queueId", &id(i))).collect()
+    }
+
+    struct Query {
+        group_by: Vec<String>,
+        metrics: Vec<String>,
+    }
+
+    impl Query {
+        fn new(group_by: &[&str]) -> Query {
+            Query {
+                group_by: strings(group_by),
+                metrics: strings(&["nOffered", "tHandle", "oServiceLevel"]),
+            }
+        }
+
+        fn shape(&self) -> RequestShape<'_> {
+            RequestShape {
+                granularity: "PT30M",
+                time_zone: "Europe/London",
+                group_by: &self.group_by,
+                metrics: &self.metrics,
+            }
+        }
+
+        fn plan(&self, filter: Value) -> Result<QueryFilter, SplitError> {
+            plan(filter, self.shape())
+        }
+
+        /// The real body of each request, with a real interval.
+        fn bodies(&self, filter: &QueryFilter) -> Vec<Vec<u8>> {
+            filter
+                .requests()
+                .iter()
+                .map(|r| {
+                    serde_json::to_vec(&AggregateQuery {
+                        interval: "2026-11-25T12:00:00.000Z/2026-11-25T12:30:00.000Z".into(),
+                        granularity: "PT30M".into(),
+                        time_zone: "Europe/London",
+                        group_by: &self.group_by,
+                        metrics: &self.metrics,
+                        filter: Some(r.json()),
+                    })
+                    .unwrap()
+                })
+                .collect()
+        }
+    }
+
+    fn values_of(request: &RequestFilter, place: &Place) -> Vec<String> {
+        let mut filter: Value = serde_json::from_str(request.json().get()).unwrap();
+        list_slot(&mut filter, place)
+            .unwrap()
+            .iter()
+            .map(|p| p["value"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_filter_that_fits_is_sent_whole_as_written() {
+        let q = Query::new(&["queueId"]);
+        let filter = json!({"type": "or", "predicates": queue_list(4_000)});
+        let planned = q.plan(filter.clone()).unwrap();
+        assert_eq!(planned.requests().len(), 1);
+        assert_eq!(planned.split_on(), None);
+        assert_eq!(planned.written(), &filter);
+        let sent: Value = serde_json::from_str(planned.requests()[0].json().get()).unwrap();
+        assert_eq!(sent, filter);
+    }
+
+    /// 12,000 queues, each id once and some twice: every value lands in exactly one
+    /// request, each body is under the limit, and the count is the fewest that can hold
+    /// the values (they all have one length, so the bound is exact).
+    #[test]
+    fn an_or_list_is_split_into_the_fewest_requests_that_fit() {
+        let q = Query::new(&["queueId", "mediaType"]);
+        let mut list = queue_list(12_000);
+        list.extend(queue_list(500)); // repeats
+        let planned = q.plan(json!({"type": "or", "predicates": list})).unwrap();
+        assert_eq!(planned.split_on(), Some("queueId"));
+
+        let item = serde_json::to_vec(&matches("queueId", &id(0)))
+            .unwrap()
+            .len()
+            + 1;
+        let empty = json!({"type": "or", "predicates": []});
+        let room = MAX_REQUEST_BYTES - q.shape().body_bytes(&empty) + 1;
+        let fewest = (12_000 * item).div_ceil(room - room % item);
+        assert_eq!(fewest, 3);
+        assert_eq!(planned.requests().len(), fewest);
+
+        let mut seen = Vec::new();
+        for (request, body) in planned.requests().iter().zip(q.bodies(&planned)) {
+            assert!(body.len() <= MAX_REQUEST_BYTES - 31, "{}", body.len());
+            seen.extend(values_of(request, &Place::Top));
+        }
+        let expected: Vec<String> = (0..12_000).map(id).collect();
+        assert_eq!(seen, expected, "each value once, in the written order");
+        // Every request but the last is full to within one value.
+        for body in &q.bodies(&planned)[..2] {
+            assert!(body.len() + item > MAX_REQUEST_BYTES - 31);
+        }
+    }
+
+    #[test]
+    fn an_or_clause_of_an_and_filter_is_split_and_the_rest_kept_in_each_request() {
+        let q = Query::new(&["queueId", "mediaType"]);
+        let voice = matches("mediaType", "voice");
+        let small = json!({"type": "or", "predicates": [matches("direction", "inbound")]});
+        let filter = json!({"type": "and", "predicates": [voice],
+            "clauses": [small, {"type": "or", "predicates": queue_list(9_000)}]});
+        let planned = q.plan(filter).unwrap();
+        assert_eq!(planned.requests().len(), 2);
+        let mut seen = 0;
+        for request in planned.requests() {
+            let sent: Value = serde_json::from_str(request.json().get()).unwrap();
+            assert_eq!(sent["type"], "and");
+            assert_eq!(sent["predicates"], json!([voice]));
+            assert_eq!(sent["clauses"][0], small);
+            seen += values_of(request, &Place::Clause(1)).len();
+        }
+        assert_eq!(seen, 9_000);
+    }
+
+    fn refusal(q: &Query, filter: Value) -> SplitError {
+        match q.plan(filter) {
+            Ok(planned) => panic!("accepted in {} requests", planned.requests().len()),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn filters_that_cannot_be_split_exactly_are_refused_with_the_reason() {
+        let big = || queue_list(8_000);
+        // The dimension is not grouped by.
+        let e = refusal(
+            &Query::new(&["mediaType"]),
+            json!({"type": "or", "predicates": big()}),
+        );
+        assert_eq!(e.field, "filter.predicates");
+        assert!(e.message.contains("over the 500 KiB"), "{}", e.message);
+        assert!(
+            e.message.contains("queueId is not in group_by, so the answers of split requests could not be merged exactly"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("add queueId to group_by"),
+            "{}",
+            e.message
+        );
+
+        // Two dimensions mixed in the list.
+        let q = Query::new(&["queueId", "mediaType"]);
+        let mut mixed = big();
+        mixed.insert(3, matches("mediaType", "voice"));
+        let e = refusal(&q, json!({"type": "or", "predicates": mixed}));
+        assert_eq!(e.field, "filter.predicates[3]");
+        assert!(
+            e.message
+                .contains("on mediaType while the first is on queueId"),
+            "{}",
+            e.message
+        );
+
+        // Another operator.
+        let mut other = big();
+        other[5] = json!({"type": "dimension", "dimension": "queueId", "operator": "notExists"});
+        let e = refusal(&q, json!({"type": "or", "predicates": other}));
+        assert_eq!(e.field, "filter.predicates[5]");
+        assert!(
+            e.message.contains("\"notExists\", not `matches`"),
+            "{}",
+            e.message
+        );
+
+        // An `or` filter with clauses.
+        let e = refusal(
+            &q,
+            json!({"type": "or", "predicates": big(),
+                "clauses": [{"type": "and", "predicates": [matches("mediaType", "voice")]}]}),
+        );
+        assert_eq!(e.field, "filter.clauses");
+
+        // An `and` of many predicates: no alternatives at all.
+        let e = refusal(&q, json!({"type": "and", "predicates": big()}));
+        assert_eq!(e.field, "filter");
+        assert!(e.message.contains("no `or` clause"), "{}", e.message);
+
+        // The part kept in every request is itself too large.
+        let e = refusal(
+            &q,
+            json!({"type": "and", "predicates": big(),
+                "clauses": [{"type": "or", "predicates": [matches("queueId", "x")]}]}),
+        );
+        assert_eq!(e.field, "filter.clauses[0].predicates");
+        assert!(e.message.contains("no room for even one"), "{}", e.message);
+    }
+}
