@@ -18,7 +18,9 @@ use genesys_cloud_exporter::exposition;
 use genesys_cloud_exporter::genesys::types::AggregateResponse;
 use genesys_cloud_exporter::gzip::Piece;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
-use genesys_cloud_exporter::snapshot::SnapshotStore;
+use genesys_cloud_exporter::snapshot::{
+    SnapshotStore, large_buffer, return_large_buffers_to_the_system,
+};
 
 /// Whether criterion measures (`cargo bench`) rather than runs each bench once.
 fn measuring() -> bool {
@@ -26,6 +28,8 @@ fn measuring() -> bool {
 }
 
 fn pipeline(c: &mut Criterion) {
+    // As the exporter runs: large buffers mapped afresh and returned when freed.
+    return_large_buffers_to_the_system();
     let sizes = support::selected_sizes(measuring());
     let query = support::query();
     let interval = support::interval();
@@ -78,7 +82,11 @@ fn pipeline(c: &mut Criterion) {
         });
         let queries = [std::sync::Arc::new(mapped.series.clone())];
         group.bench_function("write", |b| {
-            b.iter(|| exposition::write(black_box(&queries), exposition.plain.len()))
+            b.iter(|| {
+                let mut out = large_buffer(exposition.plain.len());
+                exposition::write(black_box(&queries), &mut out);
+                out
+            })
         });
         group.bench_function("gzip", |b| {
             b.iter(|| Piece::leading(black_box(&exposition.plain)))

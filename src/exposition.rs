@@ -101,9 +101,9 @@ fn push_escaped(out: &mut String, text: &str, special: &[char]) {
 
 /// Writes every query's series as one exposition: a family that several queries export
 /// is written once, with the samples of each query in query order, and families sorted
-/// by name. `size_hint` sizes the buffer (the last exposition's length is a good guess),
-/// so that it is not grown by doubling.
-pub fn write(queries: &[Arc<QuerySeries>], size_hint: usize) -> Vec<u8> {
+/// by name, appended to `out` (which the caller sizes: see
+/// [`crate::snapshot::SnapshotStore::publish`]).
+pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
     let mut families: BTreeMap<&str, (&str, Vec<&[Sample]>)> = BTreeMap::new();
     for query in queries {
         for family in &query.families {
@@ -114,7 +114,6 @@ pub fn write(queries: &[Arc<QuerySeries>], size_hint: usize) -> Vec<u8> {
                 .push(&family.samples);
         }
     }
-    let mut out = Vec::with_capacity(size_hint + size_hint / 16);
     let mut help_text = String::new();
     let mut number = dtoa::Buffer::new();
     for (name, (help, sample_lists)) in families {
@@ -135,7 +134,6 @@ pub fn write(queries: &[Arc<QuerySeries>], size_hint: usize) -> Vec<u8> {
             out.push(b'\n');
         }
     }
-    out
 }
 
 /// A sample value as both formats read it: shortest round-trip digits, always with a
@@ -221,7 +219,9 @@ mod tests {
     }
 
     fn text(queries: &[Arc<QuerySeries>]) -> String {
-        String::from_utf8(write(queries, 0)).unwrap()
+        let mut out = Vec::new();
+        write(queries, &mut out);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
@@ -325,6 +325,6 @@ mod tests {
         assert_eq!(labels.get("media_type"), None);
         assert_eq!(labels.pairs().count(), 2);
         assert_eq!(labels.values(), ["q1", "Bill\"ing"]);
-        assert_eq!(write(&[], 0), b"");
+        assert_eq!(text(&[]), "");
     }
 }
