@@ -133,13 +133,13 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
     // The conversation series read the same in both formats; only the self-metrics
     // (and OpenMetrics' `# EOF`) differ.
-    let encoded: Arc<Exposition> = state.store.exposition();
+    let conversations: Arc<Exposition> = state.store.exposition();
     let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
         // One gzip member: the piece prepared at poll time, then the self-metrics'.
-        ChunkedBody::from(gzip::member(&encoded.gzip, &own.gzip))
+        ChunkedBody::from(gzip::member(&conversations.gzip, &own.gzip))
     } else {
-        ChunkedBody::from(vec![encoded.plain.clone(), own.plain.clone()])
+        ChunkedBody::from(vec![conversations.plain.clone(), own.plain.clone()])
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
