@@ -71,11 +71,6 @@ impl Labels {
     pub fn values(&self) -> &[String] {
         &self.values
     }
-
-    /// The value of the label `name`, if the set has it.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
 }
 
 impl fmt::Debug for Labels {
@@ -119,12 +114,16 @@ pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
     for (name, (help, sample_lists)) in families {
         help_text.clear();
         push_escaped(&mut help_text, help, &['\\', '\n']);
-        for line in [
-            ["# HELP ", name, " ", &help_text, "\n"],
-            ["# TYPE ", name, " ", "gauge", "\n"],
+        for part in [
+            "# HELP ",
+            name,
+            " ",
+            &help_text,
+            "\n# TYPE ",
+            name,
+            " gauge\n",
         ] {
-            line.iter()
-                .for_each(|part| out.extend_from_slice(part.as_bytes()));
+            out.extend_from_slice(part.as_bytes());
         }
         for sample in sample_lists.into_iter().flatten() {
             out.extend_from_slice(name.as_bytes());
@@ -321,8 +320,9 @@ mod tests {
             format!("{labels:?}"),
             r#"{queue_id="q1",queue_name="Bill\"ing"}"#
         );
-        assert_eq!(labels.get("queue_name"), Some("Bill\"ing"));
-        assert_eq!(labels.get("media_type"), None);
+        let get = |name: &str| labels.pairs().find(|(n, _)| *n == name).map(|(_, v)| v);
+        assert_eq!(get("queue_name"), Some("Bill\"ing"));
+        assert_eq!(get("media_type"), None);
         assert_eq!(labels.pairs().count(), 2);
         assert_eq!(labels.values(), ["q1", "Bill\"ing"]);
         assert_eq!(text(&[]), "");
