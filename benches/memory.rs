@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
-use genesys_cloud_exporter::genesys::queues::QueueNames;
+use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::types::AggregateResponse;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
@@ -190,9 +190,12 @@ async fn run(queues: usize, polls: usize) {
         });
     }
 
-    let queue_names = QueueNames::default();
-    queue_names.refresh(&client).await.expect("queue names");
-    let names = queue_names.current();
+    let directory = NameDirectory::new(
+        query.group_by.iter().map(String::as_str),
+        Arc::clone(&telemetry),
+    );
+    directory.refresh(&client).await.expect("queue names");
+    let names = directory.current();
     let interval = support::interval();
     let mut memory = GroupMemory::default();
     let report_every = (polls / 10).max(1);

@@ -128,14 +128,15 @@ pub struct ExporterArgs {
     )]
     pub requests_per_minute: NonZeroU32,
 
-    /// How often to refresh queue names.
+    /// How often to re-read the names of queues, users, wrap-up codes and the other ids queries group by (old name: --genesys.queue-names-refresh).
     #[arg(
-        long = "genesys.queue-names-refresh",
-        env = "GENESYS_QUEUE_NAMES_REFRESH",
+        long = "genesys.names-refresh",
+        alias = "genesys.queue-names-refresh",
+        env = "GENESYS_NAMES_REFRESH",
         default_value = "10m",
         value_parser = parse_nonzero_duration
     )]
-    pub queue_names_refresh: Duration,
+    pub names_refresh: Duration,
 
     /// Limit on one API request, from sending it to the last byte of the answer.
     #[arg(
@@ -569,6 +570,15 @@ mod tests {
         assert_eq!(parsed.web_config_file, None);
         assert_eq!(parsed.max_connections, 64);
         assert_eq!(parsed.read_header_timeout, Duration::from_secs(10));
+        assert_eq!(parsed.names_refresh, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn the_queue_names_flag_still_sets_the_names_refresh() {
+        let parsed = args(&["--genesys.queue-names-refresh", "90s"]);
+        assert_eq!(parsed.names_refresh, Duration::from_secs(90));
+        let parsed = args(&["--genesys.names-refresh", "2m"]);
+        assert_eq!(parsed.names_refresh, Duration::from_secs(120));
     }
 
     #[test]
@@ -577,7 +587,8 @@ mod tests {
             vec!["--web.telemetry-path", "metrics"],
             vec!["--web.telemetry-path", "/-/ready"],
             vec!["--genesys.requests-per-minute", "0"],
-            vec!["--genesys.queue-names-refresh", "soon"],
+            vec!["--genesys.names-refresh", "soon"],
+            vec!["--genesys.names-refresh", "0s"],
             vec!["--genesys.queue-names-refresh", "0s"],
             vec!["--genesys.request-timeout", "0"],
             vec!["--log.level", "loud"],

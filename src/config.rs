@@ -34,7 +34,19 @@ use crate::interval::{Granularity, Interval};
 /// Labels the exporter adds itself (`qualifier` when Genesys sends one with a metric); a
 /// `group_by` dimension whose label would have the same name would clash with them and
 /// make a series with a repeated label, which Prometheus refuses.
-pub const RESERVED_LABELS: [&str; 4] = ["query", "interval", "queue_name", "qualifier"];
+pub const RESERVED_LABELS: [&str; 11] = [
+    "query",
+    "interval",
+    "queue_name",
+    "user_name",
+    "wrap_up_code_name",
+    "division_name",
+    "requested_routing_skill_name",
+    "requested_language_name",
+    "team_name",
+    "outbound_campaign_name",
+    "qualifier",
+];
 
 /// Default wait after a bucket ends before it is queried: Genesys posts timers to the bucket
 /// in which the measured thing ended, and needs a little while to do so.

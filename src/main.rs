@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
 use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
-use genesys_cloud_exporter::genesys::queues::QueueNames;
+use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::schedule::{PollContext, Poller};
@@ -21,8 +21,8 @@ use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
 use genesys_cloud_exporter::web::{Limits, WebConfig};
 
-/// How long start-up waits for the first queue names before polling without them.
-const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long start-up waits for the first names before polling without them.
+const FIRST_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,7 +125,14 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             .iter()
             .map(|q| (q.name.as_str(), q.granularity.to_string())),
     ));
-    let queue_names = Arc::new(QueueNames::default());
+    // Only the listings of dimensions some query groups by are worth their API calls.
+    let names = Arc::new(NameDirectory::new(
+        config
+            .queries
+            .iter()
+            .flat_map(|q| q.group_by.iter().map(String::as_str)),
+        Arc::clone(&telemetry),
+    ));
     tracing::info!(
         api = %endpoints.api_base,
         login = %endpoints.login_base,
@@ -150,25 +157,19 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
 
-    // Queue names are only worth their API calls when some query groups by queue.
     let mut background = Vec::new();
-    if config
-        .queries
-        .iter()
-        .any(|q| q.group_by.iter().any(|d| d == "queueId"))
-    {
-        let first =
-            tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
+    if !names.is_empty() {
+        let first = tokio::time::timeout(FIRST_NAMES_TIMEOUT, names.refresh(&client)).await;
         if first.is_err() {
-            tracing::warn!("queue names are slow to arrive; polling without them for now");
+            tracing::warn!("names are slow to arrive; polling without them for now");
         }
         background.push(tokio::spawn(
-            Arc::clone(&queue_names).keep_fresh(Arc::clone(&client), args.queue_names_refresh),
+            Arc::clone(&names).keep_fresh(Arc::clone(&client), args.names_refresh),
         ));
     }
     let context = PollContext {
         client,
-        queue_names,
+        names,
         store,
         telemetry,
         retry_delay: args.poll_retry_delay,
@@ -201,6 +202,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         busy_all_day: args.busy_all_day,
         seed: args.seed,
         queue_page_limit: defaults.queue_page_limit,
+        listing_page_limit: defaults.listing_page_limit,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -7,7 +7,9 @@
 //!   `count`, `max`, `min`, `p95`, `p99` (`count` is not converted);
 //! - `oServiceLevel.ratio` becomes `genesys_conversation_service_level_ratio`;
 //! - labels `query`, `interval`, one per `group_by` dimension in snake_case (empty when a
-//!   group lacks it), `queue_name` beside `queue_id`, and `qualifier` when the API sent one.
+//!   group lacks it), a name beside each named id (`queue_name` beside `queue_id`,
+//!   `user_name` beside `user_id`, ...; see [`crate::genesys::names`]; empty when the id
+//!   has no name), and `qualifier` when the API sent one.
 //!
 //! Genesys leaves out what had no data. So that an abandon rate reads 0 rather than "no
 //! data", a requested count absent from a group reads 0, an absent timer reads
@@ -21,6 +23,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::{QueryConfig, snake_case};
 pub use crate::exposition::Labels;
+use crate::genesys::names::{self, Names};
 use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
 use crate::interval::Interval;
 
@@ -83,7 +86,7 @@ pub fn map_response(
     query: &QueryConfig,
     interval: &Interval,
     response: &AggregateResponse,
-    queue_names: &HashMap<String, String>,
+    names: &Names,
     memory: &mut GroupMemory,
 ) -> Mapped {
     let mut warnings = 0u64;
@@ -127,7 +130,7 @@ pub fn map_response(
     // The (metric, qualifier) pairs of the group at hand that have been exported.
     let mut exported: Vec<(usize, Option<&str>)> = Vec::new();
     for (key, entries) in &groups {
-        let labels = label_names.group(query, key, queue_names);
+        let labels = label_names.group(query, key, names);
         exported.clear();
         for entry in entries {
             // A metric not asked for is not exported.
@@ -165,7 +168,7 @@ pub fn map_response(
         .iter()
         .filter(|(k, _)| !groups.contains_key(*k))
     {
-        let labels = label_names.group(query, key, queue_names);
+        let labels = label_names.group(query, key, names);
         for metric in 0..query.metrics.len() {
             builder.add_zero(metric, &labels);
         }
@@ -199,12 +202,14 @@ pub fn map_response(
 
 /// What every label set of one query's poll shares, made once per poll.
 struct LabelNames {
-    /// `query`, `interval`, the dimensions (with `queue_name` right after `queue_id`).
+    /// `query`, `interval`, the dimensions (each name label right after its id label).
     plain: Arc<[String]>,
     /// The same and `qualifier`, for the entries that carry one.
     qualified: Arc<[String]>,
     /// The `interval` label's value.
     granularity: String,
+    /// For each `group_by` dimension, whether a name label follows its id label.
+    named: Vec<bool>,
 }
 
 impl LabelNames {
@@ -212,8 +217,8 @@ impl LabelNames {
         let mut names = vec!["query".to_string(), "interval".to_string()];
         for dimension in &query.group_by {
             names.push(snake_case(dimension));
-            if dimension == "queueId" {
-                names.push("queue_name".to_string());
+            if let Some(named) = names::dimension(dimension) {
+                names.push(named.label.to_string());
             }
         }
         let plain: Arc<[String]> = Arc::from(names.as_slice());
@@ -222,23 +227,23 @@ impl LabelNames {
             plain,
             qualified: Arc::from(names),
             granularity: query.granularity.to_string(),
+            named: query
+                .group_by
+                .iter()
+                .map(|d| names::dimension(d).is_some())
+                .collect(),
         }
     }
 
     /// The labels of the group whose `group_by` values are `key`.
-    fn group(
-        &self,
-        query: &QueryConfig,
-        key: &[String],
-        queue_names: &HashMap<String, String>,
-    ) -> LabelSet {
+    fn group(&self, query: &QueryConfig, key: &[String], names: &Names) -> LabelSet {
         let mut values = Vec::with_capacity(self.plain.len());
         values.push(query.name.clone());
         values.push(self.granularity.clone());
-        for (dimension, value) in query.group_by.iter().zip(key) {
+        for ((dimension, value), named) in query.group_by.iter().zip(key).zip(&self.named) {
             values.push(value.clone());
-            if dimension == "queueId" {
-                values.push(queue_names.get(value).cloned().unwrap_or_default());
+            if *named {
+                values.push(names.get(dimension, value).to_string());
             }
         }
         Arc::new(Labels::new(Arc::clone(&self.plain), values))
@@ -556,8 +561,11 @@ mod tests {
 
     const IV: &str = "2026-11-25T12:00:00.000Z/2026-11-25T12:30:00.000Z";
 
-    fn names() -> HashMap<String, String> {
-        HashMap::from([("q1".to_string(), "Billing".to_string())])
+    fn names() -> Names {
+        Names::from_tables([(
+            "queueId",
+            HashMap::from([("q1".to_string(), "Billing".to_string())]),
+        )])
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::QueryConfig;
 use crate::genesys::types::AggregateResponse;
-use crate::genesys::{ApiError, GenesysClient, queues::QueueNames};
+use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
 use crate::interval::{Interval, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, map_response};
 use crate::snapshot::SnapshotStore;
@@ -28,7 +28,7 @@ const DELAYED_AFTER: Duration = Duration::from_millis(250);
 #[derive(Clone, Debug)]
 pub struct PollContext {
     pub client: Arc<GenesysClient>,
-    pub queue_names: Arc<QueueNames>,
+    pub names: Arc<NameDirectory>,
     pub store: Arc<SnapshotStore>,
     pub telemetry: Arc<Telemetry>,
     /// First retry delay after a failed poll (`--poll.retry-delay`); doubles per
@@ -155,6 +155,18 @@ impl Poller {
             }
         }
         drop(requests);
+        if self.query.group_by.iter().any(|d| d == "userId") {
+            // Users are named on demand: look up the ones this answer brings first.
+            let ids = response
+                .results
+                .iter()
+                .filter_map(|result| result.group.get("userId"))
+                .map(|value| value.0.as_str());
+            self.context
+                .names
+                .look_up_users(&self.context.client, ids)
+                .await;
+        }
         let telemetry = &self.context.telemetry;
         let store = &self.context.store;
         if budget_wait > DELAYED_AFTER {
@@ -165,7 +177,7 @@ impl Poller {
         // Mapping and encoding are CPU work proportional to the series: keep them off
         // the async workers so scrapes stay quick.
         let query = Arc::clone(&self.query);
-        let names = self.context.queue_names.current();
+        let names = self.context.names.current();
         let memory = std::mem::take(&mut self.memory);
         let store_for_publish = Arc::clone(store);
         let outcome = tokio::task::spawn_blocking(move || {

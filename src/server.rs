@@ -204,7 +204,7 @@ fn html_reply(html: String) -> Reply {
     response
 }
 
-/// The landing page: what each query is doing, and the API budget.
+/// The landing page: what each query is doing, the API budget and the names known.
 fn landing_page(state: &AppState) -> String {
     let path = escape(&state.telemetry_path);
     let mut page = String::new();
@@ -243,7 +243,20 @@ fn landing_page(state: &AppState) -> String {
             samples = status.samples,
         );
     }
-    page.push_str("</table></body></html>\n");
+    page.push_str("</table>");
+    let names = state.telemetry.names_known();
+    if !names.is_empty() {
+        page.push_str("<h2>Names</h2><table><tr><th>dimension</th><th>names known</th></tr>");
+        for (dimension, count) in names {
+            let _ = write!(
+                page,
+                "<tr><td>{dimension}</td><td>{count}</td></tr>",
+                dimension = escape(dimension),
+            );
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("</body></html>\n");
     page
 }
 

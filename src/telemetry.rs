@@ -47,6 +47,9 @@ pub struct Telemetry {
     query_interval: Family<Labels, FloatGauge>,
     query_settle_delay: Family<Labels, FloatGauge>,
     query_requests_per_poll: Family<Labels, Gauge>,
+    names_known: Family<Labels, Gauge>,
+    /// The same counts, in the order first set, for the landing page.
+    names_listed: Mutex<Vec<(&'static str, usize)>>,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
     /// The last encoding in each format (text 0.0.4, OpenMetrics).
@@ -167,6 +170,12 @@ impl Telemetry {
             "Aggregates requests one poll of the query sends, retries not included: 1, or more when its filter is too large for one request body and is split",
             query_requests_per_poll.clone(),
         );
+        let names_known = Family::<Labels, Gauge>::default();
+        registry.register(
+            "genesys_exporter_names",
+            "Names known for the ids of a group_by dimension (queueId, userId, wrapUpCode, ...), read from its Genesys listing",
+            names_known.clone(),
+        );
         let build_info = Family::<Labels, Gauge>::default();
         build_info
             .get_or_create(&vec![
@@ -195,6 +204,8 @@ impl Telemetry {
             query_interval,
             query_settle_delay,
             query_requests_per_poll,
+            names_known,
+            names_listed: Mutex::default(),
             generation: AtomicU64::new(0),
             encoded: Mutex::new([None, None]),
         }
@@ -307,6 +318,37 @@ impl Telemetry {
         self.changed();
     }
 
+    /// Records how many names one dimension's listing gave.
+    pub fn set_names_known(&self, dimension: &'static str, count: usize) {
+        self.names_known
+            .get_or_create(&dimension_labels(dimension))
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+        let mut listed = self.names_listed.lock().unwrap_or_else(|p| p.into_inner());
+        match listed.iter_mut().find(|(d, _)| *d == dimension) {
+            Some(entry) => entry.1 = count,
+            None => listed.push((dimension, count)),
+        }
+        drop(listed);
+        self.changed();
+    }
+
+    /// The names known per dimension in use, for the landing page.
+    pub fn names_known(&self) -> Vec<(&'static str, usize)> {
+        self.names_listed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Counts the skipped parts of a name listing (entities without id or name, pages
+    /// over the size limit), with a `dimension` label where a query's have `query`.
+    pub fn count_name_warnings(&self, dimension: &'static str, warnings: u64) {
+        self.response_warnings
+            .get_or_create(&dimension_labels(dimension))
+            .inc_by(warnings);
+        self.changed();
+    }
+
     pub fn count_response_warnings(&self, query: &str, warnings: u64) {
         self.response_warnings
             .get_or_create(&query_labels(query))
@@ -344,6 +386,10 @@ fn new_api_duration_histogram() -> Histogram {
 
 fn query_labels(query: &str) -> Labels {
     vec![("query", query.to_string())]
+}
+
+fn dimension_labels(dimension: &str) -> Labels {
+    vec![("dimension", dimension.to_string())]
 }
 
 #[cfg(test)]

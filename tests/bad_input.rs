@@ -457,15 +457,15 @@ fn cases() -> Vec<Case> {
         flags(
             "a refresh that is not a duration",
             Mode::Demo,
-            &["--genesys.queue-names-refresh", "soon"],
-            "--genesys.queue-names-refresh",
+            &["--genesys.names-refresh", "soon"],
+            "--genesys.names-refresh",
             &["invalid value 'soon'"],
         ),
         flags(
-            "a zero queue-name refresh",
+            "a zero names refresh, under the old flag name",
             Mode::Demo,
             &["--genesys.queue-names-refresh", "0s"],
-            "--genesys.queue-names-refresh",
+            "--genesys.names-refresh",
             &["is zero"],
         ),
         flags(

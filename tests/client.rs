@@ -3,41 +3,15 @@
 
 mod common;
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
-use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
-use genesys_cloud_exporter::genesys::queues::QueueNames;
-use genesys_cloud_exporter::genesys::region::Endpoints;
+use common::{CLIENT_SECRET, ExporterRun, client, simulator, statuses};
 use genesys_cloud_exporter::genesys::types::AggregateQuery;
-use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
-use genesys_cloud_exporter::simulator::{Fault, PageSizeLimit, Simulator, SimulatorConfig};
+use genesys_cloud_exporter::genesys::{ApiError, GenesysClient};
+use genesys_cloud_exporter::simulator::{Fault, SimulatorConfig};
 use genesys_cloud_exporter::telemetry::Telemetry;
 
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
-
-fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
-    let base = sim.base_url();
-    let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
-    let credentials = Credentials {
-        client_id: CredentialSource::Value(Secret::new(CLIENT_ID)),
-        client_secret: CredentialSource::Value(Secret::new(secret)),
-    };
-    let mut settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(300).unwrap());
-    settings.retry = RetryPolicy {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(200),
-        max_retry_after: Duration::from_secs(3),
-    };
-    let telemetry = Arc::new(Telemetry::new(300));
-    (
-        GenesysClient::new(settings, Arc::clone(&telemetry)).unwrap(),
-        telemetry,
-    )
-}
 
 async fn query(client: &GenesysClient) -> Result<(), ApiError> {
     let metrics = vec!["nOffered".to_string()];
@@ -53,14 +27,6 @@ async fn query(client: &GenesysClient) -> Result<(), ApiError> {
         })
         .await
         .map(|delivered| assert!(!delivered.value.results.is_empty()))
-}
-
-fn statuses(sim: &Simulator, path: &str) -> Vec<u16> {
-    sim.requests()
-        .iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.status)
-        .collect()
 }
 
 fn encoded(telemetry: &Telemetry) -> String {
@@ -303,32 +269,6 @@ async fn the_request_rate_never_exceeds_the_budget_in_any_minute() {
 }
 
 #[tokio::test]
-async fn queue_names_survive_a_failed_refresh() {
-    let sim = simulator(SimulatorConfig {
-        queue_count: 120,
-        ..SimulatorConfig::default()
-    })
-    .await;
-    let (client, _) = client(&sim, CLIENT_SECRET);
-    let names = QueueNames::default();
-    assert_eq!(names.refresh(&client).await.unwrap(), 120);
-    let first = sim.queues()[0].clone();
-    assert_eq!(names.current().get(&first.id), Some(&first.name));
-
-    // Every page request fails, retries included: the refresh fails and the names
-    // from before stay.
-    sim.inject_fault(Fault {
-        path_prefix: "/api/v2/routing/queues".into(),
-        status: 503,
-        retry_after: None,
-        count: 100,
-    });
-    assert!(names.refresh(&client).await.is_err());
-    assert_eq!(names.current().len(), 120);
-    assert_eq!(names.current().get(&first.id), Some(&first.name));
-}
-
-#[tokio::test]
 async fn debug_output_of_the_client_redacts_the_secret_and_the_token() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (client, _) = client(&sim, CLIENT_SECRET);
@@ -343,52 +283,4 @@ async fn debug_output_of_the_client_redacts_the_secret_and_the_token() {
     );
     assert!(!text.contains(CLIENT_SECRET), "{text}");
     assert!(!text.contains(&tokens[0]), "{text}");
-}
-
-const QUEUES: &str = "/api/v2/routing/queues";
-
-/// An org of `queues` queues whose listing treats page sizes by `limit`, a client for
-/// it and queue names not yet read.
-async fn queue_org(queues: usize, limit: PageSizeLimit) -> (Simulator, GenesysClient, QueueNames) {
-    let sim = simulator(SimulatorConfig {
-        queue_count: queues,
-        queue_page_limit: limit,
-        ..SimulatorConfig::default()
-    })
-    .await;
-    let (client, _) = client(&sim, CLIENT_SECRET);
-    (sim, client, QueueNames::default())
-}
-
-/// Queue names are read at 500 a page: a 1,200-queue org in 3 requests, not 12.
-#[tokio::test]
-async fn queue_names_are_read_in_pages_of_500() {
-    let (sim, client, names) = queue_org(1_200, PageSizeLimit::default()).await;
-    assert_eq!(names.refresh(&client).await.unwrap(), 1_200);
-    assert_eq!(statuses(&sim, QUEUES), [200, 200, 200]);
-    let last = sim.queues()[1_199].clone();
-    assert_eq!(names.current().get(&last.id), Some(&last.name));
-}
-
-/// An API that refuses pages over 100 with a 400: the refresh starts again at 100, and
-/// later refreshes ask for 100 straight away.
-#[tokio::test]
-async fn a_refused_page_size_falls_back_to_100_for_good() {
-    let (sim, client, names) = queue_org(250, PageSizeLimit::Refuse(100)).await;
-    assert_eq!(names.refresh(&client).await.unwrap(), 250);
-    assert_eq!(statuses(&sim, QUEUES), [400, 200, 200, 200]);
-    assert_eq!(names.refresh(&client).await.unwrap(), 250);
-    assert_eq!(statuses(&sim, QUEUES), [400, 200, 200, 200, 200, 200, 200]);
-}
-
-/// An API that serves at most 100 a page whatever is asked, and says so in `pageSize`:
-/// every queue is read, page by page, at the size it serves.
-#[tokio::test]
-async fn a_silently_capped_page_size_is_followed() {
-    let (sim, client, names) = queue_org(250, PageSizeLimit::Cap(100)).await;
-    assert_eq!(names.refresh(&client).await.unwrap(), 250);
-    assert_eq!(statuses(&sim, QUEUES), [200, 200, 200]);
-    for queue in sim.queues() {
-        assert_eq!(names.current().get(&queue.id), Some(&queue.name));
-    }
 }

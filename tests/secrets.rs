@@ -51,7 +51,7 @@ async fn no_secret_or_token_in_output_metrics_or_page_at_debug_level() {
     let sim = common::simulator(SimulatorConfig::default()).await;
     let exporter = ExporterRun::against(&sim)
         .arg("--log.level", "debug")
-        .arg("--genesys.queue-names-refresh", "300ms")
+        .arg("--genesys.names-refresh", "300ms")
         .start();
     exporter.wait_ready().await;
 
@@ -100,7 +100,7 @@ async fn a_rotated_secret_file_is_used_without_a_restart() {
             "--genesys.client-secret-file",
             secret_file.to_string_lossy(),
         )
-        .arg("--genesys.queue-names-refresh", "300ms");
+        .arg("--genesys.names-refresh", "300ms");
     run.env.retain(|(name, _)| *name != "GENESYS_CLIENT_SECRET");
     let exporter = run.start();
     exporter.wait_ready().await;

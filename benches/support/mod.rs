@@ -3,9 +3,8 @@
 //! the simulator answers for one fixed interval.
 #![allow(dead_code)] // each bench uses its own subset
 
-use std::collections::HashMap;
-
 use genesys_cloud_exporter::config::{Config, QueryConfig};
+use genesys_cloud_exporter::genesys::names::Names;
 use genesys_cloud_exporter::interval::Interval;
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 
@@ -79,7 +78,7 @@ pub fn simulator_config(queues: usize) -> SimulatorConfig {
 /// queue names.
 pub struct Response {
     pub body: Vec<u8>,
-    pub queue_names: HashMap<String, String>,
+    pub queue_names: Names,
 }
 
 /// Starts a simulator of `queues` queues, asks it the built-in query once, stops it.
@@ -128,11 +127,14 @@ pub fn fetch(queues: usize) -> Response {
             .await
             .expect("the response body")
             .to_vec();
-        let queue_names = simulator
-            .queues()
-            .into_iter()
-            .map(|q| (q.id, q.name))
-            .collect();
+        let queue_names = Names::from_tables([(
+            "queueId",
+            simulator
+                .queues()
+                .into_iter()
+                .map(|q| (q.id, q.name))
+                .collect(),
+        )]);
         simulator.shutdown().await;
         Response { body, queue_names }
     })

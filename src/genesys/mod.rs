@@ -1,5 +1,5 @@
 //! Everything that talks to Genesys Cloud: regions, the OAuth token, the API budget,
-//! retries, request and response types, and queue names.
+//! retries, request and response types, and the names of the ids queries group by.
 //!
 //! Every API call goes through [`GenesysClient::send`], so there is exactly one place where
 //! the budget is spent, tokens are attached and renewed, 429s pause everyone, transient
@@ -8,8 +8,8 @@
 pub mod auth;
 pub mod budget;
 pub mod clock;
+pub mod names;
 pub mod nonfinite;
-pub mod queues;
 pub mod region;
 pub mod types;
 
@@ -25,20 +25,18 @@ use auth::{AccessToken, Credentials, TokenProvider};
 use budget::ApiBudget;
 use clock::ApiClock;
 use region::Endpoints;
-use types::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
+use types::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
 
 use crate::telemetry::Telemetry;
 
 /// Path of the conversation aggregates query.
 pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
-/// Path of the queue list.
-pub const QUEUES_PATH: &str = "/api/v2/routing/queues";
-/// The page of queues the exporter asks for first. Genesys list endpoints serve at most
-/// their own maximum (fewer items, said in the response's `pageSize`) or answer 400;
-/// 500 is the largest list endpoints are known to take.
-pub const QUEUE_PAGE_SIZE: u32 = 500;
-/// The page size the API documents as safe, used after a 400 to [`QUEUE_PAGE_SIZE`].
-pub const QUEUE_PAGE_SIZE_SAFE: u32 = 100;
+/// The page of a listing (queues, users, ...) the exporter asks for first. Genesys list
+/// endpoints serve at most their own maximum (fewer items, said in the response's
+/// `pageSize`) or answer 400; 500 is the largest list endpoints are known to take.
+pub const LISTING_PAGE_SIZE: u32 = 500;
+/// The page size the API documents as safe, used after a 400 to [`LISTING_PAGE_SIZE`].
+pub const LISTING_PAGE_SIZE_SAFE: u32 = 100;
 
 /// How the client waits and retries. The defaults follow the official SDKs.
 #[derive(Clone, Debug)]
@@ -131,6 +129,11 @@ pub enum ApiError {
     BadResponse {
         endpoint: &'static str,
         message: String,
+    },
+    #[error("{endpoint}: response larger than the {limit} byte limit; refused")]
+    TooLarge {
+        endpoint: &'static str,
+        limit: usize,
     },
 }
 
@@ -231,19 +234,19 @@ impl GenesysClient {
         self.clock.now()
     }
 
-    /// One page of the queue list, pages of `page_size` queues.
-    pub async fn queue_page(
+    /// One page of a listing (`GET path?pairs`), such as the queues or the users.
+    /// `endpoint` names it in the telemetry and in errors.
+    pub async fn listing_page(
         &self,
-        page_number: u32,
-        page_size: u32,
-    ) -> Result<QueuePage, ApiError> {
-        let mut url = self.endpoints.api(QUEUES_PATH);
-        url.query_pairs_mut()
-            .append_pair("pageSize", &page_size.to_string())
-            .append_pair("pageNumber", &page_number.to_string());
-        let delivered = self.send("queues", |http| http.get(url.clone())).await?;
+        endpoint: &'static str,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<ListingPage, ApiError> {
+        let mut url = self.endpoints.api(path);
+        url.query_pairs_mut().extend_pairs(pairs);
+        let delivered = self.send(endpoint, |http| http.get(url.clone())).await?;
         serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-            endpoint: "queues",
+            endpoint,
             message: format!("response is not the documented JSON: {err}"),
         })
     }
@@ -270,12 +273,9 @@ impl GenesysClient {
                         .observe_api_request(endpoint, status.as_str(), seconds);
                     self.observe_rate_limit_headers(&headers);
                     let Some(body) = body else {
-                        return Err(ApiError::BadResponse {
+                        return Err(ApiError::TooLarge {
                             endpoint,
-                            message: format!(
-                                "response larger than the {} byte limit; refused",
-                                self.max_response_bytes
-                            ),
+                            limit: self.max_response_bytes,
                         });
                     };
                     match self.classify(endpoint, status, &headers, &body) {
@@ -387,8 +387,9 @@ impl GenesysClient {
                 }
             }
             status => {
+                // The caller logs it, once or every time as suits the call.
                 let error = rejection(endpoint, status, body);
-                tracing::error!(endpoint, error = %error, "the API refused the request; not retrying");
+                tracing::debug!(endpoint, error = %error, "the API refused the request; not retrying");
                 Verdict::Fail(error)
             }
         }

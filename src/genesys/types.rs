@@ -301,27 +301,23 @@ pub struct TokenErrorBody {
     pub description: Option<String>,
 }
 
-/// One page of `GET /api/v2/routing/queues`.
+/// One page of a Genesys listing (`/api/v2/routing/queues`, `/api/v2/users`, ...).
+/// Entities stay raw JSON so that one malformed entity is skipped (and counted), not
+/// the whole page refused.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueuePage {
+pub struct ListingPage {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub entities: Vec<QueueEntity>,
+    pub entities: Vec<serde_json::Value>,
     /// The page size the API used, which may be less than asked for.
     #[serde(default)]
     pub page_size: Option<u32>,
     #[serde(default)]
     pub page_count: Option<u32>,
+    /// Absent on the last page; for cursor listings (`/api/v2/teams`) it carries the
+    /// `after` cursor of the next page.
     #[serde(default)]
     pub next_uri: Option<String>,
-}
-
-/// The part of a queue the exporter needs.
-#[derive(Debug, Deserialize)]
-pub struct QueueEntity {
-    pub id: String,
-    #[serde(default)]
-    pub name: String,
 }
 
 #[cfg(test)]

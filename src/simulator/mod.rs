@@ -3,7 +3,8 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the queue listing, per-token rate limits and the
+//! conversation-aggregates query, the listings of queues, users, wrap-up codes,
+//! divisions, skills, languages, teams and campaigns, per-token rate limits and the
 //! Genesys error bodies. Its traffic is synthetic but deterministic, so tests can
 //! assert on exact numbers, and it can inject faults to exercise retry paths.
 //!
@@ -13,7 +14,9 @@ mod aggregate;
 mod auth;
 mod catalog;
 mod codec;
+mod directory;
 mod faults;
+mod listings;
 mod period;
 mod queues;
 mod ratelimit;
@@ -34,9 +37,10 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use auth::{TokenStore, lock};
+use directory::Directory;
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
-pub use queues::PageSizeLimit;
+pub use listings::PageSizeLimit;
 use ratelimit::RateLimiter;
 use traffic::World;
 
@@ -76,6 +80,9 @@ pub struct SimulatorConfig {
     /// What the queue listing does with a `pageSize` over its largest (default: 400
     /// over 500).
     pub queue_page_limit: PageSizeLimit,
+    /// The same for the other listings (users, wrap-up codes, divisions, skills,
+    /// languages, teams); outbound campaigns always serve at most 100.
+    pub listing_page_limit: PageSizeLimit,
 }
 
 impl Default for SimulatorConfig {
@@ -91,6 +98,7 @@ impl Default for SimulatorConfig {
             busy_all_day: false,
             seed: 1,
             queue_page_limit: PageSizeLimit::default(),
+            listing_page_limit: PageSizeLimit::default(),
         }
     }
 }
@@ -108,6 +116,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("busy_all_day", &self.busy_all_day)
             .field("seed", &self.seed)
             .field("queue_page_limit", &self.queue_page_limit)
+            .field("listing_page_limit", &self.listing_page_limit)
             .finish()
     }
 }
@@ -141,6 +150,7 @@ struct Shared {
     config: SimulatorConfig,
     world: World,
     queues: Vec<Queue>,
+    directory: Directory,
     tokens: TokenStore,
     limiter: RateLimiter,
     faults: Faults,
@@ -195,6 +205,7 @@ impl Simulator {
         );
         let shared = Arc::new(Shared {
             queues: queues::build(world.queue_ids()),
+            directory: Directory::build(&world, config.seed),
             world,
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),
@@ -227,6 +238,18 @@ impl Simulator {
     /// The org's queues, in listing order, so tests know the expected ids and names.
     pub fn queues(&self) -> Vec<Queue> {
         self.shared.queues.clone()
+    }
+
+    /// The `(id, name)` pairs the listing at `path` serves (`/api/v2/users`,
+    /// `/api/v2/routing/wrapupcodes`, `/api/v2/teams`, ...), in listing order; empty for
+    /// a path that is no listing. The queues are [`Simulator::queues`].
+    pub fn listing(&self, path: &str) -> Vec<(String, String)> {
+        self.shared
+            .directory
+            .entries(path)
+            .iter()
+            .map(|named| (named.id.clone(), named.name.clone()))
+            .collect()
     }
 
     /// Every request served so far, in the order they were answered, including the

@@ -6,29 +6,10 @@
 use serde_json::{Value, json};
 
 use super::Queue;
-use super::codec::form_pairs;
+use super::listings::{self, Listed, PageSizeLimit};
 
-/// Default `pageSize` when the request gives none.
-pub(crate) const DEFAULT_PAGE_SIZE: u64 = 25;
-/// Largest `pageSize` accepted by default; more is a 400.
-pub(crate) const MAX_PAGE_SIZE: u64 = 500;
-
-/// What the queue listing does with a `pageSize` over its largest. Genesys list
-/// endpoints differ: some answer 400, some serve a smaller page and say so in the
-/// response's `pageSize`, `pageCount` and `nextUri`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageSizeLimit {
-    /// A `pageSize` over this is a 400.
-    Refuse(u64),
-    /// A `pageSize` over this is served as this, silently.
-    Cap(u64),
-}
-
-impl Default for PageSizeLimit {
-    fn default() -> Self {
-        PageSizeLimit::Refuse(MAX_PAGE_SIZE)
-    }
-}
+/// Where the queues are listed.
+const PATH: &str = "/api/v2/routing/queues";
 
 const BASE_NAMES: &[&str] = &[
     "Billing",
@@ -84,85 +65,34 @@ pub(crate) fn page(
     query: Option<&str>,
     limit: PageSizeLimit,
 ) -> Result<Value, String> {
-    let mut page_size = DEFAULT_PAGE_SIZE;
-    let mut page_number: u64 = 1;
-    for (key, value) in form_pairs(query.unwrap_or("")) {
-        match key.as_str() {
-            "pageSize" => {
-                page_size = value
-                    .parse()
-                    .map_err(|_| format!("invalid pageSize '{value}': must be a whole number"))?;
-                match limit {
-                    PageSizeLimit::Refuse(max) if page_size == 0 || page_size > max => {
-                        return Err(format!(
-                            "invalid pageSize {page_size}: must be between 1 and {max}"
-                        ));
-                    }
-                    PageSizeLimit::Cap(max) if page_size == 0 || page_size > max => {
-                        page_size = max.max(1);
-                    }
-                    _ => {}
-                }
-            }
-            "pageNumber" => {
-                page_number = value
-                    .parse()
-                    .map_err(|_| format!("invalid pageNumber '{value}': must be a whole number"))?;
-                if page_number == 0 {
-                    return Err("invalid pageNumber 0: pages are numbered from 1".into());
-                }
-            }
-            _ => {}
-        }
-    }
-    let total = queues.len() as u64;
-    let page_count = total.div_ceil(page_size);
-    let skip = (page_number - 1).saturating_mul(page_size);
-    let entities: Vec<Value> = queues
-        .iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(usize::try_from(page_size).unwrap_or(usize::MAX))
-        .map(entity)
-        .collect();
-    let uri = |n: u64| format!("/api/v2/routing/queues?pageSize={page_size}&pageNumber={n}");
-    let mut body = json!({
-        "entities": entities,
-        "pageSize": page_size,
-        "pageNumber": page_number,
-        "total": total,
-        "pageCount": page_count,
-        "selfUri": uri(page_number),
-        "firstUri": uri(1),
-        "lastUri": uri(page_count.max(1)),
-    });
-    if page_number < page_count {
-        body["nextUri"] = json!(uri(page_number + 1));
-    }
-    if page_number > 1 {
-        body["previousUri"] = json!(uri((page_number - 1).min(page_count.max(1))));
-    }
-    Ok(body)
+    listings::numbered(PATH, queues, query, limit)
 }
 
-/// A queue entity with the fields a client commonly reads.
-fn entity(queue: &Queue) -> Value {
-    json!({
-        "id": queue.id,
-        "name": queue.name,
-        "description": format!("{} queue (simulated)", queue.name),
-        "division": {
-            "id": "00000000-0000-4000-8000-000000000001",
-            "name": "Home",
-            "selfUri": "/api/v2/authorization/divisions/00000000-0000-4000-8000-000000000001",
-        },
-        "memberCount": 12,
-        "userMemberCount": 12,
-        "joinedMemberCount": 10,
-        "scoringMethod": "TimestampAndPriority",
-        "skillEvaluationMethod": "ALL",
-        "dateCreated": "2024-01-15T09:00:00.000Z",
-        "selfUri": format!("/api/v2/routing/queues/{}", queue.id),
-    })
+impl Listed for Queue {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// A queue entity with the fields a client commonly reads.
+    fn entity(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": format!("{} queue (simulated)", self.name),
+            "division": {
+                "id": super::directory::HOME_DIVISION_ID,
+                "name": "Home",
+                "selfUri": format!("/api/v2/authorization/divisions/{}", super::directory::HOME_DIVISION_ID),
+            },
+            "memberCount": 12,
+            "userMemberCount": 12,
+            "joinedMemberCount": 10,
+            "scoringMethod": "TimestampAndPriority",
+            "skillEvaluationMethod": "ALL",
+            "dateCreated": "2024-01-15T09:00:00.000Z",
+            "selfUri": format!("/api/v2/routing/queues/{}", self.id),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ enum Route {
     Token,
     Aggregates,
     Queues,
+    /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
+    Listing,
 }
 
 fn route(path: &str) -> Option<(Route, Method)> {
@@ -114,7 +116,13 @@ async fn dispatch(
     context_id: &str,
     bearer: Option<&str>,
 ) -> (Response<Body>, Option<RateStatus>) {
-    let Some((route, allowed)) = route(path) else {
+    let listing = || {
+        shared
+            .directory
+            .lists(path)
+            .then_some((Route::Listing, Method::GET))
+    };
+    let Some((route, allowed)) = route(path).or_else(listing) else {
         let message = format!("No resource found at {path}");
         let response =
             respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id);
@@ -169,6 +177,14 @@ async fn dispatch(
             &shared.queues,
             request.uri().query(),
             shared.config.queue_page_limit,
+        ) {
+            Ok(body) => respond::json_response(StatusCode::OK, &body),
+            Err(message) => bad_request(&message, context_id),
+        },
+        Route::Listing => match shared.directory.page(
+            path,
+            request.uri().query(),
+            shared.config.listing_page_limit,
         ) {
             Ok(body) => respond::json_response(StatusCode::OK, &body),
             Err(message) => bad_request(&message, context_id),

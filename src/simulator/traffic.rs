@@ -721,9 +721,12 @@ impl World {
         &self.queue_ids
     }
 
-    #[cfg(test)]
     pub(crate) fn agent_ids(&self) -> &[String] {
         &self.agent_ids
+    }
+
+    pub(crate) fn wrap_up_ids(&self) -> &[String] {
+        &self.wrap_up_ids
     }
 
     /// The code of a dimension value given as a string, `None` when the org has no

@@ -10,7 +10,13 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::num::NonZeroU32;
+
+use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::region::Endpoints;
+use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient, RetryPolicy};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use genesys_cloud_exporter::telemetry::Telemetry;
 
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-secret-value-7f3a";
@@ -27,6 +33,47 @@ pub async fn simulator(config: SimulatorConfig) -> Simulator {
     )
     .await
     .expect("simulator starts")
+}
+
+/// An API client of the simulator, logging in with `secret`, with quick retries.
+pub fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
+    client_with_limit(sim, secret, 512 << 20)
+}
+
+/// The same, refusing responses over `max_response_bytes`.
+pub fn client_with_limit(
+    sim: &Simulator,
+    secret: &str,
+    max_response_bytes: usize,
+) -> (GenesysClient, Arc<Telemetry>) {
+    let base = sim.base_url();
+    let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
+    let credentials = Credentials {
+        client_id: CredentialSource::Value(Secret::new(CLIENT_ID)),
+        client_secret: CredentialSource::Value(Secret::new(secret)),
+    };
+    let mut settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(300).unwrap());
+    settings.retry = RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(3),
+    };
+    settings.max_response_bytes = max_response_bytes;
+    let telemetry = Arc::new(Telemetry::new(300));
+    (
+        GenesysClient::new(settings, Arc::clone(&telemetry)).unwrap(),
+        telemetry,
+    )
+}
+
+/// The statuses of the requests to `path`, in order.
+pub fn statuses(sim: &Simulator, path: &str) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.status)
+        .collect()
 }
 
 /// The exporter binary, running, with its standard error captured.

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use genesys_cloud_exporter::config::{Config, QueryConfig};
+use genesys_cloud_exporter::genesys::names::Names;
 use genesys_cloud_exporter::genesys::types::AggregateResponse;
 use genesys_cloud_exporter::interval::Interval;
 use genesys_cloud_exporter::mapping::{GroupMemory, Mapped, QuerySeries, map_response};
@@ -48,9 +49,18 @@ pub fn interval(text: &str) -> Interval {
     }
 }
 
-/// Queue names as the refresher would have them: one known queue.
-pub fn queue_names() -> HashMap<String, String> {
-    HashMap::from([("q-1".to_string(), "Sales".to_string())])
+/// Names as the directory would have them: one known queue and one known user.
+pub fn names() -> Names {
+    Names::from_tables([
+        (
+            "queueId",
+            HashMap::from([("q-1".to_string(), "Sales".to_string())]),
+        ),
+        (
+            "userId",
+            HashMap::from([("u-1".to_string(), "Robert \"Bob\" Müller".to_string())]),
+        ),
+    ])
 }
 
 /// Parses `bytes` as an aggregates response the way the client does. When it parses,
@@ -66,7 +76,7 @@ pub fn check_aggregates(bytes: &[u8]) -> Result<Option<Mapped>, String> {
 
 /// Maps `response` to `query` for [`INTERVAL`] and the next one, checking the series.
 pub fn check_response(query: &QueryConfig, response: &AggregateResponse) -> Result<Mapped, String> {
-    let names = queue_names();
+    let names = names();
     let mut memory = GroupMemory::default();
     let mapped = map_response(query, &interval(INTERVAL), response, &names, &mut memory);
     check_series(&mapped.series).map_err(|e| format!("first poll: {e}"))?;

@@ -1,0 +1,449 @@
+//! Names for ids against the simulator: every listing read whole at the page size it
+//! takes, users looked up by id or paged, names kept through failures, and the exporter
+//! putting `user_name` and `wrap_up_code_name` beside the ids with the values unchanged.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{
+    CLIENT_SECRET, ExporterRun, aggregates, client, client_with_limit, simulator, statuses,
+};
+use genesys_cloud_exporter::genesys::GenesysClient;
+use genesys_cloud_exporter::genesys::names::{DIMENSIONS, NameDirectory, USER_IDS_PER_REQUEST};
+use genesys_cloud_exporter::simulator::{
+    Fault, FaultKind, FaultRule, PageSizeLimit, Simulator, SimulatorConfig, Trigger,
+};
+use genesys_cloud_exporter::telemetry::Telemetry;
+
+const QUEUES: &str = "/api/v2/routing/queues";
+const USERS: &str = "/api/v2/users";
+const WRAP_UP_CODES: &str = "/api/v2/routing/wrapupcodes";
+
+/// A directory for the given dimensions, over a client of `sim`.
+fn directory(sim: &Simulator, group_by: &[&str]) -> (GenesysClient, NameDirectory, Arc<Telemetry>) {
+    let (client, telemetry) = client(sim, CLIENT_SECRET);
+    let names = NameDirectory::new(group_by.iter().copied(), Arc::clone(&telemetry));
+    (client, names, telemetry)
+}
+
+fn encoded(telemetry: &Telemetry) -> String {
+    let mut text = String::new();
+    telemetry.encode_prometheus_text(&mut text).unwrap();
+    text
+}
+
+/// The names of one dimension as the directory holds them now.
+fn held(names: &NameDirectory, group_by: &str, ids: &[(String, String)]) -> Vec<String> {
+    let current = names.current();
+    ids.iter()
+        .map(|(id, _)| current.get(group_by, id).to_string())
+        .collect()
+}
+
+fn listed_names(listing: &[(String, String)]) -> Vec<String> {
+    listing.iter().map(|(_, name)| name.clone()).collect()
+}
+
+#[tokio::test]
+async fn queue_names_survive_a_failed_refresh() {
+    let sim = simulator(SimulatorConfig {
+        queue_count: 120,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let (client, names, _) = directory(&sim, &["queueId"]);
+    assert_eq!(names.refresh(&client).await.unwrap(), 120);
+    let first = sim.queues()[0].clone();
+    assert_eq!(names.current().get("queueId", &first.id), first.name);
+
+    // Every page request fails, retries included: the refresh fails and the names
+    // from before stay.
+    sim.inject_fault(Fault {
+        path_prefix: QUEUES.into(),
+        status: 503,
+        retry_after: None,
+        count: 100,
+    });
+    assert!(names.refresh(&client).await.is_err());
+    assert_eq!(names.current().get("queueId", &first.id), first.name);
+}
+
+/// An org of `queues` queues whose listing treats page sizes by `limit`.
+async fn queue_org(
+    queues: usize,
+    limit: PageSizeLimit,
+) -> (Simulator, GenesysClient, NameDirectory) {
+    let sim = simulator(SimulatorConfig {
+        queue_count: queues,
+        queue_page_limit: limit,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let (client, names, _) = directory(&sim, &["queueId"]);
+    (sim, client, names)
+}
+
+/// Queue names are read at 500 a page: a 1,200-queue org in 3 requests, not 12.
+#[tokio::test]
+async fn queue_names_are_read_in_pages_of_500() {
+    let (sim, client, names) = queue_org(1_200, PageSizeLimit::default()).await;
+    assert_eq!(names.refresh(&client).await.unwrap(), 1_200);
+    assert_eq!(statuses(&sim, QUEUES), [200, 200, 200]);
+    let last = sim.queues()[1_199].clone();
+    assert_eq!(names.current().get("queueId", &last.id), last.name);
+}
+
+/// An API that refuses pages over 100 with a 400: the refresh starts again at 100, and
+/// later refreshes ask for 100 straight away.
+#[tokio::test]
+async fn a_refused_page_size_falls_back_to_100_for_good() {
+    let (sim, client, names) = queue_org(250, PageSizeLimit::Refuse(100)).await;
+    assert_eq!(names.refresh(&client).await.unwrap(), 250);
+    assert_eq!(statuses(&sim, QUEUES), [400, 200, 200, 200]);
+    assert_eq!(names.refresh(&client).await.unwrap(), 250);
+    assert_eq!(statuses(&sim, QUEUES), [400, 200, 200, 200, 200, 200, 200]);
+}
+
+/// An API that serves at most 100 a page whatever is asked, and says so in `pageSize`:
+/// every queue is read, page by page, at the size it serves.
+#[tokio::test]
+async fn a_silently_capped_page_size_is_followed() {
+    let (sim, client, names) = queue_org(250, PageSizeLimit::Cap(100)).await;
+    assert_eq!(names.refresh(&client).await.unwrap(), 250);
+    assert_eq!(statuses(&sim, QUEUES), [200, 200, 200]);
+    let current = names.current();
+    for queue in sim.queues() {
+        assert_eq!(current.get("queueId", &queue.id), queue.name);
+    }
+}
+
+/// Every named dimension's listing is read whole, numbered or by cursor, at the page
+/// size the simulator serves (2 here, so that every listing takes several pages), and
+/// only the dimensions in use are fetched.
+#[tokio::test]
+async fn every_listing_is_read_whole_at_the_page_size_served() {
+    let sim = simulator(SimulatorConfig {
+        listing_page_limit: PageSizeLimit::Cap(2),
+        queue_page_limit: PageSizeLimit::Cap(2),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let all: Vec<&str> = DIMENSIONS.iter().map(|d| d.group_by).collect();
+    let (client, names, telemetry) = directory(&sim, &all);
+    let names = names.with_user_lookup_limit(0);
+    // Users switch to paging once an id is seen past the limit of 0.
+    let first_user = sim.listing(USERS)[0].0.clone();
+    names.look_up_users(&client, [first_user.as_str()]).await;
+    names.refresh(&client).await.unwrap();
+    let metrics = encoded(&telemetry);
+    for dimension in &DIMENSIONS {
+        let listing = if dimension.path == QUEUES {
+            sim.queues().into_iter().map(|q| (q.id, q.name)).collect()
+        } else {
+            sim.listing(dimension.path)
+        };
+        assert!(!listing.is_empty(), "{}", dimension.path);
+        assert_eq!(
+            held(&names, dimension.group_by, &listing),
+            listed_names(&listing),
+            "{}",
+            dimension.path
+        );
+        // Campaigns serve 100 a page whatever the org's rule: one request.
+        let per_page = if dimension.endpoint == "campaigns" {
+            100
+        } else {
+            2
+        };
+        let requests = statuses(&sim, dimension.path).len();
+        assert_eq!(
+            requests,
+            listing.len().div_ceil(per_page),
+            "{} pages of {}",
+            dimension.path,
+            listing.len()
+        );
+        let gauge = format!(
+            "genesys_exporter_names{{dimension=\"{}\"}} {}",
+            dimension.group_by,
+            listing.len()
+        );
+        assert!(metrics.contains(&gauge), "{gauge} in\n{metrics}");
+    }
+    assert!(names.current().get("teamId", "no-such-team").is_empty());
+
+    // Only the dimensions a query groups by are fetched.
+    let (client, wrap_up_only, _) = directory(&sim, &["wrapUpCode", "mediaType"]);
+    let before = sim.requests().len();
+    wrap_up_only.refresh(&client).await.unwrap();
+    let paths: Vec<String> = sim.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .filter(|p| p != "/oauth/token")
+        .collect();
+    assert!(paths.iter().all(|p| p == WRAP_UP_CODES), "{paths:?}");
+    assert_eq!(paths.len(), 4, "8 wrap-up codes at 2 a page");
+}
+
+/// Users seen by polls are looked up by id, 100 a request, each once until the next
+/// refresh, which asks for all of them again (renames show). Past the threshold, the
+/// whole list is paged at 500 a page instead.
+#[tokio::test]
+async fn users_are_looked_up_by_id_under_the_threshold_and_paged_past_it() {
+    let sim = simulator(SimulatorConfig {
+        user_count: 1_200,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let users = sim.listing(USERS);
+    let (client, names, _) = directory(&sim, &["userId"]);
+    let names = names.with_user_lookup_limit(300);
+    // No user seen yet: a refresh costs nothing.
+    names.refresh(&client).await.unwrap();
+    assert!(statuses(&sim, USERS).is_empty());
+
+    let seen: Vec<&str> = users[..250].iter().map(|(id, _)| id.as_str()).collect();
+    names.look_up_users(&client, seen.iter().copied()).await;
+    assert_eq!(
+        statuses(&sim, USERS).len(),
+        250_usize.div_ceil(USER_IDS_PER_REQUEST)
+    );
+    assert_eq!(
+        held(&names, "userId", &users[..250]),
+        listed_names(&users[..250])
+    );
+    assert!(names.current().get("userId", &users[250].0).is_empty());
+    // Known ids are not asked again; an unknown one is, alone.
+    names.look_up_users(&client, seen.iter().copied()).await;
+    assert_eq!(statuses(&sim, USERS).len(), 3);
+    names.look_up_users(&client, [users[250].0.as_str()]).await;
+    assert_eq!(statuses(&sim, USERS).len(), 4);
+    names.refresh(&client).await.unwrap();
+    assert_eq!(
+        statuses(&sim, USERS).len(),
+        4 + 3,
+        "251 ids at 100 a request"
+    );
+
+    // 60 more make 311, past the threshold of 300: the list is paged from now on.
+    let more: Vec<&str> = users[251..311].iter().map(|(id, _)| id.as_str()).collect();
+    names.look_up_users(&client, more.iter().copied()).await;
+    let before = statuses(&sim, USERS).len();
+    names.refresh(&client).await.unwrap();
+    assert_eq!(
+        statuses(&sim, USERS).len() - before,
+        3,
+        "1,200 users at 500 a page"
+    );
+    assert_eq!(held(&names, "userId", &users), listed_names(&users));
+}
+
+/// A listing page over the response size limit is skipped and counted as a response
+/// warning; the names from before stay.
+#[tokio::test]
+async fn an_oversize_page_is_counted_and_the_last_names_stay() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, telemetry) = client_with_limit(&sim, CLIENT_SECRET, 64 << 10);
+    let names = NameDirectory::new(["wrapUpCode"], Arc::clone(&telemetry));
+    names.refresh(&client).await.unwrap();
+    let codes = sim.listing(WRAP_UP_CODES);
+    sim.add_fault(FaultRule {
+        path_prefix: WRAP_UP_CODES.into(),
+        kind: FaultKind::HugeBody { bytes: 1 << 20 },
+        trigger: Trigger::Count(1),
+    });
+    assert!(names.refresh(&client).await.is_err());
+    assert_eq!(held(&names, "wrapUpCode", &codes), listed_names(&codes));
+    let metrics = encoded(&telemetry);
+    assert!(
+        metrics.contains(r#"genesys_exporter_response_warnings_total{dimension="wrapUpCode"} 1"#),
+        "{metrics}"
+    );
+}
+
+const AGENTS_QUERY: &str = r#"
+queries:
+  - name: agents
+    granularity: PT30M
+    time_zone: UTC
+    settle_delay: 5s
+    group_by: [userId, wrapUpCode]
+    metrics: [tHandle, nConnected]
+"#;
+
+/// Waits until `check` holds for a scrape.
+async fn eventually(
+    exporter: &common::Exporter,
+    what: &str,
+    check: impl Fn(&common::Metrics) -> bool,
+) -> common::Metrics {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = exporter.scrape().await;
+        if check(&metrics) {
+            return metrics;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}; logs:\n{}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A query grouped by `userId` and `wrapUpCode` exports `user_name` and
+/// `wrap_up_code_name` as the listings give them (quotes and accents escaped and read
+/// back), with the values the API gave.
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_series_carry_user_and_wrap_up_names_with_the_values_unchanged() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), AGENTS_QUERY)
+        .start();
+    exporter.wait_ready().await;
+    let metrics = exporter.scrape().await;
+    let users: HashMap<String, String> = sim.listing(USERS).into_iter().collect();
+    let codes: HashMap<String, String> = sim.listing(WRAP_UP_CODES).into_iter().collect();
+
+    let start = metrics.value(
+        "genesys_conversation_interval_start_timestamp_seconds",
+        &[("query", "agents")],
+    ) as i64;
+    let format = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
+    };
+    let interval = format!("{}/{}", format(start), format(start + 1800));
+    let api = aggregates(
+        &sim,
+        &serde_json::json!({"interval": interval, "granularity": "PT30M", "timeZone": "UTC",
+            "groupBy": ["userId", "wrapUpCode"], "metrics": ["tHandle", "nConnected"]}),
+    )
+    .await;
+    let mut compared = 0;
+    let mut escaped = 0;
+    for result in api["results"]
+        .as_array()
+        .expect("the simulator has traffic")
+    {
+        let user = result["group"]["userId"].as_str().unwrap_or("");
+        let code = result["group"]["wrapUpCode"].as_str().unwrap_or("");
+        let user_name = users.get(user).map_or("", String::as_str);
+        let code_name = codes.get(code).map_or("", String::as_str);
+        if !user.is_empty() {
+            assert!(!user_name.is_empty(), "user {user} is not in the listing");
+        }
+        if user_name.contains('"') || code_name.contains('"') || !user_name.is_ascii() {
+            escaped += 1;
+        }
+        let labels = [
+            ("query", "agents"),
+            ("user_id", user),
+            ("user_name", user_name),
+            ("wrap_up_code", code),
+            ("wrap_up_code_name", code_name),
+        ];
+        for metric in result["data"][0]["metrics"].as_array().unwrap() {
+            let stats = &metric["stats"];
+            match metric["metric"].as_str().unwrap() {
+                "nConnected" => assert_eq!(
+                    metrics.value("genesys_conversation_connected", &labels),
+                    stats["count"].as_f64().unwrap()
+                ),
+                "tHandle" => {
+                    let sum = metrics.value("genesys_conversation_handle_seconds_sum", &labels);
+                    assert!((sum - stats["sum"].as_f64().unwrap() / 1000.0).abs() < 1e-9);
+                }
+                _ => continue,
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 10, "only {compared} stats compared");
+    assert!(escaped > 0, "no name needed escaping");
+    // Every series has the name labels, and exactly one series per group.
+    for sample in metrics.find("genesys_conversation_connected", &[("query", "agents")]) {
+        assert!(sample.labels.contains_key("user_name"), "{sample:?}");
+        assert!(
+            sample.labels.contains_key("wrap_up_code_name"),
+            "{sample:?}"
+        );
+    }
+    let known = |d: &str| metrics.value("genesys_exporter_names", &[("dimension", d)]);
+    assert_eq!(known("wrapUpCode"), codes.len() as f64);
+    assert!(known("userId") > 0.0);
+    assert!(
+        metrics
+            .find("genesys_exporter_names", &[("dimension", "queueId")])
+            .is_empty()
+    );
+    // Users were looked up by id, not paged.
+    let user_requests = statuses(&sim, USERS);
+    assert!(!user_requests.is_empty());
+    let landing = reqwest::get(exporter.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("<h2>Names</h2>"), "{landing}");
+    assert!(
+        landing.contains("<td>wrapUpCode</td><td>8</td>"),
+        "{landing}"
+    );
+}
+
+/// Users answered 403: the error is logged once with the permission to grant, the
+/// names stay empty, and the query stays up with every value.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_on_users_leaves_names_empty_and_the_query_up() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    sim.add_fault(FaultRule {
+        path_prefix: USERS.into(),
+        kind: FaultKind::Status {
+            status: 403,
+            retry_after: None,
+        },
+        trigger: Trigger::Count(u32::MAX),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), AGENTS_QUERY)
+        .arg("--genesys.names-refresh", "300ms")
+        .start();
+    exporter.wait_ready().await;
+    // Wait for refreshes after the first lookup: each asks again and is refused again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while statuses(&sim, USERS).len() < 3 {
+        assert!(Instant::now() < deadline, "users were not asked again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(statuses(&sim, USERS).iter().all(|&s| s == 403));
+    let metrics = eventually(&exporter, "the query is up", |m| {
+        m.find("genesys_exporter_query_up", &[("query", "agents")])
+            .iter()
+            .any(|s| s.value == 1.0)
+    })
+    .await;
+    let connected = metrics.find("genesys_conversation_connected", &[("query", "agents")]);
+    assert!(!connected.is_empty());
+    assert!(connected.iter().all(|s| s.labels["user_name"].is_empty()));
+    let codes: HashMap<String, String> = sim.listing(WRAP_UP_CODES).into_iter().collect();
+    assert!(connected.iter().all(|s| {
+        let code = &s.labels["wrap_up_code"];
+        code.is_empty() || s.labels["wrap_up_code_name"] == codes[code]
+    }));
+    let logs = exporter.logs();
+    assert_eq!(
+        logs.matches("grant its role `directory:user:view`").count(),
+        1,
+        "{logs}"
+    );
+}
