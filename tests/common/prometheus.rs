@@ -157,7 +157,12 @@ impl Prometheus {
 
 /// The exporter in demo mode, ready, and a Prometheus (files in `dir`) scraping it.
 pub async fn scraping_the_demo(dir: &Path) -> (Exporter, Prometheus) {
-    let exporter = ExporterRun::demo().start();
+    scraping_the_demo_with(dir, ExporterRun::demo()).await
+}
+
+/// The same with the exporter run as `run` says (a config file, flags).
+pub async fn scraping_the_demo_with(dir: &Path, run: ExporterRun<'_>) -> (Exporter, Prometheus) {
+    let exporter = run.start();
     exporter.wait_ready().await;
     let target = exporter.base_url.trim_start_matches("http://").to_string();
     let prometheus = Prometheus::start(dir, &target);

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo};
+use common::ExporterRun;
+use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo_with};
 
 /// Variables the contact-center overview must offer besides `datasource`, `job` and
 /// `instance`.
@@ -75,6 +76,7 @@ fn the_dashboards_show_what_the_issue_asks_for() {
                 "genesys_conversation_talk_seconds_sum",
                 "genesys_conversation_held_seconds_sum",
                 "genesys_conversation_acw_seconds_sum",
+                "sum by (user_id, user_name)",
             ],
         ),
         (
@@ -112,6 +114,14 @@ fn the_dashboards_show_what_the_issue_asks_for() {
     for kind in ["stat", "timeseries", "table"] {
         assert!(kinds.contains(kind), "no {kind} panel in {kinds:?}");
     }
+    // The Agents row repeats over the queries that group by userId: with none, no row.
+    let agents = grafana::panels(&overview)
+        .into_iter()
+        .find(|p| {
+            grafana::is_row(p) && p["title"].as_str().is_some_and(|t| t.starts_with("Agents"))
+        })
+        .expect("an Agents row");
+    assert_eq!(agents["repeat"], "agents_query");
 }
 
 /// Breaks a copy of the overview in one way per rule and checks that the lint names each.
@@ -360,10 +370,32 @@ impl Grafana<'_> {
     }
 }
 
+/// The example config of the documentation: the built-in `queues` query and the
+/// optional `agents` query that feeds the contact-center dashboard's Agents row.
+const EXAMPLE_CONFIG: &str = "\
+queries:
+  - name: queues
+    granularity: PT30M
+    time_zone: UTC
+    settle_delay: 90s
+    refresh: 5m
+    group_by: [queueId, mediaType, direction]
+    metrics: [nOffered, nConnected, nTransferred, nOverSla, tHandle, tTalk, tHeld, tAcw,
+              tAnswered, tWait, tAbandon, tShortAbandon, oServiceLevel]
+  - name: agents
+    granularity: PT30M
+    time_zone: UTC
+    settle_delay: 90s
+    refresh: 5m
+    group_by: [userId]
+    metrics: [tHandle, tHeld, tAcw]
+";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() {
     let dir = tempfile::tempdir().unwrap();
-    let (exporter, prometheus) = scraping_the_demo(dir.path()).await;
+    let run = ExporterRun::demo().config(dir.path(), EXAMPLE_CONFIG);
+    let (exporter, prometheus) = scraping_the_demo_with(dir.path(), run).await;
     // Enough scrapes to cover the dashboards' time range, so every rate has samples.
     let scrapes = RANGE.as_secs() / SCRAPE_INTERVAL.as_secs() + 1;
     prometheus
