@@ -447,3 +447,30 @@ async fn a_403_on_users_leaves_names_empty_and_the_query_up() {
         "{logs}"
     );
 }
+
+/// The user documentation (README and, where it has moved, `docs/`) lists every named
+/// dimension with its label, its listing and the permission to grant.
+#[test]
+fn the_docs_list_every_listing_and_its_permission() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    if let Ok(entries) = std::fs::read_dir(root.join("docs")) {
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "md") {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+            }
+        }
+    }
+    for dimension in &DIMENSIONS {
+        for wanted in [
+            format!("`{}`", dimension.group_by),
+            format!("`{}`", dimension.label),
+            format!("`GET {}", dimension.path),
+            format!("| `{}` |", dimension.permission),
+        ] {
+            assert!(text.contains(&wanted), "the docs do not mention {wanted}");
+        }
+    }
+    assert!(text.contains("--genesys.names-refresh"));
+    assert!(text.contains("genesys_exporter_names{dimension}"));
+}
