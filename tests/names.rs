@@ -474,3 +474,29 @@ fn the_docs_list_every_listing_and_its_permission() {
     assert!(text.contains("--genesys.names-refresh"));
     assert!(text.contains("genesys_exporter_names{dimension}"));
 }
+
+/// Conversations carry their queue's division: a query grouped by `divisionId` gets
+/// every division's name from the division listing.
+#[tokio::test(flavor = "multi_thread")]
+async fn division_series_carry_the_division_names() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(
+            dir.path(),
+            "queries:\n  - name: divisions\n    granularity: PT30M\n    settle_delay: 5s\n    group_by: [divisionId]\n    metrics: [nOffered]\n",
+        )
+        .start();
+    exporter.wait_ready().await;
+    let metrics = exporter.scrape().await;
+    let divisions: HashMap<String, String> = sim
+        .listing("/api/v2/authorization/divisions")
+        .into_iter()
+        .collect();
+    let offered = metrics.find("genesys_conversation_offered", &[("query", "divisions")]);
+    assert_eq!(offered.len(), divisions.len(), "{offered:?}");
+    for sample in offered {
+        let id = &sample.labels["division_id"];
+        assert_eq!(&sample.labels["division_name"], &divisions[id]);
+    }
+}

@@ -714,7 +714,7 @@ mod tests {
         let r = run_json(
             &w,
             json!({"interval": "2026-11-25T10:00:00Z/2026-11-25T11:00:00Z",
-                "groupBy": ["queueId", "userId", "divisionId"], "metrics": ["tAbandon", "tTalk"]}),
+                "groupBy": ["queueId", "userId", "teamId"], "metrics": ["tAbandon", "tTalk"]}),
         );
         let results = r["results"].as_array().cloned().unwrap_or_default();
         let without_user: Vec<&Value> = results
@@ -724,7 +724,7 @@ mod tests {
         assert!(!without_user.is_empty());
         for g in &without_user {
             assert!(g["group"].get("queueId").is_some());
-            assert!(g["group"].get("divisionId").is_none());
+            assert!(g["group"].get("teamId").is_none());
             let metrics = &g["data"][0]["metrics"];
             assert_eq!(metrics[0]["metric"], "tAbandon");
             assert_eq!(metrics.as_array().map(Vec::len), Some(1));

@@ -10,13 +10,9 @@ use serde_json::{Value, json};
 
 use super::codec::uuid_from_bits;
 use super::listings::{self, Listed, PageSizeLimit};
-use super::traffic::{World, hash};
+use super::traffic::{HOME_DIVISION_ID, World, hash};
 
-/// The division every simulated queue belongs to.
-pub(crate) const HOME_DIVISION_ID: &str = "00000000-0000-4000-8000-000000000001";
-
-// Hash domain tags of the ids made here (the traffic model uses 1 to 6).
-const TAG_DIVISION: u64 = 11;
+// Hash domain tags of the ids made here (the traffic model uses 1 to 7).
 const TAG_SKILL: u64 = 12;
 const TAG_LANGUAGE: u64 = 13;
 const TAG_TEAM: u64 = 14;
@@ -59,6 +55,11 @@ const LAST_NAMES: &[&str] = &[
     "Wójcik",
     "Fernández",
 ];
+/// Where the divisions are listed.
+pub(crate) const DIVISIONS_PATH: &str = "/api/v2/authorization/divisions";
+
+/// One name per division of the traffic model, the home division first.
+const DIVISIONS: &[&str] = &["Home", "Customer Care", "Ventes Île-de-France"];
 /// One name per wrap-up code of the traffic model.
 const WRAP_UP_NAMES: &[&str] = &[
     "Resolved",
@@ -70,7 +71,6 @@ const WRAP_UP_NAMES: &[&str] = &[
     "No answer",
     "Transferred",
 ];
-const DIVISIONS: &[&str] = &["Home", "Customer Care", "Ventes Île-de-France"];
 const SKILLS: &[&str] = &["Billing", "Español", "Technical \"Level 2\"", "Retention"];
 const LANGUAGES: &[&str] = &["English", "Deutsch", "Français", "日本語", "Español"];
 const TEAMS: &[&str] = &[
@@ -189,7 +189,8 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    /// The org's named things; users and wrap-up codes are the traffic model's.
+    /// The org's named things; users, wrap-up codes and divisions are the traffic
+    /// model's.
     pub(crate) fn build(world: &World, seed: u64) -> Directory {
         let users = world
             .agent_ids()
@@ -197,39 +198,32 @@ impl Directory {
             .enumerate()
             .map(|(i, id)| named(id.clone(), user_name(i), Kind::User))
             .collect();
-        let wrap_up_codes = world
-            .wrap_up_ids()
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let name = WRAP_UP_NAMES
-                    .get(i)
-                    .map_or_else(|| format!("Wrap-up {i}"), |n| (*n).to_string());
-                named(id.clone(), name, Kind::WrapUpCode)
-            })
-            .collect();
+        // The traffic model's ids, named in order (numbered past the names given).
+        let modelled = |ids: &[String], names: &[&str], kind: Kind| -> Vec<Named> {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let name = names
+                        .get(i)
+                        .map_or_else(|| format!("{kind:?} {i}"), |n| (*n).to_string());
+                    named(id.clone(), name, kind)
+                })
+                .collect()
+        };
+        let wrap_up_codes = modelled(world.wrap_up_ids(), WRAP_UP_NAMES, Kind::WrapUpCode);
+        let divisions = modelled(world.division_ids(), DIVISIONS, Kind::Division);
         let fixed = |names: &[&str], tag: u64, kind: Kind| -> Vec<Named> {
             names
                 .iter()
                 .enumerate()
-                .map(|(i, name)| {
-                    let id = if kind == Kind::Division && i == 0 {
-                        HOME_DIVISION_ID.to_string()
-                    } else {
-                        stable_id(seed, tag, i as u64)
-                    };
-                    named(id, (*name).to_string(), kind)
-                })
+                .map(|(i, name)| named(stable_id(seed, tag, i as u64), (*name).to_string(), kind))
                 .collect()
         };
         Directory {
             listings: vec![
                 ("/api/v2/users", users),
                 ("/api/v2/routing/wrapupcodes", wrap_up_codes),
-                (
-                    "/api/v2/authorization/divisions",
-                    fixed(DIVISIONS, TAG_DIVISION, Kind::Division),
-                ),
+                (DIVISIONS_PATH, divisions),
                 (
                     "/api/v2/routing/skills",
                     fixed(SKILLS, TAG_SKILL, Kind::Skill),

@@ -129,6 +129,9 @@ pub struct Queue {
     pub id: String,
     /// Human-readable name ("Billing", "Technical Support", ...).
     pub name: String,
+    /// The division the queue, and so each of its conversations (`divisionId`), is in.
+    pub division_id: String,
+    pub division_name: String,
 }
 
 /// One request the simulator answered, so tests can assert on what a client did
@@ -203,9 +206,10 @@ impl Simulator {
                 busy_all_day: config.busy_all_day,
             },
         );
+        let directory = Directory::build(&world, config.seed);
         let shared = Arc::new(Shared {
-            queues: queues::build(world.queue_ids()),
-            directory: Directory::build(&world, config.seed),
+            queues: queues::build(world.queue_ids(), &directory),
+            directory,
             world,
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),

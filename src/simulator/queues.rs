@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 
 use super::Queue;
+use super::directory::{DIVISIONS_PATH, Directory};
 use super::listings::{self, Listed, PageSizeLimit};
+use super::traffic::World;
 
 /// Where the queues are listed.
 const PATH: &str = "/api/v2/routing/queues";
@@ -48,13 +50,20 @@ fn queue_name(index: usize) -> String {
     }
 }
 
-/// The org's queues, pairing the traffic model's ids with generated names.
-pub(crate) fn build(ids: &[String]) -> Vec<Queue> {
+/// The org's queues, pairing the traffic model's ids with generated names, each in
+/// the division the traffic model puts it in.
+pub(crate) fn build(ids: &[String], directory: &Directory) -> Vec<Queue> {
+    let divisions = directory.entries(DIVISIONS_PATH);
     ids.iter()
         .enumerate()
-        .map(|(i, id)| Queue {
-            id: id.clone(),
-            name: queue_name(i),
+        .map(|(i, id)| {
+            let division = divisions.get(World::division_of(i));
+            Queue {
+                id: id.clone(),
+                name: queue_name(i),
+                division_id: division.map(|d| d.id.clone()).unwrap_or_default(),
+                division_name: division.map(|d| d.name.clone()).unwrap_or_default(),
+            }
         })
         .collect()
 }
@@ -80,9 +89,9 @@ impl Listed for Queue {
             "name": self.name,
             "description": format!("{} queue (simulated)", self.name),
             "division": {
-                "id": super::directory::HOME_DIVISION_ID,
-                "name": "Home",
-                "selfUri": format!("/api/v2/authorization/divisions/{}", super::directory::HOME_DIVISION_ID),
+                "id": self.division_id,
+                "name": self.division_name,
+                "selfUri": format!("{DIVISIONS_PATH}/{}", self.division_id),
             },
             "memberCount": 12,
             "userMemberCount": 12,
@@ -101,7 +110,23 @@ mod tests {
 
     fn queues(n: usize) -> Vec<Queue> {
         let ids: Vec<String> = (0..n).map(|i| format!("id-{i}")).collect();
-        build(&ids)
+        let world = World::new(1, 1);
+        build(&ids, &Directory::build(&world, 1))
+    }
+
+    #[test]
+    fn queues_are_spread_over_the_divisions_of_the_traffic_model() {
+        let world = World::new(1, 1);
+        let qs = queues(4);
+        assert_eq!(qs[0].division_id, world.division_ids()[0]);
+        assert_eq!(qs[0].division_name, "Home");
+        assert_eq!(qs[1].division_id, world.division_ids()[1]);
+        assert_eq!(qs[3].division_id, qs[0].division_id);
+        let page = page(&qs, Some("pageSize=2"), PageSizeLimit::default()).unwrap_or_default();
+        assert_eq!(
+            page["entities"][1]["division"]["id"],
+            qs[1].division_id.as_str()
+        );
     }
 
     #[test]

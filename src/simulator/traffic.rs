@@ -31,6 +31,11 @@ pub(crate) const AGENT_POOL: usize = 40;
 const AGENTS_PER_QUEUE: usize = 12;
 /// Number of wrap-up codes in the org.
 pub(crate) const WRAP_UP_CODES: usize = 8;
+/// Number of divisions; queue `q` is in division `q % DIVISIONS`, and so are its
+/// conversations.
+pub(crate) const DIVISIONS: usize = 3;
+/// The org's home division, the first.
+pub(crate) const HOME_DIVISION_ID: &str = "00000000-0000-4000-8000-000000000001";
 const MINUTE_MS: i64 = 60_000;
 const MAX_WAIT_MS: f64 = 60.0 * 60_000.0;
 
@@ -41,6 +46,7 @@ const TAG_WRAP_UP_ID: u64 = 3;
 const TAG_CELL: u64 = 4;
 const TAG_CONVERSATION: u64 = 5;
 const TAG_QUEUE_SHAPE: u64 = 6;
+const TAG_DIVISION_ID: u64 = 7;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -296,10 +302,11 @@ pub(crate) enum Dim {
     UserId,
     WrapUpCode,
     Purpose,
+    DivisionId,
 }
 
 /// Number of modelled dimensions (length of a dimension-value vector).
-pub(crate) const DIM_COUNT: usize = 7;
+pub(crate) const DIM_COUNT: usize = 8;
 
 /// The value codes of one measurement, indexed by [`Dim::index`]; `None` = absent.
 pub(crate) type DimValues = [Option<u32>; DIM_COUNT];
@@ -313,6 +320,7 @@ impl Dim {
         Dim::UserId,
         Dim::WrapUpCode,
         Dim::Purpose,
+        Dim::DivisionId,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -324,6 +332,7 @@ impl Dim {
             Dim::UserId => "userId",
             Dim::WrapUpCode => "wrapUpCode",
             Dim::Purpose => "purpose",
+            Dim::DivisionId => "divisionId",
         }
     }
 
@@ -616,6 +625,7 @@ impl Conversation {
             self.agent,
             self.wrap_up,
             Some(purpose as u32),
+            Some(World::division_of(self.queue as usize) as u32),
         ]
     }
 
@@ -652,6 +662,7 @@ pub(crate) struct World {
     queue_codes: HashMap<String, u32>,
     agent_ids: Vec<String>,
     wrap_up_ids: Vec<String>,
+    division_ids: Vec<String>,
     /// Peak arrivals per minute, per queue and media type (0 = not served).
     rates: Vec<[f64; 5]>,
     busy_all_day: bool,
@@ -690,6 +701,12 @@ impl World {
         let wrap_up_ids = (0..WRAP_UP_CODES as u64)
             .map(|w| stable_uuid(seed, TAG_WRAP_UP_ID, w))
             .collect();
+        let division_ids = (0..DIVISIONS as u64)
+            .map(|d| match d {
+                0 => HOME_DIVISION_ID.to_string(),
+                d => stable_uuid(seed, TAG_DIVISION_ID, d),
+            })
+            .collect();
         let rates = (0..queue_count as u64)
             .map(|q| {
                 let size = 0.4 + 1.2 * unit(hash(&[seed, TAG_QUEUE_SHAPE, q]));
@@ -712,6 +729,7 @@ impl World {
             queue_codes,
             agent_ids,
             wrap_up_ids,
+            division_ids,
             rates,
             busy_all_day: org.busy_all_day,
         }
@@ -729,6 +747,15 @@ impl World {
         &self.wrap_up_ids
     }
 
+    pub(crate) fn division_ids(&self) -> &[String] {
+        &self.division_ids
+    }
+
+    /// The division code of queue `queue`.
+    pub(crate) fn division_of(queue: usize) -> usize {
+        queue % DIVISIONS
+    }
+
     /// The code of a dimension value given as a string, `None` when the org has no
     /// such value (a filter on it then matches nothing).
     pub(crate) fn dim_code(&self, dim: Dim, value: &str) -> Option<u32> {
@@ -741,6 +768,7 @@ impl World {
             Dim::UserId => self.agent_ids.iter().position(|a| a == value),
             Dim::WrapUpCode => self.wrap_up_ids.iter().position(|w| w == value),
             Dim::Purpose => Purpose::ALL.iter().position(|p| p.name() == value),
+            Dim::DivisionId => self.division_ids.iter().position(|d| d == value),
         };
         pos.map(|p| p as u32)
     }
@@ -757,6 +785,7 @@ impl World {
             Dim::UserId => self.agent_ids.get(code).map(String::as_str),
             Dim::WrapUpCode => self.wrap_up_ids.get(code).map(String::as_str),
             Dim::Purpose => Purpose::ALL.get(code).map(|p| p.name()),
+            Dim::DivisionId => self.division_ids.get(code).map(String::as_str),
         };
         found.unwrap_or("")
     }
