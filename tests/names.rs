@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    CLIENT_SECRET, ExporterRun, aggregates, client, client_with_limit, simulator, statuses,
+    CLIENT_SECRET, ExporterRun, aggregates, client, client_with, settings, simulator, statuses,
 };
 use genesys_cloud_exporter::genesys::GenesysClient;
 use genesys_cloud_exporter::genesys::names::{DIMENSIONS, NameDirectory, USER_IDS_PER_REQUEST};
@@ -246,7 +246,9 @@ async fn users_are_looked_up_by_id_under_the_threshold_and_paged_past_it() {
 #[tokio::test]
 async fn an_oversize_page_is_counted_and_the_last_names_stay() {
     let sim = simulator(SimulatorConfig::default()).await;
-    let (client, telemetry) = client_with_limit(&sim, CLIENT_SECRET, 64 << 10);
+    let mut limited = settings(&sim, CLIENT_SECRET, 300);
+    limited.max_response_bytes = 64 << 10;
+    let (client, telemetry) = client_with(limited);
     let names = NameDirectory::new(["wrapUpCode"], Arc::clone(&telemetry));
     names.refresh(&client).await.unwrap();
     let codes = sim.listing(WRAP_UP_CODES);

@@ -37,30 +37,32 @@ pub async fn simulator(config: SimulatorConfig) -> Simulator {
 
 /// An API client of the simulator, logging in with `secret`, with quick retries.
 pub fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
-    client_with_limit(sim, secret, 512 << 20)
+    client_with(settings(sim, secret, 300))
 }
 
-/// The same, refusing responses over `max_response_bytes`.
-pub fn client_with_limit(
-    sim: &Simulator,
-    secret: &str,
-    max_response_bytes: usize,
-) -> (GenesysClient, Arc<Telemetry>) {
+/// Settings for `sim` with a budget of `budget` requests a minute and quick retries
+/// (a `Retry-After` capped at 3 s).
+pub fn settings(sim: &Simulator, secret: &str, budget: u32) -> ClientSettings {
     let base = sim.base_url();
     let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
     let credentials = Credentials {
         client_id: CredentialSource::Value(Secret::new(CLIENT_ID)),
         client_secret: CredentialSource::Value(Secret::new(secret)),
     };
-    let mut settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(300).unwrap());
+    let mut settings =
+        ClientSettings::new(endpoints, credentials, NonZeroU32::new(budget).unwrap());
     settings.retry = RetryPolicy {
         max_retries: 3,
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         max_retry_after: Duration::from_secs(3),
     };
-    settings.max_response_bytes = max_response_bytes;
-    let telemetry = Arc::new(Telemetry::new(300));
+    settings
+}
+
+/// A client with these settings, and its telemetry.
+pub fn client_with(settings: ClientSettings) -> (GenesysClient, Arc<Telemetry>) {
+    let telemetry = Arc::new(Telemetry::new(settings.requests_per_minute.get()));
     (
         GenesysClient::new(settings, Arc::clone(&telemetry)).unwrap(),
         telemetry,
