@@ -118,7 +118,7 @@ pub fn map_response(
     groups.retain(|_, entries| !entries.is_empty());
 
     let mut builder = FamilyBuilder::new(&query.metrics, groups.len());
-    let label_names = LabelNames::of(query);
+    let label_names = LabelNames::of(query, names);
     // Each entry finds its metric with one lookup; the metrics asked for are few, the
     // entries tens of thousands.
     let metric_index: HashMap<&str, usize> = query
@@ -130,7 +130,7 @@ pub fn map_response(
     // The (metric, qualifier) pairs of the group at hand that have been exported.
     let mut exported: Vec<(usize, Option<&str>)> = Vec::new();
     for (key, entries) in &groups {
-        let labels = label_names.group(query, key, names);
+        let labels = label_names.group(query, key);
         exported.clear();
         for entry in entries {
             // A metric not asked for is not exported.
@@ -168,7 +168,7 @@ pub fn map_response(
         .iter()
         .filter(|(k, _)| !groups.contains_key(*k))
     {
-        let labels = label_names.group(query, key, names);
+        let labels = label_names.group(query, key);
         for metric in 0..query.metrics.len() {
             builder.add_zero(metric, &labels);
         }
@@ -208,42 +208,43 @@ struct LabelNames {
     qualified: Arc<[String]>,
     /// The `interval` label's value.
     granularity: String,
-    /// For each `group_by` dimension, whether a name label follows its id label.
-    named: Vec<bool>,
+    /// For each `group_by` dimension, the names of its ids when a name label follows
+    /// its id label.
+    names: Vec<Option<Arc<HashMap<String, String>>>>,
 }
 
 impl LabelNames {
-    fn of(query: &QueryConfig) -> LabelNames {
-        let mut names = vec!["query".to_string(), "interval".to_string()];
+    fn of(query: &QueryConfig, names: &Names) -> LabelNames {
+        let mut labels = vec!["query".to_string(), "interval".to_string()];
         for dimension in &query.group_by {
-            names.push(snake_case(dimension));
+            labels.push(snake_case(dimension));
             if let Some(named) = names::dimension(dimension) {
-                names.push(named.label.to_string());
+                labels.push(named.label.to_string());
             }
         }
-        let plain: Arc<[String]> = Arc::from(names.as_slice());
-        names.push("qualifier".to_string());
+        let plain: Arc<[String]> = Arc::from(labels.as_slice());
+        labels.push("qualifier".to_string());
         LabelNames {
             plain,
-            qualified: Arc::from(names),
+            qualified: Arc::from(labels),
             granularity: query.granularity.to_string(),
-            named: query
+            names: query
                 .group_by
                 .iter()
-                .map(|d| names::dimension(d).is_some())
+                .map(|d| names::dimension(d).map(|_| names.table(d)))
                 .collect(),
         }
     }
 
     /// The labels of the group whose `group_by` values are `key`.
-    fn group(&self, query: &QueryConfig, key: &[String], names: &Names) -> LabelSet {
+    fn group(&self, query: &QueryConfig, key: &[String]) -> LabelSet {
         let mut values = Vec::with_capacity(self.plain.len());
         values.push(query.name.clone());
         values.push(self.granularity.clone());
-        for ((dimension, value), named) in query.group_by.iter().zip(key).zip(&self.named) {
+        for (value, names) in key.iter().zip(&self.names) {
             values.push(value.clone());
-            if *named {
-                values.push(names.get(dimension, value).to_string());
+            if let Some(names) = names {
+                values.push(names.get(value).cloned().unwrap_or_default());
             }
         }
         Arc::new(Labels::new(Arc::clone(&self.plain), values))
@@ -638,6 +639,67 @@ mod tests {
         assert_eq!(
             names,
             ["query", "interval", "queue_id", "queue_name", "media_type"]
+        );
+    }
+
+    #[test]
+    fn every_named_id_gets_its_name_label_right_after_it() {
+        let q = query(&["userId", "mediaType", "wrapUpCode"], &["nConnected"]);
+        let r = response(serde_json::json!({"results": [
+            {"group": {"userId": "u1", "mediaType": "voice", "wrapUpCode": "w1"},
+             "data": [{"interval": IV, "metrics": [{"metric": "nConnected", "stats": {"count": 4}}]}]},
+            {"group": {"userId": "u-new", "mediaType": "voice"},
+             "data": [{"interval": IV, "metrics": [{"metric": "nConnected", "stats": {"count": 1}}]}]}]}));
+        let names = Names::from_tables([
+            (
+                "userId",
+                HashMap::from([("u1".to_string(), "Zoë \"Z\" Ångström".to_string())]),
+            ),
+            (
+                "wrapUpCode",
+                HashMap::from([("w1".to_string(), "Resolved".to_string())]),
+            ),
+        ]);
+        let mapped = map_response(
+            &q,
+            &interval("2026-11-25T12:00:00Z"),
+            &r,
+            &names,
+            &mut GroupMemory::default(),
+        );
+        let s = &mapped.series;
+        let known = [
+            ("user_name", "Zoë \"Z\" Ångström"),
+            ("wrap_up_code_name", "Resolved"),
+        ];
+        assert_eq!(
+            value(s, "genesys_conversation_connected", &known),
+            Some(4.0)
+        );
+        // An id without a name keeps its series, with empty names.
+        let unknown = [
+            ("user_id", "u-new"),
+            ("user_name", ""),
+            ("wrap_up_code", ""),
+            ("wrap_up_code_name", ""),
+        ];
+        assert_eq!(
+            value(s, "genesys_conversation_connected", &unknown),
+            Some(1.0)
+        );
+        let family = &s.families[0];
+        let labels: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
+        assert_eq!(
+            labels,
+            [
+                "query",
+                "interval",
+                "user_id",
+                "user_name",
+                "media_type",
+                "wrap_up_code",
+                "wrap_up_code_name"
+            ]
         );
     }
 

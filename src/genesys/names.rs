@@ -160,6 +160,12 @@ impl Names {
             .and_then(|names| names.get(id))
             .map_or("", String::as_str)
     }
+
+    /// Every name of `group_by`'s dimension (none when it is not fetched), for a
+    /// mapping that looks up many ids of one dimension.
+    pub fn table(&self, group_by: &str) -> Arc<HashMap<String, String>> {
+        self.by_dimension.get(group_by).cloned().unwrap_or_default()
+    }
 }
 
 /// Which user ids have been seen and asked for, while users are looked up by id.
@@ -221,7 +227,9 @@ impl NameDirectory {
             .iter()
             .filter(|d| in_use.contains(d.group_by))
             .map(|dimension| {
+                // Both series exist from start-up, so alerts and dashboards see zeros.
                 telemetry.set_names_known(dimension.group_by, 0);
+                telemetry.count_name_warnings(dimension.group_by, 0);
                 Table {
                     dimension,
                     names: RwLock::default(),
@@ -269,7 +277,7 @@ impl NameDirectory {
     }
 
     /// Re-reads every listing in use; a listing that fails keeps its last good names.
-    /// Returns the names known per dimension, or the first error.
+    /// Returns the number of names read, all dimensions together, or the first error.
     pub async fn refresh(&self, client: &GenesysClient) -> Result<usize, ApiError> {
         let mut known = 0;
         let mut first_error = None;
