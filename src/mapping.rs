@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::config::{QueryConfig, snake_case};
+use crate::config::QueryConfig;
+use crate::conventions::snake_case;
 pub use crate::exposition::Labels;
 use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
 use crate::interval::Interval;
