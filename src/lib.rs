@@ -15,6 +15,7 @@ pub mod gzip;
 pub mod interval;
 pub mod mapping;
 pub mod schedule;
+pub mod series;
 pub mod server;
 pub mod simulator;
 pub mod snapshot;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::exposition;
 use crate::gzip::Piece;
 use crate::interval::Interval;
-use crate::mapping::QuerySeries;
+use crate::series::QuerySeries;
 
 /// The conversation series of every query, without the OpenMetrics `# EOF` (the server
 /// appends the exporter's own metrics and then ends the exposition). The same bytes are
@@ -189,7 +189,7 @@ const HUGE_PAGE: usize = 2 * 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{Family, Labels, Sample};
+    use crate::series::{Family, Labels, Sample};
     use std::io::Read;
 
     fn series(query: &str, value: f64) -> QuerySeries {
