@@ -12,12 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use super::catalog;
+use super::catalog::{self, DIM_COUNT, Dim, DimValues, METRIC_COUNT, Metric, MetricKind};
 use super::period::{self, Granularity};
-use super::traffic::{
-    DIM_COUNT, Dim, DimValues, Event, MAX_SPAN_MS, METRIC_COUNT, Media, Metric, MetricKind,
-    SERVICE_LEVEL_TARGET, World,
-};
+use super::traffic::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
 
 /// Filters deeper than this are refused (Genesys documents two levels of nesting).
 const MAX_FILTER_DEPTH: usize = 4;
