@@ -21,7 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
-use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
+use crate::genesys::bodies::{AggregateResponse, MetricEntry, Stats};
 use crate::interval::Interval;
 pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 

@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::genesys::types::AggregateQuery;
+use crate::genesys::bodies::AggregateQuery;
 
 /// The largest request body the exporter sends: 500 KiB (512,000 bytes), under Genesys'
 /// limit of "about 512 KB" whether that means 512,000 or 524,288 bytes.

@@ -30,7 +30,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::genesys::types::AggregateQuery;
+use crate::genesys::bodies::AggregateQuery;
 use crate::interval::{Granularity, Interval};
 
 mod diagnostics;
