@@ -147,7 +147,7 @@ impl Telemetry {
         let response_warnings = Family::<Labels, Counter>::default();
         registry.register(
             "genesys_exporter_response_warnings",
-            "Parts of API responses that were skipped (a stat that is not a number, a bucket for another interval), by query",
+            "Parts of API responses that were skipped (a stat that is not a number, a bucket for another interval), by query; for the name listings (an entity without id or name, a page over the size limit), by dimension",
             response_warnings.clone(),
         );
         // Each query's schedule, so that an alert can tell stale data from a long interval

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{CLIENT_SECRET, ExporterRun, client, client_with, settings, simulator, statuses};
-use genesys_cloud_exporter::genesys::types::AggregateQuery;
+use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::{ApiError, GenesysClient};
 use genesys_cloud_exporter::simulator::{
     Fault, FaultKind, FaultRule, Simulator, SimulatorConfig, Trigger,

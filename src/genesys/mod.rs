@@ -6,12 +6,12 @@
 //! failures are retried with backoff, and each exchange is counted.
 
 pub mod auth;
+pub mod bodies;
 pub mod budget;
 pub mod clock;
 pub mod names;
 pub mod nonfinite;
 pub mod region;
-pub mod types;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,10 +22,10 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use tokio::time::Instant;
 
 use auth::{AccessToken, Credentials, TokenProvider};
+use bodies::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
 use budget::ApiBudget;
 use clock::ApiClock;
 use region::Endpoints;
-use types::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
 
 use crate::telemetry::Telemetry;
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::types::ListingPage;
+use super::bodies::ListingPage;
 use super::{ApiError, GenesysClient, LISTING_PAGE_SIZE, LISTING_PAGE_SIZE_SAFE};
 use crate::telemetry::Telemetry;
 
@@ -674,14 +674,14 @@ mod tests {
         for (i, d) in DIMENSIONS.iter().enumerate() {
             assert_eq!(dimension(d.group_by), Some(d));
             assert!(DIMENSIONS[..i].iter().all(|o| o.label != d.label));
-            let id_label = crate::config::snake_case(d.group_by);
+            let id_label = crate::conventions::snake_case(d.group_by);
             let stem = id_label.trim_end_matches("_id");
             assert_eq!(format!("{stem}_name"), d.label, "{}", d.group_by);
         }
         assert_eq!(dimension("mediaType"), None);
         for d in &DIMENSIONS {
             assert!(
-                crate::config::RESERVED_LABELS.contains(&d.label),
+                crate::conventions::RESERVED_LABELS.contains(&d.label),
                 "{} is not reserved",
                 d.label
             );

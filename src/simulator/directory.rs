@@ -8,9 +8,8 @@
 
 use serde_json::{Value, json};
 
-use super::codec::uuid_from_bits;
 use super::listings::{self, Listed, PageSizeLimit};
-use super::traffic::{HOME_DIVISION_ID, World, hash};
+use super::traffic::{HOME_DIVISION_ID, World, stable_uuid};
 
 // Hash domain tags of the ids made here (the traffic model uses 1 to 7).
 const TAG_SKILL: u64 = 12;
@@ -216,7 +215,7 @@ impl Directory {
             names
                 .iter()
                 .enumerate()
-                .map(|(i, name)| named(stable_id(seed, tag, i as u64), (*name).to_string(), kind))
+                .map(|(i, name)| named(stable_uuid(seed, tag, i as u64), (*name).to_string(), kind))
                 .collect()
         };
         Directory {
@@ -275,12 +274,6 @@ impl Directory {
 
 fn named(id: String, name: String, kind: Kind) -> Named {
     Named { id, name, kind }
-}
-
-fn stable_id(seed: u64, tag: u64, index: u64) -> String {
-    let hi = u128::from(hash(&[seed, tag, index, 0]));
-    let lo = u128::from(hash(&[seed, tag, index, 1]));
-    uuid_from_bits((hi << 64) | lo)
 }
 
 /// The name of user `index`: every first name with a surname, then numbered.
