@@ -302,13 +302,14 @@ pub struct TokenErrorBody {
 }
 
 /// One page of a Genesys listing (`/api/v2/routing/queues`, `/api/v2/users`, ...).
-/// Entities stay raw JSON so that one malformed entity is skipped (and counted), not
-/// the whole page refused.
+/// Entities stay raw JSON, each read on its own, so that one malformed entity is
+/// skipped (and counted), not the whole page refused; raw, not `Value`, because a page
+/// of 500 queues is mostly fields the exporter never reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListingPage {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub entities: Vec<serde_json::Value>,
+    pub entities: Vec<Box<serde_json::value::RawValue>>,
     /// The page size the API used, which may be less than asked for.
     #[serde(default)]
     pub page_size: Option<u32>,

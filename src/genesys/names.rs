@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
 use super::bodies::ListingPage;
@@ -537,15 +538,25 @@ impl Table {
     }
 }
 
+/// The part of a listed entity the exporter reads; every other field is skipped.
+#[derive(Deserialize)]
+struct NamedEntity {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
 /// Adds each entity's id and name; returns how many had no usable id or name.
-fn collect(entities: Vec<Value>, names: &mut HashMap<String, String>) -> u64 {
+fn collect(entities: Vec<Box<RawValue>>, names: &mut HashMap<String, String>) -> u64 {
     let mut skipped = 0;
     for entity in entities {
-        let id = entity.get("id").and_then(Value::as_str);
-        let name = entity.get("name").and_then(Value::as_str);
-        match (id, name) {
-            (Some(id), Some(name)) if !id.is_empty() && !name.is_empty() => {
-                names.insert(id.to_string(), name.to_string());
+        match serde_json::from_str::<NamedEntity>(entity.get()) {
+            Ok(NamedEntity {
+                id: Some(id),
+                name: Some(name),
+            }) if !id.is_empty() && !name.is_empty() => {
+                names.insert(id, name);
             }
             _ => skipped += 1,
         }
@@ -691,15 +702,19 @@ mod tests {
     #[test]
     fn entities_without_id_or_name_are_skipped_and_counted() {
         let mut names = HashMap::new();
-        let entities = vec![
-            json!({"id": "a", "name": "Zoë \"Z\" Ångström"}),
+        let entities = [
+            json!({"id": "a", "name": "Zoë \"Z\" Ångström", "division": {"id": "d"}}),
             json!({"id": "b"}),
             json!({"name": "no id"}),
             json!({"id": "c", "name": ""}),
             json!({"id": 7, "name": "number id"}),
+            json!({"id": "e", "name": null}),
             json!("not an object"),
-        ];
-        assert_eq!(collect(entities, &mut names), 5);
+        ]
+        .iter()
+        .map(|entity| serde_json::value::to_raw_value(entity).unwrap())
+        .collect();
+        assert_eq!(collect(entities, &mut names), 6);
         assert_eq!(names.len(), 1);
         assert_eq!(names["a"], "Zoë \"Z\" Ångström");
     }
