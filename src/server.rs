@@ -51,8 +51,7 @@ pub struct Security {
 }
 
 /// Serves every listener until `shutdown` completes, then lets open requests finish.
-/// With basic auth configured, every path but `/-/healthy` needs a user (liveness probes
-/// carry no credentials, and the answer reveals nothing).
+/// With basic auth configured, every path but the probes needs a user.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     state: Arc<AppState>,
@@ -69,7 +68,7 @@ pub async fn serve(
         let auth = auth.clone();
         async move {
             if let Some(auth) = auth
-                && request.uri().path() != "/-/healthy"
+                && !is_probe(request.uri().path())
                 && !auth
                     .allows(request.headers().get(header::AUTHORIZATION))
                     .await
@@ -80,6 +79,13 @@ pub async fn serve(
         }
     });
     listener::serve(listeners, tls, security.limits, service, shutdown).await;
+}
+
+/// `/-/healthy` and `/-/ready` answer without basic auth: Kubernetes probes and container
+/// health checks carry no credentials, and the answers reveal only whether the process
+/// runs and whether every query has been polled once.
+fn is_probe(path: &str) -> bool {
+    matches!(path, "/-/healthy" | "/-/ready")
 }
 
 fn unauthorized() -> Reply {

@@ -153,7 +153,7 @@ async fn status(
 }
 
 #[tokio::test]
-async fn basic_auth_over_tls_guards_every_path_but_healthy() {
+async fn basic_auth_over_tls_guards_every_path_but_the_probes() {
     let pki = Pki::new();
     let exporter = start_with(&pki.web_config("", &users_yaml()), &[]);
     let client = pki.client(&exporter, None);
@@ -164,7 +164,21 @@ async fn basic_auth_over_tls_guards_every_path_but_healthy() {
             .unwrap(),
         200
     );
-    for path in ["/metrics", "/", "/-/ready", "/nothing-here"] {
+    // Readiness answers without a user too (503 until the first polls, then 200), so a
+    // Kubernetes readiness probe passes with basic auth on.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = status(&client, &https(&exporter, "/-/ready"), None)
+            .await
+            .unwrap();
+        assert_ne!(ready, 401, "/-/ready must not need a user");
+        if ready == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {}", exporter.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in ["/metrics", "/", "/nothing-here"] {
         let url = https(&exporter, path);
         assert_eq!(
             status(&client, &url, None).await.unwrap(),

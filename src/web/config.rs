@@ -41,7 +41,8 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub struct WebConfig {
     /// Present when `tls_server_config` is: every connection must speak TLS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Present when `basic_auth_users` is: every path but `/-/healthy` needs a user.
+    /// Present when `basic_auth_users` is: every path but the probes
+    /// (`/-/healthy`, `/-/ready`) needs a user.
     pub basic_auth: Option<Arc<BasicAuth>>,
     /// One line for the start-up log: TLS versions and client-certificate mode.
     pub tls_summary: Option<String>,
