@@ -24,11 +24,20 @@ use crate::genesys::auth::{CredentialSource, Credentials, Secret};
 pub const CLIENT_ID_VAR: &str = "GENESYS_CLIENT_ID";
 /// Environment variable holding the OAuth client secret.
 pub const CLIENT_SECRET_VAR: &str = "GENESYS_CLIENT_SECRET";
+/// The names Genesys' own tools (CLI, Terraform provider, SDK examples) use for the
+/// client id, secret and region; read when ours are not set.
+pub const GENESYSCLOUD_CLIENT_ID_VAR: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+pub const GENESYSCLOUD_CLIENT_SECRET_VAR: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+pub const GENESYSCLOUD_REGION_VAR: &str = "GENESYSCLOUD_REGION";
+/// Our environment variable for `--genesys.region`.
+pub const REGION_VAR: &str = "GENESYS_REGION";
+/// The region when neither the flag nor a variable names one.
+const DEFAULT_REGION: &str = "us_east_1";
 
 /// Prometheus exporter for Genesys Cloud CX conversation aggregates (queues, media types,
 /// handle times, service level).
 #[derive(Debug, Parser)]
-#[command(name = "genesys-cloud-exporter", version, about, long_about = None)]
+#[command(name = "genesys-cloud-exporter", version, long_version = crate::build::LONG_VERSION, about, long_about = None)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -93,13 +102,9 @@ pub struct ExporterArgs {
     #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
 
-    /// Genesys Cloud region key (eu_west_1, ...) or host (mypurecloud.ie, ...).
-    #[arg(
-        long = "genesys.region",
-        env = "GENESYS_REGION",
-        default_value = "us_east_1"
-    )]
-    pub region: String,
+    /// Genesys Cloud region key (eu_west_1 or eu-west-1, ...) or host (mypurecloud.ie, ...); also GENESYSCLOUD_REGION; default us_east_1.
+    #[arg(long = "genesys.region", env = "GENESYS_REGION")]
+    pub region: Option<String>,
 
     /// Base URL of the Genesys API, overriding the region (private deployments, proxies, tests).
     #[arg(long = "genesys.api-url", env = "GENESYS_API_URL")]
@@ -329,30 +334,60 @@ impl Failure {
     }
 }
 
-/// Where the credentials come from: a file flag wins over its environment variable.
-/// Both parts are read once here so that a missing or unreadable secret stops start-up
-/// with a clear message instead of failing at the first poll.
+/// The region: `--genesys.region` (or `GENESYS_REGION`), else `GENESYSCLOUD_REGION`,
+/// else us_east_1. The log says which was used.
+pub fn region_from(args: &ExporterArgs, env: impl Fn(&str) -> Option<String>) -> String {
+    let (region, source) = match &args.region {
+        Some(region) => (region.clone(), "--genesys.region or GENESYS_REGION"),
+        None => match env(GENESYSCLOUD_REGION_VAR).filter(|v| !v.trim().is_empty()) {
+            Some(region) => (region, GENESYSCLOUD_REGION_VAR),
+            None => (DEFAULT_REGION.to_string(), "default"),
+        },
+    };
+    tracing::info!(region = %region, from = source, "Genesys region");
+    region
+}
+
+/// Where the credentials come from: a file flag wins over our environment variable,
+/// which wins over the one Genesys' own tools use (`GENESYSCLOUD_OAUTHCLIENT_*`); the log
+/// names the source of each part (never its value). Both parts are read once here so
+/// that a missing or unreadable secret stops start-up with a clear message instead of
+/// failing at the first poll.
 pub fn credentials_from(
     args: &ExporterArgs,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Credentials, Failure> {
-    let source = |file: &Option<PathBuf>, var: &str| match file {
-        Some(path) => Some(CredentialSource::File(path.clone())),
-        None => env(var)
-            .filter(|value| !value.is_empty())
-            .map(|value| CredentialSource::Value(Secret::new(value))),
+    let source = |file: &Option<PathBuf>, vars: [&'static str; 2], what: &str| {
+        if let Some(path) = file {
+            tracing::info!(from = %path.display(), "OAuth {what} read from a file");
+            return Some(CredentialSource::File(path.clone()));
+        }
+        vars.into_iter().find_map(|var| {
+            let value = env(var).filter(|value| !value.is_empty())?;
+            tracing::info!(from = var, "OAuth {what} read from the environment");
+            Some(CredentialSource::Value(Secret::new(value)))
+        })
     };
-    let client_id = source(&args.client_id_file, CLIENT_ID_VAR);
-    let client_secret = source(&args.client_secret_file, CLIENT_SECRET_VAR);
+    let client_id = source(
+        &args.client_id_file,
+        [CLIENT_ID_VAR, GENESYSCLOUD_CLIENT_ID_VAR],
+        "client id",
+    );
+    let client_secret = source(
+        &args.client_secret_file,
+        [CLIENT_SECRET_VAR, GENESYSCLOUD_CLIENT_SECRET_VAR],
+        "client secret",
+    );
     let (client_id, client_secret) = match (client_id, client_secret) {
         (Some(id), Some(secret)) => (id, secret),
         (id, secret) => {
             let missing: Vec<&str> = [
-                id.is_none()
-                    .then_some("GENESYS_CLIENT_ID (or --genesys.client-id-file)"),
-                secret
-                    .is_none()
-                    .then_some("GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)"),
+                id.is_none().then_some(
+                    "GENESYS_CLIENT_ID (or GENESYSCLOUD_OAUTHCLIENT_ID, or --genesys.client-id-file)",
+                ),
+                secret.is_none().then_some(
+                    "GENESYS_CLIENT_SECRET (or GENESYSCLOUD_OAUTHCLIENT_SECRET, or --genesys.client-secret-file)",
+                ),
             ]
             .into_iter()
             .flatten()
@@ -552,6 +587,40 @@ mod tests {
     }
 
     #[test]
+    fn genesys_tool_names_are_read_and_ours_win() {
+        let theirs = env(&[
+            (GENESYSCLOUD_CLIENT_ID_VAR, "their-id"),
+            (GENESYSCLOUD_CLIENT_SECRET_VAR, "their-secret"),
+            (GENESYSCLOUD_REGION_VAR, "eu-west-1"),
+        ]);
+        let creds = credentials_from(&args(&[]), &theirs).unwrap();
+        assert_eq!(creds.client_id.read("i").unwrap().expose(), "their-id");
+        assert_eq!(
+            creds.client_secret.read("s").unwrap().expose(),
+            "their-secret"
+        );
+        assert_eq!(region_from(&args(&[]), &theirs), "eu-west-1");
+
+        let both = env(&[
+            (GENESYSCLOUD_CLIENT_ID_VAR, "their-id"),
+            (GENESYSCLOUD_CLIENT_SECRET_VAR, "their-secret"),
+            (CLIENT_ID_VAR, "our-id"),
+            (CLIENT_SECRET_VAR, "our-secret"),
+            (GENESYSCLOUD_REGION_VAR, "eu-west-1"),
+        ]);
+        let creds = credentials_from(&args(&[]), &both).unwrap();
+        assert_eq!(creds.client_id.read("i").unwrap().expose(), "our-id");
+        assert_eq!(
+            creds.client_secret.read("s").unwrap().expose(),
+            "our-secret"
+        );
+        assert_eq!(
+            region_from(&args(&["--genesys.region", "ca_central_1"]), &both),
+            "ca_central_1"
+        );
+    }
+
+    #[test]
     fn there_is_no_flag_for_a_secret_value() {
         let result =
             Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"]);
@@ -564,7 +633,7 @@ mod tests {
         assert_eq!(parsed.listen_addresses, vec![":9471"]);
         assert_eq!(parsed.telemetry_path, "/metrics");
         assert_eq!(parsed.requests_per_minute.get(), 60);
-        assert_eq!(parsed.region, "us_east_1");
+        assert_eq!(region_from(&parsed, env(&[])), "us_east_1");
         assert!(!parsed.demo);
         assert_eq!(parsed.web_config_file, None);
         assert_eq!(parsed.max_connections, 64);

@@ -56,6 +56,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         None => Config::builtin_default(),
     };
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
+    let region = cli::region_from(&args, |name| std::env::var(name).ok());
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -80,7 +81,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             })?;
         let base = simulator.base_url();
         // Only the region can be wrong here, and that is bad input like anywhere else.
-        let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
+        let endpoints = Endpoints::resolve(&region, Some(&base), Some(&base))
             .map_err(|err| Failure::BadInput(err.to_string()))?;
         let defaults = SimulatorConfig::default();
         let credentials = Credentials {
@@ -91,12 +92,9 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         (Some(simulator), endpoints, credentials)
     } else {
         let credentials = cli::credentials_from(&args, |name| std::env::var(name).ok())?;
-        let endpoints = Endpoints::resolve(
-            &args.region,
-            args.api_url.as_deref(),
-            args.login_url.as_deref(),
-        )
-        .map_err(|err| Failure::BadInput(err.to_string()))?;
+        let endpoints =
+            Endpoints::resolve(&region, args.api_url.as_deref(), args.login_url.as_deref())
+                .map_err(|err| Failure::BadInput(err.to_string()))?;
         (None, endpoints, credentials)
     };
 

@@ -17,10 +17,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::build;
 use crate::gzip::Piece;
 
 type Labels = Vec<(&'static str, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`, as `goversion` carries `go1.22.1`.
+fn rust_version(rustc: &str) -> String {
+    rustc.split_whitespace().nth(1).unwrap_or(rustc).to_string()
+}
 
 /// Buckets for API request durations: Genesys answers in tens of milliseconds to a few
 /// seconds; aggregate queries over busy orgs take the longest.
@@ -170,13 +176,16 @@ impl Telemetry {
         let build_info = Family::<Labels, Gauge>::default();
         build_info
             .get_or_create(&vec![
-                ("version", env!("CARGO_PKG_VERSION").to_string()),
-                ("revision", crate::REVISION.to_string()),
+                ("version", build::VERSION.to_string()),
+                ("revision", build::REVISION.to_string()),
+                ("branch", build::BRANCH.to_string()),
+                ("rustversion", rust_version(build::RUSTC_VERSION)),
+                ("target", build::TARGET.to_string()),
             ])
             .set(1);
         registry.register(
             "genesys_exporter_build_info",
-            "A metric with a constant 1 labeled by the exporter's version and git revision",
+            "A metric with a constant 1 labeled by the exporter's version, git revision and branch, the rustc version and the target it was built for",
             build_info,
         );
         Telemetry {

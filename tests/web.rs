@@ -175,7 +175,11 @@ async fn basic_auth_over_tls_guards_every_path_but_the_probes() {
         if ready == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "never ready: {}", exporter.logs());
+        assert!(
+            Instant::now() < deadline,
+            "never ready: {}",
+            exporter.logs()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for path in ["/metrics", "/", "/nothing-here"] {
