@@ -19,6 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
+use crate::web::ListenAddress;
 
 /// Environment variable holding the OAuth client id.
 pub const CLIENT_ID_VAR: &str = "GENESYS_CLIENT_ID";
@@ -53,12 +54,31 @@ pub struct Cli {
 pub enum Command {
     /// Run only the built-in Genesys Cloud API simulator (for tests and for people building on the exporter).
     Simulate(SimulateArgs),
+    /// Exit 0 when a running exporter's /-/healthy answers 200, 1 otherwise: a container HEALTHCHECK without a shell or curl.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Flags of the healthcheck subcommand.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to check; https:// when the exporter serves TLS.
+    #[arg(long = "url", default_value = "http://127.0.0.1:9471/-/healthy")]
+    pub url: String,
+    /// PEM file of the CA that signed the exporter's certificate (besides the system's).
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with a client certificate and its key, when the exporter requires one.
+    #[arg(long = "client-cert-file")]
+    pub client_cert_file: Option<PathBuf>,
+    /// How long to wait for the answer.
+    #[arg(long = "timeout", default_value = "5s", value_parser = parse_nonzero_duration)]
+    pub timeout: Duration,
 }
 
 /// Flags of the exporter.
 #[derive(Debug, Args)]
 pub struct ExporterArgs {
-    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every IPv4 interface.
+    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every IPv6 and IPv4 interface (IPv4 only where the host has no IPv6).
     #[arg(
         long = "web.listen-address",
         env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",
@@ -422,19 +442,19 @@ pub fn credentials_from(
     })
 }
 
-/// Resolves `--web.listen-address` values; `:PORT` means every interface.
-pub async fn listen_addresses(values: &[String]) -> Result<Vec<SocketAddr>, Failure> {
+/// Resolves `--web.listen-address` values; `:PORT` means every interface, IPv6 and IPv4.
+pub async fn listen_addresses(values: &[String]) -> Result<Vec<ListenAddress>, Failure> {
     let mut addresses = Vec::new();
     for value in values {
         let value = value.trim();
         let lookup = if let Some(port) = value.strip_prefix(':') {
             port.parse::<u16>()
-                .map(|port| vec![SocketAddr::from(([0, 0, 0, 0], port))])
+                .map(|port| vec![ListenAddress::AllInterfaces(port)])
                 .map_err(|err| err.to_string())
         } else {
             tokio::net::lookup_host(value)
                 .await
-                .map(|found| found.take(1).collect())
+                .map(|found| found.take(1).map(ListenAddress::Exact).collect())
                 .map_err(|err| err.to_string())
         };
         match lookup {
@@ -524,7 +544,7 @@ mod tests {
             argv.extend_from_slice(extra);
             Cli::try_parse_from(argv).map(|cli| match cli.command {
                 Some(Command::Simulate(args)) => (args.users, args.media_types, args.busy_all_day),
-                None => panic!("not the simulate subcommand"),
+                _ => panic!("not the simulate subcommand"),
             })
         };
         assert_eq!(simulate(&[]).unwrap(), (40, 5, false));
@@ -667,8 +687,19 @@ mod tests {
         let found = listen_addresses(&[":9471".into(), "127.0.0.1:1234".into()])
             .await
             .unwrap();
-        assert_eq!(found[0], SocketAddr::from(([0, 0, 0, 0], 9471)));
-        assert_eq!(found[1], SocketAddr::from(([127, 0, 0, 1], 1234)));
+        assert_eq!(found[0], ListenAddress::AllInterfaces(9471));
+        assert_eq!(
+            found[1],
+            ListenAddress::Exact(SocketAddr::from(([127, 0, 0, 1], 1234)))
+        );
+        let found = listen_addresses(&["[::1]:9471".into()]).await.unwrap();
+        assert_eq!(
+            found,
+            vec![ListenAddress::Exact(SocketAddr::from((
+                std::net::Ipv6Addr::LOCALHOST,
+                9471
+            )))]
+        );
         let err = listen_addresses(&["nonsense".into()]).await.unwrap_err();
         assert!(err.to_string().contains("nonsense"));
     }

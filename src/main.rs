@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use tokio::net::TcpListener;
 
 use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
 use genesys_cloud_exporter::config::Config;
@@ -14,12 +13,13 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
+use genesys_cloud_exporter::healthcheck;
 use genesys_cloud_exporter::schedule::{PollContext, Poller};
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
-use genesys_cloud_exporter::web::{Limits, WebConfig};
+use genesys_cloud_exporter::web::{self, Limits, WebConfig};
 
 /// How long start-up waits for the first queue names before polling without them.
 const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Simulate(args)) => run_simulator(args).await,
+            Some(Command::Healthcheck(args)) => healthcheck::run(&args).await,
             None => run_exporter(cli.exporter).await,
         }
     });
@@ -100,10 +101,11 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
 
     let mut listeners = Vec::new();
     for address in addresses {
-        let listener = TcpListener::bind(address)
-            .await
+        let listener = web::bind(address)
             .map_err(|err| Failure::Runtime(format!("cannot listen on {address}: {err}")))?;
-        tracing::info!(address = %listener.local_addr().unwrap_or(address), "listening for scrapes");
+        if let Ok(local) = listener.local_addr() {
+            tracing::info!(address = %local, "listening for scrapes");
+        }
         listeners.push(listener);
     }
 

@@ -84,3 +84,76 @@ async fn version_and_build_info_name_revision_date_and_toolchain() {
         "{first}"
     );
 }
+
+/// A port free on every interface at the time of asking.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("[::]:0")
+        .or_else(|_| std::net::TcpListener::bind("0.0.0.0:0"))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `:PORT` listens on IPv6 and IPv4 at once: curl reaches it over `[::1]` and over
+/// `127.0.0.1`. (This host has an IPv6 loopback; the test says so if it has none.)
+#[tokio::test(flavor = "multi_thread")]
+async fn port_only_listens_on_ipv6_and_ipv4() {
+    let has_ipv6_loopback = std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.starts_with("00000000000000000000000000000001"))
+    });
+    assert!(
+        has_ipv6_loopback,
+        "this host has no IPv6 loopback; dual stack cannot be checked here"
+    );
+    let port = free_port();
+    let exporter = ExporterRun::demo()
+        .arg("--web.listen-address", format!(":{port}"))
+        .start();
+    let logs = exporter.logs();
+    assert!(logs.contains(&format!("address=[::]:{port}")), "{logs}");
+    for url in [
+        format!("http://[::1]:{port}/metrics"),
+        format!("http://127.0.0.1:{port}/metrics"),
+    ] {
+        let output = std::process::Command::new("curl")
+            .args(["-g", "-sS", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .expect("curl runs");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "200",
+            "{url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Runs `healthcheck` with `args`: its exit code and standard error.
+pub fn healthcheck(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(common::binary())
+        .arg("healthcheck")
+        .args(args)
+        .output()
+        .expect("healthcheck runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_0_when_healthy_and_1_otherwise() {
+    let exporter = ExporterRun::demo().start();
+    let (code, stderr) = healthcheck(&["--url", &exporter.url("/-/healthy")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A path that is not 200, and a port nobody listens on.
+    let (code, stderr) = healthcheck(&["--url", &exporter.url("/nothing")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("404"), "{stderr}");
+    let closed = format!("http://127.0.0.1:{}/-/healthy", free_port());
+    let (code, stderr) = healthcheck(&["--url", &closed, "--timeout", "2s"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&closed), "{stderr}");
+}

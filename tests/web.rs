@@ -274,6 +274,50 @@ async fn basic_auth_over_tls_guards_every_path_but_the_probes() {
     );
 }
 
+/// The `healthcheck` subcommand speaks TLS, trusting the CA given with `--ca-file`, and
+/// presents a client certificate when asked to.
+#[tokio::test]
+async fn healthcheck_over_tls_trusts_the_given_ca() {
+    let pki = Pki::new();
+    let exporter = start_with(
+        &pki.web_config("  client_ca_file: ca.crt\n", &users_yaml()),
+        &[],
+    );
+    let url = https(&exporter, "/-/healthy");
+    let identity = pki.path("client.pem");
+    std::fs::write(&identity, &pki.client_pem).unwrap();
+    let ca = pki.path("ca.crt");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(common::binary())
+            .arg("healthcheck")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let ca_arg = ca.to_string_lossy();
+    let identity_arg = identity.to_string_lossy();
+    let (code, stderr) = run(&[
+        "--url",
+        &url,
+        "--ca-file",
+        &ca_arg,
+        "--client-cert-file",
+        &identity_arg,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Without the CA the server is not trusted; without the client certificate the
+    // server refuses the handshake.
+    let (code, stderr) = run(&["--url", &url, "--client-cert-file", &identity_arg]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    let (code, stderr) = run(&["--url", &url, "--ca-file", &ca_arg]);
+    assert_eq!(code, Some(1), "{stderr}");
+}
+
 #[tokio::test]
 async fn required_client_certificates_must_come_from_the_ca() {
     let pki = Pki::new();

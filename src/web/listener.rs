@@ -82,6 +82,69 @@ pub struct Limits {
     pub header_timeout: Duration,
 }
 
+/// Where to listen, from `--web.listen-address`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// `:PORT`: every interface, IPv6 and IPv4 on one socket.
+    AllInterfaces(u16),
+    /// `HOST:PORT`: exactly this address.
+    Exact(SocketAddr),
+}
+
+impl std::fmt::Display for ListenAddress {
+    /// As given on the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenAddress::AllInterfaces(port) => write!(f, ":{port}"),
+            ListenAddress::Exact(address) => write!(f, "{address}"),
+        }
+    }
+}
+
+/// Opens a listening socket. `:PORT` binds `[::]` with IPv6-only off, so that IPv6-only
+/// and IPv4 clusters alike can scrape; where the host has no IPv6 it falls back to
+/// `0.0.0.0` and says so. Other errors (the port in use, no permission) are returned.
+pub fn bind(address: ListenAddress) -> std::io::Result<TcpListener> {
+    let exact = match address {
+        ListenAddress::Exact(address) => address,
+        ListenAddress::AllInterfaces(port) => match bind_dual_stack(port) {
+            Ok(listener) => return Ok(listener),
+            Err(err) if no_ipv6(&err) => {
+                tracing::warn!(port, error = %err, "this host has no IPv6; listening on IPv4 (0.0.0.0) only");
+                SocketAddr::from(([0, 0, 0, 0], port))
+            }
+            Err(err) => return Err(err),
+        },
+    };
+    let std_listener = std::net::TcpListener::bind(exact)?;
+    std_listener.set_nonblocking(true)?;
+    TcpListener::from_std(std_listener)
+}
+
+/// `[::]:port` accepting IPv4 too (as IPv4-mapped addresses), whatever the system's
+/// `bindv6only` default.
+fn bind_dual_stack(port: u16) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(false)?;
+    // As std and tokio do for listeners: a restart may bind while old connections linger.
+    socket.set_reuse_address(true)?;
+    socket.bind(&SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)).into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Whether a bind error means "no IPv6 here" (no such address family, no such address)
+/// rather than a problem a fallback would hide.
+fn no_ipv6(err: &std::io::Error) -> bool {
+    const EAFNOSUPPORT: i32 = 97;
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported
+    ) || err.raw_os_error() == Some(EAFNOSUPPORT)
+}
+
 /// Serves `service` on every listener until `shutdown` completes, then lets open requests
 /// finish (for a bounded time).
 pub async fn serve<S: Handler>(

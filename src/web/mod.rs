@@ -15,4 +15,4 @@ pub mod listener;
 mod tls;
 
 pub use config::{WebConfig, WebConfigError};
-pub use listener::Limits;
+pub use listener::{Limits, ListenAddress, bind};
