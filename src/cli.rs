@@ -96,9 +96,16 @@ pub struct ExporterArgs {
     )]
     pub telemetry_path: String,
 
-    /// Web config file (exporter-toolkit format) enabling TLS and/or basic authentication; read once at start-up.
+    /// Web config file (exporter-toolkit format) enabling TLS, basic authentication and response headers; re-read on reload, its certificate files watched.
     #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
+
+    /// Enable POST /-/reload (as Prometheus' flag does); without it /-/reload answers 403. SIGHUP reloads either way.
+    #[arg(
+        long = "web.enable-lifecycle",
+        env = "GENESYS_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
 
     /// Maximum number of simultaneous connections (1 to 100000); further ones wait until one closes.
     #[arg(
@@ -276,12 +283,12 @@ pub enum LogFormat {
 }
 
 fn parse_telemetry_path(text: &str) -> Result<String, String> {
-    let reserved = ["/", "/-/healthy", "/-/ready"];
+    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload"];
     if !text.starts_with('/') {
         Err(format!("{text:?} must start with '/'"))
     } else if reserved.contains(&text) {
         Err(format!(
-            "{text:?} is taken by the landing page or a health endpoint"
+            "{text:?} is taken by the landing page, a probe or /-/reload"
         ))
     } else {
         Ok(text.to_string())

@@ -15,6 +15,7 @@ pub mod gzip;
 pub mod healthcheck;
 pub mod interval;
 pub mod mapping;
+pub mod reload;
 pub mod schedule;
 pub mod server;
 pub mod simulator;

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 
@@ -14,15 +13,13 @@ use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::healthcheck;
-use genesys_cloud_exporter::schedule::{PollContext, Poller};
+use genesys_cloud_exporter::reload::{Pollers, Reloader};
+use genesys_cloud_exporter::schedule::PollContext;
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
-use genesys_cloud_exporter::web::{self, Limits, WebConfig};
-
-/// How long start-up waits for the first queue names before polling without them.
-const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+use genesys_cloud_exporter::web::{self, Limits, LiveWebConfig, WebConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,6 +49,8 @@ fn main() -> ExitCode {
 }
 
 async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
+    // Installed first: from here on SIGHUP reloads instead of killing the process.
+    let hangups = hangup_signals();
     let config = match &args.config_file {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
         None => Config::builtin_default(),
@@ -134,48 +133,51 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         "starting"
     );
 
-    let state = Arc::new(AppState {
+    let context = PollContext {
+        client,
+        queue_names,
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
+        retry_delay: args.poll_retry_delay,
+    };
+    let web = Arc::new(LiveWebConfig::new(web_config));
+    let reloader = Reloader {
+        config_file: args.config_file.clone(),
+        web_config_file: args.web_config_file.clone(),
+        web: Arc::clone(&web),
+        pollers: Pollers::start(context, args.queue_names_refresh, config.queries).await,
+    };
+    let (reload, reloader) = reloader.spawn();
+    let mut background = vec![
+        reloader,
+        tokio::spawn(Arc::clone(&web).rotate_certificates()),
+    ];
+    if let Some(mut hangups) = hangups {
+        let reload = reload.clone();
+        background.push(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP received; reloading the config");
+                reload.request();
+            }
+        }));
+    }
+
+    let state = Arc::new(AppState {
+        store,
+        telemetry,
         telemetry_path: args.telemetry_path.clone(),
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
+        reload: args.enable_lifecycle.then_some(reload),
     });
     let security = server::Security {
-        web_config,
+        web_config: web,
         limits: Limits {
             max_connections: args.max_connections as usize,
             header_timeout: args.read_header_timeout,
         },
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
-
-    // Queue names are only worth their API calls when some query groups by queue.
-    let mut background = Vec::new();
-    if config
-        .queries
-        .iter()
-        .any(|q| q.group_by.iter().any(|d| d == "queueId"))
-    {
-        let first =
-            tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
-        if first.is_err() {
-            tracing::warn!("queue names are slow to arrive; polling without them for now");
-        }
-        background.push(tokio::spawn(
-            Arc::clone(&queue_names).keep_fresh(Arc::clone(&client), args.queue_names_refresh),
-        ));
-    }
-    let context = PollContext {
-        client,
-        queue_names,
-        store,
-        telemetry,
-        retry_delay: args.poll_retry_delay,
-    };
-    for query in config.queries {
-        background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
-    }
 
     let served = server.await;
     for task in background {
@@ -218,6 +220,23 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
     shutdown_signal().await;
     simulator.shutdown().await;
     Ok(())
+}
+
+/// SIGHUP as a stream, where the platform has it; `None` (with a warning) otherwise.
+#[cfg(unix)]
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGHUP; only POST /-/reload reloads");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangup_signals() -> Option<std::future::Pending<()>> {
+    None
 }
 
 /// Completes on SIGINT or SIGTERM.

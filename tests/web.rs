@@ -431,7 +431,7 @@ fn bad_web_configs_stop_start_up_naming_file_and_field() {
             "`tls_server_config.min_version`",
         ),
         (
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n".into(),
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireSomeCert\n".into(),
             "`tls_server_config.client_auth_type`",
         ),
         (
@@ -439,9 +439,19 @@ fn bad_web_configs_stop_start_up_naming_file_and_field() {
             "`tls_server_config.client_ca_file`",
         ),
         (
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n".into(),
-            "`tls_server_config.cipher_suites`",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n".into(),
+            "`tls_server_config.cipher_suites`: TLS_RSA_WITH_AES_128_CBC_SHA is not offered",
         ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  curve_preferences: [CurveP521]\n".into(),
+            "`tls_server_config.curve_preferences`: CurveP521",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_allowed_sans: [a]\n".into(),
+            "`tls_server_config.client_allowed_sans`",
+        ),
+        ("http_server_config:\n  headers:\n    Content-Type: foo\n".into(), "`http_server_config.headers.Content-Type`"),
+        ("rate_limit:\n  interval: 1s\n  burst: 5\n".into(), "`rate_limit`"),
         ("".into(), "sets nothing"),
     ];
     for (yaml, expected) in cases {

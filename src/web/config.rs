@@ -1,26 +1,34 @@
-//! `--web.config.file`: TLS and basic authentication in the Prometheus exporter-toolkit
-//! format, so that a file written for node_exporter or any other Go exporter works here.
+//! `--web.config.file`: TLS, basic authentication and response headers in the
+//! Prometheus exporter-toolkit format, so that a file written for node_exporter or any
+//! other Go exporter works here.
 //!
 //! ```yaml
 //! tls_server_config:
-//!   cert_file: /etc/exporter/tls.crt
-//!   key_file: /etc/exporter/tls.key
+//!   cert_file: /etc/exporter/tls.crt     # or `cert:` with the PEM inline
+//!   key_file: /etc/exporter/tls.key      # or `key:`
 //!   min_version: TLS12                   # or TLS13; TLS10/TLS11 are refused (rustls has neither)
-//!   client_auth_type: RequireAndVerifyClientCert   # or VerifyClientCertIfGiven, NoClientCert
-//!   client_ca_file: /etc/exporter/clients-ca.crt
+//!   client_auth_type: RequireAndVerifyClientCert
+//!   client_ca_file: /etc/exporter/clients-ca.crt   # or `client_ca:`
+//!   client_allowed_sans: [prometheus.monitoring.svc]
+//!   cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]
+//!   curve_preferences: [X25519, CurveP256]
+//! http_server_config:
+//!   http2: true
+//!   headers: {X-Content-Type-Options: nosniff}
 //! basic_auth_users:
 //!   prometheus: $2y$10$...               # bcrypt hash (htpasswd -nBC 10 prometheus)
 //! ```
 //!
-//! The file is read and checked once, at start-up: certificates and keys are loaded, the
-//! hashes parsed, and anything wrong stops the exporter with exit status 2 and a message
-//! naming the file and the field. Unlike exporter-toolkit, which re-reads the file on every
-//! request, a change needs a restart: a running exporter then never switches from
-//! protected to unprotected, or to a half-written certificate, behind its operator's back.
+//! The file is read and checked in full before it is used: certificates and keys are
+//! loaded, the hashes parsed, and anything wrong stops start-up with exit status 2 (or
+//! refuses a reload) with a message naming the file and the field. It is re-read on
+//! reload (SIGHUP, `POST /-/reload`), not per request as exporter-toolkit does, so a
+//! half-written file never takes effect; the certificate files themselves are watched
+//! ([`super::live`]) so that a renewed certificate is served without a reload.
 //!
-//! Keys of the exporter-toolkit format that rustls cannot honour (`cipher_suites`,
-//! `curve_preferences`, `RequestClientCert`, ...) are refused by name rather than ignored,
-//! so nobody believes they are in force.
+//! Values rustls cannot honour (`TLS11`, CBC cipher suites, `CurveP521`, ...) and
+//! `rate_limit` are refused by name rather than ignored, so nobody believes they are in
+//! force.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,8 +38,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use hyper::header::{HeaderName, HeaderValue};
+
 use super::basic_auth::BasicAuth;
-use super::tls;
+use super::tls::{self, TlsMaterial};
 
 /// Largest web config file read; a real one is a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -42,10 +52,27 @@ pub struct WebConfig {
     /// Present when `tls_server_config` is: every connection must speak TLS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Present when `basic_auth_users` is: every path but the probes
-    /// (`/-/healthy`, `/-/ready`) needs a user.
+    /// (`/-/healthy`, `/-/ready`) and `basic_auth_excluded_paths` needs a user.
     pub basic_auth: Option<Arc<BasicAuth>>,
-    /// One line for the start-up log: TLS versions and client-certificate mode.
+    /// Paths served without basic auth besides the probes (`basic_auth_excluded_paths`).
+    pub auth_excluded_paths: Vec<String>,
+    /// One line for the log: TLS versions and client-certificate mode.
     pub tls_summary: Option<String>,
+    /// `http_server_config.http2` (default true): HTTP/2 is offered.
+    pub http2: bool,
+    /// `http_server_config.headers`: added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// What `tls` was built from, to build it again when the certificate files change.
+    tls_source: Option<TlsSource>,
+}
+
+/// The TLS part as written, where it was read, and the file contents it was built from.
+#[derive(Clone, Debug)]
+struct TlsSource {
+    raw: RawTls,
+    origin: String,
+    base: PathBuf,
+    material: TlsMaterial,
 }
 
 impl fmt::Debug for WebConfig {
@@ -54,7 +81,9 @@ impl fmt::Debug for WebConfig {
         f.debug_struct("WebConfig")
             .field("tls", &self.tls_summary)
             .field("basic_auth", &self.basic_auth)
-            .finish()
+            .field("http2", &self.http2)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,31 +132,70 @@ impl WebConfigError {
 #[serde(deny_unknown_fields)]
 struct RawWebConfig {
     tls_server_config: Option<RawTls>,
+    http_server_config: Option<RawHttp>,
     basic_auth_users: Option<BTreeMap<String, String>>,
-    /// exporter-toolkit keys this exporter does not implement: refused by name.
-    http_server_config: Option<serde_yaml_ng::Value>,
+    basic_auth_excluded_paths: Option<Vec<String>>,
+    /// exporter-toolkit key this exporter does not implement: refused by name.
     rate_limit: Option<serde_yaml_ng::Value>,
 }
 
+/// `http_server_config` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    http2: Option<bool>,
+    headers: Option<RawHeaders>,
+}
+
+/// The response headers exporter-toolkit allows, and no others.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeaders {
+    #[serde(rename = "Content-Security-Policy")]
+    content_security_policy: Option<String>,
+    #[serde(rename = "X-Frame-Options")]
+    x_frame_options: Option<String>,
+    #[serde(rename = "X-Content-Type-Options")]
+    x_content_type_options: Option<String>,
+    #[serde(rename = "X-XSS-Protection")]
+    x_xss_protection: Option<String>,
+    #[serde(rename = "Strict-Transport-Security")]
+    strict_transport_security: Option<String>,
+}
+
 /// `tls_server_config` as written.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTls {
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// Inline PEM, instead of `cert_file`.
+    pub cert: Option<String>,
+    /// Inline PEM, instead of `key_file`; never shown by `Debug`.
+    pub key: Option<InlineKey>,
+    /// Inline PEM, instead of `client_ca_file`.
+    pub client_ca: Option<String>,
     pub client_auth_type: Option<String>,
     pub client_ca_file: Option<PathBuf>,
+    pub client_allowed_sans: Option<Vec<String>>,
     pub min_version: Option<String>,
     pub max_version: Option<String>,
-    // exporter-toolkit keys that rustls cannot honour: refused by name.
-    pub cert: Option<serde_yaml_ng::Value>,
-    pub key: Option<serde_yaml_ng::Value>,
-    pub cipher_suites: Option<serde_yaml_ng::Value>,
-    pub curve_preferences: Option<serde_yaml_ng::Value>,
+    pub cipher_suites: Option<Vec<String>>,
+    pub curve_preferences: Option<Vec<String>>,
     /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
     #[serde(rename = "prefer_server_cipher_suites")]
     _prefer_server_cipher_suites: Option<bool>,
-    pub client_allowed_sans: Option<serde_yaml_ng::Value>,
+}
+
+/// A private key written into the web config.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub(super) struct InlineKey(pub String);
+
+impl fmt::Debug for InlineKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl WebConfig {
@@ -163,38 +231,145 @@ impl WebConfig {
         let Some(raw) = raw else {
             return Err(empty(origin));
         };
-        for (field, value) in [
-            ("http_server_config", &raw.http_server_config),
-            ("rate_limit", &raw.rate_limit),
-        ] {
-            if value.is_some() {
-                return Err(WebConfigError::field(
-                    origin,
-                    field,
-                    "part of the exporter-toolkit format but not supported by this exporter; remove it",
-                ));
-            }
+        if raw.rate_limit.is_some() {
+            return Err(WebConfigError::field(
+                origin,
+                "rate_limit",
+                "part of the exporter-toolkit format but not supported by this exporter \
+                 (--web.max-connections bounds what clients can hold); remove it",
+            ));
         }
-        if raw.tls_server_config.is_none() && raw.basic_auth_users.is_none() {
+        if raw.tls_server_config.is_none()
+            && raw.basic_auth_users.is_none()
+            && raw.http_server_config.is_none()
+        {
             return Err(empty(origin));
         }
-        let (tls, tls_summary) = match &raw.tls_server_config {
+        let http2 = raw
+            .http_server_config
+            .as_ref()
+            .and_then(|h| h.http2)
+            .unwrap_or(true);
+        let headers = match raw.http_server_config.and_then(|h| h.headers) {
+            Some(headers) => response_headers(headers, origin)?,
+            None => Vec::new(),
+        };
+        let (tls, tls_summary, tls_source) = match raw.tls_server_config {
             Some(raw_tls) => {
-                let built = tls::server_config(raw_tls, origin, base)?;
-                (Some(Arc::new(built.config)), Some(built.summary))
+                let built = tls::server_config(&raw_tls, origin, base, http2)?;
+                let source = TlsSource {
+                    raw: raw_tls,
+                    origin: origin.to_string(),
+                    base: base.to_path_buf(),
+                    material: built.material,
+                };
+                (
+                    Some(Arc::new(built.config)),
+                    Some(built.summary),
+                    Some(source),
+                )
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let basic_auth = match raw.basic_auth_users {
             Some(users) => Some(Arc::new(BasicAuth::new(users, origin)?)),
             None => None,
         };
+        let auth_excluded_paths = raw.basic_auth_excluded_paths.unwrap_or_default();
+        if let Some(bad) = auth_excluded_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(WebConfigError::field(
+                origin,
+                "basic_auth_excluded_paths",
+                format!("{bad:?} is not a path; paths start with '/'"),
+            ));
+        }
         Ok(WebConfig {
             tls,
             basic_auth,
+            auth_excluded_paths,
             tls_summary,
+            http2,
+            headers,
+            tls_source,
         })
     }
+
+    /// The same config with its TLS part built again, if a certificate, key or client CA
+    /// file now reads differently from what the TLS in force was built from: `None` when
+    /// nothing changed, else the rebuilt config or why it cannot be built (the caller
+    /// keeps the old one).
+    pub fn with_rotated_certificates(&self) -> Option<Result<WebConfig, WebConfigError>> {
+        let source = self.tls_source.as_ref()?;
+        if source.material.reread() == source.material {
+            return None;
+        }
+        Some(
+            tls::server_config(&source.raw, &source.origin, &source.base, self.http2).map(
+                |built| WebConfig {
+                    tls: Some(Arc::new(built.config)),
+                    tls_summary: Some(built.summary),
+                    tls_source: Some(TlsSource {
+                        material: built.material,
+                        ..source.clone()
+                    }),
+                    ..self.clone()
+                },
+            ),
+        )
+    }
+
+    /// The certificate files as they read now, to tell one failed rotation from the next.
+    pub(super) fn certificate_files_now(&self) -> Option<TlsMaterial> {
+        self.tls_source.as_ref().map(|s| s.material.reread())
+    }
+}
+
+/// `http_server_config.headers`, checked as exporter-toolkit checks them; an empty value
+/// means the header is not sent.
+fn response_headers(
+    raw: RawHeaders,
+    origin: &str,
+) -> Result<Vec<(HeaderName, HeaderValue)>, WebConfigError> {
+    let field = |name: &str| format!("http_server_config.headers.{name}");
+    let mut headers = Vec::new();
+    for (name, value, allowed) in [
+        ("Content-Security-Policy", raw.content_security_policy, None),
+        (
+            "X-Frame-Options",
+            raw.x_frame_options,
+            Some(&["deny", "sameorigin"][..]),
+        ),
+        (
+            "X-Content-Type-Options",
+            raw.x_content_type_options,
+            Some(&["nosniff"][..]),
+        ),
+        ("X-XSS-Protection", raw.x_xss_protection, None),
+        (
+            "Strict-Transport-Security",
+            raw.strict_transport_security,
+            None,
+        ),
+    ] {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if let Some(allowed) = allowed
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value))
+        {
+            return Err(WebConfigError::field(
+                origin,
+                &field(name),
+                format!("{value:?} is not allowed; use {}", allowed.join(" or ")),
+            ));
+        }
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| WebConfigError::field(origin, &field(name), "not a valid header value"))?;
+        let name = HeaderName::try_from(name.to_ascii_lowercase())
+            .map_err(|_| WebConfigError::field(origin, &field(name), "not a header name"))?;
+        headers.push((name, value));
+    }
+    Ok(headers)
 }
 
 fn empty(origin: &str) -> WebConfigError {
@@ -202,7 +377,9 @@ fn empty(origin: &str) -> WebConfigError {
         origin: origin.to_string(),
         location: None,
         field: None,
-        message: "sets nothing; expected `tls_server_config` and/or `basic_auth_users`".into(),
+        message: "sets nothing; expected `tls_server_config`, `http_server_config` and/or \
+                  `basic_auth_users`"
+            .into(),
     }
 }
 
@@ -277,8 +454,8 @@ mod tests {
         for yaml in ["", "# nothing\n", "{}\n"] {
             assert!(error(yaml).contains("sets nothing"), "{yaml:?}");
         }
-        let text = error("http_server_config: {http2: false}\n");
-        assert!(text.contains("field `http_server_config`: "), "{text}");
+        let text = error("rate_limit: {interval: 1s, burst: 5}\n");
+        assert!(text.contains("field `rate_limit`: "), "{text}");
         assert!(text.contains("not supported"), "{text}");
     }
 

@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::idle::{Activity, Watched};
+use super::live::LiveWebConfig;
 
 /// Largest request head (request line and headers) accepted. A scrape's head is a few
 /// hundred bytes; hyper cannot go below 8 KiB.
@@ -149,13 +150,15 @@ fn no_ipv6(err: &std::io::Error) -> bool {
 /// finish (for a bounded time).
 pub async fn serve<S: Handler>(
     listeners: Vec<TcpListener>,
-    tls: Option<TlsAcceptor>,
+    web: Arc<LiveWebConfig>,
     limits: Limits,
     service: S,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let builder = Arc::new(builder(limits));
+    let with_http2 = Arc::new(builder(limits));
+    // `http_server_config.http2: false`: HTTP/1.1 only, on plain and TLS connections.
+    let http1_only = Arc::new(builder(limits).http1_only());
     let graceful = GracefulShutdown::new();
     let (connections_tx, mut connections_rx) = tokio::sync::mpsc::channel(64);
     let acceptors: Vec<_> = listeners
@@ -176,12 +179,20 @@ pub async fn serve<S: Handler>(
         tokio::select! {
             accepted = connections_rx.recv() => {
                 let Some((stream, peer, permit)) = accepted else { break };
+                // The web config in force when the connection arrives decides TLS and
+                // HTTP/2 for its whole life; a reload or rotation affects new ones.
+                let current = web.load();
+                let tls = current
+                    .as_ref()
+                    .and_then(|w| w.tls.clone())
+                    .map(TlsAcceptor::from);
+                let http2 = current.as_ref().is_none_or(|w| w.http2);
                 tokio::spawn(connection(
                     stream,
                     peer,
                     permit,
-                    tls.clone(),
-                    Arc::clone(&builder),
+                    tls,
+                    Arc::clone(if http2 { &with_http2 } else { &http1_only }),
                     service.clone(),
                     graceful.watcher(),
                     limits.header_timeout,

@@ -12,7 +12,9 @@ pub mod basic_auth;
 pub mod config;
 mod idle;
 pub mod listener;
+pub mod live;
 mod tls;
 
 pub use config::{WebConfig, WebConfigError};
 pub use listener::{Limits, ListenAddress, bind};
+pub use live::LiveWebConfig;
