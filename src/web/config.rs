@@ -426,6 +426,16 @@ fn yaml_error(origin: &str, error: &serde_yaml_ng::Error) -> WebConfigError {
 mod tests {
     use super::*;
 
+    /// A key and a self-signed certificate for `localhost`.
+    fn self_signed() -> (rcgen::KeyPair, rcgen::Certificate) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (key, cert)
+    }
+
     fn error(yaml: &str) -> String {
         WebConfig::from_yaml(yaml, "web.yml", Path::new("/nonexistent"))
             .unwrap_err()
@@ -462,11 +472,7 @@ mod tests {
     #[test]
     fn a_full_config_loads_with_relative_paths_and_debug_shows_no_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
+        let (key, cert) = self_signed();
         std::fs::create_dir(dir.path().join("tls")).unwrap();
         std::fs::write(dir.path().join("tls/server.crt"), cert.pem()).unwrap();
         std::fs::write(dir.path().join("tls/server.key"), key.serialize_pem()).unwrap();
@@ -511,6 +517,208 @@ mod tests {
         .to_string();
         assert!(
             text.contains("field `tls_server_config.key_file`: does not fit"),
+            "{text}"
+        );
+    }
+
+    /// exporter-toolkit's documented example (docs/web-config.yml) and the shapes of its
+    /// test configs (web/testdata), each accepted or refused by name as this exporter
+    /// documents. Certificates are made here; `client.pem` is a CA.
+    #[test]
+    fn exporter_toolkit_example_configs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, cert) = self_signed();
+        std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+        std::fs::write(dir.path().join("client.pem"), cert.pem()).unwrap();
+        let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+        let inline = |pem: &str| {
+            let lines: String = pem.lines().map(|l| format!("    {l}\n")).collect();
+            format!("|\n{lines}")
+        };
+        let users = "basic_auth_users:\n  alice: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n  \
+                     bob: $2y$10$hLqFl9jSjoAAy95Z/zw8Ye8wkdMBM8c5Bn1ptYqP/AXyV0.oy0S8m\n";
+        // (name, YAML, None when accepted or Some(text the refusal contains))
+        let cases: Vec<(&str, String, Option<&str>)> = vec![
+            (
+                "docs/web-config.yml",
+                format!("{tls}{users}basic_auth_excluded_paths:\n- /-/healthy\n- /-/ready\n"),
+                None,
+            ),
+            ("users_noTLS", users.to_string(), None),
+            ("noAuth", tls.to_string(), None),
+            (
+                "noHTTP2",
+                format!("{tls}http_server_config:\n  http2: false\n"),
+                None,
+            ),
+            (
+                "headers",
+                "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    \
+                 Strict-Transport-Security: max-age=31536000; includeSubDomains\n    \
+                 X-Content-Type-Options: nosniff\n    X-XSS-Protection: 1\n    \
+                 Content-Security-Policy: \"default-src 'self' *.test.example.net\"\n"
+                    .to_string(),
+                None,
+            ),
+            (
+                "headers_extra_header",
+                "http_server_config:\n  headers:\n    Content-Type: foo\n".to_string(),
+                Some("http_server_config.headers.Content-Type"),
+            ),
+            (
+                "headers_frame_options",
+                "http_server_config:\n  headers:\n    X-Frame-Options: allow\n".to_string(),
+                Some("\"allow\" is not allowed; use deny or sameorigin"),
+            ),
+            (
+                "headers_content_type_options",
+                "http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n".to_string(),
+                Some("X-Content-Type-Options"),
+            ),
+            (
+                "someCiphers",
+                format!(
+                    "{tls}  cipher_suites:\n  - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n  \
+                     - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n  min_version: TLS12\n  max_version: TLS12\n"
+                ),
+                None,
+            ),
+            (
+                "allCiphers (CBC and RSA key exchange)",
+                format!(
+                    "{tls}  cipher_suites:\n  - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n  \
+                     - TLS_AES_128_GCM_SHA256\n  - TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA\n"
+                ),
+                Some("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA is not offered by rustls"),
+            ),
+            (
+                "inventedCiphers",
+                format!("{tls}  cipher_suites:\n  - TLS_FOO_BAR\n"),
+                Some("unknown cipher suite \"TLS_FOO_BAR\""),
+            ),
+            (
+                "someCurves",
+                format!("{tls}  curve_preferences:\n    - CurveP256\n    - X25519\n"),
+                None,
+            ),
+            (
+                "allCurves",
+                format!(
+                    "{tls}  curve_preferences:\n    - CurveP256\n    - CurveP384\n    - CurveP521\n    - X25519\n"
+                ),
+                Some("CurveP521 is not offered"),
+            ),
+            (
+                "X25519MLKEM768",
+                format!("{tls}  curve_preferences: [X25519MLKEM768]\n"),
+                Some("X25519MLKEM768 is not offered"),
+            ),
+            (
+                "inventedCurves",
+                format!("{tls}  curve_preferences:\n    - CurveP257\n"),
+                Some("unknown curve \"CurveP257\""),
+            ),
+            (
+                "wrongTLSVersion",
+                format!("{tls}  min_version: TLS111\n"),
+                Some("tls_server_config.min_version"),
+            ),
+            (
+                "requireanyclientcert",
+                format!("{tls}  client_auth_type: RequireAnyClientCert\n"),
+                None,
+            ),
+            (
+                "requireandverifyclientcert",
+                format!(
+                    "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client.pem\n"
+                ),
+                None,
+            ),
+            (
+                "auth_client_san",
+                format!(
+                    "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client.pem\n  \
+                     client_allowed_sans:\n    - one\n    - test3\n    - two\n"
+                ),
+                None,
+            ),
+            (
+                "auth_client_san_optional_cert",
+                format!(
+                    "{tls}  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: client.pem\n  \
+                     client_allowed_sans: [one]\n"
+                ),
+                Some("client_allowed_sans"),
+            ),
+            (
+                "client_allowed_sans with an e-mail SAN",
+                format!(
+                    "{tls}  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [a@example.com]\n"
+                ),
+                Some("\"a@example.com\" is not a DNS name or IP address"),
+            ),
+            (
+                "VerifyClientCertIfGiven without a CA (Go falls back to the system roots)",
+                format!("{tls}  client_auth_type: VerifyClientCertIfGiven\n"),
+                Some("tls_server_config.client_ca_file"),
+            ),
+            (
+                "tlsInline",
+                format!(
+                    "tls_server_config:\n  cert: {}  key: {}",
+                    inline(&cert.pem()),
+                    inline(&key.serialize_pem())
+                ),
+                None,
+            ),
+            (
+                "cert and cert_file",
+                format!("{tls}  cert: {}", inline(&cert.pem())),
+                Some("set cert or cert_file, not both"),
+            ),
+            (
+                "certPath_empty",
+                "tls_server_config:\n  cert_file: \"\"\n  key_file: server.key\n".to_string(),
+                Some("tls_server_config.cert_file"),
+            ),
+            (
+                "rate_limiter",
+                "rate_limit:\n  interval: 1s\n  burst: 1\n".to_string(),
+                Some("rate_limit"),
+            ),
+            (
+                "junk_key",
+                format!("{tls}junk: 1\n"),
+                Some("field `junk`: unknown key"),
+            ),
+        ];
+        for (name, yaml, refused) in cases {
+            let result = WebConfig::from_yaml(&yaml, "web.yml", dir.path());
+            match (result, refused) {
+                (Ok(_), None) => {}
+                (Err(err), Some(expected)) => {
+                    let text = err.to_string();
+                    assert!(text.contains(expected), "{name}: {text}");
+                }
+                (Ok(_), Some(expected)) => panic!("{name}: accepted, expected {expected}"),
+                (Err(err), None) => panic!("{name}: refused: {err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inline_keys_are_not_shown_by_debug() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let raw: RawTls = serde_yaml_ng::from_str(&format!(
+            "key: |\n  {}\n",
+            key.serialize_pem().lines().collect::<Vec<_>>().join("\n  ")
+        ))
+        .unwrap();
+        let text = format!("{raw:?}");
+        assert!(
+            text.contains("<redacted>") && !text.contains("PRIVATE KEY"),
             "{text}"
         );
     }
