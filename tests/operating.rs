@@ -368,6 +368,33 @@ async fn reload_applies_query_changes_without_interrupting_scrapes() {
         exporter.logs()
     );
 
+    // A valid query config with an invalid web config: refused whole too, so the query
+    // change does not apply and the headers stay.
+    write_config(
+        &config,
+        &[query("kept", "nOffered"), query("not-applied", "nOffered")],
+    );
+    std::fs::write(
+        &web,
+        "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+    )
+    .unwrap();
+    let response = reload().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("web.yml") && text.contains("X-Frame-Options"),
+        "{text}"
+    );
+    let landing = client.get(exporter.url("/")).send().await.unwrap();
+    assert_eq!(landing.headers()["x-frame-options"], "sameorigin");
+    assert!(!queries_in(&exporter.scrape().await).contains("not-applied"));
+    std::fs::write(
+        &web,
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    )
+    .unwrap();
+
     // Ten SIGHUPs within a second, each after a new config: the last one wins.
     for i in 0..10 {
         write_config(

@@ -361,3 +361,39 @@ async fn deadline_until_first_request(first_request: &Notify, deadline: Instant)
         std::future::pending::<()>().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_missing_ipv6_falls_back_to_ipv4() {
+        use std::io::{Error, ErrorKind};
+        assert!(no_ipv6(&Error::from_raw_os_error(97))); // EAFNOSUPPORT
+        assert!(no_ipv6(&Error::from(ErrorKind::AddrNotAvailable)));
+        // A port in use or no permission must not be hidden by listening elsewhere.
+        assert!(!no_ipv6(&Error::from(ErrorKind::AddrInUse)));
+        assert!(!no_ipv6(&Error::from(ErrorKind::PermissionDenied)));
+    }
+
+    #[tokio::test]
+    async fn all_interfaces_accepts_ipv4_and_ipv6_on_one_socket() {
+        let listener = bind(ListenAddress::AllInterfaces(0)).unwrap();
+        let address = listener.local_addr().unwrap();
+        let port = address.port();
+        if address.is_ipv4() {
+            // This host has no IPv6: the fallback is what there is to check.
+            assert_eq!(address.ip(), std::net::Ipv4Addr::UNSPECIFIED);
+            return;
+        }
+        for client in [
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ] {
+            let connect = tokio::net::TcpStream::connect(client);
+            let (connected, accepted) = tokio::join!(connect, listener.accept());
+            connected.unwrap();
+            accepted.unwrap();
+        }
+    }
+}
