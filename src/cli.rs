@@ -3,8 +3,9 @@
 //!
 //! Every flag can also be set from an environment variable (shown in `--help`). The
 //! OAuth credentials are deliberately not flags, whose values show up in `ps` and shell
-//! histories: they come from `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET` or from the
-//! files named by `--genesys.client-id-file` / `--genesys.client-secret-file`.
+//! histories: they come from `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET` (or the names
+//! Genesys' own tools use, `GENESYSCLOUD_OAUTHCLIENT_ID` / `_SECRET`) or from the files
+//! named by `--genesys.client-id-file` / `--genesys.client-secret-file`.
 //!
 //! Exit status: 0 after a clean shutdown, 2 for bad input (flags, config, credentials),
 //! 1 when the exporter cannot run (a port already in use).

@@ -152,6 +152,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         reloader,
         tokio::spawn(Arc::clone(&web).rotate_certificates()),
     ];
+    #[cfg(unix)]
     if let Some(mut hangups) = hangups {
         let reload = reload.clone();
         background.push(tokio::spawn(async move {
@@ -161,6 +162,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             }
         }));
     }
+    #[cfg(not(unix))]
+    let () = hangups;
 
     let state = Arc::new(AppState {
         store,
@@ -234,10 +237,9 @@ fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
     }
 }
 
+/// No SIGHUP off Unix: only `POST /-/reload` reloads.
 #[cfg(not(unix))]
-fn hangup_signals() -> Option<std::future::Pending<()>> {
-    None
-}
+fn hangup_signals() {}
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {
