@@ -23,9 +23,12 @@ const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yaml";
 const BASE: &str = "deploy/kubernetes";
 const DEMO: &str = "deploy/kubernetes/overlays/demo";
 const QUERIES: &str = "deploy/kubernetes/base/queries.yaml";
-/// Kinds that come from the Prometheus Operator's CRDs: kubernetes-validate has no
-/// schema for them, so `check_operator_objects` checks what matters about them instead.
-const OPERATOR_KINDS: [&str; 2] = ["ServiceMonitor", "PrometheusRule"];
+/// The kustomize Components a user adds to the base for their kind of Prometheus.
+const OPERATOR_COMPONENT: &str = "deploy/kubernetes/components/prometheus-operator";
+const PLAIN_COMPONENT: &str = "deploy/kubernetes/components/plain-prometheus";
+/// The API group of the Prometheus Operator's CRDs: kubernetes-validate has no schema
+/// for them, so `check_operator_objects` checks what matters about them instead.
+const OPERATOR_GROUP: &str = "monitoring.coreos.com/";
 /// Series that Prometheus itself records for every target, not the exporter.
 const PROMETHEUS_SERIES: [&str; 1] = ["up"];
 
@@ -182,8 +185,20 @@ fn metric_names_skips_functions_labels_keywords_and_durations() {
 #[test]
 fn base_renders_valid_hardened_objects_wired_together() {
     let objects = render(BASE);
+    // Built-in kinds only, so that it applies on a cluster without the Operator's CRDs.
+    let kinds: BTreeSet<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            "ConfigMap",
+            "Deployment",
+            "NetworkPolicy",
+            "Service",
+            "ServiceAccount"
+        ])
+    );
+    assert!(operator_objects(&objects).is_empty());
     validate_builtin_kinds(&objects);
-    check_operator_objects(&objects);
 
     let deployment = only(&objects, "Deployment");
     assert_eq!(deployment["spec"]["replicas"], 1);
@@ -250,10 +265,12 @@ fn base_renders_valid_hardened_objects_wired_together() {
 #[test]
 fn demo_overlay_runs_the_simulator_without_a_secret() {
     let objects = render(DEMO);
+    assert!(operator_objects(&objects).is_empty());
     validate_builtin_kinds(&objects);
-    check_operator_objects(&objects);
     let deployment = only(&objects, "Deployment");
     let pod = &deployment["spec"]["template"]["spec"];
+    // The image `kind load` or `minikube image load` put on the node, never pulled.
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
     let args = strings(&pod["containers"][0]["args"]);
     assert!(args.contains(&"--demo".to_string()), "{args:?}");
     assert!(!args.iter().any(|arg| arg.contains("-file=")), "{args:?}");
@@ -268,29 +285,85 @@ fn demo_overlay_runs_the_simulator_without_a_secret() {
     }
 }
 
-/// The way README gives to roll the pod on a credentials change: a secretGenerator in
+#[test]
+fn the_operator_component_adds_a_service_monitor_and_the_alerts() {
+    let objects = render(&user_overlay(&format!("components: [../../{OPERATOR_COMPONENT}]")).path);
+    assert_eq!(operator_objects(&objects).len(), 2);
+    validate_builtin_kinds(&objects);
+    check_operator_objects(&objects);
+    check_network_policy(&objects);
+}
+
+#[test]
+fn the_plain_prometheus_component_annotates_the_pod_only() {
+    let objects = render(&user_overlay(&format!("components: [../../{PLAIN_COMPONENT}]")).path);
+    assert!(operator_objects(&objects).is_empty());
+    validate_builtin_kinds(&objects);
+    let deployment = only(&objects, "Deployment");
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    let port = &deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0];
+    assert_eq!(
+        annotations["prometheus.io/port"],
+        port["containerPort"].to_string()
+    );
+    // Not the Service too: a pods job and a service-endpoints job would both scrape it,
+    // and every sum on the dashboards would double.
+    let service = only(&objects, "Service");
+    let service_annotations = service["metadata"]["annotations"].to_string();
+    assert!(!service_annotations.contains("prometheus.io"), "{service}");
+}
+
+/// The NetworkPolicy's scrapers are one list, which a user's overlay replaces with the
+/// JSON patch its comment (and docs/quickstart.md) shows.
+#[test]
+fn the_allowed_scrapers_are_one_patchable_list() {
+    let default = render(BASE);
+    let scrapers = |objects: &[Value]| {
+        strings(
+            &only(objects, "NetworkPolicy")["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"]
+                [0]["values"],
+        )
+    };
+    let allowed = scrapers(&default);
+    for scraper in ["prometheus", "alloy", "vmagent", "opentelemetry-collector"] {
+        assert!(allowed.contains(&scraper.to_string()), "{allowed:?}");
+    }
+    let patched = render(
+        &user_overlay(
+            "patches:
+  - target: {kind: NetworkPolicy, name: genesys-cloud-exporter}
+    patch: |-
+      - op: replace
+        path: /spec/ingress/0/from/0/podSelector/matchExpressions/0/values
+        value: [my-scraper]
+",
+        )
+        .path,
+    );
+    assert_eq!(scrapers(&patched), ["my-scraper"]);
+    check_network_policy(&patched);
+    let policy = std::fs::read_to_string(repo().join("deploy/kubernetes/base/networkpolicy.yaml"))
+        .expect("networkpolicy.yaml");
+    assert!(policy.contains("path: /spec/ingress/0/from/0/podSelector/matchExpressions/0/values"));
+}
+
+/// The way the docs give to roll the pod on a credentials change: a secretGenerator in
 /// the user's own overlay, whose hash-suffixed name the Deployment then refers to.
 #[test]
 fn a_generated_secret_renames_itself_and_the_pod_template_on_change() {
-    // kustomize only loads bases by relative path, so the overlay lives inside the repo.
-    let target = repo().join("target");
-    std::fs::create_dir_all(&target).expect("target dir");
-    let overlay = tempfile::tempdir_in(&target).expect("temp dir");
-    std::fs::write(
-        overlay.path().join("kustomization.yaml"),
-        "resources:
-  - ../../deploy/kubernetes/base
-secretGenerator:
+    let overlay = user_overlay(
+        "secretGenerator:
   - name: genesys-cloud-exporter-credentials
     namespace: genesys-cloud-exporter
     files: [client-id, client-secret]
 ",
-    )
-    .expect("kustomization written");
+    );
     let secret_name = |secret: &str| {
-        std::fs::write(overlay.path().join("client-id"), "id").expect("id written");
-        std::fs::write(overlay.path().join("client-secret"), secret).expect("secret written");
-        let objects = render(&overlay.path().to_string_lossy());
+        std::fs::write(overlay.dir.path().join("client-id"), "id").expect("id written");
+        std::fs::write(overlay.dir.path().join("client-secret"), secret).expect("secret written");
+        let objects = render(&overlay.path);
         let generated = only(&objects, "Secret")["metadata"]["name"].clone();
         let deployment = only(&objects, "Deployment");
         let volumes = deployment["spec"]["template"]["spec"]["volumes"]
@@ -358,7 +431,14 @@ fn checkov_finds_nothing_unexplained_in_the_dockerfile_and_manifests() {
         "--file",
     ]);
     command.arg(repo().join("Dockerfile"));
-    for (name, kustomization) in [("base.yaml", BASE), ("demo.yaml", DEMO)] {
+    let operator = user_overlay(&format!("components: [../../{OPERATOR_COMPONENT}]"));
+    let plain = user_overlay(&format!("components: [../../{PLAIN_COMPONENT}]"));
+    for (name, kustomization) in [
+        ("base.yaml", BASE),
+        ("demo.yaml", DEMO),
+        ("operator.yaml", &operator.path),
+        ("plain.yaml", &plain.path),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, kustomize(kustomization)).expect("rendered");
         command.arg("--file").arg(path);
@@ -462,6 +542,40 @@ fn render(directory: &str) -> Vec<Value> {
     yaml_documents(&kustomize(directory))
 }
 
+/// A user's own overlay on the base, as the docs show them: `resources: [base]` and
+/// then `extra`. It lives in a temporary directory under target/ (kustomize only loads
+/// bases by relative path, so it must be inside the repository), removed when dropped.
+struct UserOverlay {
+    dir: tempfile::TempDir,
+    path: String,
+}
+
+fn user_overlay(extra: &str) -> UserOverlay {
+    let target = repo().join("target");
+    std::fs::create_dir_all(&target).expect("target dir");
+    let dir = tempfile::tempdir_in(&target).expect("temp dir");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!("resources:\n  - ../../deploy/kubernetes/base\n{extra}\n"),
+    )
+    .expect("kustomization written");
+    let path = dir.path().to_string_lossy().into_owned();
+    UserOverlay { dir, path }
+}
+
+/// The objects of the Prometheus Operator's kinds.
+fn operator_objects(objects: &[Value]) -> Vec<&Value> {
+    objects
+        .iter()
+        .filter(|o| {
+            o["apiVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(OPERATOR_GROUP)
+        })
+        .collect()
+}
+
 fn yaml_documents(text: &str) -> Vec<Value> {
     serde_yaml_ng::Deserializer::from_str(text)
         .map(|document| Value::deserialize(document).expect("valid YAML"))
@@ -525,10 +639,8 @@ fn mount_path(pod: &Value, is_it: impl Fn(&Value) -> bool) -> String {
 /// unknown fields fail), for the oldest and newest versions kubernetes-validate ships
 /// that we support.
 fn validate_builtin_kinds(objects: &[Value]) {
-    let builtin: Vec<&Value> = objects
-        .iter()
-        .filter(|o| !OPERATOR_KINDS.contains(&o["kind"].as_str().unwrap_or_default()))
-        .collect();
+    let operator = operator_objects(objects);
+    let builtin: Vec<&Value> = objects.iter().filter(|o| !operator.contains(o)).collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("objects.yaml");
     let text: String = builtin
@@ -583,7 +695,8 @@ fn check_operator_objects(objects: &[Value]) {
     }
 }
 
-/// In: only the metrics port. Out: only HTTPS and DNS.
+/// In: only the metrics port, from the listed scrapers in any namespace. Out: only HTTPS
+/// and DNS.
 fn check_network_policy(objects: &[Value]) {
     let policy = only(objects, "NetworkPolicy");
     let ports = |rules: &Value| -> BTreeSet<String> {
@@ -604,6 +717,20 @@ fn check_network_policy(objects: &[Value]) {
         .map(String::from)
         .collect();
     assert_eq!(ports(&policy["spec"]["egress"]), egress);
+    // Scrapers picked by name: never an empty selector, which would admit every pod.
+    let ingress = policy["spec"]["ingress"].as_array().expect("ingress");
+    assert_eq!(ingress.len(), 1, "{policy}");
+    let from = ingress[0]["from"].as_array().expect("from");
+    assert_eq!(from.len(), 1, "{policy}");
+    let selector = &from[0]["podSelector"];
+    assert!(selector["matchLabels"].is_null(), "{selector}");
+    let expressions = selector["matchExpressions"]
+        .as_array()
+        .expect("matchExpressions");
+    assert_eq!(expressions.len(), 1, "{selector}");
+    assert_eq!(expressions[0]["key"], "app.kubernetes.io/name");
+    assert_eq!(expressions[0]["operator"], "In");
+    assert!(!strings(&expressions[0]["values"]).is_empty(), "{selector}");
     let types = strings(&policy["spec"]["policyTypes"]);
     assert_eq!(types, ["Ingress", "Egress"]);
 }
