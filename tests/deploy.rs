@@ -20,6 +20,9 @@ use common::prometheus::Prometheus;
 
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yaml";
+const RUNBOOK: &str = "docs/runbook.md";
+/// The recording rule that selects the exporter's scrape job: the one place that names it.
+const JOB_RULE: &str = "genesys_exporter:up";
 const BASE: &str = "deploy/kubernetes";
 const DEMO: &str = "deploy/kubernetes/overlays/demo";
 const QUERIES: &str = "deploy/kubernetes/base/queries.yaml";
@@ -74,6 +77,66 @@ fn every_alert_is_unit_tested_firing_and_quiet_and_annotated() {
     }
 }
 
+/// Every `runbook_url` leads to a section of docs/runbook.md, under the repository's
+/// address in Cargo.toml, and each section says what the alert means, how to check it
+/// and how to fix it.
+#[test]
+fn every_alert_links_to_its_runbook_section() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
+    let repository = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("repository = "))
+        .expect("a repository in Cargo.toml")
+        .trim_matches('"');
+    let prefix = format!("{repository}/blob/main/{RUNBOOK}#");
+    let sections =
+        markdown_sections(&std::fs::read_to_string(repo().join(RUNBOOK)).expect(RUNBOOK));
+    for rule in alert_rules() {
+        let name = rule["alert"].as_str().expect("alert name");
+        let url = rule["annotations"]["runbook_url"]
+            .as_str()
+            .unwrap_or_default();
+        let anchor = url
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url:?} is not under {prefix}"));
+        let body = sections
+            .get(anchor)
+            .unwrap_or_else(|| panic!("{name}: {RUNBOOK} has no section #{anchor}"));
+        for part in ["**What it means.**", "**How to check.**", "**How to fix.**"] {
+            assert!(body.contains(part), "{name}: its section has no {part}");
+        }
+    }
+}
+
+/// The scrape job is named once, by the recording rule the exporter-down alerts read,
+/// so a user whose job has another name changes one line.
+#[test]
+fn the_job_selector_is_one_rule() {
+    let rules: Vec<Value> = yaml_file(ALERTS)["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let naming_the_job: Vec<String> = rules
+        .iter()
+        .filter(|rule| rule["expr"].as_str().unwrap_or_default().contains("job="))
+        .map(|rule| {
+            rule["record"]
+                .as_str()
+                .or(rule["alert"].as_str())
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(naming_the_job, [JOB_RULE]);
+    for alert in ["GenesysExporterDown", "GenesysExporterAbsent"] {
+        let rule = rules.iter().find(|r| r["alert"] == alert).expect(alert);
+        let used = metric_names(rule["expr"].as_str().expect("expr"));
+        assert_eq!(used, BTreeSet::from([JOB_RULE.to_string()]), "{alert}");
+    }
+}
+
 #[tokio::test]
 async fn alert_expressions_name_only_metrics_the_exporter_exports() {
     // The Kubernetes config, in demo mode: the metrics a deployment really exports.
@@ -88,6 +151,7 @@ async fn alert_expressions_name_only_metrics_the_exporter_exports() {
         .into_iter()
         .map(|sample| sample.name)
         .collect();
+    let recorded = recorded_names();
     for rule in alert_rules() {
         let name = rule["alert"].as_str().expect("alert name");
         let expr = rule["expr"].as_str().expect("expr");
@@ -95,7 +159,9 @@ async fn alert_expressions_name_only_metrics_the_exporter_exports() {
         assert!(!used.is_empty(), "{name}: no metric found in {expr}");
         for metric in used {
             assert!(
-                exported.contains(&metric) || PROMETHEUS_SERIES.contains(&metric.as_str()),
+                exported.contains(&metric)
+                    || PROMETHEUS_SERIES.contains(&metric.as_str())
+                    || recorded.contains(&metric),
                 "{name} uses {metric}, which the exporter does not export"
             );
         }
@@ -134,6 +200,10 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // The job selector picks the target Prometheus scrapes as job genesys-cloud-exporter.
+    prometheus
+        .wait_for(&format!("{JOB_RULE} == 1"), Duration::from_secs(30))
+        .await;
     // A few evaluations (one a second) on the scraped data.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rules: Value = reqwest::get(format!("{}/api/v1/rules", prometheus.url))
@@ -147,7 +217,11 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         .iter()
         .flat_map(|group| group["rules"].as_array().into_iter().flatten())
         .collect();
-    assert_eq!(evaluated.len(), alert_rules().len(), "{rules}");
+    assert_eq!(
+        evaluated.len(),
+        alert_rules().len() + recorded_names().len(),
+        "{rules}"
+    );
     for rule in evaluated {
         assert_eq!(
             rule["health"], "ok",
@@ -159,7 +233,12 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         .iter()
         .find(|group| group["name"] == "genesys-cloud-exporter")
         .expect("exporter group");
-    for rule in exporter_group["rules"].as_array().expect("rules") {
+    let alerting = exporter_group["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|rule| rule["type"] == "alerting");
+    for rule in alerting {
         assert_eq!(
             rule["state"], "inactive",
             "{} on a healthy exporter",
@@ -596,6 +675,45 @@ fn alert_rules() -> Vec<Value> {
         .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
         .filter(|rule| rule["alert"].is_string())
         .collect()
+}
+
+/// The names of the recording rules in alerts.yaml, which its alerts may read.
+fn recorded_names() -> BTreeSet<String> {
+    yaml_file(ALERTS)["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
+        .filter_map(|rule| rule["record"].as_str().map(String::from))
+        .collect()
+}
+
+/// The sections of a Markdown file by their GitHub anchor (the heading lower-cased,
+/// spaces as `-`, punctuation but `-` and `_` dropped), each with its text.
+fn markdown_sections(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut sections = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            let anchor: String = heading
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect();
+            sections.insert(anchor.clone(), String::new());
+            current = Some(anchor);
+        } else if let Some(anchor) = &current {
+            let body = sections.get_mut(anchor).expect("section");
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    sections
 }
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
