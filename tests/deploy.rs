@@ -112,12 +112,7 @@ fn every_alert_links_to_its_runbook_section() {
 /// so a user whose job has another name changes one line.
 #[test]
 fn the_job_selector_is_one_rule() {
-    let rules: Vec<Value> = yaml_file(ALERTS)["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
-        .collect();
+    let rules = all_rules();
     let naming_the_job: Vec<String> = rules
         .iter()
         .filter(|rule| rule["expr"].as_str().unwrap_or_default().contains("job="))
@@ -667,23 +662,27 @@ fn yaml_file(path: &str) -> Value {
     serde_yaml_ng::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
-fn alert_rules() -> Vec<Value> {
+/// Every rule of alerts.yaml, recording rules included.
+fn all_rules() -> Vec<Value> {
     yaml_file(ALERTS)["groups"]
         .as_array()
         .expect("groups")
         .iter()
         .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn alert_rules() -> Vec<Value> {
+    all_rules()
+        .into_iter()
         .filter(|rule| rule["alert"].is_string())
         .collect()
 }
 
 /// The names of the recording rules in alerts.yaml, which its alerts may read.
 fn recorded_names() -> BTreeSet<String> {
-    yaml_file(ALERTS)["groups"]
-        .as_array()
-        .expect("groups")
+    all_rules()
         .iter()
-        .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
         .filter_map(|rule| rule["record"].as_str().map(String::from))
         .collect()
 }
