@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,10 @@ use common::prometheus::Prometheus;
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yaml";
 const RUNBOOK: &str = "docs/runbook.md";
+const QUICKSTART: &str = "docs/quickstart.md";
+const COMPOSE: &str = "deploy/compose/compose.yaml";
+const CI_WORKFLOW: &str = ".github/workflows/ci.yml";
+const RELEASE_WORKFLOW: &str = ".github/workflows/release.yml";
 /// The recording rule that selects the exporter's scrape job: the one place that names it.
 const JOB_RULE: &str = "genesys_exporter:up";
 const BASE: &str = "deploy/kubernetes";
@@ -562,6 +566,296 @@ fn checkov_finds_nothing_unexplained_in_the_dockerfile_and_manifests() {
     }
 }
 
+// ---- Compose quickstart ----
+
+#[test]
+fn the_compose_file_passes_the_compose_specification_schema() {
+    // A misspelt service key must fail the same check.
+    check_schema(
+        "vendor.compose-spec",
+        &[COMPOSE],
+        ("    command:", "    commands:"),
+    );
+}
+
+/// The quickstart wired together: every file it mounts exists, the exporter runs the
+/// demo, Prometheus scrapes it as the job the alerts select and loads the alerts (its
+/// config, as the container sees it, passes promtool), and Grafana's data source and
+/// dashboard provider point at the Prometheus service and the mounted dashboards.
+#[test]
+fn the_compose_quickstart_mounts_real_files_and_wires_the_services() {
+    let compose = yaml_file(COMPOSE);
+    let compose_dir = repo().join(COMPOSE).parent().expect("dir").to_path_buf();
+    let services = compose["services"].as_object().expect("services");
+    let named_volumes = compose["volumes"].as_object().cloned().unwrap_or_default();
+    let mut mounts: std::collections::BTreeMap<(String, String), PathBuf> = Default::default();
+    for (service, definition) in services {
+        for volume in definition["volumes"].as_array().into_iter().flatten() {
+            let spec = volume.as_str().expect("short volume syntax");
+            let mut parts = spec.split(':');
+            let (source, target) = (parts.next().expect("source"), parts.next().expect("target"));
+            if source.starts_with('.') || source.starts_with('/') {
+                let path = compose_dir.join(source);
+                assert!(
+                    path.exists(),
+                    "{service} mounts {source}, which does not exist"
+                );
+                mounts.insert((service.clone(), target.to_string()), path);
+            } else {
+                assert!(
+                    named_volumes.contains_key(source),
+                    "{service}: undeclared volume {source}"
+                );
+            }
+        }
+    }
+
+    let exporter = &services["exporter"];
+    assert_eq!(exporter["build"]["context"], "../..");
+    assert!(strings(&exporter["command"]).contains(&"--demo".to_string()));
+
+    // Prometheus's files laid out as in its container, then checked there.
+    let root = tempfile::tempdir().expect("temp dir");
+    for ((service, target), source) in &mounts {
+        if service == "prometheus" && source.is_file() {
+            let dest = root.path().join(target.trim_start_matches('/'));
+            std::fs::create_dir_all(dest.parent().expect("parent")).expect("dirs");
+            std::fs::copy(source, &dest).expect("copied");
+        }
+    }
+    let command = strings(&services["prometheus"]["command"]);
+    let config = command
+        .iter()
+        .find_map(|arg| arg.strip_prefix("--config.file="))
+        .expect("--config.file");
+    let config_path = root.path().join(config.trim_start_matches('/'));
+    let checked = run(Command::new("promtool")
+        .arg("check")
+        .arg("config")
+        .arg(&config_path));
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    assert!(
+        checked.contains(&format!("{} rules found", all_rules().len())),
+        "the alerts are not loaded: {checked}"
+    );
+    let prometheus_config: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&config_path).expect("prometheus.yml"))
+            .expect("prometheus.yml YAML");
+    let job = &prometheus_config["scrape_configs"][0];
+    assert_eq!(job["job_name"], "genesys-cloud-exporter", "the alerts' job");
+    let targets = strings(&job["static_configs"][0]["targets"]);
+    assert_eq!(targets, ["exporter:9471"]);
+
+    // Grafana: the provisioning and dashboards of the repository, where they point.
+    let grafana_mount = |target: &str| {
+        mounts
+            .get(&("grafana".to_string(), target.to_string()))
+            .unwrap_or_else(|| panic!("grafana has nothing at {target}"))
+            .canonicalize()
+            .expect("path")
+    };
+    assert_eq!(
+        grafana_mount("/etc/grafana/provisioning"),
+        repo()
+            .join("grafana/provisioning")
+            .canonicalize()
+            .expect("path")
+    );
+    let provider = yaml_file("grafana/provisioning/dashboards/genesys.yaml");
+    let dashboards_path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .expect("path");
+    assert_eq!(
+        grafana_mount(dashboards_path),
+        repo()
+            .join("grafana/dashboards")
+            .canonicalize()
+            .expect("path")
+    );
+    let datasource = yaml_file("grafana/provisioning/datasources/prometheus.yaml");
+    assert_eq!(
+        datasource["datasources"][0]["url"],
+        "http://prometheus:9090"
+    );
+    let home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+        .as_str()
+        .expect("home dashboard");
+    let home_file = home
+        .strip_prefix(dashboards_path)
+        .expect("under the dashboards");
+    assert!(
+        repo()
+            .join("grafana/dashboards")
+            .join(home_file.trim_start_matches('/'))
+            .is_file()
+    );
+}
+
+// ---- plain Prometheus ----
+
+/// The scrape configs that docs/quickstart.md gives for a plain Prometheus (static, TLS,
+/// basic auth): each a complete `scrape_configs` that promtool accepts, scraping one
+/// exporter as the job the alerts select.
+#[test]
+fn the_documented_scrape_configs_pass_promtool() {
+    let doc = std::fs::read_to_string(repo().join(QUICKSTART)).expect(QUICKSTART);
+    let blocks: Vec<String> = fenced_blocks(&doc, "yaml")
+        .into_iter()
+        .filter(|block| block.starts_with("scrape_configs:"))
+        .collect();
+    assert_eq!(blocks.len(), 3, "static, TLS and basic auth");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut seen = BTreeSet::new();
+    for (index, block) in blocks.iter().enumerate() {
+        let config: Value = serde_yaml_ng::from_str(block).expect("YAML");
+        // promtool checks that the certificate and key files exist: the user's own, here
+        // empty stand-ins at the relative paths the example gives.
+        let variant = dir.path().join(index.to_string());
+        std::fs::create_dir_all(&variant).expect("dir");
+        for file in file_settings(&config) {
+            assert!(
+                !file.starts_with('/'),
+                "{file}: relative to prometheus.yml, please"
+            );
+            let path = variant.join(&file);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+            std::fs::write(path, "").expect("stand-in written");
+        }
+        let path = variant.join("prometheus.yml");
+        std::fs::write(&path, block).expect("written");
+        let checked = run(Command::new("promtool")
+            .arg("check")
+            .arg("config")
+            .arg(&path));
+        assert!(checked.contains("SUCCESS"), "{block}\n{checked}");
+        let jobs = config["scrape_configs"].as_array().expect("jobs");
+        assert_eq!(jobs.len(), 1, "one job per variant: {block}");
+        assert_eq!(jobs[0]["job_name"], "genesys-cloud-exporter");
+        if !jobs[0]["basic_auth"].is_null() {
+            seen.insert("basic auth");
+            assert_eq!(jobs[0]["scheme"], "https", "basic auth in the clear");
+            assert!(
+                jobs[0]["basic_auth"]["password"].is_null(),
+                "a password inline"
+            );
+        } else if !jobs[0]["tls_config"].is_null() {
+            seen.insert("TLS");
+        } else {
+            seen.insert("static");
+        }
+    }
+    assert_eq!(seen, BTreeSet::from(["static", "TLS", "basic auth"]));
+}
+
+// ---- release ----
+
+#[test]
+fn the_workflows_pass_the_github_workflow_schema() {
+    // A job without `runs-on` must fail the same check.
+    check_schema(
+        "vendor.github-workflows",
+        &[CI_WORKFLOW, RELEASE_WORKFLOW],
+        ("    runs-on:", "    runs_on:"),
+    );
+}
+
+#[test]
+fn ci_runs_the_ci_script_on_pushes_and_pull_requests() {
+    let ci = yaml_file(CI_WORKFLOW);
+    assert!(ci["on"]["push"].is_object(), "{ci}");
+    assert!(ci["on"].get("pull_request").is_some(), "{ci}");
+    let steps: Vec<&str> = ci["jobs"]
+        .as_object()
+        .expect("jobs")
+        .values()
+        .flat_map(|job| job["steps"].as_array().into_iter().flatten())
+        .filter_map(|step| step["run"].as_str())
+        .collect();
+    assert!(steps.iter().any(|run| run.trim() == ".ci/run"), "{steps:?}");
+}
+
+/// What a release publishes: static musl binaries for both architectures, checksums, an
+/// image for both platforms built with the version and revision arguments the
+/// Dockerfile takes, and a GitHub release with the changelog section.
+#[test]
+fn the_release_workflow_publishes_binaries_image_checksums_and_notes() {
+    let release = yaml_file(RELEASE_WORKFLOW);
+    let tags = strings(&release["on"]["push"]["tags"]);
+    assert_eq!(tags, ["v*.*.*"]);
+    let jobs = &release["jobs"];
+    // The values of one key across a job's build matrix.
+    let matrix = |job: &str, key: &str| -> BTreeSet<String> {
+        jobs[job]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{job}: no matrix"))
+            .iter()
+            .filter_map(|entry| entry[key].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(
+        matrix("binaries", "target"),
+        BTreeSet::from([
+            "aarch64-unknown-linux-musl".to_string(),
+            "x86_64-unknown-linux-musl".to_string()
+        ])
+    );
+    assert_eq!(
+        matrix("image", "platform"),
+        BTreeSet::from(["linux/amd64".to_string(), "linux/arm64".to_string()])
+    );
+    let build = jobs["image"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|step| {
+            step["uses"]
+                .as_str()
+                .is_some_and(|uses| uses.starts_with("docker/build-push-action@"))
+        })
+        .expect("an image build");
+    let build_args = build["with"]["build-args"].as_str().expect("build-args");
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile");
+    for arg in ["VERSION", "REVISION"] {
+        assert!(build_args.contains(&format!("{arg}=")), "{build_args}");
+        assert!(
+            dockerfile.contains(&format!("ARG {arg}")),
+            "the Dockerfile takes no {arg}"
+        );
+    }
+    assert!(dockerfile.contains(r#"org.opencontainers.image.version="${VERSION}""#));
+    assert!(dockerfile.contains(r#"org.opencontainers.image.revision="${REVISION}""#));
+    let text = std::fs::read_to_string(repo().join(RELEASE_WORKFLOW)).expect(RELEASE_WORKFLOW);
+    for needed in [
+        "ghcr.io/",
+        "docker buildx imagetools create",
+        "sha256sum",
+        "scripts/changelog-section",
+        "gh release create",
+    ] {
+        assert!(text.contains(needed), "release.yml never runs {needed}");
+    }
+}
+
+/// The version in Cargo.toml has its section in CHANGELOG.md, which the release notes
+/// are made of; a version without one fails the release.
+#[test]
+fn the_changelog_has_a_section_for_the_crate_version() {
+    let version = env!("CARGO_PKG_VERSION");
+    let notes = run(Command::new("scripts/changelog-section").arg(version));
+    assert!(notes.contains("### "), "{notes}");
+    assert!(
+        !notes.contains(&format!("## [{version}]")),
+        "the heading is kept: {notes}"
+    );
+    let missing = Command::new("scripts/changelog-section")
+        .arg("0.0.0-never")
+        .current_dir(repo())
+        .output()
+        .expect("the script runs");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no entries"));
+}
+
 // ---- helpers ----
 
 fn repo() -> PathBuf {
@@ -713,6 +1007,73 @@ fn markdown_sections(text: &str) -> std::collections::BTreeMap<String, String> {
         }
     }
     sections
+}
+
+/// Checks `files` against one of check-jsonschema's built-in schemas, and that a copy of
+/// the first with `breaking.0` replaced by `breaking.1` fails it: the check can fail.
+fn check_schema(schema: &str, files: &[&str], breaking: (&str, &str)) {
+    let check = || {
+        let mut command = Command::new(venv_tool("check-jsonschema"));
+        command.args(["--builtin-schema", schema]);
+        command
+    };
+    let checked = run(check().args(files));
+    assert!(checked.contains("ok"), "{checked}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir
+        .path()
+        .join(Path::new(files[0]).file_name().expect("file name"));
+    let text = std::fs::read_to_string(repo().join(files[0])).expect("readable");
+    assert!(
+        text.contains(breaking.0),
+        "{} has no {:?}",
+        files[0],
+        breaking.0
+    );
+    std::fs::write(&broken, text.replace(breaking.0, breaking.1)).expect("written");
+    let output = check()
+        .arg(&broken)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        !output.status.success(),
+        "{schema} accepted {:?} as {:?}",
+        breaking.0,
+        breaking.1
+    );
+}
+
+/// The values of every `..._file` setting in a Prometheus config.
+fn file_settings(config: &Value) -> Vec<String> {
+    match config {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(key, value)| match value.as_str() {
+                Some(path) if key.ends_with("_file") => vec![path.to_string()],
+                _ => file_settings(value),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(file_settings).collect(),
+        _ => vec![],
+    }
+}
+
+/// The contents of the fenced code blocks of one language in a Markdown text.
+fn fenced_blocks(text: &str, language: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match current.as_mut() {
+            None if line.trim_start() == format!("```{language}") => current = Some(String::new()),
+            None => {}
+            Some(_) if line.trim_start() == "```" => blocks.extend(current.take()),
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    blocks
 }
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
