@@ -539,7 +539,9 @@ async fn two_queries_of_one_granularity_never_add_up() {
     };
     let by_queue = grafana.value(&total("by_queue")).await;
     let by_direction = grafana.value(&total("by_queue_and_direction")).await;
-    let both = grafana.value(&total("by_queue|by_queue_and_direction")).await;
+    let both = grafana
+        .value(&total("by_queue|by_queue_and_direction"))
+        .await;
     assert!(by_queue > 0.0, "no conversations offered");
     // The same conversations, grouped two ways: added up, each counts twice.
     assert_eq!(by_direction, by_queue);
