@@ -179,8 +179,9 @@ fn the_allowed_scrapers_are_one_patchable_list() {
     assert!(policy.contains("path: /spec/ingress/0/from/0/podSelector/matchExpressions/0/values"));
 }
 
-/// The way the docs give to roll the pod on a credentials change: a secretGenerator in
-/// the user's own overlay, whose hash-suffixed name the Deployment then refers to.
+/// The way docs/deployment.md gives to roll the pod on a credentials change: a
+/// secretGenerator in the user's own overlay, whose hash-suffixed name the Deployment
+/// then refers to.
 #[test]
 fn a_generated_secret_renames_itself_and_the_pod_template_on_change() {
     let overlay = user_overlay(
