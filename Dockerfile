@@ -1,6 +1,10 @@
 # genesys-cloud-exporter container image:
-#   docker build --build-arg REVISION="$(git rev-parse --short=12 HEAD)" -t genesys-cloud-exporter:0.1.0 .
+#   docker build --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse --short=12 HEAD)" \
+#     -t genesys-cloud-exporter:0.1.0 .
 #   docker run -p 9471:9471 genesys-cloud-exporter:0.1.0 --demo
+#
+# VERSION and REVISION become the image's OCI labels (the release workflow passes the
+# tag and the commit); REVISION also reaches `genesys_exporter_build_info`.
 #
 # Two stages: a Rust builder that runs the same `cargo build --release --locked` as CI,
 # and a distroless runtime with the binary, glibc and CA certificates, no shell.
@@ -34,11 +38,13 @@ RUN touch src/main.rs src/lib.rs \
 # distroless/cc: glibc, libgcc and CA certificates (the exporter reads the system roots
 # to reach Genesys over HTTPS); no shell, no package manager. :nonroot runs as uid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
+ARG VERSION=unknown
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="genesys-cloud-exporter" \
       org.opencontainers.image.description="Prometheus exporter for Genesys Cloud CX contact-center analytics" \
-      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 COPY --from=builder /build/target/release/genesys-cloud-exporter /usr/local/bin/genesys-cloud-exporter
 USER 65532:65532

@@ -24,7 +24,7 @@ use genesys_cloud_exporter::web::{self, Limits, LiveWebConfig, WebConfig};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(&cli.log);
-    genesys_cloud_exporter::snapshot::return_large_buffers_to_the_system();
+    genesys_cloud_exporter::platform::return_large_buffers_to_the_system();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -40,8 +40,9 @@ use serde::Deserialize;
 
 use hyper::header::{HeaderName, HeaderValue};
 
+use super::WebConfigError;
 use super::basic_auth::BasicAuth;
-use super::tls::{self, TlsMaterial};
+use super::tls::{self, RawTls, TlsMaterial};
 
 /// Largest web config file read; a real one is a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -87,46 +88,6 @@ impl fmt::Debug for WebConfig {
     }
 }
 
-/// Why the web config cannot be used. The message names the file, the position when the
-/// YAML parser knows it, and the field, e.g.
-/// ``web.yml: field `tls_server_config.key_file`: cannot read /x.key: No such file``.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", self.render())]
-pub struct WebConfigError {
-    /// The file as given on the command line.
-    pub origin: String,
-    /// 1-based line and column, for YAML errors.
-    pub location: Option<(usize, usize)>,
-    /// Dotted path of the field concerned, when there is one.
-    pub field: Option<String>,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
-
-impl WebConfigError {
-    pub(super) fn field(origin: &str, field: &str, message: impl Into<String>) -> Self {
-        WebConfigError {
-            origin: origin.to_string(),
-            location: None,
-            field: Some(field.to_string()),
-            message: message.into(),
-        }
-    }
-
-    fn render(&self) -> String {
-        let mut out = format!("web config file {}", self.origin);
-        if let Some((line, column)) = self.location {
-            out.push_str(&format!(":{line}:{column}"));
-        }
-        out.push_str(": ");
-        if let Some(field) = &self.field {
-            out.push_str(&format!("field `{field}`: "));
-        }
-        out.push_str(&self.message.replace(['\n', '\r'], " "));
-        out
-    }
-}
-
 /// The file as written; `deny_unknown_fields` turns a typo into an error naming the key.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,41 +122,6 @@ struct RawHeaders {
     x_xss_protection: Option<String>,
     #[serde(rename = "Strict-Transport-Security")]
     strict_transport_security: Option<String>,
-}
-
-/// `tls_server_config` as written.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTls {
-    pub cert_file: Option<PathBuf>,
-    pub key_file: Option<PathBuf>,
-    /// Inline PEM, instead of `cert_file`.
-    pub cert: Option<String>,
-    /// Inline PEM, instead of `key_file`; never shown by `Debug`.
-    pub key: Option<InlineKey>,
-    /// Inline PEM, instead of `client_ca_file`.
-    pub client_ca: Option<String>,
-    pub client_auth_type: Option<String>,
-    pub client_ca_file: Option<PathBuf>,
-    pub client_allowed_sans: Option<Vec<String>>,
-    pub min_version: Option<String>,
-    pub max_version: Option<String>,
-    pub cipher_suites: Option<Vec<String>>,
-    pub curve_preferences: Option<Vec<String>>,
-    /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
-    #[serde(rename = "prefer_server_cipher_suites")]
-    _prefer_server_cipher_suites: Option<bool>,
-}
-
-/// A private key written into the web config.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub(super) struct InlineKey(pub String);
-
-impl fmt::Debug for InlineKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
 }
 
 impl WebConfig {

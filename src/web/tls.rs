@@ -26,7 +26,46 @@ use rustls::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::config::{RawTls, WebConfigError};
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::WebConfigError;
+
+/// `tls_server_config` as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Inline PEM, instead of `cert_file`.
+    pub cert: Option<String>,
+    /// Inline PEM, instead of `key_file`; never shown by `Debug`.
+    pub key: Option<InlineKey>,
+    /// Inline PEM, instead of `client_ca_file`.
+    pub client_ca: Option<String>,
+    pub client_auth_type: Option<String>,
+    pub client_ca_file: Option<PathBuf>,
+    pub client_allowed_sans: Option<Vec<String>>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+    pub cipher_suites: Option<Vec<String>>,
+    pub curve_preferences: Option<Vec<String>>,
+    /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
+    #[serde(rename = "prefer_server_cipher_suites")]
+    _prefer_server_cipher_suites: Option<bool>,
+}
+
+/// A private key written into the web config.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub(super) struct InlineKey(pub String);
+
+impl fmt::Debug for InlineKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 /// A built server config and a line describing it for the start-up log.
 pub(super) struct BuiltTls {
