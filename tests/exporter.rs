@@ -357,12 +357,7 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
         .unwrap();
     assert_eq!(gzipped.headers()["content-encoding"], "gzip");
     let bytes = gzipped.bytes().await.unwrap();
-    let mut unzipped = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-        &mut unzipped,
-    )
-    .unwrap();
+    let unzipped = String::from_utf8(one_gzip_member(&bytes)).unwrap();
     let conversation_lines = |text: &str| -> Vec<String> {
         text.lines()
             .filter(|l| l.starts_with("genesys_conversation_"))
@@ -378,6 +373,26 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
     assert_eq!(missing.status(), 404);
     let post = http.post(exporter.url("/metrics")).send().await.unwrap();
     assert_eq!(post.status(), 405);
+}
+
+/// A gzip body that must be one member, as curl's `--compressed` reads it: decoded by
+/// a reader that stops at the first member's trailer (a buffered reader over the bytes
+/// takes no more than it uses), nothing may follow that trailer, and the trailer's
+/// CRC-32 and length are those of everything decoded.
+fn one_gzip_member(body: &[u8]) -> Vec<u8> {
+    let mut decoder = flate2::bufread::GzDecoder::new(body);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut decoder, &mut text).unwrap();
+    let after_trailer = decoder.into_inner();
+    assert!(
+        after_trailer.is_empty(),
+        "{} bytes after the first member's trailer",
+        after_trailer.len()
+    );
+    let trailer = &body[body.len() - 8..];
+    assert_eq!(trailer[..4], crc32fast::hash(&text).to_le_bytes());
+    assert_eq!(trailer[4..], (text.len() as u32).to_le_bytes());
+    text
 }
 
 /// `simulate` runs the simulator alone; it speaks the Genesys API with the demo
