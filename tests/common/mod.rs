@@ -242,6 +242,20 @@ impl Exporter {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Waits until the logs contain `text`; the deadline only stops a broken run from
+    /// hanging, so it is generous.
+    pub async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.logs().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in the logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until `/-/ready` answers 200.
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
