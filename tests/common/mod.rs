@@ -256,9 +256,11 @@ impl Exporter {
         }
     }
 
-    /// Waits until `/-/ready` answers 200.
+    /// Waits until `/-/ready` answers 200. The deadline only stops a broken run: it is
+    /// generous because a first poll of a big org on a loaded 2-core machine (CI runs
+    /// several tests at once) can take well over half a minute.
     pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(response) = reqwest::get(self.url("/-/ready")).await
                 && response.status() == 200
