@@ -706,3 +706,121 @@ async fn a_split_poll_with_a_failed_request_publishes_nothing() {
         .collect();
     assert!(published.is_empty(), "{published:?}");
 }
+
+/// The 25-hour day (Berlin leaves summer time on 25 October 2026) and the hour that
+/// follows the changeover: the simulator's clock is set just after each, so the
+/// exporter, which chooses intervals by the API's clock, polls exactly that interval.
+/// The request names the query's time zone and the interval in UTC, and what is exported
+/// is what the API answers for that same request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_berlin_query_across_the_dst_change_is_asked_and_exported_as_the_api_answers() {
+    for (granularity, api_now, start, end) in [
+        // Local midnight to midnight: 00:00 CEST to 00:00 CET, 25 hours.
+        (
+            "P1D",
+            "2026-10-25T23:30:00Z",
+            "2026-10-24T22:00:00.000Z",
+            "2026-10-25T23:00:00.000Z",
+        ),
+        // The second 02:00-03:00 local hour, in CET, right after the clocks went back.
+        (
+            "PT1H",
+            "2026-10-25T02:10:00Z",
+            "2026-10-25T01:00:00.000Z",
+            "2026-10-25T02:00:00.000Z",
+        ),
+    ] {
+        let sim = simulator(SimulatorConfig {
+            busy_all_day: true,
+            ..SimulatorConfig::default()
+        })
+        .await;
+        let api_now: chrono::DateTime<chrono::Utc> = api_now.parse().unwrap();
+        sim.set_clock_skew(api_now - chrono::Utc::now());
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "queries:\n  - name: berlin\n    granularity: {granularity}\n    time_zone: Europe/Berlin\n    settle_delay: 5s\n    group_by: [queueId]\n    metrics: [nOffered, tHandle]\n"
+        );
+        let exporter = ExporterRun::against(&sim)
+            .config(dir.path(), &config)
+            .start();
+        exporter.wait_ready().await;
+        let metrics = exporter.scrape().await;
+
+        let interval = format!("{start}/{end}");
+        let sent: Vec<_> = sim.requests().into_iter().filter_map(|r| r.query).collect();
+        assert_eq!(
+            sent,
+            [genesys_cloud_exporter::simulator::SentQuery {
+                interval: Some(interval.clone()),
+                granularity: Some(granularity.into()),
+                time_zone: Some("Europe/Berlin".into()),
+            }],
+            "{granularity}: {}",
+            exporter.logs()
+        );
+        let at = |name| metrics.value(name, &[("query", "berlin")]);
+        let seconds = |text: &str| {
+            text.parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+                .timestamp() as f64
+        };
+        assert_eq!(
+            at("genesys_conversation_interval_start_timestamp_seconds"),
+            seconds(start)
+        );
+        assert_eq!(
+            at("genesys_conversation_interval_end_timestamp_seconds"),
+            seconds(end)
+        );
+
+        let api = aggregates(
+            &sim,
+            &serde_json::json!({"interval": interval, "granularity": granularity,
+                "timeZone": "Europe/Berlin", "groupBy": ["queueId"],
+                "metrics": ["nOffered", "tHandle"]}),
+        )
+        .await;
+        let names: HashMap<String, String> =
+            sim.queues().into_iter().map(|q| (q.id, q.name)).collect();
+        let results = api["results"].as_array().expect("busy all day");
+        let mut compared = 0;
+        for result in results {
+            let queue = result["group"]["queueId"].as_str().unwrap();
+            // One bucket, the whole local day or hour.
+            let buckets = result["data"].as_array().unwrap();
+            assert_eq!(buckets.len(), 1);
+            assert_eq!(buckets[0]["interval"], interval.as_str());
+            let labels = [
+                ("query", "berlin"),
+                ("interval", granularity),
+                ("queue_id", queue),
+                ("queue_name", names[queue].as_str()),
+            ];
+            for metric in buckets[0]["metrics"].as_array().unwrap() {
+                let stats = &metric["stats"];
+                match metric["metric"].as_str().unwrap() {
+                    "nOffered" => assert_eq!(
+                        metrics.value("genesys_conversation_offered", &labels),
+                        stats["count"].as_f64().unwrap()
+                    ),
+                    "tHandle" => {
+                        assert_eq!(
+                            metrics.value("genesys_conversation_handle_seconds_count", &labels),
+                            stats["count"].as_f64().unwrap()
+                        );
+                        let sum = metrics.value("genesys_conversation_handle_seconds_sum", &labels);
+                        let want = stats["sum"].as_f64().unwrap() / 1000.0;
+                        assert!((sum - want).abs() < 1e-9, "{sum} vs {want}");
+                    }
+                    other => panic!("unasked metric {other}"),
+                }
+                compared += 1;
+            }
+        }
+        assert!(
+            compared >= 8,
+            "{granularity}: only {compared} stats compared"
+        );
+    }
+}
