@@ -101,7 +101,7 @@ impl<'a> ExporterRun<'a> {
                 .unwrap()
                 .iter()
                 .find(|l| l.contains("listening for scrapes"))
-                .and_then(|l| logfmt_value(l, "address"));
+                .and_then(|l| logfmt_value(l, "address").or_else(|| json_field(l, "address")));
             if let Some(address) = found {
                 break address;
             }
@@ -211,6 +211,12 @@ pub fn binary() -> PathBuf {
 }
 
 /// The value of `key=` in a logfmt line.
+/// The string field `key` of a `--log.format json` line.
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let line: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(line["fields"][key].as_str()?.to_string())
+}
+
 fn logfmt_value(line: &str, key: &str) -> Option<String> {
     let start = line.find(&format!("{key}="))? + key.len() + 1;
     let rest = &line[start..];
