@@ -44,6 +44,10 @@ pub struct Cli {
 pub enum Command {
     /// Run only the built-in Genesys Cloud API simulator (for tests and for people building on the exporter).
     Simulate(SimulateArgs),
+    /// Print the interval report of a date range (table, CSV or JSON Lines), from the same config and API as the exporter.
+    Report(crate::history::ReportArgs),
+    /// Write past intervals as OpenMetrics for promtool tsdb create-blocks-from openmetrics: the live series, backdated.
+    Backfill(crate::history::BackfillArgs),
 }
 
 /// Flags of the exporter.
@@ -489,7 +493,7 @@ mod tests {
             argv.extend_from_slice(extra);
             Cli::try_parse_from(argv).map(|cli| match cli.command {
                 Some(Command::Simulate(args)) => (args.users, args.media_types, args.busy_all_day),
-                None => panic!("not the simulate subcommand"),
+                _ => panic!("not the simulate subcommand"),
             })
         };
         assert_eq!(simulate(&[]).unwrap(), (40, 5, false));

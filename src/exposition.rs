@@ -71,6 +71,12 @@ impl Labels {
     pub fn values(&self) -> &[String] {
         &self.values
     }
+
+    /// The rendering, `{name="value",...}` (empty for no labels), for writers of other
+    /// expositions (the backfill's OpenMetrics).
+    pub fn rendered(&self) -> &str {
+        &self.rendered
+    }
 }
 
 impl fmt::Debug for Labels {
@@ -80,7 +86,7 @@ impl fmt::Debug for Labels {
 }
 
 /// Appends `text` to `out` with each of `special` backslash-escaped (a newline as `\n`).
-fn push_escaped(out: &mut String, text: &str, special: &[char]) {
+pub(crate) fn push_escaped(out: &mut String, text: &str, special: &[char]) {
     let mut rest = text;
     while let Some(at) = rest.find(special) {
         out.push_str(&rest[..at]);
@@ -137,7 +143,7 @@ pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
 
 /// A sample value as both formats read it: shortest round-trip digits, always with a
 /// fraction or exponent (`42.0`), as prometheus-client writes it.
-fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
+pub(crate) fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
     if value.is_finite() {
         buffer.format_finite(value)
     } else if value.is_nan() {

@@ -12,6 +12,7 @@ pub mod exposition;
 pub mod filter;
 pub mod genesys;
 pub mod gzip;
+pub mod history;
 pub mod interval;
 pub mod mapping;
 pub mod schedule;
