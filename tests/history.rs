@@ -21,16 +21,11 @@ use genesys_cloud_exporter::simulator::{
 };
 
 /// Runs `args` (a subcommand and its flags) against `sim` with the config `yaml`.
-fn run(sim: &Simulator, dir: &Path, yaml: &str, args: &[String]) -> (ExitStatus, String) {
-    let mut run = ExporterRun::against(sim).config(dir, yaml);
-    let mut all: Vec<String> = args.to_vec();
-    all.append(&mut run.args);
-    run.args = all;
-    run.run_to_exit()
-}
-
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| a.to_string()).collect()
+fn run(sim: &Simulator, dir: &Path, yaml: &str, args: &[&str]) -> (ExitStatus, String) {
+    ExporterRun::against(sim)
+        .config(dir, yaml)
+        .subcommand(args)
+        .run_to_exit()
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -137,7 +132,7 @@ async fn a_csv_report_over_two_days_equals_the_api_per_bucket_and_group() {
         &sim,
         dir.path(),
         HOURLY,
-        &strings(&[
+        &[
             "report",
             "--from",
             &rfc3339(from),
@@ -147,7 +142,7 @@ async fn a_csv_report_over_two_days_equals_the_api_per_bucket_and_group() {
             "csv",
             "--output",
             &output.to_string_lossy(),
-        ]),
+        ],
     );
     assert!(status.success(), "{logs}");
     assert!(
@@ -248,7 +243,7 @@ async fn a_backfill_over_three_days_answers_in_prometheus_with_the_api_values() 
         &sim,
         dir.path(),
         HALF_HOURLY,
-        &strings(&[
+        &[
             "backfill",
             "--from",
             &rfc3339(from),
@@ -262,7 +257,7 @@ async fn a_backfill_over_three_days_answers_in_prometheus_with_the_api_values() 
             "exporter:9471",
             "--output",
             &output.to_string_lossy(),
-        ]),
+        ],
     );
     assert!(status.success(), "{logs}");
     let expected = expected(&sim, from, to, "PT30M", &["nOffered", "tHandle"]).await;
@@ -392,7 +387,7 @@ async fn a_503_burst_and_a_429_mid_backfill_are_survived_within_the_budget() {
         &sim,
         dir.path(),
         HOURLY,
-        &strings(&[
+        &[
             "backfill",
             "--from",
             &rfc3339(from),
@@ -404,7 +399,7 @@ async fn a_503_burst_and_a_429_mid_backfill_are_survived_within_the_budget() {
             &budget.to_string(),
             "--output",
             &output.to_string_lossy(),
-        ]),
+        ],
     );
     assert!(status.success(), "{logs}");
     let statuses = aggregates_statuses(&sim);
@@ -447,7 +442,7 @@ fn failing_backfill(sim: &Simulator, failure: FaultRule) -> (ExitStatus, String)
         sim,
         dir.path(),
         HOURLY,
-        &strings(&[
+        &[
             "backfill",
             "--from",
             &rfc3339(from),
@@ -457,7 +452,7 @@ fn failing_backfill(sim: &Simulator, failure: FaultRule) -> (ExitStatus, String)
             "30m",
             "--output",
             &output.to_string_lossy(),
-        ]),
+        ],
     );
     assert!(!output.exists());
     let left: Vec<_> = std::fs::read_dir(dir.path())
@@ -554,11 +549,7 @@ fn bad_input_exits_2_naming_the_flag() {
         ),
     ];
     for (args, flag) in cases {
-        let mut run = ExporterRun::demo();
-        let mut all = strings(args);
-        all.append(&mut run.args);
-        run.args = all;
-        let (status, logs) = run.run_to_exit();
+        let (status, logs) = ExporterRun::demo().subcommand(args).run_to_exit();
         assert_eq!(status.code(), Some(2), "{args:?}: {logs}");
         assert!(logs.contains(flag), "{args:?} does not name {flag}: {logs}");
     }
