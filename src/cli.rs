@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::conventions::parse_size;
 use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
 
@@ -45,9 +46,19 @@ pub enum Command {
     /// Run only the built-in Genesys Cloud API simulator (for tests and for people building on the exporter).
     Simulate(SimulateArgs),
     /// Print the interval report of a date range (table, CSV or JSON Lines), from the same config and API as the exporter.
-    Report(crate::history::ReportArgs),
+    Report {
+        #[command(flatten)]
+        report: crate::history::ReportArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
     /// Write past intervals as OpenMetrics for promtool tsdb create-blocks-from openmetrics: the live series, backdated.
-    Backfill(crate::history::BackfillArgs),
+    Backfill {
+        #[command(flatten)]
+        backfill: crate::history::BackfillArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
 }
 
 /// Flags of the exporter.
@@ -267,28 +278,6 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
     }
 }
 
-/// A size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`.
-pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, ""),
-    };
-    let factor: usize = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
-    };
-    number
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{text:?} is not a positive size in bytes"))
-}
-
 /// A header timeout: above zero, and at most an hour (longer makes no sense and would
 /// overflow deadline arithmetic for absurd values).
 fn parse_header_timeout(text: &str) -> Result<Duration, String> {
@@ -322,6 +311,15 @@ pub enum Failure {
     /// The exporter cannot run here: exit status 1.
     #[error("{0}")]
     Runtime(String),
+}
+
+impl From<crate::history::HistoryError> for Failure {
+    fn from(err: crate::history::HistoryError) -> Failure {
+        match err {
+            crate::history::HistoryError::BadInput(message) => Failure::BadInput(message),
+            crate::history::HistoryError::Runtime(message) => Failure::Runtime(message),
+        }
+    }
 }
 
 impl Failure {
@@ -462,16 +460,6 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    #[test]
-    fn sizes_take_binary_suffixes() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
-        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("5MB").unwrap_err().contains("MB"));
-        assert!(parse_size("lots").is_err());
-    }
-
     fn args(extra: &[&str]) -> ExporterArgs {
         let mut argv = vec!["genesys-cloud-exporter"];
         argv.extend_from_slice(extra);
@@ -606,5 +594,72 @@ mod tests {
         assert_eq!(found[1], SocketAddr::from(([127, 0, 0, 1], 1234)));
         let err = listen_addresses(&["nonsense".into()]).await.unwrap_err();
         assert!(err.to_string().contains("nonsense"));
+    }
+
+    fn parse_subcommand(args: &[&str]) -> Result<Command, clap::Error> {
+        let mut argv = vec!["genesys-cloud-exporter"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| cli.command.expect("a subcommand"))
+    }
+
+    #[test]
+    fn the_subcommands_take_their_flags_and_the_exporters() {
+        let Command::Report { report, exporter } = parse_subcommand(&[
+            "report",
+            "--from",
+            "-24h",
+            "--format",
+            "json",
+            "--query",
+            "a",
+            "--query",
+            "b",
+            "--log.format",
+            "json",
+            "--genesys.requests-per-minute",
+            "30",
+        ])
+        .unwrap() else {
+            panic!("not report")
+        };
+        assert_eq!(report.format, Some(crate::history::report::Format::Json));
+        assert_eq!(report.range.queries, ["a", "b"]);
+        assert_eq!(report.range.to, "now");
+        assert_eq!(exporter.requests_per_minute.get(), 30);
+
+        let Command::Backfill { backfill, .. } =
+            parse_subcommand(&["backfill", "--from", "2026-11-01", "--output", "x.om"]).unwrap()
+        else {
+            panic!("not backfill")
+        };
+        assert_eq!(backfill.sample_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_flags_exit_with_status_2_naming_the_flag() {
+        for (args, flag) in [
+            (
+                &["report", "--from", "-1d", "--format", "xml"][..],
+                "--format",
+            ),
+            (&["backfill", "--from", "-1d"][..], "--output"),
+            (
+                &[
+                    "backfill",
+                    "--from",
+                    "-1d",
+                    "--output",
+                    "x",
+                    "--sample-interval",
+                    "5s",
+                ][..],
+                "--sample-interval",
+            ),
+            (&["report"][..], "--from"),
+        ] {
+            let err = parse_subcommand(args).expect_err("refused");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(flag), "{args:?}: {err}");
+        }
     }
 }

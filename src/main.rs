@@ -28,7 +28,7 @@ const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(&cli.log);
-    genesys_cloud_exporter::snapshot::return_large_buffers_to_the_system();
+    genesys_cloud_exporter::platform::return_large_buffers_to_the_system();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -39,17 +39,19 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Simulate(args)) => run_simulator(args).await,
-            Some(Command::Report(args)) => {
-                let (config, connection) = connect(&args.exporter).await?;
-                let done = history::report(&connection.client, &config, &args).await;
+            Some(Command::Report { report, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::report(&connection.client, &config, &report, rpm).await;
                 connection.close().await;
-                done
+                done.map_err(Failure::from)
             }
-            Some(Command::Backfill(args)) => {
-                let (config, connection) = connect(&args.exporter).await?;
-                let done = history::backfill(&connection.client, &config, &args).await;
+            Some(Command::Backfill { backfill, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::backfill(&connection.client, &config, &backfill, rpm).await;
                 connection.close().await;
-                done
+                done.map_err(Failure::from)
             }
             None => run_exporter(cli.exporter).await,
         }

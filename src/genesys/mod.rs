@@ -1,17 +1,17 @@
 //! Everything that talks to Genesys Cloud: regions, the OAuth token, the API budget,
-//! retries, request and response types, and queue names.
+//! retries, request and response bodies, and queue names.
 //!
 //! Every API call goes through [`GenesysClient::send`], so there is exactly one place where
 //! the budget is spent, tokens are attached and renewed, 429s pause everyone, transient
 //! failures are retried with backoff, and each exchange is counted.
 
 pub mod auth;
+pub mod bodies;
 pub mod budget;
 pub mod clock;
 pub mod nonfinite;
 pub mod queues;
 pub mod region;
-pub mod types;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,10 +22,10 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use tokio::time::Instant;
 
 use auth::{AccessToken, Credentials, TokenProvider};
+use bodies::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
 use budget::ApiBudget;
 use clock::ApiClock;
 use region::Endpoints;
-use types::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
 
 use crate::telemetry::Telemetry;
 

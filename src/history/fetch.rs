@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::QueryConfig;
-use crate::genesys::types::{AggregateResponse, AggregateResult};
+use crate::genesys::bodies::{AggregateResponse, AggregateResult};
 use crate::genesys::{ApiError, GenesysClient};
 use crate::interval::Interval;
 use crate::mapping::{GroupMemory, QuerySeries, map_response};

@@ -23,7 +23,6 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 
-use crate::cli::{ExporterArgs, Failure};
 use crate::config::{Config, QueryConfig};
 use crate::genesys::GenesysClient;
 use crate::genesys::queues::QueueNames;
@@ -68,8 +67,6 @@ pub struct ReportArgs {
     /// File to write (complete or not at all); standard output without it.
     #[arg(long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    #[command(flatten)]
-    pub exporter: ExporterArgs,
 }
 
 /// Flags of `backfill`.
@@ -89,8 +86,6 @@ pub struct BackfillArgs {
     /// The `instance` label of every series: the scraped exporter's host:port.
     #[arg(long = "label.instance", default_value = "genesys-cloud-exporter:9471")]
     pub instance: String,
-    #[command(flatten)]
-    pub exporter: ExporterArgs,
 }
 
 fn parse_sample_interval(text: &str) -> Result<Duration, String> {
@@ -99,6 +94,17 @@ fn parse_sample_interval(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is under the minimum of 15s"));
     }
     Ok(duration)
+}
+
+/// Why a run stopped: bad input (exit status 2) or a failure to fetch or write (1).
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// A flag, or the range it gives, is wrong; the message names the flag.
+    #[error("{0}")]
+    BadInput(String),
+    /// The API failed after its retries, or the output could not be written.
+    #[error("{0}")]
+    Runtime(String),
 }
 
 /// A query and the buckets of its range.
@@ -113,19 +119,18 @@ fn plan<'a>(
     config: &'a Config,
     args: &RangeArgs,
     now: DateTime<Utc>,
-    exporter: &ExporterArgs,
-) -> Result<Vec<Planned<'a>>, Failure> {
-    let requests_per_minute = exporter.requests_per_minute.get();
+    requests_per_minute: u32,
+) -> Result<Vec<Planned<'a>>, HistoryError> {
     for name in &args.queries {
         if !config.queries.iter().any(|q| q.name == *name) {
             let known: Vec<&str> = config.queries.iter().map(|q| q.name.as_str()).collect();
-            return Err(Failure::BadInput(format!(
+            return Err(HistoryError::BadInput(format!(
                 "--query {name:?}: no such query in the config (queries: {})",
                 known.join(", ")
             )));
         }
     }
-    let bad = |err: range::RangeError| Failure::BadInput(err.to_string());
+    let bad = |err: range::RangeError| HistoryError::BadInput(err.to_string());
     let mut planned = Vec::new();
     for query in &config.queries {
         if !args.queries.is_empty() && !args.queries.contains(&query.name) {
@@ -176,7 +181,7 @@ fn plan<'a>(
 async fn queue_names(
     client: &GenesysClient,
     planned: &[Planned<'_>],
-) -> Result<Arc<HashMap<String, String>>, Failure> {
+) -> Result<Arc<HashMap<String, String>>, HistoryError> {
     let names = QueueNames::default();
     if planned
         .iter()
@@ -185,7 +190,7 @@ async fn queue_names(
         names
             .refresh(client)
             .await
-            .map_err(|err| Failure::Runtime(format!("cannot list the queue names: {err}")))?;
+            .map_err(|err| HistoryError::Runtime(format!("cannot list the queue names: {err}")))?;
     }
     Ok(names.current())
 }
@@ -195,7 +200,7 @@ async fn fetch_all(
     client: &GenesysClient,
     planned: &[Planned<'_>],
     sink: &mut dyn BucketSink,
-) -> Result<u64, Failure> {
+) -> Result<u64, HistoryError> {
     let names = queue_names(client, planned).await?;
     let total: usize = planned.iter().map(|p| p.range.buckets.len()).sum();
     let progress = Progress::new(total as u64);
@@ -204,9 +209,9 @@ async fn fetch_all(
             .await
             .map_err(|err| match err {
                 FetchError::Api { .. } => {
-                    Failure::Runtime(format!("{err}; nothing was written to the output"))
+                    HistoryError::Runtime(format!("{err}; nothing was written to the output"))
                 }
-                FetchError::Write(_) => Failure::Runtime(err.to_string()),
+                FetchError::Write(_) => HistoryError::Runtime(err.to_string()),
             })?;
     }
     progress.finish();
@@ -218,9 +223,10 @@ pub async fn report(
     client: &GenesysClient,
     config: &Config,
     args: &ReportArgs,
-) -> Result<(), Failure> {
+    requests_per_minute: u32,
+) -> Result<(), HistoryError> {
     let now = client.api_now();
-    let planned = plan(config, &args.range, now, &args.exporter)?;
+    let planned = plan(config, &args.range, now, requests_per_minute)?;
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
@@ -230,10 +236,11 @@ pub async fn report(
     );
     let columns = Columns::of(&planned.iter().map(|p| p.query).collect::<Vec<_>>());
     let write_error =
-        |err: std::io::Error| Failure::Runtime(format!("cannot write the report: {err}"));
+        |err: std::io::Error| HistoryError::Runtime(format!("cannot write the report: {err}"));
     match &args.output {
         Some(path) => {
-            let file = AtomicFile::create(path).map_err(|e| Failure::BadInput(e.to_string()))?;
+            let file =
+                AtomicFile::create(path).map_err(|e| HistoryError::BadInput(e.to_string()))?;
             let mut writer = ReportWriter::new(file, format, columns);
             let requests = fetch_all(client, &planned, &mut writer).await?;
             let rows = writer.rows();
@@ -265,12 +272,13 @@ pub async fn backfill(
     client: &GenesysClient,
     config: &Config,
     args: &BackfillArgs,
-) -> Result<(), Failure> {
+    requests_per_minute: u32,
+) -> Result<(), HistoryError> {
     let now = client.api_now();
-    let planned = plan(config, &args.range, now, &args.exporter)?;
+    let planned = plan(config, &args.range, now, requests_per_minute)?;
     for Planned { query, .. } in &planned {
         if args.sample_interval > query.granularity.nominal_length() {
-            return Err(Failure::BadInput(format!(
+            return Err(HistoryError::BadInput(format!(
                 "--sample-interval {} is over the granularity {} of query {}",
                 humantime::format_duration(args.sample_interval),
                 query.granularity,
@@ -278,14 +286,15 @@ pub async fn backfill(
             )));
         }
     }
-    let file = AtomicFile::create(&args.output).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let file =
+        AtomicFile::create(&args.output).map_err(|e| HistoryError::BadInput(e.to_string()))?;
     let step = TimeDelta::from_std(args.sample_interval)
-        .map_err(|err| Failure::BadInput(format!("--sample-interval: {err}")))?;
+        .map_err(|err| HistoryError::BadInput(format!("--sample-interval: {err}")))?;
     let mut writer = OpenMetricsWriter::new(file, step, now, &args.job, &args.instance);
     let requests = fetch_all(client, &planned, &mut writer).await?;
     let samples = writer.samples();
     let write_error = |err: std::io::Error| {
-        Failure::Runtime(format!("cannot write {}: {err}", args.output.display()))
+        HistoryError::Runtime(format!("cannot write {}: {err}", args.output.display()))
     };
     writer
         .finish()
@@ -294,78 +303,4 @@ pub async fn backfill(
         .map_err(write_error)?;
     tracing::info!(file = %args.output.display(), samples, requests, "backfill written; load it with promtool tsdb create-blocks-from openmetrics");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
-        let mut argv = vec!["genesys-cloud-exporter"];
-        argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).map(|cli| cli.command.expect("a subcommand"))
-    }
-
-    #[test]
-    fn the_subcommands_take_their_flags_and_the_exporters() {
-        let Command::Report(report) = parse(&[
-            "report",
-            "--from",
-            "-24h",
-            "--format",
-            "json",
-            "--query",
-            "a",
-            "--query",
-            "b",
-            "--log.format",
-            "json",
-            "--genesys.requests-per-minute",
-            "30",
-        ])
-        .unwrap() else {
-            panic!("not report")
-        };
-        assert_eq!(report.format, Some(Format::Json));
-        assert_eq!(report.range.queries, ["a", "b"]);
-        assert_eq!(report.range.to, "now");
-        assert_eq!(report.exporter.requests_per_minute.get(), 30);
-
-        let Command::Backfill(backfill) =
-            parse(&["backfill", "--from", "2026-11-01", "--output", "x.om"]).unwrap()
-        else {
-            panic!("not backfill")
-        };
-        assert_eq!(backfill.sample_interval, Duration::from_secs(60));
-    }
-
-    #[test]
-    fn bad_flags_exit_with_status_2_naming_the_flag() {
-        for (args, flag) in [
-            (
-                &["report", "--from", "-1d", "--format", "xml"][..],
-                "--format",
-            ),
-            (&["backfill", "--from", "-1d"][..], "--output"),
-            (
-                &[
-                    "backfill",
-                    "--from",
-                    "-1d",
-                    "--output",
-                    "x",
-                    "--sample-interval",
-                    "5s",
-                ][..],
-                "--sample-interval",
-            ),
-            (&["report"][..], "--from"),
-        ] {
-            let err = parse(args).expect_err("refused");
-            assert_eq!(err.exit_code(), 2, "{args:?}");
-            assert!(err.to_string().contains(flag), "{args:?}: {err}");
-        }
-    }
 }

@@ -20,9 +20,10 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
-use crate::exposition::{Labels, format_value, push_escaped};
+use crate::exposition::format_value;
 use crate::interval::Interval;
 use crate::mapping::QuerySeries;
+use crate::series::{Labels, push_escaped};
 
 use super::fetch::BucketSink;
 
@@ -187,7 +188,7 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genesys::types::AggregateResponse;
+    use crate::genesys::bodies::AggregateResponse;
     use crate::interval::Granularity;
     use crate::mapping::{GroupMemory, map_response};
     use std::collections::HashMap;

@@ -379,7 +379,7 @@ fn json_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genesys::types::AggregateResponse;
+    use crate::genesys::bodies::AggregateResponse;
     use crate::interval::Granularity;
     use crate::mapping::{GroupMemory, map_response};
     use std::collections::HashMap;
