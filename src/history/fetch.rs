@@ -24,8 +24,8 @@ use super::progress::Progress;
 use super::range::Range;
 
 /// Metric entries (one metric of one group in one bucket) one response should hold at
-/// most: about 7 MB of JSON and as much again parsed, whatever the range.
-pub const METRIC_ENTRIES_PER_REQUEST: usize = 100_000;
+/// most: about 3 MB of JSON, held with its parsed form while its buckets are written.
+pub const METRIC_ENTRIES_PER_REQUEST: usize = 40_000;
 /// How much larger than the last one a request may grow.
 pub const GROWTH: usize = 4;
 
@@ -176,7 +176,7 @@ mod tests {
         // A dense org: one bucket a request.
         assert_eq!(next_limit(16, 65_000), 1);
         assert_eq!(next_limit(1, 500_000), 1);
-        assert_eq!(next_limit(100, 1_000), 100);
+        assert_eq!(next_limit(100, 1_000), 40);
         assert_eq!(next_limit(1, 0), 4);
     }
 
