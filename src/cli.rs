@@ -58,6 +58,20 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Exit 0 when a running exporter's /-/healthy answers 200, 1 otherwise: a container HEALTHCHECK without a shell or curl.
     Healthcheck(HealthcheckArgs),
+    /// Print the interval report of a date range (table, CSV or JSON Lines), from the same config and API as the exporter.
+    Report {
+        #[command(flatten)]
+        report: crate::history::ReportArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
+    /// Write past intervals as OpenMetrics for promtool tsdb create-blocks-from openmetrics: the live series, backdated.
+    Backfill {
+        #[command(flatten)]
+        backfill: crate::history::BackfillArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
 }
 
 /// Flags of the healthcheck subcommand.
@@ -330,6 +344,15 @@ pub enum Failure {
     /// The exporter cannot run here: exit status 1.
     #[error("{0}")]
     Runtime(String),
+}
+
+impl From<crate::history::HistoryError> for Failure {
+    fn from(err: crate::history::HistoryError) -> Failure {
+        match err {
+            crate::history::HistoryError::BadInput(message) => Failure::BadInput(message),
+            crate::history::HistoryError::Runtime(message) => Failure::Runtime(message),
+        }
+    }
 }
 
 impl Failure {
@@ -700,5 +723,72 @@ mod tests {
         );
         let err = listen_addresses(&["nonsense".into()]).await.unwrap_err();
         assert!(err.to_string().contains("nonsense"));
+    }
+
+    fn parse_subcommand(args: &[&str]) -> Result<Command, clap::Error> {
+        let mut argv = vec!["genesys-cloud-exporter"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| cli.command.expect("a subcommand"))
+    }
+
+    #[test]
+    fn the_subcommands_take_their_flags_and_the_exporters() {
+        let Command::Report { report, exporter } = parse_subcommand(&[
+            "report",
+            "--from",
+            "-24h",
+            "--format",
+            "json",
+            "--query",
+            "a",
+            "--query",
+            "b",
+            "--log.format",
+            "json",
+            "--genesys.requests-per-minute",
+            "30",
+        ])
+        .unwrap() else {
+            panic!("not report")
+        };
+        assert_eq!(report.format, Some(crate::history::report::Format::Json));
+        assert_eq!(report.range.queries, ["a", "b"]);
+        assert_eq!(report.range.to, "now");
+        assert_eq!(exporter.requests_per_minute.get(), 30);
+
+        let Command::Backfill { backfill, .. } =
+            parse_subcommand(&["backfill", "--from", "2026-11-01", "--output", "x.om"]).unwrap()
+        else {
+            panic!("not backfill")
+        };
+        assert_eq!(backfill.sample_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_flags_exit_with_status_2_naming_the_flag() {
+        for (args, flag) in [
+            (
+                &["report", "--from", "-1d", "--format", "xml"][..],
+                "--format",
+            ),
+            (&["backfill", "--from", "-1d"][..], "--output"),
+            (
+                &[
+                    "backfill",
+                    "--from",
+                    "-1d",
+                    "--output",
+                    "x",
+                    "--sample-interval",
+                    "5s",
+                ][..],
+                "--sample-interval",
+            ),
+            (&["report"][..], "--from"),
+        ] {
+            let err = parse_subcommand(args).expect_err("refused");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(flag), "{args:?}: {err}");
+        }
     }
 }

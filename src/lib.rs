@@ -13,6 +13,7 @@ pub mod exposition;
 pub mod genesys;
 pub mod gzip;
 pub mod healthcheck;
+pub mod history;
 pub mod interval;
 pub mod mapping;
 pub mod platform;

@@ -13,6 +13,7 @@ use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::healthcheck;
+use genesys_cloud_exporter::history;
 use genesys_cloud_exporter::reload::{Pollers, Reloader};
 use genesys_cloud_exporter::schedule::PollContext;
 use genesys_cloud_exporter::server::{self, AppState};
@@ -36,6 +37,20 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Simulate(args)) => run_simulator(args).await,
             Some(Command::Healthcheck(args)) => healthcheck::run(&args).await,
+            Some(Command::Report { report, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::report(&connection.client, &config, &report, rpm).await;
+                connection.close().await;
+                done.map_err(Failure::from)
+            }
+            Some(Command::Backfill { backfill, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::backfill(&connection.client, &config, &backfill, rpm).await;
+                connection.close().await;
+                done.map_err(Failure::from)
+            }
             None => run_exporter(cli.exporter).await,
         }
     });
@@ -51,12 +66,8 @@ fn main() -> ExitCode {
 async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // Installed first: from here on SIGHUP reloads instead of killing the process.
     let hangups = hangup_signals();
-    let config = match &args.config_file {
-        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
-        None => Config::builtin_default(),
-    };
+    let config = load_config(&args)?;
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
-    let region = cli::region_from(&args, |name| std::env::var(name).ok());
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -71,32 +82,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         None => None,
     };
 
-    // In demo mode the simulator stands in for Genesys; otherwise credentials are required
-    // (a missing secret must never quietly turn into simulated data).
-    let (simulator, endpoints, credentials) = if args.demo {
-        let simulator = Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
-            .await
-            .map_err(|err| {
-                Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
-            })?;
-        let base = simulator.base_url();
-        // Only the region can be wrong here, and that is bad input like anywhere else.
-        let endpoints = Endpoints::resolve(&region, Some(&base), Some(&base))
-            .map_err(|err| Failure::BadInput(err.to_string()))?;
-        let defaults = SimulatorConfig::default();
-        let credentials = Credentials {
-            client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
-            client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
-        };
-        tracing::warn!(simulator = %base, "demo mode: polling the built-in simulator; the data is synthetic");
-        (Some(simulator), endpoints, credentials)
-    } else {
-        let credentials = cli::credentials_from(&args, |name| std::env::var(name).ok())?;
-        let endpoints =
-            Endpoints::resolve(&region, args.api_url.as_deref(), args.login_url.as_deref())
-                .map_err(|err| Failure::BadInput(err.to_string()))?;
-        (None, endpoints, credentials)
-    };
+    let Connection {
+        simulator,
+        endpoints,
+        client,
+        telemetry,
+    } = Connection::open(&args).await?;
 
     let mut listeners = Vec::new();
     for address in addresses {
@@ -108,16 +99,6 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let telemetry = Arc::new(Telemetry::new(args.requests_per_minute.get()));
-    let mut settings =
-        ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
-    settings.request_timeout = args.request_timeout;
-    settings.connect_timeout = args.connect_timeout;
-    settings.max_response_bytes = args.max_response_size;
-    let client = Arc::new(
-        GenesysClient::new(settings, Arc::clone(&telemetry))
-            .map_err(|err| Failure::Runtime(err.to_string()))?,
-    );
     let store = Arc::new(SnapshotStore::new(
         config
             .queries
@@ -191,6 +172,85 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     }
     tracing::info!("stopped");
     served.map_err(|err| Failure::Runtime(format!("the HTTP server failed: {err}")))
+}
+
+/// The config of `--config.file`, or the built-in one.
+fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
+    match &args.config_file {
+        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string())),
+        None => Ok(Config::builtin_default()),
+    }
+}
+
+/// The config and a connection, for the subcommands that only call the API.
+async fn connect(args: &ExporterArgs) -> Result<(Config, Connection), Failure> {
+    let config = load_config(args)?;
+    Ok((config, Connection::open(args).await?))
+}
+
+/// The Genesys API as the flags name it: a client (budget, token, retries) and, in demo
+/// mode, the built-in simulator it talks to.
+struct Connection {
+    simulator: Option<Simulator>,
+    endpoints: Endpoints,
+    client: Arc<GenesysClient>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl Connection {
+    async fn open(args: &ExporterArgs) -> Result<Connection, Failure> {
+        let region = cli::region_from(args, |name| std::env::var(name).ok());
+        // In demo mode the simulator stands in for Genesys; otherwise credentials are
+        // required (a missing secret must never quietly turn into simulated data).
+        let (simulator, endpoints, credentials) = if args.demo {
+            let simulator =
+                Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
+                    .await
+                    .map_err(|err| {
+                        Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
+                    })?;
+            let base = simulator.base_url();
+            // Only the region can be wrong here, and that is bad input like anywhere else.
+            let endpoints = Endpoints::resolve(&region, Some(&base), Some(&base))
+                .map_err(|err| Failure::BadInput(err.to_string()))?;
+            let defaults = SimulatorConfig::default();
+            let credentials = Credentials {
+                client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
+                client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
+            };
+            tracing::warn!(simulator = %base, "demo mode: polling the built-in simulator; the data is synthetic");
+            (Some(simulator), endpoints, credentials)
+        } else {
+            let credentials = cli::credentials_from(args, |name| std::env::var(name).ok())?;
+            let endpoints =
+                Endpoints::resolve(&region, args.api_url.as_deref(), args.login_url.as_deref())
+                    .map_err(|err| Failure::BadInput(err.to_string()))?;
+            (None, endpoints, credentials)
+        };
+        let telemetry = Arc::new(Telemetry::new(args.requests_per_minute.get()));
+        let mut settings =
+            ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
+        settings.request_timeout = args.request_timeout;
+        settings.connect_timeout = args.connect_timeout;
+        settings.max_response_bytes = args.max_response_size;
+        let client = Arc::new(
+            GenesysClient::new(settings, Arc::clone(&telemetry))
+                .map_err(|err| Failure::Runtime(err.to_string()))?,
+        );
+        Ok(Connection {
+            simulator,
+            endpoints,
+            client,
+            telemetry,
+        })
+    }
+
+    /// Stops the built-in simulator, if any.
+    async fn close(self) {
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+    }
 }
 
 async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {

@@ -26,11 +26,11 @@ use crate::interval::Interval;
 pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
 /// Prefix of every conversation metric.
-const PREFIX: &str = "genesys_conversation_";
+pub const PREFIX: &str = "genesys_conversation_";
 /// How long a group that stopped appearing is still exported with zero counts.
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
-const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
+pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
 /// The result of mapping one response.
 #[derive(Debug)]
@@ -180,12 +180,7 @@ struct LabelNames {
 impl LabelNames {
     fn of(query: &QueryConfig) -> LabelNames {
         let mut names = vec!["query".to_string(), "interval".to_string()];
-        for dimension in &query.group_by {
-            names.push(snake_case(dimension));
-            if dimension == "queueId" {
-                names.push("queue_name".to_string());
-            }
-        }
+        names.extend(group_label_names(query));
         let plain: Arc<[String]> = Arc::from(names.as_slice());
         names.push("qualifier".to_string());
         LabelNames {
@@ -222,9 +217,22 @@ impl LabelNames {
     }
 }
 
+/// The labels a query's `group_by` becomes, in export order: each dimension in
+/// snake_case, with `queue_name` right after `queue_id`.
+pub fn group_label_names(query: &QueryConfig) -> Vec<String> {
+    let mut names = Vec::with_capacity(query.group_by.len() + 1);
+    for dimension in &query.group_by {
+        names.push(snake_case(dimension));
+        if dimension == "queueId" {
+            names.push("queue_name".to_string());
+        }
+    }
+    names
+}
+
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
 /// (`'n'`, `over_sla`)).
-fn split_metric(metric: &str) -> (char, String) {
+pub fn split_metric(metric: &str) -> (char, String) {
     let family = metric.chars().next().unwrap_or('?');
     let snake = snake_case(metric);
     let base = snake

@@ -23,6 +23,21 @@ use crate::gzip::Piece;
 type Labels = Vec<(&'static str, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;
 
+/// The help text of `genesys_exporter_build_info`, shared with the backfill writer.
+pub const BUILD_INFO_HELP: &str = "A metric with a constant 1 labeled by the exporter's version, git revision and branch, the rustc version and the target it was built for";
+
+/// The labels of `genesys_exporter_build_info`: the live exporter and the backfill write
+/// the same ones, so dashboards that join on them work on history too.
+pub fn build_info_labels() -> Vec<(&'static str, String)> {
+    vec![
+        ("version", build::VERSION.to_string()),
+        ("revision", build::REVISION.to_string()),
+        ("branch", build::BRANCH.to_string()),
+        ("rustversion", rust_version(build::RUSTC_VERSION)),
+        ("target", build::TARGET.to_string()),
+    ]
+}
+
 /// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`, as `goversion` carries `go1.22.1`.
 fn rust_version(rustc: &str) -> String {
     rustc.split_whitespace().nth(1).unwrap_or(rustc).to_string()
@@ -197,20 +212,8 @@ impl Telemetry {
             reload_success_time.clone(),
         );
         let build_info = Family::<Labels, Gauge>::default();
-        build_info
-            .get_or_create(&vec![
-                ("version", build::VERSION.to_string()),
-                ("revision", build::REVISION.to_string()),
-                ("branch", build::BRANCH.to_string()),
-                ("rustversion", rust_version(build::RUSTC_VERSION)),
-                ("target", build::TARGET.to_string()),
-            ])
-            .set(1);
-        registry.register(
-            "genesys_exporter_build_info",
-            "A metric with a constant 1 labeled by the exporter's version, git revision and branch, the rustc version and the target it was built for",
-            build_info,
-        );
+        build_info.get_or_create(&build_info_labels()).set(1);
+        registry.register("genesys_exporter_build_info", BUILD_INFO_HELP, build_info);
         Telemetry {
             registry,
             api_requests,

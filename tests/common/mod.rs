@@ -67,6 +67,14 @@ impl<'a> ExporterRun<'a> {
         }
     }
 
+    /// Runs the subcommand `args` (its name first) instead of the exporter.
+    pub fn subcommand(mut self, args: &[&str]) -> Self {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.append(&mut self.args);
+        self.args = all;
+        self
+    }
+
     pub fn arg(mut self, flag: &str, value: impl Into<String>) -> Self {
         self.args.push(flag.into());
         self.args.push(value.into());
