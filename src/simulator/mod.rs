@@ -11,7 +11,6 @@
 
 mod aggregate;
 mod auth;
-mod catalog;
 mod codec;
 mod faults;
 mod period;
