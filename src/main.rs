@@ -201,6 +201,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         busy_all_day: args.busy_all_day,
         seed: args.seed,
         queue_page_limit: defaults.queue_page_limit,
+        max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

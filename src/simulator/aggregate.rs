@@ -2,10 +2,13 @@
 //! `ConversationAggregationQuery`, then bucketing and summarising synthetic traffic
 //! into a `ConversationAggregateQueryResponse`.
 //!
-//! Validation is strict where Genesys is strict (unknown metric or dimension names,
-//! bad interval, granularity or time zone are a 400 whose message names the problem)
-//! and lenient where Genesys is lenient (unknown fields are ignored, valid but
-//! unmodelled metrics and dimensions simply have no data).
+//! Validation is as strict as Genesys, no more and no less: names outside the shared
+//! catalogue ([`crate::genesys::catalog`]), a bad interval, granularity or time zone, a
+//! filter nested deeper than two levels or carrying more predicates than the cap are a
+//! 400 naming the field; unknown fields are ignored, and catalogue metrics and dimensions
+//! the traffic model lacks simply have no data. `metric` predicates are applied to each
+//! group's bucket after aggregation (see [`MetricCondition`]); `property` predicates are
+//! accepted and, as the model has no conversation properties, never match.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -19,8 +22,35 @@ use super::traffic::{
 };
 use crate::genesys::catalog;
 
-/// Filters deeper than this are refused (Genesys documents two levels of nesting).
-const MAX_FILTER_DEPTH: usize = 4;
+/// Filters nest at most two levels: the filter, then its clauses, which hold only
+/// predicates (the SDK's `ConversationAggregateQueryFilter` and `…Clause` models).
+const MAX_FILTER_DEPTH: usize = 2;
+
+/// The `propertyType` values of a `property` predicate, as the SDK enumerates them.
+const PROPERTY_TYPES: [&str; 6] = ["bool", "integer", "real", "date", "string", "uuid"];
+
+/// What a query is held to besides its names; set per simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct QueryLimits {
+    /// Most predicates one filter may carry, all levels together; `None`: no cap.
+    pub max_predicates: Option<usize>,
+}
+
+/// Why a query is refused: the field as Genesys names it in the error body's
+/// `details[].fieldName` (`metrics[2]`, `filter.clauses[0].predicates[3].dimension`), and
+/// the message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct QueryError {
+    pub field: String,
+    pub message: String,
+}
+
+fn refuse(field: impl Into<String>, message: impl Into<String>) -> QueryError {
+    QueryError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
 
 /// A validated query, with names already resolved against the model.
 #[derive(Debug)]
@@ -30,6 +60,8 @@ pub(crate) struct AggregateQuery {
     /// `groupBy` in request order; `None` for catalogue dimensions the model lacks.
     group_by: Vec<Option<Dim>>,
     filter: Option<Clause>,
+    /// The filter's `metric` predicates, which every group's bucket must satisfy.
+    conditions: Vec<MetricCondition>,
     /// Requested metrics, deduplicated, in request order; `None` = not modelled.
     metrics: Vec<Option<Metric>>,
 }
@@ -44,6 +76,9 @@ struct Clause {
     /// costs one lookup per measurement, not thousands of comparisons.
     alternatives: Vec<(Dim, HashSet<u32>)>,
     clauses: Vec<Clause>,
+    /// The node held only `metric` predicates, which apply to groups, not measurements:
+    /// every measurement passes it.
+    only_metric_predicates: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,13 +88,60 @@ enum Operator {
     NotExists,
 }
 
-/// A dimension predicate. `dim` is `None` for a catalogue dimension the model lacks
-/// (it never has a value); `want` is `None` when the org has no such value.
+/// A `dimension` predicate, or a `property` one (which has no dimension: the model has
+/// no properties). `dim` is `None` for a catalogue dimension the model lacks (it never
+/// has a value); `want` is `None` when the org has no such value.
 #[derive(Debug)]
 struct Predicate {
     dim: Option<Dim>,
     operator: Operator,
     want: Option<u32>,
+}
+
+/// A `metric` predicate, tested on each group's bucket after aggregation: the value of
+/// a count is its `count`, of a timer its `sum` (ms), of `oServiceLevel` its `ratio`. A
+/// bucket without data for the metric has no value. Wherever the predicate sits in the
+/// filter, it is combined with the rest by `and`.
+#[derive(Debug)]
+struct MetricCondition {
+    /// `None` for a catalogue metric the model lacks (it never has a value).
+    metric: Option<Metric>,
+    test: MetricTest,
+}
+
+#[derive(Debug)]
+enum MetricTest {
+    Exists,
+    NotExists,
+    Within(Range),
+}
+
+/// A `NumericRange`: each bound optional, at least one given.
+#[derive(Debug, Default)]
+struct Range {
+    gt: Option<f64>,
+    gte: Option<f64>,
+    lt: Option<f64>,
+    lte: Option<f64>,
+}
+
+impl Range {
+    fn contains(&self, v: f64) -> bool {
+        self.gt.is_none_or(|b| v > b)
+            && self.gte.is_none_or(|b| v >= b)
+            && self.lt.is_none_or(|b| v < b)
+            && self.lte.is_none_or(|b| v <= b)
+    }
+}
+
+impl MetricCondition {
+    fn holds(&self, value: Option<f64>) -> bool {
+        match &self.test {
+            MetricTest::Exists => value.is_some(),
+            MetricTest::NotExists => value.is_none(),
+            MetricTest::Within(range) => value.is_some_and(|v| range.contains(v)),
+        }
+    }
 }
 
 impl Predicate {
@@ -89,6 +171,9 @@ impl Predicate {
 
 impl Clause {
     fn eval(&self, values: &DimValues) -> bool {
+        if self.only_metric_predicates {
+            return true;
+        }
         let mut results = self
             .predicates
             .iter()
@@ -109,6 +194,9 @@ impl Clause {
     /// Three-valued evaluation with partial knowledge, used to skip whole
     /// queue × media cells a filter rules out before generating their traffic.
     fn eval_partial(&self, known: &[Option<Option<u32>>; DIM_COUNT]) -> Option<bool> {
+        if self.only_metric_predicates {
+            return Some(true);
+        }
         let results = self
             .predicates
             .iter()
@@ -134,66 +222,122 @@ impl Clause {
     }
 }
 
-/// Parses and validates a request body. The error is the message of the 400.
-pub(crate) fn parse_query(body: &[u8], world: &World) -> Result<AggregateQuery, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("malformed JSON request body: {e}"))?;
+/// What parsing a filter gathers on the way down.
+struct FilterParse<'a> {
+    world: &'a World,
+    conditions: Vec<MetricCondition>,
+    predicates: usize,
+}
+
+/// Parses and validates a request body.
+pub(crate) fn parse_query(
+    body: &[u8],
+    world: &World,
+    limits: QueryLimits,
+) -> Result<AggregateQuery, QueryError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| refuse("body", format!("malformed JSON request body: {e}")))?;
     let Value::Object(obj) = value else {
-        return Err("the request body must be a JSON object (ConversationAggregationQuery)".into());
+        return Err(refuse(
+            "body",
+            "the request body must be a JSON object (ConversationAggregationQuery)",
+        ));
     };
     let field = |name: &str| obj.get(name).filter(|v| !v.is_null());
 
     let interval = match field("interval") {
-        None => return Err("interval is required".into()),
+        None => return Err(refuse("interval", "interval is required")),
         Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err("interval must be a string such as 'start/end'".into()),
+        Some(_) => {
+            return Err(refuse(
+                "interval",
+                "interval must be a string such as 'start/end'",
+            ));
+        }
     };
-    let (start, end) = period::parse_interval(interval)?;
+    let (start, end) = period::parse_interval(interval).map_err(|m| refuse("interval", m))?;
 
     let tz = match field("timeZone") {
         None => Tz::UTC,
-        Some(Value::String(s)) => period::parse_time_zone(s)?,
-        Some(_) => return Err("timeZone must be a string (an IANA time zone name)".into()),
+        Some(Value::String(s)) => period::parse_time_zone(s).map_err(|m| refuse("timeZone", m))?,
+        Some(_) => {
+            return Err(refuse(
+                "timeZone",
+                "timeZone must be a string (an IANA time zone name)",
+            ));
+        }
     };
 
     let granularity: Option<(Granularity, &str)> = match field("granularity") {
         None => None,
-        Some(Value::String(s)) => Some((period::parse_granularity(s)?, s.as_str())),
-        Some(_) => return Err("granularity must be an ISO-8601 duration string".into()),
+        Some(Value::String(s)) => Some((
+            period::parse_granularity(s).map_err(|m| refuse("granularity", m))?,
+            s.as_str(),
+        )),
+        Some(_) => {
+            return Err(refuse(
+                "granularity",
+                "granularity must be an ISO-8601 duration string",
+            ));
+        }
     };
-    let bounds = period::bucket_boundaries(start, end, granularity, tz)?;
+    let bounds = period::bucket_boundaries(start, end, granularity, tz)
+        .map_err(|m| refuse("granularity", m))?;
 
     let group_by = match field("groupBy") {
         None => Vec::new(),
         Some(v) => string_list(v, "groupBy")?
             .into_iter()
-            .map(|name| {
+            .enumerate()
+            .map(|(i, name)| {
                 if catalog::is_conversation_dimension(name) {
                     Ok(Dim::from_name(name))
                 } else {
-                    Err(format!("unknown dimension '{name}' in groupBy"))
+                    Err(refuse(
+                        format!("groupBy[{i}]"),
+                        format!("unknown dimension '{name}' in groupBy"),
+                    ))
                 }
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
 
+    let mut parse = FilterParse {
+        world,
+        conditions: Vec::new(),
+        predicates: 0,
+    };
     let filter = match field("filter") {
         None => None,
-        Some(v) => Some(parse_clause(v, world, 1)?),
+        Some(v) => Some(parse_clause(v, "filter", 1, &mut parse)?),
     };
+    if let Some(cap) = limits.max_predicates
+        && parse.predicates > cap
+    {
+        return Err(refuse(
+            "filter",
+            format!(
+                "the filter has {} predicates; at most {cap} are allowed in one query",
+                parse.predicates
+            ),
+        ));
+    }
 
     let names = match field("metrics") {
-        None => return Err("metrics is required".into()),
+        None => return Err(refuse("metrics", "metrics is required")),
         Some(v) => string_list(v, "metrics")?,
     };
     if names.is_empty() {
-        return Err("metrics must name at least one metric".into());
+        return Err(refuse("metrics", "metrics must name at least one metric"));
     }
     let mut metrics: Vec<Option<Metric>> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
-    for name in names {
+    for (i, name) in names.into_iter().enumerate() {
         if !catalog::is_conversation_metric(name) {
-            return Err(format!("unknown metric '{name}' in metrics"));
+            return Err(refuse(
+                format!("metrics[{i}]"),
+                format!("unknown metric '{name}' in metrics"),
+            ));
         }
         if !seen.contains(&name) {
             seen.push(name);
@@ -205,60 +349,98 @@ pub(crate) fn parse_query(body: &[u8], world: &World) -> Result<AggregateQuery, 
         bounds,
         group_by,
         filter,
+        conditions: parse.conditions,
         metrics,
     })
 }
 
-fn string_list<'a>(value: &'a Value, field: &str) -> Result<Vec<&'a str>, String> {
+fn string_list<'a>(value: &'a Value, field: &str) -> Result<Vec<&'a str>, QueryError> {
     let Value::Array(items) = value else {
-        return Err(format!("{field} must be an array of strings"));
+        return Err(refuse(
+            field,
+            format!("{field} must be an array of strings"),
+        ));
     };
     items
         .iter()
-        .map(|v| {
-            v.as_str()
-                .ok_or_else(|| format!("{field} must be an array of strings"))
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str().ok_or_else(|| {
+                refuse(
+                    format!("{field}[{i}]"),
+                    format!("{field} must be an array of strings"),
+                )
+            })
         })
         .collect()
 }
 
-fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, String> {
-    if depth > MAX_FILTER_DEPTH {
-        return Err(format!(
-            "filter is nested more than {MAX_FILTER_DEPTH} levels deep"
-        ));
-    }
+fn parse_clause(
+    value: &Value,
+    path: &str,
+    depth: usize,
+    parse: &mut FilterParse<'_>,
+) -> Result<Clause, QueryError> {
     let Value::Object(obj) = value else {
-        return Err("filter (and each clause) must be an object".into());
+        return Err(refuse(path, "filter (and each clause) must be an object"));
     };
     let any = match obj.get("type").and_then(Value::as_str) {
         Some("and") => false,
         Some("or") => true,
         Some(other) => {
-            return Err(format!(
-                "invalid filter type '{other}': must be 'and' or 'or'"
+            return Err(refuse(
+                format!("{path}.type"),
+                format!("invalid filter type '{other}': must be 'and' or 'or'"),
             ));
         }
-        None => return Err("filter type is required ('and' or 'or')".into()),
+        None => {
+            return Err(refuse(
+                format!("{path}.type"),
+                "filter type is required ('and' or 'or')",
+            ));
+        }
     };
-    let list = |name: &str| -> Result<&[Value], String> {
+    let list = |name: &str| -> Result<&[Value], QueryError> {
         match obj.get(name) {
             None | Some(Value::Null) => Ok(&[]),
             Some(Value::Array(items)) => Ok(items.as_slice()),
-            Some(_) => Err(format!("filter {name} must be an array")),
+            Some(_) => Err(refuse(
+                format!("{path}.{name}"),
+                format!("filter {name} must be an array"),
+            )),
         }
     };
-    let mut predicates = list("predicates")?
-        .iter()
-        .map(|p| parse_predicate(p, world))
-        .collect::<Result<Vec<_>, _>>()?;
-    let clauses = list("clauses")?
-        .iter()
-        .map(|c| parse_clause(c, world, depth + 1))
-        .collect::<Result<Vec<_>, _>>()?;
-    if predicates.is_empty() && clauses.is_empty() {
-        return Err("filter needs at least one predicate or clause".into());
+    let written_predicates = list("predicates")?;
+    let written_clauses = list("clauses")?;
+    if depth >= MAX_FILTER_DEPTH && obj.get("clauses").is_some_and(|c| !c.is_null()) {
+        return Err(refuse(
+            format!("{path}.clauses"),
+            format!(
+                "a clause holds only predicates: filters nest at most {MAX_FILTER_DEPTH} levels \
+                 (filter, clauses)"
+            ),
+        ));
     }
+    let conditions_before = parse.conditions.len();
+    let mut predicates = Vec::new();
+    for (i, p) in written_predicates.iter().enumerate() {
+        if let Some(predicate) = parse_predicate(p, &format!("{path}.predicates[{i}]"), parse)? {
+            predicates.push(predicate);
+        }
+    }
+    let clauses = written_clauses
+        .iter()
+        .enumerate()
+        .map(|(i, c)| parse_clause(c, &format!("{path}.clauses[{i}]"), depth + 1, parse))
+        .collect::<Result<Vec<_>, _>>()?;
+    if written_predicates.is_empty() && written_clauses.is_empty() {
+        return Err(refuse(
+            path,
+            "filter needs at least one predicate or clause",
+        ));
+    }
+    let only_metric_predicates =
+        predicates.is_empty() && clauses.is_empty() && parse.conditions.len() > conditions_before;
     let mut alternatives: Vec<(Dim, HashSet<u32>)> = Vec::new();
     if any {
         // `matches` on a modelled dimension becomes a set member; one on a value or
@@ -283,60 +465,184 @@ fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, St
         predicates,
         alternatives,
         clauses,
+        only_metric_predicates,
     })
 }
 
-fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
+/// Parses one predicate; a `metric` one is added to `parse.conditions` and gives `None`.
+fn parse_predicate(
+    value: &Value,
+    path: &str,
+    parse: &mut FilterParse<'_>,
+) -> Result<Option<Predicate>, QueryError> {
     let Value::Object(obj) = value else {
-        return Err("each filter predicate must be an object".into());
+        return Err(refuse(path, "each filter predicate must be an object"));
     };
-    let text = |name: &str| obj.get(name).filter(|v| !v.is_null());
-    match text("type") {
-        None => {}
-        Some(Value::String(t)) if t == "dimension" => {}
+    parse.predicates += 1;
+    let get = |name: &str| obj.get(name).filter(|v| !v.is_null());
+    let at = |name: &str| format!("{path}.{name}");
+    let kind = match get("type") {
+        None => "dimension",
+        Some(Value::String(t)) if matches!(t.as_str(), "dimension" | "property" | "metric") => {
+            t.as_str()
+        }
         Some(other) => {
-            return Err(format!(
-                "unsupported predicate type {other}: the simulator supports 'dimension' predicates"
+            return Err(refuse(
+                at("type"),
+                format!(
+                    "invalid predicate type {other}: must be 'dimension', 'property' or 'metric'"
+                ),
             ));
         }
-    }
-    let name = match text("dimension") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err("predicate dimension must be a string".into()),
-        None => return Err("predicate dimension is required".into()),
     };
-    if !catalog::is_conversation_dimension(name) {
-        return Err(format!("unknown dimension '{name}' in filter"));
-    }
-    let operator = match text("operator") {
+    let operator = match get("operator") {
         None => Operator::Matches,
         Some(Value::String(s)) if s == "matches" => Operator::Matches,
         Some(Value::String(s)) if s == "exists" => Operator::Exists,
         Some(Value::String(s)) if s == "notExists" => Operator::NotExists,
         Some(other) => {
-            return Err(format!(
-                "invalid predicate operator {other}: must be 'matches', 'exists' or 'notExists'"
+            return Err(refuse(
+                at("operator"),
+                format!(
+                    "invalid predicate operator {other}: must be 'matches', 'exists' or \
+                     'notExists'"
+                ),
             ));
         }
     };
-    let dim = Dim::from_name(name);
-    let want = match (operator, text("value")) {
-        (Operator::Matches, Some(Value::String(v))) => dim.and_then(|d| world.dim_code(d, v)),
-        (Operator::Matches, Some(_)) => {
-            return Err(format!("predicate value for '{name}' must be a string"));
-        }
-        (Operator::Matches, None) => {
-            return Err(format!(
-                "predicate on '{name}' with operator 'matches' needs a value"
-            ));
-        }
-        _ => None,
+    let name_of = |field: &str| match get(field) {
+        Some(Value::String(s)) => Ok(s.as_str()),
+        Some(_) => Err(refuse(
+            at(field),
+            format!("predicate {field} must be a string"),
+        )),
+        None => Err(refuse(
+            at(field),
+            format!("a '{kind}' predicate needs a {field}"),
+        )),
     };
-    Ok(Predicate {
-        dim,
-        operator,
-        want,
-    })
+    let matched_text = |name: &str| match (operator, get("value")) {
+        (Operator::Matches, Some(Value::String(v))) => Ok(Some(v.as_str())),
+        (Operator::Matches, Some(_)) => Err(refuse(
+            at("value"),
+            format!("predicate value for '{name}' must be a string"),
+        )),
+        (Operator::Matches, None) => Err(refuse(
+            at("value"),
+            format!("predicate on '{name}' with operator 'matches' needs a value"),
+        )),
+        _ => Ok(None),
+    };
+    match kind {
+        "metric" => {
+            let name = name_of("metric")?;
+            if !catalog::is_conversation_metric(name) {
+                return Err(refuse(
+                    at("metric"),
+                    format!("unknown metric '{name}' in filter"),
+                ));
+            }
+            let test = match operator {
+                Operator::Exists => MetricTest::Exists,
+                Operator::NotExists => MetricTest::NotExists,
+                Operator::Matches => match get("range") {
+                    Some(range) => MetricTest::Within(parse_range(range, &at("range"))?),
+                    None => {
+                        let value = match get("value") {
+                            Some(Value::String(v)) => v.trim().parse::<f64>().ok(),
+                            _ => None,
+                        };
+                        let Some(value) = value.filter(|v| v.is_finite()) else {
+                            return Err(refuse(
+                                at("value"),
+                                format!(
+                                    "a 'matches' predicate on metric '{name}' needs a range or \
+                                     a numeric value"
+                                ),
+                            ));
+                        };
+                        MetricTest::Within(Range {
+                            gte: Some(value),
+                            lte: Some(value),
+                            ..Range::default()
+                        })
+                    }
+                },
+            };
+            parse.conditions.push(MetricCondition {
+                metric: Metric::from_name(name),
+                test,
+            });
+            Ok(None)
+        }
+        "property" => {
+            let name = name_of("property")?;
+            match get("propertyType") {
+                None => {}
+                Some(Value::String(t)) if PROPERTY_TYPES.contains(&t.as_str()) => {}
+                Some(other) => {
+                    return Err(refuse(
+                        at("propertyType"),
+                        format!(
+                            "invalid propertyType {other}: must be one of {}",
+                            PROPERTY_TYPES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            matched_text(name)?;
+            Ok(Some(Predicate {
+                dim: None,
+                operator,
+                want: None,
+            }))
+        }
+        _ => {
+            let name = name_of("dimension")?;
+            if !catalog::is_conversation_dimension(name) {
+                return Err(refuse(
+                    at("dimension"),
+                    format!("unknown dimension '{name}' in filter"),
+                ));
+            }
+            let dim = Dim::from_name(name);
+            let want =
+                matched_text(name)?.and_then(|v| dim.and_then(|d| parse.world.dim_code(d, v)));
+            Ok(Some(Predicate {
+                dim,
+                operator,
+                want,
+            }))
+        }
+    }
+}
+
+/// A `NumericRange` object: `gt`, `gte`, `lt`, `lte`, numbers, at least one.
+fn parse_range(value: &Value, path: &str) -> Result<Range, QueryError> {
+    let Value::Object(obj) = value else {
+        return Err(refuse(
+            path,
+            "range must be an object with gt, gte, lt or lte",
+        ));
+    };
+    let bound = |name: &str| match obj.get(name).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(_) => Err(refuse(
+            format!("{path}.{name}"),
+            format!("range {name} must be a number"),
+        )),
+    };
+    let range = Range {
+        gt: bound("gt")?,
+        gte: bound("gte")?,
+        lt: bound("lt")?,
+        lte: bound("lte")?,
+    };
+    if range.gt.is_none() && range.gte.is_none() && range.lt.is_none() && range.lte.is_none() {
+        return Err(refuse(path, "range needs at least one of gt, gte, lt, lte"));
+    }
+    Ok(range)
 }
 
 /// Accumulated stats of one metric in one group and bucket.
@@ -393,6 +699,15 @@ impl Stat {
         }
     }
 
+    /// The one number a `metric` predicate's range is tested against.
+    fn value(self) -> f64 {
+        match self {
+            Stat::Count(n) => n as f64,
+            Stat::Timer { sum, .. } => sum as f64,
+            Stat::ServiceLevel { met, total } => met as f64 / total as f64,
+        }
+    }
+
     fn to_json(self) -> Value {
         match self {
             Stat::Count(n) => json!({ "count": n }),
@@ -422,8 +737,15 @@ const NOT_GROUPED: u32 = u32::MAX - 1;
 /// left out, so the present interval fills in as time passes, as it does in Genesys.
 pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
     let modelled: Vec<Metric> = query.metrics.iter().flatten().copied().collect();
+    // Slots: the requested metrics first, then those only `metric` predicates test.
+    let mut tracked = modelled.clone();
+    for m in query.conditions.iter().filter_map(|c| c.metric) {
+        if !tracked.contains(&m) {
+            tracked.push(m);
+        }
+    }
     let mut slot_of = [None; METRIC_COUNT];
-    for (slot, m) in modelled.iter().enumerate() {
+    for (slot, m) in tracked.iter().enumerate() {
         slot_of[m.index()] = Some(slot);
     }
     let (Some(&range_start), Some(&range_end)) = (query.bounds.first(), query.bounds.last()) else {
@@ -475,7 +797,7 @@ pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
                 }
                 let stats = acc
                     .entry((key, bucket))
-                    .or_insert_with(|| vec![None; modelled.len()]);
+                    .or_insert_with(|| vec![None; tracked.len()]);
                 match &mut stats[slot] {
                     Some(stat) => stat.add(&event),
                     empty @ None => *empty = Some(Stat::first(&event)),
@@ -484,12 +806,23 @@ pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
         },
     );
 
-    if acc.is_empty() {
-        return json!({});
-    }
     let mut groups: BTreeMap<GroupKey, BTreeMap<usize, Vec<Option<Stat>>>> = BTreeMap::new();
-    for ((key, bucket), stats) in acc {
+    for ((key, bucket), mut stats) in acc {
+        let value_of = |metric: Option<Metric>| {
+            let slot = slot_of[metric?.index()]?;
+            stats[slot].map(Stat::value)
+        };
+        if !query.conditions.iter().all(|c| c.holds(value_of(c.metric))) {
+            continue;
+        }
+        stats.truncate(modelled.len());
+        if stats.iter().all(Option::is_none) {
+            continue;
+        }
         groups.entry(key).or_default().insert(bucket, stats);
+    }
+    if groups.is_empty() {
+        return json!({});
     }
     let results: Vec<Value> = groups
         .into_iter()
@@ -537,8 +870,12 @@ mod tests {
         World::new(1, 8)
     }
 
+    const LIMITS: QueryLimits = QueryLimits {
+        max_predicates: Some(100),
+    };
+
     fn query(world: &World, body: Value) -> Result<AggregateQuery, String> {
-        parse_query(body.to_string().as_bytes(), world)
+        parse_query(body.to_string().as_bytes(), world, LIMITS).map_err(|e| e.message)
     }
 
     fn run_json(world: &World, body: Value) -> Value {
@@ -570,12 +907,11 @@ mod tests {
         let err = |body: Value| query(&w, body).err().unwrap_or_default();
         assert!(query(&w, base()).is_ok());
         assert!(
-            parse_query(b"{not json", &w)
+            parse_query(b"{not json", &w, LIMITS)
                 .err()
-                .unwrap_or_default()
-                .contains("JSON")
+                .is_some_and(|e| e.message.contains("JSON"))
         );
-        assert!(parse_query(b"[1]", &w).is_err());
+        assert!(parse_query(b"[1]", &w, LIMITS).is_err());
         let mut b = base();
         b["metrics"] = json!(["nFoo"]);
         assert!(err(b).contains("nFoo"));
@@ -611,6 +947,194 @@ mod tests {
         b["somethingNew"] = json!({"x": 1});
         b["flattenMultivaluedDimensions"] = json!(true);
         assert!(query(&w, b).is_ok());
+    }
+
+    /// The field each refusal names, as `details[].fieldName` carries it.
+    #[test]
+    fn refusals_name_the_field() {
+        let w = world();
+        let field = |body: Value| {
+            parse_query(body.to_string().as_bytes(), &w, LIMITS)
+                .err()
+                .map(|e| e.field)
+                .unwrap_or_default()
+        };
+        let interval = "2026-11-25T12:00:00Z/2026-11-25T13:00:00Z";
+        let with_filter = |filter: Value| json!({"interval": interval, "metrics": ["nOffered"], "filter": filter});
+        assert_eq!(
+            field(json!({"interval": interval, "metrics": ["nOffered", "nOfered"]})),
+            "metrics[1]"
+        );
+        assert_eq!(
+            field(json!({"interval": interval, "metrics": ["oWaiting"]})),
+            "metrics[0]"
+        );
+        assert_eq!(
+            field(
+                json!({"interval": interval, "metrics": ["nOffered"], "groupBy": ["queueId", "queueID"]})
+            ),
+            "groupBy[1]"
+        );
+        assert_eq!(
+            field(with_filter(
+                json!({"type": "and", "clauses": [{"type": "or", "predicates": [
+                {"dimension": "queueId", "value": "a"}, {"dimension": "mediatype", "value": "voice"}]}]})
+            )),
+            "filter.clauses[0].predicates[1].dimension"
+        );
+        assert_eq!(
+            field(with_filter(json!({"type": "and", "predicates": [
+                {"type": "metric", "metric": "tHandel", "range": {"gt": 1}}]}))),
+            "filter.predicates[0].metric"
+        );
+        assert_eq!(
+            field(with_filter(json!({"type": "and", "predicates": [
+                {"type": "metric", "metric": "tHandle", "range": {}}]}))),
+            "filter.predicates[0].range"
+        );
+        assert_eq!(
+            field(with_filter(json!({"type": "and", "predicates": [
+                {"type": "property", "property": "x", "propertyType": "float", "value": "1"}]}))),
+            "filter.predicates[0].propertyType"
+        );
+        assert_eq!(
+            field(with_filter(
+                json!({"type": "and", "predicates": [{"type": "segment"}]})
+            )),
+            "filter.predicates[0].type"
+        );
+        assert_eq!(field(json!({"metrics": ["nOffered"]})), "interval");
+    }
+
+    #[test]
+    fn filters_nest_two_levels_at_most() {
+        let w = world();
+        let interval = "2026-11-25T12:00:00Z/2026-11-25T13:00:00Z";
+        let predicate = json!({"dimension": "mediaType", "value": "voice"});
+        let two = json!({"interval": interval, "metrics": ["nOffered"], "filter":
+            {"type": "and", "clauses": [{"type": "or", "predicates": [predicate]}]}});
+        assert!(query(&w, two).is_ok());
+        let three = json!({"interval": interval, "metrics": ["nOffered"], "filter":
+            {"type": "and", "clauses": [{"type": "or", "predicates": [predicate],
+                "clauses": [{"type": "and", "predicates": [predicate]}]}]}});
+        let error = parse_query(three.to_string().as_bytes(), &w, LIMITS).err();
+        assert_eq!(
+            error.map(|e| e.field).as_deref(),
+            Some("filter.clauses[0].clauses")
+        );
+    }
+
+    #[test]
+    fn predicates_are_capped_over_every_level() {
+        let w = world();
+        let interval = "2026-11-25T12:00:00Z/2026-11-25T13:00:00Z";
+        let predicates = |n: usize| {
+            (0..n)
+                .map(|i| json!({"dimension": "queueId", "value": format!("q{i}")}))
+                .collect::<Vec<_>>()
+        };
+        let body = |top: usize, nested: usize| {
+            let mut top_level = vec![json!({"dimension": "mediaType", "operator": "exists"})];
+            top_level.extend(predicates(top));
+            json!({"interval": interval, "metrics": ["nOffered"], "filter": {"type": "and",
+                "predicates": top_level,
+                "clauses": [{"type": "or", "predicates": predicates(nested)}]}})
+        };
+        assert!(query(&w, body(49, 50)).is_ok());
+        let over = query(&w, body(50, 50)).err().unwrap_or_default();
+        assert!(
+            over.contains("101 predicates") && over.contains("100"),
+            "{over}"
+        );
+        let lifted = QueryLimits {
+            max_predicates: None,
+        };
+        assert!(parse_query(body(500, 500).to_string().as_bytes(), &w, lifted).is_ok());
+    }
+
+    #[test]
+    fn metric_predicates_filter_groups_by_their_value() {
+        let w = world();
+        let interval = "2026-11-25T10:00:00Z/2026-11-25T11:00:00Z";
+        let groups = |filter: Option<Value>| {
+            let mut body = json!({"interval": interval, "groupBy": ["queueId", "mediaType"],
+                "metrics": ["nOffered"]});
+            if let Some(filter) = filter {
+                body["filter"] = filter;
+            }
+            let result = run_json(&w, body);
+            result["results"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|g| {
+                    let count = g["data"][0]["metrics"][0]["stats"]["count"]
+                        .as_i64()
+                        .unwrap_or(0);
+                    (g["group"].to_string(), count)
+                })
+                .collect::<Vec<_>>()
+        };
+        let all = groups(None);
+        let mut counts: Vec<i64> = all.iter().map(|(_, c)| *c).collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
+        assert!(
+            counts[0] < median,
+            "the groups' counts do not differ: {counts:?}"
+        );
+        let busy = groups(Some(json!({"type": "and", "predicates": [
+            {"type": "metric", "metric": "nOffered", "range": {"gte": median}}]})));
+        let expected: Vec<_> = all.iter().filter(|(_, c)| *c >= median).cloned().collect();
+        assert!(!busy.is_empty() && busy.len() < all.len());
+        assert_eq!(busy, expected);
+        // On a metric that is not requested, a timer: groups whose handle time sums to
+        // more than zero are those with handled conversations.
+        let handled = groups(Some(json!({"type": "and", "predicates": [
+            {"type": "metric", "metric": "tHandle", "range": {"gt": 0}}]})));
+        assert!(!handled.is_empty() && handled.len() <= all.len());
+        // A metric the model has no data for never has a value.
+        let none = groups(Some(json!({"type": "and", "predicates": [
+            {"type": "metric", "metric": "tTransmitting", "operator": "exists"}]})));
+        assert!(none.is_empty());
+        let every = groups(Some(json!({"type": "and", "predicates": [
+            {"type": "metric", "metric": "tTransmitting", "operator": "notExists"}]})));
+        assert_eq!(every, all);
+    }
+
+    #[test]
+    fn property_predicates_are_accepted_and_never_match() {
+        let w = world();
+        let interval = "2026-11-25T10:00:00Z/2026-11-25T11:00:00Z";
+        let offered = |predicate: Value| {
+            total(
+                &run_json(
+                    &w,
+                    json!({"interval": interval, "metrics": ["nOffered"],
+                        "filter": {"type": "and", "predicates": [predicate]}}),
+                ),
+                "nOffered",
+                "count",
+            )
+        };
+        let unfiltered = total(
+            &run_json(&w, json!({"interval": interval, "metrics": ["nOffered"]})),
+            "nOffered",
+            "count",
+        );
+        assert!(unfiltered > 0);
+        assert_eq!(
+            offered(
+                json!({"type": "property", "property": "vip", "propertyType": "bool",
+                "operator": "matches", "value": "true"})
+            ),
+            0
+        );
+        assert_eq!(
+            offered(json!({"type": "property", "property": "vip", "operator": "notExists"})),
+            unfiltered
+        );
     }
 
     #[test]
