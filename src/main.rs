@@ -126,6 +126,11 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             .map(|q| (q.name.as_str(), q.granularity.to_string())),
     ));
     let queue_names = Arc::new(QueueNames::default());
+    // Queue names are only worth their API calls when some query groups by queue.
+    let reads_queue_names = config
+        .queries
+        .iter()
+        .any(|q| q.group_by.iter().any(|d| d == "queueId"));
     tracing::info!(
         api = %endpoints.api_base,
         login = %endpoints.login_base,
@@ -140,6 +145,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         telemetry_path: args.telemetry_path.clone(),
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
+        queue_names: reads_queue_names.then(|| Arc::clone(&queue_names)),
     });
     let security = server::Security {
         web_config,
@@ -150,13 +156,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
 
-    // Queue names are only worth their API calls when some query groups by queue.
     let mut background = Vec::new();
-    if config
-        .queries
-        .iter()
-        .any(|q| q.group_by.iter().any(|d| d == "queueId"))
-    {
+    if reads_queue_names {
         let first =
             tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
         if first.is_err() {

@@ -23,6 +23,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::genesys::queues::QueueNames;
 use crate::gzip;
 use crate::snapshot::{Exposition, SnapshotStore};
 use crate::telemetry::Telemetry;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Whether the exporter polls the built-in simulator (`--demo`): shown on the page.
     pub demo: bool,
+    /// The queue names, when some query groups by queue (else they are never read): the
+    /// page shows how many queues the OAuth client can see.
+    pub queue_names: Option<Arc<QueueNames>>,
 }
 
 /// How the server is protected: TLS and users from `--web.config.file`, and the limits.
@@ -216,6 +220,8 @@ fn landing_page(state: &AppState) -> String {
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
          <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
+         <p>Queues the OAuth client can see: {queues}. Genesys lists only the queues in the client's \
+         divisions, and leaves conversations in other divisions out of every total.</p>\
          <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
@@ -226,6 +232,11 @@ fn landing_page(state: &AppState) -> String {
         },
         budget = state.requests_per_minute,
         samples = state.store.exposition().samples,
+        queues = match state.queue_names.as_ref().map(|names| names.visible()) {
+            Some(Some(count)) => count.to_string(),
+            Some(None) => "not listed yet".to_string(),
+            None => "not read (no query groups by queueId)".to_string(),
+        },
     );
     for status in state.store.statuses() {
         let _ = write!(

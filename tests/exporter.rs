@@ -177,6 +177,18 @@ async fn queue_names_come_from_every_page() {
         .filter(|r| r.path == "/api/v2/analytics/conversations/aggregates/query")
         .count();
     assert_eq!(aggregate_requests, 1, "one query, polled once");
+    // The landing page says how many queues the client sees (all 1,200 here: the
+    // simulated client sees every division).
+    let page = reqwest::get(exporter.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Queues the OAuth client can see: 1200."),
+        "{page}"
+    );
 }
 
 /// A query the API refuses (400) is marked failed with Genesys' message; the others keep working.
