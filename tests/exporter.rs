@@ -179,12 +179,7 @@ async fn queue_names_come_from_every_page() {
     assert_eq!(aggregate_requests, 1, "one query, polled once");
     // The landing page says how many queues the client sees (all 1,200 here: the
     // simulated client sees every division).
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(
         page.contains("Queues the OAuth client can see: 1200."),
         "{page}"
@@ -246,12 +241,7 @@ queries:
     let bad_requests = sim.requests().iter().filter(|r| r.status == 400).count();
     assert_eq!(bad_requests, 1);
     // The log and the landing page name the problem with Genesys' message.
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("nNoSuchMetric"), "{page}");
     assert!(
         exporter.logs().contains("nNoSuchMetric"),
@@ -274,12 +264,7 @@ async fn demo_mode_serves_data_without_credentials() {
     assert!(handled.iter().any(|s| s.value > 0.0), "{}", metrics.text);
     assert!(handled.iter().all(|s| !s.labels["queue_name"].is_empty()));
     assert!(started.elapsed() < Duration::from_secs(10));
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("Demo mode"), "{page}");
     assert!(page.contains("queues") && page.contains("PT30M"), "{page}");
     assert_eq!(exporter.terminate().code(), Some(0));

@@ -608,12 +608,7 @@ async fn a_retry_after_of_an_hour_is_honoured_failing_the_poll_at_once() {
         assert!(Instant::now() < deadline, "query up never went to 0");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(
         page.contains("Retry-After 3600 s") && page.contains("held until"),
         "{page}"
