@@ -16,6 +16,8 @@
 //!     group_by: [queueId, mediaType, direction]
 //!     metrics: [nOffered, nConnected, tHandle, oServiceLevel]
 //!     filter: {type: and, predicates: [{type: dimension, dimension: mediaType, value: voice}]}
+//!     max_predicates_per_request: 100   # filters with more are split over requests
+//!     allow_unlisted: []        # names newer than the catalogue, sent unchecked
 //! ```
 
 use std::collections::HashMap;
@@ -27,7 +29,9 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::filter::{QueryFilter, RequestShape};
+mod names;
+
+use crate::filter::{DEFAULT_MAX_PREDICATES, QueryFilter, RequestShape};
 use crate::genesys::types::AggregateQuery;
 use crate::interval::{Granularity, Interval};
 
@@ -48,6 +52,9 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 /// Largest config file read. A config is a few KiB; the cap keeps a mistaken path such as
 /// `/dev/zero` from exhausting memory.
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest `max_predicates_per_request`: past this a filter is a list nobody maintains by
+/// hand, and an API that caps predicates at all caps them far lower.
+pub const MAX_PREDICATES_PER_REQUEST: usize = 1000;
 
 /// The whole config file: the list of aggregate queries to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +85,13 @@ pub struct QueryConfig {
     /// Passed through to Genesys as the query's `filter` JSON; split over several
     /// requests when too large for one (see [`crate::filter`]).
     pub filter: Option<QueryFilter>,
+    /// Most predicates one request of this query carries (1 to 1,000, default 100); a
+    /// filter with more is split over several requests.
+    pub max_predicates_per_request: usize,
+    /// Metric and dimension names outside the catalogue of names Genesys accepts, sent
+    /// unchecked: for names newer than the exporter. Listed explicitly, per query, so a
+    /// typo elsewhere is still caught.
+    pub allow_unlisted: Vec<String>,
 }
 
 impl QueryConfig {
@@ -268,6 +282,8 @@ impl Config {
                     "oServiceLevel",
                 ]),
                 filter: None,
+                max_predicates_per_request: DEFAULT_MAX_PREDICATES,
+                allow_unlisted: Vec::new(),
             }],
         }
     }
@@ -288,6 +304,10 @@ impl Config {
                     group_by: &q.group_by,
                     metrics: &q.metrics,
                     filter: q.filter.as_ref().map(QueryFilter::written),
+                    max_predicates_per_request: (q.max_predicates_per_request
+                        != DEFAULT_MAX_PREDICATES)
+                        .then_some(q.max_predicates_per_request),
+                    allow_unlisted: &q.allow_unlisted,
                 })
                 .collect(),
         };
@@ -343,7 +363,7 @@ struct RawConfig {
 #[serde(
     deny_unknown_fields,
     expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
-        refresh, group_by, metrics, filter"
+        refresh, group_by, metrics, filter, max_predicates_per_request, allow_unlisted"
 )]
 struct RawQuery {
     #[serde(default)]
@@ -362,6 +382,10 @@ struct RawQuery {
     metrics: Option<Vec<String>>,
     #[serde(default)]
     filter: Option<serde_json::Value>,
+    #[serde(default)]
+    max_predicates_per_request: Option<u64>,
+    #[serde(default)]
+    allow_unlisted: Option<Vec<String>>,
 }
 
 /// Just the query names, from a file that may be broken elsewhere.
@@ -471,6 +495,10 @@ struct OutQuery<'a> {
     metrics: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     filter: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_predicates_per_request: Option<usize>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    allow_unlisted: &'a [String],
 }
 
 /// A rule broken inside one query: the field (with any index) and the message.
@@ -615,8 +643,24 @@ impl RawQuery {
                 Some(d)
             }
         };
+        let allow_unlisted = self.allow_unlisted.unwrap_or_default();
+        check_allow_unlisted(&allow_unlisted)?;
+        let max_predicates_per_request = match self.max_predicates_per_request {
+            None => DEFAULT_MAX_PREDICATES,
+            Some(n) if (1..=MAX_PREDICATES_PER_REQUEST as u64).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(FieldError::new(
+                    "max_predicates_per_request",
+                    format!(
+                        "{n} is out of range; expected 1 to {MAX_PREDICATES_PER_REQUEST} \
+                         (default {DEFAULT_MAX_PREDICATES}): the most predicates one request \
+                         carries before the filter is split over several"
+                    ),
+                ));
+            }
+        };
         let group_by = self.group_by.unwrap_or_default();
-        check_group_by(&group_by)?;
+        check_group_by(&group_by, &allow_unlisted)?;
         let Some(metrics) = self.metrics else {
             return Err(FieldError::new(
                 "metrics",
@@ -624,16 +668,17 @@ impl RawQuery {
                  [nOffered, tHandle, oServiceLevel]",
             ));
         };
-        check_metrics(&metrics)?;
+        check_metrics(&metrics, &allow_unlisted)?;
         let filter = match self.filter {
             None => None,
             Some(filter) => {
-                check_clause(&filter, "filter", true)?;
+                check_clause(&filter, "filter", true, &allow_unlisted)?;
                 let shape = RequestShape {
                     granularity: &granularity.to_string(),
                     time_zone: time_zone.name(),
                     group_by: &group_by,
                     metrics: &metrics,
+                    max_predicates: max_predicates_per_request,
                 };
                 let planned = crate::filter::plan(filter, shape)
                     .map_err(|e| FieldError::new(e.field, e.message))?;
@@ -649,6 +694,8 @@ impl RawQuery {
             group_by,
             metrics,
             filter,
+            max_predicates_per_request,
+            allow_unlisted,
         })
     }
 }
@@ -676,7 +723,7 @@ fn is_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
-fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
+fn check_group_by(group_by: &[String], allowed: &[String]) -> Result<(), FieldError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, dimension) in group_by.iter().enumerate() {
         let field = format!("group_by[{i}]");
@@ -701,6 +748,7 @@ fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
                 ),
             ));
         }
+        names::check_dimension(dimension, allowed).map_err(|m| FieldError::new(&field, m))?;
         if let Some(first) = seen.get(&label) {
             let other = &group_by[*first];
             let message = if other == dimension {
@@ -718,7 +766,7 @@ fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
+fn check_metrics(metrics: &[String], allowed: &[String]) -> Result<(), FieldError> {
     if metrics.is_empty() {
         return Err(FieldError::new(
             "metrics",
@@ -739,6 +787,7 @@ fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
                 ),
             ));
         }
+        names::check_metric(metric, allowed).map_err(|m| FieldError::new(&field, m))?;
         let snake = snake_case(metric);
         if let Some(first) = seen.get(&snake) {
             let other = &metrics[*first];
@@ -753,6 +802,29 @@ fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
             return Err(FieldError::new(field, message));
         }
         seen.insert(snake, i);
+    }
+    Ok(())
+}
+
+/// `allow_unlisted`: names spelt as Genesys spells metrics or dimensions, each once.
+fn check_allow_unlisted(allowed: &[String]) -> Result<(), FieldError> {
+    for (i, name) in allowed.iter().enumerate() {
+        let field = format!("allow_unlisted[{i}]");
+        if !is_metric_name(name) && !is_dimension_name(name) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{name:?} is not spelt like a Genesys metric (nOffered) or dimension \
+                     (queueId) name"
+                ),
+            ));
+        }
+        if let Some(first) = allowed[..i].iter().position(|a| a == name) {
+            return Err(FieldError::new(
+                field,
+                format!("{name:?} is listed twice (also allow_unlisted[{first}])"),
+            ));
+        }
     }
     Ok(())
 }
@@ -778,10 +850,16 @@ fn kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Checks the shape Genesys requires of a filter (`top`) or of one of its clauses: the
-/// rest, such as the fields of each predicate, is passed through for Genesys to judge, as
-/// the API grows new predicate kinds.
-fn check_clause(value: &serde_json::Value, path: &str, top: bool) -> Result<(), FieldError> {
+/// Checks the shape Genesys requires of a filter (`top`) or of one of its clauses (two
+/// levels at most: a clause holds only predicates), and the dimension and metric names of
+/// its predicates against the catalogue; the rest of each predicate is passed through for
+/// Genesys to judge, as the API grows new predicate kinds.
+fn check_clause(
+    value: &serde_json::Value,
+    path: &str,
+    top: bool,
+    allowed: &[String],
+) -> Result<(), FieldError> {
     let Some(map) = value.as_object() else {
         return Err(FieldError::new(
             path,
@@ -809,6 +887,13 @@ fn check_clause(value: &serde_json::Value, path: &str, top: bool) -> Result<(), 
     }
     let predicates = map.get("predicates");
     let clauses = if top { map.get("clauses") } else { None };
+    if !top && map.contains_key("clauses") {
+        return Err(FieldError::new(
+            format!("{path}.clauses"),
+            "a clause holds only predicates: Genesys nests a filter two levels at most \
+             (filter, then clauses); move these conditions into the filter's own clauses",
+        ));
+    }
     if predicates.is_none() && clauses.is_none() {
         let wanted = if top {
             "a `predicates` list, a `clauses` list, or both"
@@ -844,6 +929,7 @@ fn check_clause(value: &serde_json::Value, path: &str, top: bool) -> Result<(), 
                     ),
                 ));
             }
+            check_predicate_names(predicate, &format!("{field}[{i}]"), allowed)?;
         }
         conditions += list.len();
     }
@@ -860,7 +946,7 @@ fn check_clause(value: &serde_json::Value, path: &str, top: bool) -> Result<(), 
             ));
         };
         for (i, clause) in list.iter().enumerate() {
-            check_clause(clause, &format!("{field}[{i}]"), false)?;
+            check_clause(clause, &format!("{field}[{i}]"), false, allowed)?;
         }
         conditions += list.len();
     }
@@ -871,6 +957,29 @@ fn check_clause(value: &serde_json::Value, path: &str, top: bool) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+/// The dimension of a `dimension` predicate (the default type) and the metric of a
+/// `metric` one, against the catalogue.
+fn check_predicate_names(
+    predicate: &serde_json::Value,
+    path: &str,
+    allowed: &[String],
+) -> Result<(), FieldError> {
+    let text = |key: &str| predicate.get(key).and_then(serde_json::Value::as_str);
+    match text("type").unwrap_or("dimension") {
+        "dimension" => match text("dimension") {
+            Some(name) => names::check_dimension(name, allowed)
+                .map_err(|m| FieldError::new(format!("{path}.dimension"), m)),
+            None => Ok(()),
+        },
+        "metric" => match text("metric") {
+            Some(name) => names::check_metric(name, allowed)
+                .map_err(|m| FieldError::new(format!("{path}.metric"), m)),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// A humantime duration such as `90s`, `2m` or `1m 30s`.
@@ -991,7 +1100,7 @@ fn syntax_error(
 }
 
 /// Keys of a query mapping, for typo hints (serde lists them in its own message).
-const QUERY_KEYS: [&str; 8] = [
+const QUERY_KEYS: [&str; 10] = [
     "name",
     "granularity",
     "time_zone",
@@ -1000,6 +1109,8 @@ const QUERY_KEYS: [&str; 8] = [
     "group_by",
     "metrics",
     "filter",
+    "max_predicates_per_request",
+    "allow_unlisted",
 ];
 
 /// The known key that an unknown `key` was probably meant to be: its snake_case form
@@ -1057,6 +1168,14 @@ fn parse_query_path(path: &str) -> (Option<usize>, Option<&str>) {
         return (None, None);
     };
     (Some(index), after.strip_prefix('.'))
+}
+
+impl QueryConfig {
+    /// What to warn about this query's `allow_unlisted` names at start-up, once each: that
+    /// a name goes unchecked, or that it is in the catalogue and needs no entry.
+    pub fn allow_unlisted_notes(&self) -> Vec<String> {
+        names::allow_unlisted_notes(&self.allow_unlisted)
+    }
 }
 
 impl fmt::Display for QueryConfig {
@@ -1721,10 +1840,83 @@ queries:
                 "listed twice (also group_by[0])",
             ),
             case(
-                one(", group_by: [queueId, queueID]"),
+                one(", group_by: [queueId, queueID], allow_unlisted: [queueID]"),
                 Q1,
                 Some("group_by[1]"),
                 "would both become the label `queue_id`",
+            ),
+            // Names Genesys would refuse on every poll.
+            case(
+                with_metrics("[nOffered, nOfered]"),
+                Q1,
+                Some("metrics[1]"),
+                "\"nOfered\" is not a conversation aggregate metric (did you mean \"nOffered\"?); Genesys would refuse every poll",
+            ),
+            case(
+                one(", group_by: [queueID]"),
+                Q1,
+                Some("group_by[0]"),
+                "\"queueID\" is not a conversation aggregate dimension (did you mean \"queueId\"?)",
+            ),
+            case(
+                with_metrics("[nOffered, oWaiting]"),
+                Q1,
+                Some("metrics[1]"),
+                "\"oWaiting\" is a queue observation metric (real time, per queue): it belongs to the queue observations query",
+            ),
+            case(
+                with_metrics("[tSomethingNew]"),
+                Q1,
+                Some("metrics[0]"),
+                "list it under `allow_unlisted`",
+            ),
+            case(
+                one(", filter: {type: and, predicates: [{type: dimension, dimension: mediatype, value: voice}]}"),
+                Q1,
+                Some("filter.predicates[0].dimension"),
+                "(did you mean \"mediaType\"?)",
+            ),
+            case(
+                one(", filter: {type: and, clauses: [{type: or, predicates: [{type: metric, metric: tHandel, range: {gt: 1}}]}]}"),
+                Q1,
+                Some("filter.clauses[0].predicates[0].metric"),
+                "(did you mean \"tHandle\"?)",
+            ),
+            case(
+                one(", filter: {type: and, clauses: [{type: or, predicates: [{dimension: mediaType, value: voice}], clauses: [{type: and, predicates: [{dimension: queueId, value: x}]}]}]}"),
+                Q1,
+                Some("filter.clauses[0].clauses"),
+                "a clause holds only predicates: Genesys nests a filter two levels at most",
+            ),
+            case(
+                one(", allow_unlisted: [nOffered, nOffered]"),
+                Q1,
+                Some("allow_unlisted[1]"),
+                "listed twice (also allow_unlisted[0])",
+            ),
+            case(
+                one(", allow_unlisted: [\"n-new\"]"),
+                Q1,
+                Some("allow_unlisted[0]"),
+                "is not spelt like a Genesys metric",
+            ),
+            case(
+                one(", max_predicates_per_request: 0"),
+                Q1,
+                Some("max_predicates_per_request"),
+                "0 is out of range; expected 1 to 1000 (default 100)",
+            ),
+            case(
+                one(", max_predicates_per_request: 1001"),
+                Q1,
+                Some("max_predicates_per_request"),
+                "1001 is out of range; expected 1 to 1000",
+            ),
+            case(
+                one(", max_predicates_per_request: -5"),
+                Q1,
+                Some("max_predicates_per_request"),
+                "invalid type: integer `-5`, expected u64",
             ),
             case(
                 one(", group_by: [queueName]"),
@@ -1807,7 +1999,7 @@ queries:
                 "listed twice (also metrics[0])",
             ),
             case(
-                with_metrics("[nOverSla, nOverSLA]"),
+                with_metrics("[nOverSla, nOverSLA], allow_unlisted: [nOverSLA]"),
                 Q1,
                 Some("metrics[1]"),
                 "would both become",
@@ -2150,6 +2342,33 @@ queries:
         assert!(e.to_string().contains("large.yml"), "{e}");
     }
 
+    /// Names newer than the catalogue pass when listed under `allow_unlisted`, and are
+    /// noted at start-up; a listed name that is in the catalogue is noted as not needed.
+    #[test]
+    fn allow_unlisted_lets_new_names_through_with_notes() {
+        let config = parse(&with_metrics(
+            "[nOffered, tSomethingNew], group_by: [queueId, newDimensionId], \
+             allow_unlisted: [tSomethingNew, newDimensionId, nOffered], \
+             max_predicates_per_request: 250",
+        ));
+        let query = &config.queries[0];
+        assert_eq!(query.metrics, ["nOffered", "tSomethingNew"]);
+        let notes = query.allow_unlisted_notes();
+        assert_eq!(notes.len(), 3);
+        assert!(notes[0].contains("\"tSomethingNew\"") && notes[0].contains("unchecked"));
+        assert!(notes[1].contains("\"newDimensionId\"") && notes[1].contains("unchecked"));
+        assert!(notes[2].contains("\"nOffered\"") && notes[2].contains("needs no"));
+        assert_eq!(parse(&config.to_yaml().unwrap_or_default()), config);
+        assert!(Config::builtin_default().queries[0].allow_unlisted_notes().is_empty());
+    }
+
+    /// A config with an `or` list over `queues` queue ids, at most `cap` predicates a
+    /// request.
+    fn many_queues_capped(queues: usize, group_by: &str, cap: usize) -> String {
+        many_queues(queues, group_by)
+            .replace("    filter:", &format!("    max_predicates_per_request: {cap}\n    filter:"))
+    }
+
     /// A config with an `or` list over `queues` queue ids.
     fn many_queues(queues: usize, group_by: &str) -> String {
         let predicates: Vec<String> = (0..queues)
@@ -2165,20 +2384,24 @@ queries:
         )
     }
 
-    /// A filter too large for one request body is split over as few requests as fit
-    /// when the query groups by its dimension, and each request is built from one share.
+    /// A filter with more predicates than one request may carry is split over as few
+    /// requests as carry them when the query groups by its dimension, and each request is
+    /// built from one share.
     #[test]
     fn a_filter_too_large_for_one_request_is_split() {
-        let fits = parse(&many_queues(4_000, "[queueId]"));
         let interval = Interval::parse_iso8601("2026-11-25T12:00:00Z/2026-11-25T12:30:00Z")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(fits.queries[0].requests(&interval).len(), 1);
-        let split = parse(&many_queues(12_000, "[queueId, mediaType]"));
+        let requests = |yaml: &str| parse(yaml).queries[0].requests(&interval).len();
+        assert_eq!(requests(&many_queues(100, "[queueId]")), 1);
+        assert_eq!(requests(&many_queues(250, "[queueId]")), 3);
+        assert_eq!(requests(&many_queues_capped(250, "[queueId]", 250)), 1);
+        let split = parse(&many_queues_capped(12_000, "[queueId, mediaType]", 1000));
         let query = &split.queries[0];
+        assert_eq!(query.max_predicates_per_request, 1000);
         let filter = query.filter.as_ref().unwrap_or_else(|| panic!("no filter"));
         assert_eq!(filter.split_on(), Some("queueId"));
         let requests = query.requests(&interval);
-        assert_eq!(requests.len(), 3);
+        assert_eq!(requests.len(), 12);
         let mut values = 0;
         for request in &requests {
             let body = serde_json::to_vec(request).unwrap_or_default();
@@ -2212,7 +2435,10 @@ queries:
             message.starts_with("big.yaml: query \"many\": field `filter.predicates`: "),
             "{message}"
         );
-        assert!(message.contains("512 KB"), "{message}");
+        assert!(
+            message.contains("over the 512000 Genesys takes"),
+            "{message}"
+        );
         assert!(
             message.contains("queueId is not in group_by, so the answers of split requests could not be merged exactly"),
             "{message}"

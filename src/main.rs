@@ -55,6 +55,11 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
         None => Config::builtin_default(),
     };
+    for query in &config.queries {
+        for note in query.allow_unlisted_notes() {
+            tracing::warn!(query = %query.name, field = "allow_unlisted", "{note}");
+        }
+    }
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
     let web_config = match &args.web_config_file {
         Some(path) => {
