@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
 use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::types::AggregateQuery;
 use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
 use genesys_cloud_exporter::schedule::{PollContext, Poller};
 use genesys_cloud_exporter::simulator::{

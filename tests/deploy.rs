@@ -268,7 +268,7 @@ fn demo_overlay_runs_the_simulator_without_a_secret() {
     }
 }
 
-/// The way README gives to roll the pod on a credentials change: a secretGenerator in
+/// The way docs/deployment.md gives to roll the pod on a credentials change: a secretGenerator in
 /// the user's own overlay, whose hash-suffixed name the Deployment then refers to.
 #[test]
 fn a_generated_secret_renames_itself_and_the_pod_template_on_change() {

@@ -80,7 +80,10 @@ mod tests {
         assert!(typo.contains("did you mean \"nOffered\"?"), "{typo}");
         assert!(typo.contains("allow_unlisted"), "{typo}");
         let observation = check_metric("oWaiting", &[]).unwrap_err();
-        assert!(observation.contains("queue observation metric"), "{observation}");
+        assert!(
+            observation.contains("queue observation metric"),
+            "{observation}"
+        );
         let case = check_dimension("queueID", &[]).unwrap_err();
         assert!(case.contains("did you mean \"queueId\"?"), "{case}");
         let far = check_dimension("somethingElse", &[]).unwrap_err();
@@ -94,6 +97,10 @@ mod tests {
     fn allow_unlisted_notes_say_unchecked_or_not_needed() {
         let notes = allow_unlisted_notes(&["tSomethingNew".into(), "nOffered".into()]);
         assert!(notes[0].contains("sent unchecked"), "{}", notes[0]);
-        assert!(notes[1].contains("needs no `allow_unlisted` entry"), "{}", notes[1]);
+        assert!(
+            notes[1].contains("needs no `allow_unlisted` entry"),
+            "{}",
+            notes[1]
+        );
     }
 }

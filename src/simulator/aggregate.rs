@@ -15,11 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use super::period::{self, Granularity};
-use super::traffic::{
-    DIM_COUNT, Dim, DimValues, Event, MAX_SPAN_MS, METRIC_COUNT, Media, Metric, MetricKind,
-    SERVICE_LEVEL_TARGET, World,
-};
+use super::catalog::{DIM_COUNT, Dim, DimValues, METRIC_COUNT, Metric, MetricKind};
+use super::period::{self, BucketStep};
+use super::traffic::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
 use crate::genesys::catalog;
 
 /// Filters nest at most two levels: the filter, then its clauses, which hold only
@@ -268,7 +266,7 @@ pub(crate) fn parse_query(
         }
     };
 
-    let granularity: Option<(Granularity, &str)> = match field("granularity") {
+    let granularity: Option<(BucketStep, &str)> = match field("granularity") {
         None => None,
         Some(Value::String(s)) => Some((
             period::parse_granularity(s).map_err(|m| refuse("granularity", m))?,

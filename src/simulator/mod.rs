@@ -11,6 +11,7 @@
 
 mod aggregate;
 mod auth;
+mod catalog;
 mod codec;
 mod faults;
 mod period;

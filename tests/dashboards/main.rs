@@ -201,13 +201,14 @@ fn the_provisioning_files_load_the_dashboards_from_the_documented_paths() {
     assert_eq!(providers.len(), 1, "{providers:?}");
     assert_eq!(providers[0]["type"], "file");
     let path = providers[0]["options"]["path"].as_str().expect("a path");
-    // The README tells where to mount the dashboards: the same path.
-    let readme = std::fs::read_to_string(grafana::grafana_dir().join("../README.md")).unwrap();
+    // The deployment guide tells where to mount the dashboards: the same path.
+    let guide =
+        std::fs::read_to_string(grafana::grafana_dir().join("../docs/deployment.md")).unwrap();
     assert!(
-        readme.contains(&format!("grafana/dashboards:{path}")),
-        "README does not say to mount grafana/dashboards at {path}"
+        guide.contains(&format!("grafana/dashboards:{path}")),
+        "docs/deployment.md does not say to mount grafana/dashboards at {path}"
     );
-    assert!(readme.contains("grafana/provisioning:/etc/grafana/provisioning"));
+    assert!(guide.contains("grafana/provisioning:/etc/grafana/provisioning"));
 }
 
 /// Grafana's interval variables for a dashboard showing the last [`RANGE`] with points
