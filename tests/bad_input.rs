@@ -622,7 +622,10 @@ fn cases() -> Vec<Case> {
             "queries: [{name: q1, granularity: PT30M, metrics: [oWaiting]}]",
             Q1,
             Some("field `metrics[0]`"),
-            &["is a queue observation metric", "belongs to the queue observations query"],
+            &[
+                "is a queue observation metric",
+                "belongs to the queue observations query",
+            ],
         ),
         config(
             "a predicate cap of 0",
