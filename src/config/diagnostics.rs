@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, is_valid_name};
 use crate::conventions::snake_case;
+use crate::genesys::catalog::edit_distance;
 
 /// Just the query names, from a file that may be broken elsewhere.
 #[derive(Deserialize)]
@@ -123,22 +124,6 @@ pub(super) fn closest_zone(text: &str) -> Option<&'static str> {
         .filter(|&(distance, _)| distance <= allowed)
         .min_by_key(|&(distance, name)| (distance, name.len()))
         .map(|(_, name)| name)
-}
-
-/// Levenshtein distance, for typo suggestions.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }
 
 /// Turns a YAML parser error into a message naming the file, position, query and field.

@@ -1033,8 +1033,6 @@ fn closest_zone_suggestions() {
     for far_fetched in ["5", "x", "EU", "+01:00"] {
         assert_eq!(closest_zone(far_fetched), None, "{far_fetched}");
     }
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
-    assert_eq!(edit_distance("", "abc"), 3);
 }
 
 #[test]
