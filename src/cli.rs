@@ -469,9 +469,19 @@ mod tests {
             simulate(&["--users", "900", "--media-types", "2", "--busy-all-day"]).unwrap(),
             (900, 2, true)
         );
-        assert!(simulate(&["--users", "0"]).is_err());
-        assert!(simulate(&["--media-types", "6"]).is_err());
-        assert!(simulate(&["--media-types", "0"]).is_err());
+        for bad in [
+            ["--users", "0"],
+            ["--media-types", "6"],
+            ["--media-types", "0"],
+        ] {
+            let err = simulate(&bad).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+            assert!(err.to_string().contains(bad[0]), "{err}");
+        }
     }
 
     #[test]
@@ -525,9 +535,10 @@ mod tests {
 
     #[test]
     fn there_is_no_flag_for_a_secret_value() {
-        let result =
-            Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"]);
-        assert!(result.is_err());
+        let err = Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(err.to_string().contains("--genesys.client-secret"), "{err}");
     }
 
     #[test]
@@ -562,6 +573,16 @@ mod tests {
             argv.extend_from_slice(&bad);
             let err = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
+            // Refused for its value, naming the flag: not for some other reason.
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue
+                ),
+                "{bad:?}: {:?} {err}",
+                err.kind()
+            );
+            assert!(err.to_string().contains(bad[0]), "{err}");
         }
     }
 

@@ -691,6 +691,9 @@ mod tests {
         );
     }
 
+    /// A group last seen in the interval that ended at 12:30 reads zero while the
+    /// interval being mapped ends less than 24 h later, and is gone once it ends more
+    /// than 24 h later: pinned a minute either side.
     #[test]
     fn a_group_that_goes_quiet_reads_zero_for_a_day() {
         let q = query(&["queueId"], &["nOffered", "tHandle"]);
@@ -706,37 +709,46 @@ mod tests {
         );
 
         let quiet = AggregateResponse::default();
-        let later = map_response(
+        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
+        // Ends at 12:29 the next day: 23 h 59 min after the group was last seen.
+        let a_minute_short = map_response(
             &q,
-            &interval("2026-11-25T12:30:00Z"),
+            &interval("2026-11-26T11:59:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
-        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
         assert_eq!(
-            value(&later.series, "genesys_conversation_offered", &l),
+            value(&a_minute_short.series, "genesys_conversation_offered", &l),
             Some(0.0)
         );
         assert_eq!(
             value(
-                &later.series,
+                &a_minute_short.series,
                 "genesys_conversation_handle_seconds_count",
                 &l
             ),
             Some(0.0)
         );
 
-        // More than 24 h after it was last seen, it is gone.
-        let next_day = map_response(
+        // Ends at 12:31 the next day: 24 h 1 min after, and it is gone.
+        let a_minute_over = map_response(
             &q,
-            &interval("2026-11-26T12:30:00Z"),
+            &interval("2026-11-26T12:01:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
         assert_eq!(
-            value(&next_day.series, "genesys_conversation_offered", &l),
+            value(&a_minute_over.series, "genesys_conversation_offered", &l),
+            None
+        );
+        assert_eq!(
+            value(
+                &a_minute_over.series,
+                "genesys_conversation_handle_seconds_count",
+                &l
+            ),
             None
         );
     }
@@ -770,9 +782,9 @@ mod tests {
             Some(0.5)
         );
         // The bucket of another interval was not taken for this one.
-        assert_ne!(
+        assert_eq!(
             value(&mapped.series, "genesys_conversation_offered", &l),
-            Some(100.0)
+            None
         );
     }
 

@@ -134,23 +134,73 @@ fn defaults_apply() {
 
 #[test]
 fn accepts_edge_values() {
-    let cases = [
-        ", settle_delay: 0s",
-        ", settle_delay: 1h",
-        ", settle_delay: 59m 59s",
-        ", refresh: 10s",
-        ", refresh: 1day",
-        ", time_zone: Europe/London",
-        ", time_zone: America/Argentina/Buenos_Aires",
-        ", time_zone: Etc/GMT+5",
-        ", group_by: []",
-        ", group_by: [queueId, requestedRoutingSkillId, wrapUpCode, divisionId]",
-        ", filter: {type: or, clauses: [{type: and, predicates: [{type: dimension, dimension: queueId, value: x}]}]}",
-        ", filter: {type: and, predicates: [{type: dimension, dimension: mediaType, operator: matches, value: voice}], clauses: []}",
-        ", filter: {type: and, predicates: [{}], somethingNew: true}",
+    type ReadBack = dyn Fn(&QueryConfig) -> bool;
+    let cases: [(&str, &ReadBack); 9] = [
+        (", settle_delay: 0s", &|q| q.settle_delay == Duration::ZERO),
+        (", settle_delay: 1h", &|q| {
+            q.settle_delay == Duration::from_secs(3600)
+        }),
+        (", settle_delay: 59m 59s", &|q| {
+            q.settle_delay == Duration::from_secs(3599)
+        }),
+        (", refresh: 10s", &|q| {
+            q.refresh == Some(Duration::from_secs(10))
+        }),
+        (", refresh: 1day", &|q| {
+            q.refresh == Some(Duration::from_secs(86_400))
+        }),
+        (", time_zone: Europe/London", &|q| {
+            q.time_zone.name() == "Europe/London"
+        }),
+        (", time_zone: America/Argentina/Buenos_Aires", &|q| {
+            q.time_zone.name() == "America/Argentina/Buenos_Aires"
+        }),
+        (", time_zone: Etc/GMT+5", &|q| {
+            q.time_zone.name() == "Etc/GMT+5"
+        }),
+        (", group_by: []", &|q| q.group_by.is_empty()),
     ];
-    for extra in cases {
-        let _ = parse(&one(extra));
+    for (extra, read_back) in cases {
+        let config = parse(&one(extra));
+        assert!(
+            read_back(&config.queries[0]),
+            "{extra}: {:?}",
+            config.queries[0]
+        );
+    }
+    let config = parse(&one(
+        ", group_by: [queueId, requestedRoutingSkillId, wrapUpCode, divisionId]",
+    ));
+    assert_eq!(
+        config.queries[0].group_by,
+        [
+            "queueId",
+            "requestedRoutingSkillId",
+            "wrapUpCode",
+            "divisionId"
+        ]
+    );
+    // Filters are sent as written, in one request, unknown keys included.
+    for (extra, sent) in [
+        (
+            ", filter: {type: or, clauses: [{type: and, predicates: [{type: dimension, dimension: queueId, value: x}]}]}",
+            json!({"type": "or", "clauses": [{"type": "and", "predicates": [{"type": "dimension", "dimension": "queueId", "value": "x"}]}]}),
+        ),
+        (
+            ", filter: {type: and, predicates: [{type: dimension, dimension: mediaType, operator: matches, value: voice}], clauses: []}",
+            json!({"type": "and", "predicates": [{"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": "voice"}], "clauses": []}),
+        ),
+        (
+            ", filter: {type: and, predicates: [{}], somethingNew: true}",
+            json!({"type": "and", "predicates": [{}], "somethingNew": true}),
+        ),
+    ] {
+        let config = parse(&one(extra));
+        let filter = config.queries[0].filter.as_ref().expect("a filter");
+        assert_eq!(filter.requests().len(), 1, "{extra}");
+        let json: serde_json::Value =
+            serde_json::from_str(filter.requests()[0].json().get()).unwrap();
+        assert_eq!(json, sent, "{extra}");
     }
     for name in ["a", "queues.voice", "team:a-b_c", "0", "A.B:C-D_E.123"] {
         let config = parse(&format!(

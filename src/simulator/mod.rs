@@ -144,6 +144,20 @@ pub struct RecordedRequest {
     pub path: String,
     /// Status code of the answer.
     pub status: u16,
+    /// For an aggregates request, what its body asked for (`None` when the body was
+    /// not a JSON object).
+    pub query: Option<SentQuery>,
+}
+
+/// The fields of an aggregates request body that say which time it covers, as sent:
+/// so tests can check the interval, granularity and time zone on the wire and count
+/// requests per interval. Absent fields are `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct SentQuery {
+    pub interval: Option<String>,
+    pub granularity: Option<String>,
+    #[serde(rename = "timeZone")]
+    pub time_zone: Option<String>,
 }
 
 /// State shared by the handle and the request handlers.

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{RecordedRequest, Shared, aggregate, codec, faults, queues};
+use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, queues};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -60,14 +60,24 @@ pub(super) async fn handle(
         tracing::debug!(%path, fault = ?kind, "simulator injecting a fault");
     }
     let replaced = fault.as_ref().is_some_and(|kind| kind.replaces_answer());
-    let (mut response, rate) = match &fault {
-        Some(kind) if replaced => (faults::replacement(kind, &context_id), None),
+    let (mut response, rate, query) = match &fault {
+        Some(kind) if replaced => {
+            // The body is read all the same, so the log says what was asked.
+            let query = match route(&path) {
+                Some((Route::Aggregates, _)) => read_body(request)
+                    .await
+                    .ok()
+                    .and_then(|body| serde_json::from_slice::<SentQuery>(&body).ok()),
+                _ => None,
+            };
+            (faults::replacement(kind, &context_id), None, query)
+        }
         _ => {
-            let (response, rate) =
+            let (response, rate, query) =
                 dispatch(&shared, request, &path, &context_id, bearer.as_deref()).await;
             match &fault {
-                Some(kind) => (faults::distort(kind, response).await, rate),
-                None => (response, rate),
+                Some(kind) => (faults::distort(kind, response).await, rate, query),
+                None => (response, rate, query),
             }
         }
     };
@@ -101,24 +111,25 @@ pub(super) async fn handle(
         method,
         path,
         status,
+        query,
     });
     Ok(response)
 }
 
 /// Picks the answer; also returns the rate-limit window when the limiter counted
-/// the request.
+/// the request, and what an aggregates request asked for.
 async fn dispatch(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
     path: &str,
     context_id: &str,
     bearer: Option<&str>,
-) -> (Response<Body>, Option<RateStatus>) {
+) -> (Response<Body>, Option<RateStatus>, Option<SentQuery>) {
     let Some((route, allowed)) = route(path) else {
         let message = format!("No resource found at {path}");
         let response =
             respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id);
-        return (response, None);
+        return (response, None, None);
     };
     if request.method() != allowed {
         let message = format!("Method {} is not allowed on {path}", request.method());
@@ -131,10 +142,10 @@ async fn dispatch(
         if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
             response.headers_mut().insert(ALLOW, value);
         }
-        return (response, None);
+        return (response, None, None);
     }
     if route == Route::Token {
-        return (token(shared, request).await, None);
+        return (token(shared, request).await, None, None);
     }
 
     let now = Instant::now();
@@ -153,7 +164,7 @@ async fn dispatch(
             };
             let response =
                 respond::genesys_error(StatusCode::UNAUTHORIZED, code, message, context_id);
-            return (response, None);
+            return (response, None, None);
         }
     };
     let rate = shared.limiter.acquire(token, now);
@@ -161,26 +172,33 @@ async fn dispatch(
         return (
             respond::too_many_requests(rate.reset_secs, context_id),
             Some(rate),
+            None,
         );
     }
-    let response = match route {
+    let (response, query) = match route {
         Route::Aggregates => aggregates(shared, request, context_id).await,
-        Route::Queues => match queues::page(
-            &shared.queues,
-            request.uri().query(),
-            shared.config.queue_page_limit,
-        ) {
-            Ok(body) => respond::json_response(StatusCode::OK, &body),
-            Err(message) => bad_request(&message, context_id),
-        },
-        Route::Token => respond::genesys_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal.server.error",
-            "unexpected route",
-            context_id,
+        Route::Queues => (
+            match queues::page(
+                &shared.queues,
+                request.uri().query(),
+                shared.config.queue_page_limit,
+            ) {
+                Ok(body) => respond::json_response(StatusCode::OK, &body),
+                Err(message) => bad_request(&message, context_id),
+            },
+            None,
+        ),
+        Route::Token => (
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "unexpected route",
+                context_id,
+            ),
+            None,
         ),
     };
-    (response, Some(rate))
+    (response, Some(rate), query)
 }
 
 fn bad_request(message: &str, context_id: &str) -> Response<Body> {
@@ -279,37 +297,46 @@ async fn token(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// `POST /api/v2/analytics/conversations/aggregates/query`.
+/// `POST /api/v2/analytics/conversations/aggregates/query`; also returns what the body
+/// asked for, when it could be read as a JSON object.
 async fn aggregates(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
     context_id: &str,
-) -> Response<Body> {
+) -> (Response<Body>, Option<SentQuery>) {
     let body = match read_body(request).await {
         Ok(body) => body,
-        Err(error) => return body_error_response(error, context_id),
+        Err(error) => return (body_error_response(error, context_id), None),
     };
+    let sent = serde_json::from_slice::<SentQuery>(&body).ok();
     let limits = aggregate::QueryLimits {
         max_predicates: shared.config.max_predicates,
     };
     let query = match aggregate::parse_query(&body, &shared.world, limits) {
         Ok(query) => query,
-        Err(error) => return respond::invalid_field(&error.field, &error.message, context_id),
+        Err(error) => {
+            let response = respond::invalid_field(&error.field, &error.message, context_id);
+            return (response, sent);
+        }
     };
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();
     // Generating a day of traffic is CPU work: keep it off the async workers.
     let worker = Arc::clone(shared);
-    match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms)).await {
-        Ok(result) => respond::json_response(StatusCode::OK, &result),
-        Err(error) => {
-            tracing::warn!(%error, "simulator aggregate computation failed");
-            respond::genesys_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal.server.error",
-                "The aggregate computation failed",
-                context_id,
-            )
-        }
-    }
+    let response =
+        match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms))
+            .await
+        {
+            Ok(result) => respond::json_response(StatusCode::OK, &result),
+            Err(error) => {
+                tracing::warn!(%error, "simulator aggregate computation failed");
+                respond::genesys_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal.server.error",
+                    "The aggregate computation failed",
+                    context_id,
+                )
+            }
+        };
+    (response, sent)
 }

@@ -101,7 +101,7 @@ impl<'a> ExporterRun<'a> {
                 .unwrap()
                 .iter()
                 .find(|l| l.contains("listening for scrapes"))
-                .and_then(|l| logfmt_value(l, "address"));
+                .and_then(|l| logfmt_value(l, "address").or_else(|| json_field(l, "address")));
             if let Some(address) = found {
                 break address;
             }
@@ -211,6 +211,12 @@ pub fn binary() -> PathBuf {
 }
 
 /// The value of `key=` in a logfmt line.
+/// The string field `key` of a `--log.format json` line.
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let line: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(line["fields"][key].as_str()?.to_string())
+}
+
 fn logfmt_value(line: &str, key: &str) -> Option<String> {
     let start = line.find(&format!("{key}="))? + key.len() + 1;
     let rest = &line[start..];
@@ -242,9 +248,25 @@ impl Exporter {
         self.logs.lock().unwrap().join("\n")
     }
 
-    /// Waits until `/-/ready` answers 200.
+    /// Waits until the logs contain `text`; the deadline only stops a broken run from
+    /// hanging, so it is generous.
+    pub async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.logs().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in the logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `/-/ready` answers 200. The deadline only stops a broken run: it is
+    /// generous because a first poll of a big org on a loaded 2-core machine (CI runs
+    /// several tests at once) can take well over half a minute.
     pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(response) = reqwest::get(self.url("/-/ready")).await
                 && response.status() == 200
