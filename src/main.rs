@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
-use tokio::net::TcpListener;
 
 use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
 use genesys_cloud_exporter::config::Config;
@@ -14,15 +12,14 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
-use genesys_cloud_exporter::schedule::{PollContext, Poller};
+use genesys_cloud_exporter::healthcheck;
+use genesys_cloud_exporter::reload::{Pollers, Reloader};
+use genesys_cloud_exporter::schedule::PollContext;
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
-use genesys_cloud_exporter::web::{Limits, WebConfig};
-
-/// How long start-up waits for the first queue names before polling without them.
-const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+use genesys_cloud_exporter::web::{self, Limits, LiveWebConfig, WebConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,6 +35,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Simulate(args)) => run_simulator(args).await,
+            Some(Command::Healthcheck(args)) => healthcheck::run(&args).await,
             None => run_exporter(cli.exporter).await,
         }
     });
@@ -51,6 +49,8 @@ fn main() -> ExitCode {
 }
 
 async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
+    // Installed first: from here on SIGHUP reloads instead of killing the process.
+    let hangups = hangup_signals();
     let config = match &args.config_file {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
         None => Config::builtin_default(),
@@ -61,6 +61,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         }
     }
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
+    let region = cli::region_from(&args, |name| std::env::var(name).ok());
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -85,7 +86,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             })?;
         let base = simulator.base_url();
         // Only the region can be wrong here, and that is bad input like anywhere else.
-        let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
+        let endpoints = Endpoints::resolve(&region, Some(&base), Some(&base))
             .map_err(|err| Failure::BadInput(err.to_string()))?;
         let defaults = SimulatorConfig::default();
         let credentials = Credentials {
@@ -96,21 +97,19 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         (Some(simulator), endpoints, credentials)
     } else {
         let credentials = cli::credentials_from(&args, |name| std::env::var(name).ok())?;
-        let endpoints = Endpoints::resolve(
-            &args.region,
-            args.api_url.as_deref(),
-            args.login_url.as_deref(),
-        )
-        .map_err(|err| Failure::BadInput(err.to_string()))?;
+        let endpoints =
+            Endpoints::resolve(&region, args.api_url.as_deref(), args.login_url.as_deref())
+                .map_err(|err| Failure::BadInput(err.to_string()))?;
         (None, endpoints, credentials)
     };
 
     let mut listeners = Vec::new();
     for address in addresses {
-        let listener = TcpListener::bind(address)
-            .await
+        let listener = web::bind(address)
             .map_err(|err| Failure::Runtime(format!("cannot listen on {address}: {err}")))?;
-        tracing::info!(address = %listener.local_addr().unwrap_or(address), "listening for scrapes");
+        if let Ok(local) = listener.local_addr() {
+            tracing::info!(address = %local, "listening for scrapes");
+        }
         listeners.push(listener);
     }
 
@@ -131,11 +130,6 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
             .map(|q| (q.name.as_str(), q.granularity.to_string())),
     ));
     let queue_names = Arc::new(QueueNames::default());
-    // Queue names are only worth their API calls when some query groups by queue.
-    let reads_queue_names = config
-        .queries
-        .iter()
-        .any(|q| q.group_by.iter().any(|d| d == "queueId"));
     tracing::info!(
         api = %endpoints.api_base,
         login = %endpoints.login_base,
@@ -144,44 +138,55 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         "starting"
     );
 
-    let state = Arc::new(AppState {
+    let context = PollContext {
+        client,
+        queue_names: Arc::clone(&queue_names),
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
+        retry_delay: args.poll_retry_delay,
+    };
+    let web = Arc::new(LiveWebConfig::new(web_config));
+    let reloader = Reloader {
+        config_file: args.config_file.clone(),
+        web_config_file: args.web_config_file.clone(),
+        web: Arc::clone(&web),
+        pollers: Pollers::start(context, args.queue_names_refresh, config.queries).await,
+    };
+    let (reload, reloader) = reloader.spawn();
+    let mut background = vec![
+        reloader,
+        tokio::spawn(Arc::clone(&web).rotate_certificates()),
+    ];
+    #[cfg(unix)]
+    if let Some(mut hangups) = hangups {
+        let reload = reload.clone();
+        background.push(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP received; reloading the config");
+                reload.request();
+            }
+        }));
+    }
+    #[cfg(not(unix))]
+    let () = hangups;
+
+    let state = Arc::new(AppState {
+        store,
+        telemetry,
         telemetry_path: args.telemetry_path.clone(),
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
-        queue_names: reads_queue_names.then(|| Arc::clone(&queue_names)),
+        queue_names,
+        reload: args.enable_lifecycle.then_some(reload),
     });
     let security = server::Security {
-        web_config,
+        web_config: web,
         limits: Limits {
             max_connections: args.max_connections as usize,
             header_timeout: args.read_header_timeout,
         },
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
-
-    let mut background = Vec::new();
-    if reads_queue_names {
-        let first =
-            tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
-        if first.is_err() {
-            tracing::warn!("queue names are slow to arrive; polling without them for now");
-        }
-        background.push(tokio::spawn(
-            Arc::clone(&queue_names).keep_fresh(Arc::clone(&client), args.queue_names_refresh),
-        ));
-    }
-    let context = PollContext {
-        client,
-        queue_names,
-        store,
-        telemetry,
-        retry_delay: args.poll_retry_delay,
-    };
-    for query in config.queries {
-        background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
-    }
 
     let served = server.await;
     for task in background {
@@ -226,6 +231,22 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
     simulator.shutdown().await;
     Ok(())
 }
+
+/// SIGHUP as a stream, where the platform has it; `None` (with a warning) otherwise.
+#[cfg(unix)]
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGHUP; only POST /-/reload reloads");
+            None
+        }
+    }
+}
+
+/// No SIGHUP off Unix: only `POST /-/reload` reloads.
+#[cfg(not(unix))]
+fn hangup_signals() {}
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {

@@ -452,7 +452,7 @@ fn cases() -> Vec<Case> {
             Mode::Demo,
             &["--web.telemetry-path", "/-/healthy"],
             "--web.telemetry-path",
-            &["taken by the landing page or a health endpoint"],
+            &["taken by the landing page, a probe or /-/reload"],
         ),
         flags(
             "a refresh that is not a duration",
@@ -578,7 +578,7 @@ fn cases() -> Vec<Case> {
             "no credentials at all",
             Mode::NoCredentials,
             &[],
-            "GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)",
+            "GENESYS_CLIENT_SECRET (or GENESYSCLOUD_OAUTHCLIENT_SECRET, or --genesys.client-secret-file)",
             &["missing Genesys Cloud OAuth credentials", "--demo"],
         ),
         config(

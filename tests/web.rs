@@ -25,6 +25,8 @@ const PASSWORD: &str = "correct horse battery staple";
 /// by it, and a client certificate from another CA, as PEM files in a temporary folder.
 struct Pki {
     dir: tempfile::TempDir,
+    /// Signs further certificates (a renewed server certificate).
+    issuer: CertifiedIssuer<'static, KeyPair>,
     ca_pem: String,
     client_pem: String,
     rogue_client_pem: String,
@@ -64,6 +66,7 @@ impl Pki {
         std::fs::write(dir.path().join("server.key"), server_key).unwrap();
         Pki {
             ca_pem: ca.pem(),
+            issuer: ca,
             client_pem: format!("{client_cert}{client_key}"),
             rogue_client_pem: format!("{rogue_cert}{rogue_key}"),
             dir,
@@ -136,6 +139,16 @@ fn start_with(web_config: &Path, extra: &[(&str, &str)]) -> Exporter {
 fn users_yaml() -> String {
     let hash = bcrypt::hash(PASSWORD, 4).unwrap();
     format!("basic_auth_users:\n  {USER}: {hash}\n")
+}
+
+/// `GET /metrics` over TLS as the configured user.
+async fn scrape_as_user(client: &reqwest::Client, exporter: &Exporter) -> reqwest::Response {
+    client
+        .get(https(exporter, "/metrics"))
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The status of `GET path`, with `user` credentials if given; `Err` when no HTTP
@@ -212,7 +225,7 @@ fn error_chain(err: &reqwest::Error) -> String {
 }
 
 #[tokio::test]
-async fn basic_auth_over_tls_guards_every_path_but_healthy() {
+async fn basic_auth_over_tls_guards_every_path_but_the_probes() {
     let pki = Pki::new();
     let exporter = start_with(&pki.web_config("", &users_yaml()), &[]);
     let client = pki.client(&exporter, None);
@@ -223,7 +236,25 @@ async fn basic_auth_over_tls_guards_every_path_but_healthy() {
             .unwrap(),
         200
     );
-    for path in ["/metrics", "/", "/-/ready", "/nothing-here"] {
+    // Readiness answers without a user too (503 until the first polls, then 200), so a
+    // Kubernetes readiness probe passes with basic auth on.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = status(&client, &https(&exporter, "/-/ready"), None)
+            .await
+            .unwrap();
+        assert_ne!(ready, 401, "/-/ready must not need a user");
+        if ready == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never ready: {}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in ["/metrics", "/", "/nothing-here"] {
         let url = https(&exporter, path);
         assert_eq!(
             status(&client, &url, None).await.unwrap(),
@@ -245,12 +276,7 @@ async fn basic_auth_over_tls_guards_every_path_but_healthy() {
             "{path} with an unknown user"
         );
     }
-    let response = client
-        .get(https(&exporter, "/metrics"))
-        .basic_auth(USER, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let response = scrape_as_user(&client, &exporter).await;
     assert_eq!(response.status(), 200);
     // ALPN picks HTTP/2 for this client; HTTP/1.1 over TLS is checked below.
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
@@ -315,6 +341,50 @@ async fn basic_auth_over_tls_guards_every_path_but_healthy() {
         "{}",
         exporter.logs()
     );
+}
+
+/// The `healthcheck` subcommand speaks TLS, trusting the CA given with `--ca-file`, and
+/// presents a client certificate when asked to.
+#[tokio::test]
+async fn healthcheck_over_tls_trusts_the_given_ca() {
+    let pki = Pki::new();
+    let exporter = start_with(
+        &pki.web_config("  client_ca_file: ca.crt\n", &users_yaml()),
+        &[],
+    );
+    let url = https(&exporter, "/-/healthy");
+    let identity = pki.path("client.pem");
+    std::fs::write(&identity, &pki.client_pem).unwrap();
+    let ca = pki.path("ca.crt");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(common::binary())
+            .arg("healthcheck")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let ca_arg = ca.to_string_lossy();
+    let identity_arg = identity.to_string_lossy();
+    let (code, stderr) = run(&[
+        "--url",
+        &url,
+        "--ca-file",
+        &ca_arg,
+        "--client-cert-file",
+        &identity_arg,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Without the CA the server is not trusted; without the client certificate the
+    // server refuses the handshake.
+    let (code, stderr) = run(&["--url", &url, "--client-cert-file", &identity_arg]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    let (code, stderr) = run(&["--url", &url, "--ca-file", &ca_arg]);
+    assert_eq!(code, Some(1), "{stderr}");
 }
 
 #[tokio::test]
@@ -414,7 +484,7 @@ fn bad_web_configs_stop_start_up_naming_file_and_field() {
             "`tls_server_config.min_version`",
         ),
         (
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n".into(),
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireSomeCert\n".into(),
             "`tls_server_config.client_auth_type`",
         ),
         (
@@ -422,9 +492,19 @@ fn bad_web_configs_stop_start_up_naming_file_and_field() {
             "`tls_server_config.client_ca_file`",
         ),
         (
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n".into(),
-            "`tls_server_config.cipher_suites`",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n".into(),
+            "`tls_server_config.cipher_suites`: TLS_RSA_WITH_AES_128_CBC_SHA is not offered",
         ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  curve_preferences: [CurveP521]\n".into(),
+            "`tls_server_config.curve_preferences`: CurveP521",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_allowed_sans: [a]\n".into(),
+            "`tls_server_config.client_allowed_sans`",
+        ),
+        ("http_server_config:\n  headers:\n    Content-Type: foo\n".into(), "`http_server_config.headers.Content-Type`"),
+        ("rate_limit:\n  interval: 1s\n  burst: 5\n".into(), "`rate_limit`"),
         ("".into(), "sets nothing"),
     ];
     for (yaml, expected) in cases {
@@ -658,5 +738,246 @@ async fn idle_http2_connections_are_closed() {
             .await
             .unwrap(),
         200
+    );
+}
+
+/// The DER of the certificate the server presented on `response`'s connection.
+fn served_certificate(response: &reqwest::Response) -> Vec<u8> {
+    response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .expect("TLS info")
+        .to_vec()
+}
+
+/// A new server certificate and key for `localhost` from the test CA, written over the
+/// files in force (the key first, as a careless renewal might); returns its DER.
+fn renew_server_certificate(pki: &Pki) -> Vec<u8> {
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.issuer).unwrap();
+    std::fs::write(pki.path("server.key"), key.serialize_pem()).unwrap();
+    std::fs::write(pki.path("server.crt"), cert.pem()).unwrap();
+    cert.der().to_vec()
+}
+
+/// The certificate is replaced on disk while a client connects every second: every
+/// connection succeeds, and the new certificate is served within the check period. A
+/// broken replacement is logged and the last good certificate stays in force.
+#[tokio::test]
+async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
+    let pki = Pki::new();
+    let exporter = start_with(&pki.web_config("", ""), &[]);
+    // A new connection per request: the certificate is chosen at the handshake.
+    let client = pki
+        .client_builder(&exporter, None)
+        .pool_max_idle_per_host(0)
+        .tls_info(true)
+        .build()
+        .unwrap();
+    let url = https(&exporter, "/metrics");
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let old = served_certificate(&first);
+
+    let renewed = renew_server_certificate(&pki);
+    let replaced = Instant::now();
+    loop {
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .expect("every connection succeeds");
+        assert_eq!(response.status(), 200);
+        let served = served_certificate(&response);
+        if served == renewed {
+            break;
+        }
+        assert_eq!(served, old);
+        // The check runs every 3 s; allow it two periods and the handshake.
+        assert!(
+            replaced.elapsed() < Duration::from_secs(8),
+            "the renewed certificate was not served in time: {}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        exporter
+            .logs()
+            .contains("TLS certificate files changed; new connections get the new certificate"),
+        "{}",
+        exporter.logs()
+    );
+
+    // A half-written certificate: refused, logged, and the renewed one stays. (The
+    // renewal itself may have logged one such refusal, between the two writes.)
+    let refusals = |logs: String| {
+        logs.matches("the last good certificate stays in force")
+            .count()
+    };
+    let before = refusals(exporter.logs());
+    std::fs::write(pki.path("server.crt"), "-----BEGIN CERTIFICATE-----\nMIIB").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while refusals(exporter.logs()) == before {
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .expect("connections still succeed");
+        assert_eq!(served_certificate(&response), renewed);
+        assert!(Instant::now() < deadline, "{}", exporter.logs());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(served_certificate(&response), renewed);
+    assert_eq!(
+        refusals(exporter.logs()),
+        before + 1,
+        "a broken file is reported once, not at every check"
+    );
+}
+
+/// The PEM text indented as a YAML block scalar under a key at `indent` spaces.
+fn block(pem: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent + 2);
+    let lines: String = pem.lines().map(|l| format!("{pad}{l}\n")).collect();
+    format!("|\n{lines}")
+}
+
+/// A web config as node_exporter's docs write one: TLS with cipher suites and curves,
+/// `http_server_config` with HTTP/2 and the security headers, basic auth. The headers
+/// are on every response (also 401 and the probes); HTTP/2 is negotiated; with
+/// `http2: false` the same client gets HTTP/1.1; a cipher-suite list the certificate
+/// cannot use is in force (the handshake fails).
+#[tokio::test]
+async fn node_exporter_style_web_config_with_headers_and_http2() {
+    let pki = Pki::new();
+    let http = |http2: bool| {
+        format!(
+            "http_server_config:\n  http2: {http2}\n  headers:\n    X-Frame-Options: deny\n    \
+             X-Content-Type-Options: nosniff\n    X-XSS-Protection: \"1; mode=block\"\n    \
+             Content-Security-Policy: \"default-src 'self'\"\n    \
+             Strict-Transport-Security: max-age=31536000; includeSubDomains\n"
+        )
+    };
+    let tls = "  min_version: TLS12\n  cipher_suites:\n    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n    \
+               - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\n    - TLS_AES_128_GCM_SHA256\n  \
+               curve_preferences: [X25519, CurveP256]\n  prefer_server_cipher_suites: true\n";
+    let exporter = start_with(
+        &pki.web_config(tls, &format!("{}{}", http(true), users_yaml())),
+        &[],
+    );
+    let client = pki.client(&exporter, None);
+    let expect_headers = |response: &reqwest::Response| {
+        let headers = response.headers();
+        assert_eq!(headers["x-frame-options"], "deny");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-xss-protection"], "1; mode=block");
+        assert_eq!(headers["content-security-policy"], "default-src 'self'");
+        assert_eq!(
+            headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+    };
+    let ok = scrape_as_user(&client, &exporter).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.version(), reqwest::Version::HTTP_2);
+    expect_headers(&ok);
+    // Also on a refusal and on a probe.
+    for (path, expected) in [("/metrics", 401), ("/-/healthy", 200)] {
+        let response = client.get(https(&exporter, path)).send().await.unwrap();
+        assert_eq!(response.status(), expected, "{path}");
+        expect_headers(&response);
+    }
+    drop(exporter);
+
+    let exporter = start_with(&pki.web_config(tls, &http(false)), &[]);
+    let response = pki
+        .client(&exporter, None)
+        .get(https(&exporter, "/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.version(), response.status().as_u16()),
+        (reqwest::Version::HTTP_11, 200)
+    );
+    expect_headers(&response);
+    drop(exporter);
+
+    // Only RSA suites in TLS 1.2, and the certificate is ECDSA: no handshake succeeds.
+    let exporter = start_with(
+        &pki.web_config(
+            "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n",
+            "",
+        ),
+        &[],
+    );
+    let result = pki
+        .client(&exporter, None)
+        .get(https(&exporter, "/-/healthy"))
+        .send()
+        .await;
+    assert!(result.is_err(), "{result:?}");
+}
+
+/// `RequireAnyClientCert` takes any client certificate but requires one;
+/// `client_allowed_sans` narrows verified ones to those naming an allowed SAN; the
+/// server certificate, key and client CA may be inline PEM.
+#[tokio::test]
+async fn any_client_certificate_and_allowed_sans() {
+    let pki = Pki::new();
+    let any = pki.path("any.yml");
+    std::fs::write(
+        &any,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+         client_auth_type: RequireAnyClientCert\n",
+    )
+    .unwrap();
+    let exporter = start_with(&any, &[]);
+    let url = https(&exporter, "/-/healthy");
+    let rogue = pki.client(&exporter, Some(&pki.rogue_client_pem));
+    assert_eq!(status(&rogue, &url, None).await.unwrap(), 200);
+    let anonymous = pki.client(&exporter, None);
+    assert!(status(&anonymous, &url, None).await.is_err());
+    drop(exporter);
+
+    let inline = |allowed: &str| {
+        let path = pki.path("inline.yml");
+        let read = |name: &str| std::fs::read_to_string(pki.path(name)).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "tls_server_config:\n  cert: {}  key: {}  client_ca: {}  \
+                 client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [{allowed}]\n",
+                block(&read("server.crt"), 2),
+                block(&read("server.key"), 2),
+                block(&pki.ca_pem, 2),
+            ),
+        )
+        .unwrap();
+        path
+    };
+    // The client certificate's SAN is `localhost`.
+    let exporter = start_with(&inline("prometheus.example, 10.0.0.1"), &[]);
+    let url = https(&exporter, "/-/healthy");
+    let client = pki.client(&exporter, Some(&pki.client_pem));
+    assert!(
+        status(&client, &url, None).await.is_err(),
+        "SAN not allowed"
+    );
+    drop(exporter);
+    let exporter = start_with(&inline("prometheus.example, localhost"), &[]);
+    let url = https(&exporter, "/-/healthy");
+    let client = pki.client(&exporter, Some(&pki.client_pem));
+    assert_eq!(status(&client, &url, None).await.unwrap(), 200);
+    let rogue = pki.client(&exporter, Some(&pki.rogue_client_pem));
+    assert!(status(&rogue, &url, None).await.is_err(), "unverified CA");
+    assert!(
+        !exporter.logs().contains("PRIVATE KEY"),
+        "the inline key must never be logged"
     );
 }

@@ -173,6 +173,9 @@ fn command(args: &[String], env: &[(&str, String)]) -> Command {
         .args(args)
         .env_remove("GENESYS_CLIENT_ID")
         .env_remove("GENESYS_CLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_REGION")
         .stdin(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
