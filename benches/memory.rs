@@ -152,6 +152,7 @@ async fn run(queues: usize, polls: usize) {
         telemetry_path: "/metrics".to_string(),
         requests_per_minute: budget.get(),
         demo: false,
+        queue_names: Arc::new(genesys_cloud_exporter::genesys::queues::QueueNames::default()),
         reload: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

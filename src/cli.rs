@@ -253,6 +253,9 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic.
     #[arg(long = "seed", default_value_t = 1)]
     pub seed: u64,
+    /// Most predicates an aggregates filter may carry before the query is a 400 (0: no cap).
+    #[arg(long = "max-predicates", default_value_t = crate::simulator::DEFAULT_MAX_PREDICATES)]
+    pub max_predicates: usize,
     /// Inject a fault, ENDPOINT:KIND[:WHEN], e.g. aggregates:503:rate=0.2, api:429/30:count=5, token:503:for=2m, aggregates:huge=300MiB; repeatable.
     #[arg(long = "fault")]
     pub faults: Vec<crate::simulator::FaultRule>,

@@ -116,7 +116,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
 
     let context = PollContext {
         client,
-        queue_names,
+        queue_names: Arc::clone(&queue_names),
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
         retry_delay: args.poll_retry_delay,
@@ -152,6 +152,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         telemetry_path: args.telemetry_path.clone(),
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
+        queue_names,
         reload: args.enable_lifecycle.then_some(reload),
     });
     let security = server::Security {
@@ -175,11 +176,19 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
 }
 
 /// The config of `--config.file`, or the built-in one.
+///
+/// Names a query sends unchecked (`allow_unlisted`) are logged once here.
 fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
-    match &args.config_file {
-        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string())),
-        None => Ok(Config::builtin_default()),
+    let config = match &args.config_file {
+        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
+        None => Config::builtin_default(),
+    };
+    for query in &config.queries {
+        for note in query.allow_unlisted_notes() {
+            tracing::warn!(query = %query.name, field = "allow_unlisted", "{note}");
+        }
     }
+    Ok(config)
 }
 
 /// The config and a connection, for the subcommands that only call the API.
@@ -266,6 +275,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         busy_all_day: args.busy_all_day,
         seed: args.seed,
         queue_page_limit: defaults.queue_page_limit,
+        max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -497,6 +497,8 @@ mod tests {
             group_by: group_by.iter().map(|s| s.to_string()).collect(),
             metrics: metrics.iter().map(|s| s.to_string()).collect(),
             filter: None,
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 

@@ -323,6 +323,8 @@ mod tests {
             group_by: vec![],
             metrics: vec!["nOffered".into()],
             filter: None,
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 

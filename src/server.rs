@@ -23,6 +23,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::genesys::queues::QueueNames;
 use crate::gzip;
 use crate::reload::ReloadHandle;
 use crate::snapshot::{EncodedSeries, SnapshotStore};
@@ -42,6 +43,9 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Whether the exporter polls the built-in simulator (`--demo`): shown on the page.
     pub demo: bool,
+    /// The queue names (read only while some query groups by queue): the page shows how
+    /// many queues the OAuth client can see.
+    pub queue_names: Arc<QueueNames>,
     /// Present with `--web.enable-lifecycle`: `POST /-/reload` reloads the config.
     pub reload: Option<ReloadHandle>,
 }
@@ -275,6 +279,8 @@ fn landing_page(state: &AppState) -> String {
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
          <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
+         <p>Queues the OAuth client can see: {queues}. Genesys lists only the queues in the client's \
+         divisions, and leaves conversations in other divisions out of every total.</p>\
          <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
@@ -285,6 +291,11 @@ fn landing_page(state: &AppState) -> String {
         },
         budget = state.requests_per_minute,
         samples = state.store.exposition().samples,
+        queues = match state.queue_names.visible() {
+            Some(count) => count.to_string(),
+            None =>
+                "not listed yet (queues are listed while a query groups by queueId)".to_string(),
+        },
     );
     for status in state.store.statuses() {
         let _ = write!(

@@ -8,15 +8,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
+use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
 use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
+use genesys_cloud_exporter::schedule::{PollContext, Poller};
 use genesys_cloud_exporter::simulator::{
     Fault, FaultKind, FaultRule, PageSizeLimit, RecordedRequest, Simulator, SimulatorConfig,
     Trigger,
 };
+use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
 
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -26,7 +29,7 @@ fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
 }
 
 /// Settings for `sim` with a budget of `budget` requests a minute and quick retries
-/// (a `Retry-After` capped at 3 s).
+/// (a `Retry-After` of up to 3 s is retried, a longer one honoured).
 fn settings(sim: &Simulator, secret: &str, budget: u32) -> ClientSettings {
     let base = sim.base_url();
     let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
@@ -227,30 +230,89 @@ async fn a_429_is_waited_out_for_its_retry_after() {
     );
 }
 
-/// A `Retry-After` over the cap (3 s here) is waited for the cap: the retry reaches the
-/// API no sooner than 3 s after the 429 and long before the hour asked for (the 60 s
-/// bound only says it did not wait the hour, however loaded the machine).
+/// A `Retry-After` longer than is worth retrying (here 3 s over a lowered 1 s; 200 s over
+/// 180 s in production) is honoured, not probed: the poll fails at once with query up 0
+/// and an error naming the wait, no API call is made for the whole wait, and the query
+/// polls successfully once it has passed.
 #[tokio::test]
-async fn an_absurd_retry_after_is_capped() {
+async fn a_retry_after_too_long_to_retry_holds_every_call_and_fails_the_poll_at_once() {
+    const RETRY_AFTER: u64 = 3;
     let sim = simulator(SimulatorConfig::default()).await;
-    let (client, _) = client(&sim, CLIENT_SECRET);
+    // 3 s over a lowered 1 s, as 200 s over the 180 s of production.
+    let mut lowered = settings(&sim, CLIENT_SECRET, 300);
+    lowered.retry.max_retry_after = Duration::from_secs(1);
+    let (client, telemetry) = client_with(lowered);
+    let client = Arc::new(client);
     sim.inject_fault(Fault {
         path_prefix: AGGREGATES.into(),
         status: 429,
-        retry_after: Some(3600),
+        retry_after: Some(RETRY_AFTER),
         count: 1,
     });
-    query(&client).await.unwrap();
-    let requests = aggregates_requests(&sim);
-    assert_eq!(
-        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [429, 200]
-    );
-    let waited = requests[1].at - requests[0].at;
+    let config = Config::from_yaml(
+        "queries: [{name: q, granularity: PT30M, group_by: [mediaType], metrics: [nOffered]}]",
+        "test.yaml",
+    )
+    .unwrap();
+    let store = Arc::new(SnapshotStore::new([("q", "PT30M".to_string())]));
+    let context = PollContext {
+        client: Arc::clone(&client),
+        queue_names: Arc::new(QueueNames::default()),
+        store: Arc::clone(&store),
+        telemetry: Arc::clone(&telemetry),
+        retry_delay: Duration::from_millis(100),
+    };
+    let poller =
+        tokio::spawn(Poller::new(config.queries.into_iter().next().unwrap(), context).run());
+    let status = || store.statuses().into_iter().next().unwrap();
+    // The poll fails at once: before the wait is over, with the only call the 429.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status().last_error.is_none() {
+        assert!(Instant::now() < deadline, "the poll never failed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let limited_at = sim
+        .requests()
+        .iter()
+        .find(|r| r.path == AGGREGATES)
+        .map(|r| r.at)
+        .unwrap();
     assert!(
-        waited >= Duration::from_secs(3) && waited < Duration::from_secs(60),
-        "retried {waited:?} after a 429 with Retry-After: 3600"
+        limited_at.elapsed() < Duration::from_secs(RETRY_AFTER),
+        "the poll failed only after the wait"
     );
+    let error = status().last_error.unwrap();
+    assert!(
+        error.contains("Retry-After 3 s") && error.contains("held until"),
+        "{error}"
+    );
+    assert!(
+        encoded(&telemetry).contains(r#"genesys_exporter_query_up{query="q"} 0"#),
+        "{}",
+        encoded(&telemetry)
+    );
+    assert_eq!(statuses(&sim, AGGREGATES), vec![429]);
+    // Then it recovers, and nothing was sent during the wait.
+    while status().last_success.is_none() {
+        assert!(Instant::now() < deadline, "the query never recovered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    poller.abort();
+    let api: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .collect();
+    assert_eq!(
+        api.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    assert!(
+        api[1].at - api[0].at >= Duration::from_secs(RETRY_AFTER),
+        "a call {:?} into the wait",
+        api[1].at - api[0].at
+    );
+    assert!(encoded(&telemetry).contains(r#"genesys_exporter_query_up{query="q"} 1"#));
 }
 
 /// A 429 without `Retry-After` but with `inin-ratelimit-reset` waits for the reset,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{ExporterRun, aggregates, simulator};
+use genesys_cloud_exporter::config::filter::{DEFAULT_MAX_PREDICATES, MAX_REQUEST_BYTES};
 use genesys_cloud_exporter::simulator::SimulatorConfig;
 
 const QUEUES_QUERY: &str = r#"
@@ -181,6 +182,13 @@ async fn queue_names_come_from_every_page() {
         [200],
         "one query, polled once"
     );
+    // The landing page says how many queues the client sees (all 1,200 here: the
+    // simulated client sees every division).
+    let page = exporter.page("/").await;
+    assert!(
+        page.contains("Queues the OAuth client can see: 1200."),
+        "{page}"
+    );
 }
 
 /// A query the API refuses (400) is marked failed with Genesys' message; the others keep working.
@@ -200,6 +208,7 @@ queries:
     settle_delay: 5s
     group_by: [mediaType]
     metrics: [nOffered, nNoSuchMetric]
+    allow_unlisted: [nNoSuchMetric]
 "#;
     // A failed poll is repeated only at the next interval's poll, so that every
     // interval has one poll of each query.
@@ -246,13 +255,19 @@ queries:
         assert_eq!(statuses, [200, 400], "interval starting {start}");
     }
     // The log and the landing page name the problem with Genesys' message.
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("nNoSuchMetric"), "{page}");
+    // Sent because the query said so, with a warning at start-up, once.
+    let logs = exporter.logs();
+    let unchecked: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("is not in the catalogue of names Genesys accepts"))
+        .collect();
+    assert_eq!(unchecked.len(), 1, "{logs}");
+    assert!(
+        unchecked[0].contains("nNoSuchMetric") && unchecked[0].contains("query=bad"),
+        "{logs}"
+    );
     assert!(
         exporter.logs().contains("nNoSuchMetric"),
         "{}",
@@ -273,12 +288,7 @@ async fn demo_mode_serves_data_without_credentials() {
     );
     assert!(handled.iter().any(|s| s.value > 0.0), "{}", metrics.text);
     assert!(handled.iter().all(|s| !s.labels["queue_name"].is_empty()));
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("Demo mode"), "{page}");
     assert!(page.contains("queues") && page.contains("PT30M"), "{page}");
     assert_eq!(exporter.terminate().code(), Some(0));
@@ -527,12 +537,13 @@ fn successful_polls(logs: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A filter over 12,000 queues is too large for one request body (about 1.3 MB of
-/// JSON): each poll sends it in the fewest requests that fit, and what is exported is
+/// A filter over 250 queues fits in one request body (about 25 KB of JSON) but not in
+/// the 100 predicates one request carries, which the simulator enforces as Genesys may:
+/// each poll sends it in the fewest requests that carry it, and what is exported is
 /// exactly what a query without the filter exports for the same queues.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_series() {
-    const QUEUES: usize = 12_000;
+async fn a_filter_over_250_queues_is_split_by_the_predicate_cap_and_exports_the_same_series() {
+    const QUEUES: usize = 250;
     let sim = simulator(SimulatorConfig {
         queue_count: QUEUES,
         media_type_count: 1,
@@ -541,17 +552,15 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
     })
     .await;
     let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
-    // The fewest requests that could carry the filter: its predicates alone, as JSON,
-    // over the 500 KiB the exporter sends at most (the rest of each body is extra).
+    // The fewest requests that could carry the filter: 100 predicates each, and bytes
+    // to spare.
     let list = serde_json::json!(
         ids.iter()
             .map(|id| serde_json::json!({"type": "dimension", "dimension": "queueId", "operator": "matches", "value": id}))
             .collect::<Vec<_>>()
     );
-    let fewest = serde_json::to_vec(&list)
-        .unwrap()
-        .len()
-        .div_ceil(genesys_cloud_exporter::filter::MAX_REQUEST_BYTES);
+    assert!(serde_json::to_vec(&list).unwrap().len() < MAX_REQUEST_BYTES / 10);
+    let fewest = QUEUES.div_ceil(DEFAULT_MAX_PREDICATES);
     assert_eq!(fewest, 3);
     let config = format!(
         "queries:\n{}{}",
@@ -559,7 +568,7 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
         split_query("unfiltered", &[])
     );
     let dir = tempfile::tempdir().unwrap();
-    // 24 pages of queue names and 4 aggregates requests: a budget that lets them through
+    // A page of queue names and 4 aggregates requests: a budget that lets them through
     // before the readiness check gives up.
     let exporter = ExporterRun::against(&sim)
         .config(dir.path(), &config)
@@ -658,9 +667,10 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
 async fn a_split_poll_with_a_failed_request_publishes_nothing() {
     use genesys_cloud_exporter::simulator::{FaultKind, FaultRule, Trigger};
     let sim = simulator(SimulatorConfig::default()).await;
-    // The org's 8 queues first, then ids it does not have, enough for three requests.
+    // The org's 8 queues first, then ids it does not have, enough for three requests of
+    // 100 predicates.
     let mut ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
-    ids.extend((0..12_000).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")));
+    ids.extend((0..242).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")));
     // The first request is answered, the second refused (400, not retried).
     let rule = |kind, count| FaultRule {
         path_prefix: AGGREGATES_PATH.into(),

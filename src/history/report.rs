@@ -395,6 +395,8 @@ mod tests {
             group_by: vec!["queueId".into(), "mediaType".into()],
             metrics: vec!["nOffered".into(), "tHandle".into(), "oServiceLevel".into()],
             filter: None,
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 

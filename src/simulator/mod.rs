@@ -76,7 +76,15 @@ pub struct SimulatorConfig {
     /// What the queue listing does with a `pageSize` over its largest (default: 400
     /// over 500).
     pub queue_page_limit: PageSizeLimit,
+    /// Most predicates an aggregates filter may carry (all levels together) before the
+    /// query is a 400; `None` lifts the cap. Genesys publishes no cap for this endpoint
+    /// but documents 100 for its sibling, so the default is 100 (see
+    /// [`DEFAULT_MAX_PREDICATES`]).
+    pub max_predicates: Option<usize>,
 }
+
+/// The simulator's default cap on predicates in one aggregates filter.
+pub const DEFAULT_MAX_PREDICATES: usize = 100;
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
@@ -91,6 +99,7 @@ impl Default for SimulatorConfig {
             busy_all_day: false,
             seed: 1,
             queue_page_limit: PageSizeLimit::default(),
+            max_predicates: Some(DEFAULT_MAX_PREDICATES),
         }
     }
 }
@@ -108,6 +117,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("busy_all_day", &self.busy_all_day)
             .field("seed", &self.seed)
             .field("queue_page_limit", &self.queue_page_limit)
+            .field("max_predicates", &self.max_predicates)
             .finish()
     }
 }

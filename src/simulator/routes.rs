@@ -20,8 +20,8 @@ use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, queues
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
-/// Genesys limits request payloads to about 512 KB.
-const MAX_BODY_BYTES: usize = 512 * 1024;
+/// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
+pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -224,12 +224,7 @@ async fn read_body(request: Request<Incoming>) -> Result<Bytes, BodyError> {
 
 fn body_error_response(error: BodyError, context_id: &str) -> Response<Body> {
     match error {
-        BodyError::TooLarge => respond::genesys_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request.entity.too.large",
-            &format!("The request body exceeds {MAX_BODY_BYTES} bytes"),
-            context_id,
-        ),
+        BodyError::TooLarge => respond::body_too_large(MAX_BODY_BYTES, context_id),
         BodyError::Broken(reason) => bad_request(
             &format!("Could not read the request body: {reason}"),
             context_id,
@@ -314,9 +309,15 @@ async fn aggregates(
         Err(error) => return (body_error_response(error, context_id), None),
     };
     let sent = serde_json::from_slice::<SentQuery>(&body).ok();
-    let query = match aggregate::parse_query(&body, &shared.world) {
+    let limits = aggregate::QueryLimits {
+        max_predicates: shared.config.max_predicates,
+    };
+    let query = match aggregate::parse_query(&body, &shared.world, limits) {
         Ok(query) => query,
-        Err(message) => return (bad_request(&message, context_id), sent),
+        Err(error) => {
+            let response = respond::invalid_field(&error.field, &error.message, context_id);
+            return (response, sent);
+        }
     };
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();

@@ -295,13 +295,17 @@ impl Exporter {
 
     /// Scrapes the telemetry path in the Prometheus text format.
     pub async fn scrape(&self) -> Metrics {
-        let text = reqwest::get(self.url("/metrics"))
+        Metrics::parse(&self.page("/metrics").await)
+    }
+
+    /// The body of a GET of `path`, such as the landing page `/`.
+    pub async fn page(&self, path: &str) -> String {
+        reqwest::get(self.url(path))
             .await
-            .expect("scrape")
+            .expect("GET")
             .text()
             .await
-            .expect("scrape body");
-        Metrics::parse(&text)
+            .expect("body")
     }
 
     /// Sends SIGTERM and waits for the exit status.
