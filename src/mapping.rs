@@ -29,11 +29,11 @@ use crate::interval::Interval;
 pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
 /// Prefix of every conversation metric.
-const PREFIX: &str = "genesys_conversation_";
+pub const PREFIX: &str = "genesys_conversation_";
 /// How long a group that stopped appearing is still exported with zero counts.
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
-const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
+pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
 /// The result of mapping one response.
 #[derive(Debug)]
@@ -186,12 +186,7 @@ struct LabelNames {
 impl LabelNames {
     fn of(query: &QueryConfig, names: &Names) -> LabelNames {
         let mut labels = vec!["query".to_string(), "interval".to_string()];
-        for dimension in &query.group_by {
-            labels.push(snake_case(dimension));
-            if let Some(named) = names::dimension(dimension) {
-                labels.push(named.label.to_string());
-            }
-        }
+        labels.extend(group_label_names(query));
         let plain: Arc<[String]> = Arc::from(labels.as_slice());
         labels.push("qualifier".to_string());
         LabelNames {
@@ -228,9 +223,23 @@ impl LabelNames {
     }
 }
 
+/// The labels a query's `group_by` becomes, in export order: each dimension in
+/// snake_case, with its name label right after a named id (`queue_name` after
+/// `queue_id`, `user_name` after `user_id`, ...).
+pub fn group_label_names(query: &QueryConfig) -> Vec<String> {
+    let mut labels = Vec::with_capacity(query.group_by.len() * 2);
+    for dimension in &query.group_by {
+        labels.push(snake_case(dimension));
+        if let Some(named) = names::dimension(dimension) {
+            labels.push(named.label.to_string());
+        }
+    }
+    labels
+}
+
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
 /// (`'n'`, `over_sla`)).
-fn split_metric(metric: &str) -> (char, String) {
+pub fn split_metric(metric: &str) -> (char, String) {
     let family = metric.chars().next().unwrap_or('?');
     let snake = snake_case(metric);
     let base = snake
@@ -495,6 +504,8 @@ mod tests {
             group_by: group_by.iter().map(|s| s.to_string()).collect(),
             metrics: metrics.iter().map(|s| s.to_string()).collect(),
             filter: None,
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 
@@ -759,6 +770,9 @@ mod tests {
         );
     }
 
+    /// A group last seen in the interval that ended at 12:30 reads zero while the
+    /// interval being mapped ends less than 24 h later, and is gone once it ends more
+    /// than 24 h later: pinned a minute either side.
     #[test]
     fn a_group_that_goes_quiet_reads_zero_for_a_day() {
         let q = query(&["queueId"], &["nOffered", "tHandle"]);
@@ -774,37 +788,46 @@ mod tests {
         );
 
         let quiet = AggregateResponse::default();
-        let later = map_response(
+        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
+        // Ends at 12:29 the next day: 23 h 59 min after the group was last seen.
+        let a_minute_short = map_response(
             &q,
-            &interval("2026-11-25T12:30:00Z"),
+            &interval("2026-11-26T11:59:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
-        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
         assert_eq!(
-            value(&later.series, "genesys_conversation_offered", &l),
+            value(&a_minute_short.series, "genesys_conversation_offered", &l),
             Some(0.0)
         );
         assert_eq!(
             value(
-                &later.series,
+                &a_minute_short.series,
                 "genesys_conversation_handle_seconds_count",
                 &l
             ),
             Some(0.0)
         );
 
-        // More than 24 h after it was last seen, it is gone.
-        let next_day = map_response(
+        // Ends at 12:31 the next day: 24 h 1 min after, and it is gone.
+        let a_minute_over = map_response(
             &q,
-            &interval("2026-11-26T12:30:00Z"),
+            &interval("2026-11-26T12:01:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
         assert_eq!(
-            value(&next_day.series, "genesys_conversation_offered", &l),
+            value(&a_minute_over.series, "genesys_conversation_offered", &l),
+            None
+        );
+        assert_eq!(
+            value(
+                &a_minute_over.series,
+                "genesys_conversation_handle_seconds_count",
+                &l
+            ),
             None
         );
     }
@@ -838,9 +861,9 @@ mod tests {
             Some(0.5)
         );
         // The bucket of another interval was not taken for this one.
-        assert_ne!(
+        assert_eq!(
             value(&mapped.series, "genesys_conversation_offered", &l),
-            Some(100.0)
+            None
         );
     }
 

@@ -502,3 +502,56 @@ async fn division_series_carry_the_division_names() {
         assert_eq!(&sample.labels["division_name"], &divisions[id]);
     }
 }
+
+/// A reload that adds a query grouped by `userId` to a config that named only queues
+/// starts reading user names: the new query's series carry `user_name` as the listing
+/// gives it, from its first poll. A reload that drops every `queueId` query stops
+/// reading queue names, and their `genesys_exporter_names` series is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_grouping_by_a_new_dimension_names_it() {
+    const QUEUES_ONLY: &str = "queries:\n  - {name: queues, granularity: PT30M, time_zone: UTC, \
+         settle_delay: 5s, group_by: [queueId], metrics: [nOffered]}\n";
+    const AGENTS_ONLY: &str = "queries:\n  - {name: agents, granularity: PT30M, time_zone: UTC, \
+         settle_delay: 5s, group_by: [userId], metrics: [nConnected]}\n";
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = ExporterRun::against(&sim).config(dir.path(), QUEUES_ONLY);
+    run.args.push("--web.enable-lifecycle".into());
+    let exporter = run.start();
+    exporter.wait_ready().await;
+    let metrics = exporter.scrape().await;
+    let known =
+        |m: &common::Metrics, d: &str| m.find("genesys_exporter_names", &[("dimension", d)]).len();
+    assert_eq!(known(&metrics, "queueId"), 1);
+    assert_eq!(known(&metrics, "userId"), 0);
+    assert!(
+        statuses(&sim, USERS).is_empty(),
+        "users read before any query needs them"
+    );
+
+    std::fs::write(dir.path().join("config.yaml"), AGENTS_ONLY).unwrap();
+    let reload = reqwest::Client::new()
+        .post(exporter.url("/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 200, "{}", reload.text().await.unwrap());
+    let users: HashMap<String, String> = sim.listing(USERS).into_iter().collect();
+    let metrics = eventually(&exporter, "the agents query never polled", |m| {
+        !m.find("genesys_conversation_connected", &[("query", "agents")])
+            .is_empty()
+    })
+    .await;
+    let mut named = 0;
+    for sample in metrics.find("genesys_conversation_connected", &[("query", "agents")]) {
+        let id = sample.labels.get("user_id").map_or("", String::as_str);
+        let name = sample.labels.get("user_name").map(String::as_str);
+        if !id.is_empty() {
+            assert_eq!(name, users.get(id).map(String::as_str), "{sample:?}");
+            named += 1;
+        }
+    }
+    assert!(named > 0, "no agent series with a user id");
+    assert!(metrics.value("genesys_exporter_names", &[("dimension", "userId")]) > 0.0);
+    assert_eq!(known(&metrics, "queueId"), 0, "queue names still tracked");
+}

@@ -193,6 +193,8 @@ struct Table {
     forbidden_logged: AtomicBool,
     /// Only for `userId`.
     users: Option<Mutex<UserLookups>>,
+    /// Whether a refresh has succeeded, so that "none" is told from "not read yet".
+    listed: AtomicBool,
 }
 
 /// What one read of a listing gave.
@@ -207,9 +209,13 @@ struct Read {
 }
 
 /// Id to name for every named dimension in use, shared by the refresher and every poll.
+///
+/// A config reload may change the dimensions in use: [`NameDirectory::set_dimensions`]
+/// adds the listings of new ones (the refresher reads them from then on) and drops those
+/// no query groups by any more.
 #[derive(Debug)]
 pub struct NameDirectory {
-    tables: Vec<Table>,
+    tables: RwLock<Vec<Arc<Table>>>,
     telemetry: Arc<Telemetry>,
     user_lookup_limit: usize,
     /// Wakes the refresher early: users switched from lookups by id to paging.
@@ -223,30 +229,53 @@ impl NameDirectory {
         group_by: impl IntoIterator<Item = &'a str>,
         telemetry: Arc<Telemetry>,
     ) -> NameDirectory {
-        let in_use: HashSet<&str> = group_by.into_iter().collect();
-        let tables = DIMENSIONS
-            .iter()
-            .filter(|d| in_use.contains(d.group_by))
-            .map(|dimension| {
-                // Both series exist from start-up, so alerts and dashboards see zeros.
-                telemetry.set_names_known(dimension.group_by, 0);
-                telemetry.count_name_warnings(dimension.group_by, 0);
-                Table {
-                    dimension,
-                    names: RwLock::default(),
-                    page_size: AtomicU32::new(LISTING_PAGE_SIZE),
-                    forbidden_logged: AtomicBool::new(false),
-                    users: (dimension.group_by == "userId")
-                        .then(|| Mutex::new(UserLookups::default())),
-                }
-            })
-            .collect();
-        NameDirectory {
-            tables,
+        let directory = NameDirectory {
+            tables: RwLock::default(),
             telemetry,
             user_lookup_limit: USER_LOOKUP_LIMIT,
             wake: Notify::new(),
+        };
+        directory.set_dimensions(group_by);
+        directory
+    }
+
+    /// Makes the dimensions fetched the named ones among `group_by` (every query's,
+    /// after a reload): those no query groups by any more are dropped, with their
+    /// `genesys_exporter_names` series, so their listings cost nothing; new ones are
+    /// added and returned, with empty names until [`NameDirectory::refresh_dimensions`]
+    /// or the next periodic refresh reads them.
+    pub fn set_dimensions<'a>(
+        &self,
+        group_by: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'static str> {
+        let in_use: HashSet<&str> = group_by.into_iter().collect();
+        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
+        tables.retain(|table| {
+            let kept = in_use.contains(table.dimension.group_by);
+            if !kept {
+                self.telemetry.forget_names(table.dimension.group_by);
+            }
+            kept
+        });
+        let mut added = Vec::new();
+        for dimension in DIMENSIONS.iter().filter(|d| in_use.contains(d.group_by)) {
+            if tables.iter().any(|t| t.dimension == dimension) {
+                continue;
+            }
+            // Both series exist from the start, so alerts and dashboards see zeros.
+            self.telemetry.set_names_known(dimension.group_by, 0);
+            self.telemetry.count_name_warnings(dimension.group_by, 0);
+            tables.push(Arc::new(Table {
+                dimension,
+                names: RwLock::default(),
+                page_size: AtomicU32::new(LISTING_PAGE_SIZE),
+                forbidden_logged: AtomicBool::new(false),
+                users: (dimension.group_by == "userId").then(|| Mutex::new(UserLookups::default())),
+                listed: AtomicBool::new(false),
+            }));
+            added.push(dimension.group_by);
         }
+        added
     }
 
     /// The same with another threshold for paging users instead of looking them up by
@@ -258,19 +287,31 @@ impl NameDirectory {
 
     /// True when no query groups by a named dimension: nothing to fetch.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
+        self.tables().is_empty()
     }
 
     /// The group_by names of the dimensions fetched.
-    pub fn dimensions(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.tables.iter().map(|t| t.dimension.group_by)
+    pub fn dimensions(&self) -> Vec<&'static str> {
+        self.tables().iter().map(|t| t.dimension.group_by).collect()
+    }
+
+    /// How many queues the last good refresh listed, `None` before the first (or while
+    /// no query groups by queue): the queues in the OAuth client's divisions.
+    /// Conversations in divisions it cannot see are left out of every aggregate total,
+    /// so an operator should know how many it sees.
+    pub fn visible_queues(&self) -> Option<usize> {
+        let queues = self.table("queueId")?;
+        queues
+            .listed
+            .load(Ordering::Relaxed)
+            .then(|| queues.current().len())
     }
 
     /// The current names of every dimension in use.
     pub fn current(&self) -> Names {
         Names {
             by_dimension: self
-                .tables
+                .tables()
                 .iter()
                 .map(|t| (t.dimension.group_by, t.current()))
                 .collect(),
@@ -280,9 +321,23 @@ impl NameDirectory {
     /// Re-reads every listing in use; a listing that fails keeps its last good names.
     /// Returns the number of names read, all dimensions together, or the first error.
     pub async fn refresh(&self, client: &GenesysClient) -> Result<usize, ApiError> {
+        self.refresh_dimensions(client, &self.dimensions()).await
+    }
+
+    /// Re-reads the listings of these dimensions (those in use among them), as
+    /// [`NameDirectory::refresh`] does for all.
+    pub async fn refresh_dimensions(
+        &self,
+        client: &GenesysClient,
+        dimensions: &[&str],
+    ) -> Result<usize, ApiError> {
         let mut known = 0;
         let mut first_error = None;
-        for table in &self.tables {
+        for table in self
+            .tables()
+            .iter()
+            .filter(|t| dimensions.contains(&t.dimension.group_by))
+        {
             match self.refresh_table(table, client).await {
                 Ok(count) => known += count,
                 Err(err) => {
@@ -308,7 +363,7 @@ impl NameDirectory {
                 }
                 _ = self.wake.notified() => {
                     if let Some(users) = self.table("userId") {
-                        let _ = self.refresh_table(users, &client).await;
+                        let _ = self.refresh_table(&users, &client).await;
                     }
                 }
             }
@@ -357,9 +412,9 @@ impl NameDirectory {
         if wanted.is_empty() {
             return;
         }
-        match self.read_users_by_id(table, client, &wanted).await {
+        match self.read_users_by_id(&table, client, &wanted).await {
             Ok(read) => {
-                self.count_warnings(table, read.warnings);
+                self.count_warnings(&table, read.warnings);
                 let mut names = (*table.current()).clone();
                 names.extend(read.names);
                 let count = names.len();
@@ -372,14 +427,25 @@ impl NameDirectory {
                     "user names looked up"
                 );
             }
-            Err(err) => self.log_failure(table, &err),
+            Err(err) => self.log_failure(&table, &err),
         }
     }
 
-    fn table(&self, group_by: &str) -> Option<&Table> {
+    /// The tables of this moment; a reload may add more meanwhile.
+    fn tables(&self) -> Vec<Arc<Table>> {
         self.tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn table(&self, group_by: &str) -> Option<Arc<Table>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .find(|t| t.dimension.group_by == group_by)
+            .cloned()
     }
 
     async fn refresh_table(
@@ -535,6 +601,7 @@ impl Table {
 
     fn replace(&self, names: HashMap<String, String>) {
         *self.names.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(names);
+        self.listed.store(true, Ordering::Relaxed);
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 mod grafana;
 mod lint;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,13 +17,22 @@ use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo_wit
 
 /// Variables the contact-center overview must offer besides `datasource`, `job` and
 /// `instance`.
-const OVERVIEW_VARIABLES: [&str; 3] = ["queue_name", "media_type", "interval"];
+const OVERVIEW_VARIABLES: [&str; 4] = ["queue_name", "media_type", "interval", "query"];
 
-fn rules_for(name: &str) -> &'static [&'static str] {
-    if name == "contact-center.json" {
-        &OVERVIEW_VARIABLES
+/// The overview's single-select variables: one granularity and one query at a time, so
+/// that no conversation is counted twice.
+const OVERVIEW_ONE_AT_A_TIME: [&str; 2] = ["interval", "query"];
+
+fn rules_for<'a>(name: &str, counters: &'a HashSet<String>) -> lint::Rules<'a> {
+    let (required_variables, one_at_a_time): (&[&str], &[&str]) = if name == "contact-center.json" {
+        (&OVERVIEW_VARIABLES, &OVERVIEW_ONE_AT_A_TIME)
     } else {
-        &[]
+        (&[], &[])
+    };
+    lint::Rules {
+        required_variables,
+        one_at_a_time,
+        counters,
     }
 }
 
@@ -41,10 +50,7 @@ fn the_dashboards_follow_the_conventions() {
     let mut uids = BTreeSet::new();
     for name in grafana::DASHBOARDS {
         let dashboard = grafana::load(name);
-        let rules = lint::Rules {
-            required_variables: rules_for(name),
-            counters: &counters,
-        };
+        let rules = rules_for(name, &counters);
         problems.extend(
             lint::lint(&dashboard, &rules)
                 .into_iter()
@@ -128,11 +134,9 @@ fn the_dashboards_show_what_the_issue_asks_for() {
 #[test]
 fn the_lint_reports_what_is_broken() {
     let counters = lint::exporter_counters();
-    let rules = lint::Rules {
-        required_variables: &OVERVIEW_VARIABLES,
-        counters: &counters,
-    };
+    let rules = rules_for("contact-center.json", &counters);
     let mut broken = grafana::load("contact-center.json");
+    broken["editable"] = json!(true);
     broken["__inputs"] = json!([{"name": "DS_PROMETHEUS", "type": "datasource"}]);
     broken["schemaVersion"] = json!(16);
     broken["uid"] = json!(null);
@@ -141,6 +145,9 @@ fn the_lint_reports_what_is_broken() {
     for variable in variables.iter_mut() {
         if variable["name"] == "instance" {
             variable["multi"] = json!(false);
+        }
+        if variable["name"] == "query" {
+            variable["multi"] = json!(true);
         }
     }
     // Panel 2 is the first stat under the first row.
@@ -158,6 +165,9 @@ fn the_lint_reports_what_is_broken() {
     panels[2]["targets"][0]["expr"] = json!("sum(genesys_conversation_offered{job=~\"$job\"");
     panels[3]["targets"][0]["expr"] =
         json!(r#"sum(genesys_conversation_offered{job=~"$job", queue_name=~"$queue"})"#);
+    panels[4]["targets"][0]["expr"] = json!(
+        r#"sum(genesys_conversation_transferred{job=~"$job", instance=~"$instance", interval="$interval"})"#
+    );
 
     let problems = lint::lint(&broken, &rules).join("\n");
     let expected = [
@@ -177,6 +187,9 @@ fn the_lint_reports_what_is_broken() {
         "selector genesys_conversation_offered is not filtered by job",
         "(3) query \"A\": unexpected end of input",
         "(4) query \"A\": unknown variable $queue",
+        "dashboard: must be `editable: false`",
+        "variable query: must be a single-select query variable",
+        "(5) query \"A\": selector genesys_conversation_transferred is not filtered by query=\"$query\"",
     ];
     let missed: Vec<&&str> = expected
         .iter()
@@ -316,6 +329,24 @@ impl Grafana<'_> {
         }
     }
 
+    /// The value of an instant query that returns one series.
+    async fn value(&self, expr: &str) -> f64 {
+        let data = self
+            .prometheus
+            .api(
+                "query",
+                &[("query", expr.to_string()), ("time", self.now.to_string())],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{expr}: {err}"));
+        let result = data["result"].as_array().cloned().unwrap_or_default();
+        assert_eq!(result.len(), 1, "{expr}: {data}");
+        result[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{expr}: {data}"))
+    }
+
     /// Whether Prometheus holds any series of `metric` in the time range.
     async fn exists(&self, metric: &str) -> Result<(), String> {
         let found = self
@@ -447,4 +478,154 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
             .await
             .is_err()
     );
+}
+
+/// Each dashboard links to every other one by its uid, keeping the time range and
+/// carrying the exporter selection along.
+#[test]
+fn the_dashboards_link_to_each_other() {
+    for name in grafana::DASHBOARDS {
+        let dashboard = grafana::load(name);
+        let links = dashboard["links"].as_array().cloned().unwrap_or_default();
+        for other in grafana::DASHBOARDS.iter().filter(|other| **other != name) {
+            let uid = grafana::load(other)["uid"]
+                .as_str()
+                .expect("uid")
+                .to_string();
+            let link = links
+                .iter()
+                .find(|link| {
+                    link["url"]
+                        .as_str()
+                        .is_some_and(|url| url.starts_with(&format!("/d/{uid}/")))
+                })
+                .unwrap_or_else(|| panic!("{name} has no link to {other} (/d/{uid}/)"));
+            assert_eq!(link["keepTime"], true, "{name} -> {other}");
+            let url = link["url"].as_str().unwrap_or_default();
+            for variable in ["job", "instance"] {
+                assert!(
+                    url.contains(&format!("${{{variable}:queryparam}}")),
+                    "{name} -> {other} drops {variable}: {url}"
+                );
+            }
+        }
+    }
+}
+
+/// Two queries of one granularity (one by queue, one by queue and direction) describe
+/// the same conversations: the overview shows one of them, the first by default, so its Offered
+/// stat is that query's total, never the two added up.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_queries_of_one_granularity_never_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::ExporterRun::demo()
+        .config(
+            dir.path(),
+            "queries:
+  - name: by_queue
+    granularity: PT30M
+    group_by: [queueId, mediaType]
+    metrics: [nOffered]
+  - name: by_queue_and_direction
+    granularity: PT30M
+    group_by: [queueId, mediaType, direction]
+    metrics: [nOffered]
+",
+        )
+        .start();
+    exporter.wait_ready().await;
+    let target = exporter.base_url.trim_start_matches("http://").to_string();
+    let prometheus = Prometheus::start(dir.path(), &target);
+    prometheus
+        .wait_for(
+            &format!(
+                "count(count by (query) (genesys_conversation_offered{{job=\"{JOB}\"}})) == 2"
+            ),
+            Duration::from_secs(60),
+        )
+        .await;
+    let grafana = Grafana {
+        prometheus: &prometheus,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64(),
+    };
+    let overview = grafana::load("contact-center.json");
+    let values = grafana
+        .variables(&overview)
+        .await
+        .expect("variables resolve");
+    // Label values come sorted: the first query is by_queue.
+    assert_eq!(values["query"], "by_queue");
+    let offered = grafana::panel_queries(&overview)
+        .into_iter()
+        .find(|query| query.panel == "Offered")
+        .expect("an Offered stat");
+    let expr = grafana::substitute(offered.expr, &values).expect("substituted");
+    let shown = grafana.value(&expr).await;
+    let interval = &values["interval"];
+    let total = |query: &str| {
+        format!(
+            "sum(genesys_conversation_offered{{job=\"{JOB}\", interval=\"{interval}\", query=~\"{query}\"}})"
+        )
+    };
+    let by_queue = grafana.value(&total("by_queue")).await;
+    let by_direction = grafana.value(&total("by_queue_and_direction")).await;
+    let both = grafana
+        .value(&total("by_queue|by_queue_and_direction"))
+        .await;
+    assert!(by_queue > 0.0, "no conversations offered");
+    // The same conversations, grouped two ways: added up, each counts twice.
+    assert_eq!(by_direction, by_queue);
+    assert_eq!(both, 2.0 * by_queue);
+    assert_eq!(shown, by_queue, "{expr}");
+}
+
+/// History on day one: a backfill of the built-in query (the demo's), loaded with
+/// promtool into a Prometheus that scrapes nothing, answers every query of the
+/// contact-center dashboard at a past instant.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_center_dashboard_answers_from_backfilled_data_alone() {
+    use chrono::{DurationRound, TimeDelta, Utc};
+
+    let sim = common::simulator(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = (Utc::now() - TimeDelta::hours(1))
+        .duration_trunc(TimeDelta::minutes(30))
+        .unwrap();
+    let from = to - TimeDelta::hours(6);
+    let output = dir.path().join("history.om");
+    let (status, logs) = common::ExporterRun::against(&sim)
+        .subcommand(&[
+            "backfill",
+            "--from",
+            &from.to_rfc3339(),
+            "--to",
+            &to.to_rfc3339(),
+            "--sample-interval",
+            "5m",
+            "--label.job",
+            JOB,
+            "--output",
+            &output.to_string_lossy(),
+        ])
+        .run_to_exit();
+    assert!(status.success(), "{logs}");
+    let prometheus = Prometheus::on_backfill(dir.path(), &output);
+    // Ten minutes after the last bucket's values arrived (90 s after its end), just
+    // past a sample, so the dashboard's few seconds of range hold one.
+    let now = (to + TimeDelta::seconds(90 + 600 + 3)).timestamp() as f64;
+    prometheus
+        .wait_for_at("genesys_exporter_build_info", now, Duration::from_secs(60))
+        .await;
+    let grafana = Grafana {
+        prometheus: &prometheus,
+        now,
+    };
+    let (failures, queries) = grafana
+        .failures("contact-center.json", &grafana::load("contact-center.json"))
+        .await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(queries >= 20, "only {queries} queries checked");
 }
