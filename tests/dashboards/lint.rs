@@ -217,16 +217,21 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
                         .into_iter()
                         .filter(|s| declared.iter().any(|d| d == s))
                         .collect();
+                    // A row's repeat variable chooses among the values of a one-at-a-time
+                    // label itself, one per copy of the row.
+                    let repeats = repeat_variables(dashboard);
                     let one_at_a_time: Vec<&str> = rules
                         .one_at_a_time
                         .iter()
                         .copied()
                         .filter(|s| declared.iter().any(|d| d == s))
+                        .filter(|s| !repeats.iter().any(|(label, v)| label == s && v == &name))
                         .collect();
                     let context = format!("variable {name}");
                     let filters = Filters {
                         scope: &scope,
                         one_at_a_time: &one_at_a_time,
+                        repeated: None,
                     };
                     lint_expr(&context, &selector, &declared, &filters, rules, problems);
                 }
@@ -242,6 +247,9 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
 
 fn lint_panels(dashboard: &Value, rules: &Rules, declared: &[String], problems: &mut Vec<String>) {
     let mut ids = HashSet::new();
+    let repeats = repeat_variables(dashboard);
+    // Panels after a row belong to it, up to the next row.
+    let mut repeated: Option<(&str, &str)> = None;
     for panel in grafana::panels(dashboard) {
         let title = panel["title"].as_str().unwrap_or("");
         let name = format!("panel {:?} ({})", title, panel["id"]);
@@ -252,6 +260,12 @@ fn lint_panels(dashboard: &Value, rules: &Rules, declared: &[String], problems: 
             problems.push(format!("{name}: needs a title"));
         }
         if grafana::is_row(panel) {
+            repeated = panel["repeat"].as_str().and_then(|repeat| {
+                repeats
+                    .iter()
+                    .find(|(_, v)| v == repeat)
+                    .map(|(label, v)| (label.as_str(), v.as_str()))
+            });
             continue;
         }
         if panel["description"].as_str().is_none_or(str::is_empty) {
@@ -290,6 +304,7 @@ fn lint_panels(dashboard: &Value, rules: &Rules, declared: &[String], problems: 
             let filters = Filters {
                 scope: &SCOPE_VARIABLES,
                 one_at_a_time: rules.one_at_a_time,
+                repeated,
             };
             lint_expr(&context, expr, declared, &filters, rules, problems);
         }
@@ -308,6 +323,25 @@ struct Filters<'a> {
     scope: &'a [&'a str],
     /// Conversation selectors: `name="$name"` or `name=~"$name"`.
     one_at_a_time: &'a [&'a str],
+    /// In a row repeated over a variable of `label` values, (`label`, the variable): each
+    /// copy of the row has one of its values, so `label=~"$variable"` filters the label
+    /// one at a time as `label="$label"` would.
+    repeated: Option<(&'a str, &'a str)>,
+}
+
+/// The rows repeated over a variable: the variable, and the label whose values it takes.
+fn repeat_variables(dashboard: &Value) -> Vec<(String, String)> {
+    let variables = grafana::variables(dashboard);
+    grafana::panels(dashboard)
+        .into_iter()
+        .filter(|p| grafana::is_row(p))
+        .filter_map(|row| row["repeat"].as_str())
+        .filter_map(|repeat| {
+            let variable = variables.iter().find(|v| v["name"] == repeat)?;
+            let label = grafana::parse_label_values(grafana::variable_query(variable))?.label;
+            Some((label, repeat.to_string()))
+        })
+        .collect()
 }
 
 /// Parses `expr` (variables kept, interval variables replaced by stand-ins) and checks
@@ -490,13 +524,18 @@ impl ExprCheck<'_> {
         } else {
             selector.matchers.or_matchers.iter().collect()
         };
+        let repeated = self.filters.repeated;
         let filtered_by = |variable: &str, exact_too: bool| {
             groups.iter().all(|matchers| {
                 matchers.iter().any(|m| {
-                    m.name == variable
-                        && (matches!(m.op, MatchOp::Re(_))
-                            || (exact_too && matches!(m.op, MatchOp::Equal)))
-                        && m.value == format!("${variable}")
+                    let by = |value: &str| {
+                        m.name == variable
+                            && (matches!(m.op, MatchOp::Re(_))
+                                || (exact_too && matches!(m.op, MatchOp::Equal)))
+                            && m.value == format!("${value}")
+                    };
+                    by(variable)
+                        || repeated.is_some_and(|(label, repeat)| label == variable && by(repeat))
                 })
             })
         };
