@@ -555,3 +555,58 @@ fn bad_input_exits_2_naming_the_flag() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// A report grouped by `userId` and `wrapUpCode` carries `user_name` and
+/// `wrap_up_code_name` as the live series do, from the same listings.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_by_user_and_wrap_up_code_carries_their_names() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::hours(1));
+    let from = to - TimeDelta::hours(6);
+    let output = dir.path().join("agents.csv");
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        "queries:\n  - name: agents\n    granularity: PT1H\n    group_by: [userId, wrapUpCode]\n    metrics: [nConnected]\n",
+        &[
+            "report",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--format",
+            "csv",
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    let records = read_csv(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!(
+        records[0][..6].join(","),
+        "interval_start,interval_end,user_id,user_name,wrap_up_code,wrap_up_code_name"
+    );
+    let users: HashMap<String, String> = sim.listing("/api/v2/users").into_iter().collect();
+    let codes: HashMap<String, String> = sim
+        .listing("/api/v2/routing/wrapupcodes")
+        .into_iter()
+        .collect();
+    let mut named = 0;
+    for row in &records[1..] {
+        assert_eq!(
+            row[3],
+            users.get(&row[2]).cloned().unwrap_or_default(),
+            "{row:?}"
+        );
+        assert_eq!(
+            row[5],
+            codes.get(&row[4]).cloned().unwrap_or_default(),
+            "{row:?}"
+        );
+        if !row[3].is_empty() && !row[5].is_empty() {
+            named += 1;
+        }
+    }
+    assert!(named > 0, "no row with both names");
+}
