@@ -47,7 +47,7 @@ struct Clause {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Operator {
+pub(crate) enum Operator {
     Matches,
     Exists,
     NotExists,
@@ -228,31 +228,12 @@ fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, St
             "filter is nested more than {MAX_FILTER_DEPTH} levels deep"
         ));
     }
-    let Value::Object(obj) = value else {
-        return Err("filter (and each clause) must be an object".into());
-    };
-    let any = match obj.get("type").and_then(Value::as_str) {
-        Some("and") => false,
-        Some("or") => true,
-        Some(other) => {
-            return Err(format!(
-                "invalid filter type '{other}': must be 'and' or 'or'"
-            ));
-        }
-        None => return Err("filter type is required ('and' or 'or')".into()),
-    };
-    let list = |name: &str| -> Result<&[Value], String> {
-        match obj.get(name) {
-            None | Some(Value::Null) => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items.as_slice()),
-            Some(_) => Err(format!("filter {name} must be an array")),
-        }
-    };
-    let mut predicates = list("predicates")?
+    let (any, predicate_values, clause_values) = clause_fields(value)?;
+    let mut predicates = predicate_values
         .iter()
         .map(|p| parse_predicate(p, world))
         .collect::<Result<Vec<_>, _>>()?;
-    let clauses = list("clauses")?
+    let clauses = clause_values
         .iter()
         .map(|c| parse_clause(c, world, depth + 1))
         .collect::<Result<Vec<_>, _>>()?;
@@ -286,7 +267,49 @@ fn parse_clause(value: &Value, world: &World, depth: usize) -> Result<Clause, St
     })
 }
 
+/// Whether a filter node is an `or` (else `and`), and its predicates and clauses, the
+/// same in the aggregates and the observations query; the error is the 400's message.
+pub(crate) fn clause_fields(value: &Value) -> Result<(bool, &[Value], &[Value]), String> {
+    let Value::Object(obj) = value else {
+        return Err("filter (and each clause) must be an object".into());
+    };
+    let any = match obj.get("type").and_then(Value::as_str) {
+        Some("and") => false,
+        Some("or") => true,
+        Some(other) => {
+            return Err(format!(
+                "invalid filter type '{other}': must be 'and' or 'or'"
+            ));
+        }
+        None => return Err("filter type is required ('and' or 'or')".into()),
+    };
+    let list = |name: &str| -> Result<&[Value], String> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items.as_slice()),
+            Some(_) => Err(format!("filter {name} must be an array")),
+        }
+    };
+    Ok((any, list("predicates")?, list("clauses")?))
+}
+
 fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
+    let (name, operator, value) = predicate_fields(value)?;
+    if !catalog::is_dimension(name) {
+        return Err(format!("unknown dimension '{name}' in filter"));
+    }
+    let dim = Dim::from_name(name);
+    let want = value.and_then(|v| dim.and_then(|d| world.dim_code(d, v)));
+    Ok(Predicate {
+        dim,
+        operator,
+        want,
+    })
+}
+
+/// The dimension, operator and (for `matches`) value of a `dimension` predicate, the
+/// same in the aggregates and the observations query; the error is the 400's message.
+pub(crate) fn predicate_fields(value: &Value) -> Result<(&str, Operator, Option<&str>), String> {
     let Value::Object(obj) = value else {
         return Err("each filter predicate must be an object".into());
     };
@@ -305,9 +328,6 @@ fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
         Some(_) => return Err("predicate dimension must be a string".into()),
         None => return Err("predicate dimension is required".into()),
     };
-    if !catalog::is_dimension(name) {
-        return Err(format!("unknown dimension '{name}' in filter"));
-    }
     let operator = match text("operator") {
         None => Operator::Matches,
         Some(Value::String(s)) if s == "matches" => Operator::Matches,
@@ -319,9 +339,8 @@ fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
             ));
         }
     };
-    let dim = Dim::from_name(name);
-    let want = match (operator, text("value")) {
-        (Operator::Matches, Some(Value::String(v))) => dim.and_then(|d| world.dim_code(d, v)),
+    let value = match (operator, text("value")) {
+        (Operator::Matches, Some(Value::String(v))) => Some(v.as_str()),
         (Operator::Matches, Some(_)) => {
             return Err(format!("predicate value for '{name}' must be a string"));
         }
@@ -332,11 +351,7 @@ fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
         }
         _ => None,
     };
-    Ok(Predicate {
-        dim,
-        operator,
-        want,
-    })
+    Ok((name, operator, value))
 }
 
 /// Accumulated stats of one metric in one group and bucket.

@@ -160,6 +160,20 @@ pub(crate) const METRICS: &[&str] = &[
     "tWait",
 ];
 
+/// Queue observation metrics (`QueueObservationQuery.metrics`, SDK enum). Not valid in
+/// aggregates queries, as the aggregates metrics are not valid here.
+pub(crate) const OBSERVATION_METRICS: &[&str] = &[
+    "oActiveUsers",
+    "oAlerting",
+    "oInteracting",
+    "oMemberUsers",
+    "oOffQueueUsers",
+    "oOnQueueUsers",
+    "oUserPresences",
+    "oUserRoutingStatuses",
+    "oWaiting",
+];
+
 /// Whether `name` is a dimension the real API accepts.
 pub(crate) fn is_dimension(name: &str) -> bool {
     DIMENSIONS.contains(&name)

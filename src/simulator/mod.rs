@@ -3,17 +3,19 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the queue listing, per-token rate limits and the
+//! conversation-aggregates query, the queue observations query, the queue listing, per-token rate limits and the
 //! Genesys error bodies. Its traffic is synthetic but deterministic, so tests can
 //! assert on exact numbers, and it can inject faults to exercise retry paths.
 //!
 //! Login and API share one base URL ([`Simulator::base_url`]).
 
+mod agents;
 mod aggregate;
 mod auth;
 mod catalog;
 mod codec;
 mod faults;
+mod observations;
 mod period;
 mod queues;
 mod ratelimit;

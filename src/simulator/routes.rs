@@ -15,11 +15,12 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{RecordedRequest, Shared, aggregate, codec, faults, queues};
+use super::{RecordedRequest, Shared, aggregate, codec, faults, observations, queues};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
+const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// Genesys limits request payloads to about 512 KB.
 const MAX_BODY_BYTES: usize = 512 * 1024;
 
@@ -27,6 +28,7 @@ const MAX_BODY_BYTES: usize = 512 * 1024;
 enum Route {
     Token,
     Aggregates,
+    Observations,
     Queues,
 }
 
@@ -34,6 +36,7 @@ fn route(path: &str) -> Option<(Route, Method)> {
     match path {
         TOKEN_PATH => Some((Route::Token, Method::POST)),
         AGGREGATES_PATH => Some((Route::Aggregates, Method::POST)),
+        OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
         _ => None,
     }
@@ -165,6 +168,7 @@ async fn dispatch(
     }
     let response = match route {
         Route::Aggregates => aggregates(shared, request, context_id).await,
+        Route::Observations => queue_observations(shared, request, context_id).await,
         Route::Queues => match queues::page(
             &shared.queues,
             request.uri().query(),
@@ -290,28 +294,67 @@ async fn aggregates(
     request: Request<Incoming>,
     context_id: &str,
 ) -> Response<Body> {
-    let body = match read_body(request).await {
-        Ok(body) => body,
-        Err(error) => return body_error_response(error, context_id),
+    let analytics = Analytics {
+        parse: aggregate::parse_query,
+        run: aggregate::run,
+        what: "aggregate",
     };
-    let query = match aggregate::parse_query(&body, &shared.world) {
-        Ok(query) => query,
-        Err(message) => return bad_request(&message, context_id),
+    analytics.answer(shared, request, context_id).await
+}
+
+/// `POST /api/v2/analytics/queues/observations/query`.
+async fn queue_observations(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Response<Body> {
+    let analytics = Analytics {
+        parse: observations::parse_query,
+        run: observations::run,
+        what: "observation",
     };
-    // The simulator's clock, which a clock-skew fault moves against the host's.
-    let now_ms = shared.faults.now().timestamp_millis();
-    // Generating a day of traffic is CPU work: keep it off the async workers.
-    let worker = Arc::clone(shared);
-    match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms)).await {
-        Ok(result) => respond::json_response(StatusCode::OK, &result),
-        Err(error) => {
-            tracing::warn!(%error, "simulator aggregate computation failed");
-            respond::genesys_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal.server.error",
-                "The aggregate computation failed",
-                context_id,
-            )
+    analytics.answer(shared, request, context_id).await
+}
+
+/// An analytics query endpoint: a JSON body validated into `Q` (else a 400), then
+/// answered from the traffic model at the simulator's now.
+struct Analytics<Q> {
+    parse: fn(&[u8], &super::traffic::World) -> Result<Q, String>,
+    run: fn(&super::traffic::World, &Q, i64) -> serde_json::Value,
+    what: &'static str,
+}
+
+impl<Q: Send + 'static> Analytics<Q> {
+    async fn answer(
+        self,
+        shared: &Arc<Shared>,
+        request: Request<Incoming>,
+        context_id: &str,
+    ) -> Response<Body> {
+        let body = match read_body(request).await {
+            Ok(body) => body,
+            Err(error) => return body_error_response(error, context_id),
+        };
+        let query = match (self.parse)(&body, &shared.world) {
+            Ok(query) => query,
+            Err(message) => return bad_request(&message, context_id),
+        };
+        // The simulator's clock, which a clock-skew fault moves against the host's.
+        let now_ms = shared.faults.now().timestamp_millis();
+        // Generating a day of traffic is CPU work: keep it off the async workers.
+        let worker = Arc::clone(shared);
+        let run = self.run;
+        match tokio::task::spawn_blocking(move || run(&worker.world, &query, now_ms)).await {
+            Ok(result) => respond::json_response(StatusCode::OK, &result),
+            Err(error) => {
+                tracing::warn!(%error, what = self.what, "simulator computation failed");
+                respond::genesys_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal.server.error",
+                    &format!("The {} computation failed", self.what),
+                    context_id,
+                )
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ pub(crate) const SHORT_ABANDON_MS: i64 = 10_000;
 /// Size of the org's agent pool unless [`Org::users`] says otherwise.
 pub(crate) const AGENT_POOL: usize = 40;
 /// Agents staffed on each queue (a window of the pool, overlapping between queues).
-const AGENTS_PER_QUEUE: usize = 12;
+pub(crate) const AGENTS_PER_QUEUE: usize = 12;
 /// Number of wrap-up codes in the org.
 pub(crate) const WRAP_UP_CODES: usize = 8;
 const MINUTE_MS: i64 = 60_000;
@@ -41,6 +41,7 @@ const TAG_WRAP_UP_ID: u64 = 3;
 const TAG_CELL: u64 = 4;
 const TAG_CONVERSATION: u64 = 5;
 const TAG_QUEUE_SHAPE: u64 = 6;
+const TAG_CONVERSATION_ID: u64 = 7;
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -63,7 +64,7 @@ fn unit(bits: u64) -> f64 {
 }
 
 /// A deterministic id shaped like a UUID, derived from `(seed, tag, index)`.
-fn stable_uuid(seed: u64, tag: u64, index: u64) -> String {
+pub(crate) fn stable_uuid(seed: u64, tag: u64, index: u64) -> String {
     let hi = u128::from(hash(&[seed, tag, index, 0]));
     let lo = u128::from(hash(&[seed, tag, index, 1]));
     uuid_from_bits((hi << 64) | lo)
@@ -721,9 +722,45 @@ impl World {
         &self.queue_ids
     }
 
-    #[cfg(test)]
     pub(crate) fn agent_ids(&self) -> &[String] {
         &self.agent_ids
+    }
+
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The agents staffed on `queue` (pool indices, distinct): the window of the pool
+    /// its conversations are handed to.
+    pub(crate) fn queue_members(&self, queue: u32) -> Vec<u32> {
+        let pool = self.agent_ids.len();
+        let mut members: Vec<u32> = (0..AGENTS_PER_QUEUE)
+            .map(|i| ((queue as usize * 7 + i) % pool) as u32)
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        members
+    }
+
+    /// How busy minute `minute` (since the epoch) is, 0 to 1: the daily pattern, or 1
+    /// all day for a busy-all-day org.
+    pub(crate) fn load_at(&self, minute: i64) -> f64 {
+        if self.busy_all_day {
+            1.0
+        } else {
+            load_factor(minute)
+        }
+    }
+
+    /// The conversation's id, stable for a seed: what queue observations list in
+    /// `observations[].conversationId`.
+    pub(crate) fn conversation_id(&self, conversation: &Conversation) -> String {
+        let key = hash(&[
+            u64::from(conversation.queue),
+            conversation.media as u64,
+            conversation.arrival_ms as u64,
+        ]);
+        stable_uuid(self.seed, TAG_CONVERSATION_ID, key)
     }
 
     /// The code of a dimension value given as a string, `None` when the org has no
@@ -789,11 +826,7 @@ impl World {
         let first_minute = from_ms.div_euclid(MINUTE_MS);
         let last_minute = (to_ms - 1).div_euclid(MINUTE_MS);
         for minute in first_minute..=last_minute {
-            let load = if self.busy_all_day {
-                1.0
-            } else {
-                load_factor(minute)
-            };
+            let load = self.load_at(minute);
             for &(queue, media_index, media, rate) in &cells {
                 let cell = hash(&[
                     self.seed,
