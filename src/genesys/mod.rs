@@ -1,5 +1,6 @@
 //! Everything that talks to Genesys Cloud: regions, the OAuth token, the API budget,
-//! retries, request and response types, and queue names.
+//! retries, request and response types, the catalogue of names the API accepts, and queue
+//! names.
 //!
 //! Every API call goes through [`GenesysClient::send`], so there is exactly one place where
 //! the budget is spent, tokens are attached and renewed, 429s pause everyone, transient
@@ -7,6 +8,7 @@
 
 pub mod auth;
 pub mod budget;
+pub mod catalog;
 pub mod clock;
 pub mod nonfinite;
 pub mod queues;

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use super::catalog;
 use super::period::{self, Granularity};
 use super::traffic::{
     DIM_COUNT, Dim, DimValues, Event, MAX_SPAN_MS, METRIC_COUNT, Media, Metric, MetricKind,
     SERVICE_LEVEL_TARGET, World,
 };
+use crate::genesys::catalog;
 
 /// Filters deeper than this are refused (Genesys documents two levels of nesting).
 const MAX_FILTER_DEPTH: usize = 4;
@@ -168,7 +168,7 @@ pub(crate) fn parse_query(body: &[u8], world: &World) -> Result<AggregateQuery, 
         Some(v) => string_list(v, "groupBy")?
             .into_iter()
             .map(|name| {
-                if catalog::is_dimension(name) {
+                if catalog::is_conversation_dimension(name) {
                     Ok(Dim::from_name(name))
                 } else {
                     Err(format!("unknown dimension '{name}' in groupBy"))
@@ -192,7 +192,7 @@ pub(crate) fn parse_query(body: &[u8], world: &World) -> Result<AggregateQuery, 
     let mut metrics: Vec<Option<Metric>> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for name in names {
-        if !catalog::is_metric(name) {
+        if !catalog::is_conversation_metric(name) {
             return Err(format!("unknown metric '{name}' in metrics"));
         }
         if !seen.contains(&name) {
@@ -295,7 +295,7 @@ pub(crate) fn clause_fields(value: &Value) -> Result<(bool, &[Value], &[Value]),
 
 fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
     let (name, operator, value) = predicate_fields(value)?;
-    if !catalog::is_dimension(name) {
+    if !catalog::is_conversation_dimension(name) {
         return Err(format!("unknown dimension '{name}' in filter"));
     }
     let dim = Dim::from_name(name);

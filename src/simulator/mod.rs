@@ -12,7 +12,6 @@
 mod agents;
 mod aggregate;
 mod auth;
-mod catalog;
 mod codec;
 mod faults;
 mod observations;

@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 
 use super::agents::{self, RoutingStatus, SystemPresence};
 use super::aggregate::{Operator, clause_fields, predicate_fields};
-use super::catalog::OBSERVATION_METRICS;
 use super::traffic::{Conversation, Dim, MAX_SPAN_MS, Media, Outcome, World};
+use crate::genesys::catalog::OBSERVATION_METRICS;
 
 /// Queue ids one request may name (the practical cap of the real API).
 pub(crate) const MAX_QUEUE_PREDICATES: usize = 100;

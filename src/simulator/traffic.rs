@@ -999,6 +999,17 @@ mod tests {
     // 2026-11-25 (a Wednesday) 00:00 UTC in ms.
     const WEDNESDAY: i64 = 1_795_564_800_000;
 
+    #[test]
+    fn every_modelled_name_is_in_the_catalogue() {
+        use crate::genesys::catalog;
+        for m in Metric::ALL {
+            assert!(catalog::is_conversation_metric(m.name()), "{}", m.name());
+        }
+        for d in Dim::ALL {
+            assert!(catalog::is_conversation_dimension(d.name()), "{}", d.name());
+        }
+    }
+
     fn collect(world: &World, from: i64, to: i64) -> Vec<Conversation> {
         let mut out = Vec::new();
         world.for_each_conversation(from, to, |_, _| true, |c| out.push(c.clone()));
