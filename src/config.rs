@@ -27,7 +27,16 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+mod observations;
+
+use observations::RawObservation;
+pub use observations::{
+    DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DETAIL_METRICS, MAX_QUEUES_PER_REQUEST,
+    MEDIA_TYPES, ObservationConfig, QueueSelection,
+};
+
 use crate::filter::{QueryFilter, RequestShape};
+use crate::genesys::catalog;
 use crate::genesys::types::AggregateQuery;
 use crate::interval::{Granularity, Interval};
 
@@ -49,11 +58,14 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 /// `/dev/zero` from exhausting memory.
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
-/// The whole config file: the list of aggregate queries to run.
+/// The whole config file: the aggregate queries and the queue observation sets to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// The queries, in file order; at least one, names unique.
+    /// The queries, in file order; names unique across queries and observations.
     pub queries: Vec<QueryConfig>,
+    /// The queue observation sets, in file order. Queries and observations together
+    /// are at least one entry.
+    pub observations: Vec<ObservationConfig>,
 }
 
 /// One aggregate query, validated: every field is already in the form the exporter uses.
@@ -269,6 +281,7 @@ impl Config {
                 ]),
                 filter: None,
             }],
+            observations: Vec::new(),
         }
     }
 
@@ -289,6 +302,11 @@ impl Config {
                     metrics: &q.metrics,
                     filter: q.filter.as_ref().map(QueryFilter::written),
                 })
+                .collect(),
+            observations: self
+                .observations
+                .iter()
+                .map(ObservationConfig::written)
                 .collect(),
         };
         serde_yaml_ng::to_string(&out)
@@ -332,11 +350,13 @@ pub fn snake_case(camel: &str) -> String {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with a `queries` list at the top level"
+    expecting = "a mapping with a `queries` list (and optionally `observations`) at the top level"
 )]
 struct RawConfig {
     #[serde(default)]
     queries: Option<Vec<RawQuery>>,
+    #[serde(default)]
+    observations: Option<Vec<RawObservation>>,
 }
 
 #[derive(Deserialize)]
@@ -457,6 +477,8 @@ impl<'de> serde::de::Visitor<'de> for NameOnlyVisitor {
 #[derive(Serialize)]
 struct OutConfig<'a> {
     queries: Vec<OutQuery<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    observations: Vec<observations::OutObservation<'a>>,
 }
 
 #[derive(Serialize)]
@@ -504,7 +526,12 @@ impl RawConfig {
             field: Some(field.into()),
             message,
         };
-        let Some(raw_queries) = self.queries else {
+        let raw_observations = self.observations.unwrap_or_default();
+        let raw_queries = match self.queries {
+            None if !raw_observations.is_empty() => Some(Vec::new()),
+            queries => queries,
+        };
+        let Some(raw_queries) = raw_queries else {
             return Err(invalid(
                 None,
                 "queries",
@@ -513,7 +540,7 @@ impl RawConfig {
                     .into(),
             ));
         };
-        if raw_queries.is_empty() {
+        if raw_queries.is_empty() && raw_observations.is_empty() {
             return Err(invalid(
                 None,
                 "queries",
@@ -542,31 +569,49 @@ impl RawConfig {
                 .map_err(|e| invalid(Some(label), &e.field, e.message))?;
             queries.push(query);
         }
-        Ok(Config { queries })
+        let mut observations = Vec::with_capacity(raw_observations.len());
+        for (index, raw) in raw_observations.into_iter().enumerate() {
+            let label = match raw.name.as_deref() {
+                Some(name) if is_valid_name(name) => format!("observation {name:?}"),
+                _ => format!("observations[{index}]"),
+            };
+            if let Some(name) = raw.name.as_deref() {
+                let taken = seen
+                    .get(name)
+                    .map(|first| format!("queries[{first}]"))
+                    .or_else(|| {
+                        observations
+                            .iter()
+                            .position(|o: &ObservationConfig| o.name == name)
+                            .map(|first| format!("observations[{first}]"))
+                    });
+                if let Some(first) = taken {
+                    return Err(invalid(
+                        Some(format!("observations[{index}]")),
+                        "name",
+                        format!(
+                            "{name:?} is already the name of {first}; names must be unique \
+                             across queries and observations because they become the \
+                             `query` label"
+                        ),
+                    ));
+                }
+            }
+            let observation = raw
+                .validate()
+                .map_err(|e| invalid(Some(label), &e.field, e.message))?;
+            observations.push(observation);
+        }
+        Ok(Config {
+            queries,
+            observations,
+        })
     }
 }
 
 impl RawQuery {
     fn validate(self) -> Result<QueryConfig, FieldError> {
-        let name = match self.name {
-            None => {
-                return Err(FieldError::new(
-                    "name",
-                    "missing; every query needs a unique name made of letters, digits and \
-                     `_.:-` (it becomes the `query` label)",
-                ));
-            }
-            Some(name) if !is_valid_name(&name) => {
-                return Err(FieldError::new(
-                    "name",
-                    format!(
-                        "{name:?} is not a valid name; use one or more letters, digits, `_`, \
-                         `.`, `:` or `-` (it becomes the `query` label)"
-                    ),
-                ));
-            }
-            Some(name) => name,
-        };
+        let name = check_name(self.name, "query")?;
         let granularity = match self.granularity {
             None => {
                 return Err(FieldError::new(
@@ -601,19 +646,7 @@ impl RawQuery {
         };
         let refresh = match self.refresh {
             None => None,
-            Some(text) => {
-                let d = parse_duration(&text, "5m").map_err(|m| FieldError::new("refresh", m))?;
-                if d < MIN_REFRESH {
-                    return Err(FieldError::new(
-                        "refresh",
-                        format!(
-                            "{text:?} is shorter than the 10s minimum, which keeps the \
-                             exporter well under the API rate limit"
-                        ),
-                    ));
-                }
-                Some(d)
-            }
+            Some(text) => Some(check_refresh(&text, "5m")?),
         };
         let group_by = self.group_by.unwrap_or_default();
         check_group_by(&group_by)?;
@@ -651,6 +684,42 @@ impl RawQuery {
             filter,
         })
     }
+}
+
+/// The `name` of a query or observation set (`what`): present and valid.
+fn check_name(name: Option<String>, what: &str) -> Result<String, FieldError> {
+    match name {
+        None => Err(FieldError::new(
+            "name",
+            format!(
+                "missing; every {what} needs a unique name made of letters, digits and \
+                 `_.:-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) if !is_valid_name(&name) => Err(FieldError::new(
+            "name",
+            format!(
+                "{name:?} is not a valid name; use one or more letters, digits, `_`, \
+                 `.`, `:` or `-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) => Ok(name),
+    }
+}
+
+/// A `refresh` period: a duration of at least [`MIN_REFRESH`].
+fn check_refresh(text: &str, example: &str) -> Result<Duration, FieldError> {
+    let d = parse_duration(text, example).map_err(|m| FieldError::new("refresh", m))?;
+    if d < MIN_REFRESH {
+        return Err(FieldError::new(
+            "refresh",
+            format!(
+                "{text:?} is shorter than the 10s minimum, which keeps the exporter well \
+                 under the API rate limit"
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// `[A-Za-z0-9_.:-]+`: safe as a label value and in log lines, and easy to type.
@@ -736,6 +805,15 @@ fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
                     "{metric:?} is not a Genesys metric name; expected n (count), t (timer) \
                      or o (observation) followed by a capital letter, such as nOffered, \
                      tHandle or oServiceLevel"
+                ),
+            ));
+        }
+        if catalog::is_observation_metric(metric) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{metric:?} is a queue observation metric, not a conversation aggregates \
+                     metric; put it in an `observations` entry (see the configuration guide)"
                 ),
             ));
         }
@@ -1006,7 +1084,11 @@ const QUERY_KEYS: [&str; 8] = [
 /// (`groupBy` -> `group_by`), a near miss (`querys` -> `queries`), or a shared start
 /// (`query` -> `queries`, `settle` -> `settle_delay`).
 fn known_key_like(key: &str, in_query: bool) -> Option<&'static str> {
-    let known: &[&'static str] = if in_query { &QUERY_KEYS } else { &["queries"] };
+    let known: &[&'static str] = if in_query {
+        &QUERY_KEYS
+    } else {
+        &["queries", "observations"]
+    };
     let snake = snake_case(key).replace('-', "_");
     let common_prefix = |k: &str| {
         snake
@@ -1041,7 +1123,10 @@ fn join_field(parent: Option<&str>, key: &str) -> String {
 /// starts with a path into the config's known structure.
 fn split_path(message: &str) -> Option<(&str, &str)> {
     let (path, rest) = message.split_once(": ")?;
-    let known = path == "queries" || path.starts_with("queries[") || path.starts_with("queries.");
+    let known = path == "queries"
+        || path.starts_with("queries[")
+        || path.starts_with("queries.")
+        || path.starts_with("observations");
     known.then_some((path, rest))
 }
 
