@@ -285,6 +285,14 @@ impl Config {
         }
     }
 
+    /// The built-in query and `live`, every queue's observations: what the exporter runs
+    /// against a real org without `--config.file`.
+    pub fn builtin_with_live() -> Config {
+        let mut config = Config::builtin_default();
+        config.observations.push(ObservationConfig::builtin_live());
+        config
+    }
+
     /// The config as YAML that [`Config::from_yaml`] reads back to an equal config: for
     /// showing the effective config (for instance the built-in default) to a user.
     pub fn to_yaml(&self) -> Result<String, serde_yaml_ng::Error> {

@@ -14,7 +14,7 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
-use genesys_cloud_exporter::schedule::{PollContext, Poller};
+use genesys_cloud_exporter::schedule::{ObservationPoller, PollContext, Poller};
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
@@ -53,7 +53,9 @@ fn main() -> ExitCode {
 async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     let config = match &args.config_file {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
-        None => Config::builtin_default(),
+        // Without a config file, the built-in query and the `live` observation of every
+        // queue.
+        None => Config::builtin_with_live(),
     };
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
     let web_config = match &args.web_config_file {
@@ -123,13 +125,18 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         config
             .queries
             .iter()
-            .map(|q| (q.name.as_str(), q.granularity.to_string())),
+            .map(|q| (q.name.as_str(), q.granularity.to_string()))
+            .chain(config.observations.iter().map(|o| {
+                let every = humantime::format_duration(o.refresh);
+                (o.name.as_str(), format!("observations every {every}"))
+            })),
     ));
     let queue_names = Arc::new(QueueNames::default());
     tracing::info!(
         api = %endpoints.api_base,
         login = %endpoints.login_base,
         queries = config.queries.len(),
+        observations = config.observations.len(),
         requests_per_minute = args.requests_per_minute.get(),
         "starting"
     );
@@ -150,12 +157,15 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
 
-    // Queue names are only worth their API calls when some query groups by queue.
+    // Queue names are only worth their API calls when some query groups by queue, or
+    // when queues are observed (their names label the series, and `queues: all` is
+    // the list they come with).
     let mut background = Vec::new();
-    if config
-        .queries
-        .iter()
-        .any(|q| q.group_by.iter().any(|d| d == "queueId"))
+    if !config.observations.is_empty()
+        || config
+            .queries
+            .iter()
+            .any(|q| q.group_by.iter().any(|d| d == "queueId"))
     {
         let first =
             tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
@@ -175,6 +185,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     };
     for query in config.queries {
         background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
+    }
+    for observation in config.observations {
+        let refresh = observation.refresh;
+        background.push(tokio::spawn(
+            ObservationPoller::new(observation, refresh, context.clone()).run(),
+        ));
     }
 
     let served = server.await;

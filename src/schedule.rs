@@ -7,6 +7,10 @@
 //! again cannot help (a 400 or 403), at the next regular time. One task per query polls
 //! sequentially, so a query never has two polls in flight.
 
+mod observations;
+
+pub use observations::ObservationPoller;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,14 +122,7 @@ impl Poller {
     fn record_failure(&self, interval: Interval, started: Instant, err: ApiError) -> ApiError {
         let name = &self.query.name;
         tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
-        self.context
-            .telemetry
-            .observe_poll(name, None, started.elapsed().as_secs_f64());
-        self.context.store.update_status(name, |s| {
-            s.attempted = true;
-            s.last_error = Some(err.to_string());
-        });
-        err
+        record_failed_poll(&self.context, name, started, err)
     }
 
     /// One poll: query the API, map the answer, publish it, and record how it went.
@@ -211,6 +208,24 @@ impl Poller {
         tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, requests = count, "poll succeeded");
         Ok(())
     }
+}
+
+/// Records a failed poll of `name` (a query or observation set) in the telemetry and
+/// its status, and hands the error back.
+fn record_failed_poll(
+    context: &PollContext,
+    name: &str,
+    started: Instant,
+    err: ApiError,
+) -> ApiError {
+    context
+        .telemetry
+        .observe_poll(name, None, started.elapsed().as_secs_f64());
+    context.store.update_status(name, |s| {
+        s.attempted = true;
+        s.last_error = Some(err.to_string());
+    });
+    err
 }
 
 /// Whether `target` (the latest completed interval) should be polled at `now`: it has not

@@ -216,7 +216,7 @@ fn landing_page(state: &AppState) -> String {
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
          <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
-         <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
+         <h2>Queries and observations</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
         demo = if state.demo {
@@ -234,9 +234,11 @@ fn landing_page(state: &AppState) -> String {
              <td class=\"err\">{error}</td><td>{next}</td><td>{samples}</td></tr>",
             name = escape(&status.name),
             granularity = escape(&status.granularity),
-            interval = status
-                .interval
-                .map_or_else(|| "none yet".to_string(), |i| escape(&i.to_iso8601())),
+            interval = match (status.interval, status.observed_at) {
+                (Some(interval), _) => escape(&interval.to_iso8601()),
+                (None, Some(at)) => format!("observed {}", time_or(Some(at), "")),
+                (None, None) => "none yet".to_string(),
+            },
             success = time_or(status.last_success, "never"),
             error = escape(status.last_error.as_deref().unwrap_or("")),
             next = time_or(status.next_poll, "-"),

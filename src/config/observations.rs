@@ -64,6 +64,19 @@ pub struct ObservationConfig {
 }
 
 impl ObservationConfig {
+    /// `live`: every metric over every queue, the oldest wait, every 30 s.
+    pub fn builtin_live() -> ObservationConfig {
+        ObservationConfig {
+            name: "live".into(),
+            refresh: DEFAULT_OBSERVATION_REFRESH,
+            metrics: OBSERVATION_METRICS.iter().map(|m| m.to_string()).collect(),
+            detail_metrics: vec!["oWaiting".into()],
+            queues: QueueSelection::All,
+            media_types: Vec::new(),
+            max_queues_per_request: MAX_QUEUES_PER_REQUEST,
+        }
+    }
+
     /// The media types whose conversation counts are zero-filled: the configured
     /// ones, else [`DEFAULT_MEDIA_TYPES`].
     pub fn zero_fill_media_types(&self) -> Vec<&str> {

@@ -262,7 +262,7 @@ impl<'de> Deserialize<'de> for StatValue {
 }
 
 /// `null` reads as the empty value, as if the field were absent.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

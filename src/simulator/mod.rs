@@ -286,6 +286,12 @@ impl Simulator {
         self.shared.faults.set_skew(skew);
     }
 
+    /// Stops the simulator's clock at `at` (its `Date` headers and its traffic's now),
+    /// so that the same question always gets the same answer.
+    pub fn freeze_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.shared.faults.freeze_at(at);
+    }
+
     /// Stops accepting connections, lets open ones finish (up to a few seconds) and
     /// waits for the server task to end.
     pub async fn shutdown(mut self) {
