@@ -152,6 +152,7 @@ async fn run(queues: usize, polls: usize) {
         telemetry_path: "/metrics".to_string(),
         requests_per_minute: budget.get(),
         demo: false,
+        planner: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -14,6 +14,7 @@ pub mod genesys;
 pub mod gzip;
 pub mod interval;
 pub mod mapping;
+pub mod plan;
 pub mod schedule;
 pub mod server;
 pub mod simulator;

@@ -14,7 +14,8 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
-use genesys_cloud_exporter::schedule::{ObservationPoller, PollContext, Poller};
+use genesys_cloud_exporter::plan;
+use genesys_cloud_exporter::schedule::{ObservationPoller, Planner, PollContext, Poller};
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
@@ -57,7 +58,6 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         // queue.
         None => Config::builtin_with_live(),
     };
-    let addresses = cli::listen_addresses(&args.listen_addresses).await?;
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -71,6 +71,20 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    // The request plan before any queue is listed: interval queries over the budget stop
+    // here, as does `--config.check` (which never touches the network).
+    let budget = args.requests_per_minute.get();
+    let plan = plan::make(&config, None, args.queue_names_refresh, budget)
+        .map_err(|err| Failure::BadInput(err.to_string()))?;
+    if args.config_check {
+        println!(
+            "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
+            config.queries.len(),
+            config.observations.len()
+        );
+        return Ok(());
+    }
+    let addresses = cli::listen_addresses(&args.listen_addresses).await?;
 
     // In demo mode the simulator stands in for Genesys; otherwise credentials are required
     // (a missing secret must never quietly turn into simulated data).
@@ -141,7 +155,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         "starting"
     );
 
+    let planner = Arc::new(
+        Planner::new(&config, args.queue_names_refresh, budget, &telemetry)
+            .map_err(|err| Failure::BadInput(err.to_string()))?,
+    );
     let state = Arc::new(AppState {
+        planner: Some(Arc::clone(&planner)),
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
         telemetry_path: args.telemetry_path.clone(),
@@ -177,6 +196,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         ));
     }
     let context = PollContext {
+        planner: Arc::clone(&planner),
         client,
         queue_names,
         store,
@@ -187,9 +207,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
     }
     for observation in config.observations {
-        let refresh = observation.refresh;
         background.push(tokio::spawn(
-            ObservationPoller::new(observation, refresh, context.clone()).run(),
+            ObservationPoller::new(observation, context.clone()).run(),
         ));
     }
 

@@ -8,8 +8,10 @@
 //! sequentially, so a query never has two polls in flight.
 
 mod observations;
+mod planner;
 
 pub use observations::ObservationPoller;
+pub use planner::Planner;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct PollContext {
     /// First retry delay after a failed poll (`--poll.retry-delay`); doubles per
     /// failure, capped by the next regular poll.
     pub retry_delay: Duration,
+    /// The request plan, which gives observation sets their effective refresh.
+    pub planner: Arc<Planner>,
 }
 
 /// One query's poll loop and the state it keeps between polls.

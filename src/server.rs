@@ -24,6 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use crate::gzip;
+use crate::schedule::Planner;
 use crate::snapshot::{Exposition, SnapshotStore};
 use crate::telemetry::Telemetry;
 use crate::web::{Limits, WebConfig, listener};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Whether the exporter polls the built-in simulator (`--demo`): shown on the page.
     pub demo: bool,
+    /// The request plan, shown on the page (none in benchmarks that serve without one).
+    pub planner: Option<Arc<Planner>>,
 }
 
 /// How the server is protected: TLS and users from `--web.config.file`, and the limits.
@@ -245,7 +248,15 @@ fn landing_page(state: &AppState) -> String {
             samples = status.samples,
         );
     }
-    page.push_str("</table></body></html>\n");
+    page.push_str("</table>");
+    if let Some(planner) = &state.planner {
+        let _ = write!(
+            page,
+            "<h2>Request plan</h2><pre>{}</pre>",
+            escape(&planner.current().to_string())
+        );
+    }
+    page.push_str("</body></html>\n");
     page
 }
 

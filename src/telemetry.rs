@@ -47,6 +47,8 @@ pub struct Telemetry {
     query_interval: Family<Labels, FloatGauge>,
     query_settle_delay: Family<Labels, FloatGauge>,
     query_requests_per_poll: Family<Labels, Gauge>,
+    planned_requests_per_minute: Family<Labels, FloatGauge>,
+    effective_refresh: Family<Labels, FloatGauge>,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
     /// The last encoding in each format (text 0.0.4, OpenMetrics).
@@ -167,6 +169,18 @@ impl Telemetry {
             "Aggregates requests one poll of the query sends, retries not included: 1, or more when its filter is too large for one request body and is split",
             query_requests_per_poll.clone(),
         );
+        let planned_requests_per_minute = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_planned_requests_per_minute",
+            "Requests a minute the request plan gives the query or observation set (retries not included); the queue names are query=\"(queue names)\"",
+            planned_requests_per_minute.clone(),
+        );
+        let effective_refresh = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_effective_refresh_seconds",
+            "Time between polls the request plan gives the query or observation set: its refresh, or longer when observations were stretched to fit the API budget",
+            effective_refresh.clone(),
+        );
         let build_info = Family::<Labels, Gauge>::default();
         build_info
             .get_or_create(&vec![
@@ -195,6 +209,8 @@ impl Telemetry {
             query_interval,
             query_settle_delay,
             query_requests_per_poll,
+            planned_requests_per_minute,
+            effective_refresh,
             generation: AtomicU64::new(0),
             encoded: Mutex::new([None, None]),
         }
@@ -219,6 +235,25 @@ impl Telemetry {
         self.query_settle_delay
             .get_or_create(&labels)
             .set(settle_delay.as_secs_f64());
+        self.changed();
+    }
+
+    /// Exports one entry of the request plan.
+    pub fn describe_plan(
+        &self,
+        query: &str,
+        requests_per_minute: f64,
+        effective_refresh: Duration,
+    ) {
+        let labels = query_labels(query);
+        self.planned_requests_per_minute
+            .get_or_create(&labels)
+            .set(requests_per_minute);
+        if !effective_refresh.is_zero() {
+            self.effective_refresh
+                .get_or_create(&labels)
+                .set(effective_refresh.as_secs_f64());
+        }
         self.changed();
     }
 

@@ -218,3 +218,131 @@ observations:
         .count();
     assert_eq!(refused, 1);
 }
+
+/// 1,000 queues observed every 15 s need 40 requests a minute; with a budget of 30 the
+/// plan stretches the refresh, says so, and no 60 s window holds more than 30 requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_queues_every_15s_stretch_to_fit_a_budget_of_30() {
+    let sim = simulator(SimulatorConfig {
+        queue_count: 1000,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        "observations:\n  - {name: live, refresh: 15s, metrics: [oWaiting, oMemberUsers]}\n";
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), config)
+        .arg("--genesys.requests-per-minute", "30")
+        .start();
+    let metrics = scrape_until(&exporter, |m| {
+        m.find(
+            "genesys_exporter_query_effective_refresh_seconds",
+            &[("query", "live")],
+        )
+        .first()
+        .is_some_and(|s| s.value > 15.0)
+    })
+    .await;
+    // 10 requests a refresh into 30 - 0.2 (two pages of names every 10 min) a minute.
+    assert_eq!(
+        metrics.value(
+            "genesys_exporter_query_effective_refresh_seconds",
+            &[("query", "live")]
+        ),
+        21.0
+    );
+    let planned = metrics.value(
+        "genesys_exporter_planned_requests_per_minute",
+        &[("query", "live")],
+    );
+    assert!(planned <= 30.0 && planned > 25.0, "{planned}");
+    assert!(
+        exporter
+            .logs()
+            .contains("observations stretched to fit the API budget")
+    );
+    // Wait for more requests than one window may hold, then check every window.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let api = |sim: &Simulator| -> Vec<std::time::Instant> {
+        sim.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .map(|r| r.at)
+            .collect()
+    };
+    while api(&sim).len() < 40 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "too few requests: {}",
+            api(&sim).len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let times = api(&sim);
+    for (i, start) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*start) < std::time::Duration::from_secs(60))
+            .count();
+        assert!(
+            in_window <= 30,
+            "{in_window} requests in the 60 s from request {i}"
+        );
+    }
+    assert!(sim.requests().iter().all(|r| r.status != 429));
+}
+
+fn config_check(dir: &std::path::Path, yaml: &str, budget: &str) -> (i32, String) {
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let output = std::process::Command::new(common::binary())
+        .args(["--config.check", "--config.file"])
+        .arg(&path)
+        .args(["--genesys.requests-per-minute", budget])
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// `--config.check` needs no credentials or network: it prints the static plan and
+/// exits 0, or 2 with the error start-up would give.
+#[test]
+fn config_check_prints_the_static_plan_or_the_reason_it_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = config_check(
+        dir.path(),
+        "queries:\n  - {name: q, granularity: PT30M, refresh: 1m, metrics: [nOffered]}\nobservations:\n  - {name: live, metrics: [oWaiting]}\n",
+        "300",
+    );
+    assert_eq!(status, 0, "{text}");
+    assert!(text.contains("config OK"), "{text}");
+    assert!(
+        text.contains("live") && text.contains("priced per 100 queues"),
+        "{text}"
+    );
+    let (status, text) = config_check(
+        dir.path(),
+        "queries:\n  - {name: q, granularity: PT30M, refresh: 10s, metrics: [nOffered]}\n",
+        "5",
+    );
+    assert_eq!(status, 2, "{text}");
+    assert!(
+        text.contains("over the --genesys.requests-per-minute budget of 5"),
+        "{text}"
+    );
+    let (status, text) = config_check(
+        dir.path(),
+        "observations:\n  - {name: live, metrics: [nOffered]}\n",
+        "300",
+    );
+    assert_eq!(status, 2, "{text}");
+    assert!(text.contains("conversation aggregates metric"), "{text}");
+}

@@ -26,24 +26,15 @@ use crate::mapping::observations::map_observations;
 pub struct ObservationPoller {
     config: Arc<ObservationConfig>,
     context: PollContext,
-    /// The refresh period the plan gave this set (at least its configured one).
-    refresh: Duration,
 }
 
 impl ObservationPoller {
-    /// A poller refreshing every `refresh` (the plan's effective period).
-    pub fn new(config: ObservationConfig, refresh: Duration, context: PollContext) -> Self {
+    /// A poller refreshing as the plan says (every `refresh`, or longer when stretched).
+    pub fn new(config: ObservationConfig, context: PollContext) -> Self {
         context.telemetry.register_query(&config.name);
-        context.telemetry.describe_query(
-            &config.name,
-            refresh,
-            Duration::ZERO,
-            requests_for(&config, &context),
-        );
         ObservationPoller {
             config: Arc::new(config),
             context,
-            refresh,
         }
     }
 
@@ -51,8 +42,8 @@ impl ObservationPoller {
     pub async fn run(self) {
         loop {
             let started = Instant::now();
-            let _ = self.poll().await;
-            let next = started + self.refresh;
+            let refresh = self.poll().await;
+            let next = started + refresh;
             let wake = Utc::now()
                 + chrono::TimeDelta::from_std(next.saturating_duration_since(Instant::now()))
                     .unwrap_or_default();
@@ -76,11 +67,28 @@ impl ObservationPoller {
         }
     }
 
-    /// One refresh: every request, then mapping and publishing.
-    async fn poll(&self) -> Result<(), ApiError> {
+    /// One refresh; returns the time until the next one (the plan's effective refresh
+    /// for this many queues).
+    async fn poll(&self) -> Duration {
         let started = Instant::now();
-        let name = &self.config.name;
         let queues = self.queues();
+        let refresh = self
+            .context
+            .planner
+            .refresh_for(&self.config.name, queues.len(), &self.context.telemetry)
+            .unwrap_or(self.config.refresh);
+        let _ = self.refresh(started, queues, refresh).await;
+        refresh
+    }
+
+    /// Every request, then mapping and publishing.
+    async fn refresh(
+        &self,
+        started: Instant,
+        queues: Vec<String>,
+        refresh: Duration,
+    ) -> Result<(), ApiError> {
+        let name = &self.config.name;
         if queues.is_empty() {
             return Err(self.record_failure(
                 started,
@@ -95,7 +103,7 @@ impl ObservationPoller {
         let requests = queues.len().div_ceil(per_request);
         self.context
             .telemetry
-            .describe_query(name, self.refresh, Duration::ZERO, requests);
+            .describe_query(name, refresh, Duration::ZERO, requests);
         let mut responses: Vec<ObservationResponse> = Vec::with_capacity(requests);
         let mut budget_wait = Duration::ZERO;
         for chunk in queues.chunks(per_request) {
@@ -164,13 +172,5 @@ impl ObservationPoller {
         let name = &self.config.name;
         tracing::error!(query = %name, error = %err, "observation refresh failed; the last good values stay exported");
         record_failed_poll(&self.context, name, started, err)
-    }
-}
-
-/// Requests one refresh sends now (for `all`, with the queues listed so far).
-fn requests_for(config: &ObservationConfig, context: &PollContext) -> usize {
-    match &config.queues {
-        QueueSelection::Ids(ids) => config.requests_for(ids.len()),
-        QueueSelection::All => config.requests_for(context.queue_names.current().len()),
     }
 }
