@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::types::AggregateResponse;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
 use genesys_cloud_exporter::server::{AppState, Security, serve};
@@ -52,7 +52,7 @@ fn main() {
             panic!("{RUN_ENV} must be 'queues polls'");
         };
         // As main.rs does.
-        genesys_cloud_exporter::snapshot::return_large_buffers_to_the_system();
+        genesys_cloud_exporter::platform::return_large_buffers_to_the_system();
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         runtime.block_on(run(queues, polls));
         return;

@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use genesys_cloud_exporter::exposition;
-use genesys_cloud_exporter::genesys::types::AggregateResponse;
+use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::gzip::Piece;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
-use genesys_cloud_exporter::snapshot::{
-    SnapshotStore, large_buffer, return_large_buffers_to_the_system,
-};
+use genesys_cloud_exporter::platform::{large_buffer, return_large_buffers_to_the_system};
+use genesys_cloud_exporter::snapshot::SnapshotStore;
 
 /// Whether criterion measures (`cargo bench`) rather than runs each bench once.
 fn measuring() -> bool {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::conventions::parse_size;
 use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
 
@@ -267,28 +268,6 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
     }
 }
 
-/// A size in bytes: a whole number, optionally followed by `KiB`, `MiB` or `GiB`.
-pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, ""),
-    };
-    let factor: usize = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
-    };
-    number
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{text:?} is not a positive size in bytes"))
-}
-
 /// A header timeout: above zero, and at most an hour (longer makes no sense and would
 /// overflow deadline arithmetic for absurd values).
 fn parse_header_timeout(text: &str) -> Result<Duration, String> {
@@ -461,16 +440,6 @@ pub fn init_logging(log: &LogArgs) {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    #[test]
-    fn sizes_take_binary_suffixes() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
-        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("5MB").unwrap_err().contains("MB"));
-        assert!(parse_size("lots").is_err());
-    }
 
     fn args(extra: &[&str]) -> ExporterArgs {
         let mut argv = vec!["genesys-cloud-exporter"];

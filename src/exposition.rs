@@ -16,83 +16,9 @@
 //! serves both. The tests check the bytes against prometheus-client's encoders.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
-use crate::mapping::{QuerySeries, Sample};
-
-/// The labels of one series, with their rendering (`{name="value",...}`), made once and
-/// shared by every sample of a group.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Labels {
-    /// Label names, shared by every group of a query.
-    names: Arc<[String]>,
-    values: Vec<String>,
-    rendered: String,
-}
-
-impl Labels {
-    /// The labels `names` (valid Prometheus label names, made by mapping from validated
-    /// `group_by` dimensions) with `values`, position by position.
-    pub fn new(names: Arc<[String]>, values: Vec<String>) -> Labels {
-        debug_assert_eq!(names.len(), values.len());
-        let length: usize = names
-            .iter()
-            .zip(&values)
-            .map(|(name, value)| name.len() + value.len() + 4)
-            .sum();
-        let mut rendered = String::with_capacity(length + 1);
-        for (index, (name, value)) in names.iter().zip(&values).enumerate() {
-            rendered.push(if index == 0 { '{' } else { ',' });
-            rendered.push_str(name);
-            rendered.push_str("=\"");
-            push_escaped(&mut rendered, value, &['\\', '"', '\n']);
-            rendered.push('"');
-        }
-        if !rendered.is_empty() {
-            rendered.push('}');
-        }
-        Labels {
-            names,
-            values,
-            rendered,
-        }
-    }
-
-    /// The (name, value) pairs, in export order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.names
-            .iter()
-            .map(String::as_str)
-            .zip(self.values.iter().map(String::as_str))
-    }
-
-    /// The values, in the order of the names.
-    pub fn values(&self) -> &[String] {
-        &self.values
-    }
-}
-
-impl fmt::Debug for Labels {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.rendered)
-    }
-}
-
-/// Appends `text` to `out` with each of `special` backslash-escaped (a newline as `\n`).
-fn push_escaped(out: &mut String, text: &str, special: &[char]) {
-    let mut rest = text;
-    while let Some(at) = rest.find(special) {
-        out.push_str(&rest[..at]);
-        let Some(found) = rest[at..].chars().next() else {
-            break;
-        };
-        out.push('\\');
-        out.push(if found == '\n' { 'n' } else { found });
-        rest = &rest[at + found.len_utf8()..];
-    }
-    out.push_str(rest);
-}
+use crate::series::{QuerySeries, Sample, push_escaped};
 
 /// Writes every query's series as one exposition: a family that several queries export
 /// is written once, with the samples of each query in query order, and families sorted
@@ -127,7 +53,7 @@ pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
         }
         for sample in sample_lists.into_iter().flatten() {
             out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(sample.labels.rendered.as_bytes());
+            out.extend_from_slice(sample.labels.rendered().as_bytes());
             out.push(b' ');
             out.extend_from_slice(format_value(&mut number, sample.value).as_bytes());
             out.push(b'\n');
@@ -152,11 +78,12 @@ fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::Family;
+    use crate::series::{Family, Labels};
     use prometheus_client::collector::Collector;
     use prometheus_client::encoding::{DescriptorEncoder, prometheus_text, text};
     use prometheus_client::metrics::MetricType;
     use prometheus_client::registry::Registry;
+    use std::fmt;
 
     /// prometheus-client's encoding of the same series: the reference the hand-written
     /// writer must match byte for byte.

@@ -28,7 +28,7 @@ const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(&cli.log);
-    genesys_cloud_exporter::snapshot::return_large_buffers_to_the_system();
+    genesys_cloud_exporter::platform::return_large_buffers_to_the_system();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::config::{QueryConfig, snake_case};
-pub use crate::exposition::Labels;
-use crate::genesys::types::{AggregateResponse, MetricEntry, Stats};
+use crate::config::QueryConfig;
+use crate::conventions::snake_case;
+use crate::genesys::bodies::{AggregateResponse, MetricEntry, Stats};
 use crate::interval::Interval;
+pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
 /// Prefix of every conversation metric.
 const PREFIX: &str = "genesys_conversation_";
@@ -32,37 +33,6 @@ const PREFIX: &str = "genesys_conversation_";
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
 const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
-
-/// The labels of one series, rendered once and shared by every sample of a group.
-pub type LabelSet = Arc<Labels>;
-
-/// One sample: a label set and its value.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    pub labels: LabelSet,
-    pub value: f64,
-}
-
-/// One metric family (all of it gauges) as one query exports it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Family {
-    pub name: String,
-    pub help: String,
-    pub samples: Vec<Sample>,
-}
-
-/// Everything one query exports after a poll, families sorted by name.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct QuerySeries {
-    pub families: Vec<Family>,
-}
-
-impl QuerySeries {
-    /// Number of samples, as shown on the landing page.
-    pub fn sample_count(&self) -> usize {
-        self.families.iter().map(|f| f.samples.len()).sum()
-    }
-}
 
 /// The result of mapping one response.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
 use crate::config::QueryConfig;
-use crate::genesys::types::AggregateResponse;
+use crate::genesys::bodies::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, queues::QueueNames};
 use crate::interval::{Interval, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, map_response};
@@ -99,7 +99,11 @@ impl Poller {
                 let failures = last
                     .filter(|l| l.interval == target)
                     .map_or(0, |l| l.consecutive_failures);
-                let outcome = self.poll(target).await.map_err(|err| err.is_permanent());
+                let outcome = match self.poll(target).await {
+                    Ok(()) => PollOutcome::Succeeded,
+                    Err(err) if err.is_permanent() => PollOutcome::FailedPermanently,
+                    Err(_) => PollOutcome::FailedTransiently,
+                };
                 let ended = self.context.client.api_now();
                 last = Some(plan_after(
                     &self.query,
@@ -241,8 +245,19 @@ fn is_due(target: Interval, last: Option<LastPoll>, now: DateTime<Utc>) -> bool 
     }
 }
 
+/// How a poll ended, as far as planning the next one is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PollOutcome {
+    Succeeded,
+    /// A server or network fault, which asking again soon may cure.
+    FailedTransiently,
+    /// The query or the credentials are wrong ([`ApiError::is_permanent`]): asking again
+    /// soon cannot help.
+    FailedPermanently,
+}
+
 /// What to remember after polling `interval` (from `started` to `ended`): when to poll
-/// it again. `outcome` is `Err(permanent)` for a failed poll; a transient failure is
+/// it again. A transient failure is
 /// retried `retry_delay` after it ended (a poll's own retries can take longer than the
 /// delay), doubled for each further consecutive one. Refreshes keep their cadence from
 /// the start of the poll.
@@ -250,20 +265,20 @@ fn plan_after(
     query: &QueryConfig,
     interval: Interval,
     (started, ended): (DateTime<Utc>, DateTime<Utc>),
-    outcome: Result<(), bool>,
+    outcome: PollOutcome,
     failures_before: u32,
     retry_delay: TimeDelta,
 ) -> LastPoll {
     let refresh_at = query.refresh.and_then(|r| later(started, r));
     match outcome {
-        Ok(()) => LastPoll {
+        PollOutcome::Succeeded => LastPoll {
             interval,
             again_at: refresh_at,
             consecutive_failures: 0,
         },
-        Err(permanent) => {
+        PollOutcome::FailedTransiently | PollOutcome::FailedPermanently => {
             let failures = failures_before + 1;
-            let again_at = if permanent {
+            let again_at = if outcome == PollOutcome::FailedPermanently {
                 // Asking again soon cannot help; try at the regular times only.
                 refresh_at
             } else {
@@ -343,7 +358,7 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), PollOutcome::Succeeded, 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:20:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         // Once the next interval has completed, it is a new target and due.
@@ -357,7 +372,7 @@ mod tests {
         let q = query(Some(300));
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, (now, now), Ok(()), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), PollOutcome::Succeeded, 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:10:00Z"));
         assert!(!is_due(t, Some(last), at("2026-11-25T12:09:59Z")));
         assert!(is_due(t, Some(last), at("2026-11-25T12:10:00Z")));
@@ -366,7 +381,7 @@ mod tests {
             &q,
             t,
             (at("2026-11-25T12:29:00Z"), at("2026-11-25T12:29:00Z")),
-            Ok(()),
+            PollOutcome::Succeeded,
             0,
             RETRY,
         );
@@ -378,21 +393,21 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let first = plan_after(&q, t, (now, now), Err(false), 0, RETRY);
+        let first = plan_after(&q, t, (now, now), PollOutcome::FailedTransiently, 0, RETRY);
         assert_eq!(next_wake(&q, &t, Some(first)), at("2026-11-25T12:05:30Z"));
         let second = plan_after(
             &q,
             t,
             (now, now),
-            Err(false),
+            PollOutcome::FailedTransiently,
             first.consecutive_failures,
             RETRY,
         );
         assert_eq!(next_wake(&q, &t, Some(second)), at("2026-11-25T12:06:00Z"));
-        let sixth = plan_after(&q, t, (now, now), Err(false), 5, RETRY);
+        let sixth = plan_after(&q, t, (now, now), PollOutcome::FailedTransiently, 5, RETRY);
         // 30 s * 2^5 = 16 min, still before 12:31:30.
         assert_eq!(next_wake(&q, &t, Some(sixth)), at("2026-11-25T12:21:00Z"));
-        let many = plan_after(&q, t, (now, now), Err(false), 20, RETRY);
+        let many = plan_after(&q, t, (now, now), PollOutcome::FailedTransiently, 20, RETRY);
         assert_eq!(next_wake(&q, &t, Some(many)), at("2026-11-25T12:31:30Z"));
     }
 
@@ -403,7 +418,14 @@ mod tests {
         let t = target(&q, "2026-11-25T12:05:00Z");
         // The poll's own attempts took 40 s, longer than the retry delay.
         let ended = at("2026-11-25T12:05:40Z");
-        let last = plan_after(&q, t, (started, ended), Err(false), 0, RETRY);
+        let last = plan_after(
+            &q,
+            t,
+            (started, ended),
+            PollOutcome::FailedTransiently,
+            0,
+            RETRY,
+        );
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:06:10Z"));
     }
 
@@ -412,11 +434,18 @@ mod tests {
         let q = query(None);
         let now = at("2026-11-25T12:05:00Z");
         let t = target(&q, "2026-11-25T12:05:00Z");
-        let last = plan_after(&q, t, (now, now), Err(true), 0, RETRY);
+        let last = plan_after(&q, t, (now, now), PollOutcome::FailedPermanently, 0, RETRY);
         assert!(!is_due(t, Some(last), at("2026-11-25T12:30:00Z")));
         assert_eq!(next_wake(&q, &t, Some(last)), at("2026-11-25T12:31:30Z"));
         let with_refresh = query(Some(600));
-        let last = plan_after(&with_refresh, t, (now, now), Err(true), 0, RETRY);
+        let last = plan_after(
+            &with_refresh,
+            t,
+            (now, now),
+            PollOutcome::FailedPermanently,
+            0,
+            RETRY,
+        );
         assert_eq!(
             next_wake(&with_refresh, &t, Some(last)),
             at("2026-11-25T12:15:00Z")

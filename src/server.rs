@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::gzip;
 use crate::schedule::Planner;
-use crate::snapshot::{Exposition, SnapshotStore};
+use crate::snapshot::{EncodedSeries, SnapshotStore};
 use crate::telemetry::Telemetry;
 use crate::web::{Limits, WebConfig, listener};
 
@@ -136,7 +136,7 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let gzipped = accepts(request, header::ACCEPT_ENCODING, "gzip");
     // The conversation series read the same in both formats; only the self-metrics
     // (and OpenMetrics' `# EOF`) differ.
-    let conversations: Arc<Exposition> = state.store.exposition();
+    let conversations: Arc<EncodedSeries> = state.store.exposition();
     let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
         // One gzip member: the piece prepared at poll time, then the self-metrics'.

@@ -19,13 +19,14 @@ use chrono::{DateTime, Utc};
 use crate::exposition;
 use crate::gzip::Piece;
 use crate::interval::Interval;
-use crate::mapping::QuerySeries;
+use crate::platform::large_buffer;
+use crate::series::QuerySeries;
 
 /// The conversation series of every query, without the OpenMetrics `# EOF` (the server
 /// appends the exporter's own metrics and then ends the exposition). The same bytes are
 /// text format 0.0.4 and OpenMetrics (see [`crate::exposition`]), so one body serves both.
 #[derive(Debug, Default)]
-pub struct Exposition {
+pub struct EncodedSeries {
     pub plain: Bytes,
     /// The same bytes compressed, ready for clients that accept gzip; the self-metrics
     /// follow as the stream's last piece.
@@ -56,7 +57,7 @@ pub struct QueryStatus {
 pub struct SnapshotStore {
     /// The latest good series of each query. The lock also serializes re-encoding.
     series: Mutex<BTreeMap<String, Arc<QuerySeries>>>,
-    exposition: ArcSwap<Exposition>,
+    exposition: ArcSwap<EncodedSeries>,
     statuses: Mutex<Vec<QueryStatus>>,
 }
 
@@ -79,13 +80,13 @@ impl SnapshotStore {
             .collect();
         SnapshotStore {
             series: Mutex::new(BTreeMap::new()),
-            exposition: ArcSwap::from_pointee(Exposition::default()),
+            exposition: ArcSwap::from_pointee(EncodedSeries::default()),
             statuses: Mutex::new(statuses),
         }
     }
 
     /// The exposition to serve now. Never blocks on a poll.
-    pub fn exposition(&self) -> Arc<Exposition> {
+    pub fn exposition(&self) -> Arc<EncodedSeries> {
         self.exposition.load_full()
     }
 
@@ -101,7 +102,7 @@ impl SnapshotStore {
         let mut plain = large_buffer(size_hint + size_hint / 16);
         exposition::write(&queries, &mut plain);
         let plain = Bytes::from(plain);
-        let exposition = Exposition {
+        let exposition = EncodedSeries {
             gzip: Piece::leading(&plain),
             samples: queries.iter().map(|q| q.sample_count()).sum(),
             plain,
@@ -135,64 +136,10 @@ impl SnapshotStore {
     }
 }
 
-/// Has glibc's malloc serve every allocation over 128 KiB with its own mmap, returned to
-/// the system when freed; call once at start-up.
-///
-/// glibc raises its mmap threshold to the size of the largest block freed (up to 32
-/// MiB), so after the first snapshot is replaced the next ones, tens of MiB each, come
-/// from the heap, whose freed space stays in the RSS: at 100k series the peak RSS was
-/// 94 MiB with the default and 69 MiB with the threshold fixed (benches/memory.rs).
-pub fn return_large_buffers_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only changes a malloc tunable; it is called before the
-        // buffers it concerns exist, and any value is valid for M_MMAP_THRESHOLD.
-        let changed = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
-        if changed == 0 {
-            tracing::debug!("glibc refused the mmap threshold; large buffers stay in the heap");
-        }
-    }
-}
-
-/// A buffer for an exposition of about `capacity` bytes, backed by transparent huge
-/// pages where the kernel offers them on request (`madvise` mode, the common default).
-///
-/// With the mmap threshold fixed (see [`return_large_buffers_to_the_system`]), every
-/// snapshot is written into freshly mapped memory, and at 4 KiB a page the page faults
-/// cost more than the writing: 92 MB at 500k series took 91 ms to write with 4 KiB
-/// pages and 42 ms with huge pages (benches/pipeline.rs). The memory is the same either
-/// way; it is returned to the system when the snapshot is dropped.
-pub fn large_buffer(capacity: usize) -> Vec<u8> {
-    let mut buffer: Vec<u8> = Vec::with_capacity(capacity);
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if capacity >= 4 * HUGE_PAGE {
-        // The page-aligned part of the allocation, which glibc maps on its own.
-        let start = buffer.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(PAGE);
-        let length = (start + capacity).saturating_sub(aligned) / PAGE * PAGE;
-        // SAFETY: the range lies inside `buffer`'s allocation and is page-aligned, and
-        // MADV_HUGEPAGE only changes how the kernel backs it, never its contents.
-        let refused =
-            unsafe { libc::madvise(aligned as *mut libc::c_void, length, libc::MADV_HUGEPAGE) };
-        if refused != 0 {
-            tracing::debug!("huge pages refused; the snapshot uses normal pages");
-        }
-    }
-    buffer
-}
-
-/// The page size madvise works in, and the size of a huge page, on x86-64 and most
-/// aarch64 kernels. Were the real page larger, madvise would refuse the range, which
-/// costs nothing but the huge pages.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const PAGE: usize = 4096;
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const HUGE_PAGE: usize = 2 * 1024 * 1024;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{Family, Labels, Sample};
+    use crate::series::{Family, Labels, Sample};
     use std::io::Read;
 
     fn series(query: &str, value: f64) -> QuerySeries {

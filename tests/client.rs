@@ -9,30 +9,43 @@ use std::time::{Duration, Instant};
 
 use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::types::AggregateQuery;
 use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
-use genesys_cloud_exporter::simulator::{Fault, PageSizeLimit, Simulator, SimulatorConfig};
+use genesys_cloud_exporter::simulator::{
+    Fault, FaultKind, FaultRule, PageSizeLimit, Simulator, SimulatorConfig, Trigger,
+};
 use genesys_cloud_exporter::telemetry::Telemetry;
 
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
 
 fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
+    client_with(settings(sim, secret, 300))
+}
+
+/// Settings for `sim` with a budget of `budget` requests a minute and quick retries
+/// (a `Retry-After` capped at 3 s).
+fn settings(sim: &Simulator, secret: &str, budget: u32) -> ClientSettings {
     let base = sim.base_url();
     let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
     let credentials = Credentials {
         client_id: CredentialSource::Value(Secret::new(CLIENT_ID)),
         client_secret: CredentialSource::Value(Secret::new(secret)),
     };
-    let mut settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(300).unwrap());
+    let mut settings =
+        ClientSettings::new(endpoints, credentials, NonZeroU32::new(budget).unwrap());
     settings.retry = RetryPolicy {
         max_retries: 3,
         initial_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         max_retry_after: Duration::from_secs(3),
     };
-    let telemetry = Arc::new(Telemetry::new(300));
+    settings
+}
+
+fn client_with(settings: ClientSettings) -> (GenesysClient, Arc<Telemetry>) {
+    let telemetry = Arc::new(Telemetry::new(settings.requests_per_minute.get()));
     (
         GenesysClient::new(settings, Arc::clone(&telemetry)).unwrap(),
         telemetry,
@@ -271,16 +284,7 @@ async fn the_request_rate_never_exceeds_the_budget_in_any_minute() {
         .filter(|r| r.path.starts_with("/api/"))
         .map(|r| r.at)
         .collect();
-    let busiest_minute = api_calls
-        .iter()
-        .map(|first| {
-            api_calls
-                .iter()
-                .filter(|t| **t >= *first && **t < *first + Duration::from_secs(60))
-                .count()
-        })
-        .max()
-        .unwrap();
+    let busiest_minute = busiest_minute(&api_calls);
     assert!(
         busiest_minute <= budget,
         "{busiest_minute} API calls in one minute, budget {budget}"
@@ -300,6 +304,122 @@ async fn the_request_rate_never_exceeds_the_budget_in_any_minute() {
         "no poll was counted as delayed:\n{}",
         metrics.text
     );
+}
+
+/// Three callers that always want more than the budget, through a 429 storm: no
+/// request reaches the API inside any `Retry-After`, whether its caller got the 429 or
+/// was waiting its turn in the budget when the 429 came, and no 60-second window holds
+/// more than the budget, before, during or after the storm.
+///
+/// A budget of 19 has a burst of one and then grants a request every 3.33 s, so
+/// requests never overlap on the wire and one that arrives inside a pause can only
+/// have been let out during it; the 5 s `Retry-After` is longer than that spacing, so
+/// the callers waiting in the limiter are due while the pause holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_pause_holds_every_caller_and_the_budget_window_stays_exact() {
+    const BUDGET: u32 = 19;
+    const CALLERS: usize = 3;
+    let retry_after = Duration::from_secs(5);
+    let sim = simulator(SimulatorConfig::default()).await;
+    let mut settings = settings(&sim, CLIENT_SECRET, BUDGET);
+    settings.retry.max_retry_after = retry_after;
+    let client = Arc::new(client_with(settings).0);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (client, stop) = (Arc::clone(&client), Arc::clone(&stop));
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Calls that run out of retries in the storm are expected; the
+                    // caller just asks again.
+                    let _ = query(&client).await;
+                }
+            })
+        })
+        .collect();
+    // The storm begins once the burst is spent and everyone queues in the limiter.
+    wait_for_requests(&sim, 1).await;
+    let storm = Duration::from_secs(16);
+    sim.add_fault(FaultRule {
+        path_prefix: AGGREGATES.into(),
+        kind: FaultKind::Status {
+            status: 429,
+            retry_after: Some(retry_after.as_secs()),
+        },
+        trigger: Trigger::for_next(storm),
+    });
+    // Long enough after the storm for a whole minute of callers held only by the budget.
+    tokio::time::sleep(storm + Duration::from_secs(62)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for caller in callers {
+        caller.await.unwrap();
+    }
+
+    let api: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .collect();
+    let limited: Vec<Instant> = api
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.at)
+        .collect();
+    assert!(
+        limited.len() >= 3,
+        "only {} 429s in the storm",
+        limited.len()
+    );
+    for at in &limited {
+        let inside: Vec<Duration> = api
+            .iter()
+            .filter(|r| r.at > *at && r.at < *at + retry_after)
+            .map(|r| r.at - *at)
+            .collect();
+        assert!(
+            inside.is_empty(),
+            "requests {inside:?} into a {retry_after:?} Retry-After"
+        );
+    }
+    let times: Vec<Instant> = api.iter().map(|r| r.at).collect();
+    let busiest = busiest_minute(&times);
+    assert!(
+        busiest <= BUDGET as usize,
+        "{busiest} API requests in one minute, budget {BUDGET}"
+    );
+    assert!(
+        api.iter().filter(|r| r.status == 200).count() >= 12,
+        "the callers barely got through after the storm: {api:?}"
+    );
+}
+
+/// Waits until the simulator has answered `count` API requests.
+async fn wait_for_requests(sim: &Simulator, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .count()
+        < count
+    {
+        assert!(Instant::now() < deadline, "no API request within a minute");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The most requests in any closed 60-second window starting at one of `times`.
+fn busiest_minute(times: &[Instant]) -> usize {
+    times
+        .iter()
+        .map(|first| {
+            times
+                .iter()
+                .filter(|t| **t >= *first && **t <= *first + Duration::from_secs(60))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 #[tokio::test]

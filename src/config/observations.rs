@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, check_name, check_refresh};
+use super::validate::{FieldError, check_name, check_refresh};
 use crate::genesys::catalog::{self, Lookup, OBSERVATION_METRICS};
 
 /// Refresh period when an observation set gives none.

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ApiError;
-use super::types::{TokenErrorBody, TokenResponse};
+use super::bodies::{TokenErrorBody, TokenResponse};
 use crate::telemetry::Telemetry;
 
 /// Renew this long before the server says a token expires, as the official SDKs do.

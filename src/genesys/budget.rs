@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
@@ -34,22 +35,44 @@ impl ApiBudget {
         }
     }
 
-    /// Waits until one more request fits in the budget; returns how long that took, so a
-    /// poll can tell that it ran late.
+    /// Waits until one more request fits in the budget and no 429 pause is in force;
+    /// returns how long that took, so a poll can tell that it ran late.
+    ///
+    /// The pause is checked every time the caller wakes, not just once on the way in: a
+    /// caller already waiting for its turn in the limiter when a 429 arrives would
+    /// otherwise be let through in the middle of the pause, earn another 429 and restart
+    /// it. A budget cell is taken only right after checking that no pause holds. Should
+    /// a pause begin in that instant, the cell is given up and a new one taken after the
+    /// pause: keeping it would send the request later than the limiter granted it, and
+    /// such late requests, all sent at the pause's end on top of the cells granted after
+    /// it, could put more than the budget into a 60-second window. A given-up cell only
+    /// leaves the budget unused, never exceeded.
     pub async fn acquire(&self) -> Duration {
         let started = Instant::now();
         loop {
-            let pause = *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            match pause {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => break,
+            if let Some(until) = self.pause_in_force() {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            match self.limiter.check() {
+                Ok(()) if self.pause_in_force().is_none() => break,
+                Ok(()) => {}
+                Err(not_until) => {
+                    let now = self.limiter.clock().now();
+                    tokio::time::sleep(not_until.wait_time_from(now)).await;
+                }
             }
         }
-        self.limiter.until_ready().await;
         started.elapsed()
+    }
+
+    /// The end of the 429 pause, if it has not passed yet.
+    fn pause_in_force(&self) -> Option<Instant> {
+        let paused_until = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        paused_until.filter(|until| *until > Instant::now())
     }
 
     /// Stops every caller from sending anything for `wait` (a 429's `Retry-After`).
@@ -157,5 +180,34 @@ mod tests {
         limiter.pause_for(Duration::from_secs(1));
         let waited = limiter.acquire().await;
         assert!(waited >= Duration::from_secs(10), "{waited:?}");
+    }
+
+    /// A caller already waiting for its turn in the limiter when a 429 arrives is not
+    /// let through before the pause ends (real time: the limiter runs on the wall clock).
+    #[tokio::test]
+    async fn a_caller_queued_in_the_limiter_waits_out_a_pause_that_began_meanwhile() {
+        // A budget of 60: a burst of 5, then one request every 1.09 s.
+        let budget = std::sync::Arc::new(ApiBudget::new(NonZeroU32::new(60).unwrap()));
+        for _ in 0..burst_for(60) {
+            budget.acquire().await;
+        }
+        let queued = tokio::spawn({
+            let budget = std::sync::Arc::clone(&budget);
+            async move {
+                budget.acquire().await;
+                Instant::now()
+            }
+        });
+        // On this single-threaded runtime the caller now runs until it waits for the
+        // limiter's next cell.
+        tokio::task::yield_now().await;
+        let paused_at = Instant::now();
+        budget.pause_for(Duration::from_secs(2));
+        let released = queued.await.unwrap();
+        assert!(
+            released >= paused_at + Duration::from_secs(2),
+            "released {:?} into a 2 s pause",
+            released - paused_at
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Everything that talks to Genesys Cloud: regions, the OAuth token, the API budget,
-//! retries, request and response types, the catalogue of names the API accepts, and queue
+//! retries, request and response bodies, the catalogue of names the API accepts, and queue
 //! names.
 //!
 //! Every API call goes through [`GenesysClient::send`], so there is exactly one place where
@@ -7,6 +7,7 @@
 //! failures are retried with backoff, and each exchange is counted.
 
 pub mod auth;
+pub mod bodies;
 pub mod budget;
 pub mod catalog;
 pub mod clock;
@@ -14,7 +15,6 @@ pub mod nonfinite;
 pub mod observations;
 pub mod queues;
 pub mod region;
-pub mod types;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -25,11 +25,11 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use tokio::time::Instant;
 
 use auth::{AccessToken, Credentials, TokenProvider};
+use bodies::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
 use budget::ApiBudget;
 use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
-use types::{AggregateQuery, AggregateResponse, ErrorBody, QueuePage};
 
 use crate::telemetry::Telemetry;
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::types::{GroupValue, Stats, null_as_default};
+use super::bodies::{GroupValue, Stats, null_as_default};
 
 /// Body of one observation request.
 #[derive(Debug, Serialize)]

@@ -12,11 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
-use super::period::{self, Granularity};
-use super::traffic::{
-    DIM_COUNT, Dim, DimValues, Event, MAX_SPAN_MS, METRIC_COUNT, Media, Metric, MetricKind,
-    SERVICE_LEVEL_TARGET, World,
-};
+use super::catalog::{DIM_COUNT, Dim, DimValues, METRIC_COUNT, Metric, MetricKind};
+use super::period::{self, BucketStep};
+use super::traffic::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
 use crate::genesys::catalog;
 
 /// Filters deeper than this are refused (Genesys documents two levels of nesting).
@@ -156,7 +154,7 @@ pub(crate) fn parse_query(body: &[u8], world: &World) -> Result<AggregateQuery, 
         Some(_) => return Err("timeZone must be a string (an IANA time zone name)".into()),
     };
 
-    let granularity: Option<(Granularity, &str)> = match field("granularity") {
+    let granularity: Option<(BucketStep, &str)> = match field("granularity") {
         None => None,
         Some(Value::String(s)) => Some((period::parse_granularity(s)?, s.as_str())),
         Some(_) => return Err("granularity must be an ISO-8601 duration string".into()),

@@ -1,37 +1,20 @@
-//! Small text codecs the simulator needs (Basic-auth base64, form/query strings).
+//! Small text codecs the simulator needs (Basic-auth base64, form/query strings, UUIDs).
 //!
-//! They are written out here rather than pulled in as crates because the simulator
-//! only needs the decoding side and must never panic on whatever a client sends.
+//! Base64 is the `base64` crate's, which the exporter's basic authentication uses too;
+//! the form decoding is written out here because the simulator only needs the decoding
+//! side and must never panic on whatever a client sends.
 
-/// Decodes standard base64 (with or without `=` padding). `None` on any invalid input,
-/// so a malformed `Authorization: Basic` header becomes a 401, not a panic.
+/// Decodes standard base64 (with or without `=` padding, as clients differ). `None` on
+/// any invalid input, so a malformed `Authorization: Basic` header becomes a 401, not a
+/// panic.
 pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some(u32::from(c - b'A')),
-            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    }
-    let trimmed = input.trim().trim_end_matches('=');
-    if trimmed.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for &c in trimmed.as_bytes() {
-        acc = (acc << 6) | value(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT_PADDING: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT_PADDING.decode(input.trim()).ok()
 }
 
 /// Percent-decodes one component of `application/x-www-form-urlencoded` text

@@ -166,7 +166,7 @@ fn parse_kind(text: &str) -> Result<FaultKind, String> {
         "wrong-shape" => FaultKind::WrongShape,
         "odd-values" => FaultKind::OddValues,
         "huge" => FaultKind::HugeBody {
-            bytes: crate::cli::parse_size(value)? as u64,
+            bytes: crate::conventions::parse_size(value)? as u64,
         },
         status => {
             let (status, retry_after) = match status.split_once('/') {

@@ -12,6 +12,7 @@
 mod agents;
 mod aggregate;
 mod auth;
+mod catalog;
 mod codec;
 mod faults;
 mod observations;

@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 
 use super::agents::{self, RoutingStatus, SystemPresence};
 use super::aggregate::{Operator, clause_fields, predicate_fields};
-use super::traffic::{Conversation, Dim, MAX_SPAN_MS, Media, Outcome, World};
+use super::catalog::Dim;
+use super::traffic::{Conversation, MAX_SPAN_MS, Media, Outcome, World};
 use crate::genesys::catalog::OBSERVATION_METRICS;
 
 /// Queue ids one request may name (the practical cap of the real API).
@@ -603,17 +604,17 @@ mod tests {
             NOON + 1,
             |_, _| true,
             |c| {
-                if c.arrival_ms <= NOON {
-                    if let Some((ConversationState::Waiting, since)) = conversation_state(c, NOON) {
-                        assert_eq!(since, c.arrival_ms);
-                        waiting += 1;
-                        let mut offered = false;
-                        c.for_each_event(|e| {
-                            offered |= e.metric == super::super::traffic::Metric::NOffered
-                                && e.at_ms <= NOON
-                        });
-                        offered_before += usize::from(offered);
-                    }
+                if c.arrival_ms <= NOON
+                    && let Some((ConversationState::Waiting, since)) = conversation_state(c, NOON)
+                {
+                    assert_eq!(since, c.arrival_ms);
+                    waiting += 1;
+                    let mut offered = false;
+                    c.for_each_event(|e| {
+                        offered |=
+                            e.metric == super::super::catalog::Metric::NOffered && e.at_ms <= NOON
+                    });
+                    offered_before += usize::from(offered);
                 }
             },
         );

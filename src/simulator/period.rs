@@ -1,4 +1,9 @@
-//! ISO-8601 intervals and durations, and cutting an interval into buckets.
+//! The simulator's own ISO-8601 parser, separate from [`crate::interval`] on purpose: it
+//! must accept what Genesys accepts (days, hours and minutes in any amount, such as `PT7M`
+//! or `P1DT12H`), not only the bucket sizes the exporter supports, so the exporter is
+//! tested against the API's rules rather than its own.
+//!
+//! Here: ISO-8601 intervals and durations, and cutting an interval into buckets.
 //!
 //! Buckets start at the interval start and step by the granularity. Day steps are
 //! calendar days in the query's time zone (23 h or 25 h across a DST change), the way
@@ -13,9 +18,11 @@ pub(crate) const MAX_INTERVAL_DAYS: i64 = 31;
 /// The most buckets one query may produce.
 pub(crate) const MAX_BUCKETS: usize = 10_000;
 
-/// A parsed `granularity`: whole calendar days plus a fixed part.
+/// A parsed `granularity`, as the step from one bucket to the next: whole calendar days
+/// plus a fixed part. (The exporter's [`crate::interval::Granularity`] is the smaller set
+/// it can poll.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Granularity {
+pub(crate) struct BucketStep {
     pub days: u32,
     pub fixed_ms: i64,
 }
@@ -57,7 +64,7 @@ fn parse_instant(text: &str) -> Result<i64, String> {
 
 /// Parses a granularity such as `PT15M`, `PT1H`, `P1D` or `P1DT12H`. Years, months,
 /// weeks, seconds and fractions are rejected.
-pub(crate) fn parse_granularity(text: &str) -> Result<Granularity, String> {
+pub(crate) fn parse_granularity(text: &str) -> Result<BucketStep, String> {
     let bad = || {
         format!(
             "invalid granularity '{text}': expected an ISO-8601 duration of days, hours \
@@ -94,7 +101,7 @@ pub(crate) fn parse_granularity(text: &str) -> Result<Granularity, String> {
             "invalid granularity '{text}': must be longer than zero"
         ));
     }
-    Ok(Granularity { days, fixed_ms })
+    Ok(BucketStep { days, fixed_ms })
 }
 
 fn parse_number(digits: &str) -> Option<u32> {
@@ -115,7 +122,7 @@ pub(crate) fn parse_time_zone(name: &str) -> Result<Tz, String> {
 pub(crate) fn bucket_boundaries(
     start: i64,
     end: i64,
-    granularity: Option<(Granularity, &str)>,
+    granularity: Option<(BucketStep, &str)>,
     tz: Tz,
 ) -> Result<Vec<i64>, String> {
     let Some((g, text)) = granularity else {
@@ -141,7 +148,7 @@ pub(crate) fn bucket_boundaries(
 }
 
 /// One granularity step from `at` (UTC ms): calendar days in `tz`, then the fixed part.
-fn step(at: i64, g: Granularity, tz: Tz) -> Option<i64> {
+fn step(at: i64, g: BucketStep, tz: Tz) -> Option<i64> {
     let mut next = at;
     if g.days > 0 {
         let local = DateTime::<Utc>::from_timestamp_millis(next)?
@@ -206,35 +213,35 @@ mod tests {
         let g = |t| parse_granularity(t);
         assert_eq!(
             g("PT15M"),
-            Ok(Granularity {
+            Ok(BucketStep {
                 days: 0,
                 fixed_ms: 900_000
             })
         );
         assert_eq!(
             g("PT1H"),
-            Ok(Granularity {
+            Ok(BucketStep {
                 days: 0,
                 fixed_ms: 3_600_000
             })
         );
         assert_eq!(
             g("P1D"),
-            Ok(Granularity {
+            Ok(BucketStep {
                 days: 1,
                 fixed_ms: 0
             })
         );
         assert_eq!(
             g("P1DT12H"),
-            Ok(Granularity {
+            Ok(BucketStep {
                 days: 1,
                 fixed_ms: 43_200_000
             })
         );
         assert_eq!(
             g("PT1H30M"),
-            Ok(Granularity {
+            Ok(BucketStep {
                 days: 0,
                 fixed_ms: 5_400_000
             })
@@ -249,7 +256,7 @@ mod tests {
 
     #[test]
     fn buckets_step_by_fixed_lengths_and_must_divide() {
-        let g = parse_granularity("PT15M").unwrap_or(Granularity {
+        let g = parse_granularity("PT15M").unwrap_or(BucketStep {
             days: 0,
             fixed_ms: 1,
         });
@@ -261,7 +268,7 @@ mod tests {
             bucket_boundaries(start, start + 1, None, Tz::UTC),
             Ok(vec![start, start + 1])
         );
-        let tiny = Granularity {
+        let tiny = BucketStep {
             days: 0,
             fixed_ms: 60_000,
         };
@@ -274,7 +281,7 @@ mod tests {
     #[test]
     fn day_buckets_follow_the_local_calendar_across_dst() {
         let london = parse_time_zone("Europe/London").unwrap_or(Tz::UTC);
-        let day = Granularity {
+        let day = BucketStep {
             days: 1,
             fixed_ms: 0,
         };

@@ -18,7 +18,7 @@ use hyper::header::HeaderValue;
 use ring::hmac;
 use tokio::sync::Semaphore;
 
-use super::config::WebConfigError;
+use super::WebConfigError;
 
 /// Successful checks remembered; past this the cache starts over (it only saves time).
 const MAX_CACHED: usize = 1024;

@@ -25,13 +25,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::WebConfigError;
 use super::basic_auth::BasicAuth;
-use super::tls;
+use super::tls::{self, RawTls};
 
 /// Largest web config file read; a real one is a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -57,46 +58,6 @@ impl fmt::Debug for WebConfig {
     }
 }
 
-/// Why the web config cannot be used. The message names the file, the position when the
-/// YAML parser knows it, and the field, e.g.
-/// ``web.yml: field `tls_server_config.key_file`: cannot read /x.key: No such file``.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", self.render())]
-pub struct WebConfigError {
-    /// The file as given on the command line.
-    pub origin: String,
-    /// 1-based line and column, for YAML errors.
-    pub location: Option<(usize, usize)>,
-    /// Dotted path of the field concerned, when there is one.
-    pub field: Option<String>,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
-
-impl WebConfigError {
-    pub(super) fn field(origin: &str, field: &str, message: impl Into<String>) -> Self {
-        WebConfigError {
-            origin: origin.to_string(),
-            location: None,
-            field: Some(field.to_string()),
-            message: message.into(),
-        }
-    }
-
-    fn render(&self) -> String {
-        let mut out = format!("web config file {}", self.origin);
-        if let Some((line, column)) = self.location {
-            out.push_str(&format!(":{line}:{column}"));
-        }
-        out.push_str(": ");
-        if let Some(field) = &self.field {
-            out.push_str(&format!("field `{field}`: "));
-        }
-        out.push_str(&self.message.replace(['\n', '\r'], " "));
-        out
-    }
-}
-
 /// The file as written; `deny_unknown_fields` turns a typo into an error naming the key.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,27 +67,6 @@ struct RawWebConfig {
     /// exporter-toolkit keys this exporter does not implement: refused by name.
     http_server_config: Option<serde_yaml_ng::Value>,
     rate_limit: Option<serde_yaml_ng::Value>,
-}
-
-/// `tls_server_config` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTls {
-    pub cert_file: Option<PathBuf>,
-    pub key_file: Option<PathBuf>,
-    pub client_auth_type: Option<String>,
-    pub client_ca_file: Option<PathBuf>,
-    pub min_version: Option<String>,
-    pub max_version: Option<String>,
-    // exporter-toolkit keys that rustls cannot honour: refused by name.
-    pub cert: Option<serde_yaml_ng::Value>,
-    pub key: Option<serde_yaml_ng::Value>,
-    pub cipher_suites: Option<serde_yaml_ng::Value>,
-    pub curve_preferences: Option<serde_yaml_ng::Value>,
-    /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
-    #[serde(rename = "prefer_server_cipher_suites")]
-    _prefer_server_cipher_suites: Option<bool>,
-    pub client_allowed_sans: Option<serde_yaml_ng::Value>,
 }
 
 impl WebConfig {

@@ -16,7 +16,30 @@ use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::config::{RawTls, WebConfigError};
+use serde::Deserialize;
+
+use super::WebConfigError;
+
+/// `tls_server_config` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTls {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub client_auth_type: Option<String>,
+    pub client_ca_file: Option<PathBuf>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+    // exporter-toolkit keys that rustls cannot honour: refused by name.
+    pub cert: Option<serde_yaml_ng::Value>,
+    pub key: Option<serde_yaml_ng::Value>,
+    pub cipher_suites: Option<serde_yaml_ng::Value>,
+    pub curve_preferences: Option<serde_yaml_ng::Value>,
+    /// Accepted and ignored, as Go has done since 1.17 (it has no effect there either).
+    #[serde(rename = "prefer_server_cipher_suites")]
+    _prefer_server_cipher_suites: Option<bool>,
+    pub client_allowed_sans: Option<serde_yaml_ng::Value>,
+}
 
 /// A built server config and a line describing it for the start-up log.
 pub(super) struct BuiltTls {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use genesys_cloud_exporter::config::{Config, QueryConfig};
-use genesys_cloud_exporter::genesys::types::AggregateResponse;
+use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::interval::Interval;
 use genesys_cloud_exporter::mapping::{GroupMemory, Mapped, QuerySeries, map_response};
 

@@ -18,6 +18,9 @@
 //!   predicates and clauses whole and carries a share of that clause's alternatives
 //!   (when several clauses qualify, the largest is split).
 //!
+//! Before any of that, [`check_clause`] holds the filter to the and/or shape Genesys
+//! requires, so that a malformed filter is refused at start-up with its field named.
+//!
 //! Anything else that is too large is refused at start-up with the reason: the answers
 //! of requests split some other way could not be merged exactly (a group could come
 //! from two requests, or be cut in two).
@@ -27,7 +30,7 @@ use std::collections::HashSet;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::genesys::types::AggregateQuery;
+use crate::genesys::bodies::AggregateQuery;
 
 /// The largest request body the exporter sends: 500 KiB (512,000 bytes), under Genesys'
 /// limit of "about 512 KB" whether that means 512,000 or 524,288 bytes.
@@ -88,14 +91,23 @@ impl QueryFilter {
     }
 }
 
-/// Why a filter cannot be sent: the field concerned and the reason, for the config's
-/// error message.
+/// Why a filter cannot be used (its shape is wrong, or it cannot be sent): the field
+/// concerned and the reason, for the config's error message.
 #[derive(Debug, PartialEq)]
-pub struct SplitError {
+pub struct FilterError {
     /// The field of the filter concerned, such as `filter.predicates[3]`.
     pub field: String,
     /// Why: the size, and what keeps the filter from being split exactly.
     pub message: String,
+}
+
+impl FilterError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> FilterError {
+        FilterError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// What the rest of a request holds besides the filter, to measure whole bodies.
@@ -132,10 +144,10 @@ impl RequestShape<'_> {
 /// Decides how `filter` (already checked for the and/or shape) is sent: whole when the
 /// body fits in [`MAX_REQUEST_BYTES`], else split exactly into as few requests as fit,
 /// else refused with the reason.
-pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, SplitError> {
+pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, FilterError> {
     let whole = shape.body_bytes(&filter);
     if whole <= MAX_REQUEST_BYTES {
-        let request = RequestFilter::new(&filter).map_err(|message| SplitError {
+        let request = RequestFilter::new(&filter).map_err(|message| FilterError {
             field: "filter".into(),
             message,
         })?;
@@ -152,11 +164,11 @@ pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, Split
         MAX_REQUEST_BYTES / 1024
     );
     let (list, dimension) =
-        alternatives(&filter, shape.group_by).map_err(|(field, why)| SplitError {
+        alternatives(&filter, shape.group_by).map_err(|(field, why)| FilterError {
             field,
             message: format!("{too_large}, and it cannot be split over several requests: {why}"),
         })?;
-    let chunks = pack(&filter, &list, shape).map_err(|why| SplitError {
+    let chunks = pack(&filter, &list, shape).map_err(|why| FilterError {
         field: list.field.clone(),
         message: format!("{too_large}, and it cannot be split over several requests: {why}"),
     })?;
@@ -409,6 +421,126 @@ fn list_slot<'a>(filter: &'a mut Value, place: &Place) -> Option<&'a mut Vec<Val
     clause.get_mut("predicates")?.as_array_mut()
 }
 
+/// What a filter must look like, for messages.
+const FILTER_SHAPE: &str = "expected a mapping with `type: and` or `type: or` and a \
+    `predicates` list and/or a `clauses` list, e.g. {type: and, predicates: [{type: \
+    dimension, dimension: mediaType, value: voice}]}";
+/// What a clause of a filter must look like, for messages.
+const CLAUSE_SHAPE: &str = "expected a mapping with `type: and` or `type: or` and a \
+    `predicates` list, e.g. {type: or, predicates: [{type: dimension, dimension: queueId, \
+    value: ...}]}";
+
+/// The YAML type of a value, for messages.
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
+}
+
+/// Checks the shape Genesys requires of a filter (`top`) or of one of its clauses: the
+/// rest, such as the fields of each predicate, is passed through for Genesys to judge, as
+/// the API grows new predicate kinds.
+pub(super) fn check_clause(
+    value: &serde_json::Value,
+    path: &str,
+    top: bool,
+) -> Result<(), FilterError> {
+    let Some(map) = value.as_object() else {
+        return Err(FilterError::new(
+            path,
+            format!(
+                "found {}; {}",
+                kind(value),
+                if top { FILTER_SHAPE } else { CLAUSE_SHAPE }
+            ),
+        ));
+    };
+    match map.get("type") {
+        None => {
+            return Err(FilterError::new(
+                format!("{path}.type"),
+                "missing; expected `and` or `or`",
+            ));
+        }
+        Some(serde_json::Value::String(t)) if t == "and" || t == "or" => {}
+        Some(other) => {
+            return Err(FilterError::new(
+                format!("{path}.type"),
+                format!("{other} is not `and` or `or`"),
+            ));
+        }
+    }
+    let predicates = map.get("predicates");
+    let clauses = if top { map.get("clauses") } else { None };
+    if predicates.is_none() && clauses.is_none() {
+        let wanted = if top {
+            "a `predicates` list, a `clauses` list, or both"
+        } else {
+            "a `predicates` list"
+        };
+        return Err(FilterError::new(
+            path,
+            format!("has no conditions; expected {wanted}"),
+        ));
+    }
+    let mut conditions = 0;
+    if let Some(predicates) = predicates {
+        let field = format!("{path}.predicates");
+        let Some(list) = predicates.as_array() else {
+            return Err(FilterError::new(
+                field,
+                format!(
+                    "found {}; expected a list of predicates such as [{{type: dimension, \
+                     dimension: mediaType, value: voice}}]",
+                    kind(predicates)
+                ),
+            ));
+        };
+        for (i, predicate) in list.iter().enumerate() {
+            if !predicate.is_object() {
+                return Err(FilterError::new(
+                    format!("{field}[{i}]"),
+                    format!(
+                        "found {}; expected a predicate mapping such as {{type: dimension, \
+                         dimension: mediaType, value: voice}}",
+                        kind(predicate)
+                    ),
+                ));
+            }
+        }
+        conditions += list.len();
+    }
+    if let Some(clauses) = clauses {
+        let field = format!("{path}.clauses");
+        let Some(list) = clauses.as_array() else {
+            return Err(FilterError::new(
+                field,
+                format!(
+                    "found {}; expected a list of clauses such as [{{type: or, predicates: \
+                     [...]}}]",
+                    kind(clauses)
+                ),
+            ));
+        };
+        for (i, clause) in list.iter().enumerate() {
+            check_clause(clause, &format!("{field}[{i}]"), false)?;
+        }
+        conditions += list.len();
+    }
+    if conditions == 0 {
+        return Err(FilterError::new(
+            path,
+            "has empty lists; give at least one predicate or clause, or leave out the filter",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,7 +584,7 @@ mod tests {
             }
         }
 
-        fn plan(&self, filter: Value) -> Result<QueryFilter, SplitError> {
+        fn plan(&self, filter: Value) -> Result<QueryFilter, FilterError> {
             plan(filter, self.shape())
         }
 
@@ -551,7 +683,7 @@ mod tests {
         assert_eq!(seen, 9_000);
     }
 
-    fn refusal(q: &Query, filter: Value) -> SplitError {
+    fn refusal(q: &Query, filter: Value) -> FilterError {
         match q.plan(filter) {
             Ok(planned) => panic!("accepted in {} requests", planned.requests().len()),
             Err(e) => e,

@@ -1,0 +1,416 @@
+//! The YAML query config: which aggregate queries to run, and its validation.
+//!
+//! Each query becomes one `POST /api/v2/analytics/conversations/aggregates/query` per
+//! completed bucket. Everything that can be checked without talking to Genesys is checked
+//! here, when the file is loaded, so that a typo stops the exporter at start-up with a
+//! message naming the file, the query and the field, instead of surfacing hours later as a
+//! 400 from the API or as a silently missing series.
+//!
+//! Here: the types and `load`. Beside it: [`validate`] (the rules), [`diagnostics`]
+//! (YAML errors rewritten, typo hints, the pass that recovers query names from a broken
+//! file) and [`filter`] (a filter's shape, and its split over several requests).
+//!
+//! ```yaml
+//! queries:
+//!   - name: queues              # unique; becomes the `query` label
+//!     granularity: PT30M        # PT5M..P1D, ISO-8601
+//!     time_zone: UTC            # IANA; aligns P1D buckets to local midnight, DST-correct
+//!     settle_delay: 90s         # wait after an interval ends before querying it (humantime)
+//!     refresh: 5m               # optional: re-query the latest completed interval this often
+//!     group_by: [queueId, mediaType, direction]
+//!     metrics: [nOffered, nConnected, tHandle, oServiceLevel]
+//!     filter: {type: and, predicates: [{type: dimension, dimension: mediaType, value: voice}]}
+//! ```
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::genesys::bodies::AggregateQuery;
+use crate::interval::{Granularity, Interval};
+
+mod diagnostics;
+pub mod filter;
+mod observations;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use observations::RawObservation;
+pub use observations::{
+    DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DETAIL_METRICS, MAX_QUEUES_PER_REQUEST,
+    MEDIA_TYPES, ObservationConfig, QueueSelection,
+};
+
+pub use crate::conventions::{RESERVED_LABELS, snake_case};
+use diagnostics::{NameOnly, NamesOnly, syntax_error};
+use filter::QueryFilter;
+
+/// Default wait after a bucket ends before it is queried: Genesys posts timers to the bucket
+/// in which the measured thing ended, and needs a little while to do so.
+pub const DEFAULT_SETTLE_DELAY: Duration = Duration::from_secs(90);
+/// Longest allowed settle delay. Longer waits leave the exported data needlessly stale; data
+/// that changes later (the nightly pipeline revises up to 48 h back) is what `refresh` is for.
+pub const MAX_SETTLE_DELAY: Duration = Duration::from_secs(3600);
+/// Shortest allowed refresh period, to keep well under the API's rate limit (300 requests
+/// a minute per token, possibly shared with other tools).
+pub const MIN_REFRESH: Duration = Duration::from_secs(10);
+/// Largest config file read. A config is a few KiB; the cap keeps a mistaken path such as
+/// `/dev/zero` from exhausting memory.
+const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The whole config file: the aggregate queries and the queue observation sets to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The queries, in file order; names unique across queries and observations.
+    pub queries: Vec<QueryConfig>,
+    /// The queue observation sets, in file order. Queries and observations together
+    /// are at least one entry.
+    pub observations: Vec<ObservationConfig>,
+}
+
+/// One aggregate query, validated: every field is already in the form the exporter uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryConfig {
+    /// Unique name, made of `[A-Za-z0-9_.:-]`; the value of the `query` label, so that
+    /// series from different queries never collide.
+    pub name: String,
+    /// Bucket size; the exporter queries one completed bucket at a time.
+    pub granularity: Granularity,
+    /// Zone in which buckets are aligned (sent to Genesys as `timeZone`). Default UTC.
+    pub time_zone: Tz,
+    /// Wait after a bucket ends before querying it. Default 90 s, at most 1 h.
+    pub settle_delay: Duration,
+    /// If set, re-query the latest completed bucket this often (at least 10 s) to pick up
+    /// late-posted data; if not, each bucket is queried once.
+    pub refresh: Option<Duration>,
+    /// Genesys dimension names (camelCase) to group by; each becomes a snake_case label.
+    pub group_by: Vec<String>,
+    /// Genesys metric names (`n…` counts, `t…` timers, `o…` observations); at least one.
+    pub metrics: Vec<String>,
+    /// Passed through to Genesys as the query's `filter` JSON; split over several
+    /// requests when too large for one (see [`filter`]).
+    pub filter: Option<QueryFilter>,
+}
+
+impl QueryConfig {
+    /// The aggregates requests of one poll of `interval`: one, or one per share of a
+    /// split filter. Their answers' `results` together are the answer to the query.
+    pub fn requests(&self, interval: &Interval) -> Vec<AggregateQuery<'_>> {
+        let request = |filter| AggregateQuery {
+            interval: interval.to_iso8601(),
+            granularity: self.granularity.to_string(),
+            time_zone: self.time_zone.name(),
+            group_by: &self.group_by,
+            metrics: &self.metrics,
+            filter,
+        };
+        match &self.filter {
+            None => vec![request(None)],
+            Some(filter) => filter
+                .requests()
+                .iter()
+                .map(|r| request(Some(r.json())))
+                .collect(),
+        }
+    }
+}
+
+/// Why a config could not be loaded. Each message is one line that names the file and,
+/// where it applies, the line and column, the query (by name, or by position such as
+/// `queries[2]` when the name is missing or unusable) and the field, and says what was
+/// expected, so that the user can fix the file without reading the source.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read config file {origin}: {source}")]
+    Read {
+        /// The path as given.
+        origin: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than any sensible config.
+    #[error(
+        "config file {origin} is larger than {limit} bytes; a query config is a few KiB, is this the right file?"
+    )]
+    TooLarge {
+        /// The path as given.
+        origin: String,
+        /// The size limit in bytes.
+        limit: u64,
+    },
+    /// The text is not YAML, or not of the expected shape: an unknown key, a value of the
+    /// wrong type, a duplicate key.
+    #[error("{}", render(origin, *location, query.as_deref(), field.as_deref(), message))]
+    Syntax {
+        /// File name used in messages.
+        origin: String,
+        /// 1-based line and column, when the YAML parser knows them.
+        location: Option<(usize, usize)>,
+        /// The query concerned, as `query "name"` or `queries[N]`, if any.
+        query: Option<String>,
+        /// The field concerned, if any.
+        field: Option<String>,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Well-formed YAML whose values break a rule: a bad granularity, an unknown time zone,
+    /// a duplicate name, a metric name that is not a metric, ...
+    #[error("{}", render(origin, None, query.as_deref(), field.as_deref(), message))]
+    Invalid {
+        /// File name used in messages.
+        origin: String,
+        /// The query concerned, as `query "name"` or `queries[N]`, if any.
+        query: Option<String>,
+        /// The field concerned, if any.
+        field: Option<String>,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+/// `file:line:column: query "q": field `f`: message`, leaving out what is unknown.
+fn render(
+    origin: &str,
+    location: Option<(usize, usize)>,
+    query: Option<&str>,
+    field: Option<&str>,
+    message: &str,
+) -> String {
+    let mut out = origin.to_string();
+    if let Some((line, column)) = location {
+        out.push_str(&format!(":{line}:{column}"));
+    }
+    out.push_str(": ");
+    if let Some(query) = query {
+        out.push_str(query);
+        out.push_str(": ");
+    }
+    if let Some(field) = field {
+        out.push_str(&format!("field `{field}`: "));
+    }
+    out.push_str(message);
+    // Messages are single lines: a stray newline from a parser, or one inside a key the
+    // user wrote (a YAML key may span lines), must not break that.
+    out.replace(['\n', '\r'], " ")
+}
+
+impl Config {
+    /// Reads, parses and validates the config file at `path`. Errors name the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let read_error = |source| ConfigError::Read {
+            origin: origin.clone(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(ConfigError::TooLarge {
+                origin,
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text ({e})"),
+            ))
+        })?;
+        Config::from_yaml(&text, &origin)
+    }
+
+    /// Parses and validates config text. `origin` is the file name to use in messages.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        // An empty document (or one with only comments) deserves its own message.
+        if let Ok(serde_yaml_ng::Value::Null) = serde_yaml_ng::from_str(text) {
+            return Err(ConfigError::Invalid {
+                origin: origin.into(),
+                query: None,
+                field: None,
+                message: "the file is empty; expected a mapping with a `queries` list, e.g. \
+                    queries: [{name: queues, granularity: PT30M, metrics: [nOffered]}]"
+                    .into(),
+            });
+        }
+        // The query names alone, read leniently, so that an error inside a query can name
+        // the query even when the rest of it is broken.
+        let names: Vec<Option<String>> = serde_yaml_ng::from_str::<NamesOnly>(text)
+            .ok()
+            .and_then(|n| n.queries)
+            .map(|queries| queries.into_iter().map(NameOnly::into_name).collect())
+            .unwrap_or_default();
+        // Then typed, with YAML errors, unknown keys and wrong types reported at their line
+        // and column.
+        let raw: RawConfig =
+            serde_yaml_ng::from_str(text).map_err(|e| syntax_error(origin, &e, &names))?;
+        raw.validate(origin)
+    }
+
+    /// The config used when no `--config.file` is given: one query named `queues` with the
+    /// usual per-queue contact-centre KPIs in 30-minute buckets, without a filter. A useful
+    /// start for most organisations, and the example in the documentation.
+    pub fn builtin_default() -> Config {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Config {
+            queries: vec![QueryConfig {
+                name: "queues".into(),
+                granularity: Granularity::Minutes(30),
+                time_zone: Tz::UTC,
+                settle_delay: DEFAULT_SETTLE_DELAY,
+                refresh: Some(Duration::from_secs(300)),
+                group_by: strings(&["queueId", "mediaType", "direction"]),
+                metrics: strings(&[
+                    "nOffered",
+                    "nConnected",
+                    "nTransferred",
+                    "nOverSla",
+                    "tHandle",
+                    "tTalk",
+                    "tHeld",
+                    "tAcw",
+                    "tAnswered",
+                    "tWait",
+                    "tAbandon",
+                    "tShortAbandon",
+                    "oServiceLevel",
+                ]),
+                filter: None,
+            }],
+            observations: Vec::new(),
+        }
+    }
+
+    /// The built-in query and `live`, every queue's observations: what the exporter runs
+    /// against a real org without `--config.file`.
+    pub fn builtin_with_live() -> Config {
+        let mut config = Config::builtin_default();
+        config.observations.push(ObservationConfig::builtin_live());
+        config
+    }
+
+    /// The config as YAML that [`Config::from_yaml`] reads back to an equal config: for
+    /// showing the effective config (for instance the built-in default) to a user.
+    pub fn to_yaml(&self) -> Result<String, serde_yaml_ng::Error> {
+        let out = OutConfig {
+            queries: self
+                .queries
+                .iter()
+                .map(|q| OutQuery {
+                    name: &q.name,
+                    granularity: q.granularity.as_iso8601(),
+                    time_zone: q.time_zone.name(),
+                    settle_delay: humantime::format_duration(q.settle_delay).to_string(),
+                    refresh: q.refresh.map(|r| humantime::format_duration(r).to_string()),
+                    group_by: &q.group_by,
+                    metrics: &q.metrics,
+                    filter: q.filter.as_ref().map(QueryFilter::written),
+                })
+                .collect(),
+            observations: self
+                .observations
+                .iter()
+                .map(ObservationConfig::written)
+                .collect(),
+        };
+        serde_yaml_ng::to_string(&out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The file as written. Values stay close to the text here (durations and zones as strings)
+// so that validation can quote them back in messages.
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with a `queries` list (and optionally `observations`) at the top level"
+)]
+struct RawConfig {
+    #[serde(default)]
+    queries: Option<Vec<RawQuery>>,
+    #[serde(default)]
+    observations: Option<Vec<RawObservation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
+        refresh, group_by, metrics, filter"
+)]
+struct RawQuery {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    granularity: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    settle_delay: Option<String>,
+    #[serde(default)]
+    refresh: Option<String>,
+    #[serde(default)]
+    group_by: Option<Vec<String>>,
+    #[serde(default)]
+    metrics: Option<Vec<String>>,
+    #[serde(default)]
+    filter: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct OutConfig<'a> {
+    queries: Vec<OutQuery<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    observations: Vec<observations::OutObservation<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutQuery<'a> {
+    name: &'a str,
+    granularity: String,
+    time_zone: &'a str,
+    settle_delay: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh: Option<String>,
+    group_by: &'a [String],
+    metrics: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<&'a serde_json::Value>,
+}
+
+/// `[A-Za-z0-9_.:-]+`: safe as a label value and in log lines, and easy to type.
+pub(super) fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+}
+
+impl fmt::Display for QueryConfig {
+    /// A one-line summary for logs: `queues (PT30M, UTC, settle 1m 30s, 13 metrics)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}, {}, settle {}, {} metrics",
+            self.name,
+            self.granularity,
+            self.time_zone.name(),
+            humantime::format_duration(self.settle_delay),
+            self.metrics.len()
+        )?;
+        if let Some(refresh) = self.refresh {
+            write!(f, ", refresh {}", humantime::format_duration(refresh))?;
+        }
+        f.write_str(")")
+    }
+}

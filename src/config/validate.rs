@@ -1,0 +1,373 @@
+//! The rules a config's values must keep, checked on the file as written so that each
+//! message can quote the value back and name the query and the field.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::diagnostics::{closest_zone, query_label};
+use super::filter::{self, FilterError, RequestShape, check_clause};
+use super::{
+    Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_SETTLE_DELAY, MIN_REFRESH, ObservationConfig,
+    QueryConfig, RawConfig, RawQuery, is_valid_name,
+};
+use crate::conventions::{RESERVED_LABELS, snake_case};
+use crate::genesys::catalog;
+use crate::interval::Granularity;
+
+/// A rule broken inside one query: the field (with any index) and the message.
+pub(super) struct FieldError {
+    pub(super) field: String,
+    pub(super) message: String,
+}
+
+impl From<FilterError> for FieldError {
+    fn from(error: FilterError) -> FieldError {
+        FieldError {
+            field: error.field,
+            message: error.message,
+        }
+    }
+}
+
+impl FieldError {
+    pub(super) fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl RawConfig {
+    pub(super) fn validate(self, origin: &str) -> Result<Config, ConfigError> {
+        let invalid = |query: Option<String>, field: &str, message: String| ConfigError::Invalid {
+            origin: origin.into(),
+            query,
+            field: Some(field.into()),
+            message,
+        };
+        let raw_observations = self.observations.unwrap_or_default();
+        let raw_queries = match self.queries {
+            None if !raw_observations.is_empty() => Some(Vec::new()),
+            queries => queries,
+        };
+        let Some(raw_queries) = raw_queries else {
+            return Err(invalid(
+                None,
+                "queries",
+                "missing; expected a list of queries, each with at least name, granularity \
+                    and metrics"
+                    .into(),
+            ));
+        };
+        if raw_queries.is_empty() && raw_observations.is_empty() {
+            return Err(invalid(
+                None,
+                "queries",
+                "is empty; expected at least one query with name, granularity and metrics".into(),
+            ));
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut queries = Vec::with_capacity(raw_queries.len());
+        for (index, raw) in raw_queries.into_iter().enumerate() {
+            let label = query_label(index, raw.name.as_deref());
+            if let Some(name) = raw.name.as_deref() {
+                if let Some(first) = seen.get(name) {
+                    return Err(invalid(
+                        Some(format!("queries[{index}]")),
+                        "name",
+                        format!(
+                            "{name:?} is already the name of queries[{first}]; names must be \
+                             unique because they become the `query` label"
+                        ),
+                    ));
+                }
+                seen.insert(name.to_string(), index);
+            }
+            let query = raw
+                .validate()
+                .map_err(|e| invalid(Some(label), &e.field, e.message))?;
+            queries.push(query);
+        }
+        let mut observations = Vec::with_capacity(raw_observations.len());
+        for (index, raw) in raw_observations.into_iter().enumerate() {
+            let label = match raw.name.as_deref() {
+                Some(name) if is_valid_name(name) => format!("observation {name:?}"),
+                _ => format!("observations[{index}]"),
+            };
+            if let Some(name) = raw.name.as_deref() {
+                let taken = seen
+                    .get(name)
+                    .map(|first| format!("queries[{first}]"))
+                    .or_else(|| {
+                        observations
+                            .iter()
+                            .position(|o: &ObservationConfig| o.name == name)
+                            .map(|first| format!("observations[{first}]"))
+                    });
+                if let Some(first) = taken {
+                    return Err(invalid(
+                        Some(format!("observations[{index}]")),
+                        "name",
+                        format!(
+                            "{name:?} is already the name of {first}; names must be unique \
+                             across queries and observations because they become the \
+                             `query` label"
+                        ),
+                    ));
+                }
+            }
+            let observation = raw
+                .validate()
+                .map_err(|e| invalid(Some(label), &e.field, e.message))?;
+            observations.push(observation);
+        }
+        Ok(Config {
+            queries,
+            observations,
+        })
+    }
+}
+
+impl RawQuery {
+    fn validate(self) -> Result<QueryConfig, FieldError> {
+        let name = check_name(self.name, "query")?;
+        let granularity = match self.granularity {
+            None => {
+                return Err(FieldError::new(
+                    "granularity",
+                    "missing; expected an ISO-8601 bucket size such as PT15M, PT30M, PT1H \
+                     or P1D",
+                ));
+            }
+            Some(text) => Granularity::parse(&text)
+                .map_err(|e| FieldError::new("granularity", e.to_string()))?,
+        };
+        let time_zone = match self.time_zone {
+            None => Tz::UTC,
+            Some(text) => parse_time_zone(&text).map_err(|m| FieldError::new("time_zone", m))?,
+        };
+        let settle_delay = match self.settle_delay {
+            None => DEFAULT_SETTLE_DELAY,
+            Some(text) => {
+                let d =
+                    parse_duration(&text, "90s").map_err(|m| FieldError::new("settle_delay", m))?;
+                if d > MAX_SETTLE_DELAY {
+                    return Err(FieldError::new(
+                        "settle_delay",
+                        format!(
+                            "{text:?} is longer than the 1h maximum; a few minutes lets \
+                             Genesys post late data, and `refresh` re-reads the bucket later"
+                        ),
+                    ));
+                }
+                d
+            }
+        };
+        let refresh = match self.refresh {
+            None => None,
+            Some(text) => Some(check_refresh(&text, "5m")?),
+        };
+        let group_by = self.group_by.unwrap_or_default();
+        check_group_by(&group_by)?;
+        let Some(metrics) = self.metrics else {
+            return Err(FieldError::new(
+                "metrics",
+                "missing; expected a list of Genesys metric names such as \
+                 [nOffered, tHandle, oServiceLevel]",
+            ));
+        };
+        check_metrics(&metrics)?;
+        let filter = match self.filter {
+            None => None,
+            Some(filter) => {
+                check_clause(&filter, "filter", true)?;
+                let shape = RequestShape {
+                    granularity: &granularity.to_string(),
+                    time_zone: time_zone.name(),
+                    group_by: &group_by,
+                    metrics: &metrics,
+                };
+                let planned = filter::plan(filter, shape)?;
+                Some(planned)
+            }
+        };
+        Ok(QueryConfig {
+            name,
+            granularity,
+            time_zone,
+            settle_delay,
+            refresh,
+            group_by,
+            metrics,
+            filter,
+        })
+    }
+}
+
+/// `^[a-z][A-Za-z0-9]*$`: how Genesys spells dimension names.
+fn is_dimension_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// `^[nto][A-Z][A-Za-z0-9]*$`: how Genesys spells metric names (counts, timers,
+/// observations); the first letter decides how the exporter maps the stats.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| matches!(c, 'n' | 't' | 'o'))
+        && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, dimension) in group_by.iter().enumerate() {
+        let field = format!("group_by[{i}]");
+        if !is_dimension_name(dimension) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{dimension:?} is not a Genesys dimension name; expected camelCase \
+                     letters and digits starting with a lowercase letter, such as queueId, \
+                     mediaType or direction"
+                ),
+            ));
+        }
+        let label = snake_case(dimension);
+        if RESERVED_LABELS.contains(&label.as_str()) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{dimension:?} would become the label `{label}`, which the exporter adds \
+                     itself (reserved: {})",
+                    RESERVED_LABELS.join(", ")
+                ),
+            ));
+        }
+        if let Some(first) = seen.get(&label) {
+            let other = &group_by[*first];
+            let message = if other == dimension {
+                format!("{dimension:?} is listed twice (also group_by[{first}])")
+            } else {
+                format!(
+                    "{dimension:?} and group_by[{first}] {other:?} would both become the \
+                     label `{label}`"
+                )
+            };
+            return Err(FieldError::new(field, message));
+        }
+        seen.insert(label, i);
+    }
+    Ok(())
+}
+
+fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
+    if metrics.is_empty() {
+        return Err(FieldError::new(
+            "metrics",
+            "is empty; expected at least one Genesys metric name such as nOffered, tHandle \
+             or oServiceLevel",
+        ));
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, metric) in metrics.iter().enumerate() {
+        let field = format!("metrics[{i}]");
+        if !is_metric_name(metric) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{metric:?} is not a Genesys metric name; expected n (count), t (timer) \
+                     or o (observation) followed by a capital letter, such as nOffered, \
+                     tHandle or oServiceLevel"
+                ),
+            ));
+        }
+        if catalog::is_observation_metric(metric) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{metric:?} is a queue observation metric, not a conversation aggregates \
+                     metric; put it in an `observations` entry (see the configuration guide)"
+                ),
+            ));
+        }
+        let snake = snake_case(metric);
+        if let Some(first) = seen.get(&snake) {
+            let other = &metrics[*first];
+            let message = if other == metric {
+                format!("{metric:?} is listed twice (also metrics[{first}])")
+            } else {
+                format!(
+                    "{metric:?} and metrics[{first}] {other:?} would both become the metric \
+                     name part `{snake}`"
+                )
+            };
+            return Err(FieldError::new(field, message));
+        }
+        seen.insert(snake, i);
+    }
+    Ok(())
+}
+
+/// The `name` of a query or observation set (`what`): present and valid.
+pub(super) fn check_name(name: Option<String>, what: &str) -> Result<String, FieldError> {
+    match name {
+        None => Err(FieldError::new(
+            "name",
+            format!(
+                "missing; every {what} needs a unique name made of letters, digits and \
+                 `_.:-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) if !is_valid_name(&name) => Err(FieldError::new(
+            "name",
+            format!(
+                "{name:?} is not a valid name; use one or more letters, digits, `_`, \
+                 `.`, `:` or `-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) => Ok(name),
+    }
+}
+
+/// A `refresh` period: a duration of at least [`MIN_REFRESH`].
+pub(super) fn check_refresh(text: &str, example: &str) -> Result<Duration, FieldError> {
+    let d = parse_duration(text, example).map_err(|m| FieldError::new("refresh", m))?;
+    if d < MIN_REFRESH {
+        return Err(FieldError::new(
+            "refresh",
+            format!(
+                "{text:?} is shorter than the 10s minimum, which keeps the exporter well \
+                 under the API rate limit"
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// A humantime duration such as `90s`, `2m` or `1m 30s`.
+pub(super) fn parse_duration(text: &str, example: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!(
+            "{text:?} is not a duration ({e}); expected a number with a unit, such as {example:?}"
+        )
+    })
+}
+
+/// An IANA zone name, with a suggestion when it looks like a typo.
+pub(super) fn parse_time_zone(text: &str) -> Result<Tz, String> {
+    if let Ok(tz) = text.trim().parse::<Tz>() {
+        return Ok(tz);
+    }
+    let hint = match closest_zone(text.trim()) {
+        Some(name) => format!(" (did you mean {name:?}?)"),
+        None => String::new(),
+    };
+    Err(format!(
+        "{text:?} is not an IANA time zone{hint}; expected a tz database name such as \
+         \"UTC\", \"Europe/London\" or \"America/New_York\""
+    ))
+}

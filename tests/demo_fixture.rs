@@ -1,0 +1,196 @@
+//! The demo's `/metrics` body, held against fixtures recorded before a refactoring, so
+//! that moving code around cannot change what the exporter exports.
+//!
+//! Two halves, because the demo's body is partly a function of the time it runs at:
+//! - the conversation families of the demo's query, for a fixed interval, through the
+//!   real simulator, client, mapping and snapshot: byte for byte;
+//! - the body of the real binary in demo mode, every line of it, with what the clock
+//!   decides masked (sample values, the build's revision) and the conversation samples,
+//!   whose label sets follow the time of day, left to the first half.
+//!
+//! `GENESYS_EXPORTER_RECORD_FIXTURES=1 cargo test --test demo_fixture` records them
+//! again, for a change that means to change the output.
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use common::ExporterRun;
+use genesys_cloud_exporter::config::Config;
+use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
+use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
+use genesys_cloud_exporter::genesys::queues::QueueNames;
+use genesys_cloud_exporter::genesys::region::Endpoints;
+use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
+use genesys_cloud_exporter::interval::latest_completed;
+use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
+use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use genesys_cloud_exporter::snapshot::SnapshotStore;
+use genesys_cloud_exporter::telemetry::Telemetry;
+
+/// A weekday afternoon, so every queue and media type of the demo org has traffic.
+const FIXED_NOW: &str = "2026-11-25T14:05:00Z";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Compares `actual` with the fixture, or records it when asked to.
+fn assert_matches_fixture(name: &str, actual: &str) {
+    let path = fixture(name);
+    if std::env::var_os("GENESYS_EXPORTER_RECORD_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().expect("fixture directory")).unwrap();
+        std::fs::write(&path, actual).expect("fixture written");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+        panic!(
+            "cannot read {}: {err}; record it with GENESYS_EXPORTER_RECORD_FIXTURES=1",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first_difference = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (e, a))| e != a)
+            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
+            .unwrap_or_else(|| {
+                format!(
+                    "one is a prefix of the other ({} vs {} lines)",
+                    expected.lines().count(),
+                    actual.lines().count()
+                )
+            });
+        panic!("{name} differs from its fixture; {first_difference}");
+    }
+}
+
+/// The demo's built-in query, polled for a fixed interval: the conversation families,
+/// exactly as the snapshot encodes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_query_encodes_as_recorded_for_a_fixed_interval() {
+    let simulator = Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("simulator starts");
+    let defaults = SimulatorConfig::default();
+    let base = simulator.base_url();
+    let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
+    let credentials = Credentials {
+        client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
+        client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
+    };
+    let settings = ClientSettings::new(endpoints, credentials, NonZeroU32::new(600).unwrap());
+    let client = GenesysClient::new(settings, Arc::new(Telemetry::new(600))).unwrap();
+    let names = QueueNames::default();
+    names.refresh(&client).await.expect("queue names");
+
+    let config = Config::builtin_default();
+    let now: DateTime<Utc> = FIXED_NOW.parse().unwrap();
+    let store = SnapshotStore::new(
+        config
+            .queries
+            .iter()
+            .map(|q| (q.name.as_str(), q.granularity.to_string())),
+    );
+    for query in &config.queries {
+        let interval =
+            latest_completed(now, query.granularity, query.time_zone, query.settle_delay);
+        let mut response = AggregateResponse::default();
+        for request in query.requests(&interval) {
+            let delivered = client.query_aggregates(&request).await.expect("query");
+            response.results.extend(delivered.value.results);
+        }
+        let mapped = map_response(
+            query,
+            &interval,
+            &response,
+            &names.current(),
+            &mut GroupMemory::default(),
+        );
+        assert_eq!(mapped.warnings, 0);
+        store.publish(&query.name, mapped.series);
+    }
+    let body = String::from_utf8(store.exposition().plain.to_vec()).expect("UTF-8");
+    assert!(
+        body.contains("genesys_conversation_offered{"),
+        "the fixed interval has traffic: {body}"
+    );
+    simulator.shutdown().await;
+    assert_matches_fixture("demo_conversations.prom", &body);
+}
+
+/// The real binary in demo mode: every family, its HELP and TYPE, and every sample of
+/// the exporter's own metrics with its labels, in a stable order.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_body_has_the_recorded_shape() {
+    let exporter = ExporterRun::demo().start();
+    exporter.wait_ready().await;
+    let body = reqwest::get(exporter.url("/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(exporter.terminate().code(), Some(0));
+    assert_matches_fixture("demo_body_masked.prom", &mask(&body));
+}
+
+/// What of an exposition does not depend on when it was taken: comments as they are,
+/// samples with their values (and the build revision) masked, sorted within their
+/// family (families keep their order, series within a family follow a hash map's),
+/// conversation samples dropped (their label sets follow the time of day).
+fn mask(body: &str) -> String {
+    let mut out = String::new();
+    let mut samples: Vec<String> = Vec::new();
+    let flush = |samples: &mut Vec<String>, out: &mut String| {
+        samples.sort();
+        for sample in samples.drain(..) {
+            out.push_str(&sample);
+            out.push('\n');
+        }
+    };
+    for line in body.lines() {
+        if line.starts_with('#') {
+            flush(&mut samples, &mut out);
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if line.starts_with("genesys_conversation_") {
+            continue;
+        }
+        let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+        let series = match series.find("revision=\"") {
+            Some(at) => {
+                let rest = &series[at + "revision=\"".len()..];
+                let end = rest.find('"').expect("closing quote");
+                format!("{}revision=\"<masked>{}", &series[..at], &rest[end..])
+            }
+            None => series.to_string(),
+        };
+        samples.push(format!("{series} <value>"));
+    }
+    flush(&mut samples, &mut out);
+    out
+}
+
+/// The masking itself: values and revisions go, everything else stays.
+#[test]
+fn masking_keeps_names_and_labels_and_drops_values() {
+    let body = "# TYPE a gauge\na{x=\"2\"} 3.5\na{x=\"1\"} 1\n\
+                genesys_conversation_offered{q=\"x\"} 4\n\
+                b{version=\"1\",revision=\"abc\"} 1\n";
+    assert_eq!(
+        mask(body),
+        "# TYPE a gauge\na{x=\"1\"} <value>\na{x=\"2\"} <value>\n\
+         b{version=\"1\",revision=\"<masked>\"} <value>\n"
+    );
+}
