@@ -56,6 +56,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
         // Without a config file, the built-in query and the `live` observation of every
         // queue.
+        None if args.demo => Config::demo(),
         None => Config::builtin_with_live(),
     };
     let web_config = match &args.web_config_file {

@@ -169,6 +169,28 @@ pub fn map_response(
     }
 }
 
+/// Adds `genesys_conversation_data_until_timestamp_seconds{query,interval}`: how far the
+/// values reach (the interval's end, or "now" for the interval in progress), keeping the
+/// families sorted by name.
+pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: DateTime<Utc>) {
+    let labels: LabelSet = Arc::new(Labels::new(
+        Arc::from(["query".to_string(), "interval".to_string()]),
+        vec![query.name.clone(), query.granularity.to_string()],
+    ));
+    let family = Family {
+        name: format!("{PREFIX}data_until_timestamp_seconds"),
+        help: "How far (Unix time) the genesys_conversation_* values of the query reach: the interval's end, or when the interval in progress was polled".into(),
+        samples: vec![Sample {
+            labels,
+            value: until.timestamp_millis() as f64 / 1000.0,
+        }],
+    };
+    let at = series
+        .families
+        .partition_point(|f| f.name.as_str() < family.name.as_str());
+    series.families.insert(at, family);
+}
+
 /// What every label set of one query's poll shares, made once per poll.
 struct LabelNames {
     /// `query`, `interval`, the dimensions (with `queue_name` right after `queue_id`).
@@ -491,6 +513,7 @@ mod tests {
             group_by: group_by.iter().map(|s| s.to_string()).collect(),
             metrics: metrics.iter().map(|s| s.to_string()).collect(),
             filter: None,
+            period: Default::default(),
         }
     }
 

@@ -19,11 +19,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
-use crate::config::QueryConfig;
+use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, queues::QueueNames};
-use crate::interval::{Interval, latest_completed, next_completion};
-use crate::mapping::{GroupMemory, map_response};
+use crate::interval::{Interval, in_progress, latest_completed, next_completion};
+use crate::mapping::{GroupMemory, add_data_until, map_response};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
 
@@ -89,12 +89,17 @@ impl Poller {
             // Which intervals have completed is for Genesys' clock to say (see
             // genesys::clock); this host's may be off.
             let now = self.context.client.api_now();
-            let target = latest_completed(
-                now,
-                self.query.granularity,
-                self.query.time_zone,
-                self.query.settle_delay,
-            );
+            let target = match self.query.period {
+                Period::Completed => latest_completed(
+                    now,
+                    self.query.granularity,
+                    self.query.time_zone,
+                    self.query.settle_delay,
+                ),
+                // The bucket in progress, start to now; at its end the next one starts
+                // (zero-filled by the group memory).
+                Period::Current => in_progress(now, self.query.granularity, self.query.time_zone),
+            };
             if is_due(target, last, now) {
                 let failures = last
                     .filter(|l| l.interval == target)
@@ -141,7 +146,11 @@ impl Poller {
         // One request per share of a split filter, one after the other, each through the
         // budget, token and retries; the answers' results together are the answer.
         // Nothing is published unless every request succeeded.
-        let requests = self.query.requests(&interval);
+        let until = match self.query.period {
+            Period::Completed => interval.end,
+            Period::Current => self.context.client.api_now().min(interval.end),
+        };
+        let requests = self.query.requests_until(&interval, until);
         let count = requests.len();
         let mut response = AggregateResponse::default();
         let mut budget_wait = Duration::ZERO;
@@ -175,7 +184,8 @@ impl Poller {
         let store_for_publish = Arc::clone(store);
         let outcome = tokio::task::spawn_blocking(move || {
             let mut memory = memory;
-            let mapped = map_response(&query, &interval, &response, &names, &mut memory);
+            let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
+            add_data_until(&mut mapped.series, &query, until);
             // Free the parsed response before encoding: at 100k series it is tens of
             // MiB that would otherwise add to the peak.
             drop(response);
@@ -300,12 +310,15 @@ fn plan_after(
 /// When the loop should wake next: when the next interval completes, or earlier for a
 /// planned re-poll of the current one.
 fn next_wake(query: &QueryConfig, target: &Interval, last: Option<LastPoll>) -> DateTime<Utc> {
-    let next_regular = next_completion(
-        target,
-        query.granularity,
-        query.time_zone,
-        query.settle_delay,
-    );
+    let next_regular = match query.period {
+        Period::Completed => next_completion(
+            target,
+            query.granularity,
+            query.time_zone,
+            query.settle_delay,
+        ),
+        Period::Current => target.end,
+    };
     last.and_then(|l| l.again_at)
         .map_or(next_regular, |again| again.min(next_regular))
 }
@@ -331,6 +344,7 @@ mod tests {
             group_by: vec![],
             metrics: vec!["nOffered".into()],
             filter: None,
+            period: Default::default(),
         }
     }
 

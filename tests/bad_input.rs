@@ -608,6 +608,13 @@ fn cases() -> Vec<Case> {
             &["conversation aggregates metric", "`queries` entry"],
         ),
         config(
+            "the interval in progress without a refresh",
+            "queries:\n  - {name: q1, granularity: P1D, period: current, metrics: [nOffered]}\n",
+            Q1,
+            Some("field `refresh`"),
+            &["`period: current` polls the interval in progress every `refresh`"],
+        ),
+        config(
             "an observation refresh under 10 s",
             "observations:\n  - {name: live, metrics: [oWaiting], refresh: 5s}\n",
             LIVE,

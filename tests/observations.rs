@@ -346,3 +346,74 @@ fn config_check_prints_the_static_plan_or_the_reason_it_does_not_fit() {
     assert_eq!(status, 2, "{text}");
     assert!(text.contains("conversation aggregates metric"), "{text}");
 }
+
+/// `period: current` is the day so far: its values are the aggregates from the start of
+/// the day to the moment the poll says its data reaches, for the same request.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_day_so_far_equals_the_aggregates_from_midnight_to_now() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let frozen: chrono::DateTime<chrono::Utc> = FROZEN_AT.parse().unwrap();
+    sim.freeze_clock(frozen);
+    let dir = tempfile::tempdir().unwrap();
+    let config = "queries:\n  - {name: today, granularity: P1D, time_zone: Europe/London, period: current, refresh: 10s, group_by: [queueId, mediaType], metrics: [nOffered, tHandle]}\n";
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), config)
+        .start();
+    exporter.wait_ready().await;
+    let metrics = scrape_until(&exporter, |m| {
+        !m.find(
+            "genesys_conversation_data_until_timestamp_seconds",
+            &[("query", "today")],
+        )
+        .is_empty()
+    })
+    .await;
+    let labels = [("query", "today"), ("interval", "P1D")];
+    let start = metrics.value(
+        "genesys_conversation_interval_start_timestamp_seconds",
+        &labels,
+    );
+    let until = metrics.value("genesys_conversation_data_until_timestamp_seconds", &labels);
+    // London midnight on 24 November is 00:00 UTC (GMT); the data reach Genesys' now.
+    assert_eq!(
+        start,
+        "2026-11-24T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            .timestamp() as f64
+    );
+    assert!((until - frozen.timestamp() as f64).abs() < 5.0, "{until}");
+    let until = chrono::DateTime::from_timestamp_millis((until * 1000.0).round() as i64).unwrap();
+    let api = common::aggregates(
+        &sim,
+        &json!({"interval": format!("2026-11-24T00:00:00.000Z/{}", until.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+                "timeZone": "Europe/London", "groupBy": ["queueId", "mediaType"], "metrics": ["nOffered", "tHandle"]}),
+    )
+    .await;
+    let mut compared = 0;
+    for result in api["results"].as_array().expect("traffic since midnight") {
+        let queue = result["group"]["queueId"].as_str().unwrap();
+        let media = result["group"]["mediaType"].as_str().unwrap();
+        let group = [
+            ("query", "today"),
+            ("queue_id", queue),
+            ("media_type", media),
+        ];
+        for metric in result["data"][0]["metrics"].as_array().unwrap() {
+            let stats = &metric["stats"];
+            match metric["metric"].as_str().unwrap() {
+                "nOffered" => assert_eq!(
+                    metrics.value("genesys_conversation_offered", &group),
+                    stats["count"].as_f64().unwrap()
+                ),
+                "tHandle" => assert_eq!(
+                    metrics.value("genesys_conversation_handle_seconds_count", &group),
+                    stats["count"].as_f64().unwrap()
+                ),
+                _ => continue,
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 10, "only {compared} compared");
+}

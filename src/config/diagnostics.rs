@@ -201,7 +201,7 @@ pub(super) fn syntax_error(
 }
 
 /// Keys of a query mapping, for typo hints (serde lists them in its own message).
-const QUERY_KEYS: [&str; 8] = [
+const QUERY_KEYS: [&str; 9] = [
     "name",
     "granularity",
     "time_zone",
@@ -210,6 +210,7 @@ const QUERY_KEYS: [&str; 8] = [
     "group_by",
     "metrics",
     "filter",
+    "period",
 ];
 
 /// The known key that an unknown `key` was probably meant to be: its snake_case form

@@ -95,15 +95,48 @@ pub struct QueryConfig {
     /// Passed through to Genesys as the query's `filter` JSON; split over several
     /// requests when too large for one (see [`filter`]).
     pub filter: Option<QueryFilter>,
+    /// Which bucket is polled: the latest completed one (default), or the one in
+    /// progress, from its start to now, every `refresh`.
+    pub period: Period,
+}
+
+/// Which bucket a query polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Period {
+    /// The latest completed bucket (after its settle delay).
+    #[default]
+    Completed,
+    /// The bucket that contains now, from its start to now ("today so far").
+    Current,
 }
 
 impl QueryConfig {
     /// The aggregates requests of one poll of `interval`: one, or one per share of a
     /// split filter. Their answers' `results` together are the answer to the query.
     pub fn requests(&self, interval: &Interval) -> Vec<AggregateQuery<'_>> {
+        self.requests_until(interval, interval.end)
+    }
+
+    /// The requests for `interval` up to `until` (the interval in progress, start to
+    /// now): then without a granularity, so that the whole range is the one bucket.
+    pub fn requests_until(
+        &self,
+        interval: &Interval,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<AggregateQuery<'_>> {
+        let until = until.clamp(interval.start + chrono::TimeDelta::seconds(1), interval.end);
+        let partial = until < interval.end;
+        let asked = Interval {
+            start: interval.start,
+            end: until,
+        };
         let request = |filter| AggregateQuery {
-            interval: interval.to_iso8601(),
-            granularity: self.granularity.to_string(),
+            interval: asked.to_iso8601(),
+            granularity: if partial {
+                String::new()
+            } else {
+                self.granularity.to_string()
+            },
             time_zone: self.time_zone.name(),
             group_by: &self.group_by,
             metrics: &self.metrics,
@@ -285,6 +318,7 @@ impl Config {
                     "oServiceLevel",
                 ]),
                 filter: None,
+                period: Period::Completed,
             }],
             observations: Vec::new(),
         }
@@ -295,6 +329,32 @@ impl Config {
     pub fn builtin_with_live() -> Config {
         let mut config = Config::builtin_default();
         config.observations.push(ObservationConfig::builtin_live());
+        config
+    }
+
+    /// What `--demo` runs without a config file: the built-in query, `today` (the day so
+    /// far, every minute) and `live`.
+    pub fn demo() -> Config {
+        let mut config = Config::builtin_with_live();
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        config.queries.push(QueryConfig {
+            name: "today".into(),
+            granularity: Granularity::Day,
+            time_zone: Tz::UTC,
+            settle_delay: Duration::ZERO,
+            refresh: Some(Duration::from_secs(60)),
+            group_by: strings(&["queueId", "mediaType"]),
+            metrics: strings(&[
+                "nOffered",
+                "nConnected",
+                "tAnswered",
+                "tAbandon",
+                "tHandle",
+                "oServiceLevel",
+            ]),
+            filter: None,
+            period: Period::Current,
+        });
         config
     }
 
@@ -314,6 +374,7 @@ impl Config {
                     group_by: &q.group_by,
                     metrics: &q.metrics,
                     filter: q.filter.as_ref().map(QueryFilter::written),
+                    period: (q.period == Period::Current).then_some("current"),
                 })
                 .collect(),
             observations: self
@@ -346,7 +407,7 @@ struct RawConfig {
 #[serde(
     deny_unknown_fields,
     expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
-        refresh, group_by, metrics, filter"
+        refresh, group_by, metrics, filter, period"
 )]
 struct RawQuery {
     #[serde(default)]
@@ -365,6 +426,8 @@ struct RawQuery {
     metrics: Option<Vec<String>>,
     #[serde(default)]
     filter: Option<serde_json::Value>,
+    #[serde(default)]
+    period: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -386,6 +449,8 @@ struct OutQuery<'a> {
     metrics: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     filter: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<&'static str>,
 }
 
 /// `[A-Za-z0-9_.:-]+`: safe as a label value and in log lines, and easy to type.

@@ -10,7 +10,7 @@ use super::diagnostics::{closest_zone, query_label};
 use super::filter::{self, FilterError, RequestShape, check_clause};
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_SETTLE_DELAY, MIN_REFRESH, ObservationConfig,
-    QueryConfig, RawConfig, RawQuery, is_valid_name,
+    Period, QueryConfig, RawConfig, RawQuery, is_valid_name,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::catalog;
@@ -194,7 +194,25 @@ impl RawQuery {
                 Some(planned)
             }
         };
+        let period = match self.period.as_deref() {
+            None | Some("completed") => Period::Completed,
+            Some("current") => Period::Current,
+            Some(other) => {
+                return Err(FieldError::new(
+                    "period",
+                    format!("{other:?} is neither `completed` (the default) nor `current`"),
+                ));
+            }
+        };
+        if period == Period::Current && refresh.is_none() {
+            return Err(FieldError::new(
+                "refresh",
+                "missing; `period: current` polls the interval in progress every `refresh` \
+                 (at least 10s), e.g. refresh: 1m",
+            ));
+        }
         Ok(QueryConfig {
+            period,
             name,
             granularity,
             time_zone,

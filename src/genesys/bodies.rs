@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 pub struct AggregateQuery<'a> {
     /// ISO-8601 `start/end`.
     pub interval: String,
-    /// ISO-8601 duration of one bucket.
+    /// ISO-8601 duration of one bucket; empty (left out) for one bucket over the whole
+    /// interval.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub granularity: String,
     /// IANA zone the buckets align to.
     pub time_zone: &'a str,
