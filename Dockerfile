@@ -1,6 +1,10 @@
 # genesys-cloud-exporter container image:
-#   docker build --build-arg REVISION="$(git rev-parse --short=12 HEAD)" -t genesys-cloud-exporter:0.1.0 .
+#   docker build --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse --short=12 HEAD)" \
+#     -t genesys-cloud-exporter:0.1.0 .
 #   docker run -p 9471:9471 genesys-cloud-exporter:0.1.0 --demo
+#
+# VERSION and REVISION become the image's OCI labels (the release workflow passes the
+# tag and the commit); REVISION also reaches `genesys_exporter_build_info`.
 #
 # Two stages: a Rust builder that runs the same `cargo build --release --locked` as CI,
 # and a distroless runtime with the binary, glibc and CA certificates, no shell.
@@ -34,17 +38,21 @@ RUN touch src/main.rs src/lib.rs \
 # distroless/cc: glibc, libgcc and CA certificates (the exporter reads the system roots
 # to reach Genesys over HTTPS); no shell, no package manager. :nonroot runs as uid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
+ARG VERSION=unknown
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="genesys-cloud-exporter" \
       org.opencontainers.image.description="Prometheus exporter for Genesys Cloud CX contact-center analytics" \
-      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 COPY --from=builder /build/target/release/genesys-cloud-exporter /usr/local/bin/genesys-cloud-exporter
 USER 65532:65532
 EXPOSE 9471
-# No HEALTHCHECK: the image has no shell and no curl to run one, and the orchestrator
-# probes the exporter's own endpoints instead (Kubernetes: liveness on /-/healthy,
-# readiness on /-/ready, see deploy/kubernetes/base/deployment.yaml).
-# checkov:skip=CKV_DOCKER_2:No shell or HTTP client in a distroless image; Kubernetes probes /-/healthy and /-/ready instead
+# No HEALTHCHECK yet: the image has no shell and no curl to run one. Once the binary has
+# its own `healthcheck` subcommand (it probes /-/healthy itself), this becomes
+#   HEALTHCHECK CMD ["/usr/local/bin/genesys-cloud-exporter", "healthcheck"]
+# Until then, orchestrators probe the exporter's own endpoints (Kubernetes: liveness on
+# /-/healthy, readiness on /-/ready, see deploy/kubernetes/base/deployment.yaml).
+# checkov:skip=CKV_DOCKER_2:No shell or HTTP client in a distroless image until the healthcheck subcommand exists; Kubernetes probes /-/healthy and /-/ready instead
 ENTRYPOINT ["/usr/local/bin/genesys-cloud-exporter"]

@@ -1,10 +1,10 @@
 //! The text exposition of the conversation series, written by hand.
 //!
-//! At 100k series the exposition is about 18 MB, eight times the JSON it comes from, and
-//! nearly all of it is label sets: every family repeats the labels of every group. A
-//! general encoder (prometheus-client's) renders each sample's labels, escaping and all,
-//! once per sample and per format; that was a fifth of a poll's CPU time
-//! (BENCHMARKS.md). Here a label set is rendered once, when mapping makes it
+//! The exposition is many times the JSON it comes from, and nearly all of it is label
+//! sets: every family repeats the labels of every group. A general encoder
+//! (prometheus-client's) renders each sample's labels, escaping and all, once per sample
+//! and per format; that was a large part of a poll's CPU time (the sizes and figures:
+//! BENCHMARKS.md, "Workloads" and "Poll cost"). Here a label set is rendered once, when mapping makes it
 //! ([`Labels::new`]), and writing a sample is copying the family name, the rendered
 //! labels and the value.
 //!

@@ -11,10 +11,9 @@
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-/// Compression level. Measured on the 100k-series exposition (18.6 MB, BENCHMARKS.md):
-/// level 3 took 37 ms for 1.43 MB, level 2 25 ms for 1.48 MB, level 1 19 ms for 1.97 MB.
-/// Compressing is most of a poll's CPU time; level 2 is a third quicker than 3 for 4%
-/// more bytes per scrape, while level 1 sends a third more.
+/// Compression level. Compressing is most of a poll's CPU time; level 2 is markedly
+/// quicker than 3 for a few percent more bytes per scrape, while level 1 sends much more
+/// (the figures: BENCHMARKS.md, "Poll cost").
 const LEVEL: u32 = 2;
 
 /// A leading piece is cut into parts of at least this size, compressed side by side on

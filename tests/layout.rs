@@ -397,3 +397,37 @@ fn no_source_file_is_longer_than_one_sitting() {
         "over {MAX_CODE_LINES} lines of code: {too_long:?}"
     );
 }
+
+/// The files ARCHITECTURE.md's module table has a row for: the first cell of each row of
+/// the table under "## Modules".
+fn architecture_table_files() -> BTreeSet<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(path).expect("ARCHITECTURE.md");
+    let section = &text[text.find("\n## Modules").expect("a Modules section")..];
+    let section = match section[1..].find("\n## ") {
+        Some(end) => &section[..end + 1],
+        None => section,
+    };
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(file, _)| file.to_string())
+        .collect()
+}
+
+#[test]
+fn every_source_file_has_its_row_in_the_architecture_table() {
+    let files: BTreeSet<String> = rust_files(&src_dir())
+        .iter()
+        .map(|f| f.to_string_lossy().replace('\\', "/"))
+        .collect();
+    let table = architecture_table_files();
+    let missing: Vec<&String> = files.difference(&table).collect();
+    let stale: Vec<&String> = table.difference(&files).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "ARCHITECTURE.md's module table: rows missing for {missing:?}, rows for files that \
+         do not exist {stale:?}"
+    );
+}

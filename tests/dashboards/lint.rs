@@ -24,6 +24,10 @@ const SCHEMA_VERSIONS: std::ops::RangeInclusive<i64> = 36..=41;
 /// one Grafana can show several exporters (per environment, per org) apart.
 const SCOPE_VARIABLES: [&str; 2] = ["job", "instance"];
 
+/// The prefix of the conversation metrics: one series per interval of one query, so
+/// series of different queries or granularities cover the same conversations.
+const CONVERSATION_PREFIX: &str = "genesys_conversation_";
+
 /// Functions through which a counter may be read.
 const COUNTER_FUNCTIONS: [&str; 2] = ["rate", "increase"];
 
@@ -40,6 +44,10 @@ const RANGE: Duration = Duration::from_secs(7349);
 pub struct Rules<'a> {
     /// Variables this dashboard must offer besides `datasource`, `job` and `instance`.
     pub required_variables: &'a [&'a str],
+    /// Single-select variables that every conversation selector must be filtered by
+    /// (`interval`, `query`): summed across two of their values, each conversation
+    /// would count twice.
+    pub one_at_a_time: &'a [&'a str],
     /// Sample names of counters (and histogram series), which only make sense through
     /// `rate`/`increase`.
     pub counters: &'a HashSet<String>,
@@ -132,6 +140,13 @@ fn lint_dashboard(dashboard: &Value, problems: &mut Vec<String>) {
     if dashboard["title"].as_str().is_none_or(str::is_empty) {
         problems.push("dashboard: needs a title".into());
     }
+    if dashboard["editable"] != false {
+        problems.push(
+            "dashboard: must be `editable: false`: it is provisioned from a file, so UI edits \
+             are lost on the next change (save a copy to change it)"
+                .into(),
+        );
+    }
 }
 
 /// Lints the variables; returns the names declared (for the queries' references).
@@ -167,6 +182,20 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
             problems.push(format!("variables: `{name}` is missing"));
         }
     }
+    for name in rules.one_at_a_time {
+        let single = variables
+            .iter()
+            .find(|v| v["name"] == *name)
+            .is_some_and(|v| {
+                v["type"] == "query" && v["multi"] == false && v["includeAll"] == false
+            });
+        if !single {
+            problems.push(format!(
+                "variable {name}: must be a single-select query variable without All, or \
+                 two of its values add up"
+            ));
+        }
+    }
 
     let mut declared = Vec::new();
     for variable in &variables {
@@ -188,8 +217,18 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
                         .into_iter()
                         .filter(|s| declared.iter().any(|d| d == s))
                         .collect();
+                    let one_at_a_time: Vec<&str> = rules
+                        .one_at_a_time
+                        .iter()
+                        .copied()
+                        .filter(|s| declared.iter().any(|d| d == s))
+                        .collect();
                     let context = format!("variable {name}");
-                    lint_expr(&context, &selector, &declared, &scope, rules, problems);
+                    let filters = Filters {
+                        scope: &scope,
+                        one_at_a_time: &one_at_a_time,
+                    };
+                    lint_expr(&context, &selector, &declared, &filters, rules, problems);
                 }
                 _ => problems.push(format!(
                     "variable {name}: query {query:?} is not label_values(selector, label)"
@@ -248,7 +287,11 @@ fn lint_panels(dashboard: &Value, rules: &Rules, declared: &[String], problems: 
                 ));
             }
             let expr = target["expr"].as_str().unwrap_or("");
-            lint_expr(&context, expr, declared, &SCOPE_VARIABLES, rules, problems);
+            let filters = Filters {
+                scope: &SCOPE_VARIABLES,
+                one_at_a_time: rules.one_at_a_time,
+            };
+            lint_expr(&context, expr, declared, &filters, rules, problems);
         }
     }
 }
@@ -259,13 +302,21 @@ fn unit_check(name: &str, what: &str, unit: &Value, problems: &mut Vec<String>) 
     }
 }
 
+/// The variables a selector must be filtered by.
+struct Filters<'a> {
+    /// Every selector: `name=~"$name"`.
+    scope: &'a [&'a str],
+    /// Conversation selectors: `name="$name"` or `name=~"$name"`.
+    one_at_a_time: &'a [&'a str],
+}
+
 /// Parses `expr` (variables kept, interval variables replaced by stand-ins) and checks
 /// its selectors.
 fn lint_expr(
     context: &str,
     expr: &str,
     declared: &[String],
-    scope: &[&str],
+    filters: &Filters,
     rules: &Rules,
     problems: &mut Vec<String>,
 ) {
@@ -285,7 +336,7 @@ fn lint_expr(
         Ok(ast) => {
             let mut check = ExprCheck {
                 context,
-                scope,
+                filters,
                 rules,
                 problems,
             };
@@ -344,7 +395,7 @@ fn selectors(ast: &Expr) -> Vec<&VectorSelector> {
 /// Walks an expression, checking each selector in the context of the call around it.
 struct ExprCheck<'a> {
     context: &'a str,
-    scope: &'a [&'a str],
+    filters: &'a Filters<'a>,
     rules: &'a Rules<'a>,
     problems: &'a mut Vec<String>,
 }
@@ -431,21 +482,40 @@ impl ExprCheck<'_> {
             .filter(|name| self.rules.counters.contains(*name) || name.ends_with("_total"))
     }
 
-    /// The selector must be filtered by every scope variable: `name=~"$name"`.
+    /// The selector must be filtered by every scope variable (`name=~"$name"`), and a
+    /// conversation selector by every one-at-a-time variable too.
     fn filters(&mut self, selector: &VectorSelector) {
         let groups: Vec<&Vec<Matcher>> = if selector.matchers.or_matchers.is_empty() {
             vec![&selector.matchers.matchers]
         } else {
             selector.matchers.or_matchers.iter().collect()
         };
-        for variable in self.scope {
-            let filtered = groups.iter().all(|matchers| {
+        let filtered_by = |variable: &str, exact_too: bool| {
+            groups.iter().all(|matchers| {
                 matchers.iter().any(|m| {
-                    m.name == *variable
-                        && matches!(m.op, MatchOp::Re(_))
+                    m.name == variable
+                        && (matches!(m.op, MatchOp::Re(_))
+                            || (exact_too && matches!(m.op, MatchOp::Equal)))
                         && m.value == format!("${variable}")
                 })
-            });
+            })
+        };
+        let conversation =
+            metric_name(selector).is_some_and(|n| n.starts_with(CONVERSATION_PREFIX));
+        if conversation {
+            for variable in self.filters.one_at_a_time {
+                if !filtered_by(variable, true) {
+                    self.problems.push(format!(
+                        "{}: selector {} is not filtered by {variable}=\"${variable}\": \
+                         series of two {variable}s would add up",
+                        self.context,
+                        metric_name(selector).unwrap_or("(unnamed)")
+                    ));
+                }
+            }
+        }
+        for variable in self.filters.scope {
+            let filtered = filtered_by(variable, false);
             if !filtered {
                 self.problems.push(format!(
                     "{}: selector {} is not filtered by {variable}=~\"${variable}\"",

@@ -7,7 +7,7 @@ mod common;
 mod grafana;
 mod lint;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,13 +16,22 @@ use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo};
 
 /// Variables the contact-center overview must offer besides `datasource`, `job` and
 /// `instance`.
-const OVERVIEW_VARIABLES: [&str; 3] = ["queue_name", "media_type", "interval"];
+const OVERVIEW_VARIABLES: [&str; 4] = ["queue_name", "media_type", "interval", "query"];
 
-fn rules_for(name: &str) -> &'static [&'static str] {
-    if name == "contact-center.json" {
-        &OVERVIEW_VARIABLES
+/// The overview's single-select variables: one granularity and one query at a time, so
+/// that no conversation is counted twice.
+const OVERVIEW_ONE_AT_A_TIME: [&str; 2] = ["interval", "query"];
+
+fn rules_for<'a>(name: &str, counters: &'a HashSet<String>) -> lint::Rules<'a> {
+    let (required_variables, one_at_a_time): (&[&str], &[&str]) = if name == "contact-center.json" {
+        (&OVERVIEW_VARIABLES, &OVERVIEW_ONE_AT_A_TIME)
     } else {
-        &[]
+        (&[], &[])
+    };
+    lint::Rules {
+        required_variables,
+        one_at_a_time,
+        counters,
     }
 }
 
@@ -40,10 +49,7 @@ fn the_dashboards_follow_the_conventions() {
     let mut uids = BTreeSet::new();
     for name in grafana::DASHBOARDS {
         let dashboard = grafana::load(name);
-        let rules = lint::Rules {
-            required_variables: rules_for(name),
-            counters: &counters,
-        };
+        let rules = rules_for(name, &counters);
         problems.extend(
             lint::lint(&dashboard, &rules)
                 .into_iter()
@@ -118,11 +124,9 @@ fn the_dashboards_show_what_the_issue_asks_for() {
 #[test]
 fn the_lint_reports_what_is_broken() {
     let counters = lint::exporter_counters();
-    let rules = lint::Rules {
-        required_variables: &OVERVIEW_VARIABLES,
-        counters: &counters,
-    };
+    let rules = rules_for("contact-center.json", &counters);
     let mut broken = grafana::load("contact-center.json");
+    broken["editable"] = json!(true);
     broken["__inputs"] = json!([{"name": "DS_PROMETHEUS", "type": "datasource"}]);
     broken["schemaVersion"] = json!(16);
     broken["uid"] = json!(null);
@@ -131,6 +135,9 @@ fn the_lint_reports_what_is_broken() {
     for variable in variables.iter_mut() {
         if variable["name"] == "instance" {
             variable["multi"] = json!(false);
+        }
+        if variable["name"] == "query" {
+            variable["multi"] = json!(true);
         }
     }
     // Panel 2 is the first stat under the first row.
@@ -148,6 +155,9 @@ fn the_lint_reports_what_is_broken() {
     panels[2]["targets"][0]["expr"] = json!("sum(genesys_conversation_offered{job=~\"$job\"");
     panels[3]["targets"][0]["expr"] =
         json!(r#"sum(genesys_conversation_offered{job=~"$job", queue_name=~"$queue"})"#);
+    panels[4]["targets"][0]["expr"] = json!(
+        r#"sum(genesys_conversation_transferred{job=~"$job", instance=~"$instance", interval="$interval"})"#
+    );
 
     let problems = lint::lint(&broken, &rules).join("\n");
     let expected = [
@@ -167,6 +177,9 @@ fn the_lint_reports_what_is_broken() {
         "selector genesys_conversation_offered is not filtered by job",
         "(3) query \"A\": unexpected end of input",
         "(4) query \"A\": unknown variable $queue",
+        "dashboard: must be `editable: false`",
+        "variable query: must be a single-select query variable",
+        "(5) query \"A\": selector genesys_conversation_transferred is not filtered by query=\"$query\"",
     ];
     let missed: Vec<&&str> = expected
         .iter()
@@ -201,13 +214,14 @@ fn the_provisioning_files_load_the_dashboards_from_the_documented_paths() {
     assert_eq!(providers.len(), 1, "{providers:?}");
     assert_eq!(providers[0]["type"], "file");
     let path = providers[0]["options"]["path"].as_str().expect("a path");
-    // The README tells where to mount the dashboards: the same path.
-    let readme = std::fs::read_to_string(grafana::grafana_dir().join("../README.md")).unwrap();
+    // The deployment guide tells where to mount the dashboards: the same path.
+    let guide =
+        std::fs::read_to_string(grafana::grafana_dir().join("../docs/deployment.md")).unwrap();
     assert!(
-        readme.contains(&format!("grafana/dashboards:{path}")),
-        "README does not say to mount grafana/dashboards at {path}"
+        guide.contains(&format!("grafana/dashboards:{path}")),
+        "docs/deployment.md does not say to mount grafana/dashboards at {path}"
     );
-    assert!(readme.contains("grafana/provisioning:/etc/grafana/provisioning"));
+    assert!(guide.contains("grafana/provisioning:/etc/grafana/provisioning"));
 }
 
 /// Grafana's interval variables for a dashboard showing the last [`RANGE`] with points
@@ -303,6 +317,24 @@ impl Grafana<'_> {
             Some(0) | None => Err("no data".to_string()),
             Some(series) => Ok(series),
         }
+    }
+
+    /// The value of an instant query that returns one series.
+    async fn value(&self, expr: &str) -> f64 {
+        let data = self
+            .prometheus
+            .api(
+                "query",
+                &[("query", expr.to_string()), ("time", self.now.to_string())],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{expr}: {err}"));
+        let result = data["result"].as_array().cloned().unwrap_or_default();
+        assert_eq!(result.len(), 1, "{expr}: {data}");
+        result[0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{expr}: {data}"))
     }
 
     /// Whether Prometheus holds any series of `metric` in the time range.
@@ -414,4 +446,106 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
             .await
             .is_err()
     );
+}
+
+/// Each dashboard links to every other one by its uid, keeping the time range and
+/// carrying the exporter selection along.
+#[test]
+fn the_dashboards_link_to_each_other() {
+    for name in grafana::DASHBOARDS {
+        let dashboard = grafana::load(name);
+        let links = dashboard["links"].as_array().cloned().unwrap_or_default();
+        for other in grafana::DASHBOARDS.iter().filter(|other| **other != name) {
+            let uid = grafana::load(other)["uid"]
+                .as_str()
+                .expect("uid")
+                .to_string();
+            let link = links
+                .iter()
+                .find(|link| {
+                    link["url"]
+                        .as_str()
+                        .is_some_and(|url| url.starts_with(&format!("/d/{uid}/")))
+                })
+                .unwrap_or_else(|| panic!("{name} has no link to {other} (/d/{uid}/)"));
+            assert_eq!(link["keepTime"], true, "{name} -> {other}");
+            let url = link["url"].as_str().unwrap_or_default();
+            for variable in ["job", "instance"] {
+                assert!(
+                    url.contains(&format!("${{{variable}:queryparam}}")),
+                    "{name} -> {other} drops {variable}: {url}"
+                );
+            }
+        }
+    }
+}
+
+/// Two queries of one granularity (one by queue, one by queue and direction) describe
+/// the same conversations: the overview shows one of them, the first by default, so its Offered
+/// stat is that query's total, never the two added up.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_queries_of_one_granularity_never_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::ExporterRun::demo()
+        .config(
+            dir.path(),
+            "queries:
+  - name: by_queue
+    granularity: PT30M
+    group_by: [queueId, mediaType]
+    metrics: [nOffered]
+  - name: by_queue_and_direction
+    granularity: PT30M
+    group_by: [queueId, mediaType, direction]
+    metrics: [nOffered]
+",
+        )
+        .start();
+    exporter.wait_ready().await;
+    let target = exporter.base_url.trim_start_matches("http://").to_string();
+    let prometheus = Prometheus::start(dir.path(), &target);
+    prometheus
+        .wait_for(
+            &format!(
+                "count(count by (query) (genesys_conversation_offered{{job=\"{JOB}\"}})) == 2"
+            ),
+            Duration::from_secs(60),
+        )
+        .await;
+    let grafana = Grafana {
+        prometheus: &prometheus,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64(),
+    };
+    let overview = grafana::load("contact-center.json");
+    let values = grafana
+        .variables(&overview)
+        .await
+        .expect("variables resolve");
+    // Label values come sorted: the first query is by_queue.
+    assert_eq!(values["query"], "by_queue");
+    let offered = grafana::panel_queries(&overview)
+        .into_iter()
+        .find(|query| query.panel == "Offered")
+        .expect("an Offered stat");
+    let expr = grafana::substitute(offered.expr, &values).expect("substituted");
+    let shown = grafana.value(&expr).await;
+    let interval = &values["interval"];
+    let total = |query: &str| {
+        format!(
+            "sum(genesys_conversation_offered{{job=\"{JOB}\", interval=\"{interval}\", query=~\"{query}\"}})"
+        )
+    };
+    let by_queue = grafana.value(&total("by_queue")).await;
+    let by_direction = grafana.value(&total("by_queue_and_direction")).await;
+    let both = grafana
+        .value(&total("by_queue|by_queue_and_direction"))
+        .await;
+    assert!(by_queue > 0.0, "no conversations offered");
+    // The same conversations, grouped two ways: added up, each counts twice.
+    assert_eq!(by_direction, by_queue);
+    assert_eq!(both, 2.0 * by_queue);
+    assert_eq!(shown, by_queue, "{expr}");
 }
