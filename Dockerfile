@@ -49,10 +49,8 @@ LABEL org.opencontainers.image.title="genesys-cloud-exporter" \
 COPY --from=builder /build/target/release/genesys-cloud-exporter /usr/local/bin/genesys-cloud-exporter
 USER 65532:65532
 EXPOSE 9471
-# No HEALTHCHECK yet: the image has no shell and no curl to run one. Once the binary has
-# its own `healthcheck` subcommand (it probes /-/healthy itself), this becomes
-#   HEALTHCHECK CMD ["/usr/local/bin/genesys-cloud-exporter", "healthcheck"]
-# Until then, orchestrators probe the exporter's own endpoints (Kubernetes: liveness on
-# /-/healthy, readiness on /-/ready, see deploy/kubernetes/base/deployment.yaml).
-# checkov:skip=CKV_DOCKER_2:No shell or HTTP client in a distroless image until the healthcheck subcommand exists; Kubernetes probes /-/healthy and /-/ready instead
+# The binary checks itself: the image has no shell and no curl. Kubernetes ignores this
+# and probes /-/healthy and /-/ready (deploy/kubernetes/base/deployment.yaml).
+HEALTHCHECK --interval=30s --timeout=10s --retries=3 \
+  CMD ["/usr/local/bin/genesys-cloud-exporter", "healthcheck", "--url", "http://127.0.0.1:9471/-/healthy"]
 ENTRYPOINT ["/usr/local/bin/genesys-cloud-exporter"]

@@ -153,6 +153,8 @@ async fn run(queues: usize, polls: usize) {
         requests_per_minute: budget.get(),
         demo: false,
         planner: None,
+        queue_names: Arc::new(genesys_cloud_exporter::genesys::queues::QueueNames::default()),
+        reload: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -160,7 +162,7 @@ async fn run(queues: usize, polls: usize) {
     let metrics_url = format!("http://{}/metrics", listener.local_addr().expect("bound"));
     // The exporter's default limits (`--web.max-connections`, `--web.read-header-timeout`).
     let security = Security {
-        web_config: None,
+        web_config: Arc::default(),
         limits: Limits {
             max_connections: 64,
             header_timeout: Duration::from_secs(10),

@@ -3,8 +3,9 @@
 //!
 //! Every flag can also be set from an environment variable (shown in `--help`). The
 //! OAuth credentials are deliberately not flags, whose values show up in `ps` and shell
-//! histories: they come from `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET` or from the
-//! files named by `--genesys.client-id-file` / `--genesys.client-secret-file`.
+//! histories: they come from `GENESYS_CLIENT_ID` / `GENESYS_CLIENT_SECRET` (or the names
+//! Genesys' own tools use, `GENESYSCLOUD_OAUTHCLIENT_ID` / `_SECRET`) or from the files
+//! named by `--genesys.client-id-file` / `--genesys.client-secret-file`.
 //!
 //! Exit status: 0 after a clean shutdown, 2 for bad input (flags, config, credentials),
 //! 1 when the exporter cannot run (a port already in use).
@@ -20,16 +21,26 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::conventions::parse_size;
 use crate::genesys::ApiError;
 use crate::genesys::auth::{CredentialSource, Credentials, Secret};
+use crate::web::ListenAddress;
 
 /// Environment variable holding the OAuth client id.
 pub const CLIENT_ID_VAR: &str = "GENESYS_CLIENT_ID";
 /// Environment variable holding the OAuth client secret.
 pub const CLIENT_SECRET_VAR: &str = "GENESYS_CLIENT_SECRET";
+/// The names Genesys' own tools (CLI, Terraform provider, SDK examples) use for the
+/// client id, secret and region; read when ours are not set.
+pub const GENESYSCLOUD_CLIENT_ID_VAR: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+pub const GENESYSCLOUD_CLIENT_SECRET_VAR: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+pub const GENESYSCLOUD_REGION_VAR: &str = "GENESYSCLOUD_REGION";
+/// Our environment variable for `--genesys.region`.
+pub const REGION_VAR: &str = "GENESYS_REGION";
+/// The region when neither the flag nor a variable names one.
+const DEFAULT_REGION: &str = "us_east_1";
 
 /// Prometheus exporter for Genesys Cloud CX conversation aggregates (queues, media types,
 /// handle times, service level).
 #[derive(Debug, Parser)]
-#[command(name = "genesys-cloud-exporter", version, about, long_about = None)]
+#[command(name = "genesys-cloud-exporter", version, long_version = crate::build::LONG_VERSION, about, long_about = None)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,12 +56,45 @@ pub struct Cli {
 pub enum Command {
     /// Run only the built-in Genesys Cloud API simulator (for tests and for people building on the exporter).
     Simulate(SimulateArgs),
+    /// Exit 0 when a running exporter's /-/healthy answers 200, 1 otherwise: a container HEALTHCHECK without a shell or curl.
+    Healthcheck(HealthcheckArgs),
+    /// Print the interval report of a date range (table, CSV or JSON Lines), from the same config and API as the exporter.
+    Report {
+        #[command(flatten)]
+        report: crate::history::ReportArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
+    /// Write past intervals as OpenMetrics for promtool tsdb create-blocks-from openmetrics: the live series, backdated.
+    Backfill {
+        #[command(flatten)]
+        backfill: crate::history::BackfillArgs,
+        #[command(flatten)]
+        exporter: ExporterArgs,
+    },
+}
+
+/// Flags of the healthcheck subcommand.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to check; https:// when the exporter serves TLS.
+    #[arg(long = "url", default_value = "http://127.0.0.1:9471/-/healthy")]
+    pub url: String,
+    /// PEM file of the CA that signed the exporter's certificate (besides the system's).
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with a client certificate and its key, when the exporter requires one.
+    #[arg(long = "client-cert-file")]
+    pub client_cert_file: Option<PathBuf>,
+    /// How long to wait for the answer.
+    #[arg(long = "timeout", default_value = "5s", value_parser = parse_nonzero_duration)]
+    pub timeout: Duration,
 }
 
 /// Flags of the exporter.
 #[derive(Debug, Args)]
 pub struct ExporterArgs {
-    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every IPv4 interface.
+    /// Address to listen on for the web interface and telemetry; repeat for several. ":9471" listens on every IPv6 and IPv4 interface (IPv4 only where the host has no IPv6).
     #[arg(
         long = "web.listen-address",
         env = "GENESYS_EXPORTER_WEB_LISTEN_ADDRESS",
@@ -68,9 +112,16 @@ pub struct ExporterArgs {
     )]
     pub telemetry_path: String,
 
-    /// Web config file (exporter-toolkit format) enabling TLS and/or basic authentication; read once at start-up.
+    /// Web config file (exporter-toolkit format) enabling TLS, basic authentication and response headers; re-read on reload, its certificate files watched.
     #[arg(long = "web.config.file", env = "GENESYS_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
+
+    /// Enable POST /-/reload (as Prometheus' flag does); without it /-/reload answers 403. SIGHUP reloads either way.
+    #[arg(
+        long = "web.enable-lifecycle",
+        env = "GENESYS_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
 
     /// Maximum number of simultaneous connections (1 to 100000); further ones wait until one closes.
     #[arg(
@@ -94,13 +145,9 @@ pub struct ExporterArgs {
     #[arg(long = "config.file", env = "GENESYS_EXPORTER_CONFIG_FILE")]
     pub config_file: Option<PathBuf>,
 
-    /// Genesys Cloud region key (eu_west_1, ...) or host (mypurecloud.ie, ...).
-    #[arg(
-        long = "genesys.region",
-        env = "GENESYS_REGION",
-        default_value = "us_east_1"
-    )]
-    pub region: String,
+    /// Genesys Cloud region key (eu_west_1 or eu-west-1, ...) or host (mypurecloud.ie, ...); also GENESYSCLOUD_REGION; default us_east_1.
+    #[arg(long = "genesys.region", env = "GENESYS_REGION")]
+    pub region: Option<String>,
 
     /// Base URL of the Genesys API, overriding the region (private deployments, proxies, tests).
     #[arg(long = "genesys.api-url", env = "GENESYS_API_URL")]
@@ -210,6 +257,9 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic.
     #[arg(long = "seed", default_value_t = 1)]
     pub seed: u64,
+    /// Most predicates an aggregates filter may carry before the query is a 400 (0: no cap).
+    #[arg(long = "max-predicates", default_value_t = crate::simulator::DEFAULT_MAX_PREDICATES)]
+    pub max_predicates: usize,
     /// Inject a fault, ENDPOINT:KIND[:WHEN], e.g. aggregates:503:rate=0.2, api:429/30:count=5, token:503:for=2m, aggregates:huge=300MiB; repeatable.
     #[arg(long = "fault")]
     pub faults: Vec<crate::simulator::FaultRule>,
@@ -256,12 +306,12 @@ pub enum LogFormat {
 }
 
 fn parse_telemetry_path(text: &str) -> Result<String, String> {
-    let reserved = ["/", "/-/healthy", "/-/ready"];
+    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload"];
     if !text.starts_with('/') {
         Err(format!("{text:?} must start with '/'"))
     } else if reserved.contains(&text) {
         Err(format!(
-            "{text:?} is taken by the landing page or a health endpoint"
+            "{text:?} is taken by the landing page, a probe or /-/reload"
         ))
     } else {
         Ok(text.to_string())
@@ -303,6 +353,15 @@ pub enum Failure {
     Runtime(String),
 }
 
+impl From<crate::history::HistoryError> for Failure {
+    fn from(err: crate::history::HistoryError) -> Failure {
+        match err {
+            crate::history::HistoryError::BadInput(message) => Failure::BadInput(message),
+            crate::history::HistoryError::Runtime(message) => Failure::Runtime(message),
+        }
+    }
+}
+
 impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         match self {
@@ -312,30 +371,60 @@ impl Failure {
     }
 }
 
-/// Where the credentials come from: a file flag wins over its environment variable.
-/// Both parts are read once here so that a missing or unreadable secret stops start-up
-/// with a clear message instead of failing at the first poll.
+/// The region: `--genesys.region` (or `GENESYS_REGION`), else `GENESYSCLOUD_REGION`,
+/// else us_east_1. The log says which was used.
+pub fn region_from(args: &ExporterArgs, env: impl Fn(&str) -> Option<String>) -> String {
+    let (region, source) = match &args.region {
+        Some(region) => (region.clone(), "--genesys.region or GENESYS_REGION"),
+        None => match env(GENESYSCLOUD_REGION_VAR).filter(|v| !v.trim().is_empty()) {
+            Some(region) => (region, GENESYSCLOUD_REGION_VAR),
+            None => (DEFAULT_REGION.to_string(), "default"),
+        },
+    };
+    tracing::info!(region = %region, from = source, "Genesys region");
+    region
+}
+
+/// Where the credentials come from: a file flag wins over our environment variable,
+/// which wins over the one Genesys' own tools use (`GENESYSCLOUD_OAUTHCLIENT_*`); the log
+/// names the source of each part (never its value). Both parts are read once here so
+/// that a missing or unreadable secret stops start-up with a clear message instead of
+/// failing at the first poll.
 pub fn credentials_from(
     args: &ExporterArgs,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Credentials, Failure> {
-    let source = |file: &Option<PathBuf>, var: &str| match file {
-        Some(path) => Some(CredentialSource::File(path.clone())),
-        None => env(var)
-            .filter(|value| !value.is_empty())
-            .map(|value| CredentialSource::Value(Secret::new(value))),
+    let source = |file: &Option<PathBuf>, vars: [&'static str; 2], what: &str| {
+        if let Some(path) = file {
+            tracing::info!(from = %path.display(), "OAuth {what} read from a file");
+            return Some(CredentialSource::File(path.clone()));
+        }
+        vars.into_iter().find_map(|var| {
+            let value = env(var).filter(|value| !value.is_empty())?;
+            tracing::info!(from = var, "OAuth {what} read from the environment");
+            Some(CredentialSource::Value(Secret::new(value)))
+        })
     };
-    let client_id = source(&args.client_id_file, CLIENT_ID_VAR);
-    let client_secret = source(&args.client_secret_file, CLIENT_SECRET_VAR);
+    let client_id = source(
+        &args.client_id_file,
+        [CLIENT_ID_VAR, GENESYSCLOUD_CLIENT_ID_VAR],
+        "client id",
+    );
+    let client_secret = source(
+        &args.client_secret_file,
+        [CLIENT_SECRET_VAR, GENESYSCLOUD_CLIENT_SECRET_VAR],
+        "client secret",
+    );
     let (client_id, client_secret) = match (client_id, client_secret) {
         (Some(id), Some(secret)) => (id, secret),
         (id, secret) => {
             let missing: Vec<&str> = [
-                id.is_none()
-                    .then_some("GENESYS_CLIENT_ID (or --genesys.client-id-file)"),
-                secret
-                    .is_none()
-                    .then_some("GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)"),
+                id.is_none().then_some(
+                    "GENESYS_CLIENT_ID (or GENESYSCLOUD_OAUTHCLIENT_ID, or --genesys.client-id-file)",
+                ),
+                secret.is_none().then_some(
+                    "GENESYS_CLIENT_SECRET (or GENESYSCLOUD_OAUTHCLIENT_SECRET, or --genesys.client-secret-file)",
+                ),
             ]
             .into_iter()
             .flatten()
@@ -370,19 +459,19 @@ pub fn credentials_from(
     })
 }
 
-/// Resolves `--web.listen-address` values; `:PORT` means every interface.
-pub async fn listen_addresses(values: &[String]) -> Result<Vec<SocketAddr>, Failure> {
+/// Resolves `--web.listen-address` values; `:PORT` means every interface, IPv6 and IPv4.
+pub async fn listen_addresses(values: &[String]) -> Result<Vec<ListenAddress>, Failure> {
     let mut addresses = Vec::new();
     for value in values {
         let value = value.trim();
         let lookup = if let Some(port) = value.strip_prefix(':') {
             port.parse::<u16>()
-                .map(|port| vec![SocketAddr::from(([0, 0, 0, 0], port))])
+                .map(|port| vec![ListenAddress::AllInterfaces(port)])
                 .map_err(|err| err.to_string())
         } else {
             tokio::net::lookup_host(value)
                 .await
-                .map(|found| found.take(1).collect())
+                .map(|found| found.take(1).map(ListenAddress::Exact).collect())
                 .map_err(|err| err.to_string())
         };
         match lookup {
@@ -462,7 +551,7 @@ mod tests {
             argv.extend_from_slice(extra);
             Cli::try_parse_from(argv).map(|cli| match cli.command {
                 Some(Command::Simulate(args)) => (args.users, args.media_types, args.busy_all_day),
-                None => panic!("not the simulate subcommand"),
+                _ => panic!("not the simulate subcommand"),
             })
         };
         assert_eq!(simulate(&[]).unwrap(), (40, 5, false));
@@ -470,9 +559,19 @@ mod tests {
             simulate(&["--users", "900", "--media-types", "2", "--busy-all-day"]).unwrap(),
             (900, 2, true)
         );
-        assert!(simulate(&["--users", "0"]).is_err());
-        assert!(simulate(&["--media-types", "6"]).is_err());
-        assert!(simulate(&["--media-types", "0"]).is_err());
+        for bad in [
+            ["--users", "0"],
+            ["--media-types", "6"],
+            ["--media-types", "0"],
+        ] {
+            let err = simulate(&bad).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+            assert!(err.to_string().contains(bad[0]), "{err}");
+        }
     }
 
     #[test]
@@ -525,10 +624,45 @@ mod tests {
     }
 
     #[test]
+    fn genesys_tool_names_are_read_and_ours_win() {
+        let theirs = env(&[
+            (GENESYSCLOUD_CLIENT_ID_VAR, "their-id"),
+            (GENESYSCLOUD_CLIENT_SECRET_VAR, "their-secret"),
+            (GENESYSCLOUD_REGION_VAR, "eu-west-1"),
+        ]);
+        let creds = credentials_from(&args(&[]), &theirs).unwrap();
+        assert_eq!(creds.client_id.read("i").unwrap().expose(), "their-id");
+        assert_eq!(
+            creds.client_secret.read("s").unwrap().expose(),
+            "their-secret"
+        );
+        assert_eq!(region_from(&args(&[]), &theirs), "eu-west-1");
+
+        let both = env(&[
+            (GENESYSCLOUD_CLIENT_ID_VAR, "their-id"),
+            (GENESYSCLOUD_CLIENT_SECRET_VAR, "their-secret"),
+            (CLIENT_ID_VAR, "our-id"),
+            (CLIENT_SECRET_VAR, "our-secret"),
+            (GENESYSCLOUD_REGION_VAR, "eu-west-1"),
+        ]);
+        let creds = credentials_from(&args(&[]), &both).unwrap();
+        assert_eq!(creds.client_id.read("i").unwrap().expose(), "our-id");
+        assert_eq!(
+            creds.client_secret.read("s").unwrap().expose(),
+            "our-secret"
+        );
+        assert_eq!(
+            region_from(&args(&["--genesys.region", "ca_central_1"]), &both),
+            "ca_central_1"
+        );
+    }
+
+    #[test]
     fn there_is_no_flag_for_a_secret_value() {
-        let result =
-            Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"]);
-        assert!(result.is_err());
+        let err = Cli::try_parse_from(["genesys-cloud-exporter", "--genesys.client-secret", "x"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(err.to_string().contains("--genesys.client-secret"), "{err}");
     }
 
     #[test]
@@ -537,7 +671,7 @@ mod tests {
         assert_eq!(parsed.listen_addresses, vec![":9471"]);
         assert_eq!(parsed.telemetry_path, "/metrics");
         assert_eq!(parsed.requests_per_minute.get(), 60);
-        assert_eq!(parsed.region, "us_east_1");
+        assert_eq!(region_from(&parsed, env(&[])), "us_east_1");
         assert!(!parsed.demo);
         assert_eq!(parsed.web_config_file, None);
         assert_eq!(parsed.max_connections, 64);
@@ -563,6 +697,16 @@ mod tests {
             argv.extend_from_slice(&bad);
             let err = Cli::try_parse_from(argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
+            // Refused for its value, naming the flag: not for some other reason.
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue
+                ),
+                "{bad:?}: {:?} {err}",
+                err.kind()
+            );
+            assert!(err.to_string().contains(bad[0]), "{err}");
         }
     }
 
@@ -571,9 +715,87 @@ mod tests {
         let found = listen_addresses(&[":9471".into(), "127.0.0.1:1234".into()])
             .await
             .unwrap();
-        assert_eq!(found[0], SocketAddr::from(([0, 0, 0, 0], 9471)));
-        assert_eq!(found[1], SocketAddr::from(([127, 0, 0, 1], 1234)));
+        assert_eq!(found[0], ListenAddress::AllInterfaces(9471));
+        assert_eq!(
+            found[1],
+            ListenAddress::Exact(SocketAddr::from(([127, 0, 0, 1], 1234)))
+        );
+        let found = listen_addresses(&["[::1]:9471".into()]).await.unwrap();
+        assert_eq!(
+            found,
+            vec![ListenAddress::Exact(SocketAddr::from((
+                std::net::Ipv6Addr::LOCALHOST,
+                9471
+            )))]
+        );
         let err = listen_addresses(&["nonsense".into()]).await.unwrap_err();
         assert!(err.to_string().contains("nonsense"));
+    }
+
+    fn parse_subcommand(args: &[&str]) -> Result<Command, clap::Error> {
+        let mut argv = vec!["genesys-cloud-exporter"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| cli.command.expect("a subcommand"))
+    }
+
+    #[test]
+    fn the_subcommands_take_their_flags_and_the_exporters() {
+        let Command::Report { report, exporter } = parse_subcommand(&[
+            "report",
+            "--from",
+            "-24h",
+            "--format",
+            "json",
+            "--query",
+            "a",
+            "--query",
+            "b",
+            "--log.format",
+            "json",
+            "--genesys.requests-per-minute",
+            "30",
+        ])
+        .unwrap() else {
+            panic!("not report")
+        };
+        assert_eq!(report.format, Some(crate::history::report::Format::Json));
+        assert_eq!(report.range.queries, ["a", "b"]);
+        assert_eq!(report.range.to, "now");
+        assert_eq!(exporter.requests_per_minute.get(), 30);
+
+        let Command::Backfill { backfill, .. } =
+            parse_subcommand(&["backfill", "--from", "2026-11-01", "--output", "x.om"]).unwrap()
+        else {
+            panic!("not backfill")
+        };
+        assert_eq!(backfill.sample_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_flags_exit_with_status_2_naming_the_flag() {
+        for (args, flag) in [
+            (
+                &["report", "--from", "-1d", "--format", "xml"][..],
+                "--format",
+            ),
+            (&["backfill", "--from", "-1d"][..], "--output"),
+            (
+                &[
+                    "backfill",
+                    "--from",
+                    "-1d",
+                    "--output",
+                    "x",
+                    "--sample-interval",
+                    "5s",
+                ][..],
+                "--sample-interval",
+            ),
+            (&["report"][..], "--from"),
+        ] {
+            let err = parse_subcommand(args).expect_err("refused");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(flag), "{args:?}: {err}");
+        }
     }
 }

@@ -63,7 +63,7 @@ pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
 
 /// A sample value as both formats read it: shortest round-trip digits, always with a
 /// fraction or exponent (`42.0`), as prometheus-client writes it.
-fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
+pub(crate) fn format_value(buffer: &mut dtoa::Buffer, value: f64) -> &str {
     if value.is_finite() {
         buffer.format_finite(value)
     } else if value.is_nan() {

@@ -159,15 +159,23 @@ mod tests {
 
     use super::*;
 
-    /// Decodes one gzip member only, as curl does: what follows the first member would be
-    /// lost (or an error), so this proves the pieces make one member.
+    /// Decodes one gzip member only, as curl does, and checks that it is the whole body:
+    /// the reader stops at the first member's trailer (a buffered reader over the bytes
+    /// takes no more than it uses), nothing may follow that trailer, and the trailer's
+    /// CRC-32 and length are those of everything decoded.
     fn gunzip_one_member(bytes: &[u8]) -> Vec<u8> {
-        let mut decoder = flate2::read::GzDecoder::new(bytes);
+        let mut decoder = flate2::bufread::GzDecoder::new(bytes);
         let mut out = Vec::new();
         decoder.read_to_end(&mut out).unwrap();
-        let mut rest = Vec::new();
-        decoder.into_inner().read_to_end(&mut rest).unwrap();
-        assert!(rest.is_empty(), "{} bytes after the member", rest.len());
+        let after_trailer = decoder.into_inner();
+        assert!(
+            after_trailer.is_empty(),
+            "{} bytes after the first member's trailer",
+            after_trailer.len()
+        );
+        let trailer = &bytes[bytes.len() - 8..];
+        assert_eq!(trailer[..4], crc32fast::hash(&out).to_le_bytes());
+        assert_eq!(trailer[4..], (out.len() as u32).to_le_bytes());
         out
     }
 

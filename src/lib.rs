@@ -12,10 +12,13 @@ pub mod conventions;
 pub mod exposition;
 pub mod genesys;
 pub mod gzip;
+pub mod healthcheck;
+pub mod history;
 pub mod interval;
 pub mod mapping;
 pub mod plan;
 pub mod platform;
+pub mod reload;
 pub mod schedule;
 pub mod series;
 pub mod server;
@@ -27,8 +30,32 @@ pub mod web;
 /// The filter moved into the config folder; the old path stays for callers.
 pub use config::filter;
 
-/// The git revision the binary was built from (set by build.rs), for `build_info`.
-pub const REVISION: &str = match option_env!("GENESYS_EXPORTER_REVISION") {
-    Some(revision) => revision,
-    None => "unknown",
-};
+/// What the binary was built from (set by build.rs), for `--version` and `build_info`.
+pub mod build {
+    /// The crate version.
+    pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+    /// The git revision, or "unknown" outside a git checkout.
+    pub const REVISION: &str = env!("GENESYS_EXPORTER_REVISION");
+    /// The git branch, or "unknown".
+    pub const BRANCH: &str = env!("GENESYS_EXPORTER_BRANCH");
+    /// `rustc --version` of the compiler that built it.
+    pub const RUSTC_VERSION: &str = env!("GENESYS_EXPORTER_RUSTC_VERSION");
+    /// UTC, `YYYYMMDD-HH:MM:SS` (`SOURCE_DATE_EPOCH` when set).
+    pub const DATE: &str = env!("GENESYS_EXPORTER_BUILD_DATE");
+    /// The target triple, e.g. `x86_64-unknown-linux-gnu`.
+    pub const TARGET: &str = env!("GENESYS_EXPORTER_TARGET");
+    /// `--version`, in the layout of the Prometheus tools.
+    pub const LONG_VERSION: &str = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (branch: ",
+        env!("GENESYS_EXPORTER_BRANCH"),
+        ", revision: ",
+        env!("GENESYS_EXPORTER_REVISION"),
+        ")\n  build date:       ",
+        env!("GENESYS_EXPORTER_BUILD_DATE"),
+        "\n  rustc version:    ",
+        env!("GENESYS_EXPORTER_RUSTC_VERSION"),
+        "\n  platform:         ",
+        env!("GENESYS_EXPORTER_TARGET"),
+    );
+}

@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
-use tokio::net::TcpListener;
 
 use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
 use genesys_cloud_exporter::config::Config;
@@ -14,16 +12,16 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
+use genesys_cloud_exporter::healthcheck;
+use genesys_cloud_exporter::history;
 use genesys_cloud_exporter::plan;
-use genesys_cloud_exporter::schedule::{ObservationPoller, Planner, PollContext, Poller};
+use genesys_cloud_exporter::reload::{Pollers, Reloader};
+use genesys_cloud_exporter::schedule::{Planner, PollContext};
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
-use genesys_cloud_exporter::web::{Limits, WebConfig};
-
-/// How long start-up waits for the first queue names before polling without them.
-const FIRST_QUEUE_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
+use genesys_cloud_exporter::web::{self, Limits, LiveWebConfig, WebConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,6 +37,21 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Simulate(args)) => run_simulator(args).await,
+            Some(Command::Healthcheck(args)) => healthcheck::run(&args).await,
+            Some(Command::Report { report, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::report(&connection.client, &config, &report, rpm).await;
+                connection.close().await;
+                done.map_err(Failure::from)
+            }
+            Some(Command::Backfill { backfill, exporter }) => {
+                let (config, connection) = connect(&exporter).await?;
+                let rpm = exporter.requests_per_minute.get();
+                let done = history::backfill(&connection.client, &config, &backfill, rpm).await;
+                connection.close().await;
+                done.map_err(Failure::from)
+            }
             None => run_exporter(cli.exporter).await,
         }
     });
@@ -52,13 +65,9 @@ fn main() -> ExitCode {
 }
 
 async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
-    let config = match &args.config_file {
-        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
-        // Without a config file, the built-in query and the `live` observation of every
-        // queue.
-        None if args.demo => Config::demo(),
-        None => Config::builtin_with_live(),
-    };
+    // Installed first: from here on SIGHUP reloads instead of killing the process.
+    let hangups = hangup_signals();
+    let config = load_config(&args)?;
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -87,55 +96,23 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     }
     let addresses = cli::listen_addresses(&args.listen_addresses).await?;
 
-    // In demo mode the simulator stands in for Genesys; otherwise credentials are required
-    // (a missing secret must never quietly turn into simulated data).
-    let (simulator, endpoints, credentials) = if args.demo {
-        let simulator = Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
-            .await
-            .map_err(|err| {
-                Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
-            })?;
-        let base = simulator.base_url();
-        // Only the region can be wrong here, and that is bad input like anywhere else.
-        let endpoints = Endpoints::resolve(&args.region, Some(&base), Some(&base))
-            .map_err(|err| Failure::BadInput(err.to_string()))?;
-        let defaults = SimulatorConfig::default();
-        let credentials = Credentials {
-            client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
-            client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
-        };
-        tracing::warn!(simulator = %base, "demo mode: polling the built-in simulator; the data is synthetic");
-        (Some(simulator), endpoints, credentials)
-    } else {
-        let credentials = cli::credentials_from(&args, |name| std::env::var(name).ok())?;
-        let endpoints = Endpoints::resolve(
-            &args.region,
-            args.api_url.as_deref(),
-            args.login_url.as_deref(),
-        )
-        .map_err(|err| Failure::BadInput(err.to_string()))?;
-        (None, endpoints, credentials)
-    };
+    let Connection {
+        simulator,
+        endpoints,
+        client,
+        telemetry,
+    } = Connection::open(&args).await?;
 
     let mut listeners = Vec::new();
     for address in addresses {
-        let listener = TcpListener::bind(address)
-            .await
+        let listener = web::bind(address)
             .map_err(|err| Failure::Runtime(format!("cannot listen on {address}: {err}")))?;
-        tracing::info!(address = %listener.local_addr().unwrap_or(address), "listening for scrapes");
+        if let Ok(local) = listener.local_addr() {
+            tracing::info!(address = %local, "listening for scrapes");
+        }
         listeners.push(listener);
     }
 
-    let telemetry = Arc::new(Telemetry::new(args.requests_per_minute.get()));
-    let mut settings =
-        ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
-    settings.request_timeout = args.request_timeout;
-    settings.connect_timeout = args.connect_timeout;
-    settings.max_response_bytes = args.max_response_size;
-    let client = Arc::new(
-        GenesysClient::new(settings, Arc::clone(&telemetry))
-            .map_err(|err| Failure::Runtime(err.to_string()))?,
-    );
     let store = Arc::new(SnapshotStore::new(
         config
             .queries
@@ -160,58 +137,64 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         Planner::new(&config, args.queue_names_refresh, budget, &telemetry)
             .map_err(|err| Failure::BadInput(err.to_string()))?,
     );
-    let state = Arc::new(AppState {
-        planner: Some(Arc::clone(&planner)),
+    let context = PollContext {
+        planner: Arc::clone(&planner),
+        client,
+        queue_names: Arc::clone(&queue_names),
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
+        retry_delay: args.poll_retry_delay,
+    };
+    let web = Arc::new(LiveWebConfig::new(web_config));
+    let reloader = Reloader {
+        config_file: args.config_file.clone(),
+        web_config_file: args.web_config_file.clone(),
+        web: Arc::clone(&web),
+        builtin: builtin_config(args.demo),
+        pollers: Pollers::start(
+            context,
+            args.queue_names_refresh,
+            config.queries,
+            config.observations,
+        )
+        .await,
+    };
+    let (reload, reloader) = reloader.spawn();
+    let mut background = vec![
+        reloader,
+        tokio::spawn(Arc::clone(&web).rotate_certificates()),
+    ];
+    #[cfg(unix)]
+    if let Some(mut hangups) = hangups {
+        let reload = reload.clone();
+        background.push(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP received; reloading the config");
+                reload.request();
+            }
+        }));
+    }
+    #[cfg(not(unix))]
+    let () = hangups;
+
+    let state = Arc::new(AppState {
+        store,
+        telemetry,
         telemetry_path: args.telemetry_path.clone(),
         requests_per_minute: args.requests_per_minute.get(),
         demo: args.demo,
+        queue_names,
+        reload: args.enable_lifecycle.then_some(reload),
+        planner: Some(planner),
     });
     let security = server::Security {
-        web_config,
+        web_config: web,
         limits: Limits {
             max_connections: args.max_connections as usize,
             header_timeout: args.read_header_timeout,
         },
     };
     let server = tokio::spawn(server::serve(listeners, state, security, shutdown_signal()));
-
-    // Queue names are only worth their API calls when some query groups by queue, or
-    // when queues are observed (their names label the series, and `queues: all` is
-    // the list they come with).
-    let mut background = Vec::new();
-    if !config.observations.is_empty()
-        || config
-            .queries
-            .iter()
-            .any(|q| q.group_by.iter().any(|d| d == "queueId"))
-    {
-        let first =
-            tokio::time::timeout(FIRST_QUEUE_NAMES_TIMEOUT, queue_names.refresh(&client)).await;
-        if first.is_err() {
-            tracing::warn!("queue names are slow to arrive; polling without them for now");
-        }
-        background.push(tokio::spawn(
-            Arc::clone(&queue_names).keep_fresh(Arc::clone(&client), args.queue_names_refresh),
-        ));
-    }
-    let context = PollContext {
-        planner: Arc::clone(&planner),
-        client,
-        queue_names,
-        store,
-        telemetry,
-        retry_delay: args.poll_retry_delay,
-    };
-    for query in config.queries {
-        background.push(tokio::spawn(Poller::new(query, context.clone()).run()));
-    }
-    for observation in config.observations {
-        background.push(tokio::spawn(
-            ObservationPoller::new(observation, context.clone()).run(),
-        ));
-    }
 
     let served = server.await;
     for task in background {
@@ -222,6 +205,103 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     }
     tracing::info!("stopped");
     served.map_err(|err| Failure::Runtime(format!("the HTTP server failed: {err}")))
+}
+
+/// The config of `--config.file`, or the built-in one.
+///
+/// Names a query sends unchecked (`allow_unlisted`) are logged once here.
+fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
+    let config = match &args.config_file {
+        Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
+        None => builtin_config(args.demo),
+    };
+    for query in &config.queries {
+        for note in query.allow_unlisted_notes() {
+            tracing::warn!(query = %query.name, field = "allow_unlisted", "{note}");
+        }
+    }
+    Ok(config)
+}
+
+/// The config without `--config.file`: the built-in query and the `live` observation of
+/// every queue, or in demo mode the demo's queries as well.
+fn builtin_config(demo: bool) -> Config {
+    if demo {
+        Config::demo()
+    } else {
+        Config::builtin_with_live()
+    }
+}
+
+/// The config and a connection, for the subcommands that only call the API.
+async fn connect(args: &ExporterArgs) -> Result<(Config, Connection), Failure> {
+    let config = load_config(args)?;
+    Ok((config, Connection::open(args).await?))
+}
+
+/// The Genesys API as the flags name it: a client (budget, token, retries) and, in demo
+/// mode, the built-in simulator it talks to.
+struct Connection {
+    simulator: Option<Simulator>,
+    endpoints: Endpoints,
+    client: Arc<GenesysClient>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl Connection {
+    async fn open(args: &ExporterArgs) -> Result<Connection, Failure> {
+        let region = cli::region_from(args, |name| std::env::var(name).ok());
+        // In demo mode the simulator stands in for Genesys; otherwise credentials are
+        // required (a missing secret must never quietly turn into simulated data).
+        let (simulator, endpoints, credentials) = if args.demo {
+            let simulator =
+                Simulator::start(SimulatorConfig::default(), ([127, 0, 0, 1], 0).into())
+                    .await
+                    .map_err(|err| {
+                        Failure::Runtime(format!("cannot start the built-in simulator: {err}"))
+                    })?;
+            let base = simulator.base_url();
+            // Only the region can be wrong here, and that is bad input like anywhere else.
+            let endpoints = Endpoints::resolve(&region, Some(&base), Some(&base))
+                .map_err(|err| Failure::BadInput(err.to_string()))?;
+            let defaults = SimulatorConfig::default();
+            let credentials = Credentials {
+                client_id: CredentialSource::Value(Secret::new(defaults.client_id)),
+                client_secret: CredentialSource::Value(Secret::new(defaults.client_secret.clone())),
+            };
+            tracing::warn!(simulator = %base, "demo mode: polling the built-in simulator; the data is synthetic");
+            (Some(simulator), endpoints, credentials)
+        } else {
+            let credentials = cli::credentials_from(args, |name| std::env::var(name).ok())?;
+            let endpoints =
+                Endpoints::resolve(&region, args.api_url.as_deref(), args.login_url.as_deref())
+                    .map_err(|err| Failure::BadInput(err.to_string()))?;
+            (None, endpoints, credentials)
+        };
+        let telemetry = Arc::new(Telemetry::new(args.requests_per_minute.get()));
+        let mut settings =
+            ClientSettings::new(endpoints.clone(), credentials, args.requests_per_minute);
+        settings.request_timeout = args.request_timeout;
+        settings.connect_timeout = args.connect_timeout;
+        settings.max_response_bytes = args.max_response_size;
+        let client = Arc::new(
+            GenesysClient::new(settings, Arc::clone(&telemetry))
+                .map_err(|err| Failure::Runtime(err.to_string()))?,
+        );
+        Ok(Connection {
+            simulator,
+            endpoints,
+            client,
+            telemetry,
+        })
+    }
+
+    /// Stops the built-in simulator, if any.
+    async fn close(self) {
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+    }
 }
 
 async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
@@ -237,6 +317,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         busy_all_day: args.busy_all_day,
         seed: args.seed,
         queue_page_limit: defaults.queue_page_limit,
+        max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await
@@ -255,6 +336,22 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
     simulator.shutdown().await;
     Ok(())
 }
+
+/// SIGHUP as a stream, where the platform has it; `None` (with a warning) otherwise.
+#[cfg(unix)]
+fn hangup_signals() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGHUP; only POST /-/reload reloads");
+            None
+        }
+    }
+}
+
+/// No SIGHUP off Unix: only `POST /-/reload` reloads.
+#[cfg(not(unix))]
+fn hangup_signals() {}
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {

@@ -28,11 +28,11 @@ use crate::interval::Interval;
 pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
 /// Prefix of every conversation metric.
-const PREFIX: &str = "genesys_conversation_";
+pub const PREFIX: &str = "genesys_conversation_";
 /// How long a group that stopped appearing is still exported with zero counts.
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
-const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
+pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
 /// The result of mapping one response.
 #[derive(Debug)]
@@ -204,12 +204,7 @@ struct LabelNames {
 impl LabelNames {
     fn of(query: &QueryConfig) -> LabelNames {
         let mut names = vec!["query".to_string(), "interval".to_string()];
-        for dimension in &query.group_by {
-            names.push(snake_case(dimension));
-            if dimension == "queueId" {
-                names.push("queue_name".to_string());
-            }
-        }
+        names.extend(group_label_names(query));
         let plain: Arc<[String]> = Arc::from(names.as_slice());
         names.push("qualifier".to_string());
         LabelNames {
@@ -246,9 +241,22 @@ impl LabelNames {
     }
 }
 
+/// The labels a query's `group_by` becomes, in export order: each dimension in
+/// snake_case, with `queue_name` right after `queue_id`.
+pub fn group_label_names(query: &QueryConfig) -> Vec<String> {
+    let mut names = Vec::with_capacity(query.group_by.len() + 1);
+    for dimension in &query.group_by {
+        names.push(snake_case(dimension));
+        if dimension == "queueId" {
+            names.push("queue_name".to_string());
+        }
+    }
+    names
+}
+
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
 /// (`'n'`, `over_sla`)).
-fn split_metric(metric: &str) -> (char, String) {
+pub fn split_metric(metric: &str) -> (char, String) {
     let family = metric.chars().next().unwrap_or('?');
     let snake = snake_case(metric);
     let base = snake
@@ -514,6 +522,8 @@ mod tests {
             metrics: metrics.iter().map(|s| s.to_string()).collect(),
             filter: None,
             period: Default::default(),
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 
@@ -714,6 +724,9 @@ mod tests {
         );
     }
 
+    /// A group last seen in the interval that ended at 12:30 reads zero while the
+    /// interval being mapped ends less than 24 h later, and is gone once it ends more
+    /// than 24 h later: pinned a minute either side.
     #[test]
     fn a_group_that_goes_quiet_reads_zero_for_a_day() {
         let q = query(&["queueId"], &["nOffered", "tHandle"]);
@@ -729,37 +742,46 @@ mod tests {
         );
 
         let quiet = AggregateResponse::default();
-        let later = map_response(
+        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
+        // Ends at 12:29 the next day: 23 h 59 min after the group was last seen.
+        let a_minute_short = map_response(
             &q,
-            &interval("2026-11-25T12:30:00Z"),
+            &interval("2026-11-26T11:59:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
-        let l = [("queue_id", "q1"), ("queue_name", "Billing")];
         assert_eq!(
-            value(&later.series, "genesys_conversation_offered", &l),
+            value(&a_minute_short.series, "genesys_conversation_offered", &l),
             Some(0.0)
         );
         assert_eq!(
             value(
-                &later.series,
+                &a_minute_short.series,
                 "genesys_conversation_handle_seconds_count",
                 &l
             ),
             Some(0.0)
         );
 
-        // More than 24 h after it was last seen, it is gone.
-        let next_day = map_response(
+        // Ends at 12:31 the next day: 24 h 1 min after, and it is gone.
+        let a_minute_over = map_response(
             &q,
-            &interval("2026-11-26T12:30:00Z"),
+            &interval("2026-11-26T12:01:00Z"),
             &quiet,
             &names(),
             &mut memory,
         );
         assert_eq!(
-            value(&next_day.series, "genesys_conversation_offered", &l),
+            value(&a_minute_over.series, "genesys_conversation_offered", &l),
+            None
+        );
+        assert_eq!(
+            value(
+                &a_minute_over.series,
+                "genesys_conversation_handle_seconds_count",
+                &l
+            ),
             None
         );
     }
@@ -793,9 +815,9 @@ mod tests {
             Some(0.5)
         );
         // The bucket of another interval was not taken for this one.
-        assert_ne!(
+        assert_eq!(
             value(&mapped.series, "genesys_conversation_offered", &l),
-            Some(100.0)
+            None
         );
     }
 

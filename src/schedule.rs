@@ -14,6 +14,7 @@ pub use observations::ObservationPoller;
 pub use planner::Planner;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -50,6 +51,9 @@ pub struct Poller {
     query: Arc<QueryConfig>,
     context: PollContext,
     memory: GroupMemory,
+    /// Cleared when a reload retires this poller: a poll still encoding then publishes
+    /// nothing (see [`SnapshotStore::publish_while`]).
+    active: Arc<AtomicBool>,
 }
 
 /// The last poll, for deciding the next one.
@@ -78,7 +82,13 @@ impl Poller {
             query: Arc::new(query),
             context,
             memory: GroupMemory::default(),
+            active: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// The flag that retires this poller when cleared.
+    pub fn active(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.active)
     }
 
     /// Polls forever; stop it by dropping (aborting) its task.
@@ -182,6 +192,7 @@ impl Poller {
         let names = self.context.queue_names.current();
         let memory = std::mem::take(&mut self.memory);
         let store_for_publish = Arc::clone(store);
+        let active = Arc::clone(&self.active);
         let outcome = tokio::task::spawn_blocking(move || {
             let mut memory = memory;
             let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
@@ -190,7 +201,7 @@ impl Poller {
             // MiB that would otherwise add to the peak.
             drop(response);
             let samples = mapped.series.sample_count();
-            store_for_publish.publish(&query.name, mapped.series);
+            store_for_publish.publish_while(&query.name, mapped.series, &active);
             (memory, mapped.warnings, samples)
         })
         .await;
@@ -345,6 +356,8 @@ mod tests {
             metrics: vec!["nOffered".into()],
             filter: None,
             period: Default::default(),
+            max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         }
     }
 

@@ -23,11 +23,13 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::genesys::queues::QueueNames;
 use crate::gzip;
+use crate::reload::ReloadHandle;
 use crate::schedule::Planner;
 use crate::snapshot::{EncodedSeries, SnapshotStore};
 use crate::telemetry::Telemetry;
-use crate::web::{Limits, WebConfig, listener};
+use crate::web::{Limits, LiveWebConfig, WebConfig, listener};
 
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -44,45 +46,106 @@ pub struct AppState {
     pub demo: bool,
     /// The request plan, shown on the page (none in benchmarks that serve without one).
     pub planner: Option<Arc<Planner>>,
+    /// The queue names (read only while some query groups by queue): the page shows how
+    /// many queues the OAuth client can see.
+    pub queue_names: Arc<QueueNames>,
+    /// Present with `--web.enable-lifecycle`: `POST /-/reload` reloads the config.
+    pub reload: Option<ReloadHandle>,
 }
 
-/// How the server is protected: TLS and users from `--web.config.file`, and the limits.
+/// How the server is protected: TLS, users and headers from `--web.config.file` (the
+/// config in force, which reloads and certificate rotations replace), and the limits.
 #[derive(Debug)]
 pub struct Security {
-    pub web_config: Option<WebConfig>,
+    pub web_config: Arc<LiveWebConfig>,
     pub limits: Limits,
 }
 
 /// Serves every listener until `shutdown` completes, then lets open requests finish.
-/// With basic auth configured, every path but `/-/healthy` needs a user (liveness probes
-/// carry no credentials, and the answer reveals nothing).
+/// With basic auth configured, every path but the probes needs a user.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     state: Arc<AppState>,
     security: Security,
     shutdown: impl Future<Output = ()>,
 ) {
-    let web_config = security.web_config;
-    let auth = web_config.as_ref().and_then(|w| w.basic_auth.clone());
-    let tls = web_config
-        .and_then(|w| w.tls)
-        .map(tokio_rustls::TlsAcceptor::from);
+    let web = Arc::clone(&security.web_config);
     let service = service_fn(move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
-        let auth = auth.clone();
+        let web = web.load();
         async move {
-            if let Some(auth) = auth
-                && request.uri().path() != "/-/healthy"
-                && !auth
-                    .allows(request.headers().get(header::AUTHORIZATION))
-                    .await
-            {
-                return Ok::<_, Infallible>(unauthorized());
+            let mut response = answer(&state, web.as_deref(), request).await;
+            if let Some(web) = &web {
+                let headers = response.headers_mut();
+                for (name, value) in &web.headers {
+                    headers.insert(name.clone(), value.clone());
+                }
             }
-            Ok(route(&state, &request))
+            Ok::<_, Infallible>(response)
         }
     });
-    listener::serve(listeners, tls, security.limits, service, shutdown).await;
+    listener::serve(
+        listeners,
+        security.web_config,
+        security.limits,
+        service,
+        shutdown,
+    )
+    .await;
+}
+
+/// Checks basic auth when configured, then answers.
+async fn answer(state: &AppState, web: Option<&WebConfig>, request: Request<Incoming>) -> Reply {
+    let path = request.uri().path();
+    if let Some(web) = web
+        && let Some(auth) = &web.basic_auth
+        && !is_probe(path)
+        && !web.auth_excluded_paths.iter().any(|p| p == path)
+        && !auth
+            .allows(request.headers().get(header::AUTHORIZATION))
+            .await
+    {
+        return unauthorized();
+    }
+    if path == "/-/reload" {
+        return reload(state, request.method()).await;
+    }
+    route(state, &request)
+}
+
+/// `POST /-/reload` (or PUT, as Prometheus takes): 200 with what changed, 400 with why
+/// the new config was refused, 403 without `--web.enable-lifecycle`.
+async fn reload(state: &AppState, method: &Method) -> Reply {
+    if !matches!(*method, Method::POST | Method::PUT) {
+        let mut response = text_reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only POST or PUT requests allowed.\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    let Some(handle) = &state.reload else {
+        return text_reply(
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled; start the exporter with --web.enable-lifecycle (SIGHUP reloads regardless).\n",
+        );
+    };
+    match handle.reload().await {
+        Ok(changes) => text_reply(StatusCode::OK, format!("Reloaded: {changes}.\n")),
+        Err(err) => text_reply(
+            StatusCode::BAD_REQUEST,
+            format!("Failed to reload the config; the previous one keeps serving: {err}\n"),
+        ),
+    }
+}
+
+/// `/-/healthy` and `/-/ready` answer without basic auth: Kubernetes probes and container
+/// health checks carry no credentials, and the answers reveal only whether the process
+/// runs and whether every query has been polled once.
+fn is_probe(path: &str) -> bool {
+    matches!(path, "/-/healthy" | "/-/ready")
 }
 
 fn unauthorized() -> Reply {
@@ -188,8 +251,8 @@ fn offers(item: &str, wanted: &str) -> bool {
     matches && quality > 0.0
 }
 
-fn text_reply(status: StatusCode, text: &'static str) -> Reply {
-    let mut response = Response::new(ChunkedBody::from(vec![Bytes::from_static(text.as_bytes())]));
+fn text_reply(status: StatusCode, text: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(ChunkedBody::from(vec![text.into()]));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -219,6 +282,8 @@ fn landing_page(state: &AppState) -> String {
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
          <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
+         <p>Queues the OAuth client can see: {queues}. Genesys lists only the queues in the client's \
+         divisions, and leaves conversations in other divisions out of every total.</p>\
          <h2>Queries and observations</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
@@ -229,6 +294,11 @@ fn landing_page(state: &AppState) -> String {
         },
         budget = state.requests_per_minute,
         samples = state.store.exposition().samples,
+        queues = match state.queue_names.visible() {
+            Some(count) => count.to_string(),
+            None =>
+                "not listed yet (queues are listed while a query groups by queueId)".to_string(),
+        },
     );
     for status in state.store.statuses() {
         let _ = write!(

@@ -10,6 +10,7 @@
 //! all queries together rather than concatenated per query.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -52,6 +53,23 @@ pub struct QueryStatus {
     pub samples: usize,
 }
 
+impl QueryStatus {
+    /// A query not polled yet.
+    fn new(name: &str, granularity: String) -> QueryStatus {
+        QueryStatus {
+            name: name.to_string(),
+            granularity,
+            attempted: false,
+            last_success: None,
+            last_error: None,
+            next_poll: None,
+            interval: None,
+            observed_at: None,
+            samples: 0,
+        }
+    }
+}
+
 /// The store that polls write to and scrapes read from.
 #[derive(Debug)]
 pub struct SnapshotStore {
@@ -66,17 +84,7 @@ impl SnapshotStore {
     pub fn new<'a>(queries: impl IntoIterator<Item = (&'a str, String)>) -> SnapshotStore {
         let statuses = queries
             .into_iter()
-            .map(|(name, granularity)| QueryStatus {
-                name: name.to_string(),
-                granularity,
-                attempted: false,
-                last_success: None,
-                last_error: None,
-                next_poll: None,
-                interval: None,
-                observed_at: None,
-                samples: 0,
-            })
+            .map(|(name, granularity)| QueryStatus::new(name, granularity))
             .collect();
         SnapshotStore {
             series: Mutex::new(BTreeMap::new()),
@@ -93,8 +101,52 @@ impl SnapshotStore {
     /// Replaces one query's series and re-encodes the exposition. CPU-bound: call it
     /// from a blocking task when the series are large.
     pub fn publish(&self, query: &str, series: QuerySeries) {
+        self.publish_while(query, series, &AtomicBool::new(true));
+    }
+
+    /// [`SnapshotStore::publish`], unless `active` has been cleared: a poller retired by a
+    /// reload may still be encoding, and its series must not come back after
+    /// [`SnapshotStore::reconfigure`] removed them. `active` is read under the lock that
+    /// `reconfigure` takes, so the two cannot interleave.
+    pub fn publish_while(&self, query: &str, series: QuerySeries, active: &AtomicBool) {
         let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        if !active.load(Ordering::Acquire) {
+            return;
+        }
         all.insert(query.to_string(), Arc::new(series));
+        self.encode(&all);
+    }
+
+    /// Makes the store hold exactly these queries (name, granularity), in this order: the
+    /// series and status of a query that stays are kept, a new one starts empty, and the
+    /// series of a query no longer listed disappear from the next scrape.
+    pub fn reconfigure<'a>(&self, queries: impl IntoIterator<Item = (&'a str, String)>) {
+        let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let mut old: BTreeMap<String, QueryStatus> = statuses
+            .drain(..)
+            .map(|status| (status.name.clone(), status))
+            .collect();
+        for (name, granularity) in queries {
+            let status = match old.remove(name) {
+                Some(status) => QueryStatus {
+                    granularity,
+                    ..status
+                },
+                None => QueryStatus::new(name, granularity),
+            };
+            statuses.push(status);
+        }
+        let before = all.len();
+        all.retain(|name, _| statuses.iter().any(|s| &s.name == name));
+        drop(statuses);
+        if all.len() != before {
+            self.encode(&all);
+        }
+    }
+
+    /// Writes the exposition of `all` and swaps it in.
+    fn encode(&self, all: &BTreeMap<String, Arc<QuerySeries>>) {
         // The last exposition's size is a good guess at the next one's: sizing the
         // buffer up front avoids growing it by doubling (a transient 1.5-2x of its size).
         let size_hint = self.exposition.load().plain.len();
@@ -206,6 +258,27 @@ mod tests {
         assert!(!text.contains("} 1.0\n"), "{text}");
         assert!(text.contains("} 2.0\n"), "{text}");
         assert_eq!(gunzip(&exposition.gzip), text);
+    }
+
+    #[test]
+    fn reconfigure_keeps_staying_queries_and_drops_removed_ones() {
+        let store = SnapshotStore::new([("a", "PT30M".to_string()), ("b", "PT30M".to_string())]);
+        store.publish("a", series("a", 1.0));
+        store.publish("b", series("b", 2.0));
+        store.update_status("a", |s| s.attempted = true);
+        store.reconfigure([("c", "PT1H".to_string()), ("a", "PT15M".to_string())]);
+        let text = String::from_utf8(store.exposition().plain.to_vec()).unwrap();
+        assert!(text.contains(r#"query="a""#), "{text}");
+        assert!(!text.contains(r#"query="b""#), "{text}");
+        let statuses = store.statuses();
+        let names: Vec<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["c", "a"]);
+        assert!(statuses[1].attempted && statuses[1].granularity == "PT15M");
+        assert!(!statuses[0].attempted);
+        // A retired poller's late publish does not bring its series back.
+        store.publish_while("b", series("b", 3.0), &AtomicBool::new(false));
+        let text = String::from_utf8(store.exposition().plain.to_vec()).unwrap();
+        assert!(!text.contains(r#"query="b""#), "{text}");
     }
 
     #[test]

@@ -17,10 +17,37 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::build;
 use crate::gzip::Piece;
 
 type Labels = Vec<(&'static str, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The help text of `genesys_exporter_build_info`, shared with the backfill writer.
+pub const BUILD_INFO_HELP: &str = "A metric with a constant 1 labeled by the exporter's version, git revision and branch, the rustc version and the target it was built for";
+
+/// The labels of `genesys_exporter_build_info`: the live exporter and the backfill write
+/// the same ones, so dashboards that join on them work on history too.
+pub fn build_info_labels() -> Vec<(&'static str, String)> {
+    vec![
+        ("version", build::VERSION.to_string()),
+        ("revision", build::REVISION.to_string()),
+        ("branch", build::BRANCH.to_string()),
+        ("rustversion", rust_version(build::RUSTC_VERSION)),
+        ("target", build::TARGET.to_string()),
+    ]
+}
+
+/// `1.95.0` from `rustc 1.95.0 (59807616e 2026-04-14)`, as `goversion` carries `go1.22.1`.
+fn rust_version(rustc: &str) -> String {
+    rustc.split_whitespace().nth(1).unwrap_or(rustc).to_string()
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
 
 /// Buckets for API request durations: Genesys answers in tens of milliseconds to a few
 /// seconds; aggregate queries over busy orgs take the longest.
@@ -49,6 +76,8 @@ pub struct Telemetry {
     query_requests_per_poll: Family<Labels, Gauge>,
     planned_requests_per_minute: Family<Labels, FloatGauge>,
     effective_refresh: Family<Labels, FloatGauge>,
+    reload_successful: Gauge,
+    reload_success_time: FloatGauge,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
     /// The last encoding in each format (text 0.0.4, OpenMetrics).
@@ -181,18 +210,24 @@ impl Telemetry {
             "Time between polls the request plan gives the query or observation set: its refresh, or longer when observations were stretched to fit the API budget",
             effective_refresh.clone(),
         );
-        let build_info = Family::<Labels, Gauge>::default();
-        build_info
-            .get_or_create(&vec![
-                ("version", env!("CARGO_PKG_VERSION").to_string()),
-                ("revision", crate::REVISION.to_string()),
-            ])
-            .set(1);
+        // Set at start-up as by Prometheus: the config in force was loaded successfully.
+        let reload_successful = Gauge::<i64>::default();
+        reload_successful.set(1);
         registry.register(
-            "genesys_exporter_build_info",
-            "A metric with a constant 1 labeled by the exporter's version and git revision",
-            build_info,
+            "genesys_exporter_config_last_reload_successful",
+            "1 if the last reload of --config.file and --web.config.file (SIGHUP or POST /-/reload) succeeded, 0 if it was refused and the previous config kept serving",
+            reload_successful.clone(),
         );
+        let reload_success_time = FloatGauge::default();
+        reload_success_time.set(unix_now());
+        registry.register(
+            "genesys_exporter_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful config load (start-up or reload)",
+            reload_success_time.clone(),
+        );
+        let build_info = Family::<Labels, Gauge>::default();
+        build_info.get_or_create(&build_info_labels()).set(1);
+        registry.register("genesys_exporter_build_info", BUILD_INFO_HELP, build_info);
         Telemetry {
             registry,
             api_requests,
@@ -211,6 +246,8 @@ impl Telemetry {
             query_requests_per_poll,
             planned_requests_per_minute,
             effective_refresh,
+            reload_successful,
+            reload_success_time,
             generation: AtomicU64::new(0),
             encoded: Mutex::new([None, None]),
         }
@@ -303,6 +340,30 @@ impl Telemetry {
         let _ = self.polls_delayed.get_or_create(&labels);
         let _ = self.query_up.get_or_create(&labels);
         let _ = self.response_warnings.get_or_create(&labels);
+        self.changed();
+    }
+
+    /// Removes every per-query series of a query a reload removed, so that they
+    /// disappear from the next scrape.
+    pub fn forget_query(&self, query: &str) {
+        let labels = query_labels(query);
+        self.polls_delayed.remove(&labels);
+        self.query_up.remove(&labels);
+        self.query_last_success.remove(&labels);
+        self.query_duration.remove(&labels);
+        self.response_warnings.remove(&labels);
+        self.query_interval.remove(&labels);
+        self.query_settle_delay.remove(&labels);
+        self.query_requests_per_poll.remove(&labels);
+        self.changed();
+    }
+
+    /// Records the outcome of a reload.
+    pub fn observe_reload(&self, success: bool) {
+        self.reload_successful.set(i64::from(success));
+        if success {
+            self.reload_success_time.set(unix_now());
+        }
         self.changed();
     }
 

@@ -453,7 +453,7 @@ fn cases() -> Vec<Case> {
             Mode::Demo,
             &["--web.telemetry-path", "/-/healthy"],
             "--web.telemetry-path",
-            &["taken by the landing page or a health endpoint"],
+            &["taken by the landing page, a probe or /-/reload"],
         ),
         flags(
             "a refresh that is not a duration",
@@ -579,7 +579,7 @@ fn cases() -> Vec<Case> {
             "no credentials at all",
             Mode::NoCredentials,
             &[],
-            "GENESYS_CLIENT_SECRET (or --genesys.client-secret-file)",
+            "GENESYS_CLIENT_SECRET (or GENESYSCLOUD_OAUTHCLIENT_SECRET, or --genesys.client-secret-file)",
             &["missing Genesys Cloud OAuth credentials", "--demo"],
         ),
         // Queue observations.
@@ -665,9 +665,66 @@ fn cases() -> Vec<Case> {
             Q1,
             Some("field `filter.predicates`"),
             &[
-                "Genesys refuses bodies over about 512 KB",
+                "over the 512000 Genesys takes in one request",
                 "queueId is not in group_by, so the answers of split requests could not be merged exactly",
             ],
+        ),
+        // Names Genesys would refuse on every poll, and the limits of a filter.
+        config(
+            "a misspelt metric",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered, nOfered]}]",
+            Q1,
+            Some("field `metrics[1]`"),
+            &[
+                "\"nOfered\" is not a conversation aggregate metric",
+                "did you mean \"nOffered\"?",
+                "allow_unlisted",
+            ],
+        ),
+        config(
+            "a dimension in the wrong case",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], group_by: [queueID]}]",
+            Q1,
+            Some("field `group_by[0]`"),
+            &["did you mean \"queueId\"?"],
+        ),
+        config(
+            "a wrong-case dimension in a filter",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], filter: {type: and, predicates: [{dimension: mediatype, value: voice}]}}]",
+            Q1,
+            Some("field `filter.predicates[0].dimension`"),
+            &["did you mean \"mediaType\"?"],
+        ),
+        config(
+            "an observation metric in a conversation query",
+            "queries: [{name: q1, granularity: PT30M, metrics: [oWaiting]}]",
+            Q1,
+            Some("field `metrics[0]`"),
+            &[
+                "is a queue observation metric",
+                "belongs to the queue observations query",
+            ],
+        ),
+        config(
+            "a predicate cap of 0",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], max_predicates_per_request: 0}]",
+            Q1,
+            Some("field `max_predicates_per_request`"),
+            &["0 is out of range; expected 1 to 1000"],
+        ),
+        config(
+            "a predicate cap over 1,000",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], max_predicates_per_request: 1001}]",
+            Q1,
+            Some("field `max_predicates_per_request`"),
+            &["1001 is out of range; expected 1 to 1000"],
+        ),
+        config(
+            "a filter nested three levels",
+            "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], filter: {type: and, clauses: [{type: or, predicates: [{dimension: mediaType, value: voice}], clauses: [{type: and, predicates: [{dimension: queueId, value: x}]}]}]}}]",
+            Q1,
+            Some("field `filter.clauses[0].clauses`"),
+            &["a clause holds only predicates", "two levels at most"],
         ),
     ]
 }

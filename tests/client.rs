@@ -8,14 +8,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun, simulator};
+use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
 use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::queues::QueueNames;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ApiError, ClientSettings, GenesysClient, RetryPolicy};
+use genesys_cloud_exporter::schedule::{Planner, PollContext, Poller};
 use genesys_cloud_exporter::simulator::{
-    Fault, FaultKind, FaultRule, PageSizeLimit, Simulator, SimulatorConfig, Trigger,
+    Fault, FaultKind, FaultRule, PageSizeLimit, RecordedRequest, Simulator, SimulatorConfig,
+    Trigger,
 };
+use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
 
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -25,7 +29,7 @@ fn client(sim: &Simulator, secret: &str) -> (GenesysClient, Arc<Telemetry>) {
 }
 
 /// Settings for `sim` with a budget of `budget` requests a minute and quick retries
-/// (a `Retry-After` capped at 3 s).
+/// (a `Retry-After` of up to 3 s is retried, a longer one honoured).
 fn settings(sim: &Simulator, secret: &str, budget: u32) -> ClientSettings {
     let base = sim.base_url();
     let endpoints = Endpoints::resolve("us_east_1", Some(&base), Some(&base)).unwrap();
@@ -53,6 +57,13 @@ fn client_with(settings: ClientSettings) -> (GenesysClient, Arc<Telemetry>) {
 }
 
 async fn query(client: &GenesysClient) -> Result<(), ApiError> {
+    ask(client)
+        .await
+        .map(|results| assert!(results > 0, "no results"))
+}
+
+/// One aggregates query; how many results it got.
+async fn ask(client: &GenesysClient) -> Result<usize, ApiError> {
     let metrics = vec!["nOffered".to_string()];
     let group_by = vec!["queueId".to_string()];
     client
@@ -65,7 +76,36 @@ async fn query(client: &GenesysClient) -> Result<(), ApiError> {
             filter: None,
         })
         .await
-        .map(|delivered| assert!(!delivered.value.results.is_empty()))
+        .map(|delivered| delivered.value.results.len())
+}
+
+/// A client that logs in at `sim` and sends its API calls to `api`.
+fn client_for_api(sim: &Simulator, api: std::net::SocketAddr) -> GenesysClient {
+    let mut settings = settings(sim, CLIENT_SECRET, 300);
+    settings.endpoints = Endpoints::resolve(
+        "us_east_1",
+        Some(&format!("http://{api}")),
+        Some(&sim.base_url()),
+    )
+    .unwrap();
+    client_with(settings).0
+}
+
+/// The next `count` aggregates requests are answered with `status`.
+fn fail_next(sim: &Simulator, count: u32, status: u16) {
+    sim.inject_fault(Fault {
+        path_prefix: AGGREGATES.into(),
+        status,
+        retry_after: None,
+        count,
+    });
+}
+
+fn aggregates_requests(sim: &Simulator) -> Vec<RecordedRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.path == AGGREGATES)
+        .collect()
 }
 
 fn statuses(sim: &Simulator, path: &str) -> Vec<u16> {
@@ -82,11 +122,14 @@ fn encoded(telemetry: &Telemetry) -> String {
     text
 }
 
+/// A 70 s token is due for renewal 10 s after it was issued (renewal margin 60 s): it is
+/// reused until then, renewed at the first call after, and never used expired. Ten
+/// seconds is a generous bound for the first two local calls; the renewal itself is
+/// waited for, not timed.
 #[tokio::test]
 async fn the_token_is_cached_and_renewed_a_minute_before_expiry() {
-    // A 61 s token is due for renewal after 1 s (renewal margin 60 s).
     let sim = simulator(SimulatorConfig {
-        token_lifetime: Duration::from_secs(61),
+        token_lifetime: Duration::from_secs(70),
         ..SimulatorConfig::default()
     })
     .await;
@@ -94,9 +137,26 @@ async fn the_token_is_cached_and_renewed_a_minute_before_expiry() {
     query(&client).await.unwrap();
     query(&client).await.unwrap();
     assert_eq!(sim.tokens_issued(), 1, "the token is reused while fresh");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    query(&client).await.unwrap();
-    assert_eq!(sim.tokens_issued(), 2, "renewed before it expired");
+    let deadline = Instant::now() + Duration::from_secs(50);
+    while sim.tokens_issued() < 2 {
+        assert!(Instant::now() < deadline, "the token was never renewed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        query(&client).await.unwrap();
+    }
+    let logins: Vec<Instant> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(logins.len(), 2);
+    let renewed_after = logins[1] - logins[0];
+    // Due 10 s after the login was sent, which is a round trip before the simulator
+    // saw it: a second of slack for that.
+    assert!(
+        renewed_after >= Duration::from_secs(9),
+        "renewed {renewed_after:?} after login, before the margin"
+    );
     assert!(encoded(&telemetry).contains("genesys_exporter_token_renewals_total 2"));
     // No API call was ever refused for its token.
     assert!(!statuses(&sim, AGGREGATES).contains(&401));
@@ -117,12 +177,7 @@ async fn a_rejected_token_is_renewed_once_and_the_call_repeated() {
 async fn a_token_refused_twice_is_an_error_not_a_loop() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (client, _) = client(&sim, CLIENT_SECRET);
-    sim.inject_fault(Fault {
-        path_prefix: AGGREGATES.into(),
-        status: 401,
-        retry_after: None,
-        count: 5,
-    });
+    fail_next(&sim, 5, 401);
     let err = query(&client).await.unwrap_err();
     assert!(
         matches!(err, ApiError::Rejected { status: 401, .. }),
@@ -163,11 +218,7 @@ async fn a_429_is_waited_out_for_its_retry_after() {
         "{:?}",
         started.elapsed()
     );
-    let requests: Vec<_> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == AGGREGATES)
-        .collect();
+    let requests = aggregates_requests(&sim);
     assert_eq!(
         requests.iter().map(|r| r.status).collect::<Vec<_>>(),
         vec![429, 200]
@@ -179,45 +230,175 @@ async fn a_429_is_waited_out_for_its_retry_after() {
     );
 }
 
+/// A `Retry-After` longer than is worth retrying (here 3 s over a lowered 1 s; 200 s over
+/// 180 s in production) is honoured, not probed: the poll fails at once with query up 0
+/// and an error naming the wait, no API call is made for the whole wait, and the query
+/// polls successfully once it has passed.
 #[tokio::test]
-async fn an_absurd_retry_after_is_capped() {
+async fn a_retry_after_too_long_to_retry_holds_every_call_and_fails_the_poll_at_once() {
+    const RETRY_AFTER: u64 = 3;
     let sim = simulator(SimulatorConfig::default()).await;
-    let (client, _) = client(&sim, CLIENT_SECRET);
+    // 3 s over a lowered 1 s, as 200 s over the 180 s of production.
+    let mut lowered = settings(&sim, CLIENT_SECRET, 300);
+    lowered.retry.max_retry_after = Duration::from_secs(1);
+    let (client, telemetry) = client_with(lowered);
+    let client = Arc::new(client);
     sim.inject_fault(Fault {
         path_prefix: AGGREGATES.into(),
         status: 429,
-        retry_after: Some(3600),
+        retry_after: Some(RETRY_AFTER),
         count: 1,
     });
-    let started = Instant::now();
-    query(&client).await.unwrap();
-    // Capped at the policy's 3 s, not an hour.
-    let waited = started.elapsed();
+    let config = Config::from_yaml(
+        "queries: [{name: q, granularity: PT30M, group_by: [mediaType], metrics: [nOffered]}]",
+        "test.yaml",
+    )
+    .unwrap();
+    let store = Arc::new(SnapshotStore::new([("q", "PT30M".to_string())]));
+    let planner = Planner::new(&config, Duration::from_secs(300), 300, &telemetry).unwrap();
+    let context = PollContext {
+        planner: Arc::new(planner),
+        client: Arc::clone(&client),
+        queue_names: Arc::new(QueueNames::default()),
+        store: Arc::clone(&store),
+        telemetry: Arc::clone(&telemetry),
+        retry_delay: Duration::from_millis(100),
+    };
+    let poller =
+        tokio::spawn(Poller::new(config.queries.into_iter().next().unwrap(), context).run());
+    let status = || store.statuses().into_iter().next().unwrap();
+    // The poll fails at once: before the wait is over, with the only call the 429.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status().last_error.is_none() {
+        assert!(Instant::now() < deadline, "the poll never failed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let limited_at = sim
+        .requests()
+        .iter()
+        .find(|r| r.path == AGGREGATES)
+        .map(|r| r.at)
+        .unwrap();
     assert!(
-        waited >= Duration::from_secs(3) && waited < Duration::from_secs(10),
-        "{waited:?}"
+        limited_at.elapsed() < Duration::from_secs(RETRY_AFTER),
+        "the poll failed only after the wait"
     );
+    let error = status().last_error.unwrap();
+    assert!(
+        error.contains("Retry-After 3 s") && error.contains("held until"),
+        "{error}"
+    );
+    assert!(
+        encoded(&telemetry).contains(r#"genesys_exporter_query_up{query="q"} 0"#),
+        "{}",
+        encoded(&telemetry)
+    );
+    assert_eq!(statuses(&sim, AGGREGATES), vec![429]);
+    // Then it recovers, and nothing was sent during the wait.
+    while status().last_success.is_none() {
+        assert!(Instant::now() < deadline, "the query never recovered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    poller.abort();
+    let api: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .collect();
+    assert_eq!(
+        api.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![429, 200]
+    );
+    assert!(
+        api[1].at - api[0].at >= Duration::from_secs(RETRY_AFTER),
+        "a call {:?} into the wait",
+        api[1].at - api[0].at
+    );
+    assert!(encoded(&telemetry).contains(r#"genesys_exporter_query_up{query="q"} 1"#));
+}
+
+/// A 429 without `Retry-After` but with `inin-ratelimit-reset` waits for the reset,
+/// not for the first backoff step (50 ms here). The simulator's own 429 always has
+/// `Retry-After`, so a loopback stand-in answers this one.
+#[tokio::test]
+async fn a_429_without_retry_after_waits_for_the_rate_limit_reset() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let api = CannedApi::start(vec![
+        "HTTP/1.1 429 Too Many Requests\r\ninin-ratelimit-reset: 2\r\n\
+         inin-ratelimit-count: 300\r\ninin-ratelimit-allowed: 300\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 14\r\n\
+         connection: close\r\n\r\n{\"results\":[]}",
+    ])
+    .await;
+    let client = client_for_api(&sim, api.address);
+    assert_eq!(ask(&client).await.unwrap(), 0);
+    let arrivals = api.arrivals();
+    assert_eq!(arrivals.len(), 2, "one 429, one retry");
+    let waited = arrivals[1] - arrivals[0];
+    assert!(
+        waited >= Duration::from_secs(2),
+        "retried {waited:?} after a 429 with inin-ratelimit-reset: 2"
+    );
+}
+
+/// An HTTP server on loopback that answers each connection with the next canned
+/// response (each closes its connection) and notes when each request arrived.
+struct CannedApi {
+    address: std::net::SocketAddr,
+    arrivals: Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl CannedApi {
+    async fn start(responses: Vec<&'static str>) -> CannedApi {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = Arc::clone(&arrivals);
+        tokio::spawn(async move {
+            for response in responses {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                // The whole request: headers, then as many bytes as Content-Length says.
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let read = stream.read(&mut chunk).await.unwrap();
+                    request.extend_from_slice(&chunk[..read]);
+                    let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        if request.len() >= end + 4 + length || read == 0 {
+                            break;
+                        }
+                    }
+                    assert!(read > 0, "the request ended early");
+                }
+                noted.lock().unwrap().push(Instant::now());
+                stream.write_all(response.as_bytes()).await.unwrap();
+                stream.shutdown().await.unwrap();
+            }
+        });
+        CannedApi { address, arrivals }
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_a_bounded_number_of_times() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (client, _) = client(&sim, CLIENT_SECRET);
-    sim.inject_fault(Fault {
-        path_prefix: AGGREGATES.into(),
-        status: 503,
-        retry_after: None,
-        count: 2,
-    });
+    fail_next(&sim, 2, 503);
     query(&client).await.unwrap();
     assert_eq!(statuses(&sim, AGGREGATES), vec![503, 503, 200]);
 
-    sim.inject_fault(Fault {
-        path_prefix: AGGREGATES.into(),
-        status: 500,
-        retry_after: None,
-        count: 10,
-    });
+    fail_next(&sim, 10, 500);
     let err = query(&client).await.unwrap_err();
     assert!(matches!(err, ApiError::Server { status: 500, .. }), "{err}");
     // One attempt and three retries, then it gives up.
@@ -235,27 +416,37 @@ async fn bad_requests_and_forbidden_are_not_retried() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (client, _) = client(&sim, CLIENT_SECRET);
     for status in [400u16, 403] {
-        sim.inject_fault(Fault {
-            path_prefix: AGGREGATES.into(),
-            status,
-            retry_after: None,
-            count: 1,
-        });
+        fail_next(&sim, 1, status);
         let err = query(&client).await.unwrap_err();
         assert!(err.is_permanent(), "{err}");
     }
     assert_eq!(statuses(&sim, AGGREGATES), vec![400, 403]);
 }
 
+/// 501 Not Implemented is a server error that retrying cannot fix: one request, and
+/// the error says 501.
 #[tokio::test]
-async fn connection_errors_are_retried_then_reported() {
-    // Nothing listens on this port once the simulator is gone.
+async fn not_implemented_is_not_retried() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (client, _) = client(&sim, CLIENT_SECRET);
-    query(&client).await.unwrap();
-    sim.shutdown().await;
+    fail_next(&sim, 5, 501);
     let err = query(&client).await.unwrap_err();
+    assert!(err.is_permanent(), "{err}");
+    assert!(err.to_string().contains("501"), "{err}");
+    assert_eq!(statuses(&sim, AGGREGATES), [501]);
+}
+
+/// A connection cut before the answer is a transport error: retried (three times here),
+/// then reported.
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    // Each connection is closed without a byte of answer; one spare for a fifth try.
+    let api = CannedApi::start(vec![""; 5]).await;
+    let client = client_for_api(&sim, api.address);
+    let err = ask(&client).await.unwrap_err();
     assert!(matches!(err, ApiError::Transport { .. }), "{err}");
+    assert_eq!(api.arrivals().len(), 4, "one attempt and three retries");
 }
 
 /// The budget holds in every 60-second window, retries and start-up included, while the

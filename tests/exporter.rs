@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{ExporterRun, aggregates, simulator};
+use genesys_cloud_exporter::config::filter::{DEFAULT_MAX_PREDICATES, MAX_REQUEST_BYTES};
 use genesys_cloud_exporter::simulator::SimulatorConfig;
 
 const QUEUES_QUERY: &str = r#"
@@ -170,13 +171,24 @@ async fn queue_names_come_from_every_page() {
         .filter(|r| r.path == "/api/v2/routing/queues")
         .count();
     assert_eq!(queue_requests, 3, "1,200 queues at 500 a page");
-    // However many queues, one poll of one query is one aggregates request.
-    let aggregate_requests = sim
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/api/v2/analytics/conversations/aggregates/query")
-        .count();
-    assert_eq!(aggregate_requests, 1, "one query, polled once");
+    // However many queues, one poll of one query is one aggregates request: counted for
+    // the interval exported, as a poll of the next one may come while the test runs.
+    let start = metrics.value(
+        "genesys_conversation_interval_start_timestamp_seconds",
+        &[("query", "queues")],
+    );
+    assert_eq!(
+        statuses_by_interval(&sim)[&(start as i64)],
+        [200],
+        "one query, polled once"
+    );
+    // The landing page says how many queues the client sees (all 1,200 here: the
+    // simulated client sees every division).
+    let page = exporter.page("/").await;
+    assert!(
+        page.contains("Queues the OAuth client can see: 1200."),
+        "{page}"
+    );
 }
 
 /// A query the API refuses (400) is marked failed with Genesys' message; the others keep working.
@@ -196,9 +208,13 @@ queries:
     settle_delay: 5s
     group_by: [mediaType]
     metrics: [nOffered, nNoSuchMetric]
+    allow_unlisted: [nNoSuchMetric]
 "#;
+    // A failed poll is repeated only at the next interval's poll, so that every
+    // interval has one poll of each query.
     let exporter = ExporterRun::against(&sim)
         .config(dir.path(), config)
+        .arg("--poll.retry-delay", "1h")
         .start();
     exporter.wait_ready().await;
     let metrics = exporter.scrape().await;
@@ -230,17 +246,28 @@ queries:
         "{}",
         metrics.text
     );
-    // Not retried: one request for the bad query.
-    let bad_requests = sim.requests().iter().filter(|r| r.status == 400).count();
-    assert_eq!(bad_requests, 1);
+    // Not retried: the bad query's one request in each interval polled, beside the good
+    // query's one.
+    let by_interval = statuses_by_interval(&sim);
+    assert!(!by_interval.is_empty());
+    for (start, mut statuses) in by_interval {
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400], "interval starting {start}");
+    }
     // The log and the landing page name the problem with Genesys' message.
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("nNoSuchMetric"), "{page}");
+    // Sent because the query said so, with a warning at start-up, once.
+    let logs = exporter.logs();
+    let unchecked: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("is not in the catalogue of names Genesys accepts"))
+        .collect();
+    assert_eq!(unchecked.len(), 1, "{logs}");
+    assert!(
+        unchecked[0].contains("nNoSuchMetric") && unchecked[0].contains("query=bad"),
+        "{logs}"
+    );
     assert!(
         exporter.logs().contains("nNoSuchMetric"),
         "{}",
@@ -248,10 +275,10 @@ queries:
     );
 }
 
-/// Demo mode needs no credentials and serves simulated data; the page says so.
+/// Demo mode needs no credentials and serves simulated data; the page says so. (How
+/// quickly the first values come is measured in BENCHMARKS.md, not here.)
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_mode_serves_data_without_credentials() {
-    let started = std::time::Instant::now();
     let exporter = ExporterRun::demo().start();
     exporter.wait_ready().await;
     let metrics = exporter.scrape().await;
@@ -261,13 +288,7 @@ async fn demo_mode_serves_data_without_credentials() {
     );
     assert!(handled.iter().any(|s| s.value > 0.0), "{}", metrics.text);
     assert!(handled.iter().all(|s| !s.labels["queue_name"].is_empty()));
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let page = reqwest::get(exporter.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = exporter.page("/").await;
     assert!(page.contains("Demo mode"), "{page}");
     assert!(page.contains("queues") && page.contains("PT30M"), "{page}");
     assert_eq!(exporter.terminate().code(), Some(0));
@@ -357,12 +378,7 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
         .unwrap();
     assert_eq!(gzipped.headers()["content-encoding"], "gzip");
     let bytes = gzipped.bytes().await.unwrap();
-    let mut unzipped = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
-        &mut unzipped,
-    )
-    .unwrap();
+    let unzipped = String::from_utf8(one_gzip_member(&bytes)).unwrap();
     let conversation_lines = |text: &str| -> Vec<String> {
         text.lines()
             .filter(|l| l.starts_with("genesys_conversation_"))
@@ -378,6 +394,26 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
     assert_eq!(missing.status(), 404);
     let post = http.post(exporter.url("/metrics")).send().await.unwrap();
     assert_eq!(post.status(), 405);
+}
+
+/// A gzip body that must be one member, as curl's `--compressed` reads it: decoded by
+/// a reader that stops at the first member's trailer (a buffered reader over the bytes
+/// takes no more than it uses), nothing may follow that trailer, and the trailer's
+/// CRC-32 and length are those of everything decoded.
+fn one_gzip_member(body: &[u8]) -> Vec<u8> {
+    let mut decoder = flate2::bufread::GzDecoder::new(body);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut decoder, &mut text).unwrap();
+    let after_trailer = decoder.into_inner();
+    assert!(
+        after_trailer.is_empty(),
+        "{} bytes after the first member's trailer",
+        after_trailer.len()
+    );
+    let trailer = &body[body.len() - 8..];
+    assert_eq!(trailer[..4], crc32fast::hash(&text).to_le_bytes());
+    assert_eq!(trailer[4..], (text.len() as u32).to_le_bytes());
+    text
 }
 
 /// `simulate` runs the simulator alone; it speaks the Genesys API with the demo
@@ -464,13 +500,25 @@ fn requests_per_poll(metrics: &common::Metrics, query: &str) -> f64 {
     )
 }
 
-/// The status of every aggregates request the simulator answered, in order.
-fn aggregates_statuses(sim: &genesys_cloud_exporter::simulator::Simulator) -> Vec<u16> {
-    sim.requests()
-        .iter()
-        .filter(|r| r.path == AGGREGATES_PATH)
-        .map(|r| r.status)
-        .collect()
+/// The statuses of the aggregates requests the simulator read, in order, by the start of
+/// the interval they asked for (Unix seconds).
+fn statuses_by_interval(
+    sim: &genesys_cloud_exporter::simulator::Simulator,
+) -> std::collections::BTreeMap<i64, Vec<u16>> {
+    let mut by_interval = std::collections::BTreeMap::<i64, Vec<u16>>::new();
+    for request in sim.requests() {
+        let Some(interval) = request.query.and_then(|q| q.interval) else {
+            continue;
+        };
+        let start = interval.split('/').next().unwrap_or_default();
+        let start = chrono::DateTime::parse_from_rfc3339(start)
+            .unwrap_or_else(|err| panic!("interval {interval:?}: {err}"));
+        by_interval
+            .entry(start.timestamp())
+            .or_default()
+            .push(request.status);
+    }
+    by_interval
 }
 
 /// A series without its `query` label: name, the other labels, value.
@@ -489,12 +537,13 @@ fn successful_polls(logs: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A filter over 12,000 queues is too large for one request body (about 1.3 MB of
-/// JSON): each poll sends it in the fewest requests that fit, and what is exported is
+/// A filter over 250 queues fits in one request body (about 25 KB of JSON) but not in
+/// the 100 predicates one request carries, which the simulator enforces as Genesys may:
+/// each poll sends it in the fewest requests that carry it, and what is exported is
 /// exactly what a query without the filter exports for the same queues.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_series() {
-    const QUEUES: usize = 12_000;
+async fn a_filter_over_250_queues_is_split_by_the_predicate_cap_and_exports_the_same_series() {
+    const QUEUES: usize = 250;
     let sim = simulator(SimulatorConfig {
         queue_count: QUEUES,
         media_type_count: 1,
@@ -503,17 +552,15 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
     })
     .await;
     let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
-    // The fewest requests that could carry the filter: its predicates alone, as JSON,
-    // over the 500 KiB the exporter sends at most (the rest of each body is extra).
+    // The fewest requests that could carry the filter: 100 predicates each, and bytes
+    // to spare.
     let list = serde_json::json!(
         ids.iter()
             .map(|id| serde_json::json!({"type": "dimension", "dimension": "queueId", "operator": "matches", "value": id}))
             .collect::<Vec<_>>()
     );
-    let fewest = serde_json::to_vec(&list)
-        .unwrap()
-        .len()
-        .div_ceil(genesys_cloud_exporter::filter::MAX_REQUEST_BYTES);
+    assert!(serde_json::to_vec(&list).unwrap().len() < MAX_REQUEST_BYTES / 10);
+    let fewest = QUEUES.div_ceil(DEFAULT_MAX_PREDICATES);
     assert_eq!(fewest, 3);
     let config = format!(
         "queries:\n{}{}",
@@ -521,7 +568,7 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
         split_query("unfiltered", &[])
     );
     let dir = tempfile::tempdir().unwrap();
-    // 24 pages of queue names and 4 aggregates requests: a budget that lets them through
+    // A page of queue names and 4 aggregates requests: a budget that lets them through
     // before the readiness check gives up.
     let exporter = ExporterRun::against(&sim)
         .config(dir.path(), &config)
@@ -567,12 +614,10 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
         unfiltered_polls.iter().all(|n| n == "1"),
         "{unfiltered_polls:?}"
     );
-    let aggregates = aggregates_statuses(&sim);
-    assert_eq!(
-        aggregates.len(),
-        3 * filtered_polls.len() + unfiltered_polls.len()
-    );
-    assert!(aggregates.iter().all(|&s| s == 200), "{aggregates:?}");
+    // For the interval exported: the filtered query's 3 requests and the other's 1
+    // (counted per interval, as the next interval's poll may come meanwhile).
+    let shown = metrics.value(start, &[("query", "filtered")]) as i64;
+    assert_eq!(statuses_by_interval(&sim)[&shown], [200; 4]);
 
     // The same series with the same values, the `query` label aside.
     let conversation = |query: &str| {
@@ -622,9 +667,10 @@ async fn a_filter_over_twelve_thousand_queues_is_split_and_exports_the_same_seri
 async fn a_split_poll_with_a_failed_request_publishes_nothing() {
     use genesys_cloud_exporter::simulator::{FaultKind, FaultRule, Trigger};
     let sim = simulator(SimulatorConfig::default()).await;
-    // The org's 8 queues first, then ids it does not have, enough for three requests.
+    // The org's 8 queues first, then ids it does not have, enough for three requests of
+    // 100 predicates.
     let mut ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
-    ids.extend((0..12_000).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")));
+    ids.extend((0..242).map(|i| format!("{i:08x}-0000-4000-8000-000000000000")));
     // The first request is answered, the second refused (400, not retried).
     let rule = |kind, count| FaultRule {
         path_prefix: AGGREGATES_PATH.into(),
@@ -640,11 +686,13 @@ async fn a_split_poll_with_a_failed_request_publishes_nothing() {
         1,
     ));
     let dir = tempfile::tempdir().unwrap();
+    // The failed poll is repeated only with the next interval's.
     let exporter = ExporterRun::against(&sim)
         .config(
             dir.path(),
             &format!("queries:\n{}", split_query("filtered", &ids)),
         )
+        .arg("--poll.retry-delay", "1h")
         .start();
     exporter.wait_ready().await;
     let metrics = exporter.scrape().await;
@@ -653,8 +701,10 @@ async fn a_split_poll_with_a_failed_request_publishes_nothing() {
         0.0
     );
     assert_eq!(requests_per_poll(&metrics, "filtered"), 3.0);
+    let by_interval = statuses_by_interval(&sim);
+    let first = by_interval.keys().next().expect("no aggregates request");
     assert_eq!(
-        aggregates_statuses(&sim),
+        by_interval[first],
         [200, 400],
         "the third request is not sent"
     );
@@ -665,4 +715,122 @@ async fn a_split_poll_with_a_failed_request_publishes_nothing() {
         .filter(|s| s.name.starts_with("genesys_conversation_"))
         .collect();
     assert!(published.is_empty(), "{published:?}");
+}
+
+/// The 25-hour day (Berlin leaves summer time on 25 October 2026) and the hour that
+/// follows the changeover: the simulator's clock is set just after each, so the
+/// exporter, which chooses intervals by the API's clock, polls exactly that interval.
+/// The request names the query's time zone and the interval in UTC, and what is exported
+/// is what the API answers for that same request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_berlin_query_across_the_dst_change_is_asked_and_exported_as_the_api_answers() {
+    for (granularity, api_now, start, end) in [
+        // Local midnight to midnight: 00:00 CEST to 00:00 CET, 25 hours.
+        (
+            "P1D",
+            "2026-10-25T23:30:00Z",
+            "2026-10-24T22:00:00.000Z",
+            "2026-10-25T23:00:00.000Z",
+        ),
+        // The second 02:00-03:00 local hour, in CET, right after the clocks went back.
+        (
+            "PT1H",
+            "2026-10-25T02:10:00Z",
+            "2026-10-25T01:00:00.000Z",
+            "2026-10-25T02:00:00.000Z",
+        ),
+    ] {
+        let sim = simulator(SimulatorConfig {
+            busy_all_day: true,
+            ..SimulatorConfig::default()
+        })
+        .await;
+        let api_now: chrono::DateTime<chrono::Utc> = api_now.parse().unwrap();
+        sim.set_clock_skew(api_now - chrono::Utc::now());
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "queries:\n  - name: berlin\n    granularity: {granularity}\n    time_zone: Europe/Berlin\n    settle_delay: 5s\n    group_by: [queueId]\n    metrics: [nOffered, tHandle]\n"
+        );
+        let exporter = ExporterRun::against(&sim)
+            .config(dir.path(), &config)
+            .start();
+        exporter.wait_ready().await;
+        let metrics = exporter.scrape().await;
+
+        let interval = format!("{start}/{end}");
+        let sent: Vec<_> = sim.requests().into_iter().filter_map(|r| r.query).collect();
+        assert_eq!(
+            sent,
+            [genesys_cloud_exporter::simulator::SentQuery {
+                interval: Some(interval.clone()),
+                granularity: Some(granularity.into()),
+                time_zone: Some("Europe/Berlin".into()),
+            }],
+            "{granularity}: {}",
+            exporter.logs()
+        );
+        let at = |name| metrics.value(name, &[("query", "berlin")]);
+        let seconds = |text: &str| {
+            text.parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+                .timestamp() as f64
+        };
+        assert_eq!(
+            at("genesys_conversation_interval_start_timestamp_seconds"),
+            seconds(start)
+        );
+        assert_eq!(
+            at("genesys_conversation_interval_end_timestamp_seconds"),
+            seconds(end)
+        );
+
+        let api = aggregates(
+            &sim,
+            &serde_json::json!({"interval": interval, "granularity": granularity,
+                "timeZone": "Europe/Berlin", "groupBy": ["queueId"],
+                "metrics": ["nOffered", "tHandle"]}),
+        )
+        .await;
+        let names: HashMap<String, String> =
+            sim.queues().into_iter().map(|q| (q.id, q.name)).collect();
+        let results = api["results"].as_array().expect("busy all day");
+        let mut compared = 0;
+        for result in results {
+            let queue = result["group"]["queueId"].as_str().unwrap();
+            // One bucket, the whole local day or hour.
+            let buckets = result["data"].as_array().unwrap();
+            assert_eq!(buckets.len(), 1);
+            assert_eq!(buckets[0]["interval"], interval.as_str());
+            let labels = [
+                ("query", "berlin"),
+                ("interval", granularity),
+                ("queue_id", queue),
+                ("queue_name", names[queue].as_str()),
+            ];
+            for metric in buckets[0]["metrics"].as_array().unwrap() {
+                let stats = &metric["stats"];
+                match metric["metric"].as_str().unwrap() {
+                    "nOffered" => assert_eq!(
+                        metrics.value("genesys_conversation_offered", &labels),
+                        stats["count"].as_f64().unwrap()
+                    ),
+                    "tHandle" => {
+                        assert_eq!(
+                            metrics.value("genesys_conversation_handle_seconds_count", &labels),
+                            stats["count"].as_f64().unwrap()
+                        );
+                        let sum = metrics.value("genesys_conversation_handle_seconds_sum", &labels);
+                        let want = stats["sum"].as_f64().unwrap() / 1000.0;
+                        assert!((sum - want).abs() < 1e-9, "{sum} vs {want}");
+                    }
+                    other => panic!("unasked metric {other}"),
+                }
+                compared += 1;
+            }
+        }
+        assert!(
+            compared >= 8,
+            "{granularity}: only {compared} stats compared"
+        );
+    }
 }

@@ -572,10 +572,12 @@ async fn a_429_storm_stays_within_the_budget_and_respects_retry_after() {
     assert!(counter(&metrics, "genesys_exporter_polls_delayed_total", &[]) > 0.0);
 }
 
-/// A `Retry-After` of an hour is capped at 180 s and logged; meanwhile no API call is
-/// made and scrapes are answered.
+/// A `Retry-After` of an hour (over the 180 s worth retrying) is honoured: the poll fails
+/// at once with query up 0 and the landing page naming the wait, the log says so once,
+/// no API call is made meanwhile, and scrapes are answered.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_absurd_retry_after_is_capped_at_180_s_and_logged() {
+async fn a_retry_after_of_an_hour_is_honoured_failing_the_poll_at_once() {
+    const HELD: &str = "holding every API call for all of it";
     let sim = simulator(SimulatorConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let exporter = exporter(&sim, &dir, &[]);
@@ -590,24 +592,29 @@ async fn an_absurd_retry_after_is_capped_at_180_s_and_logged() {
         Trigger::Count(1),
     ));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !exporter
-        .logs()
-        .contains("Retry-After is longer than the cap")
-    {
+    while !exporter.logs().contains(HELD) {
         assert!(Instant::now() < deadline, "{}", exporter.logs());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let line = exporter
-        .logs()
-        .lines()
-        .find(|l| l.contains("Retry-After is longer than the cap"))
-        .unwrap()
-        .to_string();
+    let logs = exporter.logs();
+    let line = logs.lines().find(|l| l.contains(HELD)).unwrap().to_string();
+    assert!(line.contains("wait_seconds=3600"), "{line}");
+    // The poll failed at once, and says for how long everything is held.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if up(&exporter.scrape().await) == 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "query up never went to 0");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = exporter.page("/").await;
     assert!(
-        line.contains("requested_seconds=3600") && line.contains("cap_seconds=180"),
-        "{line}"
+        page.contains("Retry-After 3600 s") && page.contains("held until"),
+        "{page}"
     );
-    // Well past a refresh: the pause holds every call back.
+    // Well past a refresh and a poll retry: the hold keeps every call back, and the
+    // queries waiting behind it do not log it again.
     tokio::time::sleep(Duration::from_secs(15)).await;
     let requests = sim.requests();
     let limited = requests.iter().position(|r| r.status == 429).unwrap();
@@ -615,7 +622,13 @@ async fn an_absurd_retry_after_is_capped_at_180_s_and_logged() {
         .iter()
         .filter(|r| r.path.starts_with("/api/"))
         .collect();
-    assert!(after.is_empty(), "API calls during the pause: {after:?}");
+    assert!(after.is_empty(), "API calls during the hold: {after:?}");
+    assert_eq!(
+        exporter.logs().matches(HELD).count(),
+        1,
+        "{}",
+        exporter.logs()
+    );
     let scrapes = scraper.finish().await;
     assert!(scrapes.len() >= 50, "{} scrapes", scrapes.len());
 }

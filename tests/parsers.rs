@@ -350,16 +350,30 @@ fn exported(series: &QuerySeries, family: &str, queue: &str) -> Option<f64> {
     samples.first().copied()
 }
 
-/// The series name of one stat of a metric, as the README's metric table gives it.
+/// The series name of one stat of a metric, as the README's metric table gives it. The
+/// snake_case names are spelled out here: derived with the exporter's own conversion, a
+/// mistake in it would go unseen.
 fn series_name(metric: &str, stat: &str) -> Option<String> {
-    let snake = |s: &str| genesys_cloud_exporter::config::snake_case(s);
-    let base = snake(&metric[1..]);
+    let base = match metric {
+        "nOffered" => "offered",
+        "nConnected" => "connected",
+        "tHandle" => "handle",
+        "tAbandon" => "abandon",
+        "oServiceLevel" => "service_level",
+        _ => return None,
+    };
+    let stat_name = match stat {
+        "countNegative" => "count_negative",
+        "calculatedMetricValue" => "calculated_metric_value",
+        "futureStat" => "future_stat",
+        other => other,
+    };
     match metric.as_bytes()[0] {
         b'n' if stat == "count" => Some(format!("genesys_conversation_{base}")),
         b't' if ["sum", "count", "max", "min", "p95", "p99"].contains(&stat) => {
             Some(format!("genesys_conversation_{base}_seconds_{stat}"))
         }
-        b'o' => Some(format!("genesys_conversation_{base}_{}", snake(stat))),
+        b'o' => Some(format!("genesys_conversation_{base}_{stat_name}")),
         _ => None,
     }
 }

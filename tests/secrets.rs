@@ -1,12 +1,12 @@
-//! Credentials stay secret: the client secret and the access tokens never appear in the
-//! exporter's output, on `/metrics` or on its landing page, even at debug level through
+//! Credentials stay secret: the client secret, the Basic credential built from it and the
+//! access tokens never appear in the exporter's output, on `/metrics` or on its landing page, even at debug level through
 //! token failures; and a rotated secret file is picked up without a restart.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{CLIENT_SECRET, ExporterRun};
+use common::{CLIENT_ID, CLIENT_SECRET, ExporterRun};
 use genesys_cloud_exporter::simulator::{Fault, Simulator, SimulatorConfig};
 
 const TOKEN_PATH: &str = "/oauth/token";
@@ -46,45 +46,59 @@ fn token_fault(status: u16) -> Fault {
     }
 }
 
+/// At debug level, in both log formats, through token failures: neither the client
+/// secret, nor the Basic credential that carries it (`base64(id:secret)`), nor any
+/// access token appears in the logs, on `/metrics` or on the landing page.
 #[tokio::test]
 async fn no_secret_or_token_in_output_metrics_or_page_at_debug_level() {
-    let sim = common::simulator(SimulatorConfig::default()).await;
-    let exporter = ExporterRun::against(&sim)
-        .arg("--log.level", "debug")
-        .arg("--genesys.queue-names-refresh", "300ms")
-        .start();
-    exporter.wait_ready().await;
+    use base64::Engine as _;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    for (format, debug_line) in [("logfmt", "level=debug"), ("json", r#""level":"DEBUG""#)] {
+        let sim = common::simulator(SimulatorConfig::default()).await;
+        let exporter = ExporterRun::against(&sim)
+            .arg("--log.level", "debug")
+            .arg("--log.format", format)
+            .arg("--genesys.queue-names-refresh", "300ms")
+            .start();
+        exporter.wait_ready().await;
 
-    // Every token is revoked, and the login server then fails once and refuses the
-    // client once, before it issues a new token that the API accepts.
-    let start = Instant::now();
-    sim.inject_fault(token_fault(500));
-    sim.inject_fault(token_fault(401));
-    sim.revoke_tokens();
-    answered(&sim, start, "/api/", 401).await;
-    let failed = answered(&sim, start, TOKEN_PATH, 500).await;
-    let refused = answered(&sim, failed, TOKEN_PATH, 401).await;
-    let renewed = answered(&sim, refused, TOKEN_PATH, 200).await;
-    answered(&sim, renewed, "/api/", 200).await;
+        // Every token is revoked, and the login server then fails once and refuses the
+        // client once, before it issues a new token that the API accepts.
+        let start = Instant::now();
+        sim.inject_fault(token_fault(500));
+        sim.inject_fault(token_fault(401));
+        sim.revoke_tokens();
+        answered(&sim, start, "/api/", 401).await;
+        let failed = answered(&sim, start, TOKEN_PATH, 500).await;
+        let refused = answered(&sim, failed, TOKEN_PATH, 401).await;
+        let renewed = answered(&sim, refused, TOKEN_PATH, 200).await;
+        answered(&sim, renewed, "/api/", 200).await;
 
-    let metrics = body(exporter.url("/metrics")).await;
-    let page = body(exporter.url("/")).await;
-    let output = exporter.logs();
-    // The run went through what it should have: debug logging, both token failures.
-    assert!(output.contains("level=debug"), "{output}");
-    assert!(output.contains("cannot obtain an access token"), "{output}");
-    assert!(output.contains("HTTP 500"), "{output}");
-    assert!(output.contains("HTTP 401"), "{output}");
+        let metrics = body(exporter.url("/metrics")).await;
+        let page = body(exporter.url("/")).await;
+        let output = exporter.logs();
+        // The run went through what it should have: debug logging in this format, both
+        // token failures.
+        assert!(output.contains(debug_line), "{format}: {output}");
+        assert!(output.contains("cannot obtain an access token"), "{output}");
+        assert!(output.contains("HTTP 500"), "{output}");
+        assert!(output.contains("HTTP 401"), "{output}");
 
-    let tokens = sim.issued_tokens();
-    assert!(tokens.len() >= 2, "{tokens:?}");
-    for secret in tokens.iter().map(String::as_str).chain([CLIENT_SECRET]) {
-        assert!(
-            !output.contains(secret),
-            "{secret} in the output:\n{output}"
-        );
-        assert!(!metrics.contains(secret), "{secret} on /metrics");
-        assert!(!page.contains(secret), "{secret} on the landing page");
+        let tokens = sim.issued_tokens();
+        assert!(tokens.len() >= 2, "{tokens:?}");
+        for secret in tokens
+            .iter()
+            .map(String::as_str)
+            .chain([CLIENT_SECRET, basic.as_str()])
+        {
+            assert!(
+                !output.contains(secret),
+                "{secret} in the {format} output:\n{output}"
+            );
+            assert!(!metrics.contains(secret), "{secret} on /metrics");
+            assert!(!page.contains(secret), "{secret} on the landing page");
+        }
     }
 }
 

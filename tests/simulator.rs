@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use genesys_cloud_exporter::genesys::catalog;
 use genesys_cloud_exporter::simulator::{Fault, Simulator, SimulatorConfig};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -90,7 +91,7 @@ fn assert_error_body(body: &Value, status: u16) -> String {
         body["contextId"].as_str().is_some_and(|c| c.len() == 36),
         "{body}"
     );
-    assert_eq!(body["details"], json!([]), "{body}");
+    assert!(body["details"].is_array(), "{body}");
     assert_eq!(body["errors"], json!([]), "{body}");
     let message = body["message"].as_str().unwrap_or_default().to_string();
     assert!(!message.is_empty(), "{body}");
@@ -664,6 +665,175 @@ async fn invalid_queries_get_400_with_a_genesys_error_body() {
     let mut q = base();
     q["someFutureField"] = json!({"x": [1, 2]});
     assert_eq!(post_query(&sim, &token, &q).await.0, StatusCode::OK);
+}
+
+/// The simulator accepts the whole catalogue, as Genesys does: every metric and every
+/// dimension (in `groupBy` and in a filter) is a 200, with data or without.
+#[tokio::test]
+async fn every_catalogue_metric_and_dimension_is_accepted() {
+    let sim = start(SimulatorConfig {
+        requests_per_minute: 10_000,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let token = token(&sim).await;
+    for metric in catalog::CONVERSATION_METRICS {
+        let query = json!({"interval": BUSY_HOUR, "metrics": [metric]});
+        let (status, _, body) = post_query(&sim, &token, &query).await;
+        assert_eq!(status, StatusCode::OK, "{metric}: {body}");
+        for result in body["results"].as_array().into_iter().flatten() {
+            for data in result["data"].as_array().into_iter().flatten() {
+                assert_eq!(data["metrics"][0]["metric"], *metric, "{body}");
+            }
+        }
+    }
+    for dimension in catalog::CONVERSATION_DIMENSIONS {
+        let query = json!({"interval": BUSY_HOUR, "metrics": ["nOffered"], "groupBy": [dimension],
+            "filter": {"type": "or", "predicates": [
+                {"type": "dimension", "dimension": dimension, "operator": "exists"},
+                {"type": "dimension", "dimension": dimension, "operator": "notExists"}]}});
+        let (status, _, body) = post_query(&sim, &token, &query).await;
+        assert_eq!(status, StatusCode::OK, "{dimension}: {body}");
+        // exists-or-notExists keeps everything, grouped or not.
+        let offered: i64 = index(&body)
+            .values()
+            .map(|stats| int(&stats["count"]))
+            .sum();
+        assert!(offered > 0, "{dimension}: no traffic in a busy hour");
+    }
+}
+
+/// Each refusal the API makes is a 400 (413 for the body size) with a Genesys error body
+/// whose `details[0].fieldName` names the field.
+#[tokio::test]
+async fn each_refusal_is_a_genesys_error_naming_the_field() {
+    let sim = start_default().await;
+    let sim_token = token(&sim).await;
+    let base = || json!({"interval": BUSY_HOUR, "metrics": ["nOffered"]});
+    let with_filter = |filter: Value| {
+        let mut q = base();
+        q["filter"] = filter;
+        q
+    };
+    let queue_predicates = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"type": "dimension", "dimension": "queueId", "value": format!("q{i}")}))
+            .collect()
+    };
+    let predicate = json!({"type": "dimension", "dimension": "mediaType", "value": "voice"});
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"interval": BUSY_HOUR, "metrics": ["nOfered"]}),
+            "metrics[0]",
+        ),
+        (
+            json!({"interval": BUSY_HOUR, "metrics": ["nOffered", "oWaiting"]}),
+            "metrics[1]",
+        ),
+        (
+            json!({"interval": BUSY_HOUR, "metrics": ["nOffered"], "groupBy": ["queueID"]}),
+            "groupBy[0]",
+        ),
+        (
+            with_filter(json!({"type": "and", "predicates": [
+                {"type": "dimension", "dimension": "queueID", "value": "x"}]})),
+            "filter.predicates[0].dimension",
+        ),
+        (
+            with_filter(json!({"type": "and", "predicates": [
+                {"type": "metric", "metric": "tHandel", "range": {"gt": 0}}]})),
+            "filter.predicates[0].metric",
+        ),
+        (
+            with_filter(json!({"type": "and", "predicates": [
+                {"type": "metric", "metric": "tHandle", "range": {"gt": "soon"}}]})),
+            "filter.predicates[0].range.gt",
+        ),
+        (
+            with_filter(json!({"type": "and", "predicates": [
+                {"type": "property", "property": "vip", "propertyType": "boolean", "value": "1"}]})),
+            "filter.predicates[0].propertyType",
+        ),
+        (
+            with_filter(json!({"type": "and", "clauses": [{"type": "or",
+                "predicates": [predicate],
+                "clauses": [{"type": "and", "predicates": [predicate]}]}]})),
+            "filter.clauses[0].clauses",
+        ),
+        (
+            with_filter(json!({"type": "or", "predicates": queue_predicates(101)})),
+            "filter",
+        ),
+        (
+            with_filter(json!({"type": "xor", "predicates": [predicate]})),
+            "filter.type",
+        ),
+        (
+            json!({"interval": "2026-11-24T11:00:00.000Z/2026-11-24T10:00:00.000Z", "metrics": ["nOffered"]}),
+            "interval",
+        ),
+        (
+            json!({"interval": BUSY_HOUR, "granularity": "PT7M", "metrics": ["nOffered"]}),
+            "granularity",
+        ),
+        (
+            json!({"interval": BUSY_HOUR, "timeZone": "Europe/Atlantis", "metrics": ["nOffered"]}),
+            "timeZone",
+        ),
+    ];
+    for (query, field) in cases {
+        let (status, _, body) = post_query(&sim, &sim_token, &query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_error_body(&body, 400);
+        assert_eq!(body["code"], "bad.request", "{body}");
+        assert_eq!(body["details"][0]["fieldName"], field, "{body}");
+        assert!(body["details"][0]["errorCode"].is_string(), "{body}");
+    }
+    // 100 predicates are allowed; a bigger cap, or none, lets more through.
+    let hundred = with_filter(json!({"type": "or", "predicates": queue_predicates(100)}));
+    assert_eq!(
+        post_query(&sim, &sim_token, &hundred).await.0,
+        StatusCode::OK
+    );
+    let uncapped = start(SimulatorConfig {
+        max_predicates: None,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let thousand = with_filter(json!({"type": "or", "predicates": queue_predicates(1000)}));
+    let uncapped_token = token(&uncapped).await;
+    assert_eq!(
+        post_query(&uncapped, &uncapped_token, &thousand).await.0,
+        StatusCode::OK
+    );
+    // The body limit is 512,000 bytes: one byte more is a 413 saying the limit.
+    for (size, expected) in [
+        (512_000, StatusCode::OK),
+        (512_001, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let mut query = base().to_string();
+        let padding = size - query.len();
+        query.insert_str(
+            query.len() - 1,
+            &format!(",\"pad\":\"{}\"", "x".repeat(padding - 9)),
+        );
+        assert_eq!(query.len(), size);
+        let response = client()
+            .post(format!("{}{AGGREGATES}", uncapped.base_url()))
+            .bearer_auth(&uncapped_token)
+            .header("content-type", "application/json")
+            .body(query)
+            .send()
+            .await
+            .expect("request");
+        let (status, _, body) = split(response).await;
+        assert_eq!(status, expected, "{size} bytes");
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            assert_error_body(&body, 413);
+            assert_eq!(body["limit"]["key"], "request.bytes.max", "{body}");
+            assert_eq!(body["limit"]["value"], 512_000, "{body}");
+        }
+    }
 }
 
 #[tokio::test]

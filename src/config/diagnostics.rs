@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, is_valid_name};
 use crate::conventions::snake_case;
+use crate::genesys::catalog::edit_distance;
 
 /// Just the query names, from a file that may be broken elsewhere.
 #[derive(Deserialize)]
@@ -125,22 +126,6 @@ pub(super) fn closest_zone(text: &str) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
-/// Levenshtein distance, for typo suggestions.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 /// Turns a YAML parser error into a message naming the file, position, query and field.
 ///
 /// serde_yaml_ng reports where it failed as a path prefix such as `queries[2].metrics: `
@@ -201,7 +186,7 @@ pub(super) fn syntax_error(
 }
 
 /// Keys of a query mapping, for typo hints (serde lists them in its own message).
-const QUERY_KEYS: [&str; 9] = [
+const QUERY_KEYS: [&str; 11] = [
     "name",
     "granularity",
     "time_zone",
@@ -211,6 +196,8 @@ const QUERY_KEYS: [&str; 9] = [
     "metrics",
     "filter",
     "period",
+    "max_predicates_per_request",
+    "allow_unlisted",
 ];
 
 /// The known key that an unknown `key` was probably meant to be: its snake_case form

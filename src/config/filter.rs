@@ -1,9 +1,12 @@
 //! A query's filter as written, and as the aggregates requests of one poll carry it.
 //!
-//! Genesys refuses request bodies over about 512 KB. A filter over many queues (a
-//! `queueId` predicate is about 100 bytes as JSON, so some 5,000 of them fill a body) is
-//! split, when the config is loaded, into as few requests as fit under
-//! [`MAX_REQUEST_BYTES`], provided the split is exact: the filter's alternatives are one
+//! Genesys refuses request bodies over 512,000 bytes, and may cap the predicates of one
+//! filter (none is published for conversation aggregates; the sibling user aggregates
+//! endpoint documents 100). A filter over many queues (a `queueId` predicate is about
+//! 100 bytes as JSON) is split, when the config is loaded, into as few requests as carry
+//! at most the query's `max_predicates_per_request` predicates (default
+//! [`DEFAULT_MAX_PREDICATES`]) in at most [`MAX_REQUEST_BYTES`], provided the split is
+//! exact: the filter's alternatives are one
 //! `or` list of `matches` predicates on one dimension, and the query groups by that
 //! dimension. Each request then carries a disjoint share of the values, every group of
 //! the answer (which has one value of that dimension) comes from exactly one request, and
@@ -30,11 +33,16 @@ use std::collections::HashSet;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::names;
 use crate::genesys::bodies::AggregateQuery;
 
-/// The largest request body the exporter sends: 500 KiB (512,000 bytes), under Genesys'
-/// limit of "about 512 KB" whether that means 512,000 or 524,288 bytes.
-pub const MAX_REQUEST_BYTES: usize = 500 * 1024;
+/// The largest request body the exporter sends: Genesys' limit of 512,000 bytes (limit key
+/// `request.bytes.max`).
+pub const MAX_REQUEST_BYTES: usize = 512_000;
+
+/// Predicates one request carries at most, unless a query says otherwise: the cap the
+/// sibling user aggregates endpoint documents, and the safe guess for this one.
+pub const DEFAULT_MAX_PREDICATES: usize = 100;
 
 /// Characters set aside for the interval when a body is measured at load time: the
 /// exporter writes 49 (`START/END` in milliseconds, years 1000 to 9999), so real bodies
@@ -121,6 +129,8 @@ pub struct RequestShape<'a> {
     pub group_by: &'a [String],
     /// The query's `metrics`.
     pub metrics: &'a [String],
+    /// Most predicates one request may carry, all levels of the filter together.
+    pub max_predicates: usize,
 }
 
 impl RequestShape<'_> {
@@ -141,12 +151,25 @@ impl RequestShape<'_> {
     }
 }
 
+/// How many predicates a filter carries: its own and those of its clauses.
+pub fn predicate_count(filter: &Value) -> usize {
+    predicates(filter).len()
+        + filter
+            .get("clauses")
+            .and_then(Value::as_array)
+            .map_or(0, |clauses| {
+                clauses.iter().map(|c| predicates(c).len()).sum()
+            })
+}
+
 /// Decides how `filter` (already checked for the and/or shape) is sent: whole when the
-/// body fits in [`MAX_REQUEST_BYTES`], else split exactly into as few requests as fit,
-/// else refused with the reason.
+/// body fits in [`MAX_REQUEST_BYTES`] and it has at most `shape.max_predicates`
+/// predicates, else split exactly into as few requests as fit both, else refused with
+/// the reason.
 pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, FilterError> {
     let whole = shape.body_bytes(&filter);
-    if whole <= MAX_REQUEST_BYTES {
+    let count = predicate_count(&filter);
+    if whole <= MAX_REQUEST_BYTES && count <= shape.max_predicates {
         let request = RequestFilter::new(&filter).map_err(|message| FilterError {
             field: "filter".into(),
             message,
@@ -157,12 +180,18 @@ pub fn plan(filter: Value, shape: RequestShape<'_>) -> Result<QueryFilter, Filte
             split_on: None,
         });
     }
-    let too_large = format!(
-        "makes a request body of {} KiB, over the {} KiB the exporter sends in one request \
-         (Genesys refuses bodies over about 512 KB)",
-        whole / 1024,
-        MAX_REQUEST_BYTES / 1024
-    );
+    let too_large = if whole > MAX_REQUEST_BYTES {
+        format!(
+            "makes a request body of {whole} bytes, over the {MAX_REQUEST_BYTES} Genesys takes \
+             in one request"
+        )
+    } else {
+        format!(
+            "has {count} predicates, over the {} one request may carry \
+             (max_predicates_per_request)",
+            shape.max_predicates
+        )
+    };
     let (list, dimension) =
         alternatives(&filter, shape.group_by).map_err(|(field, why)| FilterError {
             field,
@@ -366,6 +395,16 @@ fn pack(
         }
     }
     drop(seen);
+    // Every request carries the rest of the filter whole; the share comes on top.
+    let kept = predicate_count(&skeleton);
+    let share_size = shape.max_predicates.saturating_sub(kept);
+    if share_size == 0 {
+        return Err(format!(
+            "the rest of the filter has {kept} predicates, leaving no room under the {} one \
+             request may carry (max_predicates_per_request); {REMEDY}",
+            shape.max_predicates
+        ));
+    }
     // `[]` becomes `[a,b,...]`: each item adds its bytes and, after the first, a comma.
     let base = shape.body_bytes(&skeleton);
     let room = MAX_REQUEST_BYTES.saturating_sub(base);
@@ -374,15 +413,14 @@ fn pack(
     for (item, bytes) in items {
         let extra = bytes + usize::from(chunks.last().is_some_and(|c| !c.is_empty()));
         match chunks.last_mut() {
-            Some(chunk) if used + extra <= room => {
+            Some(chunk) if used + extra <= room && chunk.len() < share_size => {
                 chunk.push(item);
                 used += extra;
             }
             _ if bytes > room => {
                 return Err(format!(
-                    "the rest of the request takes {} KiB, leaving no room for even one \
-                     alternative; {REMEDY}",
-                    base / 1024
+                    "the rest of the request takes {base} bytes, leaving no room for even one \
+                     alternative; {REMEDY}"
                 ));
             }
             _ => {
@@ -442,13 +480,16 @@ fn kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Checks the shape Genesys requires of a filter (`top`) or of one of its clauses: the
-/// rest, such as the fields of each predicate, is passed through for Genesys to judge, as
-/// the API grows new predicate kinds.
+/// Checks the shape Genesys requires of a filter (`top`) or of one of its clauses (two
+/// levels at most: a clause holds only predicates), and the dimension and metric names of
+/// its predicates against the catalogue (`allowed`: the query's `allow_unlisted`); the rest
+/// of each predicate is passed through for Genesys to judge, as the API grows new
+/// predicate kinds.
 pub(super) fn check_clause(
     value: &serde_json::Value,
     path: &str,
     top: bool,
+    allowed: &[String],
 ) -> Result<(), FilterError> {
     let Some(map) = value.as_object() else {
         return Err(FilterError::new(
@@ -477,6 +518,13 @@ pub(super) fn check_clause(
     }
     let predicates = map.get("predicates");
     let clauses = if top { map.get("clauses") } else { None };
+    if !top && map.contains_key("clauses") {
+        return Err(FilterError::new(
+            format!("{path}.clauses"),
+            "a clause holds only predicates: Genesys nests a filter two levels at most \
+             (filter, then clauses); move these conditions into the filter's own clauses",
+        ));
+    }
     if predicates.is_none() && clauses.is_none() {
         let wanted = if top {
             "a `predicates` list, a `clauses` list, or both"
@@ -512,6 +560,7 @@ pub(super) fn check_clause(
                     ),
                 ));
             }
+            check_predicate_names(predicate, &format!("{field}[{i}]"), allowed)?;
         }
         conditions += list.len();
     }
@@ -528,7 +577,7 @@ pub(super) fn check_clause(
             ));
         };
         for (i, clause) in list.iter().enumerate() {
-            check_clause(clause, &format!("{field}[{i}]"), false)?;
+            check_clause(clause, &format!("{field}[{i}]"), false, allowed)?;
         }
         conditions += list.len();
     }
@@ -539,6 +588,29 @@ pub(super) fn check_clause(
         ));
     }
     Ok(())
+}
+
+/// The dimension of a `dimension` predicate (the default type) and the metric of a
+/// `metric` one, against the catalogue.
+fn check_predicate_names(
+    predicate: &serde_json::Value,
+    path: &str,
+    allowed: &[String],
+) -> Result<(), FilterError> {
+    let text = |key: &str| predicate.get(key).and_then(serde_json::Value::as_str);
+    match text("type").unwrap_or("dimension") {
+        "dimension" => match text("dimension") {
+            Some(name) => names::check_dimension(name, allowed)
+                .map_err(|m| FilterError::new(format!("{path}.dimension"), m)),
+            None => Ok(()),
+        },
+        "metric" => match text("metric") {
+            Some(name) => names::check_metric(name, allowed)
+                .map_err(|m| FilterError::new(format!("{path}.metric"), m)),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -565,6 +637,7 @@ mod tests {
     struct Query {
         group_by: Vec<String>,
         metrics: Vec<String>,
+        max_predicates: usize,
     }
 
     impl Query {
@@ -572,6 +645,7 @@ mod tests {
             Query {
                 group_by: strings(group_by),
                 metrics: strings(&["nOffered", "tHandle", "oServiceLevel"]),
+                max_predicates: usize::MAX,
             }
         }
 
@@ -581,6 +655,7 @@ mod tests {
                 time_zone: "Europe/London",
                 group_by: &self.group_by,
                 metrics: &self.metrics,
+                max_predicates: self.max_predicates,
             }
         }
 
@@ -683,6 +758,56 @@ mod tests {
         assert_eq!(seen, 9_000);
     }
 
+    /// A filter that fits in bytes but not in predicates is split by count: 250 queues at
+    /// 100 a request are 3 requests; in an `and` filter the predicates kept whole in
+    /// every request count against each share.
+    #[test]
+    fn a_filter_over_the_predicate_cap_is_split_by_count() {
+        let mut q = Query::new(&["queueId"]);
+        q.max_predicates = 100;
+        let planned = q
+            .plan(json!({"type": "or", "predicates": queue_list(250)}))
+            .unwrap();
+        let shares: Vec<usize> = planned
+            .requests()
+            .iter()
+            .map(|r| values_of(r, &Place::Top).len())
+            .collect();
+        assert_eq!(shares, vec![100, 100, 50]);
+        assert_eq!(planned.split_on(), Some("queueId"));
+        let exactly = q
+            .plan(json!({"type": "or", "predicates": queue_list(100)}))
+            .unwrap();
+        assert_eq!(exactly.requests().len(), 1);
+
+        let voice = matches("mediaType", "voice");
+        let inbound = json!({"type": "or", "predicates": [matches("direction", "inbound")]});
+        let filter = |n| {
+            json!({"type": "and", "predicates": [voice],
+                "clauses": [inbound, {"type": "or", "predicates": queue_list(n)}]})
+        };
+        let planned = q.plan(filter(250)).unwrap();
+        let shares: Vec<usize> = planned
+            .requests()
+            .iter()
+            .map(|r| values_of(r, &Place::Clause(1)).len())
+            .collect();
+        assert_eq!(shares, vec![98, 98, 54]);
+        for request in planned.requests() {
+            let sent: Value = serde_json::from_str(request.json().get()).unwrap();
+            assert!(predicate_count(&sent) <= 100);
+        }
+        q.max_predicates = 2;
+        let e = refusal(&q, filter(250));
+        assert!(
+            e.message.contains("has 252 predicates, over the 2")
+                && e.message
+                    .contains("the rest of the filter has 2 predicates"),
+            "{}",
+            e.message
+        );
+    }
+
     fn refusal(q: &Query, filter: Value) -> FilterError {
         match q.plan(filter) {
             Ok(planned) => panic!("accepted in {} requests", planned.requests().len()),
@@ -699,7 +824,11 @@ mod tests {
             json!({"type": "or", "predicates": big()}),
         );
         assert_eq!(e.field, "filter.predicates");
-        assert!(e.message.contains("over the 500 KiB"), "{}", e.message);
+        assert!(
+            e.message.contains("over the 512000 Genesys takes"),
+            "{}",
+            e.message
+        );
         assert!(
             e.message.contains("queueId is not in group_by, so the answers of split requests could not be merged exactly"),
             "{}",

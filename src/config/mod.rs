@@ -6,9 +6,10 @@
 //! message naming the file, the query and the field, instead of surfacing hours later as a
 //! 400 from the API or as a silently missing series.
 //!
-//! Here: the types and `load`. Beside it: [`validate`] (the rules), [`diagnostics`]
-//! (YAML errors rewritten, typo hints, the pass that recovers query names from a broken
-//! file) and [`filter`] (a filter's shape, and its split over several requests).
+//! Here: the types and `load`. Beside it: [`validate`] (the rules), [`names`] (metric and
+//! dimension names against the catalogue of what Genesys accepts), [`diagnostics`] (YAML
+//! errors rewritten, typo hints, the pass that recovers query names from a broken file)
+//! and [`filter`] (a filter's shape, and its split over several requests).
 //!
 //! ```yaml
 //! queries:
@@ -20,6 +21,8 @@
 //!     group_by: [queueId, mediaType, direction]
 //!     metrics: [nOffered, nConnected, tHandle, oServiceLevel]
 //!     filter: {type: and, predicates: [{type: dimension, dimension: mediaType, value: voice}]}
+//!     max_predicates_per_request: 100   # filters with more are split over requests
+//!     allow_unlisted: []        # names newer than the catalogue, sent unchecked
 //! ```
 
 use std::fmt;
@@ -35,6 +38,7 @@ use crate::interval::{Granularity, Interval};
 
 mod diagnostics;
 pub mod filter;
+mod names;
 mod observations;
 #[cfg(test)]
 mod tests;
@@ -48,7 +52,7 @@ pub use observations::{
 
 pub use crate::conventions::{RESERVED_LABELS, snake_case};
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
-use filter::QueryFilter;
+use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
 
 /// Default wait after a bucket ends before it is queried: Genesys posts timers to the bucket
 /// in which the measured thing ended, and needs a little while to do so.
@@ -62,6 +66,9 @@ pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 /// Largest config file read. A config is a few KiB; the cap keeps a mistaken path such as
 /// `/dev/zero` from exhausting memory.
 const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest `max_predicates_per_request`: past this a filter is a list nobody maintains by
+/// hand, and an API that caps predicates at all caps them far lower.
+pub const MAX_PREDICATES_PER_REQUEST: usize = 1000;
 
 /// The whole config file: the aggregate queries and the queue observation sets to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +105,13 @@ pub struct QueryConfig {
     /// Which bucket is polled: the latest completed one (default), or the one in
     /// progress, from its start to now, every `refresh`.
     pub period: Period,
+    /// Most predicates one request of this query carries (1 to 1,000, default 100); a
+    /// filter with more is split over several requests.
+    pub max_predicates_per_request: usize,
+    /// Metric and dimension names outside the catalogue of names Genesys accepts, sent
+    /// unchecked: for names newer than the exporter. Listed explicitly, per query, so a
+    /// typo elsewhere is still caught.
+    pub allow_unlisted: Vec<String>,
 }
 
 /// Which bucket a query polls.
@@ -150,6 +164,12 @@ impl QueryConfig {
                 .map(|r| request(Some(r.json())))
                 .collect(),
         }
+    }
+
+    /// What to warn about this query's `allow_unlisted` names at start-up, once each: that
+    /// a name goes unchecked, or that it is in the catalogue and needs no entry.
+    pub fn allow_unlisted_notes(&self) -> Vec<String> {
+        names::allow_unlisted_notes(&self.allow_unlisted)
     }
 }
 
@@ -319,6 +339,8 @@ impl Config {
                 ]),
                 filter: None,
                 period: Period::Completed,
+                max_predicates_per_request: DEFAULT_MAX_PREDICATES,
+                allow_unlisted: Vec::new(),
             }],
             observations: Vec::new(),
         }
@@ -354,6 +376,8 @@ impl Config {
             ]),
             filter: None,
             period: Period::Current,
+            max_predicates_per_request: DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
         });
         config
     }
@@ -375,6 +399,10 @@ impl Config {
                     metrics: &q.metrics,
                     filter: q.filter.as_ref().map(QueryFilter::written),
                     period: (q.period == Period::Current).then_some("current"),
+                    max_predicates_per_request: (q.max_predicates_per_request
+                        != DEFAULT_MAX_PREDICATES)
+                        .then_some(q.max_predicates_per_request),
+                    allow_unlisted: &q.allow_unlisted,
                 })
                 .collect(),
             observations: self
@@ -407,7 +435,7 @@ struct RawConfig {
 #[serde(
     deny_unknown_fields,
     expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
-        refresh, group_by, metrics, filter, period"
+        refresh, group_by, metrics, filter, period, max_predicates_per_request, allow_unlisted"
 )]
 struct RawQuery {
     #[serde(default)]
@@ -428,6 +456,9 @@ struct RawQuery {
     filter: Option<serde_json::Value>,
     #[serde(default)]
     period: Option<String>,
+    max_predicates_per_request: Option<u64>,
+    #[serde(default)]
+    allow_unlisted: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -451,6 +482,9 @@ struct OutQuery<'a> {
     filter: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     period: Option<&'static str>,
+    max_predicates_per_request: Option<usize>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    allow_unlisted: &'a [String],
 }
 
 /// `[A-Za-z0-9_.:-]+`: safe as a label value and in log lines, and easy to type.

@@ -7,13 +7,12 @@ use std::time::Duration;
 use chrono_tz::Tz;
 
 use super::diagnostics::{closest_zone, query_label};
-use super::filter::{self, FilterError, RequestShape, check_clause};
+use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, check_clause};
 use super::{
-    Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_SETTLE_DELAY, MIN_REFRESH, ObservationConfig,
-    Period, QueryConfig, RawConfig, RawQuery, is_valid_name,
+    Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
+    MIN_REFRESH, ObservationConfig, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
-use crate::genesys::catalog;
 use crate::interval::Granularity;
 
 /// A rule broken inside one query: the field (with any index) and the message.
@@ -170,8 +169,24 @@ impl RawQuery {
             None => None,
             Some(text) => Some(check_refresh(&text, "5m")?),
         };
+        let allow_unlisted = self.allow_unlisted.unwrap_or_default();
+        check_allow_unlisted(&allow_unlisted)?;
+        let max_predicates_per_request = match self.max_predicates_per_request {
+            None => DEFAULT_MAX_PREDICATES,
+            Some(n) if (1..=MAX_PREDICATES_PER_REQUEST as u64).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(FieldError::new(
+                    "max_predicates_per_request",
+                    format!(
+                        "{n} is out of range; expected 1 to {MAX_PREDICATES_PER_REQUEST} \
+                         (default {DEFAULT_MAX_PREDICATES}): the most predicates one request \
+                         carries before the filter is split over several"
+                    ),
+                ));
+            }
+        };
         let group_by = self.group_by.unwrap_or_default();
-        check_group_by(&group_by)?;
+        check_group_by(&group_by, &allow_unlisted)?;
         let Some(metrics) = self.metrics else {
             return Err(FieldError::new(
                 "metrics",
@@ -179,16 +194,17 @@ impl RawQuery {
                  [nOffered, tHandle, oServiceLevel]",
             ));
         };
-        check_metrics(&metrics)?;
+        check_metrics(&metrics, &allow_unlisted)?;
         let filter = match self.filter {
             None => None,
             Some(filter) => {
-                check_clause(&filter, "filter", true)?;
+                check_clause(&filter, "filter", true, &allow_unlisted)?;
                 let shape = RequestShape {
                     granularity: &granularity.to_string(),
                     time_zone: time_zone.name(),
                     group_by: &group_by,
                     metrics: &metrics,
+                    max_predicates: max_predicates_per_request,
                 };
                 let planned = filter::plan(filter, shape)?;
                 Some(planned)
@@ -221,6 +237,8 @@ impl RawQuery {
             group_by,
             metrics,
             filter,
+            max_predicates_per_request,
+            allow_unlisted,
         })
     }
 }
@@ -240,7 +258,7 @@ fn is_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
-fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
+fn check_group_by(group_by: &[String], allowed: &[String]) -> Result<(), FieldError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, dimension) in group_by.iter().enumerate() {
         let field = format!("group_by[{i}]");
@@ -265,6 +283,7 @@ fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
                 ),
             ));
         }
+        names::check_dimension(dimension, allowed).map_err(|m| FieldError::new(&field, m))?;
         if let Some(first) = seen.get(&label) {
             let other = &group_by[*first];
             let message = if other == dimension {
@@ -282,7 +301,7 @@ fn check_group_by(group_by: &[String]) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
+fn check_metrics(metrics: &[String], allowed: &[String]) -> Result<(), FieldError> {
     if metrics.is_empty() {
         return Err(FieldError::new(
             "metrics",
@@ -303,15 +322,7 @@ fn check_metrics(metrics: &[String]) -> Result<(), FieldError> {
                 ),
             ));
         }
-        if catalog::is_observation_metric(metric) {
-            return Err(FieldError::new(
-                field,
-                format!(
-                    "{metric:?} is a queue observation metric, not a conversation aggregates \
-                     metric; put it in an `observations` entry (see the configuration guide)"
-                ),
-            ));
-        }
+        names::check_metric(metric, allowed).map_err(|m| FieldError::new(&field, m))?;
         let snake = snake_case(metric);
         if let Some(first) = seen.get(&snake) {
             let other = &metrics[*first];
@@ -364,6 +375,29 @@ pub(super) fn check_refresh(text: &str, example: &str) -> Result<Duration, Field
         ));
     }
     Ok(d)
+}
+
+/// `allow_unlisted`: names spelt as Genesys spells metrics or dimensions, each once.
+fn check_allow_unlisted(allowed: &[String]) -> Result<(), FieldError> {
+    for (i, name) in allowed.iter().enumerate() {
+        let field = format!("allow_unlisted[{i}]");
+        if !is_metric_name(name) && !is_dimension_name(name) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{name:?} is not spelt like a Genesys metric (nOffered) or dimension \
+                     (queueId) name"
+                ),
+            ));
+        }
+        if let Some(first) = allowed[..i].iter().position(|a| a == name) {
+            return Err(FieldError::new(
+                field,
+                format!("{name:?} is listed twice (also allow_unlisted[{first}])"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A humantime duration such as `90s`, `2m` or `1m 30s`.

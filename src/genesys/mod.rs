@@ -46,6 +46,10 @@ pub const QUEUE_PAGE_SIZE: u32 = 500;
 /// The page size the API documents as safe, used after a 400 to [`QUEUE_PAGE_SIZE`].
 pub const QUEUE_PAGE_SIZE_SAFE: u32 = 100;
 
+/// The longest `Retry-After` of a 429 that is waited out and the call retried, as the
+/// official SDKs do (the Go SDK gives up at once on a longer one).
+pub const LONGEST_RETRIED_RETRY_AFTER: Duration = Duration::from_secs(180);
+
 /// How the client waits and retries. The defaults follow the official SDKs.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -54,8 +58,11 @@ pub struct RetryPolicy {
     /// Backoff before the first retry; doubled for each further one, with jitter.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// A longer `Retry-After` than this is capped (and logged): a server asking for an
-    /// hour must not silence the exporter for an hour.
+    /// The longest `Retry-After` that is waited out and retried
+    /// ([`LONGEST_RETRIED_RETRY_AFTER`]; tests lower it). A longer one is honoured, not
+    /// probed: every call is held for the whole wait and the call that got it fails at
+    /// once ([`ApiError::RateLimitedFor`]), since a retry would most likely be refused
+    /// again while every other query waited behind it.
     pub max_retry_after: Duration,
 }
 
@@ -65,7 +72,7 @@ impl Default for RetryPolicy {
             max_retries: 3,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(180),
+            max_retry_after: LONGEST_RETRIED_RETRY_AFTER,
         }
     }
 }
@@ -125,6 +132,22 @@ pub enum ApiError {
     RateLimited {
         endpoint: &'static str,
         attempts: u32,
+    },
+    #[error(
+        "{endpoint}: rate limited (HTTP 429) with Retry-After {} s, longer than the {} s \
+         worth retrying; every API call is held until {}",
+        wait.as_secs(),
+        retried_up_to.as_secs(),
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    RateLimitedFor {
+        endpoint: &'static str,
+        /// The whole `Retry-After`.
+        wait: Duration,
+        /// The longest wait that would have been retried.
+        retried_up_to: Duration,
+        /// When calls are let through again.
+        until: chrono::DateTime<chrono::Utc>,
     },
     #[error("{endpoint}: HTTP {status} from Genesys ({code}): {message}")]
     Rejected {
@@ -332,6 +355,7 @@ impl GenesysClient {
                             return Err(rejection(endpoint, status, &body));
                         }
                         Verdict::Fail(err) => return Err(err),
+                        Verdict::Hold(wait) => return Err(self.hold(endpoint, wait)),
                         Verdict::Retry { error, wait } => (error, wait),
                     }
                 }
@@ -403,12 +427,15 @@ impl GenesysClient {
         }
         match status {
             StatusCode::UNAUTHORIZED => Verdict::RenewToken,
-            StatusCode::TOO_MANY_REQUESTS => Verdict::Retry {
-                error: ApiError::RateLimited {
-                    endpoint,
-                    attempts: 1,
+            StatusCode::TOO_MANY_REQUESTS => match self.retry_after(headers) {
+                wait if wait > self.retry.max_retry_after => Verdict::Hold(wait),
+                wait => Verdict::Retry {
+                    error: ApiError::RateLimited {
+                        endpoint,
+                        attempts: 1,
+                    },
+                    wait: Some(wait),
                 },
-                wait: Some(self.retry_after(headers)),
             },
             status if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED => {
                 Verdict::Retry {
@@ -428,8 +455,29 @@ impl GenesysClient {
         }
     }
 
+    /// Honours a 429 whose wait is too long to retry: holds every call for all of it,
+    /// says so once, and gives the error that fails this call.
+    fn hold(&self, endpoint: &'static str, wait: Duration) -> ApiError {
+        self.budget.pause_for(wait);
+        let until = chrono::Utc::now()
+            + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX / 2);
+        let error = ApiError::RateLimitedFor {
+            endpoint,
+            wait,
+            retried_up_to: self.retry.max_retry_after,
+            until,
+        };
+        tracing::warn!(
+            endpoint,
+            wait_seconds = wait.as_secs_f64(),
+            until = %until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "Genesys asked for a wait longer than is worth retrying; holding every API call for all of it and failing this poll"
+        );
+        error
+    }
+
     /// How long a 429 asks us to wait: `Retry-After`, else `inin-ratelimit-reset`, else
-    /// the first backoff step; capped at `max_retry_after`.
+    /// the first backoff step.
     fn retry_after(&self, headers: &reqwest::header::HeaderMap) -> Duration {
         let seconds = ["retry-after", "inin-ratelimit-reset"]
             .iter()
@@ -443,16 +491,11 @@ impl GenesysClient {
                     .ok()
                     .filter(|s| s.is_finite() && *s >= 0.0)
             });
-        let wanted = seconds.map_or(self.retry.initial_backoff, Duration::from_secs_f64);
-        if wanted > self.retry.max_retry_after {
-            tracing::warn!(
-                requested_seconds = wanted.as_secs_f64(),
-                cap_seconds = self.retry.max_retry_after.as_secs_f64(),
-                "Retry-After is longer than the cap; waiting the cap instead"
-            );
-            return self.retry.max_retry_after;
-        }
-        wanted
+        // A year is past any real wait, and keeps the arithmetic of deadlines in range.
+        const LONGEST: f64 = 365.0 * 86_400.0;
+        seconds.map_or(self.retry.initial_backoff, |s| {
+            Duration::from_secs_f64(s.min(LONGEST))
+        })
     }
 
     /// Exponential backoff with jitter: a random wait in [d/2, d], d doubling per retry.
@@ -486,6 +529,8 @@ enum Verdict {
         wait: Option<Duration>,
     },
     Fail(ApiError),
+    /// A 429 whose wait is too long to retry: hold everyone, fail this call.
+    Hold(Duration),
 }
 
 /// Parses an aggregates answer; a body that only fails for bare `NaN`/`Infinity`

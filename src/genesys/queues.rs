@@ -5,7 +5,7 @@
 //! few minutes old beats a label that flips to empty.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ const MAX_PAGES: u32 = 1000;
 #[derive(Debug)]
 pub struct QueueNames {
     names: RwLock<Arc<HashMap<String, String>>>,
+    /// Whether a refresh has succeeded, so that "no queues" is told from "not read yet".
+    listed: AtomicBool,
     /// The page size asked for: [`QUEUE_PAGE_SIZE`], or [`QUEUE_PAGE_SIZE_SAFE`] for
     /// good once the API has refused the larger one with a 400.
     page_size: AtomicU32,
@@ -28,6 +30,7 @@ impl Default for QueueNames {
     fn default() -> Self {
         QueueNames {
             names: RwLock::default(),
+            listed: AtomicBool::new(false),
             page_size: AtomicU32::new(QUEUE_PAGE_SIZE),
         }
     }
@@ -45,11 +48,21 @@ impl QueueNames {
         )
     }
 
+    /// How many queues the last good refresh listed, `None` before the first: the queues
+    /// in the OAuth client's divisions. Conversations in divisions it cannot see are left
+    /// out of every aggregate total, so an operator should know how many it sees.
+    pub fn visible(&self) -> Option<usize> {
+        self.listed
+            .load(Ordering::Relaxed)
+            .then(|| self.current().len())
+    }
+
     fn replace(&self, names: HashMap<String, String>) {
         *self
             .names
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(names);
+        self.listed.store(true, Ordering::Relaxed);
     }
 
     /// Fetches every page and replaces the names; on failure keeps the old ones.

@@ -104,9 +104,12 @@ fn join(base: &Url, path: &str) -> Url {
 
 fn host_for_region(region: &str) -> Result<&str, RegionError> {
     let wanted = region.trim();
+    // Genesys' own tools (its CLI, Terraform provider, GENESYSCLOUD_REGION) write the keys
+    // with dashes: `us-east-1` is `us_east_1`. Keys have no dots, so no host is mistaken.
+    let as_key = wanted.replace('-', "_");
     if let Some((_, host)) = REGIONS
         .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
+        .find(|(key, _)| key.eq_ignore_ascii_case(&as_key))
     {
         return Ok(host);
     }
@@ -172,6 +175,25 @@ mod tests {
             endpoints.api_base.host_str(),
             Some("api.mypurecloud.com.au")
         );
+    }
+
+    #[test]
+    fn region_keys_may_be_written_with_dashes() {
+        for (key, host) in [
+            ("us-east-1", "api.mypurecloud.com"),
+            ("eu-west-1", "api.mypurecloud.ie"),
+            ("AP-NORTHEAST-2", "api.apne2.pure.cloud"),
+        ] {
+            let endpoints = Endpoints::resolve(key, None, None).unwrap();
+            assert_eq!(endpoints.api_base.host_str(), Some(host), "{key}");
+        }
+        // A host with dashes stays a host.
+        let endpoints = Endpoints::resolve("use2.us-gov-pure.cloud", None, None).unwrap();
+        assert_eq!(
+            endpoints.api_base.host_str(),
+            Some("api.use2.us-gov-pure.cloud")
+        );
+        assert!(Endpoints::resolve("us-east-9", None, None).is_err());
     }
 
     #[test]

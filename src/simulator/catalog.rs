@@ -1,6 +1,7 @@
-//! The dimensions and metrics the simulator models ([`Dim`], [`Metric`]): a subset of
-//! the names the real API accepts ([`crate::genesys::catalog`], which the simulator
-//! validates requests against), with the codes its traffic uses.
+//! The dimensions and metrics the simulator models ([`Dim`], [`Metric`]), with the codes its
+//! traffic uses: a subset of the catalogue of names Genesys accepts
+//! ([`crate::genesys::catalog`]), which is what the simulator validates queries against.
+//! A catalogue name outside this subset is valid and simply has no data.
 
 /// Dimensions the model gives values to. Any other catalogue dimension is valid in a
 /// query but has no value (group key absent, `matches` never true).

@@ -78,7 +78,15 @@ pub struct SimulatorConfig {
     /// What the queue listing does with a `pageSize` over its largest (default: 400
     /// over 500).
     pub queue_page_limit: PageSizeLimit,
+    /// Most predicates an aggregates filter may carry (all levels together) before the
+    /// query is a 400; `None` lifts the cap. Genesys publishes no cap for this endpoint
+    /// but documents 100 for its sibling, so the default is 100 (see
+    /// [`DEFAULT_MAX_PREDICATES`]).
+    pub max_predicates: Option<usize>,
 }
+
+/// The simulator's default cap on predicates in one aggregates filter.
+pub const DEFAULT_MAX_PREDICATES: usize = 100;
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
@@ -93,6 +101,7 @@ impl Default for SimulatorConfig {
             busy_all_day: false,
             seed: 1,
             queue_page_limit: PageSizeLimit::default(),
+            max_predicates: Some(DEFAULT_MAX_PREDICATES),
         }
     }
 }
@@ -110,6 +119,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("busy_all_day", &self.busy_all_day)
             .field("seed", &self.seed)
             .field("queue_page_limit", &self.queue_page_limit)
+            .field("max_predicates", &self.max_predicates)
             .finish()
     }
 }
@@ -136,6 +146,20 @@ pub struct RecordedRequest {
     pub path: String,
     /// Status code of the answer.
     pub status: u16,
+    /// For an aggregates request, what its body asked for (`None` when the body was
+    /// not a JSON object).
+    pub query: Option<SentQuery>,
+}
+
+/// The fields of an aggregates request body that say which time it covers, as sent:
+/// so tests can check the interval, granularity and time zone on the wire and count
+/// requests per interval. Absent fields are `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct SentQuery {
+    pub interval: Option<String>,
+    pub granularity: Option<String>,
+    #[serde(rename = "timeZone")]
+    pub time_zone: Option<String>,
 }
 
 /// State shared by the handle and the request handlers.

@@ -17,7 +17,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::agents::{self, RoutingStatus, SystemPresence};
-use super::aggregate::{Operator, clause_fields, predicate_fields};
 use super::catalog::Dim;
 use super::traffic::{Conversation, MAX_SPAN_MS, Media, Outcome, World};
 use crate::genesys::catalog::OBSERVATION_METRICS;
@@ -200,6 +199,87 @@ fn parse_predicate(value: &Value, world: &World) -> Result<Predicate, String> {
             Predicate::Media(Media::ALL.into_iter().find(|m| Some(m.name()) == value))
         }
     })
+}
+
+/// The operator of a `dimension` predicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operator {
+    Matches,
+    Exists,
+    NotExists,
+}
+
+/// Whether a filter node is an `or` (else `and`), and its predicates and clauses, as
+/// Genesys reads them; the error is the 400's message.
+fn clause_fields(value: &Value) -> Result<(bool, &[Value], &[Value]), String> {
+    let Value::Object(obj) = value else {
+        return Err("filter (and each clause) must be an object".into());
+    };
+    let any = match obj.get("type").and_then(Value::as_str) {
+        Some("and") => false,
+        Some("or") => true,
+        Some(other) => {
+            return Err(format!(
+                "invalid filter type '{other}': must be 'and' or 'or'"
+            ));
+        }
+        None => return Err("filter type is required ('and' or 'or')".into()),
+    };
+    let list = |name: &str| -> Result<&[Value], String> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items.as_slice()),
+            Some(_) => Err(format!("filter {name} must be an array")),
+        }
+    };
+    Ok((any, list("predicates")?, list("clauses")?))
+}
+
+/// The dimension, operator and (for `matches`) value of a `dimension` predicate, as
+/// Genesys reads them; the error is the 400's message.
+fn predicate_fields(value: &Value) -> Result<(&str, Operator, Option<&str>), String> {
+    let Value::Object(obj) = value else {
+        return Err("each filter predicate must be an object".into());
+    };
+    let text = |name: &str| obj.get(name).filter(|v| !v.is_null());
+    match text("type") {
+        None => {}
+        Some(Value::String(t)) if t == "dimension" => {}
+        Some(other) => {
+            return Err(format!(
+                "unsupported predicate type {other}: the simulator supports 'dimension' predicates"
+            ));
+        }
+    }
+    let name = match text("dimension") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err("predicate dimension must be a string".into()),
+        None => return Err("predicate dimension is required".into()),
+    };
+    let operator = match text("operator") {
+        None => Operator::Matches,
+        Some(Value::String(s)) if s == "matches" => Operator::Matches,
+        Some(Value::String(s)) if s == "exists" => Operator::Exists,
+        Some(Value::String(s)) if s == "notExists" => Operator::NotExists,
+        Some(other) => {
+            return Err(format!(
+                "invalid predicate operator {other}: must be 'matches', 'exists' or 'notExists'"
+            ));
+        }
+    };
+    let value = match (operator, text("value")) {
+        (Operator::Matches, Some(Value::String(v))) => Some(v.as_str()),
+        (Operator::Matches, Some(_)) => {
+            return Err(format!("predicate value for '{name}' must be a string"));
+        }
+        (Operator::Matches, None) => {
+            return Err(format!(
+                "predicate on '{name}' with operator 'matches' needs a value"
+            ));
+        }
+        _ => None,
+    };
+    Ok((name, operator, value))
 }
 
 /// Which state a conversation is in at an instant, and since when.

@@ -40,6 +40,23 @@ pub(crate) fn error_body(status: StatusCode, code: &str, message: &str, context_
     })
 }
 
+/// A 400 for a request that names a field wrongly: a Genesys `ErrorBody` whose
+/// `details[0].fieldName` names the field, so a client can tell which part to fix.
+pub(crate) fn invalid_field(field: &str, message: &str, context_id: &str) -> Response<Body> {
+    let mut body = error_body(StatusCode::BAD_REQUEST, "bad.request", message, context_id);
+    body["details"] = json!([{ "errorCode": "invalid.value", "fieldName": field }]);
+    json_response(StatusCode::BAD_REQUEST, &body)
+}
+
+/// A 413 for a body over the payload limit, with the limit in the `ErrorBody`'s `limit`.
+pub(crate) fn body_too_large(limit_bytes: usize, context_id: &str) -> Response<Body> {
+    let status = StatusCode::PAYLOAD_TOO_LARGE;
+    let message = format!("The request body exceeds the limit of {limit_bytes} bytes");
+    let mut body = error_body(status, "request.entity.too.large", &message, context_id);
+    body["limit"] = json!({ "key": "request.bytes.max", "value": limit_bytes });
+    json_response(status, &body)
+}
+
 /// A response carrying a Genesys `ErrorBody`.
 pub(crate) fn genesys_error(
     status: StatusCode,

@@ -15,14 +15,14 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{RecordedRequest, Shared, aggregate, codec, faults, observations, queues};
+use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, observations, queues};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
 const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
-/// Genesys limits request payloads to about 512 KB.
-const MAX_BODY_BYTES: usize = 512 * 1024;
+/// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
+pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -63,14 +63,24 @@ pub(super) async fn handle(
         tracing::debug!(%path, fault = ?kind, "simulator injecting a fault");
     }
     let replaced = fault.as_ref().is_some_and(|kind| kind.replaces_answer());
-    let (mut response, rate) = match &fault {
-        Some(kind) if replaced => (faults::replacement(kind, &context_id), None),
+    let (mut response, rate, query) = match &fault {
+        Some(kind) if replaced => {
+            // The body is read all the same, so the log says what was asked.
+            let query = match route(&path) {
+                Some((Route::Aggregates, _)) => read_body(request)
+                    .await
+                    .ok()
+                    .and_then(|body| serde_json::from_slice::<SentQuery>(&body).ok()),
+                _ => None,
+            };
+            (faults::replacement(kind, &context_id), None, query)
+        }
         _ => {
-            let (response, rate) =
+            let (response, rate, query) =
                 dispatch(&shared, request, &path, &context_id, bearer.as_deref()).await;
             match &fault {
-                Some(kind) => (faults::distort(kind, response).await, rate),
-                None => (response, rate),
+                Some(kind) => (faults::distort(kind, response).await, rate, query),
+                None => (response, rate, query),
             }
         }
     };
@@ -104,24 +114,25 @@ pub(super) async fn handle(
         method,
         path,
         status,
+        query,
     });
     Ok(response)
 }
 
 /// Picks the answer; also returns the rate-limit window when the limiter counted
-/// the request.
+/// the request, and what an aggregates request asked for.
 async fn dispatch(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
     path: &str,
     context_id: &str,
     bearer: Option<&str>,
-) -> (Response<Body>, Option<RateStatus>) {
+) -> (Response<Body>, Option<RateStatus>, Option<SentQuery>) {
     let Some((route, allowed)) = route(path) else {
         let message = format!("No resource found at {path}");
         let response =
             respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id);
-        return (response, None);
+        return (response, None, None);
     };
     if request.method() != allowed {
         let message = format!("Method {} is not allowed on {path}", request.method());
@@ -134,10 +145,10 @@ async fn dispatch(
         if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
             response.headers_mut().insert(ALLOW, value);
         }
-        return (response, None);
+        return (response, None, None);
     }
     if route == Route::Token {
-        return (token(shared, request).await, None);
+        return (token(shared, request).await, None, None);
     }
 
     let now = Instant::now();
@@ -156,7 +167,7 @@ async fn dispatch(
             };
             let response =
                 respond::genesys_error(StatusCode::UNAUTHORIZED, code, message, context_id);
-            return (response, None);
+            return (response, None, None);
         }
     };
     let rate = shared.limiter.acquire(token, now);
@@ -164,27 +175,34 @@ async fn dispatch(
         return (
             respond::too_many_requests(rate.reset_secs, context_id),
             Some(rate),
+            None,
         );
     }
-    let response = match route {
+    let (response, query) = match route {
         Route::Aggregates => aggregates(shared, request, context_id).await,
-        Route::Observations => queue_observations(shared, request, context_id).await,
-        Route::Queues => match queues::page(
-            &shared.queues,
-            request.uri().query(),
-            shared.config.queue_page_limit,
-        ) {
-            Ok(body) => respond::json_response(StatusCode::OK, &body),
-            Err(message) => bad_request(&message, context_id),
-        },
-        Route::Token => respond::genesys_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal.server.error",
-            "unexpected route",
-            context_id,
+        Route::Observations => (queue_observations(shared, request, context_id).await, None),
+        Route::Queues => (
+            match queues::page(
+                &shared.queues,
+                request.uri().query(),
+                shared.config.queue_page_limit,
+            ) {
+                Ok(body) => respond::json_response(StatusCode::OK, &body),
+                Err(message) => bad_request(&message, context_id),
+            },
+            None,
+        ),
+        Route::Token => (
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "unexpected route",
+                context_id,
+            ),
+            None,
         ),
     };
-    (response, Some(rate))
+    (response, Some(rate), query)
 }
 
 fn bad_request(message: &str, context_id: &str) -> Response<Body> {
@@ -210,12 +228,7 @@ async fn read_body(request: Request<Incoming>) -> Result<Bytes, BodyError> {
 
 fn body_error_response(error: BodyError, context_id: &str) -> Response<Body> {
     match error {
-        BodyError::TooLarge => respond::genesys_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request.entity.too.large",
-            &format!("The request body exceeds {MAX_BODY_BYTES} bytes"),
-            context_id,
-        ),
+        BodyError::TooLarge => respond::body_too_large(MAX_BODY_BYTES, context_id),
         BodyError::Broken(reason) => bad_request(
             &format!("Could not read the request body: {reason}"),
             context_id,
@@ -288,18 +301,48 @@ async fn token(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// `POST /api/v2/analytics/conversations/aggregates/query`.
+/// `POST /api/v2/analytics/conversations/aggregates/query`; also returns what the body
+/// asked for, when it could be read as a JSON object.
 async fn aggregates(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
     context_id: &str,
-) -> Response<Body> {
-    let analytics = Analytics {
-        parse: aggregate::parse_query,
-        run: aggregate::run,
-        what: "aggregate",
+) -> (Response<Body>, Option<SentQuery>) {
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return (body_error_response(error, context_id), None),
     };
-    analytics.answer(shared, request, context_id).await
+    let sent = serde_json::from_slice::<SentQuery>(&body).ok();
+    let limits = aggregate::QueryLimits {
+        max_predicates: shared.config.max_predicates,
+    };
+    let query = match aggregate::parse_query(&body, &shared.world, limits) {
+        Ok(query) => query,
+        Err(error) => {
+            let response = respond::invalid_field(&error.field, &error.message, context_id);
+            return (response, sent);
+        }
+    };
+    // The simulator's clock, which a clock-skew fault moves against the host's.
+    let now_ms = shared.faults.now().timestamp_millis();
+    // Generating a day of traffic is CPU work: keep it off the async workers.
+    let worker = Arc::clone(shared);
+    let response =
+        match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms))
+            .await
+        {
+            Ok(result) => respond::json_response(StatusCode::OK, &result),
+            Err(error) => {
+                tracing::warn!(%error, "simulator aggregate computation failed");
+                respond::genesys_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal.server.error",
+                    "The aggregate computation failed",
+                    context_id,
+                )
+            }
+        };
+    (response, sent)
 }
 
 /// `POST /api/v2/analytics/queues/observations/query`.
@@ -308,53 +351,30 @@ async fn queue_observations(
     request: Request<Incoming>,
     context_id: &str,
 ) -> Response<Body> {
-    let analytics = Analytics {
-        parse: observations::parse_query,
-        run: observations::run,
-        what: "observation",
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return body_error_response(error, context_id),
     };
-    analytics.answer(shared, request, context_id).await
-}
-
-/// An analytics query endpoint: a JSON body validated into `Q` (else a 400), then
-/// answered from the traffic model at the simulator's now.
-struct Analytics<Q> {
-    parse: fn(&[u8], &super::traffic::World) -> Result<Q, String>,
-    run: fn(&super::traffic::World, &Q, i64) -> serde_json::Value,
-    what: &'static str,
-}
-
-impl<Q: Send + 'static> Analytics<Q> {
-    async fn answer(
-        self,
-        shared: &Arc<Shared>,
-        request: Request<Incoming>,
-        context_id: &str,
-    ) -> Response<Body> {
-        let body = match read_body(request).await {
-            Ok(body) => body,
-            Err(error) => return body_error_response(error, context_id),
-        };
-        let query = match (self.parse)(&body, &shared.world) {
-            Ok(query) => query,
-            Err(message) => return bad_request(&message, context_id),
-        };
-        // The simulator's clock, which a clock-skew fault moves against the host's.
-        let now_ms = shared.faults.now().timestamp_millis();
-        // Generating a day of traffic is CPU work: keep it off the async workers.
-        let worker = Arc::clone(shared);
-        let run = self.run;
-        match tokio::task::spawn_blocking(move || run(&worker.world, &query, now_ms)).await {
-            Ok(result) => respond::json_response(StatusCode::OK, &result),
-            Err(error) => {
-                tracing::warn!(%error, what = self.what, "simulator computation failed");
-                respond::genesys_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal.server.error",
-                    &format!("The {} computation failed", self.what),
-                    context_id,
-                )
-            }
+    let query = match observations::parse_query(&body, &shared.world) {
+        Ok(query) => query,
+        Err(message) => return bad_request(&message, context_id),
+    };
+    // The simulator's clock, which a clock-skew fault moves against the host's.
+    let now_ms = shared.faults.now().timestamp_millis();
+    // Replaying the traffic up to now is CPU work: keep it off the async workers.
+    let worker = Arc::clone(shared);
+    match tokio::task::spawn_blocking(move || observations::run(&worker.world, &query, now_ms))
+        .await
+    {
+        Ok(result) => respond::json_response(StatusCode::OK, &result),
+        Err(error) => {
+            tracing::warn!(%error, "simulator observation computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "The observation computation failed",
+                context_id,
+            )
         }
     }
 }

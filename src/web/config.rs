@@ -1,38 +1,48 @@
-//! `--web.config.file`: TLS and basic authentication in the Prometheus exporter-toolkit
-//! format, so that a file written for node_exporter or any other Go exporter works here.
+//! `--web.config.file`: TLS, basic authentication and response headers in the
+//! Prometheus exporter-toolkit format, so that a file written for node_exporter or any
+//! other Go exporter works here.
 //!
 //! ```yaml
 //! tls_server_config:
-//!   cert_file: /etc/exporter/tls.crt
-//!   key_file: /etc/exporter/tls.key
+//!   cert_file: /etc/exporter/tls.crt     # or `cert:` with the PEM inline
+//!   key_file: /etc/exporter/tls.key      # or `key:`
 //!   min_version: TLS12                   # or TLS13; TLS10/TLS11 are refused (rustls has neither)
-//!   client_auth_type: RequireAndVerifyClientCert   # or VerifyClientCertIfGiven, NoClientCert
-//!   client_ca_file: /etc/exporter/clients-ca.crt
+//!   client_auth_type: RequireAndVerifyClientCert
+//!   client_ca_file: /etc/exporter/clients-ca.crt   # or `client_ca:`
+//!   client_allowed_sans: [prometheus.monitoring.svc]
+//!   cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]
+//!   curve_preferences: [X25519, CurveP256]
+//! http_server_config:
+//!   http2: true
+//!   headers: {X-Content-Type-Options: nosniff}
 //! basic_auth_users:
 //!   prometheus: $2y$10$...               # bcrypt hash (htpasswd -nBC 10 prometheus)
 //! ```
 //!
-//! The file is read and checked once, at start-up: certificates and keys are loaded, the
-//! hashes parsed, and anything wrong stops the exporter with exit status 2 and a message
-//! naming the file and the field. Unlike exporter-toolkit, which re-reads the file on every
-//! request, a change needs a restart: a running exporter then never switches from
-//! protected to unprotected, or to a half-written certificate, behind its operator's back.
+//! The file is read and checked in full before it is used: certificates and keys are
+//! loaded, the hashes parsed, and anything wrong stops start-up with exit status 2 (or
+//! refuses a reload) with a message naming the file and the field. It is re-read on
+//! reload (SIGHUP, `POST /-/reload`), not per request as exporter-toolkit does, so a
+//! half-written file never takes effect; the certificate files themselves are watched
+//! ([`super::live`]) so that a renewed certificate is served without a reload.
 //!
-//! Keys of the exporter-toolkit format that rustls cannot honour (`cipher_suites`,
-//! `curve_preferences`, `RequestClientCert`, ...) are refused by name rather than ignored,
-//! so nobody believes they are in force.
+//! Values rustls cannot honour (`TLS11`, CBC cipher suites, `CurveP521`, ...) and
+//! `rate_limit` are refused by name rather than ignored, so nobody believes they are in
+//! force.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
+use hyper::header::{HeaderName, HeaderValue};
+
 use super::WebConfigError;
 use super::basic_auth::BasicAuth;
-use super::tls::{self, RawTls};
+use super::tls::{self, RawTls, TlsMaterial};
 
 /// Largest web config file read; a real one is a few hundred bytes.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -42,10 +52,28 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub struct WebConfig {
     /// Present when `tls_server_config` is: every connection must speak TLS.
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Present when `basic_auth_users` is: every path but `/-/healthy` needs a user.
+    /// Present when `basic_auth_users` is: every path but the probes
+    /// (`/-/healthy`, `/-/ready`) and `basic_auth_excluded_paths` needs a user.
     pub basic_auth: Option<Arc<BasicAuth>>,
-    /// One line for the start-up log: TLS versions and client-certificate mode.
+    /// Paths served without basic auth besides the probes (`basic_auth_excluded_paths`).
+    pub auth_excluded_paths: Vec<String>,
+    /// One line for the log: TLS versions and client-certificate mode.
     pub tls_summary: Option<String>,
+    /// `http_server_config.http2` (default true): HTTP/2 is offered.
+    pub http2: bool,
+    /// `http_server_config.headers`: added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// What `tls` was built from, to build it again when the certificate files change.
+    tls_source: Option<TlsSource>,
+}
+
+/// The TLS part as written, where it was read, and the file contents it was built from.
+#[derive(Clone, Debug)]
+struct TlsSource {
+    raw: RawTls,
+    origin: String,
+    base: PathBuf,
+    material: TlsMaterial,
 }
 
 impl fmt::Debug for WebConfig {
@@ -54,7 +82,9 @@ impl fmt::Debug for WebConfig {
         f.debug_struct("WebConfig")
             .field("tls", &self.tls_summary)
             .field("basic_auth", &self.basic_auth)
-            .finish()
+            .field("http2", &self.http2)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,10 +93,35 @@ impl fmt::Debug for WebConfig {
 #[serde(deny_unknown_fields)]
 struct RawWebConfig {
     tls_server_config: Option<RawTls>,
+    http_server_config: Option<RawHttp>,
     basic_auth_users: Option<BTreeMap<String, String>>,
-    /// exporter-toolkit keys this exporter does not implement: refused by name.
-    http_server_config: Option<serde_yaml_ng::Value>,
+    basic_auth_excluded_paths: Option<Vec<String>>,
+    /// exporter-toolkit key this exporter does not implement: refused by name.
     rate_limit: Option<serde_yaml_ng::Value>,
+}
+
+/// `http_server_config` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    http2: Option<bool>,
+    headers: Option<RawHeaders>,
+}
+
+/// The response headers exporter-toolkit allows, and no others.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeaders {
+    #[serde(rename = "Content-Security-Policy")]
+    content_security_policy: Option<String>,
+    #[serde(rename = "X-Frame-Options")]
+    x_frame_options: Option<String>,
+    #[serde(rename = "X-Content-Type-Options")]
+    x_content_type_options: Option<String>,
+    #[serde(rename = "X-XSS-Protection")]
+    x_xss_protection: Option<String>,
+    #[serde(rename = "Strict-Transport-Security")]
+    strict_transport_security: Option<String>,
 }
 
 impl WebConfig {
@@ -102,38 +157,145 @@ impl WebConfig {
         let Some(raw) = raw else {
             return Err(empty(origin));
         };
-        for (field, value) in [
-            ("http_server_config", &raw.http_server_config),
-            ("rate_limit", &raw.rate_limit),
-        ] {
-            if value.is_some() {
-                return Err(WebConfigError::field(
-                    origin,
-                    field,
-                    "part of the exporter-toolkit format but not supported by this exporter; remove it",
-                ));
-            }
+        if raw.rate_limit.is_some() {
+            return Err(WebConfigError::field(
+                origin,
+                "rate_limit",
+                "part of the exporter-toolkit format but not supported by this exporter \
+                 (--web.max-connections bounds what clients can hold); remove it",
+            ));
         }
-        if raw.tls_server_config.is_none() && raw.basic_auth_users.is_none() {
+        if raw.tls_server_config.is_none()
+            && raw.basic_auth_users.is_none()
+            && raw.http_server_config.is_none()
+        {
             return Err(empty(origin));
         }
-        let (tls, tls_summary) = match &raw.tls_server_config {
+        let http2 = raw
+            .http_server_config
+            .as_ref()
+            .and_then(|h| h.http2)
+            .unwrap_or(true);
+        let headers = match raw.http_server_config.and_then(|h| h.headers) {
+            Some(headers) => response_headers(headers, origin)?,
+            None => Vec::new(),
+        };
+        let (tls, tls_summary, tls_source) = match raw.tls_server_config {
             Some(raw_tls) => {
-                let built = tls::server_config(raw_tls, origin, base)?;
-                (Some(Arc::new(built.config)), Some(built.summary))
+                let built = tls::server_config(&raw_tls, origin, base, http2)?;
+                let source = TlsSource {
+                    raw: raw_tls,
+                    origin: origin.to_string(),
+                    base: base.to_path_buf(),
+                    material: built.material,
+                };
+                (
+                    Some(Arc::new(built.config)),
+                    Some(built.summary),
+                    Some(source),
+                )
             }
-            None => (None, None),
+            None => (None, None, None),
         };
         let basic_auth = match raw.basic_auth_users {
             Some(users) => Some(Arc::new(BasicAuth::new(users, origin)?)),
             None => None,
         };
+        let auth_excluded_paths = raw.basic_auth_excluded_paths.unwrap_or_default();
+        if let Some(bad) = auth_excluded_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(WebConfigError::field(
+                origin,
+                "basic_auth_excluded_paths",
+                format!("{bad:?} is not a path; paths start with '/'"),
+            ));
+        }
         Ok(WebConfig {
             tls,
             basic_auth,
+            auth_excluded_paths,
             tls_summary,
+            http2,
+            headers,
+            tls_source,
         })
     }
+
+    /// The same config with its TLS part built again, if a certificate, key or client CA
+    /// file now reads differently from what the TLS in force was built from: `None` when
+    /// nothing changed, else the rebuilt config or why it cannot be built (the caller
+    /// keeps the old one).
+    pub fn with_rotated_certificates(&self) -> Option<Result<WebConfig, WebConfigError>> {
+        let source = self.tls_source.as_ref()?;
+        if source.material.reread() == source.material {
+            return None;
+        }
+        Some(
+            tls::server_config(&source.raw, &source.origin, &source.base, self.http2).map(
+                |built| WebConfig {
+                    tls: Some(Arc::new(built.config)),
+                    tls_summary: Some(built.summary),
+                    tls_source: Some(TlsSource {
+                        material: built.material,
+                        ..source.clone()
+                    }),
+                    ..self.clone()
+                },
+            ),
+        )
+    }
+
+    /// The certificate files as they read now, to tell one failed rotation from the next.
+    pub(super) fn certificate_files_now(&self) -> Option<TlsMaterial> {
+        self.tls_source.as_ref().map(|s| s.material.reread())
+    }
+}
+
+/// `http_server_config.headers`, checked as exporter-toolkit checks them; an empty value
+/// means the header is not sent.
+fn response_headers(
+    raw: RawHeaders,
+    origin: &str,
+) -> Result<Vec<(HeaderName, HeaderValue)>, WebConfigError> {
+    let field = |name: &str| format!("http_server_config.headers.{name}");
+    let mut headers = Vec::new();
+    for (name, value, allowed) in [
+        ("Content-Security-Policy", raw.content_security_policy, None),
+        (
+            "X-Frame-Options",
+            raw.x_frame_options,
+            Some(&["deny", "sameorigin"][..]),
+        ),
+        (
+            "X-Content-Type-Options",
+            raw.x_content_type_options,
+            Some(&["nosniff"][..]),
+        ),
+        ("X-XSS-Protection", raw.x_xss_protection, None),
+        (
+            "Strict-Transport-Security",
+            raw.strict_transport_security,
+            None,
+        ),
+    ] {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if let Some(allowed) = allowed
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value))
+        {
+            return Err(WebConfigError::field(
+                origin,
+                &field(name),
+                format!("{value:?} is not allowed; use {}", allowed.join(" or ")),
+            ));
+        }
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| WebConfigError::field(origin, &field(name), "not a valid header value"))?;
+        let name = HeaderName::try_from(name.to_ascii_lowercase())
+            .map_err(|_| WebConfigError::field(origin, &field(name), "not a header name"))?;
+        headers.push((name, value));
+    }
+    Ok(headers)
 }
 
 fn empty(origin: &str) -> WebConfigError {
@@ -141,7 +303,9 @@ fn empty(origin: &str) -> WebConfigError {
         origin: origin.to_string(),
         location: None,
         field: None,
-        message: "sets nothing; expected `tls_server_config` and/or `basic_auth_users`".into(),
+        message: "sets nothing; expected `tls_server_config`, `http_server_config` and/or \
+                  `basic_auth_users`"
+            .into(),
     }
 }
 
@@ -188,6 +352,16 @@ fn yaml_error(origin: &str, error: &serde_yaml_ng::Error) -> WebConfigError {
 mod tests {
     use super::*;
 
+    /// A key and a self-signed certificate for `localhost`.
+    fn self_signed() -> (rcgen::KeyPair, rcgen::Certificate) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (key, cert)
+    }
+
     fn error(yaml: &str) -> String {
         WebConfig::from_yaml(yaml, "web.yml", Path::new("/nonexistent"))
             .unwrap_err()
@@ -216,19 +390,15 @@ mod tests {
         for yaml in ["", "# nothing\n", "{}\n"] {
             assert!(error(yaml).contains("sets nothing"), "{yaml:?}");
         }
-        let text = error("http_server_config: {http2: false}\n");
-        assert!(text.contains("field `http_server_config`: "), "{text}");
+        let text = error("rate_limit: {interval: 1s, burst: 5}\n");
+        assert!(text.contains("field `rate_limit`: "), "{text}");
         assert!(text.contains("not supported"), "{text}");
     }
 
     #[test]
     fn a_full_config_loads_with_relative_paths_and_debug_shows_no_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
+        let (key, cert) = self_signed();
         std::fs::create_dir(dir.path().join("tls")).unwrap();
         std::fs::write(dir.path().join("tls/server.crt"), cert.pem()).unwrap();
         std::fs::write(dir.path().join("tls/server.key"), key.serialize_pem()).unwrap();
@@ -273,6 +443,208 @@ mod tests {
         .to_string();
         assert!(
             text.contains("field `tls_server_config.key_file`: does not fit"),
+            "{text}"
+        );
+    }
+
+    /// exporter-toolkit's documented example (docs/web-config.yml) and the shapes of its
+    /// test configs (web/testdata), each accepted or refused by name as this exporter
+    /// documents. Certificates are made here; `client.pem` is a CA.
+    #[test]
+    fn exporter_toolkit_example_configs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, cert) = self_signed();
+        std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
+        std::fs::write(dir.path().join("client.pem"), cert.pem()).unwrap();
+        let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+        let inline = |pem: &str| {
+            let lines: String = pem.lines().map(|l| format!("    {l}\n")).collect();
+            format!("|\n{lines}")
+        };
+        let users = "basic_auth_users:\n  alice: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n  \
+                     bob: $2y$10$hLqFl9jSjoAAy95Z/zw8Ye8wkdMBM8c5Bn1ptYqP/AXyV0.oy0S8m\n";
+        // (name, YAML, None when accepted or Some(text the refusal contains))
+        let cases: Vec<(&str, String, Option<&str>)> = vec![
+            (
+                "docs/web-config.yml",
+                format!("{tls}{users}basic_auth_excluded_paths:\n- /-/healthy\n- /-/ready\n"),
+                None,
+            ),
+            ("users_noTLS", users.to_string(), None),
+            ("noAuth", tls.to_string(), None),
+            (
+                "noHTTP2",
+                format!("{tls}http_server_config:\n  http2: false\n"),
+                None,
+            ),
+            (
+                "headers",
+                "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    \
+                 Strict-Transport-Security: max-age=31536000; includeSubDomains\n    \
+                 X-Content-Type-Options: nosniff\n    X-XSS-Protection: 1\n    \
+                 Content-Security-Policy: \"default-src 'self' *.test.example.net\"\n"
+                    .to_string(),
+                None,
+            ),
+            (
+                "headers_extra_header",
+                "http_server_config:\n  headers:\n    Content-Type: foo\n".to_string(),
+                Some("http_server_config.headers.Content-Type"),
+            ),
+            (
+                "headers_frame_options",
+                "http_server_config:\n  headers:\n    X-Frame-Options: allow\n".to_string(),
+                Some("\"allow\" is not allowed; use deny or sameorigin"),
+            ),
+            (
+                "headers_content_type_options",
+                "http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n".to_string(),
+                Some("X-Content-Type-Options"),
+            ),
+            (
+                "someCiphers",
+                format!(
+                    "{tls}  cipher_suites:\n  - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n  \
+                     - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n  min_version: TLS12\n  max_version: TLS12\n"
+                ),
+                None,
+            ),
+            (
+                "allCiphers (CBC and RSA key exchange)",
+                format!(
+                    "{tls}  cipher_suites:\n  - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n  \
+                     - TLS_AES_128_GCM_SHA256\n  - TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA\n"
+                ),
+                Some("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA is not offered by rustls"),
+            ),
+            (
+                "inventedCiphers",
+                format!("{tls}  cipher_suites:\n  - TLS_FOO_BAR\n"),
+                Some("unknown cipher suite \"TLS_FOO_BAR\""),
+            ),
+            (
+                "someCurves",
+                format!("{tls}  curve_preferences:\n    - CurveP256\n    - X25519\n"),
+                None,
+            ),
+            (
+                "allCurves",
+                format!(
+                    "{tls}  curve_preferences:\n    - CurveP256\n    - CurveP384\n    - CurveP521\n    - X25519\n"
+                ),
+                Some("CurveP521 is not offered"),
+            ),
+            (
+                "X25519MLKEM768",
+                format!("{tls}  curve_preferences: [X25519MLKEM768]\n"),
+                Some("X25519MLKEM768 is not offered"),
+            ),
+            (
+                "inventedCurves",
+                format!("{tls}  curve_preferences:\n    - CurveP257\n"),
+                Some("unknown curve \"CurveP257\""),
+            ),
+            (
+                "wrongTLSVersion",
+                format!("{tls}  min_version: TLS111\n"),
+                Some("tls_server_config.min_version"),
+            ),
+            (
+                "requireanyclientcert",
+                format!("{tls}  client_auth_type: RequireAnyClientCert\n"),
+                None,
+            ),
+            (
+                "requireandverifyclientcert",
+                format!(
+                    "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client.pem\n"
+                ),
+                None,
+            ),
+            (
+                "auth_client_san",
+                format!(
+                    "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client.pem\n  \
+                     client_allowed_sans:\n    - one\n    - test3\n    - two\n"
+                ),
+                None,
+            ),
+            (
+                "auth_client_san_optional_cert",
+                format!(
+                    "{tls}  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: client.pem\n  \
+                     client_allowed_sans: [one]\n"
+                ),
+                Some("client_allowed_sans"),
+            ),
+            (
+                "client_allowed_sans with an e-mail SAN",
+                format!(
+                    "{tls}  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [a@example.com]\n"
+                ),
+                Some("\"a@example.com\" is not a DNS name or IP address"),
+            ),
+            (
+                "VerifyClientCertIfGiven without a CA (Go falls back to the system roots)",
+                format!("{tls}  client_auth_type: VerifyClientCertIfGiven\n"),
+                Some("tls_server_config.client_ca_file"),
+            ),
+            (
+                "tlsInline",
+                format!(
+                    "tls_server_config:\n  cert: {}  key: {}",
+                    inline(&cert.pem()),
+                    inline(&key.serialize_pem())
+                ),
+                None,
+            ),
+            (
+                "cert and cert_file",
+                format!("{tls}  cert: {}", inline(&cert.pem())),
+                Some("set cert or cert_file, not both"),
+            ),
+            (
+                "certPath_empty",
+                "tls_server_config:\n  cert_file: \"\"\n  key_file: server.key\n".to_string(),
+                Some("tls_server_config.cert_file"),
+            ),
+            (
+                "rate_limiter",
+                "rate_limit:\n  interval: 1s\n  burst: 1\n".to_string(),
+                Some("rate_limit"),
+            ),
+            (
+                "junk_key",
+                format!("{tls}junk: 1\n"),
+                Some("field `junk`: unknown key"),
+            ),
+        ];
+        for (name, yaml, refused) in cases {
+            let result = WebConfig::from_yaml(&yaml, "web.yml", dir.path());
+            match (result, refused) {
+                (Ok(_), None) => {}
+                (Err(err), Some(expected)) => {
+                    let text = err.to_string();
+                    assert!(text.contains(expected), "{name}: {text}");
+                }
+                (Ok(_), Some(expected)) => panic!("{name}: accepted, expected {expected}"),
+                (Err(err), None) => panic!("{name}: refused: {err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inline_keys_are_not_shown_by_debug() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let raw: RawTls = serde_yaml_ng::from_str(&format!(
+            "key: |\n  {}\n",
+            key.serialize_pem().lines().collect::<Vec<_>>().join("\n  ")
+        ))
+        .unwrap();
+        let text = format!("{raw:?}");
+        assert!(
+            text.contains("<redacted>") && !text.contains("PRIVATE KEY"),
             "{text}"
         );
     }

@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::idle::{Activity, Watched};
+use super::live::LiveWebConfig;
 
 /// Largest request head (request line and headers) accepted. A scrape's head is a few
 /// hundred bytes; hyper cannot go below 8 KiB.
@@ -82,17 +83,82 @@ pub struct Limits {
     pub header_timeout: Duration,
 }
 
+/// Where to listen, from `--web.listen-address`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// `:PORT`: every interface, IPv6 and IPv4 on one socket.
+    AllInterfaces(u16),
+    /// `HOST:PORT`: exactly this address.
+    Exact(SocketAddr),
+}
+
+impl std::fmt::Display for ListenAddress {
+    /// As given on the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenAddress::AllInterfaces(port) => write!(f, ":{port}"),
+            ListenAddress::Exact(address) => write!(f, "{address}"),
+        }
+    }
+}
+
+/// Opens a listening socket. `:PORT` binds `[::]` with IPv6-only off, so that IPv6-only
+/// and IPv4 clusters alike can scrape; where the host has no IPv6 it falls back to
+/// `0.0.0.0` and says so. Other errors (the port in use, no permission) are returned.
+pub fn bind(address: ListenAddress) -> std::io::Result<TcpListener> {
+    let exact = match address {
+        ListenAddress::Exact(address) => address,
+        ListenAddress::AllInterfaces(port) => match bind_dual_stack(port) {
+            Ok(listener) => return Ok(listener),
+            Err(err) if no_ipv6(&err) => {
+                tracing::warn!(port, error = %err, "this host has no IPv6; listening on IPv4 (0.0.0.0) only");
+                SocketAddr::from(([0, 0, 0, 0], port))
+            }
+            Err(err) => return Err(err),
+        },
+    };
+    let std_listener = std::net::TcpListener::bind(exact)?;
+    std_listener.set_nonblocking(true)?;
+    TcpListener::from_std(std_listener)
+}
+
+/// `[::]:port` accepting IPv4 too (as IPv4-mapped addresses), whatever the system's
+/// `bindv6only` default.
+fn bind_dual_stack(port: u16) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(false)?;
+    // As std and tokio do for listeners: a restart may bind while old connections linger.
+    socket.set_reuse_address(true)?;
+    socket.bind(&SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)).into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Whether a bind error means "no IPv6 here" (no such address family, no such address)
+/// rather than a problem a fallback would hide.
+fn no_ipv6(err: &std::io::Error) -> bool {
+    const EAFNOSUPPORT: i32 = 97;
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::Unsupported
+    ) || err.raw_os_error() == Some(EAFNOSUPPORT)
+}
+
 /// Serves `service` on every listener until `shutdown` completes, then lets open requests
 /// finish (for a bounded time).
 pub async fn serve<S: Handler>(
     listeners: Vec<TcpListener>,
-    tls: Option<TlsAcceptor>,
+    web: Arc<LiveWebConfig>,
     limits: Limits,
     service: S,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let builder = Arc::new(builder(limits));
+    let with_http2 = Arc::new(builder(limits));
+    // `http_server_config.http2: false`: HTTP/1.1 only, on plain and TLS connections.
+    let http1_only = Arc::new(builder(limits).http1_only());
     let graceful = GracefulShutdown::new();
     let (connections_tx, mut connections_rx) = tokio::sync::mpsc::channel(64);
     let acceptors: Vec<_> = listeners
@@ -113,12 +179,20 @@ pub async fn serve<S: Handler>(
         tokio::select! {
             accepted = connections_rx.recv() => {
                 let Some((stream, peer, permit)) = accepted else { break };
+                // The web config in force when the connection arrives decides TLS and
+                // HTTP/2 for its whole life; a reload or rotation affects new ones.
+                let current = web.load();
+                let tls = current
+                    .as_ref()
+                    .and_then(|w| w.tls.clone())
+                    .map(TlsAcceptor::from);
+                let http2 = current.as_ref().is_none_or(|w| w.http2);
                 tokio::spawn(connection(
                     stream,
                     peer,
                     permit,
-                    tls.clone(),
-                    Arc::clone(&builder),
+                    tls,
+                    Arc::clone(if http2 { &with_http2 } else { &http1_only }),
                     service.clone(),
                     graceful.watcher(),
                     limits.header_timeout,
@@ -285,5 +359,41 @@ async fn deadline_until_first_request(first_request: &Notify, deadline: Instant)
         .is_ok()
     {
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_missing_ipv6_falls_back_to_ipv4() {
+        use std::io::{Error, ErrorKind};
+        assert!(no_ipv6(&Error::from_raw_os_error(97))); // EAFNOSUPPORT
+        assert!(no_ipv6(&Error::from(ErrorKind::AddrNotAvailable)));
+        // A port in use or no permission must not be hidden by listening elsewhere.
+        assert!(!no_ipv6(&Error::from(ErrorKind::AddrInUse)));
+        assert!(!no_ipv6(&Error::from(ErrorKind::PermissionDenied)));
+    }
+
+    #[tokio::test]
+    async fn all_interfaces_accepts_ipv4_and_ipv6_on_one_socket() {
+        let listener = bind(ListenAddress::AllInterfaces(0)).unwrap();
+        let address = listener.local_addr().unwrap();
+        let port = address.port();
+        if address.is_ipv4() {
+            // This host has no IPv6: the fallback is what there is to check.
+            assert_eq!(address.ip(), std::net::Ipv4Addr::UNSPECIFIED);
+            return;
+        }
+        for client in [
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ] {
+            let connect = tokio::net::TcpStream::connect(client);
+            let (connected, accepted) = tokio::join!(connect, listener.accept());
+            connected.unwrap();
+            accepted.unwrap();
+        }
     }
 }

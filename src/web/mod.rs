@@ -13,10 +13,12 @@ pub mod basic_auth;
 pub mod config;
 mod idle;
 pub mod listener;
+pub mod live;
 mod tls;
 
 pub use config::WebConfig;
-pub use listener::Limits;
+pub use listener::{Limits, ListenAddress, bind};
+pub use live::LiveWebConfig;
 
 /// Why the web config cannot be used. The message names the file, the position when the
 /// YAML parser knows it, and the field, e.g.

@@ -67,6 +67,14 @@ impl<'a> ExporterRun<'a> {
         }
     }
 
+    /// Runs the subcommand `args` (its name first) instead of the exporter.
+    pub fn subcommand(mut self, args: &[&str]) -> Self {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.append(&mut self.args);
+        self.args = all;
+        self
+    }
+
     pub fn arg(mut self, flag: &str, value: impl Into<String>) -> Self {
         self.args.push(flag.into());
         self.args.push(value.into());
@@ -101,7 +109,7 @@ impl<'a> ExporterRun<'a> {
                 .unwrap()
                 .iter()
                 .find(|l| l.contains("listening for scrapes"))
-                .and_then(|l| logfmt_value(l, "address"));
+                .and_then(|l| logfmt_value(l, "address").or_else(|| json_field(l, "address")));
             if let Some(address) = found {
                 break address;
             }
@@ -173,6 +181,9 @@ fn command(args: &[String], env: &[(&str, String)]) -> Command {
         .args(args)
         .env_remove("GENESYS_CLIENT_ID")
         .env_remove("GENESYS_CLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_REGION")
         .stdin(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
@@ -211,6 +222,12 @@ pub fn binary() -> PathBuf {
 }
 
 /// The value of `key=` in a logfmt line.
+/// The string field `key` of a `--log.format json` line.
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let line: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(line["fields"][key].as_str()?.to_string())
+}
+
 fn logfmt_value(line: &str, key: &str) -> Option<String> {
     let start = line.find(&format!("{key}="))? + key.len() + 1;
     let rest = &line[start..];
@@ -242,9 +259,25 @@ impl Exporter {
         self.logs.lock().unwrap().join("\n")
     }
 
-    /// Waits until `/-/ready` answers 200.
+    /// Waits until the logs contain `text`; the deadline only stops a broken run from
+    /// hanging, so it is generous.
+    pub async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.logs().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} in the logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `/-/ready` answers 200. The deadline only stops a broken run: it is
+    /// generous because a first poll of a big org on a loaded 2-core machine (CI runs
+    /// several tests at once) can take well over half a minute.
     pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(response) = reqwest::get(self.url("/-/ready")).await
                 && response.status() == 200
@@ -262,13 +295,17 @@ impl Exporter {
 
     /// Scrapes the telemetry path in the Prometheus text format.
     pub async fn scrape(&self) -> Metrics {
-        let text = reqwest::get(self.url("/metrics"))
+        Metrics::parse(&self.page("/metrics").await)
+    }
+
+    /// The body of a GET of `path`, such as the landing page `/`.
+    pub async fn page(&self, path: &str) -> String {
+        reqwest::get(self.url(path))
             .await
-            .expect("scrape")
+            .expect("GET")
             .text()
             .await
-            .expect("scrape body");
-        Metrics::parse(&text)
+            .expect("body")
     }
 
     /// Sends SIGTERM and waits for the exit status.

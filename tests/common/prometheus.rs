@@ -62,21 +62,43 @@ impl Prometheus {
     /// Like [`Prometheus::start`], with another job name and rule files to evaluate
     /// (every [`SCRAPE_INTERVAL`] too).
     pub fn start_with(dir: &Path, target: &str, job: &str, rule_files: &[&Path]) -> Prometheus {
-        let binary = tool("prometheus");
-        let config = dir.join("prometheus.yml");
         let every = format!("{}s", SCRAPE_INTERVAL.as_secs());
         let rules: Vec<String> = rule_files
             .iter()
             .map(|path| format!("'{}'", path.display()))
             .collect();
-        std::fs::write(
-            &config,
-            format!(
+        Prometheus::spawn(
+            dir,
+            &format!(
                 "global:\n  scrape_interval: {every}\n  evaluation_interval: {every}\nrule_files: [{}]\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n",
                 rules.join(", ")
             ),
         )
-        .expect("prometheus.yml written");
+    }
+
+    /// Loads the OpenMetrics file `backfill` into blocks with promtool (in `dir`/data)
+    /// and starts Prometheus on them alone, scraping nothing.
+    pub fn on_backfill(dir: &Path, openmetrics: &Path) -> Prometheus {
+        let created = Command::new(tool("promtool"))
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(openmetrics)
+            .arg(dir.join("data"))
+            .output()
+            .expect("promtool runs");
+        assert!(
+            created.status.success(),
+            "promtool refused the backfill: {}{}",
+            String::from_utf8_lossy(&created.stdout),
+            String::from_utf8_lossy(&created.stderr)
+        );
+        Prometheus::spawn(dir, "scrape_configs: []\n")
+    }
+
+    /// Starts Prometheus with `config` on a free port, its data in `dir`/data.
+    fn spawn(dir: &Path, config_text: &str) -> Prometheus {
+        let binary = tool("prometheus");
+        let config = dir.join("prometheus.yml");
+        std::fs::write(&config, config_text).expect("prometheus.yml written");
         let port = free_port();
         let log = dir.join("prometheus.log");
         let child = Command::new(binary)
@@ -134,6 +156,35 @@ impl Prometheus {
             Ok(data) => data["result"].as_array().cloned().unwrap_or_default(),
             Err(err) if err.starts_with("no answer") => vec![],
             Err(err) => panic!("{query}: {err}"),
+        }
+    }
+
+    /// The series an instant query returns at Unix time `at`; none while Prometheus is
+    /// starting.
+    pub async fn query_at(&self, query: &str, at: f64) -> Vec<serde_json::Value> {
+        match self
+            .api(
+                "query",
+                &[("query", query.to_string()), ("time", at.to_string())],
+            )
+            .await
+        {
+            Ok(data) => data["result"].as_array().cloned().unwrap_or_default(),
+            Err(err) if err.starts_with("no answer") => vec![],
+            Err(err) => panic!("{query}: {err}"),
+        }
+    }
+
+    /// Waits (up to `timeout`) until `query` at Unix time `at` returns a series.
+    pub async fn wait_for_at(&self, query: &str, at: f64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.query_at(query, at).await.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "no answer to {query} at {at} from Prometheus; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 

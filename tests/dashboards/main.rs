@@ -549,3 +549,51 @@ async fn two_queries_of_one_granularity_never_add_up() {
     assert_eq!(both, 2.0 * by_queue);
     assert_eq!(shown, by_queue, "{expr}");
 }
+
+/// History on day one: a backfill of the built-in query (the demo's), loaded with
+/// promtool into a Prometheus that scrapes nothing, answers every query of the
+/// contact-center dashboard at a past instant.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contact_center_dashboard_answers_from_backfilled_data_alone() {
+    use chrono::{DurationRound, TimeDelta, Utc};
+
+    let sim = common::simulator(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = (Utc::now() - TimeDelta::hours(1))
+        .duration_trunc(TimeDelta::minutes(30))
+        .unwrap();
+    let from = to - TimeDelta::hours(6);
+    let output = dir.path().join("history.om");
+    let (status, logs) = common::ExporterRun::against(&sim)
+        .subcommand(&[
+            "backfill",
+            "--from",
+            &from.to_rfc3339(),
+            "--to",
+            &to.to_rfc3339(),
+            "--sample-interval",
+            "5m",
+            "--label.job",
+            JOB,
+            "--output",
+            &output.to_string_lossy(),
+        ])
+        .run_to_exit();
+    assert!(status.success(), "{logs}");
+    let prometheus = Prometheus::on_backfill(dir.path(), &output);
+    // Ten minutes after the last bucket's values arrived (90 s after its end), just
+    // past a sample, so the dashboard's few seconds of range hold one.
+    let now = (to + TimeDelta::seconds(90 + 600 + 3)).timestamp() as f64;
+    prometheus
+        .wait_for_at("genesys_exporter_build_info", now, Duration::from_secs(60))
+        .await;
+    let grafana = Grafana {
+        prometheus: &prometheus,
+        now,
+    };
+    let (failures, queries) = grafana
+        .failures("contact-center.json", &grafana::load("contact-center.json"))
+        .await;
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(queries >= 20, "only {queries} queries checked");
+}

@@ -1,0 +1,196 @@
+"""Drives the simulator through the official Genesys Cloud Python SDK (run by scripts/check-sdk).
+
+Every response is parsed into the SDK's models and serialized back; anything the models
+drop (an unknown field), an enum value they do not know, or a call that fails is an error.
+The exporter's catalogue must list exactly the SDK's metric and dimension enums.
+
+Usage: check_sdk.py BASE_URL CATALOG_RS
+"""
+
+import inspect
+import json
+import re
+import sys
+import urllib.request
+
+import PureCloudPlatformClientV2 as genesys
+from PureCloudPlatformClientV2 import models
+from PureCloudPlatformClientV2.rest import ApiException
+
+CLIENT_ID = "demo-client"
+CLIENT_SECRET = "demo-secret"
+DAY = "2026-11-24T00:00:00.000Z/2026-11-25T00:00:00.000Z"
+HOUR = "2026-11-24T10:00:00.000Z/2026-11-24T11:00:00.000Z"
+
+failures = []
+
+
+def fail(message):
+    failures.append(message)
+    print(f"FAIL {message}", file=sys.stderr)
+
+
+def enum_of(model, attribute):
+    """The allowed values the SDK's setter of `attribute` checks."""
+    setter = getattr(model, attribute).fset
+    match = re.search(r"allowed_values = \[(.*?)\]", inspect.getsource(setter))
+    return set(json.loads(f"[{match.group(1)}]"))
+
+
+def catalogue(path, name):
+    """A `pub const NAME: &[&str] = &[...]` list of src/genesys/catalog.rs."""
+    text = open(path, encoding="utf-8").read()
+    body = re.search(rf"pub const {name}: &\[&str\] = &\[(.*?)\];", text, re.S).group(1)
+    return set(re.findall(r'"([^"]+)"', body))
+
+
+def check_catalogue(path):
+    for name, sdk in [
+        ("CONVERSATION_METRICS", enum_of(models.ConversationAggregationView, "target")),
+        ("CONVERSATION_DIMENSIONS", enum_of(models.ConversationAggregateQueryPredicate, "dimension")),
+        ("OBSERVATION_DIMENSIONS", enum_of(models.QueueObservationQueryPredicate, "dimension")),
+    ]:
+        ours = catalogue(path, name)
+        if ours != sdk:
+            fail(f"{name}: only in the catalogue {sorted(ours - sdk)}, only in the SDK {sorted(sdk - ours)}")
+    return catalogue(path, "CONVERSATION_METRICS"), catalogue(path, "CONVERSATION_DIMENSIONS")
+
+
+def without_nulls(value):
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def outdated(value, where=""):
+    """Paths of values the SDK replaced by "outdated_sdk_version" (an enum it lacks)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in outdated(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in outdated(v, f"{where}[{i}]")]
+    return [where] if value == "outdated_sdk_version" else []
+
+
+def round_trip(api, raw, klass, what):
+    """Parses raw JSON into `klass` and checks that serializing it back loses nothing."""
+    parsed = api._ApiClient__deserialize(raw, klass)
+    again = without_nulls(api.sanitize_for_serialization(parsed))
+    if again != without_nulls(raw):
+        fail(f"{what}: the {klass} model does not hold the whole response")
+    for path in outdated(again):
+        fail(f"{what}: {path} is a value the SDK does not know")
+    return parsed
+
+
+def post_raw(base, token, path, body):
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def main(base, catalog_rs):
+    metrics, dimensions = check_catalogue(catalog_rs)
+    api = genesys.ApiClient(host=base)
+    api.get_client_credentials_token(CLIENT_ID, CLIENT_SECRET)
+    token = api.access_token
+    analytics = genesys.AnalyticsApi(api)
+    routing = genesys.RoutingApi(api)
+    aggregates_path = "/api/v2/analytics/conversations/aggregates/query"
+
+    # Aggregates through the SDK's own request models, across granularities and zones.
+    calls = 0
+    for granularity in ["PT15M", "PT30M", "PT1H", "P1D"]:
+        for zone in ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]:
+            query = models.ConversationAggregationQuery()
+            query.interval = DAY
+            query.granularity = granularity
+            query.time_zone = zone
+            query.group_by = ["queueId", "mediaType", "direction"]
+            query.metrics = ["nOffered", "nConnected", "tHandle", "tAnswered", "tAbandon", "oServiceLevel"]
+            predicate = models.ConversationAggregateQueryPredicate()
+            predicate.type = "dimension"
+            predicate.dimension = "mediaType"
+            predicate.operator = "matches"
+            predicate.value = "voice"
+            query.filter = models.ConversationAggregateQueryFilter()
+            query.filter.type = "and"
+            query.filter.predicates = [predicate]
+            try:
+                answer = analytics.post_analytics_conversations_aggregates_query(query)
+                calls += 1
+            except ApiException as error:
+                fail(f"aggregates {granularity} {zone}: HTTP {error.status} {error.body}")
+                continue
+            if not answer.results:
+                fail(f"aggregates {granularity} {zone}: no results in a whole day")
+            body = api.sanitize_for_serialization(query)
+            status, raw = post_raw(base, token, aggregates_path, body)
+            round_trip(api, raw, "ConversationAggregateQueryResponse", f"aggregates {granularity} {zone}")
+
+    # Every catalogue metric and dimension, as the raw answer the models must hold.
+    for metric in sorted(metrics):
+        status, raw = post_raw(base, token, aggregates_path, {"interval": HOUR, "metrics": [metric]})
+        if status != 200:
+            fail(f"metric {metric}: HTTP {status}")
+        round_trip(api, raw, "ConversationAggregateQueryResponse", f"metric {metric}")
+    for dimension in sorted(dimensions):
+        status, raw = post_raw(
+            base, token, aggregates_path,
+            {"interval": HOUR, "metrics": ["nOffered"], "groupBy": [dimension]},
+        )
+        if status != 200:
+            fail(f"dimension {dimension}: HTTP {status}")
+        round_trip(api, raw, "ConversationAggregateQueryResponse", f"dimension {dimension}")
+
+    # Queue pages through the SDK, every page.
+    page_number, seen = 1, 0
+    while True:
+        listing = routing.get_routing_queues(page_size=100, page_number=page_number)
+        seen += len(listing.entities or [])
+        if not listing.next_uri:
+            break
+        page_number += 1
+    if seen == 0 or seen != listing.total:
+        fail(f"queue pages: {seen} queues read, {listing.total} listed")
+
+    # Error bodies: each must parse into ErrorBody, details included.
+    refusals = [
+        {"interval": HOUR, "metrics": ["nOfered"]},
+        {"interval": HOUR, "metrics": ["nOffered"], "groupBy": ["queueID"]},
+        {"interval": "yesterday", "metrics": ["nOffered"]},
+        {"interval": HOUR, "metrics": ["nOffered"], "filter": {"type": "or", "predicates": [
+            {"type": "dimension", "dimension": "queueId", "value": str(i)} for i in range(101)]}},
+    ]
+    for body in refusals:
+        status, raw = post_raw(base, token, aggregates_path, body)
+        if status != 400:
+            fail(f"refusal {json.dumps(body)[:80]}: HTTP {status}, not 400")
+        error = round_trip(api, raw, "ErrorBody", f"refusal {json.dumps(body)[:80]}")
+        if not (error.details and error.details[0].field_name):
+            fail(f"refusal {json.dumps(body)[:80]}: no details[].fieldName")
+    try:
+        bad = models.ConversationAggregationQuery()
+        bad.interval = HOUR
+        bad.metrics = ["nOfered"]
+        analytics.post_analytics_conversations_aggregates_query(bad)
+        fail("the SDK's call with a misspelt metric succeeded")
+    except ApiException as error:
+        if error.status != 400:
+            fail(f"the SDK's call with a misspelt metric: HTTP {error.status}")
+
+    print(f"{calls} SDK aggregates calls, {len(metrics)} metrics, {len(dimensions)} dimensions, "
+          f"{seen} queues, {len(refusals)} refusals: {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,212 @@
+//! The one fetch loop of `report` and `backfill`: a query's range, request by request,
+//! through the same client as the live exporter (budget, token, retries, size limit)
+//! and the same filter split, each bucket mapped by [`crate::mapping`] exactly as a
+//! live poll would map it, and handed to a writer in time order.
+//!
+//! A response is held whole while its buckets are written, so its size bounds the
+//! memory: after each request the next one is sized so that it holds about
+//! [`METRIC_ENTRIES_PER_REQUEST`] metric entries, by the densest bucket seen so far,
+//! never more than [`super::range::MAX_REQUEST_SPAN`] of buckets, and never more than
+//! [`GROWTH`] times the last request (a quiet night must not size a busy morning).
+//! The first request asks for one bucket.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::QueryConfig;
+use crate::genesys::bodies::{AggregateResponse, AggregateResult};
+use crate::genesys::{ApiError, GenesysClient};
+use crate::interval::Interval;
+use crate::mapping::{GroupMemory, QuerySeries, map_response};
+
+use super::progress::Progress;
+use super::range::Range;
+
+/// Metric entries (one metric of one group in one bucket) one response should hold at
+/// most: about 3 MB of JSON, held with its parsed form while its buckets are written.
+pub const METRIC_ENTRIES_PER_REQUEST: usize = 40_000;
+/// How much larger than the last one a request may grow.
+pub const GROWTH: usize = 4;
+
+/// Where the mapped buckets go, in time order: a report or an OpenMetrics file.
+pub trait BucketSink {
+    /// Takes the series of `query` for `bucket`, as the live exporter would have
+    /// exported them after polling it.
+    fn bucket(
+        &mut self,
+        query: &QueryConfig,
+        bucket: &Interval,
+        series: &QuerySeries,
+    ) -> std::io::Result<()>;
+}
+
+/// Why a range could not be fetched and written.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("query {query}: the request for {interval} failed: {source}")]
+    Api {
+        query: String,
+        /// The request's interval, as sent.
+        interval: Interval,
+        source: ApiError,
+    },
+    #[error("cannot write the output: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Fetches every bucket of `range` for `query` and hands each, mapped, to `sink`.
+pub async fn fetch_range(
+    client: &GenesysClient,
+    query: &QueryConfig,
+    range: &Range,
+    queue_names: &HashMap<String, String>,
+    sink: &mut dyn BucketSink,
+    progress: &Progress,
+) -> Result<(), FetchError> {
+    let mut memory = GroupMemory::default();
+    let mut skipped = 0u64;
+    let mut limit = 1;
+    let mut first = 0;
+    while first < range.buckets.len() {
+        let buckets = range.request_at(first, limit);
+        let interval = Interval {
+            start: buckets[0].start,
+            end: buckets[buckets.len() - 1].end,
+        };
+        let mut split = BucketSplit::new(buckets);
+        for request in query.requests(&interval) {
+            let delivered =
+                client
+                    .query_aggregates(&request)
+                    .await
+                    .map_err(|source| FetchError::Api {
+                        query: query.name.clone(),
+                        interval,
+                        source,
+                    })?;
+            progress.request();
+            split.add(delivered.value);
+        }
+        skipped += split.skipped;
+        let densest = split.densest();
+        for (bucket, response) in buckets.iter().zip(split.responses) {
+            let mapped = map_response(query, bucket, &response, queue_names, &mut memory);
+            skipped += mapped.warnings;
+            sink.bucket(query, bucket, &mapped.series)?;
+        }
+        progress.buckets(buckets.len());
+        first += buckets.len();
+        limit = next_limit(buckets.len(), densest);
+    }
+    if skipped > 0 {
+        tracing::warn!(query = %query.name, skipped, "parts of the responses were skipped (unreadable stats, buckets outside the request, repeated entries)");
+    }
+    Ok(())
+}
+
+/// The buckets of the next request, given that the last covered `previous` buckets and
+/// its densest bucket held `densest` metric entries.
+fn next_limit(previous: usize, densest: usize) -> usize {
+    let fit = METRIC_ENTRIES_PER_REQUEST / densest.max(1);
+    fit.min(previous.saturating_mul(GROWTH)).max(1)
+}
+
+/// The responses to one request's interval, regrouped as one response per bucket, so
+/// that each bucket is mapped as a live poll of that bucket alone.
+struct BucketSplit {
+    by_start: HashMap<DateTime<Utc>, usize>,
+    responses: Vec<AggregateResponse>,
+    /// Metric entries per bucket.
+    entries: Vec<usize>,
+    /// Buckets with an unreadable interval or one the request did not ask for.
+    skipped: u64,
+}
+
+impl BucketSplit {
+    fn new(buckets: &[Interval]) -> BucketSplit {
+        BucketSplit {
+            by_start: buckets
+                .iter()
+                .enumerate()
+                .map(|(index, bucket)| (bucket.start, index))
+                .collect(),
+            responses: buckets
+                .iter()
+                .map(|_| AggregateResponse::default())
+                .collect(),
+            entries: vec![0; buckets.len()],
+            skipped: 0,
+        }
+    }
+
+    fn add(&mut self, response: AggregateResponse) {
+        for result in response.results {
+            for bucket in result.data {
+                let slot = Interval::parse_iso8601(&bucket.interval)
+                    .ok()
+                    .and_then(|interval| self.by_start.get(&interval.start).copied());
+                let Some(slot) = slot else {
+                    self.skipped += 1;
+                    continue;
+                };
+                self.entries[slot] += bucket.metrics.len();
+                self.responses[slot].results.push(AggregateResult {
+                    group: result.group.clone(),
+                    data: vec![bucket],
+                });
+            }
+        }
+    }
+
+    fn densest(&self) -> usize {
+        self.entries.iter().copied().max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_grow_slowly_and_stay_under_the_entry_target() {
+        // A quiet first bucket: the next request grows only fourfold.
+        assert_eq!(next_limit(1, 10), 4);
+        assert_eq!(next_limit(4, 10), 16);
+        // A dense org: one bucket a request.
+        assert_eq!(next_limit(16, 65_000), 1);
+        assert_eq!(next_limit(1, 500_000), 1);
+        assert_eq!(next_limit(100, 1_000), 40);
+        assert_eq!(next_limit(1, 0), 4);
+    }
+
+    #[test]
+    fn responses_are_regrouped_by_bucket() {
+        let start: DateTime<Utc> = "2026-11-25T10:00:00Z".parse().unwrap();
+        let buckets: Vec<Interval> = (0..3)
+            .map(|i| Interval {
+                start: start + chrono::TimeDelta::hours(i),
+                end: start + chrono::TimeDelta::hours(i + 1),
+            })
+            .collect();
+        let mut split = BucketSplit::new(&buckets);
+        let response: AggregateResponse = serde_json::from_value(serde_json::json!({"results": [
+            {"group": {"queueId": "q1"}, "data": [
+                {"interval": "2026-11-25T10:00:00.000Z/2026-11-25T11:00:00.000Z",
+                 "metrics": [{"metric": "nOffered", "stats": {"count": 1}}]},
+                {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z",
+                 "metrics": [{"metric": "nOffered", "stats": {"count": 3}},
+                             {"metric": "tHandle", "stats": {"count": 1, "sum": 5}}]},
+                {"interval": "2026-11-25T09:00:00.000Z/2026-11-25T10:00:00.000Z", "metrics": []}]},
+            {"group": {"queueId": "q2"}, "data": [
+                {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z",
+                 "metrics": [{"metric": "nOffered", "stats": {"count": 2}}]}]}]}))
+        .unwrap();
+        split.add(response);
+        let groups: Vec<usize> = split.responses.iter().map(|r| r.results.len()).collect();
+        assert_eq!(groups, [1, 0, 2]);
+        assert_eq!(split.entries, [1, 0, 3]);
+        assert_eq!(split.densest(), 3);
+        assert_eq!(split.skipped, 1);
+    }
+}

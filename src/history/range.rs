@@ -1,0 +1,331 @@
+//! The buckets of a date range, and how they are cut into requests. Pure: `now` is
+//! always a parameter, so every case (time zones, DST, relative times) is unit-tested.
+//!
+//! `--from` and `--to` are read in the query's time zone and both aligned down to a
+//! bucket start: `--from` names the first bucket included, `--to` the first one left
+//! out. Only completed buckets (end + settle delay <= now) are kept, as the live
+//! exporter only ever shows completed buckets.
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::interval::{Granularity, Interval, latest_completed};
+
+/// The longest interval one aggregates request asks for. Genesys publishes no interval
+/// limit for conversation aggregates; its analytics queries document 7 days as the
+/// limit of an unfiltered query (31 days with a filter), so 7 days is the span every
+/// query is known to be accepted at.
+pub const MAX_REQUEST_SPAN: TimeDelta = TimeDelta::days(7);
+
+/// Why a `--from` or `--to` value was refused; the message names the flag.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RangeError {
+    #[error(
+        "{flag} {text:?} is not a time: give an RFC 3339 instant (2026-11-01T08:00:00Z), a local date or time in the query's time zone (2026-11-01, 2026-11-01T08:00) or a time relative to now (-24h, -7d)"
+    )]
+    Unreadable { flag: &'static str, text: String },
+    #[error("{flag} {text:?} does not exist in time zone {zone} (the clocks skip it)")]
+    Skipped {
+        flag: &'static str,
+        text: String,
+        zone: Tz,
+    },
+    #[error("--from {from} is after --to {to}")]
+    Reversed { from: String, to: String },
+    #[error(
+        "--from {from} is in the future: the latest completed {granularity} bucket of query {query} ends at {latest}"
+    )]
+    Future {
+        from: String,
+        granularity: Granularity,
+        query: String,
+        latest: String,
+    },
+    #[error(
+        "--from {from} --to {to} holds no completed {granularity} bucket of query {query} (a bucket counts once its end and the settle delay have passed)"
+    )]
+    Empty {
+        from: String,
+        to: String,
+        granularity: Granularity,
+        query: String,
+    },
+}
+
+/// Reads one `--from`/`--to` value: an RFC 3339 instant, a local date (its first
+/// instant) or local date and time in `tz`, `now`, or `-DURATION` relative to `now`.
+pub fn parse_time(
+    flag: &'static str,
+    text: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, RangeError> {
+    let text = text.trim();
+    let unreadable = || RangeError::Unreadable {
+        flag,
+        text: text.to_string(),
+    };
+    if text == "now" {
+        return Ok(now);
+    }
+    if let Some(ago) = text.strip_prefix('-') {
+        let ago = humantime::parse_duration(ago).map_err(|_| unreadable())?;
+        let ago = TimeDelta::from_std(ago).map_err(|_| unreadable())?;
+        return now.checked_sub_signed(ago).ok_or_else(unreadable);
+    }
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        // The first instant of the local day, which is midnight unless the clocks skip
+        // it: then the first bucket of the day starts it.
+        let noon = date.and_hms_opt(12, 0, 0).ok_or_else(unreadable)?;
+        let noon = local(tz, noon).ok_or_else(unreadable)?;
+        return Ok(Granularity::Day.bucket_start(noon, tz));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(time) = NaiveDateTime::parse_from_str(text, format) {
+            return local(tz, time).ok_or_else(|| RangeError::Skipped {
+                flag,
+                text: text.to_string(),
+                zone: tz,
+            });
+        }
+    }
+    Err(unreadable())
+}
+
+/// A local time in `tz`: the earlier instant when it occurs twice, none when skipped.
+fn local(tz: Tz, time: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&time) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// What to fetch for one query: its completed buckets in the range, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Range {
+    pub buckets: Vec<Interval>,
+}
+
+impl Range {
+    /// The completed buckets from the bucket holding `from` up to (not including) the
+    /// bucket holding `to`, for a query of `granularity` in `tz` with `settle` delay.
+    pub fn new(
+        query: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        granularity: Granularity,
+        tz: Tz,
+        settle: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Range, RangeError> {
+        let show = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if from > to {
+            return Err(RangeError::Reversed {
+                from: show(from),
+                to: show(to),
+            });
+        }
+        let latest = latest_completed(now, granularity, tz, settle);
+        let first = granularity.bucket_start(from, tz);
+        if first >= latest.end {
+            return Err(RangeError::Future {
+                from: show(from),
+                granularity,
+                query: query.to_string(),
+                latest: show(latest.end),
+            });
+        }
+        let stop = granularity.bucket_start(to, tz).min(latest.end);
+        let mut buckets = Vec::new();
+        let mut start = first;
+        while start < stop {
+            let end = granularity.next_bucket_start(start, tz);
+            buckets.push(Interval { start, end });
+            start = end;
+        }
+        if buckets.is_empty() {
+            return Err(RangeError::Empty {
+                from: show(from),
+                to: show(to),
+                granularity,
+                query: query.to_string(),
+            });
+        }
+        Ok(Range { buckets })
+    }
+
+    /// The buckets of the request that starts at bucket `first`: as many as fit in
+    /// [`MAX_REQUEST_SPAN`], at most `limit`, and always at least one.
+    pub fn request_at(&self, first: usize, limit: usize) -> &[Interval] {
+        let Some(start) = self.buckets.get(first) else {
+            return &[];
+        };
+        let fit = self.buckets[first..]
+            .iter()
+            .take(limit.max(1))
+            .take_while(|bucket| bucket.end - start.start <= MAX_REQUEST_SPAN)
+            .count();
+        &self.buckets[first..first + fit.max(1)]
+    }
+
+    /// The fewest requests the range takes (before a filter split multiplies them).
+    pub fn fewest_requests(&self) -> usize {
+        let mut requests = 0;
+        let mut first = 0;
+        while first < self.buckets.len() {
+            first += self.request_at(first, usize::MAX).len();
+            requests += 1;
+        }
+        requests
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    const SETTLE: Duration = Duration::from_secs(90);
+
+    #[test]
+    fn times_are_read_as_instants_local_dates_and_relative() {
+        let now = at("2026-11-25T12:34:56Z");
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let read = |text: &str, tz| parse_time("--from", text, tz, now);
+        assert_eq!(
+            read("2026-11-01T08:00:00Z", berlin),
+            Ok(at("2026-11-01T08:00:00Z"))
+        );
+        assert_eq!(
+            read("2026-11-01T08:00:00+01:00", Tz::UTC),
+            Ok(at("2026-11-01T07:00:00Z"))
+        );
+        assert_eq!(read("2026-11-01", berlin), Ok(at("2026-10-31T23:00:00Z")));
+        assert_eq!(read("2026-07-01", berlin), Ok(at("2026-06-30T22:00:00Z")));
+        assert_eq!(
+            read("2026-11-01T08:00", berlin),
+            Ok(at("2026-11-01T07:00:00Z"))
+        );
+        assert_eq!(read("-24h", berlin), Ok(at("2026-11-24T12:34:56Z")));
+        assert_eq!(read("-7d", berlin), Ok(at("2026-11-18T12:34:56Z")));
+        assert_eq!(read("now", berlin), Ok(now));
+        // 02:30 on the last Sunday of March does not exist in Berlin.
+        let skipped = read("2026-03-29T02:30", berlin).unwrap_err();
+        assert!(skipped.to_string().contains("does not exist"), "{skipped}");
+        for bad in ["yesterday", "-soon", "2026-13-01", "12:00"] {
+            let err = read(bad, berlin).unwrap_err();
+            assert!(err.to_string().starts_with("--from "), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_range_keeps_completed_buckets_aligned_to_the_granularity() {
+        let now = at("2026-11-25T12:01:00Z");
+        let range = Range::new(
+            "q",
+            at("2026-11-25T09:20:00Z"),
+            now,
+            Granularity::Minutes(60),
+            Tz::UTC,
+            SETTLE,
+            now,
+        )
+        .unwrap();
+        let starts: Vec<String> = range.buckets.iter().map(|b| b.start.to_rfc3339()).collect();
+        // 11:00-12:00 ends at 12:00 and settles at 12:01:30: not complete yet.
+        assert_eq!(
+            starts,
+            ["2026-11-25T09:00:00+00:00", "2026-11-25T10:00:00+00:00"]
+        );
+        assert_eq!(range.fewest_requests(), 1);
+    }
+
+    #[test]
+    fn requests_cover_at_most_seven_days() {
+        let now = at("2026-12-01T00:00:00Z");
+        let range = Range::new(
+            "q",
+            at("2026-11-01T00:00:00Z"),
+            at("2026-12-01T00:00:00Z"),
+            Granularity::Minutes(30),
+            Tz::UTC,
+            Duration::ZERO,
+            now,
+        )
+        .unwrap();
+        assert_eq!(range.buckets.len(), 30 * 48);
+        assert_eq!(range.request_at(0, usize::MAX).len(), 7 * 48);
+        assert_eq!(range.request_at(4 * 7 * 48, usize::MAX).len(), 2 * 48);
+        assert_eq!(range.request_at(0, 10).len(), 10);
+        assert_eq!(range.request_at(0, 0).len(), 1);
+        assert_eq!(range.fewest_requests(), 5);
+        let days = Range::new(
+            "q",
+            at("2026-11-01T00:00:00Z"),
+            now,
+            Granularity::Day,
+            Tz::UTC,
+            Duration::ZERO,
+            now,
+        )
+        .unwrap();
+        assert_eq!(days.request_at(0, usize::MAX).len(), 7);
+    }
+
+    #[test]
+    fn dst_days_have_their_own_length() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let now = at("2026-12-01T00:00:00Z");
+        let range = Range::new(
+            "q",
+            parse_time("--from", "2026-10-24", berlin, now).unwrap(),
+            parse_time("--to", "2026-10-27", berlin, now).unwrap(),
+            Granularity::Day,
+            berlin,
+            SETTLE,
+            now,
+        )
+        .unwrap();
+        let hours: Vec<i64> = range
+            .buckets
+            .iter()
+            .map(|b| (b.end - b.start).num_hours())
+            .collect();
+        assert_eq!(hours, [24, 25, 24]);
+    }
+
+    #[test]
+    fn reversed_future_and_empty_ranges_are_refused() {
+        let now = at("2026-11-25T12:00:00Z");
+        let new = |from: &str, to: &str| {
+            Range::new(
+                "q",
+                at(from),
+                at(to),
+                Granularity::Minutes(60),
+                Tz::UTC,
+                SETTLE,
+                now,
+            )
+        };
+        let reversed = new("2026-11-25T10:00:00Z", "2026-11-25T09:00:00Z").unwrap_err();
+        assert!(reversed.to_string().contains("--from"), "{reversed}");
+        assert!(matches!(reversed, RangeError::Reversed { .. }));
+        let future = new("2026-11-26T10:00:00Z", "2026-11-27T09:00:00Z").unwrap_err();
+        assert!(matches!(future, RangeError::Future { .. }), "{future}");
+        let empty = new("2026-11-25T09:10:00Z", "2026-11-25T09:50:00Z").unwrap_err();
+        assert!(matches!(empty, RangeError::Empty { .. }), "{empty}");
+    }
+}

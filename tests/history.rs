@@ -1,0 +1,557 @@
+//! `report` and `backfill`, run as the real binary against the simulator over loopback:
+//! the report equals the API's aggregates bucket by bucket, the backfill loads into a
+//! real Prometheus (through the real promtool) and answers with the API's values at
+//! past instants, faults are survived, failures leave no file, bad input exits 2.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde_json::{Value, json};
+
+use common::prometheus::Prometheus;
+use common::{ExporterRun, aggregates, simulator};
+use genesys_cloud_exporter::genesys::AGGREGATES_PATH;
+use genesys_cloud_exporter::simulator::{
+    FaultKind, FaultRule, Simulator, SimulatorConfig, Trigger,
+};
+
+/// Runs `args` (a subcommand and its flags) against `sim` with the config `yaml`.
+fn run(sim: &Simulator, dir: &Path, yaml: &str, args: &[&str]) -> (ExitStatus, String) {
+    ExporterRun::against(sim)
+        .config(dir, yaml)
+        .subcommand(args)
+        .run_to_exit()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The end of a range of whole `step`s that completed at least an hour ago.
+fn range_end(step: TimeDelta) -> DateTime<Utc> {
+    (Utc::now() - TimeDelta::hours(1))
+        .duration_trunc(step)
+        .unwrap()
+}
+
+/// The simulator's stats, by (bucket start, queue id, media type) and metric.
+type Expected = HashMap<(DateTime<Utc>, String, String), HashMap<String, Value>>;
+
+async fn expected(
+    sim: &Simulator,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    granularity: &str,
+    metrics: &[&str],
+) -> Expected {
+    let api = aggregates(
+        sim,
+        &json!({"interval": format!("{}/{}", rfc3339(from), rfc3339(to)),
+            "granularity": granularity, "timeZone": "UTC",
+            "groupBy": ["queueId", "mediaType"], "metrics": metrics}),
+    )
+    .await;
+    let mut expected = Expected::new();
+    for result in api["results"]
+        .as_array()
+        .expect("the simulator has traffic")
+    {
+        let group = |d: &str| result["group"][d].as_str().unwrap_or("").to_string();
+        for bucket in result["data"].as_array().unwrap() {
+            let start: DateTime<Utc> = bucket["interval"]
+                .as_str()
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let stats = bucket["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["metric"].as_str().unwrap().to_string(),
+                        m["stats"].clone(),
+                    )
+                })
+                .collect();
+            expected.insert((start, group("queueId"), group("mediaType")), stats);
+        }
+    }
+    expected
+}
+
+/// Reads RFC 4180 text: records of fields, quotes undone; every record must end in CRLF.
+fn read_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => record.push(std::mem::take(&mut field)),
+            ('\r', false) => {
+                assert_eq!(chars.next(), Some('\n'), "CR without LF");
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            ('\n', false) => panic!("a line ends without CR"),
+            (c, _) => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "the last record has no CRLF"
+    );
+    records
+}
+
+const HOURLY: &str = "queries:\n  - name: hourly\n    granularity: PT1H\n    group_by: [queueId, mediaType]\n    metrics: [nOffered, tHandle, oServiceLevel]\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_report_over_two_days_equals_the_api_per_bucket_and_group() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::hours(1));
+    let from = to - TimeDelta::days(2);
+    let output = dir.path().join("report.csv");
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        HOURLY,
+        &[
+            "report",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--format",
+            "csv",
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    assert!(
+        logs.contains("message=plan") && logs.contains("buckets=48"),
+        "{logs}"
+    );
+
+    let records = read_csv(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!(
+        records[0].join(","),
+        "interval_start,interval_end,queue_id,queue_name,media_type,offered,\
+         handle_seconds_sum,handle_seconds_count,handle_seconds_max,handle_seconds_min,\
+         handle_seconds_p95,handle_seconds_p99,service_level_ratio,service_level_numerator,\
+         service_level_denominator,service_level_target,handle_seconds_avg"
+    );
+    let expected = expected(
+        &sim,
+        from,
+        to,
+        "PT1H",
+        &["nOffered", "tHandle", "oServiceLevel"],
+    )
+    .await;
+    let names: HashMap<String, String> = sim.queues().into_iter().map(|q| (q.id, q.name)).collect();
+    let number = |text: &str| -> Option<f64> { (!text.is_empty()).then(|| text.parse().unwrap()) };
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+        (a, b) => a == b,
+    };
+    let mut seen = 0;
+    let mut starts = std::collections::BTreeSet::new();
+    for row in &records[1..] {
+        let start: DateTime<Utc> = row[0].parse().unwrap();
+        let end: DateTime<Utc> = row[1].parse().unwrap();
+        assert_eq!(end - start, TimeDelta::hours(1));
+        assert!(start >= from && end <= to, "{row:?}");
+        starts.insert(start);
+        assert_eq!(row[3], names[&row[2]], "{row:?}");
+        let cell = |i: usize| number(&row[i]);
+        match expected.get(&(start, row[2].clone(), row[4].clone())) {
+            Some(stats) => {
+                seen += 1;
+                let stat =
+                    |metric: &str, stat: &str| stats.get(metric).map(|s| s[stat].as_f64().unwrap());
+                assert_eq!(
+                    cell(5),
+                    Some(stat("nOffered", "count").unwrap_or(0.0)),
+                    "{row:?}"
+                );
+                let handle_count = stat("tHandle", "count");
+                assert_eq!(cell(7), Some(handle_count.unwrap_or(0.0)), "{row:?}");
+                let handle_sum = stat("tHandle", "sum").map(|ms| ms / 1000.0);
+                assert!(close(cell(6), Some(handle_sum.unwrap_or(0.0))), "{row:?}");
+                assert!(
+                    close(cell(8), stat("tHandle", "max").map(|ms| ms / 1000.0)),
+                    "{row:?}"
+                );
+                assert!(close(cell(12), stat("oServiceLevel", "ratio")), "{row:?}");
+                assert_eq!(cell(15), stat("oServiceLevel", "target"), "{row:?}");
+                let average = handle_sum.zip(handle_count).map(|(s, c)| s / c);
+                assert!(close(cell(16), average), "{row:?}");
+            }
+            // A group that had data in the last 24 hours reads zero, as on /metrics.
+            None => {
+                assert_eq!(
+                    (cell(5), cell(6), cell(7), cell(16)),
+                    (Some(0.0), Some(0.0), Some(0.0), None),
+                    "{row:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        expected.len(),
+        "every group and bucket of the API is a row"
+    );
+    assert_eq!(starts.len(), 48);
+}
+
+const HALF_HOURLY: &str = "queries:\n  - name: history\n    granularity: PT30M\n    group_by: [queueId, mediaType]\n    metrics: [nOffered, tHandle]\n";
+
+/// The value of an instant-vector sample, and the (queue id, media type) it is for.
+fn sample(series: &Value) -> ((String, String), f64) {
+    let label = |name: &str| series["metric"][name].as_str().unwrap_or("").to_string();
+    let value = series["value"][1].as_str().unwrap().parse().unwrap();
+    ((label("queue_id"), label("media_type")), value)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_over_three_days_answers_in_prometheus_with_the_api_values() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::minutes(30));
+    let from = to - TimeDelta::days(3);
+    let output = dir.path().join("history.om");
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        HALF_HOURLY,
+        &[
+            "backfill",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--sample-interval",
+            "5m",
+            "--label.job",
+            "genesys",
+            "--label.instance",
+            "exporter:9471",
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    let expected = expected(&sim, from, to, "PT30M", &["nOffered", "tHandle"]).await;
+    let prometheus = Prometheus::on_backfill(dir.path(), &output);
+
+    let settle = TimeDelta::seconds(90);
+    let mut compared = 0;
+    for bucket in [0, 7, 40, 77, 100, 143] {
+        let start = from + TimeDelta::minutes(30 * bucket);
+        let end = start + TimeDelta::minutes(30);
+        // Ten minutes after the bucket's values arrived: what /metrics showed then.
+        let at = (end + settle + TimeDelta::minutes(10)).timestamp() as f64;
+        prometheus
+            .wait_for_at("genesys_conversation_offered", at, Duration::from_secs(60))
+            .await;
+        let offered = prometheus
+            .query_at("genesys_conversation_offered", at)
+            .await;
+        assert!(!offered.is_empty());
+        for series in &offered {
+            assert_eq!(series["metric"]["job"], "genesys");
+            assert_eq!(series["metric"]["instance"], "exporter:9471");
+            assert_eq!(series["metric"]["query"], "history");
+            assert_eq!(series["metric"]["interval"], "PT30M");
+            let (group, value) = sample(series);
+            let api = expected
+                .get(&(start, group.0.clone(), group.1.clone()))
+                .and_then(|stats| stats.get("nOffered"))
+                .map_or(0.0, |stats| stats["count"].as_f64().unwrap());
+            assert_eq!(value, api, "offered of {group:?} in {start}");
+            compared += 1;
+        }
+        let groups_with_data = expected.keys().filter(|(s, _, _)| *s == start).count();
+        assert!(
+            offered.len() >= groups_with_data,
+            "{start}: {} series, {groups_with_data} groups",
+            offered.len()
+        );
+
+        let aht = prometheus
+            .query_at(
+                "genesys_conversation_handle_seconds_sum / genesys_conversation_handle_seconds_count",
+                at,
+            )
+            .await;
+        for series in &aht {
+            let (group, value) = sample(series);
+            // 0 / 0 for a zero-filled group, as on live data.
+            if value.is_nan() {
+                let stats = expected.get(&(start, group.0.clone(), group.1.clone()));
+                assert!(
+                    stats.is_none_or(|s| !s.contains_key("tHandle")),
+                    "{group:?}"
+                );
+                continue;
+            }
+            let stats = &expected[&(start, group.0.clone(), group.1.clone())]["tHandle"];
+            let api = stats["sum"].as_f64().unwrap() / 1000.0 / stats["count"].as_f64().unwrap();
+            assert!(
+                (value - api).abs() < 1e-9 * api,
+                "AHT of {group:?} in {start}: {value} vs {api}"
+            );
+            compared += 1;
+        }
+        let timed = expected
+            .iter()
+            .filter(|((s, _, _), stats)| *s == start && stats.contains_key("tHandle"))
+            .count();
+        let answered = aht.iter().filter(|s| !sample(s).1.is_nan()).count();
+        assert_eq!(
+            answered, timed,
+            "{start}: one AHT per group with handle times"
+        );
+    }
+    assert!(compared > 100, "only {compared} values compared");
+}
+
+/// Statuses of the aggregates requests the simulator answered, in order.
+fn aggregates_statuses(sim: &Simulator) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path == AGGREGATES_PATH)
+        .map(|r| r.status)
+        .collect()
+}
+
+/// Lets the first aggregates request through untouched (after a short delay, so a test
+/// can act while the run is under way), then applies `then`.
+fn after_the_first_request(sim: &Simulator, then: Vec<FaultRule>) {
+    sim.add_fault(FaultRule {
+        path_prefix: AGGREGATES_PATH.into(),
+        kind: FaultKind::Delay(Duration::from_millis(1)),
+        trigger: Trigger::Count(1),
+    });
+    for rule in then {
+        sim.add_fault(rule);
+    }
+}
+
+fn status(status: u16, retry_after: Option<u64>, trigger: Trigger) -> FaultRule {
+    FaultRule {
+        path_prefix: AGGREGATES_PATH.into(),
+        kind: FaultKind::Status {
+            status,
+            retry_after,
+        },
+        trigger,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_burst_and_a_429_mid_backfill_are_survived_within_the_budget() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    after_the_first_request(
+        &sim,
+        vec![
+            status(503, None, Trigger::Count(2)),
+            status(429, Some(1), Trigger::Count(1)),
+        ],
+    );
+    let to = range_end(TimeDelta::hours(1));
+    let from = to - TimeDelta::days(3);
+    let output = dir.path().join("history.om");
+    let budget = 30;
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        HOURLY,
+        &[
+            "backfill",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--sample-interval",
+            "30m",
+            "--genesys.requests-per-minute",
+            &budget.to_string(),
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    let statuses = aggregates_statuses(&sim);
+    // Two 503s and a 429: three retries, the client's limit for one request.
+    assert_eq!(statuses[..5], [200, 503, 503, 429, 200], "{statuses:?}");
+    // Every bucket is in the file.
+    let text = std::fs::read_to_string(&output).unwrap();
+    let starts: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("genesys_conversation_interval_start_timestamp_seconds{"))
+        .filter_map(|l| l.split(' ').nth(1))
+        .collect();
+    assert_eq!(starts.len(), 72, "{starts:?}");
+    assert!(text.ends_with("# EOF\n"));
+    // No 60-second window held more API requests than the budget.
+    let api: Vec<std::time::Instant> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| r.at)
+        .collect();
+    for (i, first) in api.iter().enumerate() {
+        let within = api[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*first) < Duration::from_secs(60))
+            .count();
+        assert!(within <= budget, "{within} requests within a minute");
+    }
+}
+
+/// Runs a backfill whose second request fails for good; returns its status and logs,
+/// and checks that neither the output nor a temporary file was left behind.
+fn failing_backfill(sim: &Simulator, failure: FaultRule) -> (ExitStatus, String) {
+    after_the_first_request(sim, vec![failure]);
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::hours(1));
+    let from = to - TimeDelta::days(10);
+    let output = dir.path().join("history.om");
+    let result = run(
+        sim,
+        dir.path(),
+        HOURLY,
+        &[
+            "backfill",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--sample-interval",
+            "30m",
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(!output.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["config.yaml"], "files left behind");
+    result
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_leaves_no_file_and_exits_1_naming_the_range() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (status, logs) = failing_backfill(
+        &sim,
+        status(503, None, Trigger::for_next(Duration::from_secs(3600))),
+    );
+    assert_eq!(status.code(), Some(1), "{logs}");
+    assert!(logs.contains("query hourly: the request for 20"), "{logs}");
+    assert!(logs.contains("HTTP 503"), "{logs}");
+    assert!(logs.contains("nothing was written"), "{logs}");
+    // The first request, one bucket, then a 503 retried to the end.
+    assert!(aggregates_statuses(&sim).len() >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_400_names_the_interval_of_the_request() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (status, logs) = failing_backfill(&sim, status(400, None, Trigger::Count(1)));
+    assert_eq!(status.code(), Some(1), "{logs}");
+    // The second request: the four buckets after the first.
+    let to = range_end(TimeDelta::hours(1));
+    let second = to - TimeDelta::days(10) + TimeDelta::hours(1);
+    let interval = format!(
+        "{}/{}",
+        second.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        (second + TimeDelta::hours(4)).format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    );
+    assert!(
+        logs.contains(&format!("the request for {interval} failed")),
+        "{logs}"
+    );
+    assert!(logs.contains("HTTP 400"), "{logs}");
+    assert_eq!(
+        aggregates_statuses(&sim),
+        [200, 400],
+        "a 400 is not retried"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.om").to_string_lossy().into_owned();
+    let missing = dir
+        .path()
+        .join("missing/out.om")
+        .to_string_lossy()
+        .into_owned();
+    let cases: [(&[&str], &str); 9] = [
+        (&["report", "--from", "-1h", "--to", "-3h"], "--from"),
+        (&["report", "--from", "2999-01-01"], "--from"),
+        (&["report", "--from", "whenever"], "--from"),
+        (&["report", "--from", "-1d", "--query", "nope"], "--query"),
+        (&["report", "--from", "-1d", "--format", "xml"], "--format"),
+        (&["backfill", "--from", "-1d"], "--output"),
+        (
+            &[
+                "backfill",
+                "--from",
+                "-1d",
+                "--sample-interval",
+                "10s",
+                "--output",
+                &output,
+            ],
+            "--sample-interval",
+        ),
+        (
+            &[
+                "backfill",
+                "--from",
+                "-1d",
+                "--sample-interval",
+                "1h",
+                "--output",
+                &output,
+            ],
+            "--sample-interval",
+        ),
+        (
+            &["backfill", "--from", "-1d", "--output", &missing],
+            "--output",
+        ),
+    ];
+    for (args, flag) in cases {
+        let (status, logs) = ExporterRun::demo().subcommand(args).run_to_exit();
+        assert_eq!(status.code(), Some(2), "{args:?}: {logs}");
+        assert!(logs.contains(flag), "{args:?} does not name {flag}: {logs}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
