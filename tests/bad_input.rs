@@ -696,16 +696,6 @@ fn cases() -> Vec<Case> {
             &["did you mean \"mediaType\"?"],
         ),
         config(
-            "an observation metric in a conversation query",
-            "queries: [{name: q1, granularity: PT30M, metrics: [oWaiting]}]",
-            Q1,
-            Some("field `metrics[0]`"),
-            &[
-                "is a queue observation metric",
-                "belongs to the queue observations query",
-            ],
-        ),
-        config(
             "a predicate cap of 0",
             "queries: [{name: q1, granularity: PT30M, metrics: [nOffered], max_predicates_per_request: 0}]",
             Q1,
