@@ -307,6 +307,11 @@ impl Reloader {
             None => None,
         };
         self.pollers.note_observations(&config.observations);
+        let context = &self.pollers.context;
+        context
+            .planner
+            .replan(&config.queries, &context.telemetry)
+            .map_err(|err| err.to_string())?;
         let changes = self.pollers.apply(config.queries).await;
         if let Some(web) = web {
             tracing::info!(

@@ -355,6 +355,8 @@ impl Telemetry {
         self.query_interval.remove(&labels);
         self.query_settle_delay.remove(&labels);
         self.query_requests_per_poll.remove(&labels);
+        self.planned_requests_per_minute.remove(&labels);
+        self.effective_refresh.remove(&labels);
         self.changed();
     }
 

@@ -4,14 +4,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, QueryConfig};
 use crate::plan::{self, OverBudget, Plan};
 use crate::telemetry::Telemetry;
 
 /// The plan in effect and what it was made from.
 #[derive(Debug)]
 pub struct Planner {
-    config: Config,
+    config: Mutex<Config>,
     names_refresh: Duration,
     budget: u32,
     current: Mutex<Plan>,
@@ -28,7 +28,7 @@ impl Planner {
     ) -> Result<Planner, OverBudget> {
         let plan = plan::make(config, None, names_refresh, budget)?;
         let planner = Planner {
-            config: config.clone(),
+            config: Mutex::new(config.clone()),
             names_refresh,
             budget,
             current: Mutex::new(plan.clone()),
@@ -55,7 +55,12 @@ impl Planner {
     ) -> Option<Duration> {
         let known = self.current().queues;
         if known != Some(queues) {
-            match plan::make(&self.config, Some(queues), self.names_refresh, self.budget) {
+            let config = self
+                .config
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match plan::make(&config, Some(queues), self.names_refresh, self.budget) {
                 Ok(plan) => self.adopt(plan, telemetry),
                 // Queries did fit at start-up and do not depend on the queue count; only
                 // the names pages grew. Keep the last plan and say so.
@@ -65,6 +70,27 @@ impl Planner {
             }
         }
         self.current().effective_refresh(name)
+    }
+
+    /// Makes the plan again for the queries of a reloaded config (observation sets stay
+    /// as started); refused, with nothing changed, when those queries alone exceed the
+    /// budget, so that the reload is refused whole.
+    pub fn replan(&self, queries: &[QueryConfig], telemetry: &Telemetry) -> Result<(), OverBudget> {
+        let mut config = self
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        config.queries = queries.to_vec();
+        let plan = plan::make(
+            &config,
+            self.current().queues,
+            self.names_refresh,
+            self.budget,
+        )?;
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
+        self.adopt(plan, telemetry);
+        Ok(())
     }
 
     fn adopt(&self, plan: Plan, telemetry: &Telemetry) {
