@@ -144,7 +144,7 @@ async fn the_demo_body_has_the_recorded_shape() {
 }
 
 /// What of an exposition does not depend on when it was taken: comments as they are,
-/// samples with their values (and the build revision) masked, sorted within their
+/// samples with their values (and the build's revision, branch, toolchain and target) masked, sorted within their
 /// family (families keep their order, series within a family follow a hash map's),
 /// conversation samples dropped (their label sets follow the time of day).
 fn mask(body: &str) -> String {
@@ -168,29 +168,45 @@ fn mask(body: &str) -> String {
             continue;
         }
         let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
-        let series = match series.find("revision=\"") {
-            Some(at) => {
-                let rest = &series[at + "revision=\"".len()..];
-                let end = rest.find('"').expect("closing quote");
-                format!("{}revision=\"<masked>{}", &series[..at], &rest[end..])
-            }
-            None => series.to_string(),
-        };
+        let mut series = series.to_string();
+        for label in BUILD_LABELS {
+            series = mask_label(&series, label);
+        }
         samples.push(format!("{series} <value>"));
     }
     flush(&mut samples, &mut out);
     out
 }
 
-/// The masking itself: values and revisions go, everything else stays.
+/// The labels of `build_info` that follow the checkout and the toolchain, not the code.
+const BUILD_LABELS: [&str; 4] = ["revision", "branch", "rustversion", "target"];
+
+/// `series` with the value of `label` replaced by `<masked>`, if it has that label.
+fn mask_label(series: &str, label: &str) -> String {
+    let key = format!("{label}=\"");
+    let at = series
+        .find(&format!(",{key}"))
+        .map(|at| at + 1)
+        .or_else(|| series.find(&format!("{{{key}")).map(|at| at + 1));
+    match at {
+        Some(at) => {
+            let rest = &series[at + key.len()..];
+            let end = rest.find('"').expect("closing quote");
+            format!("{}{key}<masked>{}", &series[..at], &rest[end..])
+        }
+        None => series.to_string(),
+    }
+}
+
+/// The masking itself: values and build details go, everything else stays.
 #[test]
 fn masking_keeps_names_and_labels_and_drops_values() {
     let body = "# TYPE a gauge\na{x=\"2\"} 3.5\na{x=\"1\"} 1\n\
                 genesys_conversation_offered{q=\"x\"} 4\n\
-                b{version=\"1\",revision=\"abc\"} 1\n";
+                b{version=\"1\",revision=\"abc\",branch=\"x\",rustversion=\"1.0\",target=\"t\"} 1\n";
     assert_eq!(
         mask(body),
         "# TYPE a gauge\na{x=\"1\"} <value>\na{x=\"2\"} <value>\n\
-         b{version=\"1\",revision=\"<masked>\"} <value>\n"
+         b{version=\"1\",revision=\"<masked>\",branch=\"<masked>\",rustversion=\"<masked>\",target=\"<masked>\"} <value>\n"
     );
 }
