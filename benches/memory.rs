@@ -153,6 +153,7 @@ async fn run(queues: usize, polls: usize) {
         requests_per_minute: budget.get(),
         demo: false,
         names: Arc::new(NameDirectory::new([], Arc::clone(&telemetry))),
+        planner: None,
         reload: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

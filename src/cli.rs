@@ -222,6 +222,10 @@ pub struct ExporterArgs {
     )]
     pub poll_retry_delay: Duration,
 
+    /// Validate --config.file (and --web.config.file), print the request plan and exit: 0 when it is fine, 2 with the errors start-up would give. No network.
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+
     /// Poll the built-in simulator instead of Genesys Cloud: no credentials needed, the data is synthetic.
     #[arg(long = "demo", env = "GENESYS_EXPORTER_DEMO")]
     pub demo: bool,

@@ -483,6 +483,13 @@ pub fn latest_completed(
     Interval { start, end }
 }
 
+/// The bucket that contains `now`: the interval in progress (`period: current`).
+pub fn in_progress(now: DateTime<Utc>, granularity: Granularity, tz: Tz) -> Interval {
+    let start = granularity.bucket_start(now, tz);
+    let end = granularity.next_bucket_start(start, tz);
+    Interval { start, end }
+}
+
 /// The instant at which the bucket after `interval` becomes complete (its end plus
 /// `settle_delay`): when to poll next. At that instant [`latest_completed`] returns the
 /// bucket that follows `interval`.

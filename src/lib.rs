@@ -16,6 +16,7 @@ pub mod healthcheck;
 pub mod history;
 pub mod interval;
 pub mod mapping;
+pub mod plan;
 pub mod platform;
 pub mod reload;
 pub mod schedule;

@@ -14,8 +14,9 @@ use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::healthcheck;
 use genesys_cloud_exporter::history;
+use genesys_cloud_exporter::plan;
 use genesys_cloud_exporter::reload::{Pollers, Reloader};
-use genesys_cloud_exporter::schedule::PollContext;
+use genesys_cloud_exporter::schedule::{Planner, PollContext};
 use genesys_cloud_exporter::server::{self, AppState};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
@@ -67,7 +68,6 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // Installed first: from here on SIGHUP reloads instead of killing the process.
     let hangups = hangup_signals();
     let config = load_config(&args)?;
-    let addresses = cli::listen_addresses(&args.listen_addresses).await?;
     let web_config = match &args.web_config_file {
         Some(path) => {
             let web = WebConfig::load(path).map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -81,6 +81,20 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    // The request plan before any queue is listed: interval queries over the budget stop
+    // here, as does `--config.check` (which never touches the network).
+    let budget = args.requests_per_minute.get();
+    let plan = plan::make(&config, None, args.names_refresh, budget)
+        .map_err(|err| Failure::BadInput(err.to_string()))?;
+    if args.config_check {
+        println!(
+            "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
+            config.queries.len(),
+            config.observations.len()
+        );
+        return Ok(());
+    }
+    let addresses = cli::listen_addresses(&args.listen_addresses).await?;
 
     let Connection {
         simulator,
@@ -103,25 +117,37 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         config
             .queries
             .iter()
-            .map(|q| (q.name.as_str(), q.granularity.to_string())),
+            .map(|q| (q.name.as_str(), q.granularity.to_string()))
+            .chain(config.observations.iter().map(|o| {
+                let every = humantime::format_duration(o.refresh);
+                (o.name.as_str(), format!("observations every {every}"))
+            })),
     ));
-    // Only the listings of dimensions some query groups by are worth their API calls.
+    // Only the listings of dimensions some query groups by (and the queues, while
+    // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
         config
             .queries
             .iter()
-            .flat_map(|q| q.group_by.iter().map(String::as_str)),
+            .flat_map(|q| q.group_by.iter().map(String::as_str))
+            .chain((!config.observations.is_empty()).then_some("queueId")),
         Arc::clone(&telemetry),
     ));
     tracing::info!(
         api = %endpoints.api_base,
         login = %endpoints.login_base,
         queries = config.queries.len(),
+        observations = config.observations.len(),
         requests_per_minute = args.requests_per_minute.get(),
         "starting"
     );
 
+    let planner = Arc::new(
+        Planner::new(&config, args.names_refresh, budget, &telemetry)
+            .map_err(|err| Failure::BadInput(err.to_string()))?,
+    );
     let context = PollContext {
+        planner: Arc::clone(&planner),
         client,
         names: Arc::clone(&names),
         store: Arc::clone(&store),
@@ -133,7 +159,14 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         config_file: args.config_file.clone(),
         web_config_file: args.web_config_file.clone(),
         web: Arc::clone(&web),
-        pollers: Pollers::start(context, args.names_refresh, config.queries).await,
+        builtin: builtin_config(args.demo),
+        pollers: Pollers::start(
+            context,
+            args.names_refresh,
+            config.queries,
+            config.observations,
+        )
+        .await,
     };
     let (reload, reloader) = reloader.spawn();
     let mut background = vec![
@@ -161,6 +194,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         demo: args.demo,
         names,
         reload: args.enable_lifecycle.then_some(reload),
+        planner: Some(planner),
     });
     let security = server::Security {
         web_config: web,
@@ -188,7 +222,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
 fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
     let config = match &args.config_file {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
-        None => Config::builtin_default(),
+        None => builtin_config(args.demo),
     };
     for query in &config.queries {
         for note in query.allow_unlisted_notes() {
@@ -196,6 +230,16 @@ fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
         }
     }
     Ok(config)
+}
+
+/// The config without `--config.file`: the built-in query and the `live` observation of
+/// every queue, or in demo mode the demo's queries as well.
+fn builtin_config(demo: bool) -> Config {
+    if demo {
+        Config::demo()
+    } else {
+        Config::builtin_with_live()
+    }
 }
 
 /// The config and a connection, for the subcommands that only call the API.

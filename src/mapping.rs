@@ -16,6 +16,8 @@
 //! `_seconds_count` 0 and `_seconds_sum` 0, and a group seen in the last 24 hours but
 //! absent now is exported the same way.
 
+pub mod observations;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -168,6 +170,28 @@ pub fn map_response(
         series: builder.finish(),
         warnings,
     }
+}
+
+/// Adds `genesys_conversation_data_until_timestamp_seconds{query,interval}`: how far the
+/// values reach (the interval's end, or "now" for the interval in progress), keeping the
+/// families sorted by name.
+pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: DateTime<Utc>) {
+    let labels: LabelSet = Arc::new(Labels::new(
+        Arc::from(["query".to_string(), "interval".to_string()]),
+        vec![query.name.clone(), query.granularity.to_string()],
+    ));
+    let family = Family {
+        name: format!("{PREFIX}data_until_timestamp_seconds"),
+        help: "How far (Unix time) the genesys_conversation_* values of the query reach: the interval's end, or when the interval in progress was polled".into(),
+        samples: vec![Sample {
+            labels,
+            value: until.timestamp_millis() as f64 / 1000.0,
+        }],
+    };
+    let at = series
+        .families
+        .partition_point(|f| f.name.as_str() < family.name.as_str());
+    series.families.insert(at, family);
 }
 
 /// What every label set of one query's poll shares, made once per poll.
@@ -504,6 +528,7 @@ mod tests {
             group_by: group_by.iter().map(|s| s.to_string()).collect(),
             metrics: metrics.iter().map(|s| s.to_string()).collect(),
             filter: None,
+            period: Default::default(),
             max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
         }

@@ -25,8 +25,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, QueryConfig};
-use crate::schedule::{PollContext, Poller};
+use crate::config::{Config, ObservationConfig, QueryConfig};
+use crate::schedule::{ObservationPoller, PollContext, Poller};
 use crate::web::{LiveWebConfig, WebConfig};
 
 /// How long a reload (or start-up) waits for the first names of a dimension new to it
@@ -37,12 +37,18 @@ const FIRST_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 /// read the files anyway.
 const QUEUED_REQUESTS: usize = 16;
 
-/// The running pollers, by query name, and the names refresher.
+/// The running pollers, by query name, the observation pollers and the names refresher.
+///
+/// Observation sets are started once, with the config of start-up: a reload keeps them
+/// running as they are (and the request plan with them), and warns when the file asks
+/// for different ones, which take a restart.
 #[derive(Debug)]
 pub struct Pollers {
     context: PollContext,
     names_refresh: Duration,
     running: BTreeMap<String, Running>,
+    observations: Vec<ObservationConfig>,
+    observation_tasks: Vec<JoinHandle<()>>,
     names: Option<JoinHandle<()>>,
 }
 
@@ -73,21 +79,40 @@ impl std::fmt::Display for Changes {
 }
 
 impl Pollers {
-    /// Starts a poller per query (after the first names, when a query groups by a named
-    /// dimension).
+    /// Starts a poller per query and per observation set (after the first names, when a
+    /// query groups by a named dimension or queues are observed).
     pub async fn start(
         context: PollContext,
         names_refresh: Duration,
         queries: Vec<QueryConfig>,
+        observations: Vec<ObservationConfig>,
     ) -> Pollers {
         let mut pollers = Pollers {
             context,
             names_refresh,
             running: BTreeMap::new(),
+            observations,
+            observation_tasks: Vec::new(),
             names: None,
         };
         pollers.apply(queries).await;
+        pollers.observation_tasks = pollers
+            .observations
+            .iter()
+            .map(|o| tokio::spawn(ObservationPoller::new(o.clone(), pollers.context.clone()).run()))
+            .collect();
         pollers
+    }
+
+    /// Warns when a reloaded config asks for other observation sets than the running
+    /// ones: those are applied at the next restart.
+    fn note_observations(&self, wanted: &[ObservationConfig]) {
+        if wanted != self.observations.as_slice() {
+            tracing::warn!(
+                "the reloaded config changes `observations`; observation sets are not \
+                 reloaded yet and keep running as started: restart the exporter to apply them"
+            );
+        }
     }
 
     /// Makes the running pollers match `queries` (see the module documentation).
@@ -118,7 +143,11 @@ impl Pollers {
         store.reconfigure(
             queries
                 .iter()
-                .map(|q| (q.name.as_str(), q.granularity.to_string())),
+                .map(|q| (q.name.as_str(), q.granularity.to_string()))
+                .chain(self.observations.iter().map(|o| {
+                    let every = humantime::format_duration(o.refresh);
+                    (o.name.as_str(), format!("observations every {every}"))
+                })),
         );
         for name in retired.iter().filter(|n| !wanted.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
@@ -148,15 +177,19 @@ impl Pollers {
     }
 
     /// Reads the listings of the named dimensions that `queries` group by and no query
-    /// did before, waiting (a while) for them so that the first polls have names, and
-    /// starts the refresher once some dimension is in use. The directory is shared by
-    /// every poller, so a dimension added here names the series of every query.
+    /// did before (and the queues while queues are observed: their names label the
+    /// series, and `queues: all` is the list they come with), waiting (a while) for them
+    /// so that the first polls have names, and starts the refresher once some dimension
+    /// is in use. The directory is shared by every poller, so a dimension added here
+    /// names the series of every query.
     async fn ensure_names(&mut self, queries: &[QueryConfig]) {
         let names = Arc::clone(&self.context.names);
+        let observed = (!self.observations.is_empty()).then_some("queueId");
         let added = names.set_dimensions(
             queries
                 .iter()
-                .flat_map(|q| q.group_by.iter().map(String::as_str)),
+                .flat_map(|q| q.group_by.iter().map(String::as_str))
+                .chain(observed),
         );
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
             return;
@@ -199,6 +232,9 @@ impl Drop for Pollers {
         for running in self.running.values() {
             running.task.abort();
         }
+        for task in &self.observation_tasks {
+            task.abort();
+        }
         if let Some(task) = &self.names {
             task.abort();
         }
@@ -237,6 +273,8 @@ pub struct Reloader {
     pub config_file: Option<PathBuf>,
     pub web_config_file: Option<PathBuf>,
     pub web: Arc<LiveWebConfig>,
+    /// The config without `config_file`, as at start-up.
+    pub builtin: Config,
     pub pollers: Pollers,
 }
 
@@ -276,12 +314,18 @@ impl Reloader {
     async fn reload(&mut self) -> Result<Changes, String> {
         let config = match &self.config_file {
             Some(path) => Config::load(path).map_err(|err| err.to_string())?,
-            None => Config::builtin_default(),
+            None => self.builtin.clone(),
         };
         let web = match &self.web_config_file {
             Some(path) => Some(WebConfig::load(path).map_err(|err| err.to_string())?),
             None => None,
         };
+        self.pollers.note_observations(&config.observations);
+        let context = &self.pollers.context;
+        context
+            .planner
+            .replan(&config.queries, &context.telemetry)
+            .map_err(|err| err.to_string())?;
         let changes = self.pollers.apply(config.queries).await;
         if let Some(web) = web {
             tracing::info!(

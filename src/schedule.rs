@@ -7,6 +7,12 @@
 //! again cannot help (a 400 or 403), at the next regular time. One task per query polls
 //! sequentially, so a query never has two polls in flight.
 
+mod observations;
+mod planner;
+
+pub use observations::ObservationPoller;
+pub use planner::Planner;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -14,11 +20,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
-use crate::config::QueryConfig;
+use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
-use crate::interval::{Interval, latest_completed, next_completion};
-use crate::mapping::{GroupMemory, map_response};
+use crate::interval::{Interval, in_progress, latest_completed, next_completion};
+use crate::mapping::{GroupMemory, add_data_until, map_response};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
 
@@ -35,6 +41,8 @@ pub struct PollContext {
     /// First retry delay after a failed poll (`--poll.retry-delay`); doubles per
     /// failure, capped by the next regular poll.
     pub retry_delay: Duration,
+    /// The request plan, which gives observation sets their effective refresh.
+    pub planner: Arc<Planner>,
 }
 
 /// One query's poll loop and the state it keeps between polls.
@@ -91,12 +99,17 @@ impl Poller {
             // Which intervals have completed is for Genesys' clock to say (see
             // genesys::clock); this host's may be off.
             let now = self.context.client.api_now();
-            let target = latest_completed(
-                now,
-                self.query.granularity,
-                self.query.time_zone,
-                self.query.settle_delay,
-            );
+            let target = match self.query.period {
+                Period::Completed => latest_completed(
+                    now,
+                    self.query.granularity,
+                    self.query.time_zone,
+                    self.query.settle_delay,
+                ),
+                // The bucket in progress, start to now; at its end the next one starts
+                // (zero-filled by the group memory).
+                Period::Current => in_progress(now, self.query.granularity, self.query.time_zone),
+            };
             if is_due(target, last, now) {
                 let failures = last
                     .filter(|l| l.interval == target)
@@ -132,14 +145,7 @@ impl Poller {
     fn record_failure(&self, interval: Interval, started: Instant, err: ApiError) -> ApiError {
         let name = &self.query.name;
         tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
-        self.context
-            .telemetry
-            .observe_poll(name, None, started.elapsed().as_secs_f64());
-        self.context.store.update_status(name, |s| {
-            s.attempted = true;
-            s.last_error = Some(err.to_string());
-        });
-        err
+        record_failed_poll(&self.context, name, started, err)
     }
 
     /// One poll: query the API, map the answer, publish it, and record how it went.
@@ -150,7 +156,11 @@ impl Poller {
         // One request per share of a split filter, one after the other, each through the
         // budget, token and retries; the answers' results together are the answer.
         // Nothing is published unless every request succeeded.
-        let requests = self.query.requests(&interval);
+        let until = match self.query.period {
+            Period::Completed => interval.end,
+            Period::Current => self.context.client.api_now().min(interval.end),
+        };
+        let requests = self.query.requests_until(&interval, until);
         let count = requests.len();
         let mut response = AggregateResponse::default();
         let mut budget_wait = Duration::ZERO;
@@ -197,7 +207,8 @@ impl Poller {
         let active = Arc::clone(&self.active);
         let outcome = tokio::task::spawn_blocking(move || {
             let mut memory = memory;
-            let mapped = map_response(&query, &interval, &response, &names, &mut memory);
+            let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
+            add_data_until(&mut mapped.series, &query, until);
             // Free the parsed response before encoding: at 100k series it is tens of
             // MiB that would otherwise add to the peak.
             drop(response);
@@ -238,6 +249,24 @@ impl Poller {
         tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, requests = count, "poll succeeded");
         Ok(())
     }
+}
+
+/// Records a failed poll of `name` (a query or observation set) in the telemetry and
+/// its status, and hands the error back.
+fn record_failed_poll(
+    context: &PollContext,
+    name: &str,
+    started: Instant,
+    err: ApiError,
+) -> ApiError {
+    context
+        .telemetry
+        .observe_poll(name, None, started.elapsed().as_secs_f64());
+    context.store.update_status(name, |s| {
+        s.attempted = true;
+        s.last_error = Some(err.to_string());
+    });
+    err
 }
 
 /// Whether `target` (the latest completed interval) should be polled at `now`: it has not
@@ -304,12 +333,15 @@ fn plan_after(
 /// When the loop should wake next: when the next interval completes, or earlier for a
 /// planned re-poll of the current one.
 fn next_wake(query: &QueryConfig, target: &Interval, last: Option<LastPoll>) -> DateTime<Utc> {
-    let next_regular = next_completion(
-        target,
-        query.granularity,
-        query.time_zone,
-        query.settle_delay,
-    );
+    let next_regular = match query.period {
+        Period::Completed => next_completion(
+            target,
+            query.granularity,
+            query.time_zone,
+            query.settle_delay,
+        ),
+        Period::Current => target.end,
+    };
     last.and_then(|l| l.again_at)
         .map_or(next_regular, |again| again.min(next_regular))
 }
@@ -335,6 +367,7 @@ mod tests {
             group_by: vec![],
             metrics: vec!["nOffered".into()],
             filter: None,
+            period: Default::default(),
             max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
         }

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use crate::genesys::names::NameDirectory;
 use crate::gzip;
 use crate::reload::ReloadHandle;
+use crate::schedule::Planner;
 use crate::snapshot::{EncodedSeries, SnapshotStore};
 use crate::telemetry::Telemetry;
 use crate::web::{Limits, LiveWebConfig, WebConfig, listener};
@@ -43,6 +44,8 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Whether the exporter polls the built-in simulator (`--demo`): shown on the page.
     pub demo: bool,
+    /// The request plan, shown on the page (none in benchmarks that serve without one).
+    pub planner: Option<Arc<Planner>>,
     /// The names of the ids queries group by (queues read only while some query groups
     /// by queue): the page shows how many queues the OAuth client can see.
     pub names: Arc<NameDirectory>,
@@ -281,7 +284,7 @@ fn landing_page(state: &AppState) -> String {
          <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
          <p>Queues the OAuth client can see: {queues}. Genesys lists only the queues in the client's \
          divisions, and leaves conversations in other divisions out of every total.</p>\
-         <h2>Queries</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
+         <h2>Queries and observations</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
         demo = if state.demo {
@@ -304,9 +307,11 @@ fn landing_page(state: &AppState) -> String {
              <td class=\"err\">{error}</td><td>{next}</td><td>{samples}</td></tr>",
             name = escape(&status.name),
             granularity = escape(&status.granularity),
-            interval = status
-                .interval
-                .map_or_else(|| "none yet".to_string(), |i| escape(&i.to_iso8601())),
+            interval = match (status.interval, status.observed_at) {
+                (Some(interval), _) => escape(&interval.to_iso8601()),
+                (None, Some(at)) => format!("observed {}", time_or(Some(at), "")),
+                (None, None) => "none yet".to_string(),
+            },
             success = time_or(status.last_success, "never"),
             error = escape(status.last_error.as_deref().unwrap_or("")),
             next = time_or(status.next_poll, "-"),
@@ -325,6 +330,13 @@ fn landing_page(state: &AppState) -> String {
             );
         }
         page.push_str("</table>");
+    }
+    if let Some(planner) = &state.planner {
+        let _ = write!(
+            page,
+            "<h2>Request plan</h2><pre>{}</pre>",
+            escape(&planner.current().to_string())
+        );
     }
     page.push_str("</body></html>\n");
     page

@@ -46,8 +46,10 @@ pub struct QueryStatus {
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub next_poll: Option<DateTime<Utc>>,
-    /// The interval the exported values describe.
+    /// The interval the exported values describe (queries).
     pub interval: Option<Interval>,
+    /// When the exported values were observed (observation sets), by Genesys' clock.
+    pub observed_at: Option<DateTime<Utc>>,
     pub samples: usize,
 }
 
@@ -62,6 +64,7 @@ impl QueryStatus {
             last_error: None,
             next_poll: None,
             interval: None,
+            observed_at: None,
             samples: 0,
         }
     }

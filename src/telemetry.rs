@@ -77,6 +77,8 @@ pub struct Telemetry {
     names_known: Family<Labels, Gauge>,
     /// The same counts, in the order first set, for the landing page.
     names_listed: Mutex<Vec<(&'static str, usize)>>,
+    planned_requests_per_minute: Family<Labels, FloatGauge>,
+    effective_refresh: Family<Labels, FloatGauge>,
     reload_successful: Gauge,
     reload_success_time: FloatGauge,
     /// Bumped after every change to a self-metric.
@@ -205,6 +207,18 @@ impl Telemetry {
             "Names known for the ids of a group_by dimension (queueId, userId, wrapUpCode, ...), read from its Genesys listing",
             names_known.clone(),
         );
+        let planned_requests_per_minute = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_planned_requests_per_minute",
+            "Requests a minute the request plan gives the query or observation set (retries not included); the name listings are query=\"(names)\"",
+            planned_requests_per_minute.clone(),
+        );
+        let effective_refresh = Family::<Labels, FloatGauge>::default();
+        registry.register(
+            "genesys_exporter_query_effective_refresh_seconds",
+            "Time between polls the request plan gives the query or observation set: its refresh, or longer when observations were stretched to fit the API budget",
+            effective_refresh.clone(),
+        );
         // Set at start-up as by Prometheus: the config in force was loaded successfully.
         let reload_successful = Gauge::<i64>::default();
         reload_successful.set(1);
@@ -241,6 +255,8 @@ impl Telemetry {
             query_requests_per_poll,
             names_known,
             names_listed: Mutex::default(),
+            planned_requests_per_minute,
+            effective_refresh,
             reload_successful,
             reload_success_time,
             generation: AtomicU64::new(0),
@@ -267,6 +283,25 @@ impl Telemetry {
         self.query_settle_delay
             .get_or_create(&labels)
             .set(settle_delay.as_secs_f64());
+        self.changed();
+    }
+
+    /// Exports one entry of the request plan.
+    pub fn describe_plan(
+        &self,
+        query: &str,
+        requests_per_minute: f64,
+        effective_refresh: Duration,
+    ) {
+        let labels = query_labels(query);
+        self.planned_requests_per_minute
+            .get_or_create(&labels)
+            .set(requests_per_minute);
+        if !effective_refresh.is_zero() {
+            self.effective_refresh
+                .get_or_create(&labels)
+                .set(effective_refresh.as_secs_f64());
+        }
         self.changed();
     }
 
@@ -331,6 +366,8 @@ impl Telemetry {
         self.query_interval.remove(&labels);
         self.query_settle_delay.remove(&labels);
         self.query_requests_per_poll.remove(&labels);
+        self.planned_requests_per_minute.remove(&labels);
+        self.effective_refresh.remove(&labels);
         self.changed();
     }
 

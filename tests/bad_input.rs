@@ -108,6 +108,7 @@ fn secret(
 }
 
 const Q1: Option<&str> = Some("query \"q1\"");
+const LIVE: Option<&str> = Some("observation \"live\"");
 
 fn cases() -> Vec<Case> {
     vec![
@@ -581,6 +582,83 @@ fn cases() -> Vec<Case> {
             "GENESYS_CLIENT_SECRET (or GENESYSCLOUD_OAUTHCLIENT_SECRET, or --genesys.client-secret-file)",
             &["missing Genesys Cloud OAuth credentials", "--demo"],
         ),
+        // Queue observations.
+        config(
+            "an unknown observation metric",
+            "observations:\n  - name: live\n    metrics: [oWaitng]\n",
+            LIVE,
+            Some("field `metrics[0]`"),
+            &[
+                "not a queue observation metric",
+                "did you mean \"oWaiting\"",
+            ],
+        ),
+        config(
+            "an observation metric in a conversation query",
+            "queries:\n  - {name: q1, granularity: PT30M, metrics: [nOffered, oWaiting]}\n",
+            Q1,
+            Some("field `metrics[1]`"),
+            &["queue observation metric", "`observations` entry"],
+        ),
+        config(
+            "an aggregates metric in an observation set",
+            "observations:\n  - {name: live, metrics: [oWaiting, nOffered]}\n",
+            LIVE,
+            Some("field `metrics[1]`"),
+            &["conversation aggregates metric", "`queries` entry"],
+        ),
+        config(
+            "the interval in progress without a refresh",
+            "queries:\n  - {name: q1, granularity: P1D, period: current, metrics: [nOffered]}\n",
+            Q1,
+            Some("field `refresh`"),
+            &["`period: current` polls the interval in progress every `refresh`"],
+        ),
+        config(
+            "an observation refresh under 10 s",
+            "observations:\n  - {name: live, metrics: [oWaiting], refresh: 5s}\n",
+            LIVE,
+            Some("field `refresh`"),
+            &["shorter than the 10s minimum"],
+        ),
+        config(
+            "a queue id that is not a UUID",
+            "observations:\n  - {name: live, metrics: [oWaiting], queues: [Billing]}\n",
+            LIVE,
+            Some("field `queues[0]`"),
+            &["\"Billing\" is not a queue id", "UUIDs"],
+        ),
+        config(
+            "a name shared by a query and an observation set",
+            "queries:\n  - {name: live, granularity: PT30M, metrics: [nOffered]}\nobservations:\n  - {name: live, metrics: [oWaiting]}\n",
+            Some("observations[0]"),
+            Some("field `name`"),
+            &[
+                "already the name of queries[0]",
+                "unique across queries and observations",
+            ],
+        ),
+        config(
+            "a detail metric that lists no conversations",
+            "observations:\n  - {name: live, metrics: [oWaiting, oMemberUsers], detail_metrics: [oMemberUsers]}\n",
+            LIVE,
+            Some("field `detail_metrics[0]`"),
+            &["lists no conversations", "oWaiting"],
+        ),
+        config(
+            "an unknown media type",
+            "observations:\n  - {name: live, metrics: [oWaiting], media_types: [voic]}\n",
+            LIVE,
+            Some("field `media_types[0]`"),
+            &["not a Genesys media type", "did you mean \"voice\""],
+        ),
+        config(
+            "more queues a request than Genesys takes",
+            "observations:\n  - {name: live, metrics: [oWaiting], max_queues_per_request: 101}\n",
+            LIVE,
+            Some("field `max_queues_per_request`"),
+            &["outside 1..=100"],
+        ),
         config(
             "a filter too large for one request, on a dimension not grouped by",
             too_large_filter(),
@@ -616,16 +694,6 @@ fn cases() -> Vec<Case> {
             Q1,
             Some("field `filter.predicates[0].dimension`"),
             &["did you mean \"mediaType\"?"],
-        ),
-        config(
-            "an observation metric in a conversation query",
-            "queries: [{name: q1, granularity: PT30M, metrics: [oWaiting]}]",
-            Q1,
-            Some("field `metrics[0]`"),
-            &[
-                "is a queue observation metric",
-                "belongs to the queue observations query",
-            ],
         ),
         config(
             "a predicate cap of 0",

@@ -12,7 +12,7 @@ use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ApiError, GenesysClient};
-use genesys_cloud_exporter::schedule::{PollContext, Poller};
+use genesys_cloud_exporter::schedule::{Planner, PollContext, Poller};
 use genesys_cloud_exporter::simulator::{
     Fault, FaultKind, FaultRule, RecordedRequest, Simulator, SimulatorConfig, Trigger,
 };
@@ -212,7 +212,9 @@ async fn a_retry_after_too_long_to_retry_holds_every_call_and_fails_the_poll_at_
     )
     .unwrap();
     let store = Arc::new(SnapshotStore::new([("q", "PT30M".to_string())]));
+    let planner = Planner::new(&config, Duration::from_secs(300), 300, &telemetry).unwrap();
     let context = PollContext {
+        planner: Arc::new(planner),
         client: Arc::clone(&client),
         names: Arc::new(NameDirectory::new([], Arc::clone(&telemetry))),
         store: Arc::clone(&store),

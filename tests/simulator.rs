@@ -1053,3 +1053,145 @@ async fn shutdown_stops_serving() {
     }
     assert!(refused, "server still accepting after drop");
 }
+
+const OBSERVATIONS: &str = "/api/v2/analytics/queues/observations/query";
+
+async fn post_observations(
+    sim: &Simulator,
+    token: &str,
+    body: &Value,
+) -> (StatusCode, HeaderMap, Value) {
+    let response = client()
+        .post(format!("{}{OBSERVATIONS}", sim.base_url()))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("observations request");
+    split(response).await
+}
+
+fn queue_filter(ids: &[String]) -> Value {
+    let predicates: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"type": "dimension", "dimension": "queueId", "operator": "matches", "value": id}))
+        .collect();
+    json!({"type": "or", "predicates": predicates})
+}
+
+#[tokio::test]
+async fn queue_observations_have_the_genesys_shape() {
+    let sim = start(SimulatorConfig {
+        busy_all_day: true,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let token = token(&sim).await;
+    let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    let request = json!({
+        "filter": queue_filter(&ids),
+        "metrics": ["oWaiting", "oInteracting", "oAlerting", "oOnQueueUsers", "oOffQueueUsers",
+                    "oMemberUsers", "oActiveUsers", "oUserRoutingStatuses", "oUserPresences"],
+        "detailMetrics": ["oWaiting"],
+    });
+    let (status, headers, body) = post_observations(&sim, &token, &request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(header_u64(&headers, "inin-ratelimit-count").is_some());
+    let mappings = body["systemToOrganizationMappings"]
+        .as_object()
+        .expect("mappings");
+    for presence in ["AVAILABLE", "OFFLINE", "ON_QUEUE", "BREAK"] {
+        assert!(mappings[presence][0].is_string(), "{presence}");
+    }
+    let results = body["results"].as_array().expect("results");
+    let member_groups: BTreeSet<&str> = results
+        .iter()
+        .filter(|r| r["group"].get("mediaType").is_none())
+        .map(|r| r["group"]["queueId"].as_str().expect("queueId"))
+        .collect();
+    assert_eq!(
+        member_groups.len(),
+        ids.len(),
+        "every queue has a {{queueId}} group"
+    );
+    let interacting: i64 = results
+        .iter()
+        .flat_map(|r| r["data"].as_array().into_iter().flatten())
+        .filter(|d| d["metric"] == "oInteracting")
+        .map(|d| int(&d["stats"]["count"]))
+        .sum();
+    assert!(interacting > 0, "a busy org has conversations in progress");
+}
+
+#[tokio::test]
+async fn queue_observations_refuse_what_genesys_refuses() {
+    let sim = start(SimulatorConfig {
+        queue_count: 101,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let token = token(&sim).await;
+    let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    let cases = [
+        (
+            json!({"filter": queue_filter(&ids), "metrics": ["oWaiting"]}),
+            "101 queueId predicates",
+        ),
+        (
+            json!({"filter": queue_filter(&ids[..2]), "metrics": ["nOffered"]}),
+            "unknown metric 'nOffered'",
+        ),
+        (
+            json!({"filter": {"type": "and", "predicates": [
+                {"type": "dimension", "dimension": "queueId", "value": ids[0]},
+                {"type": "dimension", "dimension": "userId", "value": "x"}]},
+                "metrics": ["oWaiting"]}),
+            "'userId'",
+        ),
+        (json!({"metrics": ["oWaiting"]}), "filter is required"),
+    ];
+    for (request, expected) in cases {
+        let (status, _, body) = post_observations(&sim, &token, &request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{request}");
+        let message = assert_error_body(&body, 400);
+        assert!(
+            message.contains(expected),
+            "{message} should say {expected}"
+        );
+    }
+    // And an aggregates metric name the observation endpoint refuses is one the
+    // aggregates endpoint takes.
+    let (status, _, _) = post_query(
+        &sim,
+        &token,
+        &json!({"interval": BUSY_HOUR, "metrics": ["nOffered"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = post_query(
+        &sim,
+        &token,
+        &json!({"interval": BUSY_HOUR, "metrics": ["oWaiting"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn injected_faults_cover_queue_observations() {
+    let sim = start_default().await;
+    let token = token(&sim).await;
+    sim.inject_fault(Fault {
+        path_prefix: OBSERVATIONS.into(),
+        status: 503,
+        retry_after: None,
+        count: 1,
+    });
+    let ids: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    let request = json!({"filter": queue_filter(&ids), "metrics": ["oWaiting"]});
+    let (status, _, body) = post_observations(&sim, &token, &request).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_error_body(&body, 503);
+    let (status, _, _) = post_observations(&sim, &token, &request).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -186,7 +186,7 @@ pub(super) fn syntax_error(
 }
 
 /// Keys of a query mapping, for typo hints (serde lists them in its own message).
-const QUERY_KEYS: [&str; 10] = [
+const QUERY_KEYS: [&str; 11] = [
     "name",
     "granularity",
     "time_zone",
@@ -195,6 +195,7 @@ const QUERY_KEYS: [&str; 10] = [
     "group_by",
     "metrics",
     "filter",
+    "period",
     "max_predicates_per_request",
     "allow_unlisted",
 ];
@@ -203,7 +204,11 @@ const QUERY_KEYS: [&str; 10] = [
 /// (`groupBy` -> `group_by`), a near miss (`querys` -> `queries`), or a shared start
 /// (`query` -> `queries`, `settle` -> `settle_delay`).
 pub(super) fn known_key_like(key: &str, in_query: bool) -> Option<&'static str> {
-    let known: &[&'static str] = if in_query { &QUERY_KEYS } else { &["queries"] };
+    let known: &[&'static str] = if in_query {
+        &QUERY_KEYS
+    } else {
+        &["queries", "observations"]
+    };
     let snake = snake_case(key).replace('-', "_");
     let common_prefix = |k: &str| {
         snake
@@ -238,7 +243,10 @@ fn join_field(parent: Option<&str>, key: &str) -> String {
 /// starts with a path into the config's known structure.
 fn split_path(message: &str) -> Option<(&str, &str)> {
     let (path, rest) = message.split_once(": ")?;
-    let known = path == "queries" || path.starts_with("queries[") || path.starts_with("queries.");
+    let known = path == "queries"
+        || path.starts_with("queries[")
+        || path.starts_with("queries.")
+        || path.starts_with("observations");
     known.then_some((path, rest))
 }
 

@@ -39,9 +39,16 @@ use crate::interval::{Granularity, Interval};
 mod diagnostics;
 pub mod filter;
 mod names;
+mod observations;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+use observations::RawObservation;
+pub use observations::{
+    DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DETAIL_METRICS, MAX_QUEUES_PER_REQUEST,
+    MEDIA_TYPES, ObservationConfig, QueueSelection,
+};
 
 pub use crate::conventions::{RESERVED_LABELS, snake_case};
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
@@ -63,11 +70,14 @@ const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// hand, and an API that caps predicates at all caps them far lower.
 pub const MAX_PREDICATES_PER_REQUEST: usize = 1000;
 
-/// The whole config file: the list of aggregate queries to run.
+/// The whole config file: the aggregate queries and the queue observation sets to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// The queries, in file order; at least one, names unique.
+    /// The queries, in file order; names unique across queries and observations.
     pub queries: Vec<QueryConfig>,
+    /// The queue observation sets, in file order. Queries and observations together
+    /// are at least one entry.
+    pub observations: Vec<ObservationConfig>,
 }
 
 /// One aggregate query, validated: every field is already in the form the exporter uses.
@@ -92,6 +102,9 @@ pub struct QueryConfig {
     /// Passed through to Genesys as the query's `filter` JSON; split over several
     /// requests when too large for one (see [`filter`]).
     pub filter: Option<QueryFilter>,
+    /// Which bucket is polled: the latest completed one (default), or the one in
+    /// progress, from its start to now, every `refresh`.
+    pub period: Period,
     /// Most predicates one request of this query carries (1 to 1,000, default 100); a
     /// filter with more is split over several requests.
     pub max_predicates_per_request: usize,
@@ -101,13 +114,43 @@ pub struct QueryConfig {
     pub allow_unlisted: Vec<String>,
 }
 
+/// Which bucket a query polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Period {
+    /// The latest completed bucket (after its settle delay).
+    #[default]
+    Completed,
+    /// The bucket that contains now, from its start to now ("today so far").
+    Current,
+}
+
 impl QueryConfig {
     /// The aggregates requests of one poll of `interval`: one, or one per share of a
     /// split filter. Their answers' `results` together are the answer to the query.
     pub fn requests(&self, interval: &Interval) -> Vec<AggregateQuery<'_>> {
+        self.requests_until(interval, interval.end)
+    }
+
+    /// The requests for `interval` up to `until` (the interval in progress, start to
+    /// now): then without a granularity, so that the whole range is the one bucket.
+    pub fn requests_until(
+        &self,
+        interval: &Interval,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<AggregateQuery<'_>> {
+        let until = until.clamp(interval.start + chrono::TimeDelta::seconds(1), interval.end);
+        let partial = until < interval.end;
+        let asked = Interval {
+            start: interval.start,
+            end: until,
+        };
         let request = |filter| AggregateQuery {
-            interval: interval.to_iso8601(),
-            granularity: self.granularity.to_string(),
+            interval: asked.to_iso8601(),
+            granularity: if partial {
+                String::new()
+            } else {
+                self.granularity.to_string()
+            },
             time_zone: self.time_zone.name(),
             group_by: &self.group_by,
             metrics: &self.metrics,
@@ -295,10 +338,48 @@ impl Config {
                     "oServiceLevel",
                 ]),
                 filter: None,
+                period: Period::Completed,
                 max_predicates_per_request: DEFAULT_MAX_PREDICATES,
                 allow_unlisted: Vec::new(),
             }],
+            observations: Vec::new(),
         }
+    }
+
+    /// The built-in query and `live`, every queue's observations: what the exporter runs
+    /// against a real org without `--config.file`.
+    pub fn builtin_with_live() -> Config {
+        let mut config = Config::builtin_default();
+        config.observations.push(ObservationConfig::builtin_live());
+        config
+    }
+
+    /// What `--demo` runs without a config file: the built-in query, `today` (the day so
+    /// far, every minute) and `live`.
+    pub fn demo() -> Config {
+        let mut config = Config::builtin_with_live();
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        config.queries.push(QueryConfig {
+            name: "today".into(),
+            granularity: Granularity::Day,
+            time_zone: Tz::UTC,
+            settle_delay: Duration::ZERO,
+            refresh: Some(Duration::from_secs(60)),
+            group_by: strings(&["queueId", "mediaType"]),
+            metrics: strings(&[
+                "nOffered",
+                "nConnected",
+                "tAnswered",
+                "tAbandon",
+                "tHandle",
+                "oServiceLevel",
+            ]),
+            filter: None,
+            period: Period::Current,
+            max_predicates_per_request: DEFAULT_MAX_PREDICATES,
+            allow_unlisted: Vec::new(),
+        });
+        config
     }
 
     /// The config as YAML that [`Config::from_yaml`] reads back to an equal config: for
@@ -317,11 +398,17 @@ impl Config {
                     group_by: &q.group_by,
                     metrics: &q.metrics,
                     filter: q.filter.as_ref().map(QueryFilter::written),
+                    period: (q.period == Period::Current).then_some("current"),
                     max_predicates_per_request: (q.max_predicates_per_request
                         != DEFAULT_MAX_PREDICATES)
                         .then_some(q.max_predicates_per_request),
                     allow_unlisted: &q.allow_unlisted,
                 })
+                .collect(),
+            observations: self
+                .observations
+                .iter()
+                .map(ObservationConfig::written)
                 .collect(),
         };
         serde_yaml_ng::to_string(&out)
@@ -335,18 +422,20 @@ impl Config {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with a `queries` list at the top level"
+    expecting = "a mapping with a `queries` list (and optionally `observations`) at the top level"
 )]
 struct RawConfig {
     #[serde(default)]
     queries: Option<Vec<RawQuery>>,
+    #[serde(default)]
+    observations: Option<Vec<RawObservation>>,
 }
 
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
     expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
-        refresh, group_by, metrics, filter, max_predicates_per_request, allow_unlisted"
+        refresh, group_by, metrics, filter, period, max_predicates_per_request, allow_unlisted"
 )]
 struct RawQuery {
     #[serde(default)]
@@ -366,6 +455,7 @@ struct RawQuery {
     #[serde(default)]
     filter: Option<serde_json::Value>,
     #[serde(default)]
+    period: Option<String>,
     max_predicates_per_request: Option<u64>,
     #[serde(default)]
     allow_unlisted: Option<Vec<String>>,
@@ -374,6 +464,8 @@ struct RawQuery {
 #[derive(Serialize)]
 struct OutConfig<'a> {
     queries: Vec<OutQuery<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    observations: Vec<observations::OutObservation<'a>>,
 }
 
 #[derive(Serialize)]
@@ -389,6 +481,7 @@ struct OutQuery<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     filter: Option<&'a serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<&'static str>,
     max_predicates_per_request: Option<usize>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     allow_unlisted: &'a [String],

@@ -15,9 +15,9 @@ pub(super) fn check_metric(name: &str, allowed: &[String]) -> Result<(), String>
         Lookup::Listed => Ok(()),
         _ if allowed.iter().any(|a| a == name) => Ok(()),
         _ if catalog::is_observation_metric(name) => Err(format!(
-            "{name:?} is a queue observation metric (real time, per queue): it belongs to the \
-             queue observations query, not to a conversation aggregates query, and Genesys \
-             would refuse every poll of this query with a 400"
+            "{name:?} is a queue observation metric (real time, per queue): put it in an \
+             `observations` entry (see the configuration guide), not in a conversation \
+             aggregates query, where Genesys would refuse every poll of this query with a 400"
         )),
         Lookup::Unlisted { closest } => Err(format!(
             "{name:?} is not a conversation aggregate metric{}; {CONSEQUENCE}",

@@ -714,7 +714,7 @@ fn malformed() -> Vec<Case> {
             with_metrics("[nOffered, oWaiting]"),
             Q1,
             Some("metrics[1]"),
-            "\"oWaiting\" is a queue observation metric (real time, per queue): it belongs to the queue observations query",
+            "\"oWaiting\" is a queue observation metric (real time, per queue): put it in an `observations` entry",
         ),
         case(
             with_metrics("[tSomethingNew]"),

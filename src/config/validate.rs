@@ -10,15 +10,15 @@ use super::diagnostics::{closest_zone, query_label};
 use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, check_clause};
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
-    MIN_REFRESH, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
+    MIN_REFRESH, ObservationConfig, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::interval::Granularity;
 
 /// A rule broken inside one query: the field (with any index) and the message.
 pub(super) struct FieldError {
-    field: String,
-    message: String,
+    pub(super) field: String,
+    pub(super) message: String,
 }
 
 impl From<FilterError> for FieldError {
@@ -31,7 +31,7 @@ impl From<FilterError> for FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+    pub(super) fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
@@ -47,7 +47,12 @@ impl RawConfig {
             field: Some(field.into()),
             message,
         };
-        let Some(raw_queries) = self.queries else {
+        let raw_observations = self.observations.unwrap_or_default();
+        let raw_queries = match self.queries {
+            None if !raw_observations.is_empty() => Some(Vec::new()),
+            queries => queries,
+        };
+        let Some(raw_queries) = raw_queries else {
             return Err(invalid(
                 None,
                 "queries",
@@ -56,7 +61,7 @@ impl RawConfig {
                     .into(),
             ));
         };
-        if raw_queries.is_empty() {
+        if raw_queries.is_empty() && raw_observations.is_empty() {
             return Err(invalid(
                 None,
                 "queries",
@@ -85,31 +90,49 @@ impl RawConfig {
                 .map_err(|e| invalid(Some(label), &e.field, e.message))?;
             queries.push(query);
         }
-        Ok(Config { queries })
+        let mut observations = Vec::with_capacity(raw_observations.len());
+        for (index, raw) in raw_observations.into_iter().enumerate() {
+            let label = match raw.name.as_deref() {
+                Some(name) if is_valid_name(name) => format!("observation {name:?}"),
+                _ => format!("observations[{index}]"),
+            };
+            if let Some(name) = raw.name.as_deref() {
+                let taken = seen
+                    .get(name)
+                    .map(|first| format!("queries[{first}]"))
+                    .or_else(|| {
+                        observations
+                            .iter()
+                            .position(|o: &ObservationConfig| o.name == name)
+                            .map(|first| format!("observations[{first}]"))
+                    });
+                if let Some(first) = taken {
+                    return Err(invalid(
+                        Some(format!("observations[{index}]")),
+                        "name",
+                        format!(
+                            "{name:?} is already the name of {first}; names must be unique \
+                             across queries and observations because they become the \
+                             `query` label"
+                        ),
+                    ));
+                }
+            }
+            let observation = raw
+                .validate()
+                .map_err(|e| invalid(Some(label), &e.field, e.message))?;
+            observations.push(observation);
+        }
+        Ok(Config {
+            queries,
+            observations,
+        })
     }
 }
 
 impl RawQuery {
     fn validate(self) -> Result<QueryConfig, FieldError> {
-        let name = match self.name {
-            None => {
-                return Err(FieldError::new(
-                    "name",
-                    "missing; every query needs a unique name made of letters, digits and \
-                     `_.:-` (it becomes the `query` label)",
-                ));
-            }
-            Some(name) if !is_valid_name(&name) => {
-                return Err(FieldError::new(
-                    "name",
-                    format!(
-                        "{name:?} is not a valid name; use one or more letters, digits, `_`, \
-                         `.`, `:` or `-` (it becomes the `query` label)"
-                    ),
-                ));
-            }
-            Some(name) => name,
-        };
+        let name = check_name(self.name, "query")?;
         let granularity = match self.granularity {
             None => {
                 return Err(FieldError::new(
@@ -144,19 +167,7 @@ impl RawQuery {
         };
         let refresh = match self.refresh {
             None => None,
-            Some(text) => {
-                let d = parse_duration(&text, "5m").map_err(|m| FieldError::new("refresh", m))?;
-                if d < MIN_REFRESH {
-                    return Err(FieldError::new(
-                        "refresh",
-                        format!(
-                            "{text:?} is shorter than the 10s minimum, which keeps the \
-                             exporter well under the API rate limit"
-                        ),
-                    ));
-                }
-                Some(d)
-            }
+            Some(text) => Some(check_refresh(&text, "5m")?),
         };
         let allow_unlisted = self.allow_unlisted.unwrap_or_default();
         check_allow_unlisted(&allow_unlisted)?;
@@ -199,7 +210,25 @@ impl RawQuery {
                 Some(planned)
             }
         };
+        let period = match self.period.as_deref() {
+            None | Some("completed") => Period::Completed,
+            Some("current") => Period::Current,
+            Some(other) => {
+                return Err(FieldError::new(
+                    "period",
+                    format!("{other:?} is neither `completed` (the default) nor `current`"),
+                ));
+            }
+        };
+        if period == Period::Current && refresh.is_none() {
+            return Err(FieldError::new(
+                "refresh",
+                "missing; `period: current` polls the interval in progress every `refresh` \
+                 (at least 10s), e.g. refresh: 1m",
+            ));
+        }
         Ok(QueryConfig {
+            period,
             name,
             granularity,
             time_zone,
@@ -310,6 +339,42 @@ fn check_metrics(metrics: &[String], allowed: &[String]) -> Result<(), FieldErro
         seen.insert(snake, i);
     }
     Ok(())
+}
+
+/// The `name` of a query or observation set (`what`): present and valid.
+pub(super) fn check_name(name: Option<String>, what: &str) -> Result<String, FieldError> {
+    match name {
+        None => Err(FieldError::new(
+            "name",
+            format!(
+                "missing; every {what} needs a unique name made of letters, digits and \
+                 `_.:-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) if !is_valid_name(&name) => Err(FieldError::new(
+            "name",
+            format!(
+                "{name:?} is not a valid name; use one or more letters, digits, `_`, \
+                 `.`, `:` or `-` (it becomes the `query` label)"
+            ),
+        )),
+        Some(name) => Ok(name),
+    }
+}
+
+/// A `refresh` period: a duration of at least [`MIN_REFRESH`].
+pub(super) fn check_refresh(text: &str, example: &str) -> Result<Duration, FieldError> {
+    let d = parse_duration(text, example).map_err(|m| FieldError::new("refresh", m))?;
+    if d < MIN_REFRESH {
+        return Err(FieldError::new(
+            "refresh",
+            format!(
+                "{text:?} is shorter than the 10s minimum, which keeps the exporter well \
+                 under the API rate limit"
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// `allow_unlisted`: names spelt as Genesys spells metrics or dimensions, each once.

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 pub struct AggregateQuery<'a> {
     /// ISO-8601 `start/end`.
     pub interval: String,
-    /// ISO-8601 duration of one bucket.
+    /// ISO-8601 duration of one bucket; empty (left out) for one bucket over the whole
+    /// interval.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub granularity: String,
     /// IANA zone the buckets align to.
     pub time_zone: &'a str,
@@ -262,7 +264,7 @@ impl<'de> Deserialize<'de> for StatValue {
 }
 
 /// `null` reads as the empty value, as if the field were absent.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod clock;
 pub mod names;
 pub mod nonfinite;
+pub mod observations;
 pub mod region;
 
 use std::num::NonZeroU32;
@@ -27,12 +28,15 @@ use auth::{AccessToken, Credentials, TokenProvider};
 use bodies::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
 use budget::ApiBudget;
 use clock::ApiClock;
+use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
 
 use crate::telemetry::Telemetry;
 
 /// Path of the conversation aggregates query.
 pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
+/// Path of the queue observations query.
+pub const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// The page of a listing (queues, users, ...) the exporter asks for first. Genesys list
 /// endpoints serve at most their own maximum (fewer items, said in the response's
 /// `pageSize`) or answer 400; 500 is the largest list endpoints are known to take.
@@ -233,24 +237,52 @@ impl GenesysClient {
         &self,
         query: &AggregateQuery<'_>,
     ) -> Result<Delivered<AggregateResponse>, ApiError> {
-        let url = self.endpoints.api(AGGREGATES_PATH);
-        let body = serde_json::to_vec(query).map_err(|err| ApiError::BadResponse {
-            endpoint: "aggregates",
-            message: format!("cannot encode the query: {err}"),
-        })?;
-        let body = Bytes::from(body);
-        let delivered = self
-            .send("aggregates", |http| {
-                http.post(url.clone())
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-            })
-            .await?;
+        let delivered = self.post_json("aggregates", AGGREGATES_PATH, query).await?;
         let value = parse_aggregates(&delivered.value)?;
         Ok(Delivered {
             value,
             budget_wait: delivered.budget_wait,
         })
+    }
+
+    /// Runs one queue observations query.
+    pub async fn query_observations(
+        &self,
+        query: &ObservationQuery<'_>,
+    ) -> Result<Delivered<ObservationResponse>, ApiError> {
+        let delivered = self
+            .post_json("observations", OBSERVATIONS_PATH, query)
+            .await?;
+        let value =
+            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
+                endpoint: "observations",
+                message: format!("response is not the documented JSON: {err}"),
+            })?;
+        Ok(Delivered {
+            value,
+            budget_wait: delivered.budget_wait,
+        })
+    }
+
+    /// POSTs `body` as JSON to `path` through [`GenesysClient::send`].
+    async fn post_json(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Delivered<Bytes>, ApiError> {
+        let url = self.endpoints.api(path);
+        let body = serde_json::to_vec(body).map_err(|err| ApiError::BadResponse {
+            endpoint,
+            message: format!("cannot encode the query: {err}"),
+        })?;
+        let body = Bytes::from(body);
+        self.send(endpoint, |http| {
+            http.post(url.clone())
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
+        .await
     }
 
     /// Genesys' time now, by the `Date` of its responses (see [`clock`]): what decides

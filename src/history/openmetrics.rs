@@ -200,6 +200,7 @@ mod tests {
             group_by: vec!["queueId".into()],
             metrics: vec!["nOffered".into()],
             filter: None,
+            period: Default::default(),
             max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
         }

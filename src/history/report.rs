@@ -396,6 +396,7 @@ mod tests {
             group_by: vec!["queueId".into(), "mediaType".into()],
             metrics: vec!["nOffered".into(), "tHandle".into(), "oServiceLevel".into()],
             filter: None,
+            period: Default::default(),
             max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
         }

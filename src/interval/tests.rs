@@ -1191,3 +1191,45 @@ fn buckets_tile_the_london_days_around_both_changes() {
         }
     }
 }
+
+#[test]
+fn the_day_in_progress_follows_london_across_the_dst_change() {
+    let london: Tz = "Europe/London".parse().unwrap();
+    let spring = in_progress(
+        "2026-03-29T12:00:00Z".parse().unwrap(),
+        Granularity::Day,
+        london,
+    );
+    // Clocks go forward at 01:00 UTC: the day is 23 hours long.
+    assert_eq!(
+        spring.start,
+        "2026-03-29T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        spring.end,
+        "2026-03-28T23:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::hours(24)
+    );
+    let summer = in_progress(
+        "2026-07-01T23:30:00Z".parse().unwrap(),
+        Granularity::Day,
+        london,
+    );
+    // 00:30 BST on 2 July: the day began at 23:00 UTC on 1 July.
+    assert_eq!(
+        summer.start,
+        "2026-07-01T23:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let quarter = in_progress(
+        "2026-07-01T10:07:00Z".parse().unwrap(),
+        Granularity::Minutes(15),
+        chrono_tz::UTC,
+    );
+    assert_eq!(
+        quarter.start,
+        "2026-07-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        quarter.end,
+        "2026-07-01T10:15:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+}

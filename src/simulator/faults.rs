@@ -211,6 +211,8 @@ pub(crate) struct Faults {
     rules: Mutex<VecDeque<FaultRule>>,
     rng: Mutex<StdRng>,
     skew_ms: AtomicI64,
+    /// A stopped clock (ms since the epoch), or `i64::MIN` for a running one.
+    frozen_ms: AtomicI64,
 }
 
 impl Faults {
@@ -219,6 +221,7 @@ impl Faults {
             rules: Mutex::new(VecDeque::new()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             skew_ms: AtomicI64::new(0),
+            frozen_ms: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -263,8 +266,21 @@ impl Faults {
             .store(skew.num_milliseconds(), Ordering::Relaxed);
     }
 
-    /// The simulator's idea of now: the host's clock plus the skew.
+    /// Stops the simulator's clock at `at`: every answer is then the same, so a test
+    /// can ask the same question as a client and compare the answers exactly.
+    pub(crate) fn freeze_at(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.frozen_ms
+            .store(at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// The simulator's idea of now: the host's clock plus the skew, or the frozen time.
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let frozen = self.frozen_ms.load(Ordering::Relaxed);
+        if frozen != i64::MIN
+            && let Some(at) = chrono::DateTime::from_timestamp_millis(frozen)
+        {
+            return at;
+        }
         chrono::Utc::now() + chrono::TimeDelta::milliseconds(self.skew_ms.load(Ordering::Relaxed))
     }
 

@@ -3,13 +3,15 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the listings of queues, users, wrap-up codes,
-//! divisions, skills, languages, teams and campaigns, per-token rate limits and the
+//! conversation-aggregates query, the queue observations query, the listings of queues,
+//! users, wrap-up codes, divisions, skills, languages, teams and campaigns, per-token
+//! rate limits and the
 //! Genesys error bodies. Its traffic is synthetic but deterministic, so tests can
 //! assert on exact numbers, and it can inject faults to exercise retry paths.
 //!
 //! Login and API share one base URL ([`Simulator::base_url`]).
 
+mod agents;
 mod aggregate;
 mod auth;
 mod catalog;
@@ -17,6 +19,7 @@ mod codec;
 mod directory;
 mod faults;
 mod listings;
+mod observations;
 mod period;
 mod queues;
 mod ratelimit;
@@ -334,6 +337,12 @@ impl Simulator {
     /// what "now" means for its traffic (positive: the API is ahead).
     pub fn set_clock_skew(&self, skew: chrono::TimeDelta) {
         self.shared.faults.set_skew(skew);
+    }
+
+    /// Stops the simulator's clock at `at` (its `Date` headers and its traffic's now),
+    /// so that the same question always gets the same answer.
+    pub fn freeze_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.shared.faults.freeze_at(at);
     }
 
     /// Stops accepting connections, lets open ones finish (up to a few seconds) and

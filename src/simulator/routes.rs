@@ -15,11 +15,12 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, queues};
+use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, observations, queues};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
+const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
 pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 
@@ -27,6 +28,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 enum Route {
     Token,
     Aggregates,
+    Observations,
     Queues,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
@@ -36,6 +38,7 @@ fn route(path: &str) -> Option<(Route, Method)> {
     match path {
         TOKEN_PATH => Some((Route::Token, Method::POST)),
         AGGREGATES_PATH => Some((Route::Aggregates, Method::POST)),
+        OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
         _ => None,
     }
@@ -185,6 +188,7 @@ async fn dispatch(
     }
     let (response, query) = match route {
         Route::Aggregates => aggregates(shared, request, context_id).await,
+        Route::Observations => (queue_observations(shared, request, context_id).await, None),
         Route::Queues => (
             match queues::page(
                 &shared.queues,
@@ -358,4 +362,38 @@ async fn aggregates(
             }
         };
     (response, sent)
+}
+
+/// `POST /api/v2/analytics/queues/observations/query`.
+async fn queue_observations(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Response<Body> {
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return body_error_response(error, context_id),
+    };
+    let query = match observations::parse_query(&body, &shared.world) {
+        Ok(query) => query,
+        Err(message) => return bad_request(&message, context_id),
+    };
+    // The simulator's clock, which a clock-skew fault moves against the host's.
+    let now_ms = shared.faults.now().timestamp_millis();
+    // Replaying the traffic up to now is CPU work: keep it off the async workers.
+    let worker = Arc::clone(shared);
+    match tokio::task::spawn_blocking(move || observations::run(&worker.world, &query, now_ms))
+        .await
+    {
+        Ok(result) => respond::json_response(StatusCode::OK, &result),
+        Err(error) => {
+            tracing::warn!(%error, "simulator observation computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "The observation computation failed",
+                context_id,
+            )
+        }
+    }
 }

@@ -499,12 +499,28 @@ pub async fn token_at(base: &str, client_id: &str, client_secret: &str) -> Strin
 
 /// Runs an aggregates query against the simulator directly.
 pub async fn aggregates(simulator: &Simulator, body: &serde_json::Value) -> serde_json::Value {
+    post(
+        simulator,
+        "/api/v2/analytics/conversations/aggregates/query",
+        body,
+    )
+    .await
+}
+
+/// Runs a queue observations query against the simulator directly.
+pub async fn observations(simulator: &Simulator, body: &serde_json::Value) -> serde_json::Value {
+    post(
+        simulator,
+        "/api/v2/analytics/queues/observations/query",
+        body,
+    )
+    .await
+}
+
+async fn post(simulator: &Simulator, path: &str, body: &serde_json::Value) -> serde_json::Value {
     let token = token(simulator).await;
     reqwest::Client::new()
-        .post(format!(
-            "{}/api/v2/analytics/conversations/aggregates/query",
-            simulator.base_url()
-        ))
+        .post(format!("{}{path}", simulator.base_url()))
         .bearer_auth(token)
         .json(body)
         .send()

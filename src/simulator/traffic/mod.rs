@@ -24,9 +24,9 @@ mod random;
 mod tests;
 mod world;
 
-pub(crate) use conversation::Event;
+pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;
-pub(crate) use random::stable_uuid;
+pub(crate) use random::{hash, stable_uuid};
 pub(crate) use world::{Org, World};
 
 /// No conversation lasts longer than this from arrival to the end of after-call work,

@@ -22,6 +22,7 @@ const TAG_CELL: u64 = 4;
 const TAG_CONVERSATION: u64 = 5;
 const TAG_QUEUE_SHAPE: u64 = 6;
 const TAG_DIVISION_ID: u64 = 7;
+const TAG_CONVERSATION_ID: u64 = 8;
 
 /// The size and shape of a simulated org: what benchmarks turn to get workloads of
 /// 10k to 500k series from one query.
@@ -141,6 +142,43 @@ impl World {
         queue % DIVISIONS
     }
 
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The agents staffed on `queue` (pool indices, distinct): the window of the pool
+    /// its conversations are handed to.
+    pub(crate) fn queue_members(&self, queue: u32) -> Vec<u32> {
+        let pool = self.agent_ids.len();
+        let mut members: Vec<u32> = (0..AGENTS_PER_QUEUE)
+            .map(|i| ((queue as usize * 7 + i) % pool) as u32)
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        members
+    }
+
+    /// How busy minute `minute` (since the epoch) is, 0 to 1: the daily pattern, or 1
+    /// all day for a busy-all-day org.
+    pub(crate) fn load_at(&self, minute: i64) -> f64 {
+        if self.busy_all_day {
+            1.0
+        } else {
+            load_factor(minute)
+        }
+    }
+
+    /// The conversation's id, stable for a seed: what queue observations list in
+    /// `observations[].conversationId`.
+    pub(crate) fn conversation_id(&self, conversation: &Conversation) -> String {
+        let key = hash(&[
+            u64::from(conversation.queue),
+            conversation.media as u64,
+            conversation.arrival_ms as u64,
+        ]);
+        stable_uuid(self.seed, TAG_CONVERSATION_ID, key)
+    }
+
     /// The code of a dimension value given as a string, `None` when the org has no
     /// such value (a filter on it then matches nothing).
     pub(crate) fn dim_code(&self, dim: Dim, value: &str) -> Option<u32> {
@@ -206,11 +244,7 @@ impl World {
         let first_minute = from_ms.div_euclid(MINUTE_MS);
         let last_minute = (to_ms - 1).div_euclid(MINUTE_MS);
         for minute in first_minute..=last_minute {
-            let load = if self.busy_all_day {
-                1.0
-            } else {
-                load_factor(minute)
-            };
+            let load = self.load_at(minute);
             for &(queue, media_index, media, rate) in &cells {
                 let cell = hash(&[
                     self.seed,

@@ -1,0 +1,415 @@
+//! The `observations:` list: queue observation sets, polled every `refresh`.
+//!
+//! ```yaml
+//! observations:
+//!   - name: live                 # the `query` label; unique across queries and observations
+//!     refresh: 30s               # default 30s, at least 10s
+//!     metrics: [oWaiting, oInteracting, oOnQueueUsers, oUserPresences]
+//!     detail_metrics: [oWaiting] # optional: the oldest-wait gauge
+//!     queues: all                # or a list of queue ids
+//!     media_types: [voice, chat] # optional mediaType predicate
+//!     max_queues_per_request: 100
+//! ```
+//!
+//! Each refresh sends one `POST /api/v2/analytics/queues/observations/query` per
+//! `max_queues_per_request` queues (see [`crate::genesys::observations`]).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::{FieldError, check_name, check_refresh};
+use crate::genesys::catalog::{self, Lookup, OBSERVATION_METRICS};
+
+/// Refresh period when an observation set gives none.
+pub const DEFAULT_OBSERVATION_REFRESH: Duration = Duration::from_secs(30);
+/// The practical cap on `queueId` predicates in one observation request (not published
+/// by Genesys; public tools use it, and the simulator enforces it).
+pub const MAX_QUEUES_PER_REQUEST: usize = 100;
+/// Observation metrics that list their conversations (`detailMetrics`), giving the
+/// oldest-wait style gauges.
+pub const DETAIL_METRICS: [&str; 3] = ["oWaiting", "oInteracting", "oAlerting"];
+/// Genesys `mediaType` values (the observation filter's second dimension).
+pub const MEDIA_TYPES: [&str; 8] = [
+    "voice",
+    "chat",
+    "email",
+    "message",
+    "callback",
+    "cobrowse",
+    "video",
+    "screenshare",
+];
+/// Media types zero-filled when an observation set names none: the ones a contact
+/// center routes through queues day to day.
+pub const DEFAULT_MEDIA_TYPES: [&str; 5] = ["voice", "callback", "chat", "email", "message"];
+
+/// One observation set, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservationConfig {
+    /// Unique across queries and observations: the `query` label of its series.
+    pub name: String,
+    /// How often every queue is observed (before any stretching to fit the budget).
+    pub refresh: Duration,
+    /// Observation metrics (`oWaiting`, `oOnQueueUsers`, ...), at least one.
+    pub metrics: Vec<String>,
+    /// Metrics whose conversations are listed, for the oldest-in-state gauges.
+    pub detail_metrics: Vec<String>,
+    /// Which queues are observed.
+    pub queues: QueueSelection,
+    /// The `mediaType` predicate; empty means every media type.
+    pub media_types: Vec<String>,
+    /// Queue ids per request, 1 to 100.
+    pub max_queues_per_request: usize,
+}
+
+impl ObservationConfig {
+    /// `live`: every metric over every queue, the oldest wait, every 30 s.
+    pub fn builtin_live() -> ObservationConfig {
+        ObservationConfig {
+            name: "live".into(),
+            refresh: DEFAULT_OBSERVATION_REFRESH,
+            metrics: OBSERVATION_METRICS.iter().map(|m| m.to_string()).collect(),
+            detail_metrics: vec!["oWaiting".into()],
+            queues: QueueSelection::All,
+            media_types: Vec::new(),
+            max_queues_per_request: MAX_QUEUES_PER_REQUEST,
+        }
+    }
+
+    /// The media types whose conversation counts are zero-filled: the configured
+    /// ones, else [`DEFAULT_MEDIA_TYPES`].
+    pub fn zero_fill_media_types(&self) -> Vec<&str> {
+        if self.media_types.is_empty() {
+            DEFAULT_MEDIA_TYPES.to_vec()
+        } else {
+            self.media_types.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The set as [`super::Config::to_yaml`] writes it.
+    pub(super) fn written(&self) -> OutObservation<'_> {
+        OutObservation {
+            name: &self.name,
+            refresh: humantime::format_duration(self.refresh).to_string(),
+            metrics: &self.metrics,
+            detail_metrics: &self.detail_metrics,
+            queues: match &self.queues {
+                QueueSelection::All => OutQueues::Word("all"),
+                QueueSelection::Ids(ids) => OutQueues::Ids(ids),
+            },
+            media_types: &self.media_types,
+            max_queues_per_request: self.max_queues_per_request,
+        }
+    }
+
+    /// Requests one refresh sends for `queues` queues.
+    pub fn requests_for(&self, queues: usize) -> usize {
+        queues.div_ceil(self.max_queues_per_request.max(1))
+    }
+}
+
+/// Which queues an observation set covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueSelection {
+    /// Every queue the OAuth client can see, as listed with the queue names (and
+    /// refreshed with them).
+    All,
+    /// These queue ids, in file order, deduplicated.
+    Ids(Vec<String>),
+}
+
+/// An observation set for writing back as YAML.
+#[derive(Serialize)]
+pub(super) struct OutObservation<'a> {
+    name: &'a str,
+    refresh: String,
+    metrics: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    detail_metrics: &'a [String],
+    queues: OutQueues<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    media_types: &'a [String],
+    max_queues_per_request: usize,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutQueues<'a> {
+    Word(&'static str),
+    Ids(&'a [String]),
+}
+
+/// An observation set as written.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an observation set: a mapping with keys name, refresh, metrics, \
+        detail_metrics, queues, media_types, max_queues_per_request"
+)]
+pub(super) struct RawObservation {
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    refresh: Option<String>,
+    #[serde(default)]
+    metrics: Option<Vec<String>>,
+    #[serde(default)]
+    detail_metrics: Option<Vec<String>>,
+    #[serde(default)]
+    queues: Option<RawQueues>,
+    #[serde(default)]
+    media_types: Option<Vec<String>>,
+    #[serde(default)]
+    max_queues_per_request: Option<usize>,
+}
+
+/// `queues: all` or `queues: [id, ...]`.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "`all` or a list of queue ids")]
+enum RawQueues {
+    Word(String),
+    Ids(Vec<String>),
+}
+
+impl RawObservation {
+    pub(super) fn validate(self) -> Result<ObservationConfig, FieldError> {
+        let name = check_name(self.name, "observation set")?;
+        let refresh = match self.refresh {
+            None => DEFAULT_OBSERVATION_REFRESH,
+            Some(text) => check_refresh(&text, "30s")?,
+        };
+        let Some(metrics) = self.metrics else {
+            return Err(FieldError::new(
+                "metrics",
+                format!(
+                    "missing; expected a list of queue observation metrics: {}",
+                    OBSERVATION_METRICS.join(", ")
+                ),
+            ));
+        };
+        if metrics.is_empty() {
+            return Err(FieldError::new(
+                "metrics",
+                "is empty; expected at least one queue observation metric such as oWaiting",
+            ));
+        }
+        check_metric_list(&metrics, "metrics")?;
+        let detail_metrics = self.detail_metrics.unwrap_or_default();
+        check_metric_list(&detail_metrics, "detail_metrics")?;
+        for (i, metric) in detail_metrics.iter().enumerate() {
+            let field = format!("detail_metrics[{i}]");
+            if !DETAIL_METRICS.contains(&metric.as_str()) {
+                return Err(FieldError::new(
+                    field,
+                    format!(
+                        "{metric:?} lists no conversations; detail metrics are {}",
+                        DETAIL_METRICS.join(", ")
+                    ),
+                ));
+            }
+            if !metrics.contains(metric) {
+                return Err(FieldError::new(
+                    field,
+                    format!("{metric:?} is not in `metrics`; add it there too"),
+                ));
+            }
+        }
+        let queues = match self.queues {
+            None => QueueSelection::All,
+            Some(RawQueues::Word(word)) if word == "all" => QueueSelection::All,
+            Some(RawQueues::Word(word)) => {
+                return Err(FieldError::new(
+                    "queues",
+                    format!("{word:?} is neither `all` nor a list of queue ids"),
+                ));
+            }
+            Some(RawQueues::Ids(ids)) => QueueSelection::Ids(check_queue_ids(ids)?),
+        };
+        let media_types = self.media_types.unwrap_or_default();
+        for (i, media) in media_types.iter().enumerate() {
+            if !MEDIA_TYPES.contains(&media.as_str()) {
+                let hint = match catalog::closest(&MEDIA_TYPES, media) {
+                    Some(close) => format!(" (did you mean {close:?}?)"),
+                    None => String::new(),
+                };
+                return Err(FieldError::new(
+                    format!("media_types[{i}]"),
+                    format!(
+                        "{media:?} is not a Genesys media type{hint}; expected one of {}",
+                        MEDIA_TYPES.join(", ")
+                    ),
+                ));
+            }
+            if media_types[..i].contains(media) {
+                return Err(FieldError::new(
+                    format!("media_types[{i}]"),
+                    format!("{media:?} is listed twice"),
+                ));
+            }
+        }
+        let max_queues_per_request = match self.max_queues_per_request {
+            None => MAX_QUEUES_PER_REQUEST,
+            Some(n) if (1..=MAX_QUEUES_PER_REQUEST).contains(&n) => n,
+            Some(n) => {
+                return Err(FieldError::new(
+                    "max_queues_per_request",
+                    format!(
+                        "{n} is outside 1..={MAX_QUEUES_PER_REQUEST}; Genesys takes at most \
+                         {MAX_QUEUES_PER_REQUEST} queue ids a request"
+                    ),
+                ));
+            }
+        };
+        Ok(ObservationConfig {
+            name,
+            refresh,
+            metrics,
+            detail_metrics,
+            queues,
+            media_types,
+            max_queues_per_request,
+        })
+    }
+}
+
+/// Every name is an observation metric, listed once; an aggregates metric gets a
+/// pointer to `queries`.
+fn check_metric_list(metrics: &[String], field: &str) -> Result<(), FieldError> {
+    for (i, metric) in metrics.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if let Lookup::Unlisted { closest } = catalog::lookup(OBSERVATION_METRICS, metric) {
+            let message = if catalog::is_conversation_metric(metric) {
+                format!(
+                    "{metric:?} is a conversation aggregates metric, not a queue \
+                     observation metric; put it in a `queries` entry"
+                )
+            } else {
+                let hint = closest.map_or(String::new(), |c| format!(" (did you mean {c:?}?)"));
+                format!(
+                    "{metric:?} is not a queue observation metric{hint}; expected one of {}",
+                    OBSERVATION_METRICS.join(", ")
+                )
+            };
+            return Err(FieldError::new(at, message));
+        }
+        if let Some(first) = metrics[..i].iter().position(|m| m == metric) {
+            return Err(FieldError::new(
+                at,
+                format!("{metric:?} is listed twice (also {field}[{first}])"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Queue ids are UUIDs (`8-4-4-4-12` hex digits); duplicates are dropped.
+fn check_queue_ids(ids: Vec<String>) -> Result<Vec<String>, FieldError> {
+    if ids.is_empty() {
+        return Err(FieldError::new(
+            "queues",
+            "is an empty list; give queue ids, or `all` for every queue",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.into_iter().enumerate() {
+        if !is_uuid(&id) {
+            return Err(FieldError::new(
+                format!("queues[{i}]"),
+                format!(
+                    "{id:?} is not a queue id; Genesys queue ids are UUIDs such as \
+                     0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69 (the queue's page in the admin UI \
+                     shows it)"
+                ),
+            ));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn an_observation_set_alone_is_a_config_with_the_documented_defaults() {
+        let config = Config::from_yaml(
+            "observations:\n  - {name: live, metrics: [oWaiting, oInteracting], detail_metrics: [oWaiting]}\n",
+            "test.yaml",
+        )
+        .unwrap();
+        assert!(config.queries.is_empty());
+        let live = &config.observations[0];
+        assert_eq!(live.refresh, DEFAULT_OBSERVATION_REFRESH);
+        assert_eq!(live.queues, QueueSelection::All);
+        assert_eq!(live.max_queues_per_request, 100);
+        assert_eq!(live.zero_fill_media_types(), DEFAULT_MEDIA_TYPES);
+        assert_eq!(live.detail_metrics, ["oWaiting"]);
+    }
+
+    #[test]
+    fn observation_sets_round_trip_through_yaml() {
+        let config = Config::from_yaml(
+            "queries:\n  - {name: q, granularity: PT30M, metrics: [nOffered]}\nobservations:\n  - name: live\n    refresh: 15s\n    metrics: [oWaiting, oUserPresences]\n    queues: [0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69, 0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]\n    media_types: [voice, chat]\n    max_queues_per_request: 50\n  - {name: all, metrics: [oMemberUsers]}\n",
+            "test.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            config.observations[0].queues,
+            QueueSelection::Ids(vec!["0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69".into()])
+        );
+        let text = config.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            config,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_across_observation_sets() {
+        let err = Config::from_yaml(
+            "observations:\n  - {name: live, metrics: [oWaiting]}\n  - {name: live, metrics: [oWaiting]}\n",
+            "test.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("observations[1]") && err.contains("observations[0]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69"));
+        assert!(!is_uuid("0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a6"));
+        assert!(!is_uuid("Billing"));
+        assert!(!is_uuid("0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a6g"));
+    }
+
+    #[test]
+    fn requests_per_refresh_round_up() {
+        let raw: RawObservation =
+            serde_yaml_ng::from_str("{name: live, metrics: [oWaiting]}").unwrap();
+        let mut config = raw.validate().map_err(|e| e.message).unwrap();
+        assert_eq!(config.requests_for(1000), 10);
+        assert_eq!(config.requests_for(1001), 11);
+        assert_eq!(config.requests_for(0), 0);
+        config.max_queues_per_request = 30;
+        assert_eq!(config.requests_for(100), 4);
+    }
+}

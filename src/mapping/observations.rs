@@ -1,0 +1,625 @@
+//! Queue observations to Prometheus series: `genesys_queue_*` gauges.
+//!
+//! Pure, like the rest of [`crate::mapping`]: the answers of one refresh go in, one
+//! [`QuerySeries`] comes out. The rules (see the README's metric table):
+//! - `oWaiting` becomes `genesys_queue_waiting`, `oOnQueueUsers`
+//!   `genesys_queue_on_queue_users`, and so on (`stats.count`);
+//! - labels `query`, `queue_id`, `queue_name`, and `media_type` where Genesys groups by
+//!   it; the qualifier becomes `routing_status` (`oOnQueueUsers`,
+//!   `oUserRoutingStatuses`), or `system_presence` and `presence_id` (`oUserPresences`,
+//!   mapped through `systemToOrganizationMappings`), or else `qualifier`;
+//! - a detail metric gives `genesys_queue_oldest_<state>_seconds`: Genesys' now minus
+//!   the earliest `observationDate`, 0 when the list is empty;
+//! - zero-fill: every observed queue reads 0 for each requested count, media type,
+//!   routing status and system presence that Genesys left out: nobody waiting is 0,
+//!   never a missing series.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Family, LabelSet, Labels, QuerySeries, Sample, split_metric};
+use crate::config::ObservationConfig;
+use crate::genesys::observations::{ObservationMetric, ObservationResponse};
+
+/// Prefix of every queue observation metric.
+const PREFIX: &str = "genesys_queue_";
+/// Routing statuses an agent on queue can be in (the qualifiers of `oOnQueueUsers`).
+pub const ON_QUEUE_STATUSES: [&str; 4] = ["IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"];
+/// Every routing status (the qualifiers of `oUserRoutingStatuses`).
+pub const ROUTING_STATUSES: [&str; 5] = [
+    "OFF_QUEUE",
+    "IDLE",
+    "INTERACTING",
+    "NOT_RESPONDING",
+    "COMMUNICATING",
+];
+/// Metrics Genesys groups by queue and media type; the rest by queue alone.
+const CONVERSATION_METRICS: [&str; 3] = ["oWaiting", "oAlerting", "oInteracting"];
+
+/// The result of mapping one refresh.
+#[derive(Debug)]
+pub struct MappedObservations {
+    pub series: QuerySeries,
+    /// Entries skipped: no queue id, a queue not asked for, a repeat, a count that is
+    /// not a number, an `observationDate` that is not a date.
+    pub warnings: u64,
+}
+
+/// What one label shape needs: the names, shared by every series of that shape.
+struct Shapes {
+    queue: Arc<[String]>,
+    media: Arc<[String]>,
+    routing: Arc<[String]>,
+    presence: Arc<[String]>,
+    qualifier: Arc<[String]>,
+    timestamp: Arc<[String]>,
+}
+
+impl Shapes {
+    fn new() -> Shapes {
+        let names = |extra: &[&str]| -> Arc<[String]> {
+            ["query", "queue_id", "queue_name"]
+                .iter()
+                .chain(extra)
+                .map(|s| s.to_string())
+                .collect()
+        };
+        Shapes {
+            queue: names(&[]),
+            media: names(&["media_type"]),
+            routing: names(&["routing_status"]),
+            presence: names(&["system_presence", "presence_id"]),
+            qualifier: names(&["qualifier"]),
+            timestamp: Arc::from(["query".to_string()]),
+        }
+    }
+}
+
+/// One family's series: label values to (label names, value).
+type SeriesByLabels = BTreeMap<Vec<String>, (Arc<[String]>, f64)>;
+
+/// Families by name, each series once (the first value wins; a zero only fills a gap).
+#[derive(Default)]
+struct Builder {
+    families: BTreeMap<String, (String, SeriesByLabels)>,
+}
+
+impl Builder {
+    /// Sets a series; false if it was already set (a repeat).
+    fn set(
+        &mut self,
+        family: &str,
+        help: &str,
+        names: &Arc<[String]>,
+        values: Vec<String>,
+        value: f64,
+    ) -> bool {
+        let series = &mut self
+            .families
+            .entry(family.to_string())
+            .or_insert_with(|| (help.to_string(), BTreeMap::new()))
+            .1;
+        match series.entry(values) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert((Arc::clone(names), value));
+                true
+            }
+        }
+    }
+
+    fn zero(&mut self, family: &str, help: &str, names: &Arc<[String]>, values: Vec<String>) {
+        self.set(family, help, names, values, 0.0);
+    }
+
+    fn finish(self) -> QuerySeries {
+        let families = self
+            .families
+            .into_iter()
+            .map(|(name, (help, series))| Family {
+                name,
+                help,
+                samples: series
+                    .into_iter()
+                    .map(|(values, (names, value))| Sample {
+                        labels: LabelSet::new(Labels::new(names, values)),
+                        value,
+                    })
+                    .collect(),
+            })
+            .collect();
+        QuerySeries { families }
+    }
+}
+
+/// The family of an observation metric: `oOnQueueUsers` -> `genesys_queue_on_queue_users`.
+pub fn family_name(metric: &str) -> String {
+    format!("{PREFIX}{}", split_metric(metric).1)
+}
+
+/// The family of a detail metric's oldest entry: `oWaiting` ->
+/// `genesys_queue_oldest_waiting_seconds`.
+pub fn oldest_family_name(metric: &str) -> String {
+    format!("{PREFIX}oldest_{}_seconds", split_metric(metric).1)
+}
+
+fn help(metric: &str) -> String {
+    match metric {
+        "oWaiting" => {
+            "Conversations waiting in the queue now, by media type (Genesys oWaiting)".into()
+        }
+        "oAlerting" => {
+            "Conversations alerting an agent now, by media type (Genesys oAlerting)".into()
+        }
+        "oInteracting" => {
+            "Conversations agents are handling now, by media type (Genesys oInteracting)".into()
+        }
+        "oOnQueueUsers" => {
+            "Members of the queue on queue now, by routing status (Genesys oOnQueueUsers)".into()
+        }
+        "oOffQueueUsers" => {
+            "Members of the queue logged in but off queue now (Genesys oOffQueueUsers)".into()
+        }
+        "oMemberUsers" => "Members of the queue (Genesys oMemberUsers)".into(),
+        "oActiveUsers" => "Members of the queue who are active now (Genesys oActiveUsers)".into(),
+        "oUserRoutingStatuses" => {
+            "Members of the queue by routing status now (Genesys oUserRoutingStatuses)".into()
+        }
+        "oUserPresences" => "Members of the queue by presence now (Genesys oUserPresences)".into(),
+        other => format!("Genesys queue observation {other}, count"),
+    }
+}
+
+fn oldest_help(metric: &str) -> String {
+    format!(
+        "Seconds the longest-{} conversation has been in that state, by media type (Genesys' clock minus the earliest {metric} observationDate); 0 when there is none",
+        split_metric(metric).1
+    )
+}
+
+/// Maps the answers of one refresh of `config` over `queues` (the ids asked for),
+/// observed at `observed_at` (Genesys' clock when the answers arrived).
+pub fn map_observations(
+    config: &ObservationConfig,
+    queues: &[String],
+    responses: &[ObservationResponse],
+    queue_names: &HashMap<String, String>,
+    observed_at: DateTime<Utc>,
+) -> MappedObservations {
+    let shapes = Shapes::new();
+    let mut builder = Builder::default();
+    let mut warnings = 0u64;
+    let name_of = |queue: &str| queue_names.get(queue).cloned().unwrap_or_default();
+    let base = |queue: &str| vec![config.name.clone(), queue.to_string(), name_of(queue)];
+    let asked: std::collections::HashSet<&str> = queues.iter().map(String::as_str).collect();
+
+    // Presence ids to system presences, from every answer.
+    let mut presences: BTreeMap<String, String> = BTreeMap::new();
+    for response in responses {
+        for (system, ids) in &response.system_to_organization_mappings {
+            for id in ids {
+                presences
+                    .entry(id.clone())
+                    .or_insert_with(|| system.clone());
+            }
+        }
+    }
+
+    for response in responses {
+        for result in &response.results {
+            let Some(queue) = result.group.get("queueId").map(|v| v.0.as_str()) else {
+                warnings += result.data.len() as u64;
+                continue;
+            };
+            if !asked.contains(queue) {
+                warnings += result.data.len() as u64;
+                continue;
+            }
+            let media = result.group.get("mediaType").map(|v| v.0.as_str());
+            for entry in &result.data {
+                if !config.metrics.contains(&entry.metric) {
+                    continue;
+                }
+                warnings += add_entry(
+                    &mut builder,
+                    &shapes,
+                    config,
+                    entry,
+                    base(queue),
+                    media,
+                    &presences,
+                    observed_at,
+                );
+            }
+        }
+    }
+
+    // Zero-fill.
+    let media_types = config.zero_fill_media_types();
+    for queue in queues {
+        for metric in &config.metrics {
+            let family = family_name(metric);
+            let help = help(metric);
+            let mut with = |shape: &Arc<[String]>, extra: &[&str]| {
+                let mut values = base(queue);
+                values.extend(extra.iter().map(|s| s.to_string()));
+                builder.zero(&family, &help, shape, values);
+            };
+            match metric.as_str() {
+                m if CONVERSATION_METRICS.contains(&m) => {
+                    for media in &media_types {
+                        with(&shapes.media, &[media]);
+                    }
+                }
+                "oOnQueueUsers" => {
+                    for status in ON_QUEUE_STATUSES {
+                        with(&shapes.routing, &[status]);
+                    }
+                }
+                "oUserRoutingStatuses" => {
+                    for status in ROUTING_STATUSES {
+                        with(&shapes.routing, &[status]);
+                    }
+                }
+                "oUserPresences" => {
+                    for (id, system) in &presences {
+                        with(&shapes.presence, &[system, id]);
+                    }
+                }
+                _ => with(&shapes.queue, &[]),
+            }
+        }
+        for metric in &config.detail_metrics {
+            for media in &media_types {
+                let mut values = base(queue);
+                values.push(media.to_string());
+                builder.zero(
+                    &oldest_family_name(metric),
+                    &oldest_help(metric),
+                    &shapes.media,
+                    values,
+                );
+            }
+        }
+    }
+
+    builder.set(
+        &format!("{PREFIX}observation_timestamp_seconds"),
+        "When (Unix time, Genesys' clock) the genesys_queue_* values of the query were observed",
+        &shapes.timestamp,
+        vec![config.name.clone()],
+        observed_at.timestamp_millis() as f64 / 1000.0,
+    );
+    MappedObservations {
+        series: builder.finish(),
+        warnings,
+    }
+}
+
+/// Adds one metric entry of one group; returns the number of things skipped.
+#[allow(clippy::too_many_arguments)]
+fn add_entry(
+    builder: &mut Builder,
+    shapes: &Shapes,
+    config: &ObservationConfig,
+    entry: &ObservationMetric,
+    mut values: Vec<String>,
+    media: Option<&str>,
+    presences: &BTreeMap<String, String>,
+    observed_at: DateTime<Utc>,
+) -> u64 {
+    let metric = entry.metric.as_str();
+    let Some(count) = entry.stats.get("count") else {
+        return 1;
+    };
+    let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
+    let shape = match (metric, qualifier, media) {
+        ("oOnQueueUsers" | "oUserRoutingStatuses", Some(status), _) => {
+            values.push(status.to_string());
+            &shapes.routing
+        }
+        ("oUserPresences", Some(id), _) => {
+            values.push(presences.get(id).cloned().unwrap_or_default());
+            values.push(id.to_string());
+            &shapes.presence
+        }
+        (_, Some(other), _) => {
+            values.push(other.to_string());
+            &shapes.qualifier
+        }
+        (_, None, Some(media)) => {
+            values.push(media.to_string());
+            &shapes.media
+        }
+        (_, None, None) => &shapes.queue,
+    };
+    let mut skipped = 0;
+    if !builder.set(
+        &family_name(metric),
+        &help(metric),
+        shape,
+        values.clone(),
+        count,
+    ) {
+        skipped += 1;
+    }
+    if config.detail_metrics.iter().any(|m| m == metric)
+        && let Some(media) = media
+    {
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for observation in &entry.observations {
+            match observation
+                .observation_date
+                .as_deref()
+                .map(DateTime::parse_from_rfc3339)
+            {
+                Some(Ok(date)) => {
+                    let date = date.with_timezone(&Utc);
+                    earliest = Some(earliest.map_or(date, |e| e.min(date)));
+                }
+                _ => skipped += 1,
+            }
+        }
+        let oldest = earliest.map_or(0.0, |date| {
+            ((observed_at - date).num_milliseconds() as f64 / 1000.0).max(0.0)
+        });
+        let mut labels = values;
+        labels.truncate(3);
+        labels.push(media.to_string());
+        builder.set(
+            &oldest_family_name(metric),
+            &oldest_help(metric),
+            &shapes.media,
+            labels,
+            oldest,
+        );
+    }
+    skipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(extra: &str) -> ObservationConfig {
+        let text = format!(
+            "observations:\n  - {{name: live, metrics: [oWaiting, oInteracting, oOnQueueUsers, oUserPresences, oMemberUsers], detail_metrics: [oWaiting]{extra}}}\n"
+        );
+        Config::from_yaml(&text, "t.yaml")
+            .unwrap()
+            .observations
+            .remove(0)
+    }
+
+    fn response(json: &str) -> ObservationResponse {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let family = series.families.iter().find(|f| f.name == family)?;
+        family
+            .samples
+            .iter()
+            .find(|s| {
+                labels
+                    .iter()
+                    .all(|(n, v)| s.labels.pairs().any(|(pn, pv)| pn == *n && pv == *v))
+            })
+            .map(|s| s.value)
+    }
+
+    const NOW: &str = "2026-12-01T09:40:00Z";
+
+    fn answer() -> ObservationResponse {
+        response(
+            r#"{"systemToOrganizationMappings": {"ON_QUEUE": ["p-on"], "AVAILABLE": ["p-av"]},
+            "results": [
+              {"group": {"queueId": "q1", "mediaType": "voice"}, "data": [
+                {"metric": "oWaiting", "stats": {"count": 2}, "truncated": false, "observations": [
+                  {"observationDate": "2026-12-01T09:35:00.000Z", "conversationId": "secret-c1"},
+                  {"observationDate": "2026-12-01T09:38:30.000Z", "conversationId": "secret-c2"}]},
+                {"metric": "oInteracting", "stats": {"count": 5}}]},
+              {"group": {"queueId": "q1"}, "data": [
+                {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 4}},
+                {"metric": "oUserPresences", "qualifier": "p-on", "stats": {"count": 10}},
+                {"metric": "oMemberUsers", "stats": {"count": 25}}]},
+              {"group": {"queueId": "stranger"}, "data": [{"metric": "oMemberUsers", "stats": {"count": 1}}]}]}"#,
+        )
+    }
+
+    #[test]
+    fn counts_map_to_named_gauges_with_named_qualifier_labels() {
+        let queues = vec!["q1".to_string(), "q2".to_string()];
+        let names = HashMap::from([("q1".to_string(), "Billing".to_string())]);
+        let mapped = map_observations(
+            &config(""),
+            &queues,
+            &[answer()],
+            &names,
+            NOW.parse().unwrap(),
+        );
+        let s = &mapped.series;
+        let q1 = ("queue_id", "q1");
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_waiting",
+                &[
+                    q1,
+                    ("media_type", "voice"),
+                    ("queue_name", "Billing"),
+                    ("query", "live")
+                ]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_interacting",
+                &[q1, ("media_type", "voice")]
+            ),
+            Some(5.0)
+        );
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_on_queue_users",
+                &[q1, ("routing_status", "IDLE")]
+            ),
+            Some(4.0)
+        );
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_user_presences",
+                &[q1, ("system_presence", "ON_QUEUE"), ("presence_id", "p-on")]
+            ),
+            Some(10.0)
+        );
+        assert_eq!(value(s, "genesys_queue_member_users", &[q1]), Some(25.0));
+        // The oldest of the two waits: 09:40:00 - 09:35:00.
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_oldest_waiting_seconds",
+                &[q1, ("media_type", "voice")]
+            ),
+            Some(300.0)
+        );
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_observation_timestamp_seconds",
+                &[("query", "live")]
+            ),
+            Some(1_796_118_000.0)
+        );
+        // A queue not asked for is skipped and counted.
+        assert_eq!(mapped.warnings, 1);
+        assert!(value(s, "genesys_queue_member_users", &[("queue_id", "stranger")]).is_none());
+        // Conversation ids are never exported.
+        let text = format!("{s:?}");
+        assert!(!text.contains("secret-c1"));
+    }
+
+    #[test]
+    fn every_observed_queue_reads_zero_for_what_genesys_left_out() {
+        let queues = vec!["q1".to_string(), "q2".to_string()];
+        let mapped = map_observations(
+            &config(""),
+            &queues,
+            &[answer()],
+            &HashMap::new(),
+            NOW.parse().unwrap(),
+        );
+        let s = &mapped.series;
+        let q2 = ("queue_id", "q2");
+        for media in DEFAULT_MEDIA {
+            assert_eq!(
+                value(s, "genesys_queue_waiting", &[q2, ("media_type", media)]),
+                Some(0.0),
+                "{media}"
+            );
+            assert_eq!(
+                value(
+                    s,
+                    "genesys_queue_oldest_waiting_seconds",
+                    &[q2, ("media_type", media)]
+                ),
+                Some(0.0)
+            );
+        }
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_waiting",
+                &[("queue_id", "q1"), ("media_type", "chat")]
+            ),
+            Some(0.0)
+        );
+        for status in ON_QUEUE_STATUSES {
+            assert_eq!(
+                value(
+                    s,
+                    "genesys_queue_on_queue_users",
+                    &[q2, ("routing_status", status)]
+                ),
+                Some(0.0)
+            );
+        }
+        assert_eq!(
+            value(
+                s,
+                "genesys_queue_user_presences",
+                &[
+                    q2,
+                    ("system_presence", "AVAILABLE"),
+                    ("presence_id", "p-av")
+                ]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(value(s, "genesys_queue_member_users", &[q2]), Some(0.0));
+    }
+
+    const DEFAULT_MEDIA: [&str; 5] = ["voice", "callback", "chat", "email", "message"];
+
+    #[test]
+    fn configured_media_types_replace_the_default_zero_fill() {
+        let queues = vec!["q2".to_string()];
+        let mapped = map_observations(
+            &config(", media_types: [chat]"),
+            &queues,
+            &[],
+            &HashMap::new(),
+            NOW.parse().unwrap(),
+        );
+        let s = &mapped.series;
+        assert_eq!(
+            value(s, "genesys_queue_waiting", &[("media_type", "chat")]),
+            Some(0.0)
+        );
+        assert!(value(s, "genesys_queue_waiting", &[("media_type", "voice")]).is_none());
+    }
+
+    #[test]
+    fn odd_entries_are_skipped_and_counted() {
+        let odd = response(
+            r#"{"results": [
+              {"group": {"mediaType": "voice"}, "data": [{"metric": "oWaiting", "stats": {"count": 1}}]},
+              {"group": {"queueId": "q1", "mediaType": "voice"}, "data": [
+                {"metric": "oWaiting", "stats": {}},
+                {"metric": "oInteracting", "stats": {"count": 1}},
+                {"metric": "oInteracting", "stats": {"count": 9}}]}]}"#,
+        );
+        let queues = vec!["q1".to_string()];
+        let mapped = map_observations(
+            &config(""),
+            &queues,
+            &[odd],
+            &HashMap::new(),
+            NOW.parse().unwrap(),
+        );
+        assert_eq!(mapped.warnings, 3);
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_queue_interacting",
+                &[("media_type", "voice")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &mapped.series,
+                "genesys_queue_waiting",
+                &[("media_type", "voice")]
+            ),
+            Some(0.0)
+        );
+    }
+}

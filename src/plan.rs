@@ -1,0 +1,337 @@
+//! The request plan: what every query and observation set costs per minute, against
+//! the budget, and the observations' refresh stretched until it fits.
+//!
+//! Observations make the request rate depend on the org's size (`queues: all` is known
+//! only once the queues are listed), so the plan is made again whenever the number of
+//! queues changes. Nothing is dropped silently:
+//! - interval queries are never skipped: if they (and the names) alone exceed the
+//!   budget, start-up stops with exit status 2 and the plan;
+//! - otherwise, if the total exceeds the budget, the observations' refresh periods are
+//!   stretched by one common factor (the cheapest thing to delay: an observation a few
+//!   seconds later is still "now") so the total fits, and the plan says by how much.
+//!
+//! Pure: no I/O, unit-tested here. The governor limiter (see
+//! [`crate::genesys::budget`]) still holds every 60 s window to the budget whatever the
+//! plan says; the plan keeps the pollers from queuing behind it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::{Config, ObservationConfig, QueryConfig, QueueSelection};
+use crate::genesys::LISTING_PAGE_SIZE;
+use crate::genesys::names;
+
+/// A query's or observation set's share of the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The `query` label.
+    pub name: String,
+    /// Whether it is an observation set (else a query).
+    pub observation: bool,
+    /// Requests one poll sends (retries not included).
+    pub requests_per_poll: usize,
+    /// The configured time between polls.
+    pub refresh: Duration,
+    /// The time between polls after stretching (the configured one for queries).
+    pub effective_refresh: Duration,
+}
+
+impl Entry {
+    /// Requests a minute at the effective refresh.
+    pub fn requests_per_minute(&self) -> f64 {
+        per_minute(self.requests_per_poll, self.effective_refresh)
+    }
+}
+
+/// The whole plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub entries: Vec<Entry>,
+    /// Queues the observation sets over `all` cover; `None` before they are listed.
+    pub queues: Option<usize>,
+    /// Requests a minute the names take (the pages of every listing in use per refresh,
+    /// over its period; see [`name_pages`]).
+    pub names_per_minute: f64,
+    /// `--genesys.requests-per-minute`.
+    pub budget: u32,
+}
+
+/// Why there is no plan that fits.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the interval queries and names alone need {needed:.1} requests a minute, over the \
+     --genesys.requests-per-minute budget of {budget}; raise the budget, lengthen their \
+     refresh or granularity, or remove queries. The plan:\n{plan}"
+)]
+pub struct OverBudget {
+    pub needed: f64,
+    pub budget: u32,
+    pub plan: Plan,
+}
+
+fn per_minute(requests: usize, every: Duration) -> f64 {
+    if every.is_zero() {
+        return 0.0;
+    }
+    requests as f64 * 60.0 / every.as_secs_f64()
+}
+
+/// How often a query polls: every `refresh` if set, else once per bucket.
+fn query_period(query: &QueryConfig) -> Duration {
+    query
+        .refresh
+        .unwrap_or_else(|| query.granularity.nominal_length())
+}
+
+fn query_entry(query: &QueryConfig) -> Entry {
+    let period = query_period(query);
+    Entry {
+        name: query.name.clone(),
+        observation: false,
+        requests_per_poll: query.filter.as_ref().map_or(1, |f| f.requests().len()),
+        refresh: period,
+        effective_refresh: period,
+    }
+}
+
+fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> Entry {
+    let covered = match &observation.queues {
+        QueueSelection::Ids(ids) => ids.len(),
+        // Before the queues are listed (and in the static plan), the cost of 100 queues.
+        QueueSelection::All => queues.unwrap_or(100),
+    };
+    Entry {
+        name: observation.name.clone(),
+        observation: true,
+        requests_per_poll: observation.requests_for(covered),
+        refresh: observation.refresh,
+        effective_refresh: observation.refresh,
+    }
+}
+
+/// Requests one refresh of the names takes: the queue listing's pages (`queues` at 500
+/// a page, 100 queues before they are listed) while a query groups by queue or queues
+/// are observed, and one request for every other named dimension in use. That is a
+/// floor for those: users looked up by id cost one request per 100 seen, and a listing
+/// of more than 500 entities one per 500.
+fn name_pages(config: &Config, queues: Option<usize>) -> usize {
+    let mut in_use: Vec<&str> = config
+        .queries
+        .iter()
+        .flat_map(|q| q.group_by.iter().map(String::as_str))
+        .filter(|d| names::dimension(d).is_some())
+        .collect();
+    if !config.observations.is_empty() {
+        in_use.push("queueId");
+    }
+    in_use.sort_unstable();
+    in_use.dedup();
+    in_use
+        .iter()
+        .map(|&dimension| match dimension {
+            "queueId" => queues
+                .unwrap_or(100)
+                .div_ceil(LISTING_PAGE_SIZE as usize)
+                .max(1),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Makes the plan for `config` with `queues` listed (`None`: not known yet), names
+/// refreshed every `names_refresh` when anything needs them, and a budget of `budget`
+/// requests a minute; stretches the observations to fit.
+pub fn make(
+    config: &Config,
+    queues: Option<usize>,
+    names_refresh: Duration,
+    budget: u32,
+) -> Result<Plan, OverBudget> {
+    let mut entries: Vec<Entry> = config.queries.iter().map(query_entry).collect();
+    entries.extend(
+        config
+            .observations
+            .iter()
+            .map(|o| observation_entry(o, queues)),
+    );
+    let names_per_minute = per_minute(name_pages(config, queues), names_refresh);
+    let mut plan = Plan {
+        entries,
+        queues,
+        names_per_minute,
+        budget,
+    };
+    let fixed: f64 = names_per_minute
+        + plan
+            .entries
+            .iter()
+            .filter(|e| !e.observation)
+            .map(Entry::requests_per_minute)
+            .sum::<f64>();
+    let observations: f64 = plan
+        .entries
+        .iter()
+        .filter(|e| e.observation)
+        .map(Entry::requests_per_minute)
+        .sum();
+    let budget_f = f64::from(budget);
+    let room = budget_f - fixed;
+    if fixed > budget_f || (observations > 0.0 && room <= 0.0) {
+        return Err(OverBudget {
+            needed: fixed,
+            budget,
+            plan,
+        });
+    }
+    if observations > room {
+        let factor = observations / room;
+        for entry in plan.entries.iter_mut().filter(|e| e.observation) {
+            // Whole seconds, rounded up, so the total stays within the budget.
+            let stretched = (entry.refresh.as_secs_f64() * factor).ceil();
+            entry.effective_refresh = Duration::from_secs_f64(stretched);
+        }
+    }
+    Ok(plan)
+}
+
+impl Plan {
+    /// Requests a minute of everything together.
+    pub fn total_per_minute(&self) -> f64 {
+        self.names_per_minute
+            + self
+                .entries
+                .iter()
+                .map(Entry::requests_per_minute)
+                .sum::<f64>()
+    }
+
+    /// The entries whose refresh was stretched to fit the budget.
+    pub fn stretched(&self) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.effective_refresh != e.refresh)
+    }
+
+    /// The effective refresh of the entry `name`.
+    pub fn effective_refresh(&self, name: &str) -> Option<Duration> {
+        self.entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.effective_refresh)
+    }
+}
+
+impl fmt::Display for Plan {
+    /// A table: one line per entry, the names, the total against the budget.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  {:<24} {:>17} {:>14} {:>16} {:>14}",
+            "query", "requests per poll", "refresh", "effective refresh", "requests/min"
+        )?;
+        for entry in &self.entries {
+            let kind = if entry.observation {
+                " (observations)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  {:<24} {:>17} {:>14} {:>16} {:>14.1}{kind}",
+                entry.name,
+                entry.requests_per_poll,
+                humantime::format_duration(entry.refresh).to_string(),
+                humantime::format_duration(entry.effective_refresh).to_string(),
+                entry.requests_per_minute(),
+            )?;
+        }
+        let queues = match self.queues {
+            Some(n) => format!("{n} queues"),
+            None => "queue count not known yet: observations over `all` priced per 100 queues"
+                .to_string(),
+        };
+        writeln!(
+            f,
+            "  {:<24} {:>17} {:>14} {:>16} {:>14.1}",
+            "(names)", "", "", "", self.names_per_minute
+        )?;
+        write!(
+            f,
+            "  total {:.1} of {} requests a minute ({queues})",
+            self.total_per_minute(),
+            self.budget
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_yaml(text, "t.yaml").unwrap()
+    }
+
+    const LIVE_15S: &str = "queries:\n  - {name: q, granularity: PT30M, refresh: 5m, group_by: [queueId], metrics: [nOffered]}\nobservations:\n  - {name: live, refresh: 15s, metrics: [oWaiting]}\n";
+
+    #[test]
+    fn a_plan_that_fits_keeps_every_refresh() {
+        let plan = make(&config(LIVE_15S), Some(250), Duration::from_secs(600), 300).unwrap();
+        // live: 3 requests every 15 s = 12/min; q: 1 every 5 min = 0.2/min; names: 1 page
+        // every 10 min = 0.1/min.
+        assert_eq!(plan.entries[1].requests_per_poll, 3);
+        assert!((plan.entries[1].requests_per_minute() - 12.0).abs() < 1e-9);
+        assert!((plan.total_per_minute() - 12.3).abs() < 1e-9);
+        assert_eq!(plan.stretched().count(), 0);
+    }
+
+    #[test]
+    fn observations_stretch_to_fit_and_the_total_stays_within_the_budget() {
+        // 1,000 queues every 15 s = 40/min against 30.
+        let plan = make(&config(LIVE_15S), Some(1000), Duration::from_secs(600), 30).unwrap();
+        let live = plan.effective_refresh("live").unwrap();
+        assert!(live > Duration::from_secs(15));
+        assert!(plan.total_per_minute() <= 30.0, "{plan}");
+        // 30 - 0.2 - 0.2 = 29.6/min for 10 requests a refresh: 20.27 s, rounded up.
+        assert_eq!(live, Duration::from_secs(21));
+        assert_eq!(plan.effective_refresh("q"), Some(Duration::from_secs(300)));
+        assert_eq!(plan.stretched().count(), 1);
+    }
+
+    #[test]
+    fn interval_queries_alone_over_the_budget_are_refused_with_the_plan() {
+        let text =
+            "queries:\n  - {name: q, granularity: PT30M, refresh: 10s, metrics: [nOffered]}\n";
+        let err = make(&config(text), None, Duration::from_secs(600), 5).unwrap_err();
+        assert!((err.needed - 6.0).abs() < 1e-9);
+        let message = err.to_string();
+        assert!(
+            message.contains("over the --genesys.requests-per-minute budget of 5"),
+            "{message}"
+        );
+        assert!(message.contains("requests per poll"), "{message}");
+    }
+
+    #[test]
+    fn the_static_plan_prices_all_queues_per_hundred() {
+        let plan = make(&config(LIVE_15S), None, Duration::from_secs(600), 300).unwrap();
+        assert_eq!(plan.entries[1].requests_per_poll, 1);
+        assert!(plan.to_string().contains("priced per 100 queues"));
+    }
+
+    #[test]
+    fn a_query_without_refresh_polls_once_per_bucket() {
+        let text = "queries:\n  - {name: q, granularity: PT15M, metrics: [nOffered]}\n";
+        let plan = make(&config(text), None, Duration::from_secs(600), 300).unwrap();
+        assert!((plan.entries[0].requests_per_minute() - 1.0 / 15.0).abs() < 1e-9);
+        assert_eq!(plan.names_per_minute, 0.0);
+    }
+
+    #[test]
+    fn every_named_dimension_in_use_costs_its_pages() {
+        let text = "queries:\n  - {name: q, granularity: PT15M, group_by: [queueId, userId, mediaType], metrics: [nOffered]}\n  - {name: w, granularity: PT15M, group_by: [wrapUpCode, userId], metrics: [nOffered]}\n";
+        // 1,200 queues: 3 pages; users and wrap-up codes: one request each.
+        let plan = make(&config(text), Some(1_200), Duration::from_secs(60), 300).unwrap();
+        assert!((plan.names_per_minute - 5.0).abs() < 1e-9, "{plan:?}");
+    }
+}
