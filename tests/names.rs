@@ -418,7 +418,9 @@ async fn a_403_on_users_leaves_names_empty_and_the_query_up() {
     let dir = tempfile::tempdir().unwrap();
     let exporter = ExporterRun::against(&sim)
         .config(dir.path(), AGENTS_QUERY)
-        .arg("--genesys.names-refresh", "300ms")
+        // Two listings refreshed every second: 120 requests a minute in the plan.
+        .arg("--genesys.names-refresh", "1s")
+        .arg("--genesys.requests-per-minute", "300")
         .start();
     exporter.wait_ready().await;
     // Wait for refreshes after the first lookup: each asks again and is refused again.

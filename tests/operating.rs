@@ -187,7 +187,7 @@ fn successful_polls(logs: &str, query: &str) -> usize {
 }
 
 /// The query names any sample is labelled with (not the request plan's entry for the
-/// queue names).
+/// name listings).
 fn queries_in(metrics: &common::Metrics) -> std::collections::BTreeSet<String> {
     metrics
         .samples

@@ -59,7 +59,10 @@ async fn no_secret_or_token_in_output_metrics_or_page_at_debug_level() {
         let exporter = ExporterRun::against(&sim)
             .arg("--log.level", "debug")
             .arg("--log.format", format)
-            .arg("--genesys.names-refresh", "300ms")
+            // Names refreshed every second (60 requests a minute in the plan) keep
+            // calls going through the token's revocation.
+            .arg("--genesys.names-refresh", "1s")
+            .arg("--genesys.requests-per-minute", "300")
             .start();
         exporter.wait_ready().await;
 
@@ -114,7 +117,8 @@ async fn a_rotated_secret_file_is_used_without_a_restart() {
             "--genesys.client-secret-file",
             secret_file.to_string_lossy(),
         )
-        .arg("--genesys.names-refresh", "300ms");
+        .arg("--genesys.names-refresh", "1s")
+        .arg("--genesys.requests-per-minute", "300");
     run.env.retain(|(name, _)| *name != "GENESYS_CLIENT_SECRET");
     let exporter = run.start();
     exporter.wait_ready().await;
