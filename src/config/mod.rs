@@ -354,8 +354,8 @@ impl Config {
         config
     }
 
-    /// What `--demo` runs without a config file: the built-in query, `today` (the day so
-    /// far, every minute) and `live`.
+    /// What `--demo` runs without a config file: the built-in query, `today` (the same KPIs
+    /// for the day so far, every minute) and `live`.
     pub fn demo() -> Config {
         let mut config = Config::builtin_with_live();
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
@@ -366,14 +366,8 @@ impl Config {
             settle_delay: Duration::ZERO,
             refresh: Some(Duration::from_secs(60)),
             group_by: strings(&["queueId", "mediaType"]),
-            metrics: strings(&[
-                "nOffered",
-                "nConnected",
-                "tAnswered",
-                "tAbandon",
-                "tHandle",
-                "oServiceLevel",
-            ]),
+            // The built-in query's KPIs, so every panel of the dashboard has data for it.
+            metrics: config.queries[0].metrics.clone(),
             filter: None,
             period: Period::Current,
             max_predicates_per_request: DEFAULT_MAX_PREDICATES,
