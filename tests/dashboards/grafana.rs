@@ -41,6 +41,23 @@ pub fn panels(dashboard: &Value) -> Vec<&Value> {
     all
 }
 
+/// The panels that follow the row whose title starts with `title`, up to the next row
+/// (where a row that is not collapsed keeps its panels).
+pub fn panels_under_row<'a>(dashboard: &'a Value, title: &str) -> Vec<&'a Value> {
+    let mut under = Vec::new();
+    let mut inside = false;
+    for panel in panels(dashboard) {
+        if is_row(panel) {
+            inside = panel["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(title));
+        } else if inside {
+            under.push(panel);
+        }
+    }
+    under
+}
+
 /// Rows only group panels: they have no query, unit or description of their own.
 pub fn is_row(panel: &Value) -> bool {
     panel["type"] == "row"
@@ -100,6 +117,59 @@ pub fn parse_label_values(query: &str) -> Option<LabelValues> {
             label: inner.to_string(),
         }),
     }
+}
+
+/// Where a query variable takes its values from.
+#[derive(Debug, PartialEq)]
+pub enum VariableSource {
+    /// `label_values(selector, label)`: the label's values among the series (Prometheus'
+    /// label values API).
+    LabelValues(LabelValues),
+    /// `query_result(expr)` with the regex `/label="([^"]+)"/`: the label's values among
+    /// the results of an instant query, for a choice a series selector cannot make
+    /// (`unless`, comparisons between series).
+    QueryResult { expr: String, label: String },
+}
+
+impl VariableSource {
+    /// The label whose values the variable takes.
+    pub fn label(&self) -> &str {
+        match self {
+            VariableSource::LabelValues(values) => &values.label,
+            VariableSource::QueryResult { label, .. } => label,
+        }
+    }
+
+    /// The PromQL the variable runs: a series selector or an expression.
+    pub fn expr(&self) -> Option<&str> {
+        match self {
+            VariableSource::LabelValues(values) => values.selector.as_deref(),
+            VariableSource::QueryResult { expr, .. } => Some(expr),
+        }
+    }
+}
+
+/// Parses a query variable's source; `None` for a form the tests do not know.
+pub fn variable_source(variable: &Value) -> Option<VariableSource> {
+    let query = variable_query(variable);
+    if let Some(labels) = parse_label_values(query) {
+        return Some(VariableSource::LabelValues(labels));
+    }
+    let expr = query
+        .trim()
+        .strip_prefix("query_result(")?
+        .strip_suffix(')')?
+        .trim();
+    let label = variable["regex"]
+        .as_str()?
+        .strip_prefix('/')?
+        .strip_suffix(r#"="([^"]+)"/"#)?;
+    let is_label_name =
+        !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    is_label_name.then(|| VariableSource::QueryResult {
+        expr: expr.to_string(),
+        label: label.to_string(),
+    })
 }
 
 /// The query of a `query` variable (Grafana stores a string or an object holding one).
@@ -204,5 +274,23 @@ mod tests {
             })
         );
         assert_eq!(parse_label_values("query_result(up)"), None);
+    }
+
+    #[test]
+    fn parses_query_result_with_the_regex_that_takes_one_label() {
+        let variable = serde_json::json!({
+            "query": "query_result(count by (query) (up))",
+            "regex": r#"/query="([^"]+)"/"#,
+        });
+        assert_eq!(
+            variable_source(&variable),
+            Some(VariableSource::QueryResult {
+                expr: "count by (query) (up)".to_string(),
+                label: "query".to_string()
+            })
+        );
+        // Any other regex could keep something else than one label's values.
+        let other = serde_json::json!({"query": "query_result(up)", "regex": "/.*/"});
+        assert_eq!(variable_source(&other), None);
     }
 }

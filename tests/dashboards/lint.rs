@@ -28,6 +28,14 @@ const SCOPE_VARIABLES: [&str; 2] = ["job", "instance"];
 /// series of different queries or granularities cover the same conversations.
 const CONVERSATION_PREFIX: &str = "genesys_conversation_";
 
+/// The prefix of the queue observation metrics: what is happening now, one series per
+/// queue (and media type, routing status...) of one observation set.
+const OBSERVATION_PREFIX: &str = "genesys_queue_";
+
+/// The label that names the query or observation set of a series. One query's series have
+/// one granularity, so a selector of one query's series cannot add up two of anything.
+const QUERY_LABEL: &str = "query";
+
 /// Functions through which a counter may be read.
 const COUNTER_FUNCTIONS: [&str; 2] = ["rate", "increase"];
 
@@ -48,6 +56,11 @@ pub struct Rules<'a> {
     /// (`interval`, `query`): summed across two of their values, each conversation
     /// would count twice.
     pub one_at_a_time: &'a [&'a str],
+    /// The variable that picks observation sets (`observation`), if the dashboard shows
+    /// them: every observation selector must be filtered by `query="$it"`, or by
+    /// `query=~"$it"` in a row repeated over it. Two sets that observe the same queue
+    /// would add up its waiting conversations twice.
+    pub observation: Option<&'a str>,
     /// Sample names of counters (and histogram series), which only make sense through
     /// `rate`/`increase`.
     pub counters: &'a HashSet<String>,
@@ -206,12 +219,9 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
                     "variable {name}: must query the datasource `${{datasource}}`"
                 ));
             }
-            let query = grafana::variable_query(variable);
-            match grafana::parse_label_values(query) {
-                Some(grafana::LabelValues {
-                    selector: Some(selector),
-                    ..
-                }) => {
+            let source = grafana::variable_source(variable);
+            match source.as_ref().and_then(|source| source.expr()) {
+                Some(selector) => {
                     // A variable can only be filtered by the scope variables before it.
                     let scope: Vec<&str> = SCOPE_VARIABLES
                         .into_iter()
@@ -219,24 +229,34 @@ fn lint_variables(dashboard: &Value, rules: &Rules, problems: &mut Vec<String>) 
                         .collect();
                     // A row's repeat variable chooses among the values of a one-at-a-time
                     // label itself, one per copy of the row.
+                    // One that repeats a row over queries chooses one query per copy, of one
+                    // granularity: no other one-at-a-time variable applies to it.
                     let repeats = repeat_variables(dashboard);
+                    let chooses_queries = repeats
+                        .iter()
+                        .any(|(label, v)| label == QUERY_LABEL && v == &name);
                     let one_at_a_time: Vec<&str> = rules
                         .one_at_a_time
                         .iter()
                         .copied()
                         .filter(|s| declared.iter().any(|d| d == s))
                         .filter(|s| !repeats.iter().any(|(label, v)| label == s && v == &name))
+                        .filter(|_| !chooses_queries)
                         .collect();
                     let context = format!("variable {name}");
                     let filters = Filters {
                         scope: &scope,
                         one_at_a_time: &one_at_a_time,
                         repeated: None,
+                        // The variable that lists observation sets reads them unfiltered.
+                        observation: None,
                     };
-                    lint_expr(&context, &selector, &declared, &filters, rules, problems);
+                    lint_expr(&context, selector, &declared, &filters, rules, problems);
                 }
-                _ => problems.push(format!(
-                    "variable {name}: query {query:?} is not label_values(selector, label)"
+                None => problems.push(format!(
+                    "variable {name}: query {:?} is not label_values(selector, label) nor \
+                     query_result(expr) with the regex /label=\"([^\"]+)\"/",
+                    grafana::variable_query(variable)
                 )),
             }
         }
@@ -305,6 +325,7 @@ fn lint_panels(dashboard: &Value, rules: &Rules, declared: &[String], problems: 
                 scope: &SCOPE_VARIABLES,
                 one_at_a_time: rules.one_at_a_time,
                 repeated,
+                observation: rules.observation,
             };
             lint_expr(&context, expr, declared, &filters, rules, problems);
         }
@@ -327,6 +348,8 @@ struct Filters<'a> {
     /// copy of the row has one of its values, so `label=~"$variable"` filters the label
     /// one at a time as `label="$label"` would.
     repeated: Option<(&'a str, &'a str)>,
+    /// Observation selectors: `query="$observation"` (see [`Rules::observation`]).
+    observation: Option<&'a str>,
 }
 
 /// The rows repeated over a variable: the variable, and the label whose values it takes.
@@ -338,7 +361,7 @@ fn repeat_variables(dashboard: &Value) -> Vec<(String, String)> {
         .filter_map(|row| row["repeat"].as_str())
         .filter_map(|repeat| {
             let variable = variables.iter().find(|v| v["name"] == repeat)?;
-            let label = grafana::parse_label_values(grafana::variable_query(variable))?.label;
+            let label = grafana::variable_source(variable)?.label().to_string();
             Some((label, repeat.to_string()))
         })
         .collect()
@@ -539,16 +562,48 @@ impl ExprCheck<'_> {
                 })
             })
         };
-        let conversation =
-            metric_name(selector).is_some_and(|n| n.starts_with(CONVERSATION_PREFIX));
-        if conversation {
+        let name = metric_name(selector).unwrap_or("(unnamed)");
+        let conversation = name.starts_with(CONVERSATION_PREFIX);
+        // In a row repeated over queries, a selector of the row's query is one query's
+        // series: nothing adds up.
+        let one_query = repeated.is_some_and(|(label, repeat)| {
+            label == QUERY_LABEL
+                && groups.iter().all(|matchers| {
+                    matchers.iter().any(|m| {
+                        m.name == QUERY_LABEL
+                            && matches!(m.op, MatchOp::Re(_) | MatchOp::Equal)
+                            && m.value == format!("${repeat}")
+                    })
+                })
+        });
+        if let Some(observation) = self.filters.observation
+            && name.starts_with(OBSERVATION_PREFIX)
+        {
+            let by_set = groups.iter().all(|matchers| {
+                matchers.iter().any(|m| {
+                    m.name == QUERY_LABEL
+                        && m.value == format!("${observation}")
+                        && (matches!(m.op, MatchOp::Equal)
+                            || (matches!(m.op, MatchOp::Re(_))
+                                && repeated.is_some_and(|(_, r)| r == observation)))
+                })
+            });
+            if !by_set {
+                self.problems.push(format!(
+                    "{}: observation selector {name} is not filtered by {QUERY_LABEL}=\"${observation}\" \
+                     (or =~ in a row repeated over ${observation}): two observation sets of one \
+                     queue would add up",
+                    self.context
+                ));
+            }
+        }
+        if conversation && !one_query {
             for variable in self.filters.one_at_a_time {
                 if !filtered_by(variable, true) {
                     self.problems.push(format!(
-                        "{}: selector {} is not filtered by {variable}=\"${variable}\": \
+                        "{}: selector {name} is not filtered by {variable}=\"${variable}\": \
                          series of two {variable}s would add up",
                         self.context,
-                        metric_name(selector).unwrap_or("(unnamed)")
                     ));
                 }
             }
@@ -557,9 +612,8 @@ impl ExprCheck<'_> {
             let filtered = filtered_by(variable, false);
             if !filtered {
                 self.problems.push(format!(
-                    "{}: selector {} is not filtered by {variable}=~\"${variable}\"",
+                    "{}: selector {name} is not filtered by {variable}=~\"${variable}\"",
                     self.context,
-                    metric_name(selector).unwrap_or("(unnamed)")
                 ));
             }
         }

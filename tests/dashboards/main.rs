@@ -16,15 +16,27 @@ use common::ExporterRun;
 use common::prometheus::{JOB, Prometheus, SCRAPE_INTERVAL, scraping_the_demo_with};
 
 /// Variables the contact-center overview must offer besides `datasource`, `job` and
-/// `instance`.
-const OVERVIEW_VARIABLES: [&str; 4] = ["queue_name", "media_type", "interval", "query"];
+/// `instance`: the observation sets of its Now row and the `period: current` queries of
+/// its Today so far row among them.
+const OVERVIEW_VARIABLES: [&str; 6] = [
+    "queue_name",
+    "media_type",
+    "interval",
+    "query",
+    OBSERVATION_VARIABLE,
+    "today_query",
+];
+
+/// The overview's variable that picks queue observation sets (their `query` label).
+const OBSERVATION_VARIABLE: &str = "observation";
 
 /// The overview's single-select variables: one granularity and one query at a time, so
 /// that no conversation is counted twice.
 const OVERVIEW_ONE_AT_A_TIME: [&str; 2] = ["interval", "query"];
 
 fn rules_for<'a>(name: &str, counters: &'a HashSet<String>) -> lint::Rules<'a> {
-    let (required_variables, one_at_a_time): (&[&str], &[&str]) = if name == "contact-center.json" {
+    let overview = name == "contact-center.json";
+    let (required_variables, one_at_a_time): (&[&str], &[&str]) = if overview {
         (&OVERVIEW_VARIABLES, &OVERVIEW_ONE_AT_A_TIME)
     } else {
         (&[], &[])
@@ -32,6 +44,7 @@ fn rules_for<'a>(name: &str, counters: &'a HashSet<String>) -> lint::Rules<'a> {
     lint::Rules {
         required_variables,
         one_at_a_time,
+        observation: overview.then_some(OBSERVATION_VARIABLE),
         counters,
     }
 }
@@ -62,7 +75,10 @@ fn the_dashboards_follow_the_conventions() {
     assert_eq!(uids.len(), grafana::DASHBOARDS.len(), "uids must differ");
 }
 
-/// What issue 3 asks each dashboard to show, by the series behind it, so that a panel
+/// A panel the issue asks for: its title and a series its query reads.
+type PanelWanted = (&'static str, &'static str);
+
+/// What issues 3 and 12 ask each dashboard to show, by the series behind it, so that a panel
 /// dropped by mistake is noticed.
 #[test]
 fn the_dashboards_show_what_the_issue_asks_for() {
@@ -113,6 +129,101 @@ fn the_dashboards_show_what_the_issue_asks_for() {
         }
     }
     let overview = grafana::load("contact-center.json");
+    // Issue 12: a Now row fed by the queue observations of the chosen set, and Today so
+    // far stats fed by the `period: current` queries, each row repeated over its variable
+    // (so it shows only when such series exist); each panel by its title and the series
+    // it reads, through the row's variable.
+    let rows: [(&str, &str, &[PanelWanted]); 2] = [
+        (
+            "Now",
+            OBSERVATION_VARIABLE,
+            &[
+                (
+                    "Waiting per queue",
+                    "sum by (queue_name) (genesys_queue_waiting{",
+                ),
+                (
+                    "Oldest wait per queue",
+                    "max by (queue_name) (genesys_queue_oldest_waiting_seconds{",
+                ),
+                (
+                    "Interacting per queue",
+                    "sum by (queue_name) (genesys_queue_interacting{",
+                ),
+                (
+                    "Agents on queue by routing status",
+                    "sum by (routing_status) (genesys_queue_on_queue_users{",
+                ),
+                (
+                    "Age of the observations",
+                    "genesys_queue_observation_timestamp_seconds{",
+                ),
+            ],
+        ),
+        (
+            "Today so far",
+            "today_query",
+            &[
+                ("Offered today", "genesys_conversation_offered{"),
+                (
+                    "Answered today",
+                    "genesys_conversation_answered_seconds_count{",
+                ),
+                (
+                    "Abandoned today",
+                    "genesys_conversation_abandon_seconds_count{",
+                ),
+                (
+                    "Service level today",
+                    "genesys_conversation_service_level_denominator{",
+                ),
+                (
+                    "Average handle time today",
+                    "genesys_conversation_handle_seconds_sum{",
+                ),
+                (
+                    "Average speed of answer today",
+                    "genesys_conversation_answered_seconds_sum{",
+                ),
+                (
+                    "Age of today's data",
+                    "genesys_conversation_data_until_timestamp_seconds{",
+                ),
+            ],
+        ),
+    ];
+    for (row_title, variable, wanted) in rows {
+        let in_row = grafana::panels_under_row(&overview, row_title);
+        let row = grafana::panels(&overview)
+            .into_iter()
+            .find(|p| {
+                grafana::is_row(p)
+                    && p["title"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with(row_title))
+            })
+            .unwrap_or_else(|| panic!("no {row_title} row"));
+        assert_eq!(row["repeat"], variable, "{row_title} row");
+        for (title, series) in wanted {
+            let panel = in_row
+                .iter()
+                .find(|p| p["title"] == *title)
+                .unwrap_or_else(|| panic!("no panel {title:?} in the {row_title} row"));
+            let exprs: Vec<&str> = panel["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["expr"].as_str())
+                .collect();
+            let through = format!("query=~\"${variable}\"");
+            assert!(
+                exprs
+                    .iter()
+                    .any(|e| e.contains(series) && e.contains(&through)),
+                "{title:?} does not read {series} through {through}: {exprs:?}"
+            );
+        }
+    }
     let kinds: BTreeSet<&str> = grafana::panels(&overview)
         .iter()
         .filter_map(|p| p["type"].as_str())
@@ -150,8 +261,22 @@ fn the_lint_reports_what_is_broken() {
             variable["multi"] = json!(true);
         }
     }
-    // Panel 2 is the first stat under the first row.
     let panels = broken["panels"].as_array_mut().unwrap();
+    // The Now row comes first: an observation selector without its set, and one that
+    // takes them all outside the row repeated over them.
+    let now = grafana::panels_under_row(&grafana::load("contact-center.json"), "Now").len();
+    assert!(now > 2, "{now} panels in the Now row");
+    panels[1]["targets"][0]["expr"] =
+        json!(r#"sum(genesys_queue_waiting{job=~"$job", instance=~"$instance"})"#);
+    let last_completed = panels
+        .iter()
+        .position(|p| p["title"] == "Last completed interval")
+        .expect("a Last completed interval row");
+    // Panel 2 is the first stat under the Last completed interval row.
+    let panels = &mut panels[last_completed..];
+    panels[5]["targets"][0]["expr"] = json!(
+        r#"sum(genesys_queue_interacting{job=~"$job", instance=~"$instance", query=~"$observation"})"#
+    );
     let stat = &mut panels[1];
     stat["description"] = json!("");
     stat["fieldConfig"]["defaults"]["unit"] = json!("bytes");
@@ -190,6 +315,8 @@ fn the_lint_reports_what_is_broken() {
         "dashboard: must be `editable: false`",
         "variable query: must be a single-select query variable",
         "(5) query \"A\": selector genesys_conversation_transferred is not filtered by query=\"$query\"",
+        "(30) query \"A\": observation selector genesys_queue_waiting is not filtered by query=\"$observation\"",
+        "(6) query \"A\": observation selector genesys_queue_interacting is not filtered by query=\"$observation\"",
     ];
     let missed: Vec<&&str> = expected
         .iter()
@@ -271,25 +398,13 @@ impl Grafana<'_> {
                 continue;
             }
             let query = grafana::variable_query(variable);
-            let label_values = grafana::parse_label_values(query)
+            let source = grafana::variable_source(variable)
                 .ok_or_else(|| format!("variable {name}: cannot run {query:?}"))?;
-            let mut params = vec![
-                ("start", (self.now - RANGE.as_secs_f64()).to_string()),
-                ("end", self.now.to_string()),
-            ];
-            if let Some(selector) = &label_values.selector {
-                params.push(("match[]", grafana::substitute(selector, &values)?));
-            }
-            let path = format!("label/{}/values", label_values.label);
             let found = self
-                .prometheus
-                .api(&path, &params)
+                .variable_values(&source, &values)
                 .await
                 .map_err(|err| format!("variable {name}: {err}"))?;
-            let first = found
-                .as_array()
-                .and_then(|v| v.first())
-                .and_then(Value::as_str);
+            let first = found.first().map(String::as_str);
             let repeats_a_row = grafana::panels(dashboard)
                 .iter()
                 .any(|p| grafana::is_row(p) && p["repeat"] == name);
@@ -306,6 +421,50 @@ impl Grafana<'_> {
             values.insert(name.to_string(), value);
         }
         Ok(values)
+    }
+
+    /// A variable's values, sorted as Grafana's alphabetical sort shows them: from the
+    /// label values API for `label_values`, from the results of an instant query at
+    /// [`Grafana::now`] (the end of the time range) for `query_result`.
+    async fn variable_values(
+        &self,
+        source: &grafana::VariableSource,
+        values: &HashMap<String, String>,
+    ) -> Result<Vec<String>, String> {
+        let mut found: Vec<String> = match source {
+            grafana::VariableSource::LabelValues(label_values) => {
+                let mut params = vec![
+                    ("start", (self.now - RANGE.as_secs_f64()).to_string()),
+                    ("end", self.now.to_string()),
+                ];
+                if let Some(selector) = &label_values.selector {
+                    params.push(("match[]", grafana::substitute(selector, values)?));
+                }
+                let path = format!("label/{}/values", label_values.label);
+                let data = self.prometheus.api(&path, &params).await?;
+                data.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            }
+            grafana::VariableSource::QueryResult { expr, label } => {
+                let params = [
+                    ("query", grafana::substitute(expr, values)?),
+                    ("time", self.now.to_string()),
+                ];
+                let data = self.prometheus.api("query", &params).await?;
+                data["result"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["metric"][label.as_str()].as_str().map(str::to_string))
+                    .collect()
+            }
+        };
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     /// Runs one query (already substituted); the number of series it returns, or why
@@ -421,8 +580,10 @@ impl Grafana<'_> {
     }
 }
 
-/// The example config of the documentation: the built-in `queues` query and the
-/// optional `agents` query that feeds the contact-center dashboard's Agents row.
+/// The example config of the documentation: the built-in `queues` query, the optional
+/// `agents` query that feeds the contact-center dashboard's Agents row, the `today`
+/// query (`period: current`) of its Today so far row and the `live` observations of its
+/// Now row.
 const EXAMPLE_CONFIG: &str = "\
 queries:
   - name: queues
@@ -440,6 +601,20 @@ queries:
     refresh: 5m
     group_by: [userId]
     metrics: [tHandle, tHeld, tAcw]
+  - name: today
+    granularity: P1D
+    time_zone: UTC
+    period: current
+    refresh: 1m
+    group_by: [queueId, mediaType]
+    metrics: [nOffered, nConnected, nTransferred, nOverSla, tHandle, tTalk, tHeld, tAcw,
+              tAnswered, tWait, tAbandon, tShortAbandon, oServiceLevel]
+observations:
+  - name: live
+    metrics: [oWaiting, oInteracting, oAlerting, oOnQueueUsers, oOffQueueUsers,
+              oMemberUsers, oActiveUsers, oUserRoutingStatuses, oUserPresences]
+    detail_metrics: [oWaiting]
+    queues: all
 ";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -457,6 +632,13 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
             Duration::from_secs(90),
         )
         .await;
+    // And the first answers of the interval in progress and of the observations.
+    for metric in [
+        "genesys_conversation_offered{query=\"today\"}",
+        "genesys_queue_observation_timestamp_seconds",
+    ] {
+        prometheus.wait_for(metric, Duration::from_secs(90)).await;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -465,6 +647,24 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
         prometheus: &prometheus,
         now,
     };
+
+    // Each row shows what it says: the last completed interval is never the partial bucket
+    // of `today` (P1D, which sorts before PT30M), which has the Today so far row.
+    let overview = grafana::load("contact-center.json");
+    let values = grafana
+        .variables(&overview)
+        .await
+        .expect("variables resolve");
+    assert_eq!(
+        (
+            values.get("interval").map(String::as_str),
+            values.get("query").map(String::as_str),
+            values.get("today_query").map(String::as_str),
+            values.get("observation").map(String::as_str)
+        ),
+        (Some("PT30M"), Some("queues"), Some("today"), Some("live")),
+        "{values:?}"
+    );
 
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -478,7 +678,7 @@ async fn every_dashboard_query_returns_data_from_prometheus_scraping_the_demo() 
         "{failures:#?}\nexporter logs:\n{}",
         exporter.logs()
     );
-    assert!(checked >= 30, "only {checked} queries checked");
+    assert!(checked >= 60, "only {checked} queries checked");
 
     // The same checks catch a broken expression, a metric the exporter does not export,
     // and a panel of events that have not happened showing "no data" instead of 0.
