@@ -27,9 +27,6 @@ pub mod snapshot;
 pub mod telemetry;
 pub mod web;
 
-/// The filter moved into the config folder; the old path stays for callers.
-pub use config::filter;
-
 /// What the binary was built from (set by build.rs), for `--version` and `build_info`.
 pub mod build {
     /// The crate version.

@@ -28,7 +28,7 @@ use crate::conventions::snake_case;
 use crate::genesys::bodies::{AggregateResponse, MetricEntry, Stats};
 use crate::genesys::names::{self, Names};
 use crate::interval::Interval;
-pub use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
+use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
 /// Prefix of every conversation metric.
 pub const PREFIX: &str = "genesys_conversation_";

@@ -610,3 +610,59 @@ async fn a_report_by_user_and_wrap_up_code_carries_their_names() {
     }
     assert!(named > 0, "no row with both names");
 }
+
+/// Progress goes to standard error: off a terminal as plain log lines (the last one at
+/// the last bucket), on a terminal as a bar with buckets done, requests, rate and ETA.
+/// The terminal is a real pseudo-terminal, from util-linux `script`.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_is_a_log_line_off_a_terminal_and_a_bar_on_one() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::minutes(30));
+    let (from, to) = (rfc3339(to - TimeDelta::days(1)), rfc3339(to));
+    let output = dir.path().join("day.om");
+    let output = output.to_string_lossy();
+    let backfill = [
+        "backfill", "--from", &from, "--to", &to, "--output", &output,
+    ];
+
+    let (status, logs) = run(&sim, dir.path(), HALF_HOURLY, &backfill);
+    assert!(status.success(), "{logs}");
+    let last = logs
+        .lines()
+        .rev()
+        .find(|l| l.contains("message=progress"))
+        .unwrap_or_else(|| panic!("no progress line: {logs}"));
+    assert!(last.contains("buckets=48 of=48 requests="), "{last}");
+    assert!(last.contains("eta=0s"), "{last}");
+
+    // The same run on a terminal: `script` gives the binary a pseudo-terminal as its
+    // standard streams and copies what it writes to its own standard output.
+    let run = ExporterRun::against(&sim)
+        .config(dir.path(), HALF_HOURLY)
+        .subcommand(&backfill);
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_genesys-cloud-exporter"))
+        .chain(run.args.iter().map(String::as_str))
+        .map(|arg| format!("'{arg}'"))
+        .collect();
+    let on_terminal = std::process::Command::new("script")
+        .args([
+            "--quiet",
+            "--return",
+            "--command",
+            &quoted.join(" "),
+            "/dev/null",
+        ])
+        .envs(run.env.iter().map(|(name, value)| (*name, value)))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux script runs");
+    let screen = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{screen}");
+    assert!(screen.contains("48/48 buckets, "), "{screen}");
+    assert!(
+        screen.contains(" requests, ") && screen.contains("ETA"),
+        "{screen}"
+    );
+    assert!(!screen.contains("message=progress"), "{screen}");
+}

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::interval::Granularity;
-use genesys_cloud_exporter::mapping::QuerySeries;
+use genesys_cloud_exporter::series::QuerySeries;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 

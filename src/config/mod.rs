@@ -50,7 +50,6 @@ pub use observations::{
     MEDIA_TYPES, ObservationConfig, QueueSelection,
 };
 
-pub use crate::conventions::{RESERVED_LABELS, snake_case};
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
 use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
 

@@ -1237,7 +1237,7 @@ fn a_filter_too_large_for_one_request_is_split() {
     for request in &requests {
         let body = serde_json::to_vec(request).unwrap_or_default();
         assert!(
-            body.len() <= crate::filter::MAX_REQUEST_BYTES,
+            body.len() <= crate::config::filter::MAX_REQUEST_BYTES,
             "{}",
             body.len()
         );

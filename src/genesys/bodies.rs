@@ -28,7 +28,7 @@ pub struct AggregateQuery<'a> {
     pub group_by: &'a [String],
     pub metrics: &'a [String],
     /// Written into the body as is: a config's filter is turned into JSON once, at
-    /// load time (see [`crate::filter`]), not at every poll.
+    /// load time (see [`crate::config::filter`]), not at every poll.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<&'a serde_json::value::RawValue>,
 }

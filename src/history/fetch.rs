@@ -19,7 +19,8 @@ use crate::genesys::bodies::{AggregateResponse, AggregateResult};
 use crate::genesys::names::NameDirectory;
 use crate::genesys::{ApiError, GenesysClient};
 use crate::interval::Interval;
-use crate::mapping::{GroupMemory, QuerySeries, map_response};
+use crate::mapping::{GroupMemory, map_response};
+use crate::series::QuerySeries;
 
 use super::progress::Progress;
 use super::range::Range;

@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::config::QueryConfig;
 use crate::exposition::format_value;
 use crate::interval::Interval;
-use crate::mapping::QuerySeries;
+use crate::series::QuerySeries;
 use crate::series::{Labels, push_escaped};
 
 use super::fetch::BucketSink;

@@ -16,7 +16,8 @@ use clap::ValueEnum;
 
 use crate::config::QueryConfig;
 use crate::interval::Interval;
-use crate::mapping::{PREFIX, QuerySeries, TIMER_STATS, group_label_names, split_metric};
+use crate::mapping::{PREFIX, TIMER_STATS, group_label_names, split_metric};
+use crate::series::QuerySeries;
 
 use super::fetch::BucketSink;
 

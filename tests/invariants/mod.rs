@@ -14,7 +14,8 @@ use genesys_cloud_exporter::config::{Config, QueryConfig};
 use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::genesys::names::Names;
 use genesys_cloud_exporter::interval::Interval;
-use genesys_cloud_exporter::mapping::{GroupMemory, Mapped, QuerySeries, map_response};
+use genesys_cloud_exporter::mapping::{GroupMemory, Mapped, map_response};
+use genesys_cloud_exporter::series::QuerySeries;
 
 /// File name given to `Config::from_yaml`, which every error must start with.
 pub const ORIGIN: &str = "fuzz.yml";
