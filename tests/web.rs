@@ -180,8 +180,9 @@ fn assert_tls_refusal(result: Result<u16, reqwest::Error>, alert: &str) {
 /// Asserts that the exporter refuses the client certificate `identity` (or its absence)
 /// with `alert`, on `url`. A TLS 1.2 client gets the alert during the handshake, as the
 /// server's verdict on a client certificate is part of it there; under TLS 1.3 the
-/// client finishes its side first and sees the alert, or only the connection closing,
-/// when it sends the request.
+/// client finishes its side first and, when it sends the request, sees the alert or
+/// only the connection closing: closed before it reads, or (a race CI lost once) closed
+/// while it still writes, a broken pipe or a reset. Any of them is a refusal; an HTTP answer is not.
 async fn assert_certificate_refused(
     pki: &Pki,
     exporter: &Exporter,
@@ -206,7 +207,9 @@ async fn assert_certificate_refused(
             let chain = error_chain(&err);
             assert!(
                 chain.contains(&format!("received fatal alert: {alert}"))
-                    || chain.ends_with("connection closed"),
+                    || chain.ends_with("connection closed")
+                    || chain.ends_with("stream closed because of a broken pipe")
+                    || chain.contains("Connection reset by peer"),
                 "over TLS 1.3: {chain}"
             );
         }
