@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, SimulateArgs};
-use genesys_cloud_exporter::config::Config;
+use genesys_cloud_exporter::config::{self, Config};
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
@@ -113,24 +113,14 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let store = Arc::new(SnapshotStore::new(
-        config
-            .queries
-            .iter()
-            .map(|q| (q.name.as_str(), q.granularity.to_string()))
-            .chain(config.observations.iter().map(|o| {
-                let every = humantime::format_duration(o.refresh);
-                (o.name.as_str(), format!("observations every {every}"))
-            })),
-    ));
+    let store = Arc::new(SnapshotStore::new(config::served_entries(
+        &config.queries,
+        &config.observations,
+    )));
     // Only the listings of dimensions some query groups by (and the queues, while
     // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
-        config
-            .queries
-            .iter()
-            .flat_map(|q| q.group_by.iter().map(String::as_str))
-            .chain((!config.observations.is_empty()).then_some("queueId")),
+        config::named_dimensions(&config.queries, &config.observations),
         Arc::clone(&telemetry),
     ));
     tracing::info!(

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ObservationConfig, QueryConfig};
+use crate::config::{self, Config, ObservationConfig, QueryConfig};
 use crate::schedule::{ObservationPoller, PollContext, Poller};
 use crate::web::{LiveWebConfig, WebConfig};
 
@@ -140,15 +140,7 @@ impl Pollers {
             }
         }
         let store = &self.context.store;
-        store.reconfigure(
-            queries
-                .iter()
-                .map(|q| (q.name.as_str(), q.granularity.to_string()))
-                .chain(self.observations.iter().map(|o| {
-                    let every = humantime::format_duration(o.refresh);
-                    (o.name.as_str(), format!("observations every {every}"))
-                })),
-        );
+        store.reconfigure(config::served_entries(&queries, &self.observations));
         for name in retired.iter().filter(|n| !wanted.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "query removed; its series are gone");
@@ -184,13 +176,7 @@ impl Pollers {
     /// names the series of every query.
     async fn ensure_names(&mut self, queries: &[QueryConfig]) {
         let names = Arc::clone(&self.context.names);
-        let observed = (!self.observations.is_empty()).then_some("queueId");
-        let added = names.set_dimensions(
-            queries
-                .iter()
-                .flat_map(|q| q.group_by.iter().map(String::as_str))
-                .chain(observed),
-        );
+        let added = names.set_dimensions(config::named_dimensions(queries, &self.observations));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
             return;
         }

@@ -79,6 +79,33 @@ pub struct Config {
     pub observations: Vec<ObservationConfig>,
 }
 
+/// Each query's and observation set's name with what it serves (a granularity, or
+/// `observations every 30s`): the snapshot store's entries, at start-up and on reload.
+pub fn served_entries<'a>(
+    queries: &'a [QueryConfig],
+    observations: &'a [ObservationConfig],
+) -> impl Iterator<Item = (&'a str, String)> {
+    queries
+        .iter()
+        .map(|q| (q.name.as_str(), q.granularity.to_string()))
+        .chain(observations.iter().map(|o| {
+            let every = humantime::format_duration(o.refresh);
+            (o.name.as_str(), format!("observations every {every}"))
+        }))
+}
+
+/// The dimensions whose names are worth their API calls: those some query groups by,
+/// and the queues while queues are observed.
+pub fn named_dimensions<'a>(
+    queries: &'a [QueryConfig],
+    observations: &[ObservationConfig],
+) -> impl Iterator<Item = &'a str> {
+    queries
+        .iter()
+        .flat_map(|q| q.group_by.iter().map(String::as_str))
+        .chain((!observations.is_empty()).then_some("queueId"))
+}
+
 /// One aggregate query, validated: every field is already in the form the exporter uses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryConfig {
