@@ -113,10 +113,13 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let store = Arc::new(SnapshotStore::new(config::served_entries(
-        &config.queries,
-        &config.observations,
-    )));
+    let entries: Vec<_> = config::served_entries(&config.queries, &config.observations).collect();
+    // Every query's and observation set's self-metrics (`query_up` 0, ...) exist from the
+    // first scrape, which may come long before its poller starts.
+    for (name, _) in &entries {
+        telemetry.register_query(name);
+    }
+    let store = Arc::new(SnapshotStore::new(entries));
     // Only the listings of dimensions some query groups by (and the queues, while
     // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
@@ -145,20 +148,30 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         retry_delay: args.poll_retry_delay,
     };
     let web = Arc::new(LiveWebConfig::new(web_config));
-    let reloader = Reloader {
-        config_file: args.config_file.clone(),
-        web_config_file: args.web_config_file.clone(),
-        web: Arc::clone(&web),
-        builtin: builtin_config(args.demo),
-        pollers: Pollers::start(
-            context,
-            args.names_refresh,
-            config.queries,
-            config.observations,
-        )
-        .await,
-    };
-    let (reload, reloader) = reloader.spawn();
+    // The pollers start on the reloader's task, which may wait a while for the first
+    // names: the server starts below without waiting for Genesys.
+    let (reload, reloader) = Reloader::spawn({
+        let config_file = args.config_file.clone();
+        let web_config_file = args.web_config_file.clone();
+        let web = Arc::clone(&web);
+        let builtin = builtin_config(args.demo);
+        let names_refresh = args.names_refresh;
+        async move {
+            Reloader {
+                config_file,
+                web_config_file,
+                web,
+                builtin,
+                pollers: Pollers::start(
+                    context,
+                    names_refresh,
+                    config.queries,
+                    config.observations,
+                )
+                .await,
+            }
+        }
+    });
     let mut background = vec![
         reloader,
         tokio::spawn(Arc::clone(&web).rotate_certificates()),

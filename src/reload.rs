@@ -265,10 +265,17 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// Runs the reloader on its own task; abort the task to stop it and its pollers.
-    pub fn spawn(self) -> (ReloadHandle, JoinHandle<()>) {
+    /// Runs the reloader on its own task and returns at once. The task first awaits
+    /// `start`, which makes the reloader and starts its pollers ([`Pollers::start`]:
+    /// that waits a while for the first names), then applies reloads; a reload asked for
+    /// meanwhile waits its turn. So the caller can serve at once: nothing on the way
+    /// to serving waits on Genesys. Abort the task to stop it and its pollers.
+    pub fn spawn(
+        start: impl Future<Output = Reloader> + Send + 'static,
+    ) -> (ReloadHandle, JoinHandle<()>) {
         let (requests, receiver) = mpsc::channel(QUEUED_REQUESTS);
-        (ReloadHandle { requests }, tokio::spawn(self.run(receiver)))
+        let task = tokio::spawn(async move { start.await.run(receiver).await });
+        (ReloadHandle { requests }, task)
     }
 
     async fn run(

