@@ -20,6 +20,8 @@ use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
 
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
+const QUEUES: &str = "/api/v2/routing/queues";
+const TOKEN: &str = "/oauth/token";
 
 async fn query(client: &GenesysClient) -> Result<(), ApiError> {
     ask(client)
@@ -103,7 +105,7 @@ async fn the_token_is_cached_and_renewed_a_minute_before_expiry() {
     let logins: Vec<Instant> = sim
         .requests()
         .iter()
-        .filter(|r| r.path == "/oauth/token")
+        .filter(|r| r.path == TOKEN)
         .map(|r| r.at)
         .collect();
     assert_eq!(logins.len(), 2);
@@ -512,32 +514,10 @@ async fn a_429_pause_holds_every_caller_and_the_budget_window_stays_exact() {
         caller.await.unwrap();
     }
 
-    let api: Vec<_> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.starts_with("/api/"))
-        .collect();
-    let limited: Vec<Instant> = api
-        .iter()
-        .filter(|r| r.status == 429)
-        .map(|r| r.at)
-        .collect();
-    assert!(
-        limited.len() >= 3,
-        "only {} 429s in the storm",
-        limited.len()
-    );
-    for at in &limited {
-        let inside: Vec<Duration> = api
-            .iter()
-            .filter(|r| r.at > *at && r.at < *at + retry_after)
-            .map(|r| r.at - *at)
-            .collect();
-        assert!(
-            inside.is_empty(),
-            "requests {inside:?} into a {retry_after:?} Retry-After"
-        );
-    }
+    let api = api_requests(&sim);
+    let limited = api.iter().filter(|r| r.status == 429).count();
+    assert!(limited >= 3, "only {limited} 429s in the storm");
+    assert_no_request_inside_a_pause(&api, retry_after);
     let times: Vec<Instant> = api.iter().map(|r| r.at).collect();
     let busiest = busiest_minute(&times);
     assert!(
@@ -548,6 +528,152 @@ async fn a_429_pause_holds_every_caller_and_the_budget_window_stays_exact() {
         api.iter().filter(|r| r.status == 200).count() >= 12,
         "the callers barely got through after the storm: {api:?}"
     );
+}
+
+/// One caller runs out of retries on 429s while two others queue in the budget: its
+/// last 429 holds them like every other 429 does, although that call gives up and
+/// waits for nothing itself.
+///
+/// As above, a budget of 19 lets out one request every 3.33 s, so requests never
+/// overlap on the wire; the 6 s `Retry-After` is longer than that spacing, so a queued
+/// caller falls due while the last pause holds. The callers that queue ask for the
+/// aggregates, the one that fails for the queues, which alone get the 429s.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_on_the_last_attempt_still_holds_every_caller() {
+    const BUDGET: u32 = 19;
+    let retry_after = Duration::from_secs(6);
+    let sim = simulator(SimulatorConfig::default()).await;
+    let mut settings = settings(&sim, CLIENT_SECRET, BUDGET);
+    settings.retry.max_retry_after = retry_after;
+    let attempts = settings.retry.max_retries + 1;
+    let client = Arc::new(client_with(settings).0);
+    sim.inject_fault(Fault {
+        path_prefix: QUEUES.into(),
+        status: 429,
+        retry_after: Some(retry_after.as_secs()),
+        count: attempts,
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let queued: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, stop) = (Arc::clone(&client), Arc::clone(&stop));
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    ask(&client).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let failed = client
+        .listing_page(
+            "queues",
+            QUEUES,
+            &[("pageSize", "100"), ("pageNumber", "1")],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failed, ApiError::RateLimited { attempts: a, .. } if a == attempts),
+        "{failed}"
+    );
+    // The queued callers go on until two of their requests have come after the last 429.
+    let last_429 = api_requests(&sim)
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.answered)
+        .max()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api_requests(&sim)
+        .iter()
+        .filter(|r| r.at > last_429)
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the queued callers never went on"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for caller in queued {
+        caller.await.unwrap();
+    }
+    let api = api_requests(&sim);
+    assert_eq!(
+        api.iter().filter(|r| r.status == 429).count(),
+        attempts as usize
+    );
+    assert_no_request_inside_a_pause(&api, retry_after);
+}
+
+/// A 429 that arrives while another call renews the token holds that call too, although
+/// it took its budget cell before the 429: once it has its token it waits out the
+/// pause instead of sending at once.
+///
+/// Two calls go out with the same token: the first to arrive is refused for its token
+/// (401), so its call logs in again, and the login takes 2 s; the other gets a 429 one
+/// second after it arrived, in the middle of that login.
+#[tokio::test]
+async fn a_429_during_a_token_renewal_holds_the_call_that_renews() {
+    let retry_after = Duration::from_secs(4);
+    let sim = simulator(SimulatorConfig::default()).await;
+    let mut settings = settings(&sim, CLIENT_SECRET, 300);
+    settings.retry.max_retry_after = retry_after;
+    let client = client_with(settings).0;
+    // A token, cached for both calls.
+    ask(&client).await.unwrap();
+    let rule = |path: &str, kind| FaultRule {
+        path_prefix: path.into(),
+        kind,
+        trigger: Trigger::Count(1),
+    };
+    let status = |status, retry_after| FaultKind::Status {
+        status,
+        retry_after,
+    };
+    sim.add_fault(rule(AGGREGATES, status(401, None)));
+    sim.add_fault(rule(
+        AGGREGATES,
+        FaultKind::Late {
+            delay: Duration::from_secs(1),
+            answer: Box::new(status(429, Some(retry_after.as_secs()))),
+        },
+    ));
+    sim.add_fault(rule(TOKEN, FaultKind::Delay(Duration::from_secs(2))));
+    let (first, second) = tokio::join!(ask(&client), ask(&client));
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(sim.tokens_issued(), 2, "the token was renewed once");
+    let mut refused = statuses(&sim, AGGREGATES)[1..3].to_vec();
+    refused.sort_unstable();
+    assert_eq!(refused, [401, 429]);
+    assert_no_request_inside_a_pause(&api_requests(&sim), retry_after);
+}
+
+/// Every API request the simulator answered, in order.
+fn api_requests(sim: &Simulator) -> Vec<RecordedRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .collect()
+}
+
+/// Fails when an API request reached the simulator inside the pause of a 429: from the
+/// moment the 429 was answered until its `Retry-After` had passed.
+fn assert_no_request_inside_a_pause(api: &[RecordedRequest], retry_after: Duration) {
+    for limited in api.iter().filter(|r| r.status == 429) {
+        let inside: Vec<Duration> = api
+            .iter()
+            .filter(|r| r.at > limited.answered && r.at < limited.answered + retry_after)
+            .map(|r| r.at - limited.answered)
+            .collect();
+        assert!(
+            inside.is_empty(),
+            "requests {inside:?} into a {retry_after:?} Retry-After"
+        );
+    }
 }
 
 /// Waits until the simulator has answered `count` API requests.

@@ -66,6 +66,13 @@ impl ApiBudget {
         started.elapsed()
     }
 
+    /// Whether a 429 pause is in force now: checked once more right before a request
+    /// is sent, after the waits that follow [`ApiBudget::acquire`] (see
+    /// `GenesysClient::send`).
+    pub fn is_paused(&self) -> bool {
+        self.pause_in_force().is_some()
+    }
+
     /// The end of the 429 pause, if it has not passed yet.
     fn pause_in_force(&self) -> Option<Instant> {
         let paused_until = *self

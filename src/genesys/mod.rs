@@ -316,6 +316,27 @@ impl GenesysClient {
 
     /// Sends one API request with the budget, token, retry and accounting rules.
     /// `build` makes the request afresh for every attempt.
+    ///
+    /// No request leaves while a 429 pause is in force, so none reaches Genesys inside a
+    /// `Retry-After` that this process has been told of:
+    ///
+    /// - every 429 pauses every caller ([`ApiBudget::pause_for`]) the moment it is read,
+    ///   whether this call then retries, gives up after its last attempt, or fails at
+    ///   once for a wait too long to retry;
+    /// - the order is budget cell, then token, then one more look at the pause right
+    ///   before the request is handed to the HTTP client. The token can take a login
+    ///   round trip (under a lock other callers queue on), and a 429 that arrives
+    ///   meanwhile must stop this call too: if a pause began, the cell is given up and
+    ///   the call queues for a new one after the pause, as [`ApiBudget::acquire`] does
+    ///   for a pause that begins while it takes one. The token is fetched after the cell
+    ///   and not before, because the cell may take a whole pause (minutes) to come, and
+    ///   a token fetched first could be due for renewal by then.
+    ///
+    /// The login itself is not held by a pause: it goes to the login server, which the
+    /// API's per-token rate limit (and so its 429s) does not cover, and no API request
+    /// leaves with the new token before the pause has passed. A request already handed
+    /// to the HTTP client (connecting, or on the wire) when a 429 arrives cannot be
+    /// called back; it was on its way before anyone knew.
     async fn send(
         &self,
         endpoint: &'static str,
@@ -327,10 +348,14 @@ impl GenesysClient {
         loop {
             budget_wait += self.budget.acquire().await;
             let token = self.tokens.token().await?;
+            if self.budget.is_paused() {
+                // A 429 arrived while the token was obtained: wait it out with a new cell.
+                continue;
+            }
             let started = Instant::now();
             let outcome = self.exchange(&build, &token).await;
             let seconds = started.elapsed().as_secs_f64();
-            let failure = match outcome {
+            let (error, rate_limited) = match outcome {
                 Ok((status, headers, body)) => {
                     self.telemetry
                         .observe_api_request(endpoint, status.as_str(), seconds);
@@ -361,8 +386,19 @@ impl GenesysClient {
                             return Err(rejection(endpoint, status, &body));
                         }
                         Verdict::Fail(err) => return Err(err),
-                        Verdict::Hold(wait) => return Err(self.hold(endpoint, wait)),
-                        Verdict::Retry { error, wait } => (error, wait),
+                        Verdict::RateLimited(wait) => {
+                            // Every 429 holds back every caller, before anything else.
+                            self.budget.pause_for(wait);
+                            if wait > self.retry.max_retry_after {
+                                return Err(self.held(endpoint, wait));
+                            }
+                            let error = ApiError::RateLimited {
+                                endpoint,
+                                attempts: retries + 1,
+                            };
+                            (error, Some(wait))
+                        }
+                        Verdict::Retry(error) => (error, None),
                     }
                 }
                 Err(err) => {
@@ -375,23 +411,14 @@ impl GenesysClient {
                     (error, None)
                 }
             };
-            let (error, server_wait) = failure;
             if retries >= self.retry.max_retries {
-                return Err(match error {
-                    ApiError::RateLimited { endpoint, .. } => ApiError::RateLimited {
-                        endpoint,
-                        attempts: retries + 1,
-                    },
-                    other => other,
-                });
+                return Err(error);
             }
-            let wait = server_wait.unwrap_or_else(|| self.backoff(retries));
+            let wait = rate_limited.unwrap_or_else(|| self.backoff(retries));
             retries += 1;
             tracing::warn!(endpoint, error = %error, retry = retries, wait_seconds = wait.as_secs_f64(), "API call failed; retrying");
-            if server_wait.is_some() {
-                // A 429 holds back every caller, not just this one.
-                self.budget.pause_for(wait);
-            } else {
+            if rate_limited.is_none() {
+                // A 429's wait is the pause, which the budget makes every caller keep.
                 tokio::time::sleep(wait).await;
             }
         }
@@ -433,25 +460,13 @@ impl GenesysClient {
         }
         match status {
             StatusCode::UNAUTHORIZED => Verdict::RenewToken,
-            StatusCode::TOO_MANY_REQUESTS => match self.retry_after(headers) {
-                wait if wait > self.retry.max_retry_after => Verdict::Hold(wait),
-                wait => Verdict::Retry {
-                    error: ApiError::RateLimited {
-                        endpoint,
-                        attempts: 1,
-                    },
-                    wait: Some(wait),
-                },
-            },
+            StatusCode::TOO_MANY_REQUESTS => Verdict::RateLimited(self.retry_after(headers)),
             status if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED => {
-                Verdict::Retry {
-                    error: ApiError::Server {
-                        endpoint,
-                        status: status.as_u16(),
-                        message: error_message(body),
-                    },
-                    wait: None,
-                }
+                Verdict::Retry(ApiError::Server {
+                    endpoint,
+                    status: status.as_u16(),
+                    message: error_message(body),
+                })
             }
             status => {
                 // The caller logs it, once or every time as suits the call.
@@ -462,10 +477,9 @@ impl GenesysClient {
         }
     }
 
-    /// Honours a 429 whose wait is too long to retry: holds every call for all of it,
-    /// says so once, and gives the error that fails this call.
-    fn hold(&self, endpoint: &'static str, wait: Duration) -> ApiError {
-        self.budget.pause_for(wait);
+    /// The error of a 429 whose wait is too long to retry (every call is already held
+    /// for all of it), said once in the log.
+    fn held(&self, endpoint: &'static str, wait: Duration) -> ApiError {
         let until = chrono::Utc::now()
             + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX / 2);
         let error = ApiError::RateLimitedFor {
@@ -531,13 +545,11 @@ impl GenesysClient {
 enum Verdict {
     Done,
     RenewToken,
-    Retry {
-        error: ApiError,
-        wait: Option<Duration>,
-    },
+    /// A fault worth another attempt after a backoff.
+    Retry(ApiError),
     Fail(ApiError),
-    /// A 429 whose wait is too long to retry: hold everyone, fail this call.
-    Hold(Duration),
+    /// A 429 and how long it asks every caller to wait.
+    RateLimited(Duration),
 }
 
 /// Parses an aggregates answer; a body that only fails for bare `NaN`/`Infinity`

@@ -58,6 +58,12 @@ pub enum FaultKind {
     /// A 200 with a JSON body of about `bytes` bytes and no `Content-Length`, generated
     /// while it is sent.
     HugeBody { bytes: u64 },
+    /// Another fault's answer, sent only after `delay`: a slow 429, say, that reaches
+    /// the client while it is busy with something else (a token renewal).
+    Late {
+        delay: Duration,
+        answer: Box<FaultKind>,
+    },
 }
 
 /// When a rule fires.
@@ -295,19 +301,32 @@ impl FaultKind {
     /// Whether the fault answers instead of the simulator (else it distorts the real
     /// answer, see [`distort`]).
     pub(crate) fn replaces_answer(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::Status { .. }
-                | FaultKind::MalformedJson
-                | FaultKind::WrongShape
-                | FaultKind::HugeBody { .. }
-        )
+        match self {
+            FaultKind::Late { answer, .. } => answer.replaces_answer(),
+            other => matches!(
+                other,
+                FaultKind::Status { .. }
+                    | FaultKind::MalformedJson
+                    | FaultKind::WrongShape
+                    | FaultKind::HugeBody { .. }
+            ),
+        }
     }
 }
 
+/// Sleeps for the delays of [`FaultKind::Late`] (nested ones too) and gives the fault
+/// that then shapes the answer.
+async fn waited_out(mut kind: &FaultKind) -> &FaultKind {
+    while let FaultKind::Late { delay, answer } = kind {
+        tokio::time::sleep(*delay).await;
+        kind = answer;
+    }
+    kind
+}
+
 /// The answer of a fault that replaces the simulator's.
-pub(crate) fn replacement(kind: &FaultKind, context_id: &str) -> Response<Body> {
-    match kind {
+pub(crate) async fn replacement(kind: &FaultKind, context_id: &str) -> Response<Body> {
+    match waited_out(kind).await {
         FaultKind::Status {
             status,
             retry_after,
@@ -330,6 +349,7 @@ pub(crate) fn replacement(kind: &FaultKind, context_id: &str) -> Response<Body> 
 
 /// The real answer, distorted by `kind`.
 pub(crate) async fn distort(kind: &FaultKind, response: Response<Body>) -> Response<Body> {
+    let kind = waited_out(kind).await;
     if let FaultKind::Delay(delay) = kind {
         tokio::time::sleep(*delay).await;
         return response;

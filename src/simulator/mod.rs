@@ -153,6 +153,9 @@ pub struct Queue {
 pub struct RecordedRequest {
     /// When the request arrived.
     pub at: Instant,
+    /// When its answer was ready to send, after any injected delay: where a 429's
+    /// `Retry-After` starts to count for the client that gets it.
+    pub answered: Instant,
     /// HTTP method, e.g. `POST`.
     pub method: String,
     /// Request path without the query string.

@@ -75,7 +75,7 @@ pub(super) async fn handle(
                     .and_then(|body| serde_json::from_slice::<SentQuery>(&body).ok()),
                 _ => None,
             };
-            (faults::replacement(kind, &context_id), None, query)
+            (faults::replacement(kind, &context_id).await, None, query)
         }
         _ => {
             let (response, rate, query) =
@@ -113,6 +113,7 @@ pub(super) async fn handle(
     );
     shared.record(RecordedRequest {
         at: arrived,
+        answered: Instant::now(),
         method,
         path,
         status,
