@@ -7,6 +7,12 @@
 //! releases, so a name outside them is most likely a typo but may be newer than this
 //! catalogue (a query lists such names under `allow_unlisted`).
 //!
+//! Since the simulator checks requests against these same lists, only an outside source
+//! can catch a wrong name: `tests/catalog_sdk.rs` holds every list here (and the
+//! observation sets' detail metrics and media types, in `config`) against the enums of the
+//! Python SDK pinned in `scripts/requirements-sdk.txt`, and fails on any difference that
+//! `scripts/catalog-allowlist.toml` does not explain. A new list needs a row there.
+//!
 //! Every list is sorted, so lookups are binary searches. Use [`lookup`] for a name from a
 //! user: it also gives the closest listed name for a "did you mean" hint.
 

@@ -1,0 +1,134 @@
+"""Holds the exporter's catalogues against the enums of the official Genesys Cloud Python SDK.
+
+tests/catalog_sdk.rs runs it with the SDK's venv (target/venv-sdk, which scripts/test
+installs from scripts/requirements-sdk.txt) and writes the catalogues to its standard input
+as JSON: {"aggregates.metrics": ["nOffered", ...], ...}, one list per request field the
+exporter checks names of. Every name in one list and not in the other is a failure unless
+the allow-list (TOML, one [[difference]] per name) gives a reason for it; an allow-list
+entry that no longer matches a difference is a failure too, so the list stays true.
+
+Usage: catalog_sdk.py ALLOWLIST_TOML < catalogues.json
+Exit status: 0 when every difference is allowed, 1 when one is not, 2 on a broken input.
+"""
+
+import inspect
+import json
+import re
+import sys
+import tomllib
+
+from PureCloudPlatformClientV2 import models
+
+# Where the SDK spells each catalogue out. The Python SDK checks allowed values on scalar
+# fields only: the list fields of the request models (ConversationAggregationQuery.metrics
+# and .groupBy, QueueObservationQuery.metrics and .detailMetrics) carry no enum, so each of
+# those is read from the scalar field that names the same thing. Where a field has more
+# than one source, the enum is their union.
+SOURCES = {
+    # POST /api/v2/analytics/conversations/aggregates/query
+    "aggregates.metrics": [("ConversationAggregationView", "target")],
+    # The Java SDK's ConversationAggregationQuery.GroupByEnum is the predicates' list.
+    "aggregates.groupBy": [("ConversationAggregateQueryPredicate", "dimension")],
+    "aggregates.filter.dimension": [("ConversationAggregateQueryPredicate", "dimension")],
+    # POST /api/v2/analytics/queues/observations/query: its metrics are those of the two
+    # activity queries that replace it, conversations (waiting, alerting, interacting:
+    # the ones whose observations list conversations) and users.
+    "observations.metrics": [
+        ("ConversationActivityQueryMetric", "metric"),
+        ("RoutingActivityQueryMetric", "metric"),
+    ],
+    "observations.detailMetrics": [("ConversationActivityQueryMetric", "metric")],
+    "observations.filter.dimension": [("QueueObservationQueryPredicate", "dimension")],
+    # The media type of a queued conversation's observation.
+    "observations.filter.mediaType": [("ConversationActivityEntityData", "media_type")],
+}
+
+DIRECTIONS = ("only in ours", "only in SDK")
+
+
+class BrokenInput(Exception):
+    """An allow-list, catalogue or SDK model this script cannot read."""
+
+
+def enum_of(model, attribute):
+    """The allowed values the SDK's setter of `model.attribute` checks."""
+    klass = getattr(models, model, None)
+    setter = getattr(getattr(klass, attribute, None), "fset", None)
+    if setter is None:
+        raise BrokenInput(f"the SDK has no {model}.{attribute}")
+    match = re.search(r"allowed_values = (\[.*?\])", inspect.getsource(setter))
+    if match is None:
+        raise BrokenInput(f"the SDK's {model}.{attribute} checks no allowed values")
+    return set(json.loads(match.group(1)))
+
+
+def sdk_enum(catalogue):
+    return set().union(*(enum_of(model, attribute) for model, attribute in SOURCES[catalogue]))
+
+
+def read_allowlist(path):
+    """{(catalogue, name, direction): reason}, refusing malformed or repeated entries."""
+    with open(path, "rb") as file:
+        try:
+            entries = tomllib.load(file).get("difference", [])
+        except tomllib.TOMLDecodeError as error:
+            raise BrokenInput(f"{path}: {error}") from error
+    allowed = {}
+    for i, entry in enumerate(entries):
+        where = f"{path}: difference {i + 1}"
+        missing = [k for k in ("catalogue", "name", "direction", "reason") if not entry.get(k)]
+        if missing:
+            raise BrokenInput(f"{where} lacks {', '.join(missing)}")
+        if entry["catalogue"] not in SOURCES:
+            raise BrokenInput(f"{where}: no catalogue {entry['catalogue']!r} ({', '.join(SOURCES)})")
+        if entry["direction"] not in DIRECTIONS:
+            raise BrokenInput(f"{where}: direction is {' or '.join(map(repr, DIRECTIONS))}")
+        key = (entry["catalogue"], entry["name"], entry["direction"])
+        if key in allowed:
+            raise BrokenInput(f"{where} repeats {key}")
+        allowed[key] = entry["reason"]
+    return allowed
+
+
+def differences(ours):
+    """Every (catalogue, name, direction) on which ours and the SDK disagree."""
+    if set(ours) != set(SOURCES):
+        raise BrokenInput(
+            f"catalogues without an SDK source: {sorted(set(ours) - set(SOURCES))}; "
+            f"SDK sources without a catalogue: {sorted(set(SOURCES) - set(ours))}"
+        )
+    found = set()
+    for catalogue, names in ours.items():
+        sdk = sdk_enum(catalogue)
+        found |= {(catalogue, name, "only in ours") for name in set(names) - sdk}
+        found |= {(catalogue, name, "only in SDK") for name in sdk - set(names)}
+    return found
+
+
+def main(allowlist_path):
+    try:
+        ours = json.load(sys.stdin)
+        allowed = read_allowlist(allowlist_path)
+        found = differences(ours)
+    except (BrokenInput, OSError, json.JSONDecodeError) as error:
+        print(f"catalog_sdk.py: {error}", file=sys.stderr)
+        return 2
+    unexplained = sorted(found - set(allowed))
+    stale = sorted(set(allowed) - found)
+    for catalogue, name, direction in sorted(found & set(allowed)):
+        print(f"allowed   {catalogue}: {name} {direction}: {allowed[(catalogue, name, direction)]}")
+    for catalogue, name, direction in unexplained:
+        print(f"DIFFERENT {catalogue}: {name} {direction}, and not in {allowlist_path}")
+    for catalogue, name, direction in stale:
+        print(f"STALE     {allowlist_path}: {catalogue}: {name} is no longer {direction}")
+    sizes = ", ".join(f"{catalogue} {len(names)}" for catalogue, names in sorted(ours.items()))
+    print(f"{len(ours)} catalogues ({sizes}): {len(found)} differences, "
+          f"{len(unexplained)} unexplained, {len(stale)} stale allow-list entries")
+    return 1 if unexplained or stale else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))

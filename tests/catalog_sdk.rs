@@ -1,0 +1,166 @@
+//! The exporter's catalogues held against the official Genesys Cloud Python SDK.
+//!
+//! The simulator validates requests against the same catalogue as the config
+//! (`src/genesys/catalog.rs`), so no other test can catch a wrong name there. This one
+//! writes every list of names the exporter checks, one per request field, as JSON to
+//! `scripts/catalog_sdk.py`, which reads the enums of the SDK pinned in
+//! `scripts/requirements-sdk.txt` (installed by scripts/test into `target/venv-sdk`) and
+//! fails on any difference that `scripts/catalog-allowlist.toml` does not explain. The
+//! lists are taken from the crate itself, not parsed from its source, so the check sees
+//! exactly what the exporter and the simulator use.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use genesys_cloud_exporter::config;
+use genesys_cloud_exporter::genesys::catalog;
+
+/// One request field's list of names, and the Rust constant it comes from.
+struct Catalogue {
+    field: &'static str,
+    constant: &'static str,
+    names: &'static [&'static str],
+}
+
+/// `catalogue!(field, path::TO::LIST)`: the list, and the constant's name for the check
+/// that no list of the catalogue module is left out.
+macro_rules! catalogue {
+    ($field:literal, $list:path) => {
+        Catalogue {
+            field: $field,
+            constant: stringify!($list)
+                .rsplit("::")
+                .next()
+                .unwrap_or_default()
+                .trim(),
+            names: &$list,
+        }
+    };
+}
+
+/// Every list of names the exporter checks, by the request field it names (the field
+/// names scripts/catalog_sdk.py maps to SDK models).
+fn catalogues() -> [Catalogue; 7] {
+    [
+        catalogue!("aggregates.metrics", catalog::CONVERSATION_METRICS),
+        catalogue!("aggregates.groupBy", catalog::CONVERSATION_DIMENSIONS),
+        catalogue!(
+            "aggregates.filter.dimension",
+            catalog::CONVERSATION_DIMENSIONS
+        ),
+        catalogue!("observations.metrics", catalog::OBSERVATION_METRICS),
+        catalogue!("observations.detailMetrics", config::DETAIL_METRICS),
+        catalogue!(
+            "observations.filter.dimension",
+            catalog::OBSERVATION_DIMENSIONS
+        ),
+        catalogue!("observations.filter.mediaType", config::MEDIA_TYPES),
+    ]
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs scripts/catalog_sdk.py over `lists` with the SDK's venv; its exit status and output.
+fn compare(lists: &BTreeMap<&str, Vec<&str>>, allowlist: &Path) -> (Option<i32>, String) {
+    let python = repo().join("target/venv-sdk/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/test installs the SDK (scripts/requirements-sdk.txt)",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(repo().join("scripts/catalog_sdk.py"))
+        .arg(allowlist)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the SDK's python runs");
+    let json = serde_json::to_vec(lists).expect("names serialize");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(&json)
+        .expect("the script reads the catalogues");
+    let output = child.wait_with_output().expect("the script finishes");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+fn ours() -> BTreeMap<&'static str, Vec<&'static str>> {
+    catalogues()
+        .iter()
+        .map(|c| (c.field, c.names.to_vec()))
+        .collect()
+}
+
+#[test]
+fn every_catalogue_is_the_sdks_enum_or_its_differences_are_allowed() {
+    let (status, output) = compare(&ours(), &repo().join("scripts/catalog-allowlist.toml"));
+    println!("{output}");
+    assert_eq!(status, Some(0), "{output}");
+}
+
+/// The check can fail: a name added to a catalogue and one taken out are both reported,
+/// and an allow-list entry that no longer matches a difference is reported as stale.
+#[test]
+fn a_wrong_catalogue_fails_the_check() {
+    let mut lists = ours();
+    let metrics = lists.get_mut("aggregates.metrics").expect("listed");
+    metrics.retain(|name| *name != "tHandle");
+    metrics.push("tMadeUp");
+    let (status, output) = compare(&lists, &repo().join("scripts/catalog-allowlist.toml"));
+    assert_eq!(status, Some(1), "{output}");
+    assert!(
+        output.contains("aggregates.metrics: tHandle only in SDK"),
+        "{output}"
+    );
+    assert!(
+        output.contains("aggregates.metrics: tMadeUp only in ours"),
+        "{output}"
+    );
+
+    let stale = tempfile::NamedTempFile::new().expect("temporary file");
+    std::fs::write(
+        stale.path(),
+        "[[difference]]\ncatalogue = \"aggregates.metrics\"\nname = \"nOffered\"\n\
+         direction = \"only in ours\"\nreason = \"a test\"\n",
+    )
+    .expect("allow-list written");
+    let (status, output) = compare(&ours(), stale.path());
+    assert_eq!(status, Some(1), "{output}");
+    assert!(
+        output.contains("aggregates.metrics: nOffered is no longer only in ours"),
+        "{output}"
+    );
+}
+
+/// A list added to src/genesys/catalog.rs must be held against the SDK too.
+#[test]
+fn every_list_of_the_catalogue_module_is_compared() {
+    let source = std::fs::read_to_string(repo().join("src/genesys/catalog.rs"))
+        .expect("src/genesys/catalog.rs readable");
+    let compared: Vec<&str> = catalogues().iter().map(|c| c.constant).collect();
+    let lists: Vec<&str> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub const "))
+        .filter_map(|rest| rest.split_once(": &[&str]"))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(!lists.is_empty(), "no `pub const NAME: &[&str]` found");
+    for name in lists {
+        assert!(
+            compared.contains(&name),
+            "catalog::{name} is not held against the SDK: give it a row in catalogues()"
+        );
+    }
+}
