@@ -60,24 +60,24 @@ impl Planner {
         queues: usize,
         telemetry: &Telemetry,
     ) -> Option<Duration> {
-        let config = self
-            .config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let covers_the_org = config
-            .observations
-            .iter()
-            .any(|o| o.name == name && o.queues == QueueSelection::All);
-        if covers_the_org && queues > 0 && self.current().queues != Some(queues) {
-            match plan::make(&config, Some(queues), self.names_refresh, self.budget) {
-                Ok(plan) => self.adopt(plan, telemetry),
-                // Queries did fit at start-up and do not depend on the queue count; only
-                // the names pages grew. Keep the last plan and say so.
-                Err(err) => {
-                    tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
-                }
+        let new_count = queues > 0 && self.current().queues != Some(queues);
+        let made = {
+            let config = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            let covers_the_org = config
+                .observations
+                .iter()
+                .any(|o| o.name == name && o.queues == QueueSelection::All);
+            (new_count && covers_the_org)
+                .then(|| plan::make(&config, Some(queues), self.names_refresh, self.budget))
+        };
+        match made {
+            Some(Ok(plan)) => self.adopt(plan, telemetry),
+            // Queries did fit at start-up and do not depend on the queue count; only the
+            // names pages grew. Keep the last plan and say so.
+            Some(Err(err)) => {
+                tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
             }
+            None => {}
         }
         self.current().effective_refresh(name)
     }
