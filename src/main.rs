@@ -227,11 +227,7 @@ fn load_config(args: &ExporterArgs) -> Result<Config, Failure> {
         Some(path) => Config::load(path).map_err(|err| Failure::BadInput(err.to_string()))?,
         None => builtin_config(args.demo),
     };
-    for query in &config.queries {
-        for note in query.allow_unlisted_notes() {
-            tracing::warn!(query = %query.name, field = "allow_unlisted", "{note}");
-        }
-    }
+    config.log_allow_unlisted_notes();
     Ok(config)
 }
 

@@ -1,65 +1,80 @@
 //! Reloading `--config.file` and `--web.config.file` without a restart, on SIGHUP or
 //! `POST /-/reload` (with `--web.enable-lifecycle`), as Prometheus does.
 //!
-//! A reload validates both files in full before anything changes; an invalid one is
-//! refused whole, logged, reported by `/-/reload` (400) and by
+//! A reload validates both files in full before anything changes, the request plan
+//! included (a config over the budget is refused whole); an invalid one is refused
+//! whole, logged, reported by `/-/reload` (400) and by
 //! `genesys_exporter_config_last_reload_successful` 0, and the running config keeps
-//! serving. A valid one is applied query by query ([`Pollers::apply`]): a query whose
-//! definition is unchanged keeps running untouched (its data, schedule and group memory,
-//! and no request is repeated); a changed one is restarted with its new definition (its
-//! last series stay exported until its first poll replaces them); a removed one stops
-//! and its series, conversation and per-query self-metrics alike, are gone from the next
-//! scrape; an added one polls at once, through the same API budget as every other.
-//! Scrapes only ever read the snapshot, so a reload never interrupts one.
+//! serving. Names are unique across queries and observation sets within the file (the
+//! validation refuses a clash, naming both), and nothing outside the file keeps running,
+//! so no two entries ever share a `query` label. A valid config is applied entry by
+//! entry, queries and observation sets alike ([`Pollers::apply`]): one whose definition
+//! is unchanged keeps running untouched (its data, schedule and group memory, and no
+//! request is repeated); a changed one is restarted with its new definition (its last
+//! series stay exported until its first poll replaces them, unless it changed kind); a
+//! removed one stops and its series, conversation and per-query self-metrics alike, are
+//! gone from the next scrape; an added one polls at once (once the names new to it have
+//! arrived, which it waits for on its own task), through the same API budget as every
+//! other. Scrapes only ever read the snapshot, so a reload never interrupts one.
 //!
 //! One task applies reloads, one at a time; requests that arrive meanwhile are served by
 //! the next reload, which reads the files as they are then, so a burst of SIGHUPs ends
 //! in the last config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{self, Config, ObservationConfig, QueryConfig};
 use crate::schedule::{ObservationPoller, PollContext, Poller};
 use crate::web::{LiveWebConfig, WebConfig};
 
-/// How long a reload (or start-up) waits for the first names of a dimension new to it
-/// before polling without them.
+/// How long the pollers a start or reload adds wait for the first names of a dimension
+/// new to them before polling without them.
 const FIRST_NAMES_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reload requests waiting; past this a SIGHUP is dropped, since a waiting reload will
 /// read the files anyway.
 const QUEUED_REQUESTS: usize = 16;
 
-/// The running pollers, by query name, the observation pollers and the names refresher.
-///
-/// Observation sets are started once, with the config of start-up: a reload keeps them
-/// running as they are (and the request plan with them), and warns when the file asks
-/// for different ones, which take a restart.
+/// The running pollers, queries and observation sets alike, by name (names are unique
+/// across both), and the names refresher.
 #[derive(Debug)]
 pub struct Pollers {
     context: PollContext,
     names_refresh: Duration,
     running: BTreeMap<String, Running>,
-    observations: Vec<ObservationConfig>,
-    observation_tasks: Vec<JoinHandle<()>>,
+    /// The first reads of listings a reload added, while they last.
+    first_names: Vec<JoinHandle<()>>,
     names: Option<JoinHandle<()>>,
+}
+
+/// What runs under one name.
+#[derive(Clone, Debug, PartialEq)]
+enum Definition {
+    Query(QueryConfig),
+    Observations(ObservationConfig),
 }
 
 #[derive(Debug)]
 struct Running {
-    query: QueryConfig,
+    definition: Definition,
     active: Arc<AtomicBool>,
     task: JoinHandle<()>,
 }
 
-/// What a reload did, for the log and the `/-/reload` answer.
+/// Open once the first names a start or reload asked for have arrived (or
+/// [`FIRST_NAMES_TIMEOUT`] has passed): the pollers it started wait for it before their
+/// first poll, so that their first series have names, and nothing else waits for it.
+type NamesGate = watch::Receiver<bool>;
+
+/// What a reload did, for the log and the `/-/reload` answer: queries and observation
+/// sets together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
     pub unchanged: usize,
@@ -72,15 +87,58 @@ impl std::fmt::Display for Changes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} queries unchanged, {} changed, {} added, {} removed",
+            "{} unchanged, {} changed, {} added, {} removed (queries and observation sets)",
             self.unchanged, self.changed, self.added, self.removed
         )
     }
 }
 
+impl Definition {
+    fn name(&self) -> &str {
+        match self {
+            Definition::Query(query) => &query.name,
+            Definition::Observations(set) => &set.name,
+        }
+    }
+
+    /// "query" or "observation set", for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Definition::Query(_) => "query",
+            Definition::Observations(_) => "observation set",
+        }
+    }
+
+    /// Starts its poller, which polls first once `gate` opens.
+    fn start(self, context: &PollContext, gate: NamesGate) -> Running {
+        let (active, task) = match &self {
+            Definition::Query(query) => {
+                let poller = Poller::new(query.clone(), context.clone());
+                (poller.active(), tokio::spawn(after(gate, poller.run())))
+            }
+            Definition::Observations(set) => {
+                let poller = ObservationPoller::new(set.clone(), context.clone());
+                (poller.active(), tokio::spawn(after(gate, poller.run())))
+            }
+        };
+        Running {
+            definition: self,
+            active,
+            task,
+        }
+    }
+}
+
+/// Runs `poll` once `gate` opens (or its sender is gone).
+async fn after(mut gate: NamesGate, poll: impl Future<Output = ()>) {
+    let _ = gate.wait_for(|open| *open).await;
+    poll.await;
+}
+
 impl Pollers {
-    /// Starts a poller per query and per observation set (after the first names, when a
-    /// query groups by a named dimension or queues are observed).
+    /// Starts a poller per query and per observation set. When a query groups by a
+    /// named dimension or queues are observed, those pollers first wait (a while) for
+    /// the first names, on their own tasks: this returns at once.
     pub async fn start(
         context: PollContext,
         names_refresh: Duration,
@@ -91,41 +149,43 @@ impl Pollers {
             context,
             names_refresh,
             running: BTreeMap::new(),
-            observations,
-            observation_tasks: Vec::new(),
+            first_names: Vec::new(),
             names: None,
         };
-        pollers.apply(queries).await;
-        pollers.observation_tasks = pollers
-            .observations
-            .iter()
-            .map(|o| tokio::spawn(ObservationPoller::new(o.clone(), pollers.context.clone()).run()))
-            .collect();
+        pollers.apply(queries, observations).await;
         pollers
     }
 
-    /// Warns when a reloaded config asks for other observation sets than the running
-    /// ones: those are applied at the next restart.
-    fn note_observations(&self, wanted: &[ObservationConfig]) {
-        if wanted != self.observations.as_slice() {
-            tracing::warn!(
-                "the reloaded config changes `observations`; observation sets are not \
-                 reloaded yet and keep running as started: restart the exporter to apply them"
-            );
-        }
-    }
-
-    /// Makes the running pollers match `queries` (see the module documentation).
-    pub async fn apply(&mut self, queries: Vec<QueryConfig>) -> Changes {
+    /// Makes the running pollers match `queries` and `observations` (see the module
+    /// documentation). A name that changes kind (a query where an observation set
+    /// was, or back) is a changed entry whose old series go at once, since the new
+    /// ones are of another kind.
+    pub async fn apply(
+        &mut self,
+        queries: Vec<QueryConfig>,
+        observations: Vec<ObservationConfig>,
+    ) -> Changes {
+        let store = Arc::clone(&self.context.store);
+        let wanted: Vec<Definition> = queries
+            .iter()
+            .cloned()
+            .map(Definition::Query)
+            .chain(observations.iter().cloned().map(Definition::Observations))
+            .collect();
+        let by_name: BTreeMap<&str, &Definition> = wanted.iter().map(|d| (d.name(), d)).collect();
         let mut changes = Changes::default();
-        let wanted: BTreeMap<&str, &QueryConfig> =
-            queries.iter().map(|q| (q.name.as_str(), q)).collect();
         let mut retired = Vec::new();
+        let mut other_kind = BTreeSet::new();
         for (name, running) in &self.running {
-            match wanted.get(name.as_str()) {
-                Some(query) if **query == running.query => changes.unchanged += 1,
-                Some(_) => {
+            match by_name.get(name.as_str()) {
+                Some(definition) if **definition == running.definition => {
+                    changes.unchanged += 1;
+                }
+                Some(definition) => {
                     changes.changed += 1;
+                    if definition.kind() != running.definition.kind() {
+                        other_kind.insert(name.clone());
+                    }
                     retired.push(name.clone());
                 }
                 None => {
@@ -139,46 +199,50 @@ impl Pollers {
                 running.stop().await;
             }
         }
-        let store = &self.context.store;
-        store.reconfigure(config::served_entries(&queries, &self.observations));
-        for name in retired.iter().filter(|n| !wanted.contains_key(n.as_str())) {
-            self.context.telemetry.forget_query(name);
-            tracing::info!(query = %name, "query removed; its series are gone");
+        if !other_kind.is_empty() {
+            store.reconfigure(
+                config::served_entries(&queries, &observations)
+                    .filter(|(name, _)| !other_kind.contains(*name)),
+            );
         }
-        self.ensure_names(&queries).await;
-        for query in queries {
-            if self.running.contains_key(&query.name) {
+        store.reconfigure(config::served_entries(&queries, &observations));
+        for name in retired.iter().filter(|n| !by_name.contains_key(n.as_str())) {
+            self.context.telemetry.forget_query(name);
+            tracing::info!(query = %name, "removed; its series are gone");
+        }
+        let gate = self.ensure_names(&queries, &observations);
+        for definition in wanted {
+            let name = definition.name().to_string();
+            if self.running.contains_key(&name) {
                 continue;
             }
-            if !retired.contains(&query.name) {
+            if !retired.contains(&name) {
                 changes.added += 1;
             }
-            let poller = Poller::new(query.clone(), self.context.clone());
-            let active = poller.active();
-            let name = query.name.clone();
-            self.running.insert(
-                name,
-                Running {
-                    query,
-                    active,
-                    task: tokio::spawn(poller.run()),
-                },
-            );
+            let running = definition.start(&self.context, gate.clone());
+            self.running.insert(name, running);
         }
         changes
     }
 
-    /// Reads the listings of the named dimensions that `queries` group by and no query
-    /// did before (and the queues while queues are observed: their names label the
-    /// series, and `queues: all` is the list they come with), waiting (a while) for them
-    /// so that the first polls have names, and starts the refresher once some dimension
-    /// is in use. The directory is shared by every poller, so a dimension added here
-    /// names the series of every query.
-    async fn ensure_names(&mut self, queries: &[QueryConfig]) {
+    /// Starts reading the listings of the named dimensions that `queries` group by and
+    /// nothing did before (and the queues while queues are observed: their names label
+    /// the series, and `queues: all` is the list they come with), and the refresher once
+    /// some dimension is in use. Returns the gate the pollers started now wait on; no
+    /// one else waits, so a reload answers, and the pollers it left alone poll on, while
+    /// a slow listing is read. The directory is shared by every poller, so a dimension
+    /// added here names the series of every query.
+    fn ensure_names(
+        &mut self,
+        queries: &[QueryConfig],
+        observations: &[ObservationConfig],
+    ) -> NamesGate {
+        let (opened, gate) = watch::channel(false);
         let names = Arc::clone(&self.context.names);
-        let added = names.set_dimensions(config::named_dimensions(queries, &self.observations));
+        let added = names.set_dimensions(config::named_dimensions(queries, observations));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
-            return;
+            let _ = opened.send(true);
+            return gate;
         }
         let client = Arc::clone(&self.context.client);
         // At start-up the directory may have been built with its dimensions already.
@@ -187,18 +251,32 @@ impl Pollers {
         } else {
             names.dimensions()
         };
-        if tokio::time::timeout(
-            FIRST_NAMES_TIMEOUT,
-            names.refresh_dimensions(&client, &first),
-        )
-        .await
-        .is_err()
-        {
-            tracing::warn!(dimensions = ?first, "names are slow to arrive; polling without them for now");
-        }
+        let read = async move {
+            if tokio::time::timeout(
+                FIRST_NAMES_TIMEOUT,
+                names.refresh_dimensions(&client, &first),
+            )
+            .await
+            .is_err()
+            {
+                tracing::warn!(dimensions = ?first, "names are slow to arrive; polling without them for now");
+            }
+            let _ = opened.send(true);
+            (names, client)
+        };
         if self.names.is_none() {
-            self.names = Some(tokio::spawn(names.keep_fresh(client, self.names_refresh)));
+            let period = self.names_refresh;
+            self.names = Some(tokio::spawn(async move {
+                let (names, client) = read.await;
+                names.keep_fresh(client, period).await;
+            }));
+        } else {
+            self.first_names.retain(|task| !task.is_finished());
+            self.first_names.push(tokio::spawn(async move {
+                read.await;
+            }));
         }
+        gate
     }
 }
 
@@ -218,10 +296,7 @@ impl Drop for Pollers {
         for running in self.running.values() {
             running.task.abort();
         }
-        for task in &self.observation_tasks {
-            task.abort();
-        }
-        if let Some(task) = &self.names {
+        for task in self.first_names.iter().chain(&self.names) {
             task.abort();
         }
     }
@@ -313,13 +388,16 @@ impl Reloader {
             Some(path) => Some(WebConfig::load(path).map_err(|err| err.to_string())?),
             None => None,
         };
-        self.pollers.note_observations(&config.observations);
+        config.log_allow_unlisted_notes();
         let context = &self.pollers.context;
         context
             .planner
-            .replan(&config.queries, &context.telemetry)
+            .replan(&config, &context.telemetry)
             .map_err(|err| err.to_string())?;
-        let changes = self.pollers.apply(config.queries).await;
+        let changes = self
+            .pollers
+            .apply(config.queries, config.observations)
+            .await;
         if let Some(web) = web {
             tracing::info!(
                 tls = web.tls_summary.as_deref().unwrap_or("off"),

@@ -417,3 +417,53 @@ async fn the_day_so_far_equals_the_aggregates_from_midnight_to_now() {
     }
     assert!(compared > 10, "only {compared} compared");
 }
+
+/// A set of listed queues beside a set of every queue: each is priced at its own size,
+/// and the plan is made (and logged) again only when the org's queue count changes, not
+/// on every refresh of one set or the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_of_listed_queues_beside_all_queues_leaves_the_plan_alone() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let queues: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    assert!(queues.len() > 2, "{queues:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "observations:\n  - {{name: listed, refresh: 10s, queues: [{}, {}], metrics: [oWaiting]}}\n  \
+         - {{name: every, refresh: 10s, metrics: [oWaiting]}}\n",
+        queues[0], queues[1]
+    );
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), &config)
+        .start();
+    // Three refreshes of each set (one request each).
+    let observed = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.contains("observations") && r.status == 200)
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while observed() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "too few refreshes; logs:\n{}",
+            exporter.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let logs = exporter.logs();
+    // The static plan, then the one for the org's queues: no plan for two queues.
+    assert_eq!(logs.matches("request plan").count(), 2, "{logs}");
+    let org = format!("requests a minute ({} queues)", queues.len());
+    assert_eq!(logs.matches(&org).count(), 1, "{logs}");
+    let metrics = exporter.scrape().await;
+    let planned = |query: &str| {
+        metrics.value(
+            "genesys_exporter_planned_requests_per_minute",
+            &[("query", query)],
+        )
+    };
+    // One request every 10 s each.
+    assert_eq!(planned("listed"), 6.0);
+    assert_eq!(planned("every"), 6.0);
+}

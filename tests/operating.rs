@@ -327,7 +327,7 @@ async fn reload_applies_query_changes_without_interrupting_scrapes() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.text().await.unwrap(),
-        "Reloaded: 1 queries unchanged, 1 changed, 1 added, 1 removed.\n"
+        "Reloaded: 1 unchanged, 1 changed, 1 added, 1 removed (queries and observation sets).\n"
     );
     // The changed query polls again at once (its schedule restarted), the added one
     // polls for the first time.

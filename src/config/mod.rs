@@ -192,8 +192,9 @@ impl QueryConfig {
         }
     }
 
-    /// What to warn about this query's `allow_unlisted` names at start-up, once each: that
-    /// a name goes unchecked, or that it is in the catalogue and needs no entry.
+    /// What to warn about this query's `allow_unlisted` names when its config is loaded,
+    /// once each: that a name goes unchecked, or that it is in the catalogue and needs
+    /// no entry.
     pub fn allow_unlisted_notes(&self) -> Vec<String> {
         names::allow_unlisted_notes(&self.allow_unlisted)
     }
@@ -400,6 +401,17 @@ impl Config {
             allow_unlisted: Vec::new(),
         });
         config
+    }
+
+    /// Logs every query's notes on its `allow_unlisted` names (see
+    /// [`QueryConfig::allow_unlisted_notes`]): once per load, at start-up and on each
+    /// reload alike.
+    pub fn log_allow_unlisted_notes(&self) {
+        for query in &self.queries {
+            for note in query.allow_unlisted_notes() {
+                tracing::warn!(query = %query.name, field = "allow_unlisted", "{note}");
+            }
+        }
     }
 
     /// The config as YAML that [`Config::from_yaml`] reads back to an equal config: for

@@ -10,6 +10,7 @@
 //! may be longer than the configured one so that everything fits the budget.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -26,6 +27,9 @@ use crate::mapping::observations::map_observations;
 pub struct ObservationPoller {
     config: Arc<ObservationConfig>,
     context: PollContext,
+    /// Cleared when a reload retires this poller: a refresh still mapping then
+    /// publishes nothing (see [`crate::snapshot::SnapshotStore::publish_while`]).
+    active: Arc<AtomicBool>,
 }
 
 impl ObservationPoller {
@@ -35,7 +39,13 @@ impl ObservationPoller {
         ObservationPoller {
             config: Arc::new(config),
             context,
+            active: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// The flag that retires this poller when cleared.
+    pub fn active(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.active)
     }
 
     /// Polls forever; stop it by dropping (aborting) its task.
@@ -73,8 +83,8 @@ impl ObservationPoller {
         }
     }
 
-    /// One refresh; returns the time until the next one (the plan's effective refresh
-    /// for this many queues).
+    /// One refresh; returns the time until the next one (the plan's effective refresh;
+    /// the queues of a set over `all` are the org's, which the plan is made for).
     async fn poll(&self) -> Duration {
         let started = Instant::now();
         let queues = self.queues();
@@ -134,11 +144,12 @@ impl ObservationPoller {
         let config = Arc::clone(&self.config);
         let names = self.context.names.current().table("queueId");
         let store = Arc::clone(&self.context.store);
+        let active = Arc::clone(&self.active);
         let outcome = tokio::task::spawn_blocking(move || {
             let mapped = map_observations(&config, &queues, &responses, &names, observed_at);
             drop(responses);
             let samples = mapped.series.sample_count();
-            store.publish(&config.name, mapped.series);
+            store.publish_while(&config.name, mapped.series, &active);
             (mapped.warnings, samples)
         })
         .await;

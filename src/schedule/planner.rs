@@ -1,10 +1,11 @@
-//! The request plan at run time: made again whenever the number of queues changes, so
-//! that observations over `queues: all` stretch (or relax) with the org.
+//! The request plan at run time: made again whenever the org's number of queues changes
+//! (as the sets over `queues: all` list them) and on every reload, so that observations
+//! stretch (or relax) with the org and the config.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::config::{Config, QueryConfig};
+use crate::config::{Config, QueueSelection};
 use crate::plan::{self, OverBudget, Plan};
 use crate::telemetry::Telemetry;
 
@@ -45,50 +46,54 @@ impl Planner {
             .clone()
     }
 
-    /// Makes the plan for `queues` listed queues if that count is new, and returns the
-    /// effective refresh of `name`.
+    /// The effective refresh of `name`, after making the plan again if `queues`, the
+    /// queues that observation set covers now, tells a new org queue count.
+    ///
+    /// Only a set over `queues: all` covers the org's queues; a set of listed ids is
+    /// priced at its list's length, which the plan knows from the config, so its count
+    /// says nothing about the org and changes no plan (it used to be taken for the
+    /// org's, and the plan flipped between the two counts on every refresh). No count
+    /// (zero queues listed yet) keeps the plan as it is.
     pub fn refresh_for(
         &self,
         name: &str,
         queues: usize,
         telemetry: &Telemetry,
     ) -> Option<Duration> {
-        let known = self.current().queues;
-        if known != Some(queues) {
-            let config = self
-                .config
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            match plan::make(&config, Some(queues), self.names_refresh, self.budget) {
-                Ok(plan) => self.adopt(plan, telemetry),
-                // Queries did fit at start-up and do not depend on the queue count; only
-                // the names pages grew. Keep the last plan and say so.
-                Err(err) => {
-                    tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
-                }
+        let new_count = queues > 0 && self.current().queues != Some(queues);
+        let made = {
+            let config = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            let covers_the_org = config
+                .observations
+                .iter()
+                .any(|o| o.name == name && o.queues == QueueSelection::All);
+            (new_count && covers_the_org)
+                .then(|| plan::make(&config, Some(queues), self.names_refresh, self.budget))
+        };
+        match made {
+            Some(Ok(plan)) => self.adopt(plan, telemetry),
+            // Queries did fit at start-up and do not depend on the queue count; only the
+            // names pages grew. Keep the last plan and say so.
+            Some(Err(err)) => {
+                tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
             }
+            None => {}
         }
         self.current().effective_refresh(name)
     }
 
-    /// Makes the plan again for the queries of a reloaded config (observation sets stay
-    /// as started); refused, with nothing changed, when those queries alone exceed the
-    /// budget, so that the reload is refused whole.
-    pub fn replan(&self, queries: &[QueryConfig], telemetry: &Telemetry) -> Result<(), OverBudget> {
-        let mut config = self
-            .config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        config.queries = queries.to_vec();
+    /// Makes the plan again for a reloaded config, queries and observation sets alike,
+    /// at the org's queue count as last listed; refused, with nothing changed, when the
+    /// interval queries and names alone exceed the budget, so that the reload is refused
+    /// whole.
+    pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
         let plan = plan::make(
-            &config,
+            config,
             self.current().queues,
             self.names_refresh,
             self.budget,
         )?;
-        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
         self.adopt(plan, telemetry);
         Ok(())
     }
@@ -116,5 +121,54 @@ impl Planner {
             "request plan\n{plan}"
         );
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDS: [&str; 3] = [
+        "11111111-1111-4111-8111-111111111111",
+        "22222222-2222-4222-8222-222222222222",
+        "33333333-3333-4333-8333-333333333333",
+    ];
+
+    /// A set of three listed queues and a set of every queue, both every 15 s.
+    fn both_kinds() -> Config {
+        let text = format!(
+            "observations:\n  - {{name: listed, refresh: 15s, queues: [{}], metrics: [oWaiting]}}\n  \
+             - {{name: every, refresh: 15s, metrics: [oWaiting]}}\n",
+            IDS.join(", ")
+        );
+        Config::from_yaml(&text, "t.yaml").unwrap()
+    }
+
+    #[test]
+    fn a_set_of_listed_queues_is_priced_at_its_list_and_never_moves_the_org_count() {
+        let telemetry = Telemetry::new(300);
+        let planner =
+            Planner::new(&both_kinds(), Duration::from_secs(600), 300, &telemetry).unwrap();
+        // The sets refresh in turn, as their pollers do; 1,000 queues in the org.
+        let mut plans = vec![planner.current()];
+        for _ in 0..3 {
+            planner.refresh_for("every", 1000, &telemetry);
+            plans.push(planner.current());
+            planner.refresh_for("listed", IDS.len(), &telemetry);
+            plans.push(planner.current());
+        }
+        plans.dedup();
+        // The plan before the queues were listed, then one for 1,000 queues: no flip.
+        assert_eq!(plans.len(), 2, "{plans:#?}");
+        let plan = planner.current();
+        assert_eq!(plan.queues, Some(1000));
+        let cost = |name: &str| {
+            plan.entries
+                .iter()
+                .find(|e| e.name == name)
+                .map(|e| e.requests_per_poll)
+        };
+        assert_eq!(cost("listed"), Some(1));
+        assert_eq!(cost("every"), Some(10));
     }
 }
