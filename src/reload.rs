@@ -341,10 +341,10 @@ pub struct Reloader {
 
 impl Reloader {
     /// Runs the reloader on its own task and returns at once. The task first awaits
-    /// `start`, which makes the reloader and starts its pollers ([`Pollers::start`]:
-    /// that waits a while for the first names), then applies reloads; a reload asked for
-    /// meanwhile waits its turn. So the caller can serve at once: nothing on the way
-    /// to serving waits on Genesys. Abort the task to stop it and its pollers.
+    /// `start`, which makes the reloader and starts its pollers ([`Pollers::start`]),
+    /// then applies reloads; a reload asked for meanwhile waits its turn. So the caller
+    /// can serve at once, whatever `start` waits on: nothing on the way to serving
+    /// waits on Genesys. Abort the task to stop it and its pollers.
     pub fn spawn(
         start: impl Future<Output = Reloader> + Send + 'static,
     ) -> (ReloadHandle, JoinHandle<()>) {
