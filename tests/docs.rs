@@ -175,3 +175,18 @@ fn the_readme_minimal_config_loads() {
     assert_eq!(config.queries.len(), 1);
     assert_eq!(config.queries[0].name, "queues");
 }
+
+/// BENCHMARKS.md's series of the `--demo` config come from `scripts/measure-default-series`,
+/// which writes that config out (--demo polls its own 8-queue simulator): it must be
+/// the config `--demo` runs.
+#[test]
+fn the_series_benchmark_measures_the_demo_config() {
+    let script = std::fs::read_to_string(repo().join("scripts/measure-default-series"))
+        .expect("scripts/measure-default-series");
+    let opening = "cat >\"$work/demo.yaml\" <<'EOF'\n";
+    let start = script.find(opening).expect("the demo config's heredoc") + opening.len();
+    let end = start + script[start..].find("\nEOF\n").expect("the heredoc's end");
+    let written = Config::from_yaml(&script[start..end], "measure-default-series")
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(written, Config::demo());
+}

@@ -21,6 +21,7 @@ observations:
               oMemberUsers, oActiveUsers, oUserRoutingStatuses, oUserPresences]
     detail_metrics: [oWaiting]
     max_queues_per_request: 3
+    presence_ids: true
 "#;
 
 async fn observe_directly(sim: &Simulator, queues: &[String]) -> Value {

@@ -9,6 +9,7 @@
 //!     queues: all                # or a list of queue ids
 //!     media_types: [voice, chat] # optional mediaType predicate
 //!     max_queues_per_request: 100
+//!     presence_ids: false        # true: oUserPresences per organization presence id
 //! ```
 //!
 //! Each refresh sends one `POST /api/v2/analytics/queues/observations/query` per
@@ -40,6 +41,21 @@ pub const MEDIA_TYPES: [&str; 8] = [
     "video",
     "screenshare",
 ];
+/// The metrics of the built-in `live` set: what the contact-center dashboard and the
+/// alerts read (waiting, alerting, interacting by media type; agents on queue by
+/// routing status) and the member counts, a queue's size in one series each. Left out,
+/// for a config to add: `oUserRoutingStatuses` (five series a queue that repeat
+/// `oOnQueueUsers` and `oOffQueueUsers`) and `oUserPresences` (one series a queue per
+/// system presence, or per organization presence with `presence_ids`).
+pub const BUILTIN_LIVE_METRICS: [&str; 7] = [
+    "oWaiting",
+    "oInteracting",
+    "oAlerting",
+    "oOnQueueUsers",
+    "oOffQueueUsers",
+    "oMemberUsers",
+    "oActiveUsers",
+];
 /// Media types zero-filled when an observation set names none: the ones a contact
 /// center routes through queues day to day.
 pub const DEFAULT_MEDIA_TYPES: [&str; 5] = ["voice", "callback", "chat", "email", "message"];
@@ -61,19 +77,25 @@ pub struct ObservationConfig {
     pub media_types: Vec<String>,
     /// Queue ids per request, 1 to 100.
     pub max_queues_per_request: usize,
+    /// `oUserPresences` per organization presence id (a `presence_id` label) instead of
+    /// summed per system presence. An org may define dozens of presences, and every
+    /// one is zero-filled for every queue: opt-in, and only with `oUserPresences`.
+    pub presence_ids: bool,
 }
 
 impl ObservationConfig {
-    /// `live`: every metric over every queue, the oldest wait, every 30 s.
+    /// `live`: over every queue, every 30 s, [`BUILTIN_LIVE_METRICS`] and the oldest
+    /// wait: 27 series a queue (BENCHMARKS.md), 27,000 for 1,000 queues.
     pub fn builtin_live() -> ObservationConfig {
         ObservationConfig {
             name: "live".into(),
             refresh: DEFAULT_OBSERVATION_REFRESH,
-            metrics: OBSERVATION_METRICS.iter().map(|m| m.to_string()).collect(),
+            metrics: BUILTIN_LIVE_METRICS.iter().map(|m| m.to_string()).collect(),
             detail_metrics: vec!["oWaiting".into()],
             queues: QueueSelection::All,
             media_types: Vec::new(),
             max_queues_per_request: MAX_QUEUES_PER_REQUEST,
+            presence_ids: false,
         }
     }
 
@@ -100,6 +122,7 @@ impl ObservationConfig {
             },
             media_types: &self.media_types,
             max_queues_per_request: self.max_queues_per_request,
+            presence_ids: self.presence_ids,
         }
     }
 
@@ -131,6 +154,12 @@ pub(super) struct OutObservation<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     media_types: &'a [String],
     max_queues_per_request: usize,
+    #[serde(skip_serializing_if = "is_false")]
+    presence_ids: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 #[derive(Serialize)]
@@ -145,7 +174,7 @@ enum OutQueues<'a> {
 #[serde(
     deny_unknown_fields,
     expecting = "an observation set: a mapping with keys name, refresh, metrics, \
-        detail_metrics, queues, media_types, max_queues_per_request"
+        detail_metrics, queues, media_types, max_queues_per_request, presence_ids"
 )]
 pub(super) struct RawObservation {
     #[serde(default)]
@@ -162,6 +191,8 @@ pub(super) struct RawObservation {
     media_types: Option<Vec<String>>,
     #[serde(default)]
     max_queues_per_request: Option<usize>,
+    #[serde(default)]
+    presence_ids: Option<bool>,
 }
 
 /// `queues: all` or `queues: [id, ...]`.
@@ -261,6 +292,14 @@ impl RawObservation {
                 ));
             }
         };
+        let presence_ids = self.presence_ids.unwrap_or(false);
+        if presence_ids && !metrics.iter().any(|m| m == "oUserPresences") {
+            return Err(FieldError::new(
+                "presence_ids",
+                "is true, but `metrics` has no oUserPresences to split by presence id; \
+                 add oUserPresences or drop presence_ids",
+            ));
+        }
         Ok(ObservationConfig {
             name,
             refresh,
@@ -269,6 +308,7 @@ impl RawObservation {
             queues,
             media_types,
             max_queues_per_request,
+            presence_ids,
         })
     }
 }
@@ -391,6 +431,32 @@ mod tests {
             err.contains("observations[1]") && err.contains("observations[0]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn presence_ids_need_the_presence_metric() {
+        let load = |metrics: &str, extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: live, metrics: [{metrics}]{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let err = load("oWaiting, oMemberUsers", ", presence_ids: true")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("presence_ids") && err.contains("oUserPresences"),
+            "{err}"
+        );
+        let config = load("oWaiting, oUserPresences", ", presence_ids: true").unwrap();
+        assert!(config.observations[0].presence_ids);
+        let text = config.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            config,
+            "{text}"
+        );
+        assert!(!load("oUserPresences", "").unwrap().observations[0].presence_ids);
     }
 
     #[test]

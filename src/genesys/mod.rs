@@ -14,6 +14,7 @@ pub mod clock;
 pub mod names;
 pub mod nonfinite;
 pub mod observations;
+pub mod permissions;
 pub mod region;
 
 use std::num::NonZeroU32;

@@ -6,15 +6,17 @@
 //!   `genesys_queue_on_queue_users`, and so on (`stats.count`);
 //! - labels `query`, `queue_id`, `queue_name`, and `media_type` where Genesys groups by
 //!   it; the qualifier becomes `routing_status` (`oOnQueueUsers`,
-//!   `oUserRoutingStatuses`), or `system_presence` and `presence_id` (`oUserPresences`,
-//!   mapped through `systemToOrganizationMappings`), or else `qualifier`;
+//!   `oUserRoutingStatuses`), or `system_presence` (`oUserPresences`, mapped through
+//!   `systemToOrganizationMappings` and summed over the organization presences of each
+//!   system presence; with `presence_ids`, one series per presence id with a
+//!   `presence_id` label too), or else `qualifier`;
 //! - a detail metric gives `genesys_queue_oldest_<state>_seconds`: Genesys' now minus
 //!   the earliest `observationDate`, 0 when the list is empty;
 //! - zero-fill: every observed queue reads 0 for each requested count, media type,
-//!   routing status and system presence that Genesys left out: nobody waiting is 0,
-//!   never a missing series.
+//!   routing status and system presence (or presence id) that Genesys left out: nobody
+//!   waiting is 0, never a missing series.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -52,6 +54,7 @@ struct Shapes {
     queue: Arc<[String]>,
     media: Arc<[String]>,
     routing: Arc<[String]>,
+    system_presence: Arc<[String]>,
     presence: Arc<[String]>,
     qualifier: Arc<[String]>,
     timestamp: Arc<[String]>,
@@ -70,6 +73,7 @@ impl Shapes {
             queue: names(&[]),
             media: names(&["media_type"]),
             routing: names(&["routing_status"]),
+            system_presence: names(&["system_presence"]),
             presence: names(&["system_presence", "presence_id"]),
             qualifier: names(&["qualifier"]),
             timestamp: Arc::from(["query".to_string()]),
@@ -84,9 +88,21 @@ type SeriesByLabels = BTreeMap<Vec<String>, (Arc<[String]>, f64)>;
 #[derive(Default)]
 struct Builder {
     families: BTreeMap<String, (String, SeriesByLabels)>,
+    /// The (queue, presence id) entries summed into system presences so far, so that a
+    /// repeated entry is skipped rather than counted twice.
+    presences_summed: HashSet<Vec<String>>,
 }
 
 impl Builder {
+    /// The series of a family, which is created (empty) when new.
+    fn series(&mut self, family: &str, help: &str) -> &mut SeriesByLabels {
+        &mut self
+            .families
+            .entry(family.to_string())
+            .or_insert_with(|| (help.to_string(), BTreeMap::new()))
+            .1
+    }
+
     /// Sets a series; false if it was already set (a repeat).
     fn set(
         &mut self,
@@ -96,12 +112,7 @@ impl Builder {
         values: Vec<String>,
         value: f64,
     ) -> bool {
-        let series = &mut self
-            .families
-            .entry(family.to_string())
-            .or_insert_with(|| (help.to_string(), BTreeMap::new()))
-            .1;
-        match series.entry(values) {
+        match self.series(family, help).entry(values) {
             std::collections::btree_map::Entry::Occupied(_) => false,
             std::collections::btree_map::Entry::Vacant(slot) => {
                 slot.insert((Arc::clone(names), value));
@@ -238,6 +249,7 @@ pub fn map_observations(
 
     // Zero-fill.
     let media_types = config.zero_fill_media_types();
+    let system_presences: BTreeSet<&str> = presences.values().map(String::as_str).collect();
     for queue in queues {
         for metric in &config.metrics {
             let family = family_name(metric);
@@ -263,9 +275,14 @@ pub fn map_observations(
                         with(&shapes.routing, &[status]);
                     }
                 }
-                "oUserPresences" => {
+                "oUserPresences" if config.presence_ids => {
                     for (id, system) in &presences {
                         with(&shapes.presence, &[system, id]);
+                    }
+                }
+                "oUserPresences" => {
+                    for system in &system_presences {
+                        with(&shapes.system_presence, &[system]);
                     }
                 }
                 _ => with(&shapes.queue, &[]),
@@ -315,6 +332,20 @@ fn add_entry(
         return 1;
     };
     let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
+    if let ("oUserPresences", Some(id), false) = (metric, qualifier, config.presence_ids) {
+        let mut summed = values.clone();
+        summed.push(id.to_string());
+        if !builder.presences_summed.insert(summed) {
+            return 1;
+        }
+        values.push(presences.get(id).cloned().unwrap_or_default());
+        builder
+            .series(&family_name(metric), &help(metric))
+            .entry(values)
+            .or_insert_with(|| (Arc::clone(&shapes.system_presence), 0.0))
+            .1 += count;
+        return 0;
+    }
     let shape = match (metric, qualifier, media) {
         ("oOnQueueUsers" | "oUserRoutingStatuses", Some(status), _) => {
             values.push(status.to_string());
@@ -435,7 +466,7 @@ mod tests {
         let queues = vec!["q1".to_string(), "q2".to_string()];
         let names = HashMap::from([("q1".to_string(), "Billing".to_string())]);
         let mapped = map_observations(
-            &config(""),
+            &config(", presence_ids: true"),
             &queues,
             &[answer()],
             &names,
@@ -555,15 +586,142 @@ mod tests {
             value(
                 s,
                 "genesys_queue_user_presences",
-                &[
-                    q2,
-                    ("system_presence", "AVAILABLE"),
-                    ("presence_id", "p-av")
-                ]
+                &[q2, ("system_presence", "AVAILABLE")]
             ),
             Some(0.0)
         );
         assert_eq!(value(s, "genesys_queue_member_users", &[q2]), Some(0.0));
+    }
+
+    /// An answer for `queues` whose org defines `per_system` organization presences for
+    /// each of ten system presences, with one member in each.
+    fn org_with_presences(queues: &[String], per_system: usize) -> ObservationResponse {
+        let systems = [
+            "AVAILABLE",
+            "AWAY",
+            "BUSY",
+            "OFFLINE",
+            "IDLE",
+            "ON_QUEUE",
+            "MEAL",
+            "TRAINING",
+            "MEETING",
+            "BREAK",
+        ];
+        let ids = |system: &str| -> Vec<String> {
+            (0..per_system).map(|i| format!("{system}-{i}")).collect()
+        };
+        let mappings: serde_json::Map<String, serde_json::Value> = systems
+            .iter()
+            .map(|system| (system.to_string(), serde_json::json!(ids(system))))
+            .collect();
+        let results: Vec<serde_json::Value> = queues
+            .iter()
+            .map(|queue| {
+                let data: Vec<serde_json::Value> = systems
+                    .iter()
+                    .flat_map(|system| ids(system))
+                    .map(|id| serde_json::json!({"metric": "oUserPresences", "qualifier": id, "stats": {"count": 1}}))
+                    .collect();
+                serde_json::json!({"group": {"queueId": queue}, "data": data})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "systemToOrganizationMappings": mappings,
+            "results": results,
+        }))
+        .unwrap()
+    }
+
+    fn series_count(series: &QuerySeries) -> usize {
+        series.families.iter().map(|f| f.samples.len()).sum()
+    }
+
+    #[test]
+    fn the_builtin_set_costs_as_many_series_whatever_presences_the_org_defines() {
+        let queues: Vec<String> = (0..3).map(|i| format!("q{i}")).collect();
+        let live = ObservationConfig::builtin_live();
+        let count = |per_system| {
+            let answer = org_with_presences(&queues, per_system);
+            let mapped = map_observations(
+                &live,
+                &queues,
+                &[answer],
+                &HashMap::new(),
+                NOW.parse().unwrap(),
+            );
+            // Less the one timestamp of the set.
+            (series_count(&mapped.series) - 1) / queues.len()
+        };
+        let (ten, thirty) = (count(1), count(3));
+        assert_eq!(ten, thirty, "series a queue with 10 and with 30 presences");
+        // The budget docs/configuration.md and BENCHMARKS.md give for 1,000 queues.
+        assert!(ten <= 27, "{ten} series a queue");
+    }
+
+    #[test]
+    fn presences_are_summed_per_system_presence_unless_presence_ids_is_set() {
+        let answer = || {
+            response(
+                r#"{"systemToOrganizationMappings": {"ON_QUEUE": ["p-on", "p-on2"], "AVAILABLE": ["p-av"]},
+                "results": [{"group": {"queueId": "q1"}, "data": [
+                    {"metric": "oUserPresences", "qualifier": "p-on", "stats": {"count": 10}},
+                    {"metric": "oUserPresences", "qualifier": "p-on2", "stats": {"count": 5}},
+                    {"metric": "oUserPresences", "qualifier": "p-on2", "stats": {"count": 7}}]}]}"#,
+            )
+        };
+        let queues = vec!["q1".to_string(), "q2".to_string()];
+        let map = |extra: &str| {
+            map_observations(
+                &config(extra),
+                &queues,
+                &[answer()],
+                &HashMap::new(),
+                NOW.parse().unwrap(),
+            )
+        };
+        let family = "genesys_queue_user_presences";
+
+        let summed = map("");
+        let presences = summed
+            .series
+            .families
+            .iter()
+            .find(|f| f.name == family)
+            .unwrap();
+        // Two system presences for each of two queues; no presence_id label.
+        assert_eq!(presences.samples.len(), 4);
+        assert!(
+            presences
+                .samples
+                .iter()
+                .all(|s| s.labels.pairs().all(|(name, _)| name != "presence_id"))
+        );
+        let on_queue = |queue| [("queue_id", queue), ("system_presence", "ON_QUEUE")];
+        assert_eq!(value(&summed.series, family, &on_queue("q1")), Some(15.0));
+        assert_eq!(value(&summed.series, family, &on_queue("q2")), Some(0.0));
+        // The repeated p-on2 entry is skipped and counted, not added.
+        assert_eq!(summed.warnings, 1);
+
+        let by_id = map(", presence_ids: true");
+        let samples = |mapped: &MappedObservations| {
+            mapped
+                .series
+                .families
+                .iter()
+                .find(|f| f.name == family)
+                .map_or(0, |f| f.samples.len())
+        };
+        // One series per presence id and queue.
+        assert_eq!(samples(&by_id), 6);
+        assert_eq!(
+            value(
+                &by_id.series,
+                family,
+                &[("queue_id", "q1"), ("presence_id", "p-on2")]
+            ),
+            Some(5.0)
+        );
     }
 
     const DEFAULT_MEDIA: [&str; 5] = ["voice", "callback", "chat", "email", "message"];

@@ -1,0 +1,71 @@
+//! Every Genesys API call the exporter can make, and the permission the OAuth client's
+//! role needs for it.
+//!
+//! This is the table the permissions table of docs/security.md is held to
+//! (`tests/permissions.rs`): a call with no row there would send a user who grants
+//! "exactly these permissions" into a 403. The paths come from the constants the client
+//! sends to ([`super::AGGREGATES_PATH`], [`super::OBSERVATIONS_PATH`], the listings of
+//! [`super::names::DIMENSIONS`]), and the same test scans the sources for API paths
+//! this table does not know.
+
+use super::names::DIMENSIONS;
+use super::{AGGREGATES_PATH, OBSERVATIONS_PATH};
+
+/// The OAuth token endpoint, on the login host (see [`super::region::Endpoints::token`]).
+pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// One kind of request the exporter sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiCall {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path, without query string.
+    pub path: &'static str,
+    /// The permission the role needs; `None` for the token, which needs the client
+    /// credentials grant and no permission.
+    pub permission: Option<&'static str>,
+}
+
+/// Every API call: the token, the two data queries, then the name listings.
+pub fn api_calls() -> Vec<ApiCall> {
+    let mut calls = vec![
+        ApiCall {
+            method: "POST",
+            path: TOKEN_PATH,
+            permission: None,
+        },
+        ApiCall {
+            method: "POST",
+            path: AGGREGATES_PATH,
+            permission: Some("analytics:conversationAggregate:view"),
+        },
+        ApiCall {
+            method: "POST",
+            path: OBSERVATIONS_PATH,
+            permission: Some("analytics:queueObservation:view"),
+        },
+    ];
+    calls.extend(DIMENSIONS.iter().map(|dimension| ApiCall {
+        method: "GET",
+        path: dimension.path,
+        permission: Some(dimension.permission),
+    }));
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_listed_once() {
+        let calls = api_calls();
+        for (i, call) in calls.iter().enumerate() {
+            assert!(
+                !calls[..i].iter().any(|c| c.path == call.path),
+                "{} listed twice",
+                call.path
+            );
+        }
+    }
+}
