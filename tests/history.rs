@@ -720,7 +720,7 @@ async fn without_query_the_queries_without_a_completed_bucket_are_skipped() {
         .find(|l| l.contains("query=daily"))
         .unwrap_or_else(|| panic!("the skipped query is not named: {logs}"));
     assert!(
-        skipped.contains("skipped") && skipped.contains("no completed P1D bucket"),
+        skipped.contains("query skipped") && skipped.contains("no completed P1D bucket"),
         "{skipped}"
     );
     let records = read_csv(&std::fs::read_to_string(&*output).unwrap());
@@ -733,7 +733,7 @@ async fn without_query_the_queries_without_a_completed_bucket_are_skipped() {
     // Over three days the `period: current` query has completed days: both report.
     let (status, logs) = report("-3d");
     assert!(status.success(), "{logs}");
-    assert!(!logs.contains("skipped"), "{logs}");
+    assert!(!logs.contains("query skipped"), "{logs}");
     let records = read_csv(&std::fs::read_to_string(&*output).unwrap());
     assert_eq!(records[0][0], "query");
     let daily: Vec<&Vec<String>> = records.iter().filter(|r| r[0] == "daily").collect();
