@@ -666,3 +666,244 @@ async fn progress_is_a_log_line_off_a_terminal_and_a_bar_on_one() {
     );
     assert!(!screen.contains("message=progress"), "{screen}");
 }
+
+/// The log line that says why the run stopped (all the logs when there is none).
+fn exit_error(logs: &str) -> &str {
+    logs.lines()
+        .find(|l| l.contains("message=exiting"))
+        .unwrap_or(logs)
+}
+
+/// A `P1D` query in a zone where the local day began about 12 hours ago, so that
+/// `--from -2h` holds none of its completed buckets, whatever the time of the run.
+fn daily_query(name: &str) -> String {
+    use chrono::Timelike;
+    let offset = 12 - i64::from(Utc::now().hour());
+    let zone = match offset {
+        0 => "Etc/UTC".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    format!(
+        "  - name: {name}\n    granularity: P1D\n    time_zone: {zone}\n    period: current\n    refresh: 1m\n    group_by: [queueId]\n    metrics: [nOffered]\n"
+    )
+}
+
+/// Without `--query`, a query with no completed bucket in the range is skipped, named on
+/// standard error with the reason, and the others are reported; a `period: current`
+/// query contributes its completed buckets; only when no query has one is it exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_query_the_queries_without_a_completed_bucket_are_skipped() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "queries:\n  - name: halfhourly\n    granularity: PT30M\n    group_by: [queueId]\n    metrics: [nOffered]\n{}",
+        daily_query("daily")
+    );
+    let output = dir.path().join("report.csv");
+    let output = output.to_string_lossy();
+    let report = |from: &str| {
+        run(
+            &sim,
+            dir.path(),
+            &yaml,
+            &[
+                "report", "--from", from, "--format", "csv", "--output", &output,
+            ],
+        )
+    };
+
+    let (status, logs) = report("-2h");
+    assert!(status.success(), "{logs}");
+    let skipped = logs
+        .lines()
+        .find(|l| l.contains("query=daily"))
+        .unwrap_or_else(|| panic!("the skipped query is not named: {logs}"));
+    assert!(
+        skipped.contains("query skipped") && skipped.contains("no completed P1D bucket"),
+        "{skipped}"
+    );
+    let records = read_csv(&std::fs::read_to_string(&*output).unwrap());
+    assert_eq!(
+        records[0][..3].join(","),
+        "interval_start,interval_end,queue_id"
+    );
+    assert!(records.len() > 1, "no row of halfhourly");
+
+    // Over three days the `period: current` query has completed days: both report.
+    let (status, logs) = report("-3d");
+    assert!(status.success(), "{logs}");
+    assert!(!logs.contains("query skipped"), "{logs}");
+    let records = read_csv(&std::fs::read_to_string(&*output).unwrap());
+    assert_eq!(records[0][0], "query");
+    let daily: Vec<&Vec<String>> = records.iter().filter(|r| r[0] == "daily").collect();
+    assert!(!daily.is_empty(), "no row of the daily query");
+    for row in daily {
+        let start: DateTime<Utc> = row[1].parse().unwrap();
+        let end: DateTime<Utc> = row[2].parse().unwrap();
+        assert_eq!(end - start, TimeDelta::days(1), "{row:?}");
+        assert!(end <= Utc::now(), "an incomplete day: {row:?}");
+    }
+
+    // No query with a completed bucket: exit 2, naming each query and why.
+    std::fs::remove_file(&*output).unwrap();
+    let yaml = format!("queries:\n{}{}", daily_query("one"), daily_query("two"));
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        &yaml,
+        &["report", "--from", "-2h", "--output", &output],
+    );
+    assert_eq!(status.code(), Some(2), "{logs}");
+    let error = exit_error(&logs);
+    assert!(
+        error.contains("query one") && error.contains("query two"),
+        "{error}"
+    );
+    assert!(!Path::new(&*output).exists());
+}
+
+/// A range of more buckets than `--max-buckets` is refused before anything is built or
+/// fetched, with the count and how to go on; the flag raises the limit.
+#[test]
+fn a_range_past_the_bucket_limit_is_refused_and_the_flag_raises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("report.csv");
+    let output = output.to_string_lossy();
+    // 2025 years of half-hours: the run must end at once, not start fetching.
+    let (status, logs) = ExporterRun::demo()
+        .subcommand(&[
+            "report",
+            "--from",
+            "0001-01-01",
+            "--query",
+            "queues",
+            "--output",
+            &output,
+        ])
+        .run_to_exit();
+    assert_eq!(status.code(), Some(2), "{logs}");
+    let error = exit_error(&logs);
+    assert!(
+        error.contains("35,5") && error.contains("--max-buckets") && error.contains("--from"),
+        "{error}"
+    );
+    assert!(!logs.contains("message=plan"), "{logs}");
+
+    let small = |max: &str| {
+        ExporterRun::demo()
+            .subcommand(&[
+                "report",
+                "--from",
+                "-3d",
+                "--query",
+                "queues",
+                "--max-buckets",
+                max,
+                "--output",
+                &output,
+            ])
+            .run_to_exit()
+    };
+    let (status, logs) = small("100");
+    assert_eq!(status.code(), Some(2), "{logs}");
+    assert!(logs.contains("--max-buckets 100"), "{logs}");
+    let (status, logs) = small("1000");
+    assert!(status.success(), "{logs}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// The lines of a table report written with `extra` flags.
+fn table(sim: &Simulator, dir: &Path, extra: &[&str]) -> (ExitStatus, String, Vec<String>) {
+    let to = range_end(TimeDelta::hours(1));
+    let output = dir.join("report.txt");
+    let (from, to, out) = (
+        rfc3339(to - TimeDelta::hours(3)),
+        rfc3339(to),
+        output.to_string_lossy().into_owned(),
+    );
+    let mut args = vec![
+        "report", "--from", &from, "--to", &to, "--format", "table", "--output", &out,
+    ];
+    args.extend(extra);
+    let (status, logs) = run(sim, dir, HOURLY, &args);
+    let lines = std::fs::read_to_string(&output)
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(&output);
+    (status, logs, lines)
+}
+
+/// The words of a table line: its columns (no cell of these holds a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The table shows what a supervisor reads (the names, counts, averages as mm:ss,
+/// service level as a percentage); `--columns` picks others, `all` gives the CSV's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_shows_the_supervisor_columns_and_columns_picks_others() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let (status, logs, lines) = table(&sim, dir.path(), &[]);
+    assert!(status.success(), "{logs}");
+    assert_eq!(
+        words(&lines[0]),
+        [
+            "interval_start",
+            "queue_name",
+            "media_type",
+            "offered",
+            "handle_seconds_avg",
+            "service_level_ratio"
+        ]
+    );
+    let is_minutes = |cell: &str| {
+        let parts: Vec<&str> = cell.split(':').collect();
+        (2..=3).contains(&parts.len())
+            && parts[1..].iter().all(|p| p.len() == 2)
+            && parts.iter().all(|p| p.parse::<u32>().is_ok())
+    };
+    let (mut averages, mut levels) = (0, 0);
+    for line in &lines[1..] {
+        // A queue name may hold spaces: read the row from its end.
+        let cells = words(line);
+        let last = cells[cells.len() - 1];
+        if last.ends_with('%') {
+            let percent: f64 = last.trim_end_matches('%').parse().unwrap();
+            assert!((0.0..=100.0).contains(&percent), "{line}");
+            levels += 1;
+        }
+        if cells.iter().any(|cell| is_minutes(cell)) {
+            averages += 1;
+        }
+    }
+    assert!(averages > 0 && levels > 0, "{lines:#?}");
+
+    let (status, logs, lines) = table(
+        &sim,
+        dir.path(),
+        &["--columns", "interval_end,queue_id,handle_seconds_max"],
+    );
+    assert!(status.success(), "{logs}");
+    assert_eq!(
+        words(&lines[0]),
+        ["interval_end", "queue_id", "handle_seconds_max"]
+    );
+
+    let (status, logs, lines) = table(&sim, dir.path(), &["--columns", "all"]);
+    assert!(status.success(), "{logs}");
+    assert_eq!(words(&lines[0]).len(), 17, "{}", lines[0]);
+
+    let (status, logs, lines) = table(&sim, dir.path(), &["--columns", "offered,nope"]);
+    assert_eq!(status.code(), Some(2), "{logs}");
+    assert!(lines.is_empty());
+    let error = exit_error(&logs);
+    assert!(
+        error.contains("--columns")
+            && error.contains("nope")
+            && error.contains("handle_seconds_p99"),
+        "{error}"
+    );
+}

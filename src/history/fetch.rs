@@ -69,14 +69,18 @@ pub async fn fetch_range(
     let mut memory = GroupMemory::default();
     let mut skipped = 0u64;
     let mut limit = 1;
-    let mut first = 0;
-    while first < range.buckets.len() {
-        let buckets = range.request_at(first, limit);
+    let mut start = range.first();
+    loop {
+        let buckets = range.request_at(start, limit);
+        let Some(last) = buckets.last() else {
+            break;
+        };
+        start = last.end;
         let interval = Interval {
             start: buckets[0].start,
             end: buckets[buckets.len() - 1].end,
         };
-        let mut split = BucketSplit::new(buckets);
+        let mut split = BucketSplit::new(&buckets);
         for request in query.requests(&interval) {
             let delivered =
                 client
@@ -109,7 +113,6 @@ pub async fn fetch_range(
             sink.bucket(query, bucket, &mapped.series)?;
         }
         progress.buckets(buckets.len());
-        first += buckets.len();
         limit = next_limit(buckets.len(), densest);
     }
     if skipped > 0 {

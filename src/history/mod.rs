@@ -7,6 +7,7 @@
 //! (table, CSV, JSON Lines) or [`openmetrics`] (timestamped samples for promtool).
 //! File outputs appear only when complete ([`output`]). See docs/history.md.
 
+pub mod columns;
 pub mod fetch;
 pub mod openmetrics;
 pub mod output;
@@ -25,15 +26,21 @@ use crate::config::{Config, QueryConfig};
 use crate::genesys::GenesysClient;
 use crate::genesys::names::NameDirectory;
 
+use columns::{Columns, Selection};
 use fetch::{BucketSink, FetchError, fetch_range};
 use openmetrics::OpenMetricsWriter;
 use output::AtomicFile;
 use progress::Progress;
-use range::{Range, parse_time};
-use report::{Columns, Format, ReportWriter};
+use range::{Range, RangeError, parse_time};
+use report::{Format, ReportWriter};
 
 /// Shortest `--sample-interval`: finer than any sensible scrape interval.
 pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Default `--max-buckets`: more than a year of half-hours (17,520) or a quarter of
+/// 5-minute buckets (25,920), and at most a few hours of requests even for an org whose
+/// responses are large. A range over it is most likely a typo (`0001-01-01`).
+pub const DEFAULT_MAX_BUCKETS: u64 = 50_000;
 
 /// The range flags of both subcommands.
 #[derive(Debug, Args)]
@@ -52,6 +59,9 @@ pub struct RangeArgs {
         allow_hyphen_values = true
     )]
     pub to: String,
+    /// Most buckets a run fetches (over all its queries); a larger range is refused before the first request.
+    #[arg(long = "max-buckets", value_name = "N", default_value_t = DEFAULT_MAX_BUCKETS)]
+    pub max_buckets: u64,
 }
 
 /// Flags of `report`.
@@ -65,6 +75,9 @@ pub struct ReportArgs {
     /// File to write (complete or not at all); standard output without it.
     #[arg(long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Columns to show, comma-separated, or `all`; by default a table shows interval, names, counts, averages and service levels, CSV and JSON Lines every column.
+    #[arg(long = "columns", value_name = "NAMES")]
+    pub columns: Option<String>,
 }
 
 /// Flags of `backfill`.
@@ -111,8 +124,10 @@ struct Planned<'a> {
     range: Range,
 }
 
-/// The queries asked for (all without `--query`), each with its range, and the plan
-/// logged: buckets, requests, time at the budget.
+/// The queries asked for, each with its range, and the plan logged: buckets, requests,
+/// time at the budget. Without `--query`, every query with a completed bucket in the
+/// range; those without one are named on standard error. A range of more buckets than
+/// `--max-buckets` is refused before a single bucket is walked.
 fn plan<'a>(
     config: &'a Config,
     args: &RangeArgs,
@@ -130,13 +145,14 @@ fn plan<'a>(
     }
     let bad = |err: range::RangeError| HistoryError::BadInput(err.to_string());
     let mut planned = Vec::new();
+    let mut skipped = Vec::new();
     for query in &config.queries {
         if !args.queries.is_empty() && !args.queries.contains(&query.name) {
             continue;
         }
         let from = parse_time("--from", &args.from, query.time_zone, now).map_err(bad)?;
         let to = parse_time("--to", &args.to, query.time_zone, now).map_err(bad)?;
-        let range = Range::new(
+        match Range::new(
             &query.name,
             from,
             to,
@@ -144,34 +160,106 @@ fn plan<'a>(
             query.time_zone,
             query.settle_delay,
             now,
-        )
-        .map_err(bad)?;
-        planned.push(Planned { query, range });
+        ) {
+            Ok(range) => planned.push(Planned { query, range }),
+            Err(err @ (RangeError::Future { .. } | RangeError::Empty { .. }))
+                if args.queries.is_empty() =>
+            {
+                tracing::warn!(query = %query.name, reason = %err, "query skipped: no completed bucket in the range");
+                skipped.push(err.to_string());
+            }
+            Err(err) => return Err(bad(err)),
+        }
     }
+    if planned.is_empty() {
+        return Err(HistoryError::BadInput(format!(
+            "no query has a completed bucket in the range: {}",
+            skipped.join("; ")
+        )));
+    }
+    let shares = |query: &QueryConfig| query.filter.as_ref().map_or(1, |f| f.requests().len());
+    check_limit(&planned, args, requests_per_minute, shares)?;
     let mut total = 0;
     for Planned { query, range } in &planned {
-        let shares = query.filter.as_ref().map_or(1, |f| f.requests().len());
-        let requests = range.fewest_requests() * shares;
+        let requests = range.fewest_requests() * shares(query);
         total += requests;
         tracing::info!(
             query = %query.name,
-            first = %range.buckets[0].start,
-            last = %range.buckets[range.buckets.len() - 1].start,
-            buckets = range.buckets.len(),
+            first = %range.first(),
+            last = %range.last(),
+            buckets = range.bucket_count(),
             requests,
-            buckets_per_request_at_most = range.request_at(0, usize::MAX).len(),
-            filter_shares = shares,
+            buckets_per_request_at_most = range.request_at(range.first(), usize::MAX).len(),
+            filter_shares = shares(query),
             "plan"
         );
     }
-    let minutes = total as f64 / f64::from(requests_per_minute);
     tracing::info!(
         requests = total,
         requests_per_minute,
-        estimated = %humantime::format_duration(Duration::from_secs((minutes * 60.0).ceil() as u64)),
+        estimated = %at_budget(total as u64, requests_per_minute),
         "plan: at least this many requests (more for an org whose responses are large), estimated time at the budget"
     );
     Ok(planned)
+}
+
+/// Refuses a run of more buckets than `--max-buckets`, counted by arithmetic, with what
+/// it would take and how to go on.
+fn check_limit(
+    planned: &[Planned<'_>],
+    args: &RangeArgs,
+    requests_per_minute: u32,
+    shares: impl Fn(&QueryConfig) -> usize,
+) -> Result<(), HistoryError> {
+    let buckets: u64 = planned.iter().map(|p| p.range.estimated_len()).sum();
+    if buckets <= args.max_buckets {
+        return Ok(());
+    }
+    let requests: u64 = planned
+        .iter()
+        .map(|p| p.range.estimated_requests() * shares(p.query) as u64)
+        .sum();
+    let per_query: Vec<String> = planned
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p.query.name,
+                thousands(p.range.estimated_len()),
+                p.query.granularity
+            )
+        })
+        .collect();
+    Err(HistoryError::BadInput(format!(
+        "--from {} --to {} holds about {} buckets ({}), more than --max-buckets {}: at least {} requests, {} at {requests_per_minute} requests a minute. \
+         Narrow the range (--from, --to), pick fewer queries (--query), or raise the limit (--max-buckets {buckets}) to fetch them all",
+        args.from,
+        args.to,
+        thousands(buckets),
+        per_query.join(", "),
+        args.max_buckets,
+        thousands(requests),
+        at_budget(requests, requests_per_minute),
+    )))
+}
+
+/// The time `requests` take at `requests_per_minute`.
+fn at_budget(requests: u64, requests_per_minute: u32) -> String {
+    let seconds = (requests as f64 * 60.0 / f64::from(requests_per_minute.max(1))).ceil();
+    humantime::format_duration(Duration::from_secs(seconds as u64)).to_string()
+}
+
+/// A count with thousands separators: `35,517,872`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The names of the dimensions the planned queries group by: without them the series
@@ -201,7 +289,7 @@ async fn fetch_all(
     sink: &mut dyn BucketSink,
 ) -> Result<u64, HistoryError> {
     let names = names(client, planned).await?;
-    let total: usize = planned.iter().map(|p| p.range.buckets.len()).sum();
+    let total: usize = planned.iter().map(|p| p.range.bucket_count()).sum();
     let progress = Progress::new(total as u64);
     for Planned { query, range } in planned {
         fetch_range(client, query, range, &names, sink, &progress)
@@ -234,13 +322,15 @@ pub async fn report(
         },
     );
     let columns = Columns::of(&planned.iter().map(|p| p.query).collect::<Vec<_>>());
+    let selection =
+        Selection::parse(args.columns.as_deref(), &columns).map_err(HistoryError::BadInput)?;
     let write_error =
         |err: std::io::Error| HistoryError::Runtime(format!("cannot write the report: {err}"));
     match &args.output {
         Some(path) => {
             let file =
                 AtomicFile::create(path).map_err(|e| HistoryError::BadInput(e.to_string()))?;
-            let mut writer = ReportWriter::new(file, format, columns);
+            let mut writer = ReportWriter::new(file, format, columns, selection);
             let requests = fetch_all(client, &planned, &mut writer).await?;
             let rows = writer.rows();
             writer
@@ -252,7 +342,8 @@ pub async fn report(
         }
         None => {
             let stdout = std::io::stdout().lock();
-            let mut writer = ReportWriter::new(std::io::BufWriter::new(stdout), format, columns);
+            let mut writer =
+                ReportWriter::new(std::io::BufWriter::new(stdout), format, columns, selection);
             let requests = fetch_all(client, &planned, &mut writer).await?;
             let rows = writer.rows();
             writer

@@ -33,7 +33,7 @@ pub enum RangeError {
     #[error("--from {from} is after --to {to}")]
     Reversed { from: String, to: String },
     #[error(
-        "--from {from} is in the future: the latest completed {granularity} bucket of query {query} ends at {latest}"
+        "no completed {granularity} bucket of query {query} from --from {from} on: the latest completed one ends at {latest}"
     )]
     Future {
         from: String,
@@ -108,10 +108,15 @@ fn local(tz: Tz, time: NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
-/// What to fetch for one query: its completed buckets in the range, in order.
+/// What to fetch for one query: its completed buckets from `first` up to `stop`, never
+/// held all at once (a range of centuries is only two instants); they are walked
+/// request by request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Range {
-    pub buckets: Vec<Interval>,
+    first: DateTime<Utc>,
+    stop: DateTime<Utc>,
+    granularity: Granularity,
+    tz: Tz,
 }
 
 impl Range {
@@ -144,14 +149,7 @@ impl Range {
             });
         }
         let stop = granularity.bucket_start(to, tz).min(latest.end);
-        let mut buckets = Vec::new();
-        let mut start = first;
-        while start < stop {
-            let end = granularity.next_bucket_start(start, tz);
-            buckets.push(Interval { start, end });
-            start = end;
-        }
-        if buckets.is_empty() {
+        if first >= stop {
             return Err(RangeError::Empty {
                 from: show(from),
                 to: show(to),
@@ -159,29 +157,84 @@ impl Range {
                 query: query.to_string(),
             });
         }
-        Ok(Range { buckets })
+        Ok(Range {
+            first,
+            stop,
+            granularity,
+            tz,
+        })
     }
 
-    /// The buckets of the request that starts at bucket `first`: as many as fit in
-    /// [`MAX_REQUEST_SPAN`], at most `limit`, and always at least one.
-    pub fn request_at(&self, first: usize, limit: usize) -> &[Interval] {
-        let Some(start) = self.buckets.get(first) else {
-            return &[];
+    /// The first bucket's start.
+    pub fn first(&self) -> DateTime<Utc> {
+        self.first
+    }
+
+    /// The last bucket's start.
+    pub fn last(&self) -> DateTime<Utc> {
+        self.granularity.previous_bucket_start(self.stop, self.tz)
+    }
+
+    /// About how many buckets the range holds, by arithmetic alone (its length over the
+    /// bucket length, rounded up): exact but for DST changes, which move it by a few.
+    /// What a range is checked against the limit with, before anything is walked.
+    pub fn estimated_len(&self) -> u64 {
+        let seconds = (self.stop - self.first).num_seconds().max(0) as u64;
+        let bucket = self.granularity.nominal_length().as_secs().max(1);
+        seconds.div_ceil(bucket)
+    }
+
+    /// The fewest requests the range takes (before a filter split multiplies them), by
+    /// arithmetic: its length over [`MAX_REQUEST_SPAN`], rounded up.
+    pub fn estimated_requests(&self) -> u64 {
+        let seconds = (self.stop - self.first).num_seconds().max(0) as u64;
+        seconds.div_ceil(MAX_REQUEST_SPAN.num_seconds() as u64)
+    }
+
+    /// The buckets, in order, one at a time.
+    pub fn buckets(&self) -> impl Iterator<Item = Interval> + '_ {
+        self.buckets_from(self.first)
+    }
+
+    /// The buckets from the one starting at `start`.
+    fn buckets_from(&self, start: DateTime<Utc>) -> impl Iterator<Item = Interval> + '_ {
+        let next = move |start: DateTime<Utc>| Interval {
+            start,
+            end: self.granularity.next_bucket_start(start, self.tz),
         };
-        let fit = self.buckets[first..]
-            .iter()
-            .take(limit.max(1))
-            .take_while(|bucket| bucket.end - start.start <= MAX_REQUEST_SPAN)
-            .count();
-        &self.buckets[first..first + fit.max(1)]
+        std::iter::successors(Some(next(start)), move |bucket| Some(next(bucket.end)))
+            .take_while(move |bucket| bucket.start < self.stop)
+    }
+
+    /// How many buckets the range holds, counted one by one: for a range already
+    /// checked against the limit with [`Range::estimated_len`] (a range is never empty).
+    pub fn bucket_count(&self) -> usize {
+        self.buckets().count()
+    }
+
+    /// The buckets of the request that starts at bucket `start`: as many as fit in
+    /// [`MAX_REQUEST_SPAN`], at most `limit`, and always at least one; none from the
+    /// range's end on.
+    pub fn request_at(&self, start: DateTime<Utc>, limit: usize) -> Vec<Interval> {
+        let mut buckets = self.buckets_from(start);
+        let Some(first) = buckets.next() else {
+            return Vec::new();
+        };
+        std::iter::once(first)
+            .chain(
+                buckets
+                    .take(limit.max(1) - 1)
+                    .take_while(|bucket| bucket.end - start <= MAX_REQUEST_SPAN),
+            )
+            .collect()
     }
 
     /// The fewest requests the range takes (before a filter split multiplies them).
     pub fn fewest_requests(&self) -> usize {
         let mut requests = 0;
-        let mut first = 0;
-        while first < self.buckets.len() {
-            first += self.request_at(first, usize::MAX).len();
+        let mut start = self.first;
+        while let Some(last) = self.request_at(start, usize::MAX).last() {
+            start = last.end;
             requests += 1;
         }
         requests
@@ -243,7 +296,7 @@ mod tests {
             now,
         )
         .unwrap();
-        let starts: Vec<String> = range.buckets.iter().map(|b| b.start.to_rfc3339()).collect();
+        let starts: Vec<String> = range.buckets().map(|b| b.start.to_rfc3339()).collect();
         // 11:00-12:00 ends at 12:00 and settles at 12:01:30: not complete yet.
         assert_eq!(
             starts,
@@ -265,12 +318,18 @@ mod tests {
             now,
         )
         .unwrap();
-        assert_eq!(range.buckets.len(), 30 * 48);
-        assert_eq!(range.request_at(0, usize::MAX).len(), 7 * 48);
-        assert_eq!(range.request_at(4 * 7 * 48, usize::MAX).len(), 2 * 48);
-        assert_eq!(range.request_at(0, 10).len(), 10);
-        assert_eq!(range.request_at(0, 0).len(), 1);
+        assert_eq!(range.bucket_count(), 30 * 48);
+        assert_eq!(range.estimated_len(), 30 * 48);
+        let first = range.first();
+        assert_eq!(range.request_at(first, usize::MAX).len(), 7 * 48);
+        let fifth = first + TimeDelta::days(28);
+        assert_eq!(range.request_at(fifth, usize::MAX).len(), 2 * 48);
+        assert_eq!(range.request_at(first, 10).len(), 10);
+        assert_eq!(range.request_at(first, 0).len(), 1);
+        assert!(range.request_at(at("2026-12-01T00:00:00Z"), 10).is_empty());
         assert_eq!(range.fewest_requests(), 5);
+        assert_eq!(range.estimated_requests(), 5);
+        assert_eq!(range.last(), at("2026-11-30T23:30:00Z"));
         let days = Range::new(
             "q",
             at("2026-11-01T00:00:00Z"),
@@ -281,7 +340,7 @@ mod tests {
             now,
         )
         .unwrap();
-        assert_eq!(days.request_at(0, usize::MAX).len(), 7);
+        assert_eq!(days.request_at(days.first(), usize::MAX).len(), 7);
     }
 
     #[test]
@@ -299,11 +358,28 @@ mod tests {
         )
         .unwrap();
         let hours: Vec<i64> = range
-            .buckets
-            .iter()
+            .buckets()
             .map(|b| (b.end - b.start).num_hours())
             .collect();
         assert_eq!(hours, [24, 25, 24]);
+    }
+
+    #[test]
+    fn a_range_of_centuries_is_two_instants() {
+        let now = at("2026-12-06T17:00:00Z");
+        let range = Range::new(
+            "queues",
+            parse_time("--from", "0001-01-01", Tz::UTC, now).unwrap(),
+            now,
+            Granularity::Minutes(30),
+            Tz::UTC,
+            SETTLE,
+            now,
+        )
+        .unwrap();
+        assert_eq!(range.estimated_len(), 35_517_873);
+        assert_eq!(range.estimated_requests(), 105_708);
+        assert_eq!(range.request_at(range.first(), 3).len(), 3);
     }
 
     #[test]

@@ -1,30 +1,28 @@
 //! The interval report: one row per bucket and group, written as an aligned table, CSV
 //! (RFC 4180) or JSON Lines, one bucket at a time.
 //!
-//! Columns, in order: `interval_start`, `interval_end` (RFC 3339 UTC), one per
-//! `group_by` label as exported, one per series the live exporter exports for the
-//! query (named without the `genesys_conversation_` prefix), then `<base>_seconds_avg`
-//! for each timer (sum / count, empty when the count is 0). A `query` column comes
-//! first when several queries are reported. Values are those of `/metrics`, zero-fill
-//! included; a series the exporter would not have exported (a timer's `max` in a
-//! bucket without measurements) is an empty cell.
+//! The columns are those of [`Columns`]. CSV and JSON Lines hold every one, a table
+//! the ones a floor supervisor reads; `--columns` picks others ([`Selection`]). Values
+//! are those of `/metrics`, zero-fill included; a series the exporter would not have
+//! exported (a timer's `max` in a bucket without measurements) is an empty cell.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use clap::ValueEnum;
 
 use crate::config::QueryConfig;
 use crate::interval::Interval;
-use crate::mapping::{PREFIX, TIMER_STATS, group_label_names, split_metric};
+use crate::mapping::{PREFIX, group_label_names};
 use crate::series::QuerySeries;
 
+use super::columns::{Columns, Kind, Selection};
 use super::fetch::BucketSink;
 
 /// How the report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Aligned columns, averages as mm:ss (the default on a terminal).
+    /// Aligned columns, the supervisor's by default, averages as mm:ss and service levels as percentages (the default on a terminal).
     Table,
     /// RFC 4180: a header row, CRLF line ends, fields quoted when needed (the default otherwise).
     Csv,
@@ -32,104 +30,25 @@ pub enum Format {
     Json,
 }
 
-/// Stats the report shows for an observation metric (`o…`), whose stats are whatever
-/// the API sends: the service levels' four, a target's one, else the usual four.
-fn observation_stats(metric: &str) -> &'static [&'static str] {
-    match metric {
-        "oServiceLevel" | "oCallbackServiceLevel" => {
-            &["ratio", "numerator", "denominator", "target"]
-        }
-        "oServiceTarget" => &["target"],
-        _ => &["count", "sum", "max", "min"],
-    }
-}
-
-/// The columns of a report over some queries.
-#[derive(Debug, PartialEq)]
-pub struct Columns {
-    /// Whether a `query` column leads (several queries).
-    with_query: bool,
-    /// Group labels, in order of first appearance over the queries.
-    labels: Vec<String>,
-    /// Series names without the prefix.
-    series: Vec<String>,
-    /// `<base>_seconds_avg` columns: name and the positions of its sum and count in `series`.
-    averages: Vec<(String, usize, usize)>,
-}
-
-impl Columns {
-    pub fn of(queries: &[&QueryConfig]) -> Columns {
-        let mut labels: Vec<String> = Vec::new();
-        let mut series: Vec<String> = Vec::new();
-        let mut timers: Vec<String> = Vec::new();
-        let add = |list: &mut Vec<String>, name: String| {
-            if !list.contains(&name) {
-                list.push(name);
-            }
-        };
-        for query in queries {
-            for label in group_label_names(query) {
-                add(&mut labels, label);
-            }
-            for metric in &query.metrics {
-                let (family, base) = split_metric(metric);
-                match family {
-                    'n' => add(&mut series, base),
-                    't' => {
-                        for stat in TIMER_STATS {
-                            add(&mut series, format!("{base}_seconds_{stat}"));
-                        }
-                        add(&mut timers, base);
-                    }
-                    _ => {
-                        for stat in observation_stats(metric) {
-                            add(&mut series, format!("{base}_{stat}"));
-                        }
-                    }
-                }
-            }
-        }
-        let position = |name: String| series.iter().position(|s| *s == name).unwrap_or(0);
-        let averages = timers
-            .iter()
-            .map(|base| {
-                (
-                    format!("{base}_seconds_avg"),
-                    position(format!("{base}_seconds_sum")),
-                    position(format!("{base}_seconds_count")),
-                )
-            })
-            .collect();
-        Columns {
-            with_query: queries.len() > 1,
-            labels,
-            series,
-            averages,
-        }
-    }
-
-    /// The header names, in order.
-    pub fn names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        if self.with_query {
-            names.push("query".to_string());
-        }
-        names.extend(["interval_start".to_string(), "interval_end".to_string()]);
-        names.extend(self.labels.iter().cloned());
-        names.extend(self.series.iter().cloned());
-        names.extend(self.averages.iter().map(|(name, _, _)| name.clone()));
-        names
-    }
-}
-
 /// One cell: text, a number, or nothing.
 #[derive(Clone, Debug, PartialEq)]
 enum Cell {
     Text(String),
     Number(f64),
-    /// An average in seconds (a table shows it as mm:ss).
-    Seconds(f64),
     Empty,
+}
+
+/// The columns a report shows: their names, how a table shows each, and where each is
+/// in a full row.
+#[derive(Debug, Default)]
+struct Layout {
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    positions: Vec<Option<usize>>,
+    /// Column widths of a table, fixed by the header and the first bucket.
+    widths: Vec<usize>,
+    /// How many columns there were when it was made.
+    known: usize,
 }
 
 /// Writes report rows to `out` as they come, bucket by bucket.
@@ -137,21 +56,20 @@ pub struct ReportWriter<W: Write> {
     out: W,
     format: Format,
     columns: Columns,
-    names: Vec<String>,
-    /// Column widths of the table, fixed by the header and the first bucket.
-    widths: Option<Vec<usize>>,
+    selection: Selection,
+    /// Set by the first bucket (and the header it writes).
+    layout: Option<Layout>,
     rows: u64,
 }
 
 impl<W: Write> ReportWriter<W> {
-    pub fn new(out: W, format: Format, columns: Columns) -> ReportWriter<W> {
-        let names = columns.names();
+    pub fn new(out: W, format: Format, columns: Columns, selection: Selection) -> ReportWriter<W> {
         ReportWriter {
             out,
             format,
             columns,
-            names,
-            widths: None,
+            selection,
+            layout: None,
             rows: 0,
         }
     }
@@ -164,74 +82,95 @@ impl<W: Write> ReportWriter<W> {
     /// Ends the report: the header alone when there was no row (CSV, table); returns
     /// the writer.
     pub fn finish(mut self) -> std::io::Result<W> {
-        if self.widths.is_none() && self.format != Format::Json {
+        if self.layout.is_none() {
             self.header(&[])?;
         }
         self.out.flush()?;
         Ok(self.out)
     }
 
-    /// The rows of one bucket of `query`, sorted by their group labels.
+    /// The shown columns out of the current ones, placed in the full row.
+    fn layout(&self, names: Vec<String>) -> Layout {
+        let all = self.columns.all();
+        let (kinds, positions) = names
+            .iter()
+            .map(|name| match all.iter().position(|c| c.name == *name) {
+                Some(position) => (all[position].kind, Some(position)),
+                None => (Kind::Text, None),
+            })
+            .unzip();
+        Layout {
+            names,
+            kinds,
+            positions,
+            widths: Vec::new(),
+            known: all.len(),
+        }
+    }
+
+    /// The full rows of one bucket of `query`, sorted by their group labels; a
+    /// qualified series seen for the first time gets its column here.
     fn rows_of(
-        &self,
+        &mut self,
         query: &QueryConfig,
         bucket: &Interval,
         series: &QuerySeries,
     ) -> Vec<Vec<Cell>> {
         let labels = group_label_names(query);
-        let label_columns: Vec<usize> = labels
+        let label_columns: Vec<Option<usize>> = labels
             .iter()
-            .map(|label| {
-                self.columns
-                    .labels
-                    .iter()
-                    .position(|l| l == label)
-                    .unwrap_or(0)
-            })
+            .map(|label| self.columns.label_position(label))
             .collect();
-        let mut groups: BTreeMap<Vec<String>, Vec<Option<f64>>> = BTreeMap::new();
+        let mut groups: BTreeMap<Vec<String>, HashMap<usize, f64>> = BTreeMap::new();
         for family in &series.families {
-            let Some(column) = family
-                .name
-                .strip_prefix(PREFIX)
-                .and_then(|suffix| self.columns.series.iter().position(|s| s == suffix))
-            else {
+            let Some(suffix) = family.name.strip_prefix(PREFIX) else {
                 continue;
             };
             for sample in &family.samples {
-                // `query`, `interval`, the group labels; a `qualifier` makes a series
-                // the report has no column for.
+                // `query`, `interval`, the group labels, and `qualifier` when the API
+                // sent one.
                 let values = sample.labels.values();
-                if values.len() != labels.len() + 2 {
+                let qualifier = match values.len() - labels.len().min(values.len()) {
+                    2 => None,
+                    3 => values.last().map(String::as_str),
+                    _ => continue,
+                };
+                let Some(column) = self.columns.series_position(suffix, qualifier) else {
                     continue;
-                }
-                let values = groups
-                    .entry(values[2..].to_vec())
-                    .or_insert_with(|| vec![None; self.columns.series.len()]);
-                values[column] = Some(sample.value);
+                };
+                groups
+                    .entry(values[2..2 + labels.len()].to_vec())
+                    .or_default()
+                    .insert(column, sample.value);
             }
         }
         let time = |t: chrono::DateTime<chrono::Utc>| {
             Cell::Text(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         };
+        let columns = &self.columns;
         groups
             .into_iter()
             .map(|(key, values)| {
-                let mut row = Vec::with_capacity(self.names.len());
-                if self.columns.with_query {
+                let mut row = Vec::new();
+                if columns.with_query() {
                     row.push(Cell::Text(query.name.clone()));
                 }
                 row.push(time(bucket.start));
                 row.push(time(bucket.end));
-                let mut label_cells = vec![Cell::Empty; self.columns.labels.len()];
+                let mut label_cells = vec![Cell::Empty; columns.label_count()];
                 for (value, column) in key.into_iter().zip(&label_columns) {
-                    label_cells[*column] = Cell::Text(value);
+                    if let Some(column) = column {
+                        label_cells[*column] = Cell::Text(value);
+                    }
                 }
                 row.extend(label_cells);
-                row.extend(values.iter().map(|v| v.map_or(Cell::Empty, Cell::Number)));
-                for (_, sum, count) in &self.columns.averages {
-                    row.push(match (values[*sum], values[*count]) {
-                        (Some(sum), Some(count)) if count > 0.0 => Cell::Seconds(sum / count),
+                let value = |position: usize| values.get(&position).copied();
+                row.extend(
+                    (0..columns.series_count()).map(|p| value(p).map_or(Cell::Empty, Cell::Number)),
+                );
+                for (sum, count) in columns.averages() {
+                    row.push(match (value(sum), value(count)) {
+                        (Some(sum), Some(count)) if count > 0.0 => Cell::Number(sum / count),
                         _ => Cell::Empty,
                     });
                 }
@@ -240,42 +179,73 @@ impl<W: Write> ReportWriter<W> {
             .collect()
     }
 
+    /// Fixes the shown columns and writes the header (CSV, table).
     fn header(&mut self, rows: &[Vec<Cell>]) -> std::io::Result<()> {
+        let all = self.columns.all();
+        let mut layout = self.layout(self.selection.shown(&all, self.format == Format::Table));
         match self.format {
             Format::Csv => {
-                let line: Vec<String> = self.names.iter().map(|n| csv_field(n)).collect();
+                let line: Vec<String> = layout.names.iter().map(|n| csv_field(n)).collect();
                 write!(self.out, "{}\r\n", line.join(","))?;
-                self.widths = Some(Vec::new());
             }
             Format::Table => {
-                let mut widths: Vec<usize> = self.names.iter().map(String::len).collect();
+                layout.widths = layout.names.iter().map(|n| n.chars().count()).collect();
                 for row in rows {
-                    for (width, cell) in widths.iter_mut().zip(row) {
-                        *width = (*width).max(table_text(cell).chars().count());
+                    for (index, width) in layout.widths.iter_mut().enumerate() {
+                        let text =
+                            table_text(pick(row, layout.positions[index]), layout.kinds[index]);
+                        *width = (*width).max(text.chars().count());
                     }
                 }
-                let line: Vec<String> = self
+                let line: Vec<String> = layout
                     .names
                     .iter()
-                    .zip(&widths)
+                    .zip(&layout.widths)
                     .map(|(name, width)| format!("{name:<width$}"))
                     .collect();
                 writeln!(self.out, "{}", line.join("  ").trim_end())?;
-                self.widths = Some(widths);
             }
-            Format::Json => self.widths = Some(Vec::new()),
+            Format::Json => {}
         }
+        self.layout = Some(layout);
         Ok(())
     }
 
+    /// After qualified columns appeared: JSON Lines shows them from now on (unless
+    /// `--columns` picked others); a header already written cannot, so they are named
+    /// in a warning.
+    fn grown(&mut self) {
+        let Some(layout) = &self.layout else {
+            return;
+        };
+        let all = self.columns.all();
+        if all.len() == layout.known {
+            return;
+        }
+        let names = self.selection.shown(&all, self.format == Format::Table);
+        if self.format == Format::Json {
+            self.layout = Some(self.layout(names));
+            return;
+        }
+        for name in names.iter().filter(|n| !layout.names.contains(n)) {
+            tracing::warn!(column = %name, "a qualifier first seen after the header was written: this report has no column for it (--format json has)");
+        }
+        let mut layout = self.layout(layout.names.clone());
+        layout.widths = self.layout.take().map(|l| l.widths).unwrap_or_default();
+        self.layout = Some(layout);
+    }
+
     fn row(&mut self, row: &[Cell]) -> std::io::Result<()> {
+        let Some(layout) = &self.layout else {
+            return Ok(());
+        };
+        let cells = layout.positions.iter().map(|position| pick(row, *position));
         match self.format {
             Format::Csv => {
-                let fields: Vec<String> = row
-                    .iter()
+                let fields: Vec<String> = cells
                     .map(|cell| match cell {
                         Cell::Text(text) => csv_field(text),
-                        Cell::Number(n) | Cell::Seconds(n) => number(*n),
+                        Cell::Number(n) => number(*n),
                         Cell::Empty => String::new(),
                     })
                     .collect();
@@ -283,7 +253,7 @@ impl<W: Write> ReportWriter<W> {
             }
             Format::Json => {
                 let mut line = String::from("{");
-                for (index, (name, cell)) in self.names.iter().zip(row).enumerate() {
+                for (index, (name, cell)) in layout.names.iter().zip(cells).enumerate() {
                     if index > 0 {
                         line.push(',');
                     }
@@ -291,9 +261,7 @@ impl<W: Write> ReportWriter<W> {
                     line.push(':');
                     match cell {
                         Cell::Text(text) => line.push_str(&json_string(text)),
-                        Cell::Number(n) | Cell::Seconds(n) if n.is_finite() => {
-                            line.push_str(&number(*n))
-                        }
+                        Cell::Number(n) if n.is_finite() => line.push_str(&number(*n)),
                         _ => line.push_str("null"),
                     }
                 }
@@ -301,19 +269,26 @@ impl<W: Write> ReportWriter<W> {
                 writeln!(self.out, "{line}")
             }
             Format::Table => {
-                let widths = self.widths.clone().unwrap_or_default();
-                let cells: Vec<String> = row
-                    .iter()
-                    .zip(widths.iter().chain(std::iter::repeat(&0)))
-                    .map(|(cell, width)| match cell {
-                        Cell::Text(_) | Cell::Empty => format!("{:<width$}", table_text(cell)),
-                        _ => format!("{:>width$}", table_text(cell)),
+                let texts: Vec<String> = cells
+                    .zip(&layout.kinds)
+                    .zip(layout.widths.iter().chain(std::iter::repeat(&0)))
+                    .map(|((cell, kind), width)| {
+                        let text = table_text(cell, *kind);
+                        match cell {
+                            Cell::Number(_) => format!("{text:>width$}"),
+                            _ => format!("{text:<width$}"),
+                        }
                     })
                     .collect();
-                writeln!(self.out, "{}", cells.join("  ").trim_end())
+                writeln!(self.out, "{}", texts.join("  ").trim_end())
             }
         }
     }
+}
+
+/// The cell at `position` of a full row; empty for none.
+fn pick(row: &[Cell], position: Option<usize>) -> &Cell {
+    position.and_then(|p| row.get(p)).unwrap_or(&Cell::Empty)
 }
 
 impl<W: Write> BucketSink for ReportWriter<W> {
@@ -324,8 +299,10 @@ impl<W: Write> BucketSink for ReportWriter<W> {
         series: &QuerySeries,
     ) -> std::io::Result<()> {
         let rows = self.rows_of(query, bucket, series);
-        if self.widths.is_none() {
+        if self.layout.is_none() {
             self.header(&rows)?;
+        } else {
+            self.grown();
         }
         for row in &rows {
             self.row(row)?;
@@ -344,15 +321,14 @@ fn number(value: f64) -> String {
     }
 }
 
-/// How a table shows a cell: whole numbers without a fraction, others to 3 places,
-/// averages as mm:ss (h:mm:ss from an hour).
-fn table_text(cell: &Cell) -> String {
-    match cell {
-        Cell::Text(text) => text.clone(),
-        Cell::Empty => String::new(),
-        Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{n:.0}"),
-        Cell::Number(n) => format!("{n:.3}"),
-        Cell::Seconds(seconds) => {
+/// How a table shows a cell of a column of `kind`: seconds as mm:ss (h:mm:ss from an
+/// hour), ratios as percentages, whole numbers without a fraction, others to 3 places.
+fn table_text(cell: &Cell, kind: Kind) -> String {
+    match (cell, kind) {
+        (Cell::Text(text), _) => text.clone(),
+        (Cell::Empty, _) => String::new(),
+        (Cell::Number(n), _) if !n.is_finite() => String::new(),
+        (Cell::Number(seconds), Kind::Seconds) => {
             let total = seconds.round().max(0.0) as u64;
             let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
             if hours > 0 {
@@ -361,6 +337,9 @@ fn table_text(cell: &Cell) -> String {
                 format!("{minutes:02}:{seconds:02}")
             }
         }
+        (Cell::Number(ratio), Kind::Percent) => format!("{:.1}%", ratio * 100.0),
+        (Cell::Number(n), _) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{n:.0}"),
+        (Cell::Number(n), _) => format!("{n:.3}"),
     }
 }
 
@@ -403,10 +382,44 @@ mod tests {
         }
     }
 
-    fn report(format: Format) -> String {
+    /// The series of one bucket of [`query`] mapped from the API's `results`, with q1
+    /// named.
+    fn mapped(results: serde_json::Value) -> (QueryConfig, Interval, QuerySeries) {
         let query = query();
         let bucket: Interval = "2026-11-25T12:00:00Z/2026-11-25T13:00:00Z".parse().unwrap();
-        let response: AggregateResponse = serde_json::from_value(serde_json::json!({"results": [
+        let response: AggregateResponse =
+            serde_json::from_value(serde_json::json!({ "results": results })).unwrap();
+        let names = Names::from_tables([(
+            "queueId",
+            HashMap::from([("q1".to_string(), "Billing, \"East\"".to_string())]),
+        )]);
+        let series = map_response(
+            &query,
+            &bucket,
+            &response,
+            &names,
+            &mut GroupMemory::default(),
+        )
+        .series;
+        (query, bucket, series)
+    }
+
+    /// The report of one bucket in `format`.
+    fn written(results: serde_json::Value, format: Format) -> String {
+        let (query, bucket, series) = mapped(results);
+        let mut writer = ReportWriter::new(
+            Vec::new(),
+            format,
+            Columns::of(&[&query]),
+            Selection::Default,
+        );
+        writer.bucket(&query, &bucket, &series).unwrap();
+        String::from_utf8(writer.finish().unwrap()).unwrap()
+    }
+
+    fn report(format: Format) -> String {
+        written(
+            serde_json::json!([
             {"group": {"queueId": "q1", "mediaType": "voice"}, "data": [
                 {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z", "metrics": [
                     {"metric": "nOffered", "stats": {"count": 4}},
@@ -414,23 +427,9 @@ mod tests {
                     {"metric": "oServiceLevel", "stats": {"ratio": 0.5, "numerator": 1, "denominator": 2, "target": 0.8}}]}]},
             {"group": {"queueId": "q2", "mediaType": "chat"}, "data": [
                 {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z", "metrics": [
-                    {"metric": "nOffered", "stats": {"count": 1}}]}]}]}))
-        .unwrap();
-        let names = Names::from_tables([(
-            "queueId",
-            HashMap::from([("q1".to_string(), "Billing, \"East\"".to_string())]),
-        )]);
-        let mapped = map_response(
-            &query,
-            &bucket,
-            &response,
-            &names,
-            &mut GroupMemory::default(),
-        );
-        let mut writer = ReportWriter::new(Vec::new(), format, Columns::of(&[&query]));
-        writer.bucket(&query, &bucket, &mapped.series).unwrap();
-        assert_eq!(writer.rows(), 2);
-        String::from_utf8(writer.finish().unwrap()).unwrap()
+                    {"metric": "nOffered", "stats": {"count": 1}}]}]}]),
+            format,
+        )
     }
 
     #[test]
@@ -493,13 +492,45 @@ mod tests {
     }
 
     #[test]
-    fn a_table_aligns_columns_and_shows_averages_as_minutes() {
+    fn a_table_shows_names_counts_averages_as_minutes_and_levels_as_percentages() {
         let table = report(Format::Table);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[1].ends_with("01:15"), "{table}");
+        // Names instead of ids, counts, then averages, then service levels.
+        assert_eq!(
+            lines[0],
+            "interval_start        queue_name       media_type  offered  handle_seconds_avg  service_level_ratio"
+        );
+        assert!(lines[1].ends_with(" 01:15                50.0%"), "{table}");
         let column = |line: &str| line.find("voice").or_else(|| line.find("chat"));
         assert_eq!(column(lines[1]), column(lines[2]), "{table}");
-        assert_eq!(table_text(&Cell::Seconds(3725.4)), "1:02:05");
+        let seconds = |s| table_text(&Cell::Number(s), Kind::Seconds);
+        assert_eq!(seconds(3725.4), "1:02:05");
+        assert_eq!(seconds(59.5), "01:00");
+        assert_eq!(table_text(&Cell::Number(0.8126), Kind::Percent), "81.3%");
+    }
+
+    /// A series with a `qualifier` gets its own columns, the qualifier in snake case
+    /// after the metric's base name.
+    #[test]
+    fn qualified_series_get_columns() {
+        let csv = written(
+            serde_json::json!([
+            {"group": {"queueId": "q9", "mediaType": "voice"}, "data": [
+                {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z", "metrics": [
+                    {"metric": "nOffered", "stats": {"count": 4}},
+                    {"metric": "nOffered", "qualifier": "ON_QUEUE", "stats": {"count": 3}},
+                    {"metric": "tHandle", "qualifier": "ON_QUEUE", "stats": {"count": 2, "sum": 90000}}]}]}]),
+            Format::Csv,
+        );
+        let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+        let cell = |name: &str| {
+            let column = lines[0].iter().position(|c| *c == name);
+            column.map(|c| lines[1][c])
+        };
+        assert_eq!(cell("offered"), Some("4"), "{csv}");
+        assert_eq!(cell("offered_on_queue"), Some("3"), "{csv}");
+        assert_eq!(cell("handle_on_queue_seconds_sum"), Some("90"), "{csv}");
+        assert_eq!(cell("handle_on_queue_seconds_avg"), Some("45"), "{csv}");
     }
 }
