@@ -158,8 +158,8 @@ impl Pollers {
 
     /// Makes the running pollers match `queries` and `observations` (see the module
     /// documentation). A name that changes kind (a query where an observation set
-    /// was, or back) is a changed entry whose old series go at once, since the new
-    /// ones are of another kind.
+    /// was, or back) is a changed entry whose old series and self-metrics go at once,
+    /// since the new ones are of another kind: its `query_up` is 0 until it first polls.
     pub async fn apply(
         &mut self,
         queries: Vec<QueryConfig>,
@@ -197,6 +197,10 @@ impl Pollers {
         for name in &retired {
             if let Some(running) = self.running.remove(name) {
                 running.stop().await;
+            }
+            if other_kind.contains(name) {
+                // The new entry's poller registers the name afresh (up 0) when it starts.
+                self.context.telemetry.forget_polls(name);
             }
         }
         if !other_kind.is_empty() {

@@ -201,8 +201,11 @@ async fn observation_sets_are_added_changed_and_removed_by_a_reload() {
 
 /// Renaming the observation set `live` to `now` and adding a query `live` leaves one
 /// entry named `live`: the query. (The set used to keep running beside the query, both
-/// publishing under `query="live"` and sharing its `query_up`.) A file in which a query
-/// and an observation set share a name is refused, naming both.
+/// publishing under `query="live"` and sharing its `query_up`.) The set's self-metrics
+/// go with it: until the query first polls (held back here by a slow wrap-up code
+/// listing it waits for), `query_up{query="live"}` is 0 and it has no last success
+/// (they used to stay the set's, 1 and its time). A file in which a query and an
+/// observation set share a name is refused, naming both.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_name_is_never_served_by_two_entries() {
     let run = running(
@@ -212,14 +215,48 @@ async fn a_name_is_never_served_by_two_entries() {
     )
     .await;
     run.exporter.wait_ready().await;
+    let before = run.exporter.scrape().await;
+    assert_eq!(
+        before.value("genesys_exporter_query_up", &[("query", "live")]),
+        1.0
+    );
+    run.sim.add_fault(FaultRule {
+        path_prefix: "/api/v2/routing/wrapupcodes".into(),
+        kind: FaultKind::Delay(Duration::from_secs(10)),
+        trigger: Trigger::Count(1),
+    });
+    let live = "  - {name: live, granularity: PT30M, settle_delay: 5s, group_by: [wrapUpCode], \
+                metrics: [nOffered]}\n";
     let reloaded_at = now();
     let (status, text) = run
         .reload_to(
-            &[query("kept", "nOffered", ""), query("live", "nOffered", "")],
+            &[query("kept", "nOffered", ""), live.into()],
             &[observed("now", "oWaiting")],
         )
         .await;
     assert_eq!(status, 200, "{text}");
+    let metrics = run.exporter.scrape().await;
+    assert!(
+        !run.sim
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/api/v2/routing/wrapupcodes")),
+        "the wrap-up codes arrived before the scrape: the query may have polled"
+    );
+    assert_eq!(
+        metrics.value("genesys_exporter_query_up", &[("query", "live")]),
+        0.0,
+        "the set's query_up outlived it"
+    );
+    assert!(
+        metrics
+            .find(
+                "genesys_exporter_query_last_success_timestamp_seconds",
+                &[("query", "live")]
+            )
+            .is_empty(),
+        "the set's last success outlived it"
+    );
     let metrics = wait_for_scrape(&run.exporter, "the query `live` and the set `now`", |m| {
         polled_since(m, "live", reloaded_at) && polled_since(m, "now", reloaded_at)
     })
@@ -233,7 +270,7 @@ async fn a_name_is_never_served_by_two_entries() {
 
     let (status, text) = run
         .reload_to(
-            &[query("kept", "nOffered", ""), query("live", "nOffered", "")],
+            &[query("kept", "nOffered", ""), live.into()],
             &[observed("now", "oWaiting"), observed("live", "oWaiting")],
         )
         .await;
