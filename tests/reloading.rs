@@ -323,10 +323,26 @@ async fn a_reload_logs_the_allow_unlisted_notes() {
 
 /// A reload that adds a dimension whose listing is slow answers at once; the query it
 /// left alone keeps polling meanwhile (`kept`, every 10 s, sends a request while the
-/// listing takes 20 s), and the added query polls once the names arrive, with them.
+/// listing takes 20 s), the query it changed that needs none of the new names polls at
+/// once (it used to wait for them too), and the added query polls once the names
+/// arrive, with them. The three are told apart by their granularity.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_does_not_wait_for_the_names_it_adds() {
-    let run = running(&[query("kept", "nOffered", ", refresh: 10s")], &[], &[]).await;
+    let changed = |metrics: &str| {
+        format!(
+            "  - {{name: changed, granularity: PT15M, settle_delay: 5s, group_by: [queueId], \
+             metrics: [{metrics}]}}\n"
+        )
+    };
+    let run = running(
+        &[
+            query("kept", "nOffered", ", refresh: 10s"),
+            changed("nOffered"),
+        ],
+        &[],
+        &[],
+    )
+    .await;
     run.exporter.wait_ready().await;
     let listing = "/api/v2/routing/wrapupcodes";
     run.sim.add_fault(FaultRule {
@@ -334,10 +350,11 @@ async fn a_reload_does_not_wait_for_the_names_it_adds() {
         kind: FaultKind::Delay(Duration::from_secs(20)),
         trigger: Trigger::Count(1),
     });
+    let reloading = Instant::now();
     let reloaded_at = now();
-    // `wrapped` in hours, so that `kept`'s requests (in 30 minutes) tell themselves apart.
     let (status, text) = run.reload_to(&[
             query("kept", "nOffered", ", refresh: 10s"),
+            changed("nOffered, tHandle"),
             "  - {name: wrapped, granularity: PT1H, settle_delay: 5s, group_by: [wrapUpCode], metrics: [nOffered]}\n".into(),
         ],
         &[]).await;
@@ -358,20 +375,24 @@ async fn a_reload_does_not_wait_for_the_names_it_adds() {
         .iter()
         .find(|r| r.path.starts_with(listing))
         .expect("`wrapped` polled before its names were read");
-    let kept_meanwhile = requests.iter().any(|r| {
-        r.path
-            .starts_with("/api/v2/analytics/conversations/aggregates")
-            && r.query
-                .as_ref()
-                .is_some_and(|q| q.granularity.as_deref() == Some("PT30M"))
-            && r.at > read.at
-            && r.at < read.answered
-    });
-    assert!(
-        kept_meanwhile,
-        "`kept` sent nothing while the listing was read; logs:\n{}",
-        run.exporter.logs()
-    );
+    let sent_meanwhile = |granularity: &str| {
+        requests.iter().any(|r| {
+            r.path
+                .starts_with("/api/v2/analytics/conversations/aggregates")
+                && r.query
+                    .as_ref()
+                    .is_some_and(|q| q.granularity.as_deref() == Some(granularity))
+                && r.at > reloading
+                && r.at < read.answered
+        })
+    };
+    for (query, granularity) in [("kept", "PT30M"), ("changed", "PT15M")] {
+        assert!(
+            sent_meanwhile(granularity),
+            "`{query}` sent nothing while the listing was read; logs:\n{}",
+            run.exporter.logs()
+        );
+    }
     assert!(
         metrics
             .samples
