@@ -53,6 +53,16 @@ struct Running {
 /// and more `flags`.
 async fn running(queries: &[String], observations: &[String], flags: &[(&str, &str)]) -> Running {
     let sim = simulator(SimulatorConfig::default()).await;
+    running_against(sim, queries, observations, flags)
+}
+
+/// As [`running`], against `sim` (set up with faults from the start, say).
+fn running_against(
+    sim: Simulator,
+    queries: &[String],
+    observations: &[String],
+    flags: &[(&str, &str)],
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     write_config(&config, queries, observations);
@@ -402,6 +412,63 @@ async fn a_reload_does_not_wait_for_the_names_it_adds() {
                     .get("wrap_up_code_name")
                     .is_some_and(|n| !n.is_empty())),
         "the added query's first series have no names"
+    );
+}
+
+/// A reload while the first queue names of start-up are still being read (the listing
+/// takes 10 s here): the queue query it adds waits for them, as the queries of start-up
+/// do, so its first series have queue names. (Its gate used to be open at once, since
+/// the reload itself added no dimension.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_during_the_first_names_waits_for_them_where_needed() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let listing = "/api/v2/routing/queues";
+    sim.add_fault(FaultRule {
+        path_prefix: listing.into(),
+        kind: FaultKind::Delay(Duration::from_secs(10)),
+        trigger: Trigger::Count(1),
+    });
+    let run = running_against(sim, &[query("kept", "nOffered", "")], &[], &[]);
+    let reloaded_at = now();
+    let (status, text) = run
+        .reload_to(
+            &[
+                query("kept", "nOffered", ""),
+                "  - {name: added, granularity: PT15M, settle_delay: 5s, group_by: [queueId], \
+                 metrics: [nOffered]}\n"
+                    .into(),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let metrics = wait_for_scrape(&run.exporter, "`added` polled", |m| {
+        polled_since(m, "added", reloaded_at)
+    })
+    .await;
+    let requests = run.sim.requests();
+    // Recorded once answered: none yet means `added` polled before it.
+    let read = requests.iter().find(|r| r.path.starts_with(listing));
+    let first = requests
+        .iter()
+        .find(|r| {
+            r.query
+                .as_ref()
+                .is_some_and(|q| q.granularity.as_deref() == Some("PT15M"))
+        })
+        .expect("`added` sent nothing");
+    assert!(
+        read.is_some_and(|read| first.at >= read.answered),
+        "`added` polled before the first queue names arrived; logs:\n{}",
+        run.exporter.logs()
+    );
+    assert!(
+        metrics
+            .samples
+            .iter()
+            .filter(|s| s.labels.get("query").is_some_and(|q| q == "added"))
+            .any(|s| s.labels.get("queue_name").is_some_and(|n| !n.is_empty())),
+        "the added query's first series have no queue names"
     );
 }
 
