@@ -51,7 +51,17 @@ pub struct Pollers {
     running: BTreeMap<String, Running>,
     /// The first reads of listings a reload added, while they last.
     first_names: Vec<JoinHandle<()>>,
+    /// The first reads of names still under way, start-up's and reloads': a poller
+    /// started meanwhile that needs one of their dimensions waits for them too.
+    reading: Vec<Reading>,
     names: Option<JoinHandle<()>>,
+}
+
+/// A first read of names: the dimensions it reads and the gate that opens once it ends.
+#[derive(Debug)]
+struct Reading {
+    dimensions: Vec<&'static str>,
+    gate: NamesGate,
 }
 
 /// What runs under one name.
@@ -69,8 +79,9 @@ struct Running {
 }
 
 /// Open once the first names a start or reload asked for have arrived (or
-/// [`FIRST_NAMES_TIMEOUT`] has passed): the pollers it started wait for it before their
-/// first poll, so that their first series have names, and nothing else waits for it.
+/// [`FIRST_NAMES_TIMEOUT`] has passed): a poller started meanwhile whose dimensions are
+/// among them waits for it before its first poll, so that its first series have names,
+/// and nothing else waits for it.
 type NamesGate = watch::Receiver<bool>;
 
 /// What a reload did, for the log and the `/-/reload` answer: queries and observation
@@ -109,16 +120,29 @@ impl Definition {
         }
     }
 
-    /// Starts its poller, which polls first once `gate` opens.
-    fn start(self, context: &PollContext, gate: NamesGate) -> Running {
+    /// The dimensions whose names label its series: a query's `group_by`, the queues
+    /// of an observation set (as [`config::named_dimensions`] counts them).
+    fn named_dimensions(&self) -> Vec<&str> {
+        match self {
+            Definition::Query(query) => {
+                config::named_dimensions(std::slice::from_ref(query), &[]).collect()
+            }
+            Definition::Observations(set) => {
+                config::named_dimensions(&[], std::slice::from_ref(set)).collect()
+            }
+        }
+    }
+
+    /// Starts its poller, which polls first once every one of `gates` opens.
+    fn start(self, context: &PollContext, gates: Vec<NamesGate>) -> Running {
         let (active, task) = match &self {
             Definition::Query(query) => {
                 let poller = Poller::new(query.clone(), context.clone());
-                (poller.active(), tokio::spawn(after(gate, poller.run())))
+                (poller.active(), tokio::spawn(after(gates, poller.run())))
             }
             Definition::Observations(set) => {
                 let poller = ObservationPoller::new(set.clone(), context.clone());
-                (poller.active(), tokio::spawn(after(gate, poller.run())))
+                (poller.active(), tokio::spawn(after(gates, poller.run())))
             }
         };
         Running {
@@ -129,9 +153,11 @@ impl Definition {
     }
 }
 
-/// Runs `poll` once `gate` opens (or its sender is gone).
-async fn after(mut gate: NamesGate, poll: impl Future<Output = ()>) {
-    let _ = gate.wait_for(|open| *open).await;
+/// Runs `poll` once every one of `gates` opens (or its sender is gone).
+async fn after(gates: Vec<NamesGate>, poll: impl Future<Output = ()>) {
+    for mut gate in gates {
+        let _ = gate.wait_for(|open| *open).await;
+    }
     poll.await;
 }
 
@@ -150,6 +176,7 @@ impl Pollers {
             names_refresh,
             running: BTreeMap::new(),
             first_names: Vec::new(),
+            reading: Vec::new(),
             names: None,
         };
         pollers.apply(queries, observations).await;
@@ -158,8 +185,8 @@ impl Pollers {
 
     /// Makes the running pollers match `queries` and `observations` (see the module
     /// documentation). A name that changes kind (a query where an observation set
-    /// was, or back) is a changed entry whose old series go at once, since the new
-    /// ones are of another kind.
+    /// was, or back) is a changed entry whose old series and self-metrics go at once,
+    /// since the new ones are of another kind: its `query_up` is 0 until it first polls.
     pub async fn apply(
         &mut self,
         queries: Vec<QueryConfig>,
@@ -198,6 +225,10 @@ impl Pollers {
             if let Some(running) = self.running.remove(name) {
                 running.stop().await;
             }
+            if other_kind.contains(name) {
+                // The new entry's poller registers the name afresh (up 0) when it starts.
+                self.context.telemetry.forget_polls(name);
+            }
         }
         if !other_kind.is_empty() {
             store.reconfigure(
@@ -210,7 +241,7 @@ impl Pollers {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "removed; its series are gone");
         }
-        let gate = self.ensure_names(&queries, &observations);
+        self.ensure_names(&queries, &observations);
         for definition in wanted {
             let name = definition.name().to_string();
             if self.running.contains_key(&name) {
@@ -219,31 +250,40 @@ impl Pollers {
             if !retired.contains(&name) {
                 changes.added += 1;
             }
-            let running = definition.start(&self.context, gate.clone());
+            let gates = self.gates_for(&definition);
+            let running = definition.start(&self.context, gates);
             self.running.insert(name, running);
         }
         changes
     }
 
+    /// The gates of the first reads under way whose dimensions `definition` needs:
+    /// what its poller waits for before its first poll (nothing, mostly).
+    fn gates_for(&self, definition: &Definition) -> Vec<NamesGate> {
+        let needs = definition.named_dimensions();
+        self.reading
+            .iter()
+            .filter(|reading| reading.dimensions.iter().any(|d| needs.contains(d)))
+            .map(|reading| reading.gate.clone())
+            .collect()
+    }
+
     /// Starts reading the listings of the named dimensions that `queries` group by and
     /// nothing did before (and the queues while queues are observed: their names label
     /// the series, and `queues: all` is the list they come with), and the refresher once
-    /// some dimension is in use. Returns the gate the pollers started now wait on; no
-    /// one else waits, so a reload answers, and the pollers it left alone poll on, while
-    /// a slow listing is read. The directory is shared by every poller, so a dimension
-    /// added here names the series of every query.
-    fn ensure_names(
-        &mut self,
-        queries: &[QueryConfig],
-        observations: &[ObservationConfig],
-    ) -> NamesGate {
-        let (opened, gate) = watch::channel(false);
+    /// some dimension is in use. The read joins [`Pollers::reading`] until it ends: only
+    /// the pollers started meanwhile that need its dimensions wait for it, so a reload
+    /// answers, and every other poller polls on, while a slow listing is read. The
+    /// directory is shared by every poller, so a dimension added here names the series
+    /// of every query.
+    fn ensure_names(&mut self, queries: &[QueryConfig], observations: &[ObservationConfig]) {
+        self.reading.retain(|reading| !*reading.gate.borrow());
         let names = Arc::clone(&self.context.names);
         let added = names.set_dimensions(config::named_dimensions(queries, observations));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
-            let _ = opened.send(true);
-            return gate;
+            return;
         }
+        let (opened, gate) = watch::channel(false);
         let client = Arc::clone(&self.context.client);
         // At start-up the directory may have been built with its dimensions already.
         let first = if self.names.is_some() {
@@ -251,6 +291,10 @@ impl Pollers {
         } else {
             names.dimensions()
         };
+        self.reading.push(Reading {
+            dimensions: first.clone(),
+            gate,
+        });
         let read = async move {
             if tokio::time::timeout(
                 FIRST_NAMES_TIMEOUT,
@@ -276,7 +320,6 @@ impl Pollers {
                 read.await;
             }));
         }
-        gate
     }
 }
 

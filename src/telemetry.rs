@@ -358,6 +358,18 @@ impl Telemetry {
     /// disappear from the next scrape.
     pub fn forget_query(&self, query: &str) {
         let labels = query_labels(query);
+        self.planned_requests_per_minute.remove(&labels);
+        self.effective_refresh.remove(&labels);
+        self.forget_polls(query);
+    }
+
+    /// Removes the series a name's poller made (up, last success, durations,
+    /// warnings, its description) and keeps its plan's: for a name a reload gives to
+    /// an entry of the other kind, whose plan the reload has just made and whose new
+    /// poller registers afresh, so that the old kind's `query_up` and last success do
+    /// not pass for the new entry's.
+    pub fn forget_polls(&self, query: &str) {
+        let labels = query_labels(query);
         self.polls_delayed.remove(&labels);
         self.query_up.remove(&labels);
         self.query_last_success.remove(&labels);
@@ -366,8 +378,6 @@ impl Telemetry {
         self.query_interval.remove(&labels);
         self.query_settle_delay.remove(&labels);
         self.query_requests_per_poll.remove(&labels);
-        self.planned_requests_per_minute.remove(&labels);
-        self.effective_refresh.remove(&labels);
         self.changed();
     }
 

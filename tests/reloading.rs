@@ -53,6 +53,16 @@ struct Running {
 /// and more `flags`.
 async fn running(queries: &[String], observations: &[String], flags: &[(&str, &str)]) -> Running {
     let sim = simulator(SimulatorConfig::default()).await;
+    running_against(sim, queries, observations, flags)
+}
+
+/// As [`running`], against `sim` (set up with faults from the start, say).
+fn running_against(
+    sim: Simulator,
+    queries: &[String],
+    observations: &[String],
+    flags: &[(&str, &str)],
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     write_config(&config, queries, observations);
@@ -147,12 +157,17 @@ fn polled_since(metrics: &Metrics, query: &str, since: f64) -> bool {
 /// restarts with its new metrics, a removed one's series and self-metrics go, an added
 /// one starts; before, a reload warned that they took a restart and left them as they
 /// were.
+///
+/// The unchanged set `stays` refreshes every 10 minutes, so it polls once in this test,
+/// at start-up: had the reload restarted it, it would have polled again at once, beside
+/// the changed and added sets, and its last success would have moved.
 #[tokio::test(flavor = "multi_thread")]
 async fn observation_sets_are_added_changed_and_removed_by_a_reload() {
+    let stays = "  - {name: stays, refresh: 10m, metrics: [oWaiting]}\n".to_string();
     let run = running(
         &[query("kept", "nOffered", "")],
         &[
-            observed("stays", "oWaiting"),
+            stays.clone(),
             observed("changes", "oWaiting"),
             observed("goes", "oWaiting"),
         ],
@@ -160,12 +175,19 @@ async fn observation_sets_are_added_changed_and_removed_by_a_reload() {
     )
     .await;
     run.exporter.wait_ready().await;
+    let last_success = |metrics: &Metrics| {
+        metrics.value(
+            "genesys_exporter_query_last_success_timestamp_seconds",
+            &[("query", "stays")],
+        )
+    };
+    let stays_polled_at = last_success(&run.exporter.scrape().await);
     let reloaded_at = now();
     let (status, text) = run
         .reload_to(
             &[query("kept", "nOffered", "")],
             &[
-                observed("stays", "oWaiting"),
+                stays,
                 observed("changes", "oWaiting, oInteracting"),
                 observed("arrives", "oWaiting"),
             ],
@@ -192,17 +214,20 @@ async fn observation_sets_are_added_changed_and_removed_by_a_reload() {
         !queries_of(&metrics, "genesys_exporter_").contains("goes"),
         "the removed set's self-metrics stay"
     );
-    assert!(
-        !run.exporter.logs().contains("restart the exporter"),
-        "{}",
-        run.exporter.logs()
+    assert_eq!(
+        last_success(&metrics),
+        stays_polled_at,
+        "the unchanged set was restarted"
     );
 }
 
 /// Renaming the observation set `live` to `now` and adding a query `live` leaves one
 /// entry named `live`: the query. (The set used to keep running beside the query, both
-/// publishing under `query="live"` and sharing its `query_up`.) A file in which a query
-/// and an observation set share a name is refused, naming both.
+/// publishing under `query="live"` and sharing its `query_up`.) The set's self-metrics
+/// go with it: until the query first polls (held back here by a slow wrap-up code
+/// listing it waits for), `query_up{query="live"}` is 0 and it has no last success
+/// (they used to stay the set's, 1 and its time). A file in which a query and an
+/// observation set share a name is refused, naming both.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_name_is_never_served_by_two_entries() {
     let run = running(
@@ -212,14 +237,48 @@ async fn a_name_is_never_served_by_two_entries() {
     )
     .await;
     run.exporter.wait_ready().await;
+    let before = run.exporter.scrape().await;
+    assert_eq!(
+        before.value("genesys_exporter_query_up", &[("query", "live")]),
+        1.0
+    );
+    run.sim.add_fault(FaultRule {
+        path_prefix: "/api/v2/routing/wrapupcodes".into(),
+        kind: FaultKind::Delay(Duration::from_secs(10)),
+        trigger: Trigger::Count(1),
+    });
+    let live = "  - {name: live, granularity: PT30M, settle_delay: 5s, group_by: [wrapUpCode], \
+                metrics: [nOffered]}\n";
     let reloaded_at = now();
     let (status, text) = run
         .reload_to(
-            &[query("kept", "nOffered", ""), query("live", "nOffered", "")],
+            &[query("kept", "nOffered", ""), live.into()],
             &[observed("now", "oWaiting")],
         )
         .await;
     assert_eq!(status, 200, "{text}");
+    let metrics = run.exporter.scrape().await;
+    assert!(
+        !run.sim
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/api/v2/routing/wrapupcodes")),
+        "the wrap-up codes arrived before the scrape: the query may have polled"
+    );
+    assert_eq!(
+        metrics.value("genesys_exporter_query_up", &[("query", "live")]),
+        0.0,
+        "the set's query_up outlived it"
+    );
+    assert!(
+        metrics
+            .find(
+                "genesys_exporter_query_last_success_timestamp_seconds",
+                &[("query", "live")]
+            )
+            .is_empty(),
+        "the set's last success outlived it"
+    );
     let metrics = wait_for_scrape(&run.exporter, "the query `live` and the set `now`", |m| {
         polled_since(m, "live", reloaded_at) && polled_since(m, "now", reloaded_at)
     })
@@ -233,7 +292,7 @@ async fn a_name_is_never_served_by_two_entries() {
 
     let (status, text) = run
         .reload_to(
-            &[query("kept", "nOffered", ""), query("live", "nOffered", "")],
+            &[query("kept", "nOffered", ""), live.into()],
             &[observed("now", "oWaiting"), observed("live", "oWaiting")],
         )
         .await;
@@ -260,6 +319,10 @@ async fn a_reload_logs_the_allow_unlisted_notes() {
         )
         .await;
     assert_eq!(status, 200, "{text}");
+    // The log collector may append the line just after the answer.
+    run.exporter
+        .wait_for_log("needs no `allow_unlisted` entry")
+        .await;
     let logs = run.exporter.logs();
     let note = logs
         .lines()
@@ -269,10 +332,27 @@ async fn a_reload_logs_the_allow_unlisted_notes() {
 }
 
 /// A reload that adds a dimension whose listing is slow answers at once; the query it
-/// left alone keeps polling meanwhile, and the added query polls once the names arrive.
+/// left alone keeps polling meanwhile (`kept`, every 10 s, sends a request while the
+/// listing takes 20 s), the query it changed that needs none of the new names polls at
+/// once (it used to wait for them too), and the added query polls once the names
+/// arrive, with them. The three are told apart by their granularity.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_does_not_wait_for_the_names_it_adds() {
-    let run = running(&[query("kept", "nOffered", ", refresh: 10s")], &[], &[]).await;
+    let changed = |metrics: &str| {
+        format!(
+            "  - {{name: changed, granularity: PT15M, settle_delay: 5s, group_by: [queueId], \
+             metrics: [{metrics}]}}\n"
+        )
+    };
+    let run = running(
+        &[
+            query("kept", "nOffered", ", refresh: 10s"),
+            changed("nOffered"),
+        ],
+        &[],
+        &[],
+    )
+    .await;
     run.exporter.wait_ready().await;
     let listing = "/api/v2/routing/wrapupcodes";
     run.sim.add_fault(FaultRule {
@@ -280,31 +360,49 @@ async fn a_reload_does_not_wait_for_the_names_it_adds() {
         kind: FaultKind::Delay(Duration::from_secs(20)),
         trigger: Trigger::Count(1),
     });
+    let reloading = Instant::now();
     let reloaded_at = now();
     let (status, text) = run.reload_to(&[
             query("kept", "nOffered", ", refresh: 10s"),
-            "  - {name: wrapped, granularity: PT30M, settle_delay: 5s, group_by: [wrapUpCode], metrics: [nOffered]}\n".into(),
+            changed("nOffered, tHandle"),
+            "  - {name: wrapped, granularity: PT1H, settle_delay: 5s, group_by: [wrapUpCode], metrics: [nOffered]}\n".into(),
         ],
         &[]).await;
     assert_eq!(status, 200, "{text}");
-    let answered = |sim: &Simulator| sim.requests().iter().any(|r| r.path.starts_with(listing));
     assert!(
-        !answered(&run.sim),
+        !run.sim
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with(listing)),
         "the listing was answered before the reload"
-    );
-    wait_for_scrape(&run.exporter, "`kept` polled again", |m| {
-        polled_since(m, "kept", reloaded_at)
-    })
-    .await;
-    assert!(
-        !answered(&run.sim),
-        "the listing was answered before `kept` polled"
     );
     let metrics = wait_for_scrape(&run.exporter, "`wrapped` polled", |m| {
         polled_since(m, "wrapped", reloaded_at)
     })
     .await;
-    assert!(answered(&run.sim));
+    let requests = run.sim.requests();
+    let read = requests
+        .iter()
+        .find(|r| r.path.starts_with(listing))
+        .expect("`wrapped` polled before its names were read");
+    let sent_meanwhile = |granularity: &str| {
+        requests.iter().any(|r| {
+            r.path
+                .starts_with("/api/v2/analytics/conversations/aggregates")
+                && r.query
+                    .as_ref()
+                    .is_some_and(|q| q.granularity.as_deref() == Some(granularity))
+                && r.at > reloading
+                && r.at < read.answered
+        })
+    };
+    for (query, granularity) in [("kept", "PT30M"), ("changed", "PT15M")] {
+        assert!(
+            sent_meanwhile(granularity),
+            "`{query}` sent nothing while the listing was read; logs:\n{}",
+            run.exporter.logs()
+        );
+    }
     assert!(
         metrics
             .samples
@@ -314,6 +412,63 @@ async fn a_reload_does_not_wait_for_the_names_it_adds() {
                     .get("wrap_up_code_name")
                     .is_some_and(|n| !n.is_empty())),
         "the added query's first series have no names"
+    );
+}
+
+/// A reload while the first queue names of start-up are still being read (the listing
+/// takes 10 s here): the queue query it adds waits for them, as the queries of start-up
+/// do, so its first series have queue names. (Its gate used to be open at once, since
+/// the reload itself added no dimension.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_during_the_first_names_waits_for_them_where_needed() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let listing = "/api/v2/routing/queues";
+    sim.add_fault(FaultRule {
+        path_prefix: listing.into(),
+        kind: FaultKind::Delay(Duration::from_secs(10)),
+        trigger: Trigger::Count(1),
+    });
+    let run = running_against(sim, &[query("kept", "nOffered", "")], &[], &[]);
+    let reloaded_at = now();
+    let (status, text) = run
+        .reload_to(
+            &[
+                query("kept", "nOffered", ""),
+                "  - {name: added, granularity: PT15M, settle_delay: 5s, group_by: [queueId], \
+                 metrics: [nOffered]}\n"
+                    .into(),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let metrics = wait_for_scrape(&run.exporter, "`added` polled", |m| {
+        polled_since(m, "added", reloaded_at)
+    })
+    .await;
+    let requests = run.sim.requests();
+    // Recorded once answered: none yet means `added` polled before it.
+    let read = requests.iter().find(|r| r.path.starts_with(listing));
+    let first = requests
+        .iter()
+        .find(|r| {
+            r.query
+                .as_ref()
+                .is_some_and(|q| q.granularity.as_deref() == Some("PT15M"))
+        })
+        .expect("`added` sent nothing");
+    assert!(
+        read.is_some_and(|read| first.at >= read.answered),
+        "`added` polled before the first queue names arrived; logs:\n{}",
+        run.exporter.logs()
+    );
+    assert!(
+        metrics
+            .samples
+            .iter()
+            .filter(|s| s.labels.get("query").is_some_and(|q| q == "added"))
+            .any(|s| s.labels.get("queue_name").is_some_and(|n| !n.is_empty())),
+        "the added query's first series have no queue names"
     );
 }
 

@@ -4,15 +4,13 @@
 //! This is the table the permissions table of docs/security.md is held to
 //! (`tests/permissions.rs`): a call with no row there would send a user who grants
 //! "exactly these permissions" into a 403. The paths come from the constants the client
-//! sends to ([`super::AGGREGATES_PATH`], [`super::OBSERVATIONS_PATH`], the listings of
-//! [`super::names::DIMENSIONS`]), and the same test scans the sources for API paths
-//! this table does not know.
+//! sends to ([`super::region::TOKEN_PATH`], [`super::AGGREGATES_PATH`],
+//! [`super::OBSERVATIONS_PATH`], the listings of [`super::names::DIMENSIONS`]), and the
+//! same test scans the sources for API paths this table does not know.
 
 use super::names::DIMENSIONS;
+use super::region::TOKEN_PATH;
 use super::{AGGREGATES_PATH, OBSERVATIONS_PATH};
-
-/// The OAuth token endpoint, on the login host (see [`super::region::Endpoints::token`]).
-pub const TOKEN_PATH: &str = "/oauth/token";
 
 /// One kind of request the exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,10 @@
 
 use reqwest::Url;
 
+/// The OAuth token endpoint's path, on the login host ([`Endpoints::token`]); the
+/// permissions table lists it too.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
 /// Region keys and hosts, as published by Genesys (see `shared/genesys-api.md`).
 const REGIONS: &[(&str, &str)] = &[
     ("us_east_1", "mypurecloud.com"),
@@ -90,7 +94,7 @@ impl Endpoints {
 
     /// The URL of the OAuth token endpoint.
     pub fn token(&self) -> Url {
-        join(&self.login_base, "/oauth/token")
+        join(&self.login_base, TOKEN_PATH)
     }
 }
 

@@ -640,11 +640,10 @@ mod tests {
     #[test]
     fn the_builtin_set_costs_as_many_series_whatever_presences_the_org_defines() {
         let queues: Vec<String> = (0..3).map(|i| format!("q{i}")).collect();
-        let live = ObservationConfig::builtin_live();
-        let count = |per_system| {
+        let count = |set: &ObservationConfig, per_system| {
             let answer = org_with_presences(&queues, per_system);
             let mapped = map_observations(
-                &live,
+                set,
                 &queues,
                 &[answer],
                 &HashMap::new(),
@@ -653,10 +652,21 @@ mod tests {
             // Less the one timestamp of the set.
             (series_count(&mapped.series) - 1) / queues.len()
         };
-        let (ten, thirty) = (count(1), count(3));
+        let live = ObservationConfig::builtin_live();
+        let (ten, thirty) = (count(&live, 1), count(&live, 3));
         assert_eq!(ten, thirty, "series a queue with 10 and with 30 presences");
         // The budget docs/configuration.md and BENCHMARKS.md give for 1,000 queues.
         assert!(ten <= 27, "{ten} series a queue");
+        // The built-in set leaves `oUserPresences` out, which alone makes the above
+        // hold; a set with it, summed per system presence, costs as much whatever the
+        // org's presences too.
+        let summed = config("");
+        assert!(summed.metrics.iter().any(|m| m == "oUserPresences"));
+        let (ten, thirty) = (count(&summed, 1), count(&summed, 3));
+        assert_eq!(
+            ten, thirty,
+            "series a queue with oUserPresences, 10 and 30 presences"
+        );
     }
 
     #[test]

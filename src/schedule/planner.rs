@@ -12,10 +12,19 @@ use crate::telemetry::Telemetry;
 /// The plan in effect and what it was made from.
 #[derive(Debug)]
 pub struct Planner {
-    config: Mutex<Config>,
+    /// One lock for both, held from reading the config to adopting the plan made from
+    /// it: a re-plan for a new queue count and a reload's re-plan run one after the
+    /// other, so the plan in effect is always made from the config in effect (a poller
+    /// that read the old config could otherwise adopt its plan after the reload's).
+    state: Mutex<State>,
     names_refresh: Duration,
     budget: u32,
-    current: Mutex<Plan>,
+}
+
+#[derive(Debug)]
+struct State {
+    config: Config,
+    plan: Plan,
 }
 
 impl Planner {
@@ -28,22 +37,24 @@ impl Planner {
         telemetry: &Telemetry,
     ) -> Result<Planner, OverBudget> {
         let plan = plan::make(config, None, names_refresh, budget)?;
-        let planner = Planner {
-            config: Mutex::new(config.clone()),
+        adopt(&plan, telemetry);
+        Ok(Planner {
+            state: Mutex::new(State {
+                config: config.clone(),
+                plan,
+            }),
             names_refresh,
             budget,
-            current: Mutex::new(plan.clone()),
-        };
-        planner.adopt(plan, telemetry);
-        Ok(planner)
+        })
     }
 
     /// The plan in effect.
     pub fn current(&self) -> Plan {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.state().plan.clone()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The effective refresh of `name`, after making the plan again if `queues`, the
@@ -60,26 +71,27 @@ impl Planner {
         queues: usize,
         telemetry: &Telemetry,
     ) -> Option<Duration> {
-        let new_count = queues > 0 && self.current().queues != Some(queues);
-        let made = {
-            let config = self.config.lock().unwrap_or_else(|p| p.into_inner());
-            let covers_the_org = config
-                .observations
-                .iter()
-                .any(|o| o.name == name && o.queues == QueueSelection::All);
-            (new_count && covers_the_org)
-                .then(|| plan::make(&config, Some(queues), self.names_refresh, self.budget))
-        };
-        match made {
-            Some(Ok(plan)) => self.adopt(plan, telemetry),
-            // Queries did fit at start-up and do not depend on the queue count; only the
-            // names pages grew. Keep the last plan and say so.
-            Some(Err(err)) => {
-                tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
+        let mut state = self.state();
+        let new_count = queues > 0 && state.plan.queues != Some(queues);
+        let covers_the_org = state
+            .config
+            .observations
+            .iter()
+            .any(|o| o.name == name && o.queues == QueueSelection::All);
+        if new_count && covers_the_org {
+            match plan::make(&state.config, Some(queues), self.names_refresh, self.budget) {
+                Ok(plan) => {
+                    adopt(&plan, telemetry);
+                    state.plan = plan;
+                }
+                // Queries did fit at start-up and do not depend on the queue count; only
+                // the names pages grew. Keep the last plan and say so.
+                Err(err) => {
+                    tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
+                }
             }
-            None => {}
         }
-        self.current().effective_refresh(name)
+        state.plan.effective_refresh(name)
     }
 
     /// Makes the plan again for a reloaded config, queries and observation sets alike,
@@ -87,41 +99,41 @@ impl Planner {
     /// interval queries and names alone exceed the budget, so that the reload is refused
     /// whole.
     pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
-        let plan = plan::make(
-            config,
-            self.current().queues,
-            self.names_refresh,
-            self.budget,
-        )?;
-        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
-        self.adopt(plan, telemetry);
+        let mut state = self.state();
+        let plan = plan::make(config, state.plan.queues, self.names_refresh, self.budget)?;
+        adopt(&plan, telemetry);
+        *state = State {
+            config: config.clone(),
+            plan,
+        };
         Ok(())
     }
+}
 
-    fn adopt(&self, plan: Plan, telemetry: &Telemetry) {
-        for entry in &plan.entries {
-            telemetry.describe_plan(
-                &entry.name,
-                entry.requests_per_minute(),
-                entry.effective_refresh,
-            );
-        }
-        telemetry.describe_plan("(names)", plan.names_per_minute, Duration::ZERO);
-        for entry in plan.stretched() {
-            tracing::warn!(
-                query = %entry.name,
-                refresh = %humantime::format_duration(entry.refresh),
-                effective_refresh = %humantime::format_duration(entry.effective_refresh),
-                "observations stretched to fit the API budget"
-            );
-        }
-        tracing::info!(
-            total_per_minute = plan.total_per_minute(),
-            budget = plan.budget,
-            "request plan\n{plan}"
+/// Publishes `plan` (its gauges, a warning per stretched set, the table in the log);
+/// called under the state lock, so that plans are published in the order adopted.
+fn adopt(plan: &Plan, telemetry: &Telemetry) {
+    for entry in &plan.entries {
+        telemetry.describe_plan(
+            &entry.name,
+            entry.requests_per_minute(),
+            entry.effective_refresh,
         );
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = plan;
     }
+    telemetry.describe_plan("(names)", plan.names_per_minute, Duration::ZERO);
+    for entry in plan.stretched() {
+        tracing::warn!(
+            query = %entry.name,
+            refresh = %humantime::format_duration(entry.refresh),
+            effective_refresh = %humantime::format_duration(entry.effective_refresh),
+            "observations stretched to fit the API budget"
+        );
+    }
+    tracing::info!(
+        total_per_minute = plan.total_per_minute(),
+        budget = plan.budget,
+        "request plan\n{plan}"
+    );
 }
 
 #[cfg(test)]
