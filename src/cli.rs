@@ -359,6 +359,9 @@ impl From<crate::history::HistoryError> for Failure {
         match err {
             crate::history::HistoryError::BadInput(message) => Failure::BadInput(message),
             crate::history::HistoryError::Runtime(message) => Failure::Runtime(message),
+            closed @ crate::history::HistoryError::OutputClosed => {
+                Failure::Runtime(closed.to_string())
+            }
         }
     }
 }

@@ -907,3 +907,30 @@ async fn a_table_shows_the_supervisor_columns_and_columns_picks_others() {
         "{error}"
     );
 }
+
+/// `report ... | head`: the reader leaving is how a pipeline ends. The report stops
+/// fetching and exits 0, saying so in the log, instead of failing with a broken pipe.
+#[test]
+fn a_report_whose_reader_goes_away_stops_quietly() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(common::binary())
+        .args(["report", "--demo", "--from", "-2d", "--format", "csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the exporter starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut header = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut header)
+        .expect("the report's first line");
+    assert!(header.contains("interval_start,"), "{header}");
+    // The reader goes away with two days of rows still to write.
+    let output = child.wait_with_output().expect("the exporter exits");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {logs}", output.status);
+    assert!(
+        logs.contains("standard output was closed by its reader"),
+        "{logs}"
+    );
+}

@@ -116,6 +116,20 @@ pub enum HistoryError {
     /// The API failed after its retries, or the output could not be written.
     #[error("{0}")]
     Runtime(String),
+    /// The reader of the output went away (`report ... | head`): nothing more is worth
+    /// fetching, and for standard output that is how a pipeline ends, not a failure.
+    #[error("the output was closed by its reader")]
+    OutputClosed,
+}
+
+/// The error of writing the output: [`HistoryError::OutputClosed`] for a reader that
+/// went away, otherwise `context` and the cause.
+fn write_error(context: &str, err: std::io::Error) -> HistoryError {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        HistoryError::OutputClosed
+    } else {
+        HistoryError::Runtime(format!("{context}: {err}"))
+    }
 }
 
 /// A query and the buckets of its range.
@@ -298,7 +312,7 @@ async fn fetch_all(
                 FetchError::Api { .. } => {
                     HistoryError::Runtime(format!("{err}; nothing was written to the output"))
                 }
-                FetchError::Write(_) => HistoryError::Runtime(err.to_string()),
+                FetchError::Write(err) => write_error("cannot write the output", err),
             })?;
     }
     progress.finish();
@@ -324,8 +338,7 @@ pub async fn report(
     let columns = Columns::of(&planned.iter().map(|p| p.query).collect::<Vec<_>>());
     let selection =
         Selection::parse(args.columns.as_deref(), &columns).map_err(HistoryError::BadInput)?;
-    let write_error =
-        |err: std::io::Error| HistoryError::Runtime(format!("cannot write the report: {err}"));
+    let cannot_write = |err| write_error("cannot write the report", err);
     match &args.output {
         Some(path) => {
             let file =
@@ -335,23 +348,33 @@ pub async fn report(
             let rows = writer.rows();
             writer
                 .finish()
-                .map_err(write_error)?
+                .map_err(cannot_write)?
                 .commit()
-                .map_err(write_error)?;
+                .map_err(cannot_write)?;
             tracing::info!(file = %path.display(), rows, requests, "report written");
         }
         None => {
             let stdout = std::io::stdout().lock();
             let mut writer =
                 ReportWriter::new(std::io::BufWriter::new(stdout), format, columns, selection);
-            let requests = fetch_all(client, &planned, &mut writer).await?;
-            let rows = writer.rows();
-            writer
-                .finish()
-                .map_err(write_error)?
-                .flush()
-                .map_err(write_error)?;
-            tracing::info!(rows, requests, "report written");
+            let written = async {
+                let requests = fetch_all(client, &planned, &mut writer).await?;
+                let rows = writer.rows();
+                writer
+                    .finish()
+                    .map_err(cannot_write)?
+                    .flush()
+                    .map_err(cannot_write)?;
+                tracing::info!(rows, requests, "report written");
+                Ok(())
+            };
+            match written.await {
+                // `report | head`: the reader has what it wanted.
+                Err(HistoryError::OutputClosed) => {
+                    tracing::info!("standard output was closed by its reader; the report stopped");
+                }
+                other => return other,
+            }
         }
     }
     Ok(())
