@@ -49,19 +49,19 @@ pub struct Pollers {
     context: PollContext,
     names_refresh: Duration,
     running: BTreeMap<String, Running>,
-    /// The first reads of listings a reload added, while they last.
-    first_names: Vec<JoinHandle<()>>,
     /// The first reads of names still under way, start-up's and reloads': a poller
     /// started meanwhile that needs one of their dimensions waits for them too.
     reading: Vec<Reading>,
     names: Option<JoinHandle<()>>,
 }
 
-/// A first read of names: the dimensions it reads and the gate that opens once it ends.
+/// A first read of names: the dimensions it reads, the gate that opens once it ends,
+/// and its task (none for start-up's read, which runs on the refresher's task).
 #[derive(Debug)]
 struct Reading {
     dimensions: Vec<&'static str>,
     gate: NamesGate,
+    task: Option<JoinHandle<()>>,
 }
 
 /// What runs under one name.
@@ -175,7 +175,6 @@ impl Pollers {
             context,
             names_refresh,
             running: BTreeMap::new(),
-            first_names: Vec::new(),
             reading: Vec::new(),
             names: None,
         };
@@ -291,10 +290,7 @@ impl Pollers {
         } else {
             names.dimensions()
         };
-        self.reading.push(Reading {
-            dimensions: first.clone(),
-            gate,
-        });
+        let dimensions = first.clone();
         let read = async move {
             if tokio::time::timeout(
                 FIRST_NAMES_TIMEOUT,
@@ -308,18 +304,23 @@ impl Pollers {
             let _ = opened.send(true);
             (names, client)
         };
-        if self.names.is_none() {
+        let task = if self.names.is_none() {
             let period = self.names_refresh;
             self.names = Some(tokio::spawn(async move {
                 let (names, client) = read.await;
                 names.keep_fresh(client, period).await;
             }));
+            None
         } else {
-            self.first_names.retain(|task| !task.is_finished());
-            self.first_names.push(tokio::spawn(async move {
+            Some(tokio::spawn(async move {
                 read.await;
-            }));
-        }
+            }))
+        };
+        self.reading.push(Reading {
+            dimensions,
+            gate,
+            task,
+        });
     }
 }
 
@@ -339,7 +340,11 @@ impl Drop for Pollers {
         for running in self.running.values() {
             running.task.abort();
         }
-        for task in self.first_names.iter().chain(&self.names) {
+        let reads = self
+            .reading
+            .iter()
+            .filter_map(|reading| reading.task.as_ref());
+        for task in reads.chain(&self.names) {
             task.abort();
         }
     }
