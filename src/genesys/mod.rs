@@ -16,6 +16,7 @@ pub mod nonfinite;
 pub mod observations;
 pub mod permissions;
 pub mod region;
+pub mod sources;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
