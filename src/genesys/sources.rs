@@ -18,7 +18,8 @@
 use super::catalog;
 
 /// One aggregates source: what the config, the client and the mapping need to know.
-#[derive(Debug, PartialEq, Eq)]
+/// (Shown in debug output by its segment alone: its lists are long.)
+#[derive(PartialEq, Eq)]
 pub struct Source {
     /// The path segment of `/api/v2/analytics/{segment}/aggregates/query`, and the value
     /// of a query's `source:`.
@@ -39,6 +40,12 @@ pub struct Source {
     /// The stats Genesys answers for the source's timers, in export order: zero-fill
     /// writes those of them that are `sum` or `count`, and the docs list them.
     pub timer_stats: &'static [&'static str],
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Source").field(&self.segment).finish()
+    }
 }
 
 /// A qualifier with a known meaning: `routing_status` rather than `qualifier`.
