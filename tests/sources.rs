@@ -216,8 +216,12 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
+/// The docs' examples and a flows query of the day so far (`period: current`).
 fn config_of(dir: &Path) -> Config {
-    let yaml = examples();
+    let yaml = format!(
+        "{}  - {{name: ivr_today, source: flows, granularity: P1D, period: current, refresh: 10s, group_by: [flowId], metrics: [nFlow, tFlowExit]}}\n",
+        examples()
+    );
     std::fs::write(dir.join("config.yaml"), &yaml).expect("config written");
     Config::from_yaml(&yaml, "docs/sources.md").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -230,7 +234,7 @@ async fn every_sources_example_exports_the_apis_answer() {
     let api = stand_in().await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_of(dir.path());
-    assert_eq!(config.queries.len(), SOURCES.len());
+    assert_eq!(config.queries.len(), SOURCES.len() + 1);
     let exporter = ExporterRun::against_url(api.base.clone())
         .arg(
             "--config.file",
@@ -252,6 +256,12 @@ async fn every_sources_example_exports_the_apis_answer() {
             found[0].value
         );
     }
+    // The day so far says how far its values reach.
+    let until = metrics.value(
+        "genesys_flow_data_until_timestamp_seconds",
+        &[("query", "ivr_today"), ("interval", "P1D")],
+    );
+    assert!(until > 0.0);
     // Users' statuses not in the answer read 0, sums only.
     let interacting = [("query", "agents_time"), ("routing_status", "INTERACTING")];
     let name = "genesys_user_agent_routing_status_seconds_sum";
@@ -367,5 +377,101 @@ async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
         text.contains(&idle),
         "no {idle} in:\n{}",
         &text[..text.len().min(3000)]
+    );
+}
+
+/// The exporter on `yaml` against `api`, with `/-/reload` enabled.
+fn exporter_on(api: &StandIn, path: &Path, yaml: &str) -> common::Exporter {
+    std::fs::write(path, yaml).expect("config written");
+    let mut run =
+        ExporterRun::against_url(api.base.clone()).arg("--config.file", path.to_string_lossy());
+    run.args.push("--web.enable-lifecycle".into());
+    run.start()
+}
+
+/// A reload that turns a conversations query into a flows one restarts its poller: the
+/// flows series come, the conversation ones of that query go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_changes_a_querys_source() {
+    let api = stand_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let exporter = exporter_on(
+        &api,
+        &path,
+        "queries:\n  - {name: q, granularity: PT30M, group_by: [queueId], metrics: [nOffered]}\n",
+    );
+    exporter.wait_ready().await;
+    let q = [("query", "q")];
+    assert_eq!(
+        exporter
+            .scrape()
+            .await
+            .value("genesys_conversation_offered", &q),
+        base_value("nOffered")
+    );
+    std::fs::write(
+        &path,
+        "queries:\n  - {name: q, source: flows, granularity: PT30M, group_by: [flowId], metrics: [nFlow]}\n",
+    )
+    .unwrap();
+    let reloaded = reqwest::Client::new()
+        .post(exporter.url("/-/reload"))
+        .send()
+        .await
+        .expect("reload answered");
+    assert_eq!(reloaded.status(), 200, "{}", exporter.logs());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let metrics = exporter.scrape().await;
+        if !metrics.find("genesys_flow_count", &q).is_empty() {
+            assert_eq!(metrics.value("genesys_flow_count", &q), base_value("nFlow"));
+            assert!(metrics.find("genesys_conversation_offered", &q).is_empty());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", exporter.logs());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `--config.check` takes every source's example, and refuses an unknown source with
+/// exit status 2, the field, a suggestion and the list.
+#[test]
+fn config_check_takes_every_sources_example_and_refuses_an_unknown_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |yaml: &str| {
+        let path = dir.path().join("check.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let output = std::process::Command::new(common::binary())
+            .args(["--config.check", "--config.file"])
+            .arg(&path)
+            .env_remove("GENESYS_CLIENT_ID")
+            .env_remove("GENESYS_CLIENT_SECRET")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let (status, text) = check(&examples());
+    assert_eq!(status, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("config OK: {} queries", SOURCES.len())),
+        "{text}"
+    );
+    let (status, text) =
+        check("queries:\n  - {name: q, source: flow, granularity: PT30M, metrics: [nFlow]}\n");
+    assert_eq!(status, Some(2), "{text}");
+    // The log quotes the message (logfmt), so the quotes in it are escaped.
+    let text = text.replace("\\\"", "\"");
+    assert!(
+        text.contains(
+            "query \"q\": field `source`: \"flow\" is not an analytics aggregates source \
+             (did you mean \"flows\"?); expected one of conversations, users, flows"
+        ),
+        "{text}"
     );
 }
