@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -169,9 +168,11 @@ fn examples() -> String {
     config
 }
 
-/// Every series a query's answer from the stand-in shows on /metrics, with the labels
-/// it must carry and its value: (name, labels, value).
-fn expected(config: &Config) -> Vec<(String, Vec<(String, String)>, f64)> {
+/// One series expected on /metrics: its name, labels it must carry, its value.
+type Expected = (String, Vec<(String, String)>, f64);
+
+/// Every series a query's answer from the stand-in shows on /metrics.
+fn expected(config: &Config) -> Vec<Expected> {
     let mut out = Vec::new();
     for query in &config.queries {
         let source: &Source = query.source;
@@ -300,7 +301,7 @@ async fn every_sources_example_exports_the_apis_answer() {
 async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
     let api = stand_in().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = config_of(dir.path());
+    config_of(dir.path());
     let to = (Utc::now() - TimeDelta::hours(1))
         .duration_trunc(TimeDelta::hours(1))
         .unwrap()

@@ -104,14 +104,15 @@ pub(super) fn allow_unlisted_notes(source: &Source, allowed: &[String]) -> Vec<S
         .map(|name| {
             if catalogued(source, name) {
                 format!(
-                    "{name:?} is in the catalogue of names the {} source accepts; it is \
-                     checked anyway and needs no `allow_unlisted` entry",
+                    "{name:?} is in the catalogue of names Genesys accepts (for the {} \
+                     source); it is checked anyway and needs no `allow_unlisted` entry",
                     source.segment
                 )
             } else {
                 format!(
-                    "{name:?} is not in the catalogue of names the {} source accepts and \
-                     is sent unchecked; if Genesys refuses it, every poll of this query fails",
+                    "{name:?} is not in the catalogue of names Genesys accepts (for the {} \
+                     source) and is sent unchecked; if Genesys refuses it, every poll of this \
+                     query fails",
                     source.segment
                 )
             }
