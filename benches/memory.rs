@@ -212,7 +212,10 @@ async fn run(queues: usize, polls: usize) {
         let poll_started = Instant::now();
         let mut response = AggregateResponse::default();
         for request in query.requests(&interval) {
-            let answer = client.query_aggregates(&request).await.expect("a response");
+            let answer = client
+                .query_aggregates(query.source, &request)
+                .await
+                .expect("a response");
             response.results.extend(answer.value.results);
         }
         let mapped = map_response(&query, &interval, &response, &names, &mut memory);

@@ -1,20 +1,27 @@
 //! Genesys metric stats to Prometheus series: names, units, labels and zero-fill.
 //!
 //! Pure: a response and the query it answers go in, metric families come out. The rules
-//! (see the README's metric table):
-//! - `nOffered.count` becomes `genesys_conversation_offered`;
+//! (see the README's metric table and docs/sources.md, which lists every source's names):
+//! - a series is `genesys_{domain}_{rest}{suffix}`, the domain being the query's source's
+//!   ([`crate::genesys::sources`]) and `rest` the metric's name without its type letter,
+//!   in snake case, without the domain's words at its start ([`series_base`]);
+//! - `nOffered.count` becomes `genesys_conversation_offered`, `nFlow.count`
+//!   `genesys_flow_count`;
 //! - `tHandle.sum` (ms) becomes `genesys_conversation_handle_seconds_sum` (s), and so on for
 //!   `count`, `max`, `min`, `p95`, `p99` (`count` is not converted);
 //! - `oServiceLevel.ratio` becomes `genesys_conversation_service_level_ratio`;
 //! - labels `query`, `interval`, one per `group_by` dimension in snake_case (empty when a
 //!   group lacks it), a name beside each named id (`queue_name` beside `queue_id`,
 //!   `user_name` beside `user_id`, ...; see [`crate::genesys::names`]; empty when the id
-//!   has no name), and `qualifier` when the API sent one.
+//!   has no name), and `qualifier` when the API sent one, or the label the source's table
+//!   gives the qualifier of that metric (`routing_status`; `presence_id` then its name
+//!   `presence_name`).
 //!
 //! Genesys leaves out what had no data. So that an abandon rate reads 0 rather than "no
 //! data", a requested count absent from a group reads 0, an absent timer reads
-//! `_seconds_count` 0 and `_seconds_sum` 0, and a group seen in the last 24 hours but
-//! absent now is exported the same way.
+//! `_seconds_count` 0 and `_seconds_sum` 0 (those of them the source answers: users'
+//! timers have only a sum), a named qualifier with known values reads 0 for each value
+//! absent, and a group seen in the last 24 hours but absent now is exported the same way.
 
 pub mod observations;
 
@@ -27,15 +34,16 @@ use crate::config::QueryConfig;
 use crate::conventions::snake_case;
 use crate::genesys::bodies::{AggregateResponse, MetricEntry, Stats};
 use crate::genesys::names::{self, Names};
+use crate::genesys::sources::Source;
 use crate::interval::Interval;
 use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
 
-/// Prefix of every conversation metric.
-pub const PREFIX: &str = "genesys_conversation_";
 /// How long a group that stopped appearing is still exported with zero counts.
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
 /// Timer stats that are exported, in this order; all but `count` are milliseconds.
-pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
+pub use crate::genesys::sources::TIMER_STATS;
+/// Timer stats a group without the timer reads 0 for: no time, no measurement.
+const ZERO_TIMER_STATS: [&str; 2] = ["sum", "count"];
 
 /// The result of mapping one response.
 #[derive(Debug)]
@@ -89,7 +97,7 @@ pub fn map_response(
     // A group with no bucket for this interval had no data: it is left to the memory.
     groups.retain(|_, entries| !entries.is_empty());
 
-    let mut builder = FamilyBuilder::new(&query.metrics, groups.len());
+    let mut builder = FamilyBuilder::new(query.source, &query.metrics, groups.len());
     let label_names = LabelNames::of(query, names);
     // Each entry finds its metric with one lookup; the metrics asked for are few, the
     // entries tens of thousands.
@@ -120,16 +128,12 @@ pub fn map_response(
             exported.push((metric, qualifier));
             warnings += u64::from(entry.stats.skipped);
             let labels = match qualifier {
-                Some(qualifier) => label_names.with_qualifier(&labels, qualifier),
+                Some(qualifier) => label_names.with_qualifier(&labels, metric, qualifier),
                 None => Arc::clone(&labels),
             };
             warnings += builder.add_stats(metric, &entry.stats, &labels);
         }
-        for metric in 0..query.metrics.len() {
-            if !exported.iter().any(|&(m, _)| m == metric) {
-                builder.add_zero(metric, &labels);
-            }
-        }
+        zero_fill(&mut builder, &label_names, &labels, &exported);
     }
 
     // Groups seen in the last 24 hours but quiet now read as zero.
@@ -141,9 +145,7 @@ pub fn map_response(
         .filter(|(k, _)| !groups.contains_key(*k))
     {
         let labels = label_names.group(query, key);
-        for metric in 0..query.metrics.len() {
-            builder.add_zero(metric, &labels);
-        }
+        zero_fill(&mut builder, &label_names, &labels, &[]);
     }
     for (key, _) in groups {
         memory.last_seen.insert(key, interval.end);
@@ -153,15 +155,16 @@ pub fn map_response(
         Arc::from(["query".to_string(), "interval".to_string()]),
         vec![query.name.clone(), label_names.granularity.clone()],
     ));
+    let prefix = query.source.prefix();
     builder.push(
         "interval_start_timestamp_seconds",
-        "Start (Unix time) of the interval the genesys_conversation_* values describe: the last completed interval, polled in the background",
+        &format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background"),
         &interval_labels,
         interval.start.timestamp() as f64,
     );
     builder.push(
         "interval_end_timestamp_seconds",
-        "End (Unix time, exclusive) of the interval the genesys_conversation_* values describe",
+        &format!("End (Unix time, exclusive) of the interval the {prefix}* values describe"),
         &interval_labels,
         interval.end.timestamp() as f64,
     );
@@ -172,7 +175,37 @@ pub fn map_response(
     }
 }
 
-/// Adds `genesys_conversation_data_until_timestamp_seconds{query,interval}`: how far the
+/// Zero-fills a group (its `labels`) for what it lacks of the query's metrics: a metric
+/// none of whose entries came (`exported` lists the (metric, qualifier) pairs that did)
+/// reads 0 without a qualifier, or, when its qualifier is named with known values
+/// (`routing_status`), 0 for each value that did not come.
+fn zero_fill(
+    builder: &mut FamilyBuilder<'_>,
+    label_names: &LabelNames,
+    labels: &LabelSet,
+    exported: &[(usize, Option<&str>)],
+) {
+    for (metric, qualifier) in label_names.qualifiers.iter().enumerate() {
+        match qualifier.values {
+            [] if qualifier.named => {}
+            [] => {
+                if !exported.iter().any(|&(m, _)| m == metric) {
+                    builder.add_zero(metric, labels);
+                }
+            }
+            values => {
+                for value in values {
+                    if !exported.contains(&(metric, Some(value))) {
+                        let labels = label_names.with_qualifier(labels, metric, value);
+                        builder.add_zero(metric, &labels);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds `genesys_{domain}_data_until_timestamp_seconds{query,interval}`: how far the
 /// values reach (the interval's end, or "now" for the interval in progress), keeping the
 /// families sorted by name.
 pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: DateTime<Utc>) {
@@ -180,9 +213,12 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
         Arc::from(["query".to_string(), "interval".to_string()]),
         vec![query.name.clone(), query.granularity.to_string()],
     ));
+    let prefix = query.source.prefix();
     let family = Family {
-        name: format!("{PREFIX}data_until_timestamp_seconds"),
-        help: "How far (Unix time) the genesys_conversation_* values of the query reach: the interval's end, or when the interval in progress was polled".into(),
+        name: format!("{prefix}data_until_timestamp_seconds"),
+        help: format!(
+            "How far (Unix time) the {prefix}* values of the query reach: the interval's end, or when the interval in progress was polled"
+        ),
         samples: vec![Sample {
             labels,
             value: until.timestamp_millis() as f64 / 1000.0,
@@ -198,8 +234,8 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
 struct LabelNames {
     /// `query`, `interval`, the dimensions (each name label right after its id label).
     plain: Arc<[String]>,
-    /// The same and `qualifier`, for the entries that carry one.
-    qualified: Arc<[String]>,
+    /// For each requested metric, by its position: what its entries' qualifiers become.
+    qualifiers: Vec<QualifierLabels>,
     /// The `interval` label's value.
     granularity: String,
     /// For each `group_by` dimension, the names of its ids when a name label follows
@@ -207,15 +243,56 @@ struct LabelNames {
     names: Vec<Option<Arc<HashMap<String, String>>>>,
 }
 
+/// The labels of one metric's qualified entries.
+struct QualifierLabels {
+    /// The plain labels, then `qualifier` or the source's label for it (then its name
+    /// label when its values are named ids).
+    labels: Arc<[String]>,
+    /// The names of the qualifier's ids, when a name label follows it.
+    names: Option<Arc<HashMap<String, String>>>,
+    /// Every value the qualifier takes, for zero-fill (empty: unknown, or ids).
+    values: &'static [&'static str],
+    /// Whether the source names the qualifier (then no value means no zero-fill).
+    named: bool,
+}
+
+impl QualifierLabels {
+    fn of(source: &Source, metric: &str, plain: &[String], names: &Names) -> QualifierLabels {
+        let mut labels = plain.to_vec();
+        let Some(qualifier) = source.qualifier(metric) else {
+            labels.push("qualifier".to_string());
+            return QualifierLabels {
+                labels: Arc::from(labels),
+                names: None,
+                values: &[],
+                named: false,
+            };
+        };
+        labels.push(qualifier.label.to_string());
+        if let Some((_, name_label)) = qualifier.name {
+            labels.push(name_label.to_string());
+        }
+        QualifierLabels {
+            labels: Arc::from(labels),
+            names: qualifier.name.map(|(key, _)| names.table(key)),
+            values: qualifier.values,
+            named: true,
+        }
+    }
+}
+
 impl LabelNames {
     fn of(query: &QueryConfig, names: &Names) -> LabelNames {
         let mut labels = vec!["query".to_string(), "interval".to_string()];
         labels.extend(group_label_names(query));
-        let plain: Arc<[String]> = Arc::from(labels.as_slice());
-        labels.push("qualifier".to_string());
+        let qualifiers = query
+            .metrics
+            .iter()
+            .map(|metric| QualifierLabels::of(query.source, metric, &labels, names))
+            .collect();
         LabelNames {
-            plain,
-            qualified: Arc::from(labels),
+            plain: Arc::from(labels),
+            qualifiers,
             granularity: query.granularity.to_string(),
             names: query
                 .group_by
@@ -239,11 +316,16 @@ impl LabelNames {
         Arc::new(Labels::new(Arc::clone(&self.plain), values))
     }
 
-    /// A group's labels and the `qualifier` an entry carries.
-    fn with_qualifier(&self, labels: &Labels, qualifier: &str) -> LabelSet {
+    /// A group's labels and the qualifier an entry of the metric at position `metric`
+    /// carries (and its name, when the qualifier's values are named ids).
+    fn with_qualifier(&self, labels: &Labels, metric: usize, qualifier: &str) -> LabelSet {
+        let labeled = &self.qualifiers[metric];
         let mut values = labels.values().to_vec();
         values.push(qualifier.to_string());
-        Arc::new(Labels::new(Arc::clone(&self.qualified), values))
+        if let Some(names) = &labeled.names {
+            values.push(names.get(qualifier).cloned().unwrap_or_default());
+        }
+        Arc::new(Labels::new(Arc::clone(&labeled.labels), values))
     }
 }
 
@@ -259,6 +341,34 @@ pub fn group_label_names(query: &QueryConfig) -> Vec<String> {
         }
     }
     labels
+}
+
+/// The part of a metric's series names between the source's prefix and the stat suffix,
+/// with the metric's one-letter family: the one naming rule of every source. The base
+/// name ([`split_metric`]) without the domain's words at its start, each in the singular
+/// or the plural (`nFlowOutcome` of flows -> `outcome`, `nSurveysSent` of surveys ->
+/// `sent`), whole words only; when nothing is left, `count` for a count and `duration`
+/// for a timer (`nFlow` -> `count`, `tFlow` -> `duration`, `nConversations` -> `count`).
+pub fn series_base(source: &Source, metric: &str) -> (char, String) {
+    let (family, base) = split_metric(metric);
+    let words: Vec<&str> = base.split('_').collect();
+    let domain: Vec<&str> = source.domain.split('_').collect();
+    let starts_with_domain = words.len() >= domain.len()
+        && words.iter().zip(&domain).all(|(word, domain_word)| {
+            word == domain_word || word.strip_suffix('s') == Some(domain_word)
+        });
+    let rest = if starts_with_domain {
+        words[domain.len()..].join("_")
+    } else {
+        base
+    };
+    let rest = match (rest.is_empty(), family) {
+        (false, _) => rest,
+        (true, 't') => "duration".to_string(),
+        (true, 'o') => "value".to_string(),
+        (true, _) => "count".to_string(),
+    };
+    (family, rest)
 }
 
 /// The family of a metric: its one-letter family and its base name (`nOverSla` ->
@@ -288,6 +398,10 @@ enum MetricSlots {
 /// of the mapping time at 100k series), and the families of counts and timers are found
 /// by position, not by hashing names (BENCHMARKS.md).
 struct FamilyBuilder<'a> {
+    /// `genesys_{domain}_`, from the query's source.
+    prefix: String,
+    /// The source, for the names of observation stats' families.
+    source: &'a Source,
     families: Vec<Family>,
     /// Family name to its index in `families`.
     by_name: HashMap<String, usize>,
@@ -300,12 +414,18 @@ struct FamilyBuilder<'a> {
     observation_slots: HashMap<(&'a str, &'a str), Option<usize>>,
     /// Samples each family is expected to get: one per group.
     groups: usize,
+    /// Which of [`ZERO_TIMER_STATS`] the source's timers have: zero-filled.
+    zero_timer_stats: [bool; 2],
 }
 
 impl<'a> FamilyBuilder<'a> {
-    /// A builder for `metrics`, expecting about `groups` samples per family.
-    fn new(metrics: &'a [String], groups: usize) -> FamilyBuilder<'a> {
+    /// A builder for `metrics` of `source`, expecting about `groups` samples per family.
+    fn new(source: &'a Source, metrics: &'a [String], groups: usize) -> FamilyBuilder<'a> {
+        let prefix = source.prefix();
         let mut builder = FamilyBuilder {
+            zero_timer_stats: ZERO_TIMER_STATS.map(|stat| source.timer_stats.contains(&stat)),
+            prefix: prefix.clone(),
+            source,
             families: Vec::new(),
             by_name: HashMap::new(),
             metrics,
@@ -314,13 +434,13 @@ impl<'a> FamilyBuilder<'a> {
             groups,
         };
         for metric in metrics {
-            let (family, base) = split_metric(metric);
+            let (family, base) = series_base(source, metric);
             let slots = match family {
                 'n' => MetricSlots::Count(
-                    builder.family(format!("{PREFIX}{base}"), || count_help(metric)),
+                    builder.family(format!("{prefix}{base}"), || count_help(metric)),
                 ),
                 't' => MetricSlots::Timer(TIMER_STATS.map(|stat| {
-                    builder.family(format!("{PREFIX}{base}_seconds_{stat}"), || {
+                    builder.family(format!("{prefix}{base}_seconds_{stat}"), || {
                         timer_help(metric, stat)
                     })
                 })),
@@ -351,14 +471,15 @@ impl<'a> FamilyBuilder<'a> {
         if let Some(&slot) = self.observation_slots.get(&(metric, stat)) {
             return slot;
         }
-        let (_, base) = split_metric(metric);
+        let (_, base) = series_base(self.source, metric);
         let stat_name = snake_case(stat);
         let valid = !stat_name.is_empty()
             && stat_name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         let slot = valid.then(|| {
-            self.family(format!("{PREFIX}{base}_{stat_name}"), || {
+            let prefix = &self.prefix;
+            self.family(format!("{prefix}{base}_{stat_name}"), || {
                 observation_help(metric, &stat_name)
             })
         });
@@ -373,9 +494,9 @@ impl<'a> FamilyBuilder<'a> {
         });
     }
 
-    /// Adds a sample to the family `genesys_conversation_<suffix>`.
+    /// Adds a sample to the family `genesys_{domain}_<suffix>`.
     fn push(&mut self, suffix: &str, help: &str, labels: &LabelSet, value: f64) {
-        let family = self.family(format!("{PREFIX}{suffix}"), || help.to_string());
+        let family = self.family(format!("{}{suffix}", self.prefix), || help.to_string());
         self.push_to(family, labels, value);
     }
 
@@ -423,15 +544,19 @@ impl<'a> FamilyBuilder<'a> {
         }
     }
 
-    /// Adds what an absent metric means: zero conversations, zero time. An observation
-    /// has no "nothing happened" value (a service level of what?).
+    /// Adds what an absent metric means: zero conversations, zero time (the sum and
+    /// count the source's timers have). An observation has no "nothing happened" value
+    /// (a service level of what?).
     fn add_zero(&mut self, metric: usize, labels: &LabelSet) {
         match self.metric_slots[metric] {
             MetricSlots::Count(family) => self.push_to(family, labels, 0.0),
             // TIMER_STATS begins with sum and count.
             MetricSlots::Timer([sum, count, ..]) => {
-                self.push_to(sum, labels, 0.0);
-                self.push_to(count, labels, 0.0);
+                for (family, zeroed) in [sum, count].into_iter().zip(self.zero_timer_stats) {
+                    if zeroed {
+                        self.push_to(family, labels, 0.0);
+                    }
+                }
             }
             MetricSlots::Observation => {}
         }
@@ -521,6 +646,7 @@ mod tests {
     fn query(group_by: &[&str], metrics: &[&str]) -> QueryConfig {
         QueryConfig {
             name: "queues".into(),
+            source: crate::genesys::sources::CONVERSATIONS,
             granularity: Granularity::Minutes(30),
             time_zone: chrono_tz::UTC,
             settle_delay: Duration::from_secs(90),
@@ -922,6 +1048,140 @@ mod tests {
             ),
             Some(0.8)
         );
+    }
+
+    /// The one naming rule, with the examples of every source the docs give.
+    #[test]
+    fn every_source_names_its_series_by_one_rule() {
+        let named = |segment: &str, metric: &str| {
+            let source = crate::genesys::sources::source(segment).unwrap();
+            let (family, base) = series_base(source, metric);
+            let suffix = match family {
+                't' => "_seconds_sum",
+                'o' => "_sum",
+                _ => "",
+            };
+            format!("{}{base}{suffix}", source.prefix())
+        };
+        // source, metric, its series (the `sum` one of timers and o-metrics)
+        let expected = "
+            flows nFlow genesys_flow_count
+            flows tFlow genesys_flow_duration_seconds_sum
+            flows nFlowOutcome genesys_flow_outcome
+            flows nFlowOutcomeFailed genesys_flow_outcome_failed
+            flows tFlowExit genesys_flow_exit_seconds_sum
+            flows tFlowDisconnect genesys_flow_disconnect_seconds_sum
+            flowexecutions nFlowExecutions genesys_flow_execution_count
+            evaluations nEvaluations genesys_evaluation_count
+            evaluations oTotalScore genesys_evaluation_total_score_sum
+            surveys nSurveysSent genesys_survey_sent
+            surveys nSurveyNpsPromoters genesys_survey_nps_promoters
+            surveys oSurveyTotalScore genesys_survey_total_score_sum
+            bots nBotSessions genesys_bot_sessions
+            bots tBotSession genesys_bot_session_seconds_sum
+            actions tTotalExecution genesys_action_total_execution_seconds_sum
+            users tAgentRoutingStatus genesys_user_agent_routing_status_seconds_sum
+            users tSystemPresence genesys_user_system_presence_seconds_sum
+            users tOrganizationPresence genesys_user_organization_presence_seconds_sum
+            ratelimits oRateLimitRecorded genesys_rate_limit_recorded_sum
+            transcripts tAgentSpeech genesys_transcript_agent_speech_seconds_sum
+            conversations nConversations genesys_conversation_count
+            conversations nOffered genesys_conversation_offered";
+        for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+            let [segment, metric, name] = line.split_whitespace().collect::<Vec<_>>()[..] else {
+                panic!("{line}");
+            };
+            assert_eq!(named(segment, metric), name, "{segment} {metric}");
+        }
+        // Every conversation metric but nConversations keeps the name it had.
+        let conversations = crate::genesys::sources::CONVERSATIONS;
+        for metric in conversations.metrics {
+            if *metric != "nConversations" {
+                assert_eq!(
+                    series_base(conversations, metric),
+                    split_metric(metric),
+                    "{metric}"
+                );
+            }
+        }
+    }
+
+    fn users_query(metrics: &[&str]) -> QueryConfig {
+        QueryConfig {
+            source: crate::genesys::sources::source("users").unwrap(),
+            ..query(&["userId"], metrics)
+        }
+    }
+
+    /// Users' qualifiers become named labels (the organization presence with its name
+    /// from the names directory), the known routing statuses absent read 0, and users'
+    /// timers, which have only a sum, are zero-filled as sums alone.
+    #[test]
+    fn named_qualifiers_get_their_labels_and_their_values_zero_filled() {
+        let q = users_query(&[
+            "tAgentRoutingStatus",
+            "tOrganizationPresence",
+            "tSystemPresence",
+        ]);
+        let r = response(serde_json::json!({"results": [{"group": {"userId": "u1"},
+            "data": [{"interval": IV, "metrics": [
+                {"metric": "tAgentRoutingStatus", "qualifier": "IDLE", "stats": {"sum": 600000}},
+                {"metric": "tOrganizationPresence", "qualifier": "p-lunch", "stats": {"sum": 1200000}},
+                {"metric": "tSystemPresence", "qualifier": "AVAILABLE", "stats": {"sum": 1800000}}]}]}]}));
+        let table = |id: &str, name: &str| HashMap::from([(id.to_string(), name.to_string())]);
+        let names = Names::from_tables([
+            ("userId", table("u1", "Ann")),
+            ("presenceId", table("p-lunch", "Lunch")),
+        ]);
+        let at = interval("2026-11-25T12:00:00Z");
+        let mapped = map_response(&q, &at, &r, &names, &mut GroupMemory::default());
+        let s = &mapped.series;
+        let routing = "genesys_user_agent_routing_status_seconds_sum";
+        let idle = [("routing_status", "IDLE"), ("user_name", "Ann")];
+        assert_eq!(value(s, routing, &idle), Some(600.0));
+        for status in crate::genesys::sources::ROUTING_STATUSES {
+            if *status != "IDLE" {
+                assert_eq!(
+                    value(s, routing, &[("routing_status", status)]),
+                    Some(0.0),
+                    "{status}"
+                );
+            }
+        }
+        assert!(
+            !s.families
+                .iter()
+                .any(|f| f.name.ends_with("_seconds_count"))
+        );
+        let presence = "genesys_user_organization_presence_seconds_sum";
+        let lunch = [("presence_id", "p-lunch"), ("presence_name", "Lunch")];
+        assert_eq!(value(s, presence, &lunch), Some(1200.0));
+        let family = s.families.iter().find(|f| f.name == presence).unwrap();
+        assert_eq!(family.samples.len(), 1, "no zero-fill of presence ids");
+        let labels: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
+        let expected = "query interval user_id user_name presence_id presence_name";
+        assert_eq!(labels.join(" "), expected);
+        let system = "genesys_user_system_presence_seconds_sum";
+        assert_eq!(
+            value(s, system, &[("system_presence", "AVAILABLE")]),
+            Some(1800.0)
+        );
+        assert_eq!(value(s, system, &[("system_presence", "MEAL")]), Some(0.0));
+        assert!(!s.families.iter().any(|f| {
+            f.samples
+                .iter()
+                .any(|x| x.labels.pairs().any(|(k, _)| k == "qualifier"))
+        }));
+        // A flows query's bounds take the flows prefix, and say so in their help.
+        let flows = QueryConfig {
+            source: crate::genesys::sources::source("flows").unwrap(),
+            ..query(&[], &["nFlow"])
+        };
+        let none = AggregateResponse::default();
+        let bounds = map_response(&flows, &at, &none, &names, &mut GroupMemory::default());
+        let start = &bounds.series.families[1];
+        assert_eq!(start.name, "genesys_flow_interval_start_timestamp_seconds");
+        assert!(start.help.contains("genesys_flow_*"), "{}", start.help);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{Config, ObservationConfig, QueryConfig, QueueSelection};
+use crate::config::{self, Config, ObservationConfig, QueryConfig, QueueSelection};
 use crate::genesys::LISTING_PAGE_SIZE;
 use crate::genesys::names;
 
@@ -115,15 +115,9 @@ fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> 
 /// floor for those: users looked up by id cost one request per 100 seen, and a listing
 /// of more than 500 entities one per 500.
 fn name_pages(config: &Config, queues: Option<usize>) -> usize {
-    let mut in_use: Vec<&str> = config
-        .queries
-        .iter()
-        .flat_map(|q| q.group_by.iter().map(String::as_str))
+    let mut in_use: Vec<&str> = config::named_dimensions(&config.queries, &config.observations)
         .filter(|d| names::dimension(d).is_some())
         .collect();
-    if !config.observations.is_empty() {
-        in_use.push("queueId");
-    }
     in_use.sort_unstable();
     in_use.dedup();
     in_use

@@ -165,7 +165,12 @@ impl Poller {
         let mut response = AggregateResponse::default();
         let mut budget_wait = Duration::ZERO;
         for (index, request) in requests.iter().enumerate() {
-            match self.context.client.query_aggregates(request).await {
+            match self
+                .context
+                .client
+                .query_aggregates(self.query.source, request)
+                .await
+            {
                 Ok(delivered) => {
                     budget_wait += delivered.budget_wait;
                     response.results.extend(delivered.value.results);
@@ -360,6 +365,7 @@ mod tests {
     fn query(refresh: Option<u64>) -> QueryConfig {
         QueryConfig {
             name: "q".into(),
+            source: crate::genesys::sources::CONVERSATIONS,
             granularity: Granularity::Minutes(30),
             time_zone: chrono_tz::UTC,
             settle_delay: Duration::from_secs(90),

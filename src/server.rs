@@ -281,10 +281,10 @@ fn landing_page(state: &AppState) -> String {
          td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.err{{color:#b00}}</style></head><body>\
          <h1>Genesys Cloud Exporter</h1><p>Version {version}.{demo} Metrics: <a href=\"{path}\">{path}</a> · \
          <a href=\"/-/healthy\">/-/healthy</a> · <a href=\"/-/ready\">/-/ready</a></p>\
-         <p>API budget: {budget} requests per minute. Conversation samples exported: {samples}.</p>\
+         <p>API budget: {budget} requests per minute. Analytics samples exported: {samples}.</p>\
          <p>Queues the OAuth client can see: {queues}. Genesys lists only the queues in the client's \
          divisions, and leaves conversations in other divisions out of every total.</p>\
-         <h2>Queries and observations</h2><table><tr><th>query</th><th>granularity</th><th>interval exported</th>\
+         <h2>Queries and observations</h2><table><tr><th>query</th><th>source, granularity</th><th>interval exported</th>\
          <th>last success</th><th>last error</th><th>next poll</th><th>samples</th></tr>",
         version = env!("CARGO_PKG_VERSION"),
         demo = if state.demo {

@@ -11,7 +11,7 @@ use genesys_cloud_exporter::config::Config;
 use genesys_cloud_exporter::genesys::bodies::AggregateQuery;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::{ApiError, GenesysClient};
+use genesys_cloud_exporter::genesys::{ApiError, GenesysClient, sources};
 use genesys_cloud_exporter::schedule::{Planner, PollContext, Poller};
 use genesys_cloud_exporter::simulator::{
     Fault, FaultKind, FaultRule, RecordedRequest, Simulator, SimulatorConfig, Trigger,
@@ -34,14 +34,17 @@ async fn ask(client: &GenesysClient) -> Result<usize, ApiError> {
     let metrics = vec!["nOffered".to_string()];
     let group_by = vec!["queueId".to_string()];
     client
-        .query_aggregates(&AggregateQuery {
-            interval: "2026-11-25T09:00:00.000Z/2026-11-25T09:30:00.000Z".into(),
-            granularity: "PT30M".into(),
-            time_zone: "UTC",
-            group_by: &group_by,
-            metrics: &metrics,
-            filter: None,
-        })
+        .query_aggregates(
+            sources::CONVERSATIONS,
+            &AggregateQuery {
+                interval: "2026-11-25T09:00:00.000Z/2026-11-25T09:30:00.000Z".into(),
+                granularity: "PT30M".into(),
+                time_zone: "UTC",
+                group_by: &group_by,
+                metrics: &metrics,
+                filter: None,
+            },
+        )
         .await
         .map(|delivered| delivered.value.results.len())
 }

@@ -112,7 +112,10 @@ async fn the_demo_query_encodes_as_recorded_for_a_fixed_interval() {
             latest_completed(now, query.granularity, query.time_zone, query.settle_delay);
         let mut response = AggregateResponse::default();
         for request in query.requests(&interval) {
-            let delivered = client.query_aggregates(&request).await.expect("query");
+            let delivered = client
+                .query_aggregates(query.source, &request)
+                .await
+                .expect("query");
             response.results.extend(delivered.value.results);
         }
         let mapped = map_response(

@@ -186,8 +186,9 @@ pub(super) fn syntax_error(
 }
 
 /// Keys of a query mapping, for typo hints (serde lists them in its own message).
-const QUERY_KEYS: [&str; 11] = [
+const QUERY_KEYS: [&str; 12] = [
     "name",
+    "source",
     "granularity",
     "time_zone",
     "settle_delay",

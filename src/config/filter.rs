@@ -35,6 +35,7 @@ use serde_json::{Map, Value};
 
 use super::names;
 use crate::genesys::bodies::AggregateQuery;
+use crate::genesys::sources::Source;
 
 /// The largest request body the exporter sends: Genesys' limit of 512,000 bytes (limit key
 /// `request.bytes.max`).
@@ -160,6 +161,17 @@ pub fn predicate_count(filter: &Value) -> usize {
             .map_or(0, |clauses| {
                 clauses.iter().map(|c| predicates(c).len()).sum()
             })
+}
+
+/// Whether a `dimension` predicate of `filter` (at either level) is on `dimension`: a
+/// source's predicate cap applies to the requests of a filter that does.
+pub fn uses_dimension(filter: &Value, dimension: &str) -> bool {
+    let on = |p: &Value| p.get("dimension").and_then(Value::as_str) == Some(dimension);
+    predicates(filter).iter().any(on)
+        || filter
+            .get("clauses")
+            .and_then(Value::as_array)
+            .is_some_and(|clauses| clauses.iter().any(|c| predicates(c).iter().any(on)))
 }
 
 /// Decides how `filter` (already checked for the and/or shape) is sent: whole when the
@@ -486,6 +498,7 @@ fn kind(value: &serde_json::Value) -> &'static str {
 /// of each predicate is passed through for Genesys to judge, as the API grows new
 /// predicate kinds.
 pub(super) fn check_clause(
+    source: &Source,
     value: &serde_json::Value,
     path: &str,
     top: bool,
@@ -560,7 +573,7 @@ pub(super) fn check_clause(
                     ),
                 ));
             }
-            check_predicate_names(predicate, &format!("{field}[{i}]"), allowed)?;
+            check_predicate_names(source, predicate, &format!("{field}[{i}]"), allowed)?;
         }
         conditions += list.len();
     }
@@ -577,7 +590,7 @@ pub(super) fn check_clause(
             ));
         };
         for (i, clause) in list.iter().enumerate() {
-            check_clause(clause, &format!("{field}[{i}]"), false, allowed)?;
+            check_clause(source, clause, &format!("{field}[{i}]"), false, allowed)?;
         }
         conditions += list.len();
     }
@@ -593,6 +606,7 @@ pub(super) fn check_clause(
 /// The dimension of a `dimension` predicate (the default type) and the metric of a
 /// `metric` one, against the catalogue.
 fn check_predicate_names(
+    source: &Source,
     predicate: &serde_json::Value,
     path: &str,
     allowed: &[String],
@@ -600,12 +614,12 @@ fn check_predicate_names(
     let text = |key: &str| predicate.get(key).and_then(serde_json::Value::as_str);
     match text("type").unwrap_or("dimension") {
         "dimension" => match text("dimension") {
-            Some(name) => names::check_dimension(name, allowed)
+            Some(name) => names::check_dimension(source, name, allowed)
                 .map_err(|m| FilterError::new(format!("{path}.dimension"), m)),
             None => Ok(()),
         },
         "metric" => match text("metric") {
-            Some(name) => names::check_metric(name, allowed)
+            Some(name) => names::check_metric(source, name, allowed)
                 .map_err(|m| FilterError::new(format!("{path}.metric"), m)),
             None => Ok(()),
         },

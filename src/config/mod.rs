@@ -1,7 +1,8 @@
 //! The YAML query config: which aggregate queries to run, and its validation.
 //!
-//! Each query becomes one `POST /api/v2/analytics/conversations/aggregates/query` per
-//! completed bucket. Everything that can be checked without talking to Genesys is checked
+//! Each query becomes one `POST /api/v2/analytics/{source}/aggregates/query` per
+//! completed bucket, `{source}` being a row of [`crate::genesys::sources::SOURCES`]
+//! (`conversations` unless the query says otherwise). Everything that can be checked without talking to Genesys is checked
 //! here, when the file is loaded, so that a typo stops the exporter at start-up with a
 //! message naming the file, the query and the field, instead of surfacing hours later as a
 //! 400 from the API or as a silently missing series.
@@ -14,6 +15,7 @@
 //! ```yaml
 //! queries:
 //!   - name: queues              # unique; becomes the `query` label
+//!     source: conversations     # the default; or users, flows, bots, actions, ...
 //!     granularity: PT30M        # PT5M..P1D, ISO-8601
 //!     time_zone: UTC            # IANA; aligns P1D buckets to local midnight, DST-correct
 //!     settle_delay: 90s         # wait after an interval ends before querying it (humantime)
@@ -34,6 +36,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::genesys::bodies::AggregateQuery;
+use crate::genesys::sources::{self, Source};
 use crate::interval::{Granularity, Interval};
 
 mod diagnostics;
@@ -69,6 +72,98 @@ const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// hand, and an API that caps predicates at all caps them far lower.
 pub const MAX_PREDICATES_PER_REQUEST: usize = 1000;
 
+/// The demo's query of each source besides conversations, in 30-minute buckets: name,
+/// source, `group_by`, metrics.
+const DEMO_SOURCE_QUERIES: [(&str, &str, &[&str], &[&str]); 9] = [
+    (
+        "agents_time",
+        "users",
+        &["userId"],
+        &[
+            "tAgentRoutingStatus",
+            "tSystemPresence",
+            "tOrganizationPresence",
+        ],
+    ),
+    (
+        "ivr",
+        "flows",
+        &["flowId", "flowOutcomeId"],
+        &[
+            "nFlow",
+            "tFlow",
+            "tFlowDisconnect",
+            "tFlowExit",
+            "nFlowOutcome",
+            "nFlowOutcomeFailed",
+            "tFlowOutcome",
+        ],
+    ),
+    (
+        "bots",
+        "bots",
+        &["botName"],
+        &[
+            "nBotSessions",
+            "nBotSessionTurns",
+            "tBotSession",
+            "tBotRecognitionFailure",
+            "tBotExit",
+            "tBotDisconnect",
+        ],
+    ),
+    (
+        "data_actions",
+        "actions",
+        &["actionName", "errorType"],
+        &["tTotalExecution"],
+    ),
+    (
+        "surveys",
+        "surveys",
+        &["queueId"],
+        &[
+            "nSurveysSent",
+            "nSurveyResponses",
+            "nSurveyNpsResponses",
+            "nSurveyNpsPromoters",
+            "nSurveyNpsDetractors",
+            "oSurveyTotalScore",
+        ],
+    ),
+    (
+        "evaluations",
+        "evaluations",
+        &["queueId"],
+        &["nEvaluations", "oTotalScore", "oTotalCriticalScore"],
+    ),
+    (
+        "transcripts",
+        "transcripts",
+        &["queueId"],
+        &[
+            "nSpeechTextAnalyzedConversations",
+            "oSentimentScore",
+            "tAgentSpeech",
+            "tCustomerSpeech",
+            "tSilence",
+            "tOverTalkSpeech",
+        ],
+    ),
+    (
+        "flow_executions",
+        "flowexecutions",
+        &["flowId"],
+        &["nFlowExecutions"],
+    ),
+    (
+        "rate_limits",
+        "ratelimits",
+        &["limitName", "namespace"],
+        &["oRateLimitRecorded"],
+    ),
+];
+
 /// The whole config file: the aggregate queries and the queue observation sets to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -87,7 +182,10 @@ pub fn served_entries<'a>(
 ) -> impl Iterator<Item = (&'a str, String)> {
     queries
         .iter()
-        .map(|q| (q.name.as_str(), q.granularity.to_string()))
+        .map(|q| {
+            let what = format!("{}, {}", q.source.segment, q.granularity);
+            (q.name.as_str(), what)
+        })
         .chain(observations.iter().map(|o| {
             let every = humantime::format_duration(o.refresh);
             (o.name.as_str(), format!("observations every {every}"))
@@ -95,14 +193,21 @@ pub fn served_entries<'a>(
 }
 
 /// The dimensions whose names are worth their API calls: those some query groups by,
-/// and the queues while queues are observed.
+/// those of the named qualifiers of its metrics (`presenceId` for
+/// `tOrganizationPresence`), and the queues while queues are observed.
 pub fn named_dimensions<'a>(
     queries: &'a [QueryConfig],
     observations: &[ObservationConfig],
 ) -> impl Iterator<Item = &'a str> {
     queries
         .iter()
-        .flat_map(|q| q.group_by.iter().map(String::as_str))
+        .flat_map(|q| {
+            let qualifiers = q.metrics.iter().filter_map(|metric| {
+                let qualifier = q.source.qualifier(metric)?;
+                qualifier.name.map(|(key, _)| key)
+            });
+            q.group_by.iter().map(String::as_str).chain(qualifiers)
+        })
         .chain((!observations.is_empty()).then_some("queueId"))
 }
 
@@ -112,6 +217,9 @@ pub struct QueryConfig {
     /// Unique name, made of `[A-Za-z0-9_.:-]`; the value of the `query` label, so that
     /// series from different queries never collide.
     pub name: String,
+    /// The aggregates endpoint queried, and with it the catalogue the names are checked
+    /// against and the series prefix (`source:`, default `conversations`).
+    pub source: &'static Source,
     /// Bucket size; the exporter queries one completed bucket at a time.
     pub granularity: Granularity,
     /// Zone in which buckets are aligned (sent to Genesys as `timeZone`). Default UTC.
@@ -196,7 +304,7 @@ impl QueryConfig {
     /// once each: that a name goes unchecked, or that it is in the catalogue and needs
     /// no entry.
     pub fn allow_unlisted_notes(&self) -> Vec<String> {
-        names::allow_unlisted_notes(&self.allow_unlisted)
+        names::allow_unlisted_notes(self.source, &self.allow_unlisted)
     }
 }
 
@@ -344,6 +452,7 @@ impl Config {
         Config {
             queries: vec![QueryConfig {
                 name: "queues".into(),
+                source: sources::CONVERSATIONS,
                 granularity: Granularity::Minutes(30),
                 time_zone: Tz::UTC,
                 settle_delay: DEFAULT_SETTLE_DELAY,
@@ -382,12 +491,14 @@ impl Config {
     }
 
     /// What `--demo` runs without a config file: the built-in query, `today` (the same KPIs
-    /// for the day so far, every minute) and `live`.
+    /// for the day so far, every minute), one query of every other source (so that every
+    /// dashboard has data out of the box) and `live`.
     pub fn demo() -> Config {
         let mut config = Config::builtin_with_live();
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         config.queries.push(QueryConfig {
             name: "today".into(),
+            source: sources::CONVERSATIONS,
             granularity: Granularity::Day,
             time_zone: Tz::UTC,
             settle_delay: Duration::ZERO,
@@ -400,6 +511,19 @@ impl Config {
             max_predicates_per_request: DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
         });
+        let template = config.queries[0].clone();
+        for (name, segment, group_by, metrics) in DEMO_SOURCE_QUERIES {
+            let Some(source) = sources::source(segment) else {
+                continue;
+            };
+            config.queries.push(QueryConfig {
+                name: name.to_string(),
+                source,
+                group_by: strings(group_by),
+                metrics: strings(metrics),
+                ..template.clone()
+            });
+        }
         config
     }
 
@@ -423,6 +547,7 @@ impl Config {
                 .iter()
                 .map(|q| OutQuery {
                     name: &q.name,
+                    source: (q.source != sources::CONVERSATIONS).then_some(q.source.segment),
                     granularity: q.granularity.as_iso8601(),
                     time_zone: q.time_zone.name(),
                     settle_delay: humantime::format_duration(q.settle_delay).to_string(),
@@ -466,12 +591,15 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a query: a mapping with keys name, granularity, time_zone, settle_delay, \
-        refresh, group_by, metrics, filter, period, max_predicates_per_request, allow_unlisted"
+    expecting = "a query: a mapping with keys name, source, granularity, time_zone, \
+        settle_delay, refresh, group_by, metrics, filter, period, max_predicates_per_request, \
+        allow_unlisted"
 )]
 struct RawQuery {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default)]
     granularity: Option<String>,
     #[serde(default)]
@@ -503,6 +631,8 @@ struct OutConfig<'a> {
 #[derive(Serialize)]
 struct OutQuery<'a> {
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'static str>,
     granularity: String,
     time_zone: &'a str,
     settle_delay: String,

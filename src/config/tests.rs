@@ -1276,3 +1276,220 @@ fn a_filter_too_large_that_cannot_be_split_exactly_is_refused() {
         );
     assert!(!message.contains('\n'), "{message}");
 }
+
+/// A query names its source with `source:`; without one it is a conversations query,
+/// as before there were sources, and `to_yaml` writes the key only when it is not the
+/// default.
+#[test]
+fn a_query_names_its_source_and_conversations_is_the_default() {
+    let config = parse(
+        "queries:
+  - {name: c, granularity: PT30M, metrics: [nOffered]}
+  - {name: ivr, source: flows, granularity: PT30M, group_by: [flowId, flowOutcomeId],
+     metrics: [nFlow, tFlowExit, nFlowOutcomeFailed],
+     filter: {type: and, predicates: [{dimension: flowType, value: inboundcall}]}}
+  - {name: agents, source: users, granularity: PT30M, group_by: [userId],
+     metrics: [tAgentRoutingStatus, tOrganizationPresence]}
+",
+    );
+    let segments: Vec<&str> = config.queries.iter().map(|q| q.source.segment).collect();
+    assert_eq!(segments, ["conversations", "flows", "users"]);
+    let text = config.to_yaml().unwrap_or_default();
+    assert_eq!(text.matches("source:").count(), 2, "{text}");
+    assert_eq!(parse(&text), config, "{text}");
+    // The names a query needs read: its group_by and its named qualifiers' ids.
+    let named: Vec<&str> = named_dimensions(&config.queries[2..], &[]).collect();
+    assert_eq!(named, ["userId", "presenceId"]);
+    let served: Vec<String> = served_entries(&config.queries, &[])
+        .map(|(_, what)| what)
+        .collect();
+    assert_eq!(served[1], "flows, PT30M");
+}
+
+/// Names are checked against the query's own source: a flows dimension is no
+/// conversations one, a conversations metric is no users one; an unknown source is
+/// refused with a suggestion and the list; a metric of another source says which.
+#[test]
+fn names_are_checked_against_the_querys_source() {
+    let cases = [
+        (
+            "queries:\n  - {name: q, source: flow, granularity: PT30M, metrics: [nFlow]}\n",
+            "field `source`: \"flow\" is not an analytics aggregates source (did you mean \"flows\"?); expected one of conversations, users, flows, bots, actions, surveys, evaluations, transcripts, flowexecutions, ratelimits",
+        ),
+        (
+            "queries:\n  - {name: q, granularity: PT30M, metrics: [nOffered, nFlow]}\n",
+            "field `metrics[1]`: \"nFlow\" is a flows metric, not a conversations one: add `source: flows`",
+        ),
+        (
+            "queries:\n  - {name: q, source: users, granularity: PT30M, metrics: [nOffered]}\n",
+            "field `metrics[0]`: \"nOffered\" is a conversations metric, not a users one: add `source: conversations`",
+        ),
+        (
+            "queries:\n  - {name: q, source: flows, granularity: PT30M, metrics: [nFlow], group_by: [flowID]}\n",
+            "field `group_by[0]`: \"flowID\" is not a flow aggregate dimension (did you mean \"flowId\"?)",
+        ),
+        (
+            "queries:\n  - {name: q, source: users, granularity: PT30M, metrics: [tSystemPresence],\n     filter: {type: or, predicates: [{dimension: queueId, value: q1}]}}\n",
+            "field `filter.predicates[0].dimension`: \"queueId\" is not a user aggregate dimension",
+        ),
+        (
+            "queries:\n  - {name: q, source: surveys, granularity: PT30M, metrics: [nSurveysSnt]}\n",
+            "field `metrics[0]`: \"nSurveysSnt\" is not a survey aggregate metric (did you mean \"nSurveysSent\"?)",
+        ),
+        (
+            "queries:\n  - {name: q, source: bots, granularity: PT30M, metrics: [oWaiting]}\n",
+            "\"oWaiting\" is a queue observation metric",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let message = error(yaml).to_string();
+        assert!(
+            message.contains(expected),
+            "{message}\nexpected: {expected}"
+        );
+        assert!(message.starts_with("test.yml: query \"q\": "), "{message}");
+    }
+    // `allow_unlisted` works per source: a name new to flows goes through there.
+    let allowed = parse(
+        "queries:\n  - {name: q, source: flows, granularity: PT30M, metrics: [nFlowNew], allow_unlisted: [nFlowNew]}\n",
+    );
+    assert_eq!(allowed.queries[0].metrics, ["nFlowNew"]);
+    let notes = parse(
+        "queries:\n  - {name: q, source: flows, granularity: PT30M, metrics: [nFlow], allow_unlisted: [nFlow, flowId]}\n",
+    )
+    .queries[0]
+        .allow_unlisted_notes();
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.contains("needs no `allow_unlisted` entry")),
+        "{notes:?}"
+    );
+}
+
+/// User aggregates take at most 100 `userId` predicates a request: a users query
+/// filtering 250 users is sent as 3 requests even when its own cap is higher.
+#[test]
+fn a_sources_predicate_cap_splits_its_filters() {
+    let interval = Interval::parse_iso8601("2026-11-25T12:00:00Z/2026-11-25T12:30:00Z")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let users = |count: usize| {
+        let predicates: Vec<String> = (0..count)
+            .map(|i| format!("{{dimension: userId, value: {i:08}-0000-4000-8000-000000000000}}"))
+            .collect();
+        format!(
+            "queries:\n  - name: agents\n    source: users\n    granularity: PT30M\n    group_by: [userId]\n    metrics: [tAgentRoutingStatus]\n    max_predicates_per_request: 1000\n    filter: {{type: or, predicates: [{}]}}\n",
+            predicates.join(", ")
+        )
+    };
+    let config = parse(&users(250));
+    let requests = config.queries[0].requests(&interval);
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        let sent: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(request).unwrap_or_default())
+                .unwrap_or_default();
+        let count = sent["filter"]["predicates"].as_array().map_or(0, Vec::len);
+        assert!(count <= 100, "{count}");
+    }
+    assert_eq!(parse(&users(100)).queries[0].requests(&interval).len(), 1);
+    // The query's own cap is kept as written.
+    assert_eq!(config.queries[0].max_predicates_per_request, 1000);
+    assert_eq!(parse(&config.to_yaml().unwrap_or_default()), config);
+    // Conversations have no such cap: 250 queues at 1000 a request are one.
+    assert_eq!(
+        parse(&many_queues_capped(250, "[queueId]", 1000)).queries[0]
+            .requests(&interval)
+            .len(),
+        1
+    );
+}
+
+/// The demo runs a query of every source, as the plan lists them.
+#[test]
+fn the_demo_runs_a_query_of_every_source() {
+    let demo = Config::demo();
+    let shown: Vec<(&str, &str, String, String)> = demo
+        .queries
+        .iter()
+        .map(|q| {
+            (
+                q.name.as_str(),
+                q.source.segment,
+                q.group_by.join(","),
+                q.metrics.join(","),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "agents_time",
+            "users",
+            "userId",
+            "tAgentRoutingStatus,tSystemPresence,tOrganizationPresence",
+        ),
+        (
+            "ivr",
+            "flows",
+            "flowId,flowOutcomeId",
+            "nFlow,tFlow,tFlowDisconnect,tFlowExit,nFlowOutcome,nFlowOutcomeFailed,tFlowOutcome",
+        ),
+        (
+            "bots",
+            "bots",
+            "botName",
+            "nBotSessions,nBotSessionTurns,tBotSession,tBotRecognitionFailure,tBotExit,tBotDisconnect",
+        ),
+        (
+            "data_actions",
+            "actions",
+            "actionName,errorType",
+            "tTotalExecution",
+        ),
+        (
+            "surveys",
+            "surveys",
+            "queueId",
+            "nSurveysSent,nSurveyResponses,nSurveyNpsResponses,nSurveyNpsPromoters,nSurveyNpsDetractors,oSurveyTotalScore",
+        ),
+        (
+            "evaluations",
+            "evaluations",
+            "queueId",
+            "nEvaluations,oTotalScore,oTotalCriticalScore",
+        ),
+        (
+            "transcripts",
+            "transcripts",
+            "queueId",
+            "nSpeechTextAnalyzedConversations,oSentimentScore,tAgentSpeech,tCustomerSpeech,tSilence,tOverTalkSpeech",
+        ),
+        (
+            "flow_executions",
+            "flowexecutions",
+            "flowId",
+            "nFlowExecutions",
+        ),
+        (
+            "rate_limits",
+            "ratelimits",
+            "limitName,namespace",
+            "oRateLimitRecorded",
+        ),
+    ];
+    assert_eq!(shown.len(), 2 + expected.len());
+    for (got, want) in shown[2..].iter().zip(expected) {
+        assert_eq!((got.0, got.1, got.2.as_str(), got.3.as_str()), want);
+    }
+    for query in &demo.queries[2..] {
+        assert_eq!(
+            query.granularity,
+            Granularity::Minutes(30),
+            "{}",
+            query.name
+        );
+        assert_eq!(query.period, Period::Completed, "{}", query.name);
+    }
+    // What the demo runs is a config a user could write: it reads back the same.
+    assert_eq!(parse(&demo.to_yaml().unwrap_or_default()), demo);
+}

@@ -13,6 +13,7 @@ use super::{
     MIN_REFRESH, ObservationConfig, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
+use crate::genesys::sources::{self, Source};
 use crate::interval::Granularity;
 
 /// A rule broken inside one query: the field (with any index) and the message.
@@ -133,6 +134,10 @@ impl RawConfig {
 impl RawQuery {
     fn validate(self) -> Result<QueryConfig, FieldError> {
         let name = check_name(self.name, "query")?;
+        let source = match self.source.as_deref() {
+            None => sources::CONVERSATIONS,
+            Some(text) => names::check_source(text).map_err(|m| FieldError::new("source", m))?,
+        };
         let granularity = match self.granularity {
             None => {
                 return Err(FieldError::new(
@@ -186,7 +191,7 @@ impl RawQuery {
             }
         };
         let group_by = self.group_by.unwrap_or_default();
-        check_group_by(&group_by, &allow_unlisted)?;
+        check_group_by(source, &group_by, &allow_unlisted)?;
         let Some(metrics) = self.metrics else {
             return Err(FieldError::new(
                 "metrics",
@@ -194,17 +199,17 @@ impl RawQuery {
                  [nOffered, tHandle, oServiceLevel]",
             ));
         };
-        check_metrics(&metrics, &allow_unlisted)?;
+        check_metrics(source, &metrics, &allow_unlisted)?;
         let filter = match self.filter {
             None => None,
             Some(filter) => {
-                check_clause(&filter, "filter", true, &allow_unlisted)?;
+                check_clause(source, &filter, "filter", true, &allow_unlisted)?;
                 let shape = RequestShape {
                     granularity: &granularity.to_string(),
                     time_zone: time_zone.name(),
                     group_by: &group_by,
                     metrics: &metrics,
-                    max_predicates: max_predicates_per_request,
+                    max_predicates: capped(source, &filter, max_predicates_per_request),
                 };
                 let planned = filter::plan(filter, shape)?;
                 Some(planned)
@@ -230,6 +235,7 @@ impl RawQuery {
         Ok(QueryConfig {
             period,
             name,
+            source,
             granularity,
             time_zone,
             settle_delay,
@@ -258,7 +264,23 @@ fn is_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
-fn check_group_by(group_by: &[String], allowed: &[String]) -> Result<(), FieldError> {
+/// The most predicates one request of a query over `source` may carry: the query's
+/// `max_predicates_per_request`, lowered to the source's cap on any dimension the filter
+/// uses (users: at most 100 `userId` predicates a request).
+fn capped(source: &Source, filter: &serde_json::Value, configured: usize) -> usize {
+    source
+        .predicate_caps
+        .iter()
+        .filter(|(dimension, _)| filter::uses_dimension(filter, dimension))
+        .map(|(_, cap)| *cap)
+        .fold(configured, usize::min)
+}
+
+fn check_group_by(
+    source: &Source,
+    group_by: &[String],
+    allowed: &[String],
+) -> Result<(), FieldError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, dimension) in group_by.iter().enumerate() {
         let field = format!("group_by[{i}]");
@@ -283,7 +305,8 @@ fn check_group_by(group_by: &[String], allowed: &[String]) -> Result<(), FieldEr
                 ),
             ));
         }
-        names::check_dimension(dimension, allowed).map_err(|m| FieldError::new(&field, m))?;
+        names::check_dimension(source, dimension, allowed)
+            .map_err(|m| FieldError::new(&field, m))?;
         if let Some(first) = seen.get(&label) {
             let other = &group_by[*first];
             let message = if other == dimension {
@@ -301,7 +324,11 @@ fn check_group_by(group_by: &[String], allowed: &[String]) -> Result<(), FieldEr
     Ok(())
 }
 
-fn check_metrics(metrics: &[String], allowed: &[String]) -> Result<(), FieldError> {
+fn check_metrics(
+    source: &Source,
+    metrics: &[String],
+    allowed: &[String],
+) -> Result<(), FieldError> {
     if metrics.is_empty() {
         return Err(FieldError::new(
             "metrics",
@@ -322,7 +349,7 @@ fn check_metrics(metrics: &[String], allowed: &[String]) -> Result<(), FieldErro
                 ),
             ));
         }
-        names::check_metric(metric, allowed).map_err(|m| FieldError::new(&field, m))?;
+        names::check_metric(source, metric, allowed).map_err(|m| FieldError::new(&field, m))?;
         let snake = snake_case(metric);
         if let Some(first) = seen.get(&snake) {
             let other = &metrics[*first];

@@ -19,7 +19,7 @@ pub mod region;
 pub mod sources;
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -32,11 +32,37 @@ use budget::ApiBudget;
 use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
+use sources::{SOURCES, Source};
 
 use crate::telemetry::Telemetry;
 
-/// Path of the conversation aggregates query.
+/// Path of the conversation aggregates query (the `conversations` source's
+/// [`Source::aggregates_path`]).
 pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
+
+/// The `endpoint` label of each source's aggregates requests, by the source's position in
+/// [`SOURCES`]: `aggregates` for conversations (as before there were other sources, so
+/// dashboards and alerts on it keep working), `{segment}_aggregates` for the others
+/// (`flows_aggregates`), so that no source's requests hide among another's and none
+/// meets a listing's label (`users`).
+static AGGREGATES_ENDPOINTS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|source| match source.segment {
+            "conversations" => "aggregates",
+            segment => &*Box::leak(format!("{segment}_aggregates").into_boxed_str()),
+        })
+        .collect()
+});
+
+/// The `endpoint` label of `source`'s aggregates requests (see [`AGGREGATES_ENDPOINTS`]).
+pub fn aggregates_endpoint(source: &Source) -> &'static str {
+    SOURCES
+        .iter()
+        .position(|s| s == source)
+        .and_then(|index| AGGREGATES_ENDPOINTS.get(index).copied())
+        .unwrap_or("aggregates")
+}
 /// Path of the queue observations query.
 pub const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// The page of a listing (queues, users, ...) the exporter asks for first. Genesys list
@@ -234,13 +260,17 @@ impl GenesysClient {
         })
     }
 
-    /// Runs one conversation aggregates query.
+    /// Runs one aggregates query of `source`.
     pub async fn query_aggregates(
         &self,
+        source: &Source,
         query: &AggregateQuery<'_>,
     ) -> Result<Delivered<AggregateResponse>, ApiError> {
-        let delivered = self.post_json("aggregates", AGGREGATES_PATH, query).await?;
-        let value = parse_aggregates(&delivered.value)?;
+        let endpoint = aggregates_endpoint(source);
+        let delivered = self
+            .post_json(endpoint, &source.aggregates_path(), query)
+            .await?;
+        let value = parse_aggregates(endpoint, &delivered.value)?;
         Ok(Delivered {
             value,
             budget_wait: delivered.budget_wait,
@@ -556,7 +586,7 @@ enum Verdict {
 
 /// Parses an aggregates answer; a body that only fails for bare `NaN`/`Infinity`
 /// numbers is read with them as `null` (skipped and counted by the mapping).
-fn parse_aggregates(body: &[u8]) -> Result<AggregateResponse, ApiError> {
+fn parse_aggregates(endpoint: &'static str, body: &[u8]) -> Result<AggregateResponse, ApiError> {
     let err = match serde_json::from_slice(body) {
         Ok(value) => return Ok(value),
         Err(err) => err,
@@ -571,7 +601,7 @@ fn parse_aggregates(body: &[u8]) -> Result<AggregateResponse, ApiError> {
         return Ok(value);
     }
     Err(ApiError::BadResponse {
-        endpoint: "aggregates",
+        endpoint,
         message: format!("response is not the documented JSON: {err}"),
     })
 }

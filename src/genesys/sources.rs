@@ -18,7 +18,8 @@
 use super::catalog;
 
 /// One aggregates source: what the config, the client and the mapping need to know.
-#[derive(Debug, PartialEq, Eq)]
+/// (Shown in debug output by its segment alone: its lists are long.)
+#[derive(PartialEq, Eq)]
 pub struct Source {
     /// The path segment of `/api/v2/analytics/{segment}/aggregates/query`, and the value
     /// of a query's `source:`.
@@ -36,6 +37,15 @@ pub struct Source {
     pub permission: &'static str,
     /// Dimensions with a cap on their predicates in one request, and the cap.
     pub predicate_caps: &'static [(&'static str, usize)],
+    /// The stats Genesys answers for the source's timers, in export order: zero-fill
+    /// writes those of them that are `sum` or `count`, and the docs list them.
+    pub timer_stats: &'static [&'static str],
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Source").field(&self.segment).finish()
+    }
 }
 
 /// A qualifier with a known meaning: `routing_status` rather than `qualifier`.
@@ -46,7 +56,14 @@ pub struct Qualifier {
     pub label: &'static str,
     /// Every value it takes, for zero-fill; empty when they are ids (organization presences).
     pub values: &'static [&'static str],
+    /// When the values are ids with names: the names directory's key for them and the
+    /// label their name becomes, right after `label` (`presenceId`, `presence_name`).
+    pub name: Option<(&'static str, &'static str)>,
 }
+
+/// The stats of a timer in most sources' answers (the SDK's `StatisticalSummary` and
+/// percentiles), in export order.
+pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
 /// The routing statuses of `tAgentRoutingStatus` (the SDK's `AnalyticsRoutingStatusRecord`).
 pub const ROUTING_STATUSES: &[&str] = &[
@@ -84,6 +101,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:conversationAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "users",
@@ -95,20 +113,25 @@ pub const SOURCES: [Source; 10] = [
                 metric: "tAgentRoutingStatus",
                 label: "routing_status",
                 values: ROUTING_STATUSES,
+                name: None,
             },
             Qualifier {
                 metric: "tSystemPresence",
                 label: "system_presence",
                 values: SYSTEM_PRESENCES,
+                name: None,
             },
             Qualifier {
                 metric: "tOrganizationPresence",
                 label: "presence_id",
                 values: &[],
+                name: Some(("presenceId", "presence_name")),
             },
         ],
         permission: "analytics:userAggregate:view",
         predicate_caps: &[("userId", 100)],
+        // Status times: Genesys answers their sum only.
+        timer_stats: &["sum"],
     },
     Source {
         segment: "flows",
@@ -118,6 +141,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:flowAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "bots",
@@ -127,6 +151,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:botAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "actions",
@@ -136,6 +161,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "integrations:action:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "surveys",
@@ -145,6 +171,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:surveyAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "evaluations",
@@ -154,6 +181,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:evaluationAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "transcripts",
@@ -163,6 +191,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:transcriptAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "flowexecutions",
@@ -172,6 +201,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:flowExecutionAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
     Source {
         segment: "ratelimits",
@@ -181,6 +211,7 @@ pub const SOURCES: [Source; 10] = [
         qualifiers: &[],
         permission: "analytics:rateLimitAggregate:view",
         predicate_caps: &[],
+        timer_stats: &TIMER_STATS,
     },
 ];
 
@@ -204,6 +235,11 @@ pub fn sources_listing_metric(metric: &str, except: &Source) -> Vec<&'static Sou
 }
 
 impl Source {
+    /// The start of every series name of the source: `genesys_{domain}_`.
+    pub fn prefix(&self) -> String {
+        format!("genesys_{}_", self.domain)
+    }
+
     /// The path of the synchronous aggregates query.
     pub fn aggregates_path(&self) -> String {
         format!("/api/v2/analytics/{}/aggregates/query", self.segment)

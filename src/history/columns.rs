@@ -13,7 +13,7 @@
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
 use crate::genesys::names;
-use crate::mapping::{TIMER_STATS, group_label_names, split_metric};
+use crate::mapping::{TIMER_STATS, group_label_names, series_base};
 
 /// How a column's values are shown in a table (CSV and JSON write plain numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Columns {
                 }
             }
             for metric in &query.metrics {
-                let (family, base) = split_metric(metric);
+                let (family, base) = series_base(query.source, metric);
                 for (rest, kind, supervisor) in series_of(family, metric) {
                     columns.add_series(&base, &rest, kind, supervisor);
                 }

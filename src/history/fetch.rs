@@ -82,15 +82,14 @@ pub async fn fetch_range(
         };
         let mut split = BucketSplit::new(&buckets);
         for request in query.requests(&interval) {
-            let delivered =
-                client
-                    .query_aggregates(&request)
-                    .await
-                    .map_err(|source| FetchError::Api {
-                        query: query.name.clone(),
-                        interval,
-                        source,
-                    })?;
+            let delivered = client
+                .query_aggregates(query.source, &request)
+                .await
+                .map_err(|source| FetchError::Api {
+                    query: query.name.clone(),
+                    interval,
+                    source,
+                })?;
             progress.request();
             split.add(delivered.value);
         }

@@ -193,6 +193,7 @@ mod tests {
     fn query() -> QueryConfig {
         QueryConfig {
             name: "queues".into(),
+            source: crate::genesys::sources::CONVERSATIONS,
             granularity: Granularity::Minutes(30),
             time_zone: chrono_tz::UTC,
             settle_delay: Duration::from_secs(90),

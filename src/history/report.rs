@@ -13,7 +13,7 @@ use clap::ValueEnum;
 
 use crate::config::QueryConfig;
 use crate::interval::Interval;
-use crate::mapping::{PREFIX, group_label_names};
+use crate::mapping::group_label_names;
 use crate::series::QuerySeries;
 
 use super::columns::{Columns, Kind, Selection};
@@ -122,17 +122,19 @@ impl<W: Write> ReportWriter<W> {
             .map(|label| self.columns.label_position(label))
             .collect();
         let mut groups: BTreeMap<Vec<String>, HashMap<usize, f64>> = BTreeMap::new();
+        let prefix = query.source.prefix();
         for family in &series.families {
-            let Some(suffix) = family.name.strip_prefix(PREFIX) else {
+            let Some(suffix) = family.name.strip_prefix(&prefix) else {
                 continue;
             };
             for sample in &family.samples {
-                // `query`, `interval`, the group labels, and `qualifier` when the API
-                // sent one.
+                // `query`, `interval`, the group labels, and the qualifier when the API
+                // sent one (`qualifier`, or the source's label for it, then its name
+                // when it is a named id: the id is the column's).
                 let values = sample.labels.values();
                 let qualifier = match values.len() - labels.len().min(values.len()) {
                     2 => None,
-                    3 => values.last().map(String::as_str),
+                    3 | 4 => values.get(2 + labels.len()).map(String::as_str),
                     _ => continue,
                 };
                 let Some(column) = self.columns.series_position(suffix, qualifier) else {
@@ -369,6 +371,7 @@ mod tests {
     fn query() -> QueryConfig {
         QueryConfig {
             name: "queues".into(),
+            source: crate::genesys::sources::CONVERSATIONS,
             granularity: Granularity::Minutes(60),
             time_zone: chrono_tz::UTC,
             settle_delay: Duration::from_secs(90),
