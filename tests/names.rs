@@ -780,3 +780,96 @@ async fn flows_outcomes_and_presences_are_named_from_their_listings() {
         assert!(metrics.contains(&gauge), "{gauge} in\n{metrics}");
     }
 }
+
+/// End to end against the simulator's flows: a `source: flows` query grouped by `flowId`
+/// and `flowOutcomeId` exports `flow_name` and `flow_outcome_name` as the simulator's
+/// listings give them. Flow metrics' groups have no outcome (empty `flow_outcome_id`,
+/// empty name); outcome metrics' groups have one, named.
+#[tokio::test(flavor = "multi_thread")]
+async fn flow_series_carry_flow_and_outcome_names() {
+    const IVR: &str = "queries:\n  - {name: ivr, source: flows, granularity: PT30M, \
+         time_zone: UTC, settle_delay: 5s, group_by: [flowId, flowOutcomeId], \
+         metrics: [nFlow, nFlowOutcome]}\n";
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim).config(dir.path(), IVR).start();
+    let metrics = eventually(&exporter, "no named flow outcome series", |m| {
+        m.find("genesys_flow_outcome", &[("query", "ivr")])
+            .iter()
+            .any(|s| !s.labels["flow_outcome_name"].is_empty())
+    })
+    .await;
+    let flows: HashMap<String, String> = sim.listing(FLOWS).into_iter().collect();
+    let outcomes: HashMap<String, String> = sim.listing(FLOW_OUTCOMES).into_iter().collect();
+    assert!(
+        !flows.is_empty() && !outcomes.is_empty(),
+        "the simulator lists no flows"
+    );
+    let (mut flow_named, mut outcome_named) = (0, 0);
+    for name in ["genesys_flow_count", "genesys_flow_outcome"] {
+        for sample in metrics.find(name, &[("query", "ivr")]) {
+            let flow = &sample.labels["flow_id"];
+            assert_eq!(
+                Some(&sample.labels["flow_name"]),
+                flows.get(flow),
+                "{sample:?}"
+            );
+            flow_named += 1;
+            let outcome = &sample.labels["flow_outcome_id"];
+            if outcome.is_empty() {
+                assert_eq!(sample.labels["flow_outcome_name"], "", "{sample:?}");
+            } else {
+                assert_eq!(
+                    Some(&sample.labels["flow_outcome_name"]),
+                    outcomes.get(outcome),
+                    "{sample:?}"
+                );
+                outcome_named += 1;
+            }
+        }
+    }
+    assert!(
+        flow_named > 0 && outcome_named > 0,
+        "{flow_named} {outcome_named}"
+    );
+    assert!(statuses(&sim, FLOWS).contains(&200));
+    assert!(statuses(&sim, FLOW_OUTCOMES).contains(&200));
+}
+
+/// End to end against the simulator's users: `tOrganizationPresence` carries each
+/// organization presence as `presence_id` and its name from the presence definitions as
+/// `presence_name`, though no query groups by a presence.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_presence_time_carries_presence_names() {
+    const AGENTS_TIME: &str = "queries:\n  - {name: agents_time, source: users, \
+         granularity: PT30M, time_zone: UTC, settle_delay: 5s, group_by: [userId], \
+         metrics: [tOrganizationPresence]}\n";
+    const SERIES: &str = "genesys_user_organization_presence_seconds_sum";
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), AGENTS_TIME)
+        .start();
+    let metrics = eventually(&exporter, "no named organization presence series", |m| {
+        m.find(SERIES, &[("query", "agents_time")])
+            .iter()
+            .any(|s| !s.labels["presence_name"].is_empty())
+    })
+    .await;
+    let presences: HashMap<String, String> =
+        sim.listing(PRESENCE_DEFINITIONS).into_iter().collect();
+    let samples = metrics.find(SERIES, &[("query", "agents_time")]);
+    assert!(!samples.is_empty());
+    for sample in samples {
+        let id = &sample.labels["presence_id"];
+        assert_eq!(
+            Some(&sample.labels["presence_name"]),
+            presences.get(id),
+            "{sample:?}"
+        );
+    }
+    assert!(
+        statuses(&sim, PRESENCE_DEFINITIONS).contains(&200),
+        "the presence definitions were never read"
+    );
+}
