@@ -8,7 +8,7 @@
 /// `group_by` dimension whose label would have the same name would clash with them and
 /// make a series with a repeated label, which Prometheus refuses.
 /// The name labels are those of `genesys::names` (a test there keeps the two lists equal).
-pub const RESERVED_LABELS: [&str; 11] = [
+pub const RESERVED_LABELS: [&str; 14] = [
     "query",
     "interval",
     "queue_name",
@@ -19,6 +19,9 @@ pub const RESERVED_LABELS: [&str; 11] = [
     "requested_language_name",
     "team_name",
     "outbound_campaign_name",
+    "flow_name",
+    "flow_outcome_name",
+    "presence_name",
     "qualifier",
 ];
 

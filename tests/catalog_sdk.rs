@@ -16,11 +16,13 @@ use std::process::{Command, Stdio};
 
 use genesys_cloud_exporter::config;
 use genesys_cloud_exporter::genesys::catalog;
+use genesys_cloud_exporter::genesys::sources::SOURCES;
 
-/// One request field's list of names, and the Rust constant it comes from.
+/// One request field's list of names, and the Rust constant it comes from when it is
+/// one of the fixed lists (the sources' lists are read from the source table).
 struct Catalogue {
-    field: &'static str,
-    constant: &'static str,
+    field: String,
+    constant: Option<&'static str>,
     names: &'static [&'static str],
 }
 
@@ -29,27 +31,21 @@ struct Catalogue {
 macro_rules! catalogue {
     ($field:literal, $list:path) => {
         Catalogue {
-            field: $field,
-            constant: stringify!($list)
-                .rsplit("::")
-                .next()
-                .unwrap_or_default()
-                .trim(),
+            field: $field.to_string(),
+            constant: stringify!($list).rsplit("::").next().map(str::trim),
             names: &$list,
         }
     };
 }
 
 /// Every list of names the exporter checks, by the request field it names (the field
-/// names scripts/catalog_sdk.py maps to SDK models).
-fn catalogues() -> [Catalogue; 7] {
-    [
-        catalogue!("aggregates.metrics", catalog::CONVERSATION_METRICS),
-        catalogue!("aggregates.groupBy", catalog::CONVERSATION_DIMENSIONS),
-        catalogue!(
-            "aggregates.filter.dimension",
-            catalog::CONVERSATION_DIMENSIONS
-        ),
+/// names scripts/catalog_sdk.py maps to SDK models): the queue observations' fixed
+/// lists, then for every source of the table (`genesys::sources::SOURCES`, so a new row
+/// is compared without editing this test) `<segment>.metrics`, `<segment>.groupBy`,
+/// `<segment>.filter.dimension` and `<segment>.qualifier.<metric>` for each named
+/// qualifier whose values are known.
+fn catalogues() -> Vec<Catalogue> {
+    let mut lists = vec![
         catalogue!("observations.metrics", catalog::OBSERVATION_METRICS),
         catalogue!("observations.detailMetrics", config::DETAIL_METRICS),
         catalogue!(
@@ -57,7 +53,24 @@ fn catalogues() -> [Catalogue; 7] {
             catalog::OBSERVATION_DIMENSIONS
         ),
         catalogue!("observations.filter.mediaType", config::MEDIA_TYPES),
-    ]
+    ];
+    for source in &SOURCES {
+        let list = |kind: &str, names| Catalogue {
+            field: format!("{}.{kind}", source.segment),
+            constant: None,
+            names,
+        };
+        lists.push(list("metrics", source.metrics));
+        lists.push(list("groupBy", source.dimensions));
+        lists.push(list("filter.dimension", source.dimensions));
+        for qualifier in source.qualifiers.iter().filter(|q| !q.values.is_empty()) {
+            lists.push(list(
+                &format!("qualifier.{}", qualifier.metric),
+                qualifier.values,
+            ));
+        }
+    }
+    lists
 }
 
 fn repo() -> PathBuf {
@@ -65,7 +78,7 @@ fn repo() -> PathBuf {
 }
 
 /// Runs scripts/catalog_sdk.py over `lists` with the SDK's venv; its exit status and output.
-fn compare(lists: &BTreeMap<&str, Vec<&str>>, allowlist: &Path) -> (Option<i32>, String) {
+fn compare(lists: &BTreeMap<String, Vec<&str>>, allowlist: &Path) -> (Option<i32>, String) {
     let python = repo().join("target/venv-sdk/bin/python");
     assert!(
         python.exists(),
@@ -96,9 +109,9 @@ fn compare(lists: &BTreeMap<&str, Vec<&str>>, allowlist: &Path) -> (Option<i32>,
     (output.status.code(), text)
 }
 
-fn ours() -> BTreeMap<&'static str, Vec<&'static str>> {
+fn ours() -> BTreeMap<String, Vec<&'static str>> {
     catalogues()
-        .iter()
+        .into_iter()
         .map(|c| (c.field, c.names.to_vec()))
         .collect()
 }
@@ -111,45 +124,81 @@ fn every_catalogue_is_the_sdks_enum_or_its_differences_are_allowed() {
 }
 
 /// The check can fail: a name added to a catalogue and one taken out are both reported,
-/// and an allow-list entry that no longer matches a difference is reported as stale.
+/// for the conversations as for another source's dimensions and a named qualifier's
+/// values, and an allow-list entry that no longer matches a difference is reported as
+/// stale.
 #[test]
 fn a_wrong_catalogue_fails_the_check() {
     let mut lists = ours();
-    let metrics = lists.get_mut("aggregates.metrics").expect("listed");
+    let metrics = lists.get_mut("conversations.metrics").expect("listed");
     metrics.retain(|name| *name != "tHandle");
     metrics.push("tMadeUp");
+    let dimensions = lists.get_mut("flows.groupBy").expect("listed");
+    dimensions.retain(|name| *name != "flowOutcomeId");
+    let statuses = lists
+        .get_mut("users.qualifier.tAgentRoutingStatus")
+        .expect("listed");
+    statuses.push("ON_BREAK");
     let (status, output) = compare(&lists, &repo().join("scripts/catalog-allowlist.toml"));
     assert_eq!(status, Some(1), "{output}");
-    assert!(
-        output.contains("aggregates.metrics: tHandle only in SDK"),
-        "{output}"
-    );
-    assert!(
-        output.contains("aggregates.metrics: tMadeUp only in ours"),
-        "{output}"
-    );
+    for wanted in [
+        "conversations.metrics: tHandle only in SDK",
+        "conversations.metrics: tMadeUp only in ours",
+        "flows.groupBy: flowOutcomeId only in SDK",
+        "users.qualifier.tAgentRoutingStatus: ON_BREAK only in ours",
+    ] {
+        assert!(
+            output.contains(wanted),
+            "{wanted} not reported in\n{output}"
+        );
+    }
 
     let stale = tempfile::NamedTempFile::new().expect("temporary file");
     std::fs::write(
         stale.path(),
-        "[[difference]]\ncatalogue = \"aggregates.metrics\"\nname = \"nOffered\"\n\
+        "[[difference]]\ncatalogue = \"conversations.metrics\"\nname = \"nOffered\"\n\
          direction = \"only in ours\"\nreason = \"a test\"\n",
     )
     .expect("allow-list written");
     let (status, output) = compare(&ours(), stale.path());
     assert_eq!(status, Some(1), "{output}");
     assert!(
-        output.contains("aggregates.metrics: nOffered is no longer only in ours"),
+        output.contains("conversations.metrics: nOffered is no longer only in ours"),
         "{output}"
     );
 }
 
-/// A list added to src/genesys/catalog.rs must be held against the SDK too.
+/// A source the SDK has no aggregates models for, or a named qualifier the script does
+/// not know the SDK's enum of, is a broken input (exit 2), not a silent pass.
+#[test]
+fn a_catalogue_without_an_sdk_enum_is_refused() {
+    let unknown_source =
+        ["metrics", "groupBy", "filter.dimension"].map(|k| format!("nosuchthings.{k}"));
+    let unknown_qualifier = ["users.qualifier.tMadeUp".to_string()];
+    for (fields, named) in [
+        (&unknown_source[..], "the source 'nosuchthings'"),
+        (&unknown_qualifier[..], "users.qualifier.tMadeUp"),
+    ] {
+        let mut lists = ours();
+        for field in fields {
+            lists.insert(field.clone(), vec!["x"]);
+        }
+        let (status, output) = compare(&lists, &repo().join("scripts/catalog-allowlist.toml"));
+        assert_eq!(status, Some(2), "{named}: {output}");
+        assert!(output.contains(named), "{named}: {output}");
+    }
+}
+
+/// A list added to src/genesys/catalog.rs must be held against the SDK too: named in
+/// catalogues(), or a list of a source in the table (which is compared whole).
 #[test]
 fn every_list_of_the_catalogue_module_is_compared() {
     let source = std::fs::read_to_string(repo().join("src/genesys/catalog.rs"))
         .expect("src/genesys/catalog.rs readable");
-    let compared: Vec<&str> = catalogues().iter().map(|c| c.constant).collect();
+    // The lists the source table uses are compared through it.
+    let table = std::fs::read_to_string(repo().join("src/genesys/sources.rs"))
+        .expect("src/genesys/sources.rs readable");
+    let compared: Vec<&str> = catalogues().iter().filter_map(|c| c.constant).collect();
     let lists: Vec<&str> = source
         .lines()
         .filter_map(|line| line.strip_prefix("pub const "))
@@ -159,8 +208,9 @@ fn every_list_of_the_catalogue_module_is_compared() {
     assert!(!lists.is_empty(), "no `pub const NAME: &[&str]` found");
     for name in lists {
         assert!(
-            compared.contains(&name),
-            "catalog::{name} is not held against the SDK: give it a row in catalogues()"
+            compared.contains(&name) || table.contains(&format!("catalog::{name},")),
+            "catalog::{name} is not held against the SDK: give it a row in catalogues() \
+             or use it in the source table"
         );
     }
 }

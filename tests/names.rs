@@ -12,7 +12,10 @@ use common::{
     CLIENT_SECRET, ExporterRun, aggregates, client, client_with, settings, simulator, statuses,
 };
 use genesys_cloud_exporter::genesys::GenesysClient;
-use genesys_cloud_exporter::genesys::names::{DIMENSIONS, NameDirectory, USER_IDS_PER_REQUEST};
+use genesys_cloud_exporter::genesys::names::{
+    DIMENSIONS, NameDirectory, Paging, USER_IDS_PER_REQUEST,
+};
+use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::simulator::{
     Fault, FaultKind, FaultRule, PageSizeLimit, Simulator, SimulatorConfig, Trigger,
 };
@@ -120,8 +123,8 @@ async fn a_silently_capped_page_size_is_followed() {
     }
 }
 
-/// Every named dimension's listing is read whole, numbered or by cursor, at the page
-/// size the simulator serves (2 here, so that every listing takes several pages), and
+/// Every named dimension's listing is read whole, numbered, by cursor or in one answer,
+/// at the page size the simulator serves (2 here, so that every listing takes several pages), and
 /// only the dimensions in use are fetched.
 #[tokio::test]
 async fn every_listing_is_read_whole_at_the_page_size_served() {
@@ -152,16 +155,17 @@ async fn every_listing_is_read_whole_at_the_page_size_served() {
             "{}",
             dimension.path
         );
-        // Campaigns serve 100 a page whatever the org's rule: one request.
-        let per_page = if dimension.endpoint == "campaigns" {
-            100
-        } else {
-            2
+        // Campaigns serve 100 a page whatever the org's rule: one request; the presence
+        // definitions are one answer, unpaged.
+        let pages = match (dimension.paging, dimension.endpoint) {
+            (Paging::Unpaged, _) => 1,
+            (_, "campaigns") => listing.len().div_ceil(100),
+            _ => listing.len().div_ceil(2),
         };
         let requests = statuses(&sim, dimension.path).len();
         assert_eq!(
             requests,
-            listing.len().div_ceil(per_page),
+            pages,
             "{} pages of {}",
             dimension.path,
             listing.len()
@@ -556,4 +560,316 @@ async fn a_reload_grouping_by_a_new_dimension_names_it() {
     assert!(named > 0, "no agent series with a user id");
     assert!(metrics.value("genesys_exporter_names", &[("dimension", "userId")]) > 0.0);
     assert_eq!(known(&metrics, "queueId"), 0, "queue names still tracked");
+}
+
+/// A Genesys stand-in on loopback that answers the listings as the API documents them
+/// (the SDK's `FlowEntityListing`, `FlowOutcomeListing` and
+/// `OrganizationPresenceDefinitionEntityListing`), for listings whose shape is worth
+/// holding apart from the simulator's. Each GET is answered by `answer(path, query)`
+/// and its path and query are noted.
+struct ListingStandIn {
+    address: std::net::SocketAddr,
+    requests: Arc<std::sync::Mutex<Vec<(String, Query)>>>,
+}
+
+/// A request's query parameters.
+type Query = HashMap<String, String>;
+
+type Answer = fn(&str, &Query) -> (u16, String);
+
+impl ListingStandIn {
+    async fn start(answer: Answer) -> ListingStandIn {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = Arc::clone(&requests);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let noted = Arc::clone(&noted);
+                tokio::spawn(async move {
+                    // A GET has no body: the request ends with its headers.
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let read = stream.read(&mut chunk).await.unwrap();
+                        assert!(read > 0, "the request ended early");
+                        request.extend_from_slice(&chunk[..read]);
+                    }
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    let target = text.split(' ').nth(1).unwrap_or_default();
+                    let url = reqwest::Url::parse("http://stand.in")
+                        .unwrap()
+                        .join(target)
+                        .unwrap();
+                    let query: Query = url.query_pairs().into_owned().collect();
+                    let (status, body) = answer(url.path(), &query);
+                    noted.lock().unwrap().push((url.path().to_string(), query));
+                    let response = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    stream.write_all(response.as_bytes()).await.unwrap();
+                    stream.shutdown().await.unwrap();
+                });
+            }
+        });
+        ListingStandIn { address, requests }
+    }
+
+    fn requests(&self, path: &str) -> Vec<HashMap<String, String>> {
+        let requests = self.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, query)| query.clone())
+            .collect()
+    }
+
+    /// A client that logs in at `sim` and sends its API calls here.
+    fn client(&self, sim: &Simulator) -> (GenesysClient, Arc<Telemetry>) {
+        let mut settings = settings(sim, CLIENT_SECRET, 300);
+        settings.endpoints = Endpoints::resolve(
+            "us_east_1",
+            Some(&format!("http://{}", self.address)),
+            Some(&sim.base_url()),
+        )
+        .unwrap();
+        client_with(settings)
+    }
+}
+
+const FLOWS: &str = "/api/v2/flows";
+const FLOW_OUTCOMES: &str = "/api/v2/flows/outcomes";
+const PRESENCE_DEFINITIONS: &str = "/api/v2/presence/definitions";
+/// Most entities one page of the stand-in's Architect listings holds, whatever is asked.
+const ARCHITECT_PAGE_CAP: usize = 100;
+
+/// The stand-in's flows: more than two pages of [`ARCHITECT_PAGE_CAP`].
+fn stand_in_flows() -> Vec<(String, String)> {
+    (0..230)
+        .map(|i| (format!("flow-{i:03}"), format!("Inbound line {i} \"main\"")))
+        .collect()
+}
+
+fn stand_in_outcomes() -> Vec<(String, String)> {
+    ["Payment taken", "Authentication failed", "Callback booked"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (format!("outcome-{i}"), name.to_string()))
+        .collect()
+}
+
+/// A numbered listing page of `entities` as Genesys writes it: the page size it served
+/// (at most [`ARCHITECT_PAGE_CAP`]), the page count, and `nextUri` on all but the last.
+fn numbered_page(
+    path: &str,
+    entities: &[(String, String)],
+    query: &HashMap<String, String>,
+) -> String {
+    let size: usize = query["pageSize"]
+        .parse::<usize>()
+        .unwrap()
+        .min(ARCHITECT_PAGE_CAP);
+    let number: usize = query["pageNumber"].parse().unwrap();
+    let count = entities.len().div_ceil(size);
+    let page: Vec<serde_json::Value> = entities
+        .iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .map(|(id, name)| {
+            serde_json::json!({"id": id, "name": name, "division": {"id": "d1", "name": "Home"},
+                               "selfUri": format!("{path}/{id}")})
+        })
+        .collect();
+    let mut body = serde_json::json!({
+        "entities": page, "pageSize": size, "pageNumber": number,
+        "total": entities.len(), "pageCount": count,
+        "firstUri": format!("{path}?pageSize={size}&pageNumber=1"),
+        "selfUri": format!("{path}?pageSize={size}&pageNumber={number}"),
+        "lastUri": format!("{path}?pageSize={size}&pageNumber={count}"),
+    });
+    if number < count {
+        body["nextUri"] = format!("{path}?pageSize={size}&pageNumber={}", number + 1).into();
+    }
+    body.to_string()
+}
+
+/// The organization's presence definitions, as `GET /api/v2/presence/definitions`
+/// answers: one list, no paging; `name` is optional and `languageLabels` required, and
+/// `systemPresence` is spelt `OnQueue`, not the aggregates' `ON_QUEUE`. With the name
+/// each should get.
+fn stand_in_presences() -> (serde_json::Value, Vec<(&'static str, &'static str)>) {
+    let listing = serde_json::json!({"total": 4, "selfUri": PRESENCE_DEFINITIONS, "entities": [
+        {"id": "p-available", "type": "System", "systemPresence": "Available",
+         "languageLabels": {"de": "Verfügbar", "en_US": "Available"}, "deactivated": false},
+        {"id": "p-on-queue", "type": "System", "systemPresence": "OnQueue",
+         "languageLabels": {"en_US": "On Queue"}, "deactivated": false},
+        {"id": "p-lunch", "name": "Lunch (long)", "type": "User", "systemPresence": "Meal",
+         "languageLabels": {"en_US": "Lunch"}, "divisionId": "d1", "deactivated": false},
+        {"id": "p-schulung", "type": "User", "systemPresence": "Training",
+         "languageLabels": {"fr": "Formation", "de": "Schulung"}, "deactivated": false}
+    ]});
+    let names = vec![
+        ("p-available", "Available"),
+        ("p-on-queue", "On Queue"),
+        ("p-lunch", "Lunch (long)"),
+        ("p-schulung", "Schulung"),
+    ];
+    (listing, names)
+}
+
+fn answer_listings(path: &str, query: &HashMap<String, String>) -> (u16, String) {
+    match path {
+        FLOWS => (200, numbered_page(path, &stand_in_flows(), query)),
+        FLOW_OUTCOMES => (200, numbered_page(path, &stand_in_outcomes(), query)),
+        PRESENCE_DEFINITIONS => (200, stand_in_presences().0.to_string()),
+        _ => (404, r#"{"status": 404, "code": "not.found"}"#.into()),
+    }
+}
+
+/// Flows, flow outcomes and organization presences are named from their listings as
+/// Genesys serves them: the Architect listings by page number at the page size served,
+/// the presence definitions in one request with no paging parameters, a presence
+/// without `name` by its `languageLabels` (`en_US` first).
+#[tokio::test]
+async fn flows_outcomes_and_presences_are_named_from_their_listings() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let stand_in = ListingStandIn::start(answer_listings).await;
+    let (client, telemetry) = stand_in.client(&sim);
+    let names = NameDirectory::new(
+        ["flowId", "flowOutcomeId", "presenceId"],
+        Arc::clone(&telemetry),
+    );
+    assert_eq!(names.refresh(&client).await.unwrap(), 230 + 3 + 4);
+
+    let current = names.current();
+    for (dimension, listing) in [
+        ("flowId", stand_in_flows()),
+        ("flowOutcomeId", stand_in_outcomes()),
+    ] {
+        for (id, name) in &listing {
+            assert_eq!(current.get(dimension, id), name, "{dimension} {id}");
+        }
+    }
+    for (id, name) in stand_in_presences().1 {
+        assert_eq!(current.get("presenceId", id), name);
+    }
+    assert_eq!(current.get("presenceId", "flow-000"), "");
+
+    // 500 asked, 100 served and followed: 3 pages of flows, 1 of outcomes.
+    let pages = |path| -> Vec<(String, String)> {
+        stand_in
+            .requests(path)
+            .iter()
+            .map(|q| (q["pageSize"].clone(), q["pageNumber"].clone()))
+            .collect()
+    };
+    let page = |size: &str, number: &str| (size.to_string(), number.to_string());
+    assert_eq!(
+        pages(FLOWS),
+        [page("500", "1"), page("100", "2"), page("100", "3")]
+    );
+    assert_eq!(pages(FLOW_OUTCOMES), [page("500", "1")]);
+    assert_eq!(stand_in.requests(PRESENCE_DEFINITIONS), [HashMap::new()]);
+    let metrics = encoded(&telemetry);
+    for (dimension, count) in [("flowId", 230), ("flowOutcomeId", 3), ("presenceId", 4)] {
+        let gauge = format!("genesys_exporter_names{{dimension=\"{dimension}\"}} {count}");
+        assert!(metrics.contains(&gauge), "{gauge} in\n{metrics}");
+    }
+}
+
+/// End to end against the simulator's flows: a `source: flows` query grouped by `flowId`
+/// and `flowOutcomeId` exports `flow_name` and `flow_outcome_name` as the simulator's
+/// listings give them. Flow metrics' groups have no outcome (empty `flow_outcome_id`,
+/// empty name); outcome metrics' groups have one, named.
+#[tokio::test(flavor = "multi_thread")]
+async fn flow_series_carry_flow_and_outcome_names() {
+    const IVR: &str = "queries:\n  - {name: ivr, source: flows, granularity: PT30M, \
+         time_zone: UTC, settle_delay: 5s, group_by: [flowId, flowOutcomeId], \
+         metrics: [nFlow, nFlowOutcome]}\n";
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim).config(dir.path(), IVR).start();
+    let metrics = eventually(&exporter, "no named flow outcome series", |m| {
+        m.find("genesys_flow_outcome", &[("query", "ivr")])
+            .iter()
+            .any(|s| !s.labels["flow_outcome_name"].is_empty())
+    })
+    .await;
+    let flows: HashMap<String, String> = sim.listing(FLOWS).into_iter().collect();
+    let outcomes: HashMap<String, String> = sim.listing(FLOW_OUTCOMES).into_iter().collect();
+    assert!(
+        !flows.is_empty() && !outcomes.is_empty(),
+        "the simulator lists no flows"
+    );
+    let (mut flow_named, mut outcome_named) = (0, 0);
+    for name in ["genesys_flow_count", "genesys_flow_outcome"] {
+        for sample in metrics.find(name, &[("query", "ivr")]) {
+            let flow = &sample.labels["flow_id"];
+            assert_eq!(
+                Some(&sample.labels["flow_name"]),
+                flows.get(flow),
+                "{sample:?}"
+            );
+            flow_named += 1;
+            let outcome = &sample.labels["flow_outcome_id"];
+            if outcome.is_empty() {
+                assert_eq!(sample.labels["flow_outcome_name"], "", "{sample:?}");
+            } else {
+                assert_eq!(
+                    Some(&sample.labels["flow_outcome_name"]),
+                    outcomes.get(outcome),
+                    "{sample:?}"
+                );
+                outcome_named += 1;
+            }
+        }
+    }
+    assert!(
+        flow_named > 0 && outcome_named > 0,
+        "{flow_named} {outcome_named}"
+    );
+    assert!(statuses(&sim, FLOWS).contains(&200));
+    assert!(statuses(&sim, FLOW_OUTCOMES).contains(&200));
+}
+
+/// End to end against the simulator's users: `tOrganizationPresence` carries each
+/// organization presence as `presence_id` and its name from the presence definitions as
+/// `presence_name`, though no query groups by a presence.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_presence_time_carries_presence_names() {
+    const AGENTS_TIME: &str = "queries:\n  - {name: agents_time, source: users, \
+         granularity: PT30M, time_zone: UTC, settle_delay: 5s, group_by: [userId], \
+         metrics: [tOrganizationPresence]}\n";
+    const SERIES: &str = "genesys_user_organization_presence_seconds_sum";
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = ExporterRun::against(&sim)
+        .config(dir.path(), AGENTS_TIME)
+        .start();
+    let metrics = eventually(&exporter, "no named organization presence series", |m| {
+        m.find(SERIES, &[("query", "agents_time")])
+            .iter()
+            .any(|s| !s.labels["presence_name"].is_empty())
+    })
+    .await;
+    let presences: HashMap<String, String> =
+        sim.listing(PRESENCE_DEFINITIONS).into_iter().collect();
+    let samples = metrics.find(SERIES, &[("query", "agents_time")]);
+    assert!(!samples.is_empty());
+    for sample in samples {
+        let id = &sample.labels["presence_id"];
+        assert_eq!(
+            Some(&sample.labels["presence_name"]),
+            presences.get(id),
+            "{sample:?}"
+        );
+    }
+    assert!(
+        statuses(&sim, PRESENCE_DEFINITIONS).contains(&200),
+        "the presence definitions were never read"
+    );
 }

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use genesys_cloud_exporter::genesys::names::DIMENSIONS;
 use genesys_cloud_exporter::genesys::permissions::{ApiCall, api_calls};
+use genesys_cloud_exporter::genesys::sources::SOURCES;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -33,6 +35,30 @@ fn documented_rows() -> Vec<Row> {
             })
         })
         .collect()
+}
+
+/// Every source's aggregates query and every name listing is a call of the table, with
+/// the permission its row (source table, names directory) says: a source or listing
+/// added later is covered without editing this test.
+#[test]
+fn every_source_and_every_listing_is_a_call_with_its_permission() {
+    let calls = api_calls();
+    let wanted = SOURCES
+        .iter()
+        .map(|s| ("POST", s.aggregates_path(), s.permission))
+        .chain(
+            DIMENSIONS
+                .iter()
+                .map(|d| ("GET", d.path.to_string(), d.permission)),
+        );
+    for (method, path, permission) in wanted {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.method == method && c.path == path && c.permission == Some(permission)),
+            "api_calls() lacks {method} {path} with `{permission}`"
+        );
+    }
 }
 
 #[test]
@@ -100,6 +126,19 @@ fn api_path_literals(source: &str) -> Vec<String> {
     out
 }
 
+/// Whether `path` is `template` with each `{...}` placeholder (a `format!` argument such
+/// as the `{}` of `/api/v2/analytics/{}/aggregates/query`) filled by one path segment;
+/// a template without placeholders fills only itself.
+fn fills(template: &str, path: &str) -> bool {
+    let (want, have): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
+    want.len() == have.len()
+        && want
+            .iter()
+            .zip(&have)
+            .all(|(w, h)| w == h || (w.starts_with('{') && w.ends_with('}') && !h.is_empty()))
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("source directory") {
         let path = entry.expect("directory entry").path();
@@ -111,26 +150,34 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every API path the sources send to is in the table, and (so that the scan is known
+/// to see them) every path of the table is in the sources, literally or as a template
+/// such as `/api/v2/analytics/{}/aggregates/query`.
 #[test]
 fn every_api_path_in_the_sources_is_in_the_table() {
     let mut files = Vec::new();
     rust_files(&repo().join("src"), &mut files);
     let simulator = repo().join("src/simulator");
     let known: Vec<&str> = api_calls().iter().map(|c| c.path).collect();
-    let mut seen = 0;
+    let mut seen = Vec::new();
     for file in files.iter().filter(|f| !f.starts_with(&simulator)) {
         let source = std::fs::read_to_string(file).expect("source");
         for path in api_path_literals(&source) {
-            seen += 1;
             assert!(
-                known.contains(&path.as_str()),
+                known.iter().any(|k| fills(&path, k)),
                 "{} sends to {path}, which genesys::permissions::api_calls() does not list \
                  (add it, with its permission, and its row to docs/security.md)",
                 file.display()
             );
+            seen.push(path);
         }
     }
-    assert!(seen >= known.len(), "the scan found only {seen} API paths");
+    for path in known {
+        assert!(
+            seen.iter().any(|s| fills(s, path)),
+            "the scan found no literal for {path} among {seen:?}"
+        );
+    }
 }
 
 #[test]
@@ -138,4 +185,10 @@ fn the_scan_finds_paths_and_skips_tests() {
     let source = "const A: &str = \"/api/v2/x?pageSize=1\"; // `/api/v2/doc`\n\
                   fn f() { g(\"other\", \"/oauth/token\") }\n#[cfg(test)]\nmod t { \"/api/v2/test\" }";
     assert_eq!(api_path_literals(source), ["/api/v2/x", "/oauth/token"]);
+    assert!(fills("/api/v2/a/{}/q", "/api/v2/a/users/q"));
+    assert!(fills("/api/v2/a/{segment}/q", "/api/v2/a/users/q"));
+    assert!(fills("/api/v2/a", "/api/v2/a"));
+    assert!(!fills("/api/v2/a/{}/q", "/api/v2/a/q"));
+    assert!(!fills("/api/v2/a/{}/q", "/api/v2/a//q"));
+    assert!(!fills("/api/v2/a/{}/q", "/api/v2/b/users/q"));
 }

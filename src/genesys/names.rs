@@ -11,7 +11,7 @@
 //! Up to [`USER_LOOKUP_LIMIT`] distinct user ids are looked up by id (100 a request) as
 //! polls meet them; past that, the whole user list is paged (500 a request).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -21,7 +21,9 @@ use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
 use super::bodies::ListingPage;
+use super::sources::Qualifier;
 use super::{ApiError, GenesysClient, LISTING_PAGE_SIZE, LISTING_PAGE_SIZE_SAFE};
+use crate::conventions::snake_case;
 use crate::telemetry::Telemetry;
 
 /// The most pages one refresh of one listing follows: a guard against a server that
@@ -42,6 +44,9 @@ pub enum Paging {
     Numbered,
     /// `pageSize` and an `after` cursor, taken from the answer's `nextUri`.
     Cursor,
+    /// One answer holds the whole list and the listing takes no paging parameters
+    /// (`GET /api/v2/presence/definitions`: `entities` and `total`).
+    Unpaged,
 }
 
 /// A dimension whose ids have names, and where Genesys lists them.
@@ -62,7 +67,11 @@ pub struct Dimension {
 }
 
 /// Every dimension the exporter names, in the order the README lists them.
-pub const DIMENSIONS: [Dimension; 8] = [
+///
+/// `presenceId` is no dimension Genesys groups by: it names the organization presence ids
+/// that come as the qualifier of `tOrganizationPresence` (label `presence_id`, see
+/// [`qualifier_dimension`]) and in the agents' presence counts.
+pub const DIMENSIONS: [Dimension; 11] = [
     Dimension {
         group_by: "queueId",
         label: "queue_name",
@@ -127,11 +136,47 @@ pub const DIMENSIONS: [Dimension; 8] = [
         permission: "outbound:campaign:view",
         paging: Paging::Numbered,
     },
+    // Issue 23's sources: flows and their outcomes, organization presences.
+    Dimension {
+        group_by: "flowId",
+        label: "flow_name",
+        path: "/api/v2/flows",
+        endpoint: "flows",
+        permission: "architect:flow:view",
+        paging: Paging::Numbered,
+    },
+    Dimension {
+        group_by: "flowOutcomeId",
+        label: "flow_outcome_name",
+        path: "/api/v2/flows/outcomes",
+        endpoint: "flowoutcomes",
+        permission: "architect:flowOutcome:view",
+        paging: Paging::Numbered,
+    },
+    Dimension {
+        group_by: "presenceId",
+        label: "presence_name",
+        path: "/api/v2/presence/definitions",
+        endpoint: "presencedefinitions",
+        permission: "presence:presenceDefinition:view",
+        paging: Paging::Unpaged,
+    },
 ];
 
 /// The named dimension a `group_by` entry is, if it is one.
 pub fn dimension(group_by: &str) -> Option<&'static Dimension> {
     DIMENSIONS.iter().find(|d| d.group_by == group_by)
+}
+
+/// The named dimension whose ids a named qualifier carries: the one whose id label is
+/// the qualifier's label (`presence_id`, the qualifier of `tOrganizationPresence`, is
+/// named by `presenceId`'s listing). A query with such a metric needs that listing as
+/// if it grouped by the dimension; `None` for qualifiers that are not ids
+/// (`routing_status`).
+pub fn qualifier_dimension(qualifier: &Qualifier) -> Option<&'static Dimension> {
+    DIMENSIONS
+        .iter()
+        .find(|d| snake_case(d.group_by) == qualifier.label)
 }
 
 /// The names of one moment, for one poll's mapping: cheap to take (an `Arc` per
@@ -548,13 +593,16 @@ impl NameDirectory {
             let outcome = match table.dimension.paging {
                 Paging::Numbered => read_numbered(client, table.dimension, asked).await,
                 Paging::Cursor => read_cursor(client, table.dimension, asked).await,
+                Paging::Unpaged => read_unpaged(client, table.dimension).await,
             };
             match outcome {
                 Err(ApiError::Rejected {
                     status: 400,
                     message,
                     ..
-                }) if asked > LISTING_PAGE_SIZE_SAFE => {
+                }) if asked > LISTING_PAGE_SIZE_SAFE
+                    && table.dimension.paging != Paging::Unpaged =>
+                {
                     table
                         .page_size
                         .store(LISTING_PAGE_SIZE_SAFE, Ordering::Relaxed);
@@ -612,17 +660,33 @@ struct NamedEntity {
     id: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// Label per locale, where the listing has them: an organization presence's `name`
+    /// is optional and its `languageLabels` required (the SDK's
+    /// `OrganizationPresenceDefinition`), so the labels name it when `name` is absent.
+    #[serde(default, rename = "languageLabels")]
+    language_labels: Option<BTreeMap<String, String>>,
+}
+
+impl NamedEntity {
+    /// Its id and name: `name`, else the `en_US` label, else the first label by locale.
+    fn named(self) -> Option<(String, String)> {
+        let id = self.id.filter(|id| !id.is_empty())?;
+        let name = self.name.filter(|name| !name.is_empty()).or_else(|| {
+            let mut labels = self.language_labels?;
+            labels
+                .remove("en_US")
+                .or_else(|| labels.into_values().find(|l| !l.is_empty()))
+        })?;
+        (!name.is_empty()).then_some((id, name))
+    }
 }
 
 /// Adds each entity's id and name; returns how many had no usable id or name.
 fn collect(entities: Vec<Box<RawValue>>, names: &mut HashMap<String, String>) -> u64 {
     let mut skipped = 0;
     for entity in entities {
-        match serde_json::from_str::<NamedEntity>(entity.get()) {
-            Ok(NamedEntity {
-                id: Some(id),
-                name: Some(name),
-            }) if !id.is_empty() && !name.is_empty() => {
+        match serde_json::from_str::<NamedEntity>(entity.get()).map(NamedEntity::named) {
+            Ok(Some((id, name))) => {
                 names.insert(id, name);
             }
             _ => skipped += 1,
@@ -689,6 +753,19 @@ async fn read_numbered(
         pages = MAX_PAGES,
         "the listing did not end; using what was read"
     );
+    Ok(read)
+}
+
+/// Every entity of a listing that answers in one page and takes no paging parameters.
+async fn read_unpaged(client: &GenesysClient, dimension: &Dimension) -> Result<Read, ApiError> {
+    let page = client
+        .listing_page(dimension.endpoint, dimension.path, &[])
+        .await?;
+    let mut read = Read {
+        requests: 1,
+        ..Read::default()
+    };
+    read.warnings = collect(page.entities, &mut read.names);
     Ok(read)
 }
 
@@ -784,6 +861,37 @@ mod tests {
         assert_eq!(collect(entities, &mut names), 6);
         assert_eq!(names.len(), 1);
         assert_eq!(names["a"], "Zoë \"Z\" Ångström");
+    }
+
+    #[test]
+    fn an_entity_without_a_name_is_named_by_its_language_labels() {
+        let mut names = HashMap::new();
+        let entities = [
+            json!({"id": "a", "languageLabels": {"de": "Verfügbar", "en_US": "Available"}}),
+            json!({"id": "b", "name": "Lunch", "languageLabels": {"en_US": "Meal"}}),
+            json!({"id": "c", "name": "", "languageLabels": {"fr": "Formation", "de": "Schulung"}}),
+            json!({"id": "d", "languageLabels": {}}),
+            json!({"id": "e", "languageLabels": {"en_US": ""}}),
+            json!({"id": "f", "languageLabels": "not a map"}),
+        ]
+        .iter()
+        .map(|entity| serde_json::value::to_raw_value(entity).unwrap())
+        .collect();
+        assert_eq!(collect(entities, &mut names), 3);
+        assert_eq!(names["a"], "Available");
+        assert_eq!(names["b"], "Lunch");
+        assert_eq!(names["c"], "Schulung");
+        assert_eq!(names.len(), 3);
+    }
+
+    #[test]
+    fn a_qualifier_of_ids_is_named_by_the_dimension_of_its_label() {
+        let named: Vec<(&str, &str)> = super::super::sources::SOURCES
+            .iter()
+            .flat_map(|s| s.qualifiers)
+            .filter_map(|q| qualifier_dimension(q).map(|d| (q.metric, d.group_by)))
+            .collect();
+        assert_eq!(named, [("tOrganizationPresence", "presenceId")]);
     }
 
     #[test]

@@ -4,13 +4,22 @@
 //! This is the table the permissions table of docs/security.md is held to
 //! (`tests/permissions.rs`): a call with no row there would send a user who grants
 //! "exactly these permissions" into a 403. The paths come from the constants the client
-//! sends to ([`super::region::TOKEN_PATH`], [`super::AGGREGATES_PATH`],
+//! sends to ([`super::region::TOKEN_PATH`], every source's
+//! [`Source::aggregates_path`](super::sources::Source::aggregates_path),
 //! [`super::OBSERVATIONS_PATH`], the listings of [`super::names::DIMENSIONS`]), and the
 //! same test scans the sources for API paths this table does not know.
 
+use std::sync::LazyLock;
+
+use super::OBSERVATIONS_PATH;
 use super::names::DIMENSIONS;
 use super::region::TOKEN_PATH;
-use super::{AGGREGATES_PATH, OBSERVATIONS_PATH};
+use super::sources::SOURCES;
+
+/// Every source's aggregates path, in the order of [`SOURCES`], made once so that the
+/// table's paths can be `'static` like the other calls'.
+static AGGREGATES_PATHS: LazyLock<Vec<String>> =
+    LazyLock::new(|| SOURCES.iter().map(|s| s.aggregates_path()).collect());
 
 /// One kind of request the exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +33,9 @@ pub struct ApiCall {
     pub permission: Option<&'static str>,
 }
 
-/// Every API call: the token, the two data queries, then the name listings.
+/// Every API call: the token, the queue observations, every source's aggregates query
+/// (each with the permission of its row in the source table), then the name listings
+/// (each with the permission of its row in the names directory).
 pub fn api_calls() -> Vec<ApiCall> {
     let mut calls = vec![
         ApiCall {
@@ -34,15 +45,21 @@ pub fn api_calls() -> Vec<ApiCall> {
         },
         ApiCall {
             method: "POST",
-            path: AGGREGATES_PATH,
-            permission: Some("analytics:conversationAggregate:view"),
-        },
-        ApiCall {
-            method: "POST",
             path: OBSERVATIONS_PATH,
             permission: Some("analytics:queueObservation:view"),
         },
     ];
+    // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
+    calls.extend(
+        SOURCES
+            .iter()
+            .zip(AGGREGATES_PATHS.iter())
+            .map(|(source, path)| ApiCall {
+                method: "POST",
+                path,
+                permission: Some(source.permission),
+            }),
+    );
     calls.extend(DIMENSIONS.iter().map(|dimension| ApiCall {
         method: "GET",
         path: dimension.path,

@@ -189,7 +189,7 @@ pub const SOURCES: [Source; 10] = [
         metrics: TRANSCRIPTS_METRICS,
         dimensions: TRANSCRIPTS_DIMENSIONS,
         qualifiers: &[],
-        permission: "analytics:transcriptAggregate:view",
+        permission: "analytics:speechAndTextAnalyticsAggregates:view",
         predicate_caps: &[],
         timer_stats: &TIMER_STATS,
     },
