@@ -21,9 +21,8 @@ use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
 use super::bodies::ListingPage;
-use super::sources::Qualifier;
 use super::{ApiError, GenesysClient, LISTING_PAGE_SIZE, LISTING_PAGE_SIZE_SAFE};
-use crate::conventions::snake_case;
+
 use crate::telemetry::Telemetry;
 
 /// The most pages one refresh of one listing follows: a guard against a server that
@@ -69,8 +68,8 @@ pub struct Dimension {
 /// Every dimension the exporter names, in the order the README lists them.
 ///
 /// `presenceId` is no dimension Genesys groups by: it names the organization presence ids
-/// that come as the qualifier of `tOrganizationPresence` (label `presence_id`, see
-/// [`qualifier_dimension`]) and in the agents' presence counts.
+/// that come as the qualifier of `tOrganizationPresence` (label `presence_id`; the
+/// source table's `Qualifier::name` points here) and in the agents' presence counts.
 pub const DIMENSIONS: [Dimension; 11] = [
     Dimension {
         group_by: "queueId",
@@ -166,17 +165,6 @@ pub const DIMENSIONS: [Dimension; 11] = [
 /// The named dimension a `group_by` entry is, if it is one.
 pub fn dimension(group_by: &str) -> Option<&'static Dimension> {
     DIMENSIONS.iter().find(|d| d.group_by == group_by)
-}
-
-/// The named dimension whose ids a named qualifier carries: the one whose id label is
-/// the qualifier's label (`presence_id`, the qualifier of `tOrganizationPresence`, is
-/// named by `presenceId`'s listing). A query with such a metric needs that listing as
-/// if it grouped by the dimension; `None` for qualifiers that are not ids
-/// (`routing_status`).
-pub fn qualifier_dimension(qualifier: &Qualifier) -> Option<&'static Dimension> {
-    DIMENSIONS
-        .iter()
-        .find(|d| snake_case(d.group_by) == qualifier.label)
 }
 
 /// The names of one moment, for one poll's mapping: cheap to take (an `Arc` per
@@ -885,13 +873,19 @@ mod tests {
     }
 
     #[test]
-    fn a_qualifier_of_ids_is_named_by_the_dimension_of_its_label() {
-        let named: Vec<(&str, &str)> = super::super::sources::SOURCES
+    fn every_named_qualifier_of_the_source_table_has_its_listing_here() {
+        let named: Vec<(&str, &str, &str)> = super::super::sources::SOURCES
             .iter()
             .flat_map(|s| s.qualifiers)
-            .filter_map(|q| qualifier_dimension(q).map(|d| (q.metric, d.group_by)))
+            .filter_map(|q| q.name.map(|(key, label)| (q.metric, key, label)))
             .collect();
-        assert_eq!(named, [("tOrganizationPresence", "presenceId")]);
+        assert_eq!(
+            named,
+            [("tOrganizationPresence", "presenceId", "presence_name")]
+        );
+        for (_, key, label) in named {
+            assert_eq!(dimension(key).map(|d| d.label), Some(label), "{key}");
+        }
     }
 
     #[test]
