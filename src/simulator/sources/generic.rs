@@ -422,9 +422,12 @@ const PROFILES: &[Profile] = &[
     },
 ];
 
+/// A dimension's values in this org, each with its weight (`None`: absent).
+type Weighted = Vec<(Option<String>, f64)>;
+
 /// A splitting dimension's values in this org, with their weights.
-fn values_of(world: &World, values: Values) -> Vec<(Option<String>, f64)> {
-    let equal_shares = |ids: &[String]| -> Vec<(Option<String>, f64)> {
+fn values_of(world: &World, values: Values) -> Weighted {
+    let equal_shares = |ids: &[String]| -> Weighted {
         let share = 1.0 / ids.len().max(1) as f64;
         ids.iter().map(|id| (Some(id.clone()), share)).collect()
     };
@@ -462,7 +465,7 @@ pub(super) fn measure(world: &World, tally: &mut Tally<'_>) {
     // A splitting dimension cuts cells when the query groups or filters by it; otherwise
     // its whole weight stays in every cell.
     let named = |d: &str| query.group_names.contains(&d) || query.filter_dims.contains(&d);
-    let mut cut: Vec<(&str, Vec<(Option<String>, f64)>)> = Vec::new();
+    let mut cut: Vec<(&str, Weighted)> = Vec::new();
     let mut kept_weight = 1.0;
     for &(dimension, values) in profile.splits {
         let values = values_of(world, values);
@@ -548,7 +551,7 @@ pub(super) fn measure(world: &World, tally: &mut Tally<'_>) {
 }
 
 /// Every combination of one value per cut dimension, as value indices.
-fn combinations(cut: &[(&str, Vec<(Option<String>, f64)>)]) -> Vec<Vec<usize>> {
+fn combinations(cut: &[(&str, Weighted)]) -> Vec<Vec<usize>> {
     cut.iter().fold(vec![Vec::new()], |done, (_, values)| {
         done.iter()
             .flat_map(|prefix| {
