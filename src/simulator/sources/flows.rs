@@ -58,11 +58,11 @@ const FLOW_OUTCOMES: [&[(usize, f64, f64)]; 5] = [
     &[(0, 0.7, 0.08), (1, 0.6, 0.15)],
     &[(0, 0.8, 0.1), (3, 0.4, 0.2)],
     &[(2, 0.95, 0.01), (4, 0.2, 0.05)],
-    &[(4, 0.3, 0.05)],
+    &[(1, 0.7, 0.12), (4, 0.5, 0.1)],
 ];
 
 /// Per flow, runs a minute at a weekday peak that end in the flow.
-const DISCONNECTS_PER_MINUTE: [f64; 5] = [0.5, 0.3, 0.3, 0.2, 0.15];
+const DISCONNECTS_PER_MINUTE: [f64; 5] = [0.5, 0.3, 0.3, 0.2, 0.3];
 
 /// The ids of the org's flows, in [`FLOW_NAMES`] order.
 pub(crate) fn flow_ids(seed: u64) -> Vec<String> {

@@ -22,6 +22,9 @@ use crate::simulator::traffic::{World, hash, poisson, unit};
 const TAG_GENERIC: u64 = 20;
 const HOUR_MS: f64 = 3_600_000.0;
 const MINUTE_MS: i64 = 60_000;
+/// The share of the peak volume a profile that follows the load keeps when the org is
+/// quiet.
+const NIGHT_FLOOR: f64 = 0.4;
 
 /// Where a splitting dimension's values come from.
 #[derive(Clone, Copy)]
@@ -159,7 +162,7 @@ const PROFILES: &[Profile] = &[
             ),
             measured(
                 "tBotRecognitionFailure",
-                Volume::Of("nBotSessions", 0.05, 0.2),
+                Volume::Of("nBotSessions", 0.15, 0.3),
                 (1.0 * SECOND, 60.0 * SECOND),
                 (4.0 * SECOND, 15.0 * SECOND),
             ),
@@ -171,7 +174,7 @@ const PROFILES: &[Profile] = &[
             ),
             measured(
                 "tBotDisconnect",
-                Volume::OfRest("nBotSessions", "tBotExit", 0.2, 0.5),
+                Volume::OfRest("nBotSessions", "tBotExit", 0.3, 0.6),
                 (2.0 * SECOND, 900.0 * SECOND),
                 (20.0 * SECOND, 120.0 * SECOND),
             ),
@@ -210,13 +213,13 @@ const PROFILES: &[Profile] = &[
             "errorType",
             Values::Shares(&[
                 (None, 1.0),
-                (Some("TIMEOUT"), 0.04),
-                (Some("SERVER_ERROR"), 0.02),
+                (Some("TIMEOUT"), 0.06),
+                (Some("SERVER_ERROR"), 0.03),
             ]),
         )],
         rules: &[measured(
             "tTotalExecution",
-            Volume::PerHour(90.0),
+            Volume::PerHour(120.0),
             (40.0, 30.0 * SECOND),
             (150.0, 1_500.0),
         )],
@@ -227,7 +230,7 @@ const PROFILES: &[Profile] = &[
         entities: NO_ENTITY,
         splits: QUEUE_SPLITS,
         rules: &[
-            count("nSurveysSent", Volume::PerHour(6.0)),
+            count("nSurveysSent", Volume::PerHour(20.0)),
             count("nVoiceSurveys", Volume::Of("nSurveysSent", 0.5, 0.7)),
             count(
                 "nWebSurveys",
@@ -260,7 +263,7 @@ const PROFILES: &[Profile] = &[
             ),
             count(
                 "nSurveyNpsDetractors",
-                Volume::OfRest("nSurveyNpsResponses", "nSurveyNpsPromoters", 0.2, 0.5),
+                Volume::OfRest("nSurveyNpsResponses", "nSurveyNpsPromoters", 0.3, 0.6),
             ),
             measured(
                 "oSurveyTotalScore",
@@ -282,7 +285,7 @@ const PROFILES: &[Profile] = &[
         entities: NO_ENTITY,
         splits: QUEUE_SPLITS,
         rules: &[
-            count("nEvaluations", Volume::PerHour(1.5)),
+            count("nEvaluations", Volume::PerHour(3.0)),
             count("nEvaluationsRescored", Volume::Of("nEvaluations", 0.0, 0.1)),
             count("nEvaluationsDeleted", Volume::Of("nEvaluations", 0.0, 0.03)),
             measured(
@@ -414,7 +417,7 @@ const PROFILES: &[Profile] = &[
         splits: &[],
         rules: &[measured(
             "oRateLimitRecorded",
-            Volume::PerHour(4.0),
+            Volume::PerHour(5.0),
             (1.0, 2_000.0),
             (20.0, 200.0),
         )],
@@ -486,7 +489,8 @@ pub(super) fn measure(world: &World, tally: &mut Tally<'_>) {
         }
         let hours = (to - from) as f64 / HOUR_MS;
         let load = if profile.follows_load {
-            mean_load(world, from, to)
+            // Some of everything goes on at night too, so every demo panel has data.
+            NIGHT_FLOOR + (1.0 - NIGHT_FLOOR) * mean_load(world, from, to)
         } else {
             1.0
         };
