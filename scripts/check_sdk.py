@@ -2,13 +2,15 @@
 
 Every response is parsed into the SDK's models and serialized back; anything the models
 drop (an unknown field), an enum value they do not know, or a call that fails is an error.
-Every metric and dimension of the exporter's catalogue is queried once; whether the
+Every metric and dimension of the exporter's catalogue is queried once, and every other source's
+metrics once, with the listings of flows, flow outcomes and presence definitions; whether the
 catalogue matches the SDK's enums is tests/catalog_sdk.rs's question (scripts/catalog_sdk.py).
 
 Usage: check_sdk.py BASE_URL CATALOG_RS
 """
 
 import json
+import os
 import re
 import sys
 import urllib.request
@@ -78,6 +80,63 @@ def post_raw(base, token, path, body):
         return error.code, json.load(error)
 
 
+def get_raw(base, token, path):
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def read_every_page(what, call, page_size):
+    """Reads a numbered listing through the SDK, following nextUri; how many it read."""
+    page_number, seen = 1, 0
+    while True:
+        listing = call(page_size=page_size, page_number=page_number)
+        seen += len(listing.entities or [])
+        if not listing.next_uri:
+            break
+        page_number += 1
+    if seen == 0 or seen != listing.total:
+        fail(f"{what} pages: {seen} read, {listing.total} listed")
+    return seen
+
+
+# The other aggregates sources: segment, the SDK's response model, a grouping with data.
+SOURCES = [
+    ("users", "UserAggregateQueryResponse", ["userId"]),
+    ("flows", "FlowAggregateQueryResponse", ["flowId", "flowOutcomeId"]),
+    ("bots", "BotAggregateQueryResponse", ["botName"]),
+    ("actions", "ActionAggregateQueryResponse", ["actionName", "errorType"]),
+    ("surveys", "SurveyAggregateQueryResponse", ["queueId"]),
+    ("evaluations", "EvaluationAggregateQueryResponse", ["queueId"]),
+    ("transcripts", "TranscriptAggregateQueryResponse", ["queueId"]),
+    ("flowexecutions", "FlowExecutionAggregateQueryResponse", ["flowId"]),
+    ("ratelimits", "RateLimitAggregateQueryResponse", ["limitName", "namespace"]),
+]
+
+
+def check_sources(api, base, token, sources_rs):
+    """Every other source's whole catalogue over a day, and the listings naming its ids."""
+    for segment, klass, group_by in SOURCES:
+        metrics = sorted(catalogue(sources_rs, f"{segment.upper()}_METRICS"))
+        query = {"interval": DAY, "granularity": "PT1H", "groupBy": group_by, "metrics": metrics}
+        status, raw = post_raw(base, token, f"/api/v2/analytics/{segment}/aggregates/query", query)
+        if status != 200 or not raw.get("results"):
+            fail(f"{segment}: HTTP {status}, results: {bool(raw.get('results'))}")
+        round_trip(api, raw, klass, f"{segment} aggregates")
+    architect = genesys.ArchitectApi(api)
+    for what, call in [("flows", architect.get_flows), ("flow outcomes", architect.get_flows_outcomes)]:
+        read_every_page(what, call, 2)
+    round_trip(api, get_raw(base, token, "/api/v2/flows?pageSize=100"), "FlowEntityListing", "flows")
+    round_trip(api, get_raw(base, token, "/api/v2/flows/outcomes?pageSize=100"),
+               "FlowOutcomeListing", "flow outcomes")
+    presences = get_raw(base, token, "/api/v2/presence/definitions")
+    round_trip(api, presences, "OrganizationPresenceDefinitionEntityListing", "presence definitions")
+    listed = genesys.PresenceApi(api).get_presence_definitions()
+    if not listed.entities or len(listed.entities) != listed.total:
+        fail("presence definitions: the SDK's call read none, or not all")
+    return len(SOURCES)
+
+
 def main(base, catalog_rs):
     metrics = catalogue(catalog_rs, "CONVERSATION_METRICS")
     dimensions = catalogue(catalog_rs, "CONVERSATION_DIMENSIONS")
@@ -134,15 +193,7 @@ def main(base, catalog_rs):
         round_trip(api, raw, "ConversationAggregateQueryResponse", f"dimension {dimension}")
 
     # Queue pages through the SDK, every page.
-    page_number, seen = 1, 0
-    while True:
-        listing = routing.get_routing_queues(page_size=100, page_number=page_number)
-        seen += len(listing.entities or [])
-        if not listing.next_uri:
-            break
-        page_number += 1
-    if seen == 0 or seen != listing.total:
-        fail(f"queue pages: {seen} queues read, {listing.total} listed")
+    seen = read_every_page("queue", routing.get_routing_queues, 100)
 
     # Error bodies: each must parse into ErrorBody, details included.
     refusals = [
@@ -169,8 +220,11 @@ def main(base, catalog_rs):
         if error.status != 400:
             fail(f"the SDK's call with a misspelt metric: HTTP {error.status}")
 
+    sources = check_sources(api, base, token, os.path.join(os.path.dirname(catalog_rs), "sources.rs"))
+
     print(f"{calls} SDK aggregates calls, {len(metrics)} metrics, {len(dimensions)} dimensions, "
-          f"{seen} queues, {len(refusals)} refusals: {len(failures)} failures")
+          f"{seen} queues, {len(refusals)} refusals, {sources} other sources: "
+          f"{len(failures)} failures")
     return 1 if failures else 0
 
 

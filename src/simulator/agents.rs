@@ -5,6 +5,8 @@
 //! often interacting when the org is busy. Queue observations (`oUserPresences`,
 //! `oUserRoutingStatuses`, ...) count the members of a queue by these states.
 
+use serde_json::{Map, Value, json};
+
 use super::traffic::{World, hash, stable_uuid};
 
 const TAG_PRESENCE_SLOT: u64 = 100;
@@ -152,6 +154,16 @@ pub(crate) fn state(world: &World, agent: u32, at_ms: i64) -> AgentState {
         }
     };
     AgentState { presence, routing }
+}
+
+/// `systemToOrganizationMappings` of the answers that name organization presences:
+/// each system presence with the org's presence id for it.
+pub(crate) fn system_to_organization_mappings(world: &World) -> Value {
+    SystemPresence::ALL
+        .into_iter()
+        .map(|p| (p.name().to_string(), json!([p.org_id(world)])))
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 #[cfg(test)]

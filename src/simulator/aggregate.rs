@@ -1,9 +1,10 @@
-//! `POST /api/v2/analytics/conversations/aggregates/query`: validating the
-//! `ConversationAggregationQuery`, then bucketing and summarising synthetic traffic
-//! into a `ConversationAggregateQueryResponse`.
+//! `POST /api/v2/analytics/{source}/aggregates/query`: validating the query of any
+//! source ([`request`]), then, for conversations, bucketing and summarising synthetic
+//! traffic into a `ConversationAggregateQueryResponse` (the other sources are answered by
+//! [`super::sources`]).
 //!
-//! Validation is as strict as Genesys, no more and no less: names outside the shared
-//! catalogue ([`crate::genesys::catalog`]), a bad interval, granularity or time zone, a
+//! Validation is as strict as Genesys, no more and no less: names outside the source's
+//! catalogue ([`crate::genesys::sources`]), a bad interval, granularity or time zone, a
 //! filter nested deeper than two levels or carrying more predicates than the cap are a
 //! 400 naming the field; unknown fields are ignored, and catalogue metrics and dimensions
 //! the traffic model lacks simply have no data. `metric` predicates are applied to each
@@ -222,11 +223,7 @@ pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
                         })
                         .collect();
                     json!({
-                        "interval": format!(
-                            "{}/{}",
-                            period::format_ms(query.bounds[bucket]),
-                            period::format_ms(query.bounds[bucket + 1])
-                        ),
+                        "interval": interval_text(&query.bounds, bucket),
                         "metrics": metrics,
                     })
                 })
@@ -235,6 +232,15 @@ pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
         })
         .collect();
     json!({ "results": results })
+}
+
+/// Bucket `bucket` of `bounds` as an answer's `interval`.
+pub(crate) fn interval_text(bounds: &[i64], bucket: usize) -> String {
+    format!(
+        "{}/{}",
+        period::format_ms(bounds[bucket]),
+        period::format_ms(bounds[bucket + 1])
+    )
 }
 
 #[cfg(test)]

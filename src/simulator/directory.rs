@@ -1,14 +1,19 @@
 //! The org's named things besides queues: users, wrap-up codes, divisions, skills,
-//! languages, teams and outbound campaigns, and their listings.
+//! languages, teams, outbound campaigns, flows, flow outcomes and presence definitions,
+//! and their listings.
 //!
-//! Users and wrap-up codes take their ids from the traffic model, so the `userId` and
-//! `wrapUpCode` values of the aggregates are found here. Names are what people type:
+//! Users and wrap-up codes take their ids from the traffic model, flows and flow outcomes
+//! theirs from the flows source's model, and presence definitions are the agents model's
+//! organization presences, so the `userId`, `wrapUpCode`, `flowId`, `flowOutcomeId` values
+//! and presence qualifiers of the aggregates are found here. Names are what people type:
 //! some have accents, other scripts, or a double quote, so a client's escaping is put
 //! to work.
 
 use serde_json::{Value, json};
 
+use super::agents::SystemPresence;
 use super::listings::{self, Listed, PageSizeLimit};
+use super::sources::{FLOW_NAMES, OUTCOME_NAMES, flow_ids, outcome_ids};
 use super::traffic::{HOME_DIVISION_ID, World, stable_uuid};
 
 // Hash domain tags of the ids made here (the traffic model uses 1 to 7).
@@ -80,6 +85,22 @@ const TEAMS: &[&str] = &[
     "Sales \"A\"",
     "Onboarding",
 ];
+/// The organization presences' labels, one per system presence in
+/// [`SystemPresence::ALL`] order; the org renamed a few of its own.
+const PRESENCE_LABELS: [&str; 10] = [
+    "Available",
+    "Away",
+    "Busy",
+    "Offline",
+    "Idle",
+    "On Queue",
+    "Déjeuner",
+    "Training \"onboarding\"",
+    "Réunion",
+    "Break",
+];
+/// Where the presence definitions are listed (not paged: one answer holds them all).
+const PRESENCES_PATH: &str = "/api/v2/presence/definitions";
 const CAMPAIGNS: &[&str] = &[
     "Renewals \"Spring\"",
     "Win-back Q4",
@@ -103,6 +124,10 @@ enum Kind {
     Language,
     Team,
     Campaign,
+    Flow,
+    FlowOutcome,
+    /// An organization presence, with its `systemPresence` as the listing spells it.
+    Presence(&'static str),
 }
 
 impl Listed for Named {
@@ -173,6 +198,33 @@ impl Listed for Named {
                 "version": 1,
                 "selfUri": format!("/api/v2/outbound/campaigns/{id}"),
             }),
+            Kind::Flow => json!({
+                "id": id,
+                "name": name,
+                "division": {"id": HOME_DIVISION_ID, "name": "Home"},
+                "description": "",
+                "type": "INBOUNDCALL",
+                "active": true,
+                "system": false,
+                "deleted": false,
+                "selfUri": format!("/api/v2/flows/{id}"),
+            }),
+            Kind::FlowOutcome => json!({
+                "id": id,
+                "name": name,
+                "division": {"id": HOME_DIVISION_ID, "name": "Home"},
+                "description": "",
+                "selfUri": format!("/api/v2/flows/outcomes/{id}"),
+            }),
+            Kind::Presence(system_presence) => json!({
+                "id": id,
+                "name": name,
+                "type": if PRESENCE_LABELS.contains(&system_presence) { "System" } else { "User" },
+                "languageLabels": {"en_US": name},
+                "systemPresence": system_presence,
+                "deactivated": false,
+                "selfUri": format!("/api/v2/presence/definitions/{id}"),
+            }),
         }
     }
 }
@@ -218,6 +270,20 @@ impl Directory {
                 .map(|(i, name)| named(stable_uuid(seed, tag, i as u64), (*name).to_string(), kind))
                 .collect()
         };
+        let with_ids = |ids: Vec<String>, names: &[&str], kind: Kind| -> Vec<Named> {
+            ids.into_iter()
+                .zip(names)
+                .map(|(id, name)| named(id, (*name).to_string(), kind))
+                .collect()
+        };
+        let presences = SystemPresence::ALL
+            .into_iter()
+            .zip(PRESENCE_LABELS)
+            .map(|(presence, label)| {
+                let kind = Kind::Presence(system_presence_spelling(presence));
+                named(presence.org_id(world), label.to_string(), kind)
+            })
+            .collect();
         Directory {
             listings: vec![
                 ("/api/v2/users", users),
@@ -236,6 +302,15 @@ impl Directory {
                     "/api/v2/outbound/campaigns",
                     fixed(CAMPAIGNS, TAG_CAMPAIGN, Kind::Campaign),
                 ),
+                (
+                    "/api/v2/flows",
+                    with_ids(flow_ids(seed), FLOW_NAMES, Kind::Flow),
+                ),
+                (
+                    "/api/v2/flows/outcomes",
+                    with_ids(outcome_ids(seed), OUTCOME_NAMES, Kind::FlowOutcome),
+                ),
+                (PRESENCES_PATH, presences),
             ],
         }
     }
@@ -267,8 +342,30 @@ impl Directory {
             "/api/v2/outbound/campaigns" => {
                 listings::numbered(path, items, query, CAMPAIGN_PAGE_LIMIT)
             }
+            PRESENCES_PATH => Ok(json!({
+                "total": items.len(),
+                "entities": items.iter().map(Listed::entity).collect::<Vec<_>>(),
+                "selfUri": path,
+            })),
             _ => listings::numbered(path, items, query, limit),
         }
+    }
+}
+
+/// How presence definitions spell a system presence (`OnQueue`, where the aggregates'
+/// qualifiers say `ON_QUEUE`).
+fn system_presence_spelling(presence: SystemPresence) -> &'static str {
+    match presence {
+        SystemPresence::Available => "Available",
+        SystemPresence::Away => "Away",
+        SystemPresence::Busy => "Busy",
+        SystemPresence::Offline => "Offline",
+        SystemPresence::Idle => "Idle",
+        SystemPresence::OnQueue => "OnQueue",
+        SystemPresence::Meal => "Meal",
+        SystemPresence::Training => "Training",
+        SystemPresence::Meeting => "Meeting",
+        SystemPresence::Break => "Break",
     }
 }
 

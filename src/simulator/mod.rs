@@ -25,6 +25,7 @@ mod queues;
 mod ratelimit;
 mod respond;
 mod routes;
+mod sources;
 mod traffic;
 
 use std::collections::VecDeque;

@@ -434,14 +434,10 @@ pub(crate) fn run(world: &World, query: &ObservationQuery, now_ms: i64) -> Value
         }
     }
 
-    let mappings: Map<String, Value> = SystemPresence::ALL
-        .into_iter()
-        .map(|p| (p.name().to_string(), json!([p.org_id(world)])))
-        .collect();
     let mut answer = Map::new();
     answer.insert(
         "systemToOrganizationMappings".into(),
-        Value::Object(mappings),
+        agents::system_to_organization_mappings(world),
     );
     if !results.is_empty() {
         answer.insert("results".into(), Value::Array(results));

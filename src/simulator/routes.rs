@@ -15,10 +15,12 @@ use serde_json::json;
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
-use super::{RecordedRequest, SentQuery, Shared, aggregate, codec, faults, observations, queues};
+use super::{
+    RecordedRequest, SentQuery, Shared, aggregate, codec, faults, observations, queues, sources,
+};
+use crate::genesys::sources::{self as catalogue, Source};
 
 const TOKEN_PATH: &str = "/oauth/token";
-const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
 const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
@@ -27,7 +29,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Token,
-    Aggregates,
+    /// `/api/v2/analytics/{source}/aggregates/query` of a source Genesys has.
+    Aggregates(&'static Source),
     Observations,
     Queues,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
@@ -37,10 +40,14 @@ enum Route {
 fn route(path: &str) -> Option<(Route, Method)> {
     match path {
         TOKEN_PATH => Some((Route::Token, Method::POST)),
-        AGGREGATES_PATH => Some((Route::Aggregates, Method::POST)),
         OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
-        _ => None,
+        _ => {
+            let segment = path
+                .strip_prefix("/api/v2/analytics/")?
+                .strip_suffix("/aggregates/query")?;
+            catalogue::source(segment).map(|source| (Route::Aggregates(source), Method::POST))
+        }
     }
 }
 
@@ -69,7 +76,7 @@ pub(super) async fn handle(
         Some(kind) if replaced => {
             // The body is read all the same, so the log says what was asked.
             let query = match route(&path) {
-                Some((Route::Aggregates, _)) => read_body(request)
+                Some((Route::Aggregates(_), _)) => read_body(request)
                     .await
                     .ok()
                     .and_then(|body| serde_json::from_slice::<SentQuery>(&body).ok()),
@@ -188,7 +195,7 @@ async fn dispatch(
         );
     }
     let (response, query) = match route {
-        Route::Aggregates => aggregates(shared, request, context_id).await,
+        Route::Aggregates(source) => aggregates(shared, request, source, context_id).await,
         Route::Observations => (queue_observations(shared, request, context_id).await, None),
         Route::Queues => (
             match queues::page(
@@ -321,11 +328,12 @@ async fn token(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// `POST /api/v2/analytics/conversations/aggregates/query`; also returns what the body
-/// asked for, when it could be read as a JSON object.
+/// `POST /api/v2/analytics/{source}/aggregates/query`; also returns what the body asked
+/// for, when it could be read as a JSON object.
 async fn aggregates(
     shared: &Arc<Shared>,
     request: Request<Incoming>,
+    source: &'static Source,
     context_id: &str,
 ) -> (Response<Body>, Option<SentQuery>) {
     let body = match read_body(request).await {
@@ -336,7 +344,7 @@ async fn aggregates(
     let limits = aggregate::QueryLimits {
         max_predicates: shared.config.max_predicates,
     };
-    let query = match aggregate::parse_query(&body, &shared.world, limits) {
+    let query = match aggregate::parse_query(&body, &shared.world, limits, source) {
         Ok(query) => query,
         Err(error) => {
             let response = respond::invalid_field(&error.field, &error.message, context_id);
@@ -347,21 +355,22 @@ async fn aggregates(
     let now_ms = shared.faults.now().timestamp_millis();
     // Generating a day of traffic is CPU work: keep it off the async workers.
     let worker = Arc::clone(shared);
-    let response =
-        match tokio::task::spawn_blocking(move || aggregate::run(&worker.world, &query, now_ms))
-            .await
-        {
-            Ok(result) => respond::json_response(StatusCode::OK, &result),
-            Err(error) => {
-                tracing::warn!(%error, "simulator aggregate computation failed");
-                respond::genesys_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal.server.error",
-                    "The aggregate computation failed",
-                    context_id,
-                )
-            }
-        };
+    let response = match tokio::task::spawn_blocking(move || {
+        sources::run(&worker.world, &query, now_ms)
+    })
+    .await
+    {
+        Ok(result) => respond::json_response(StatusCode::OK, &result),
+        Err(error) => {
+            tracing::warn!(%error, "simulator aggregate computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "The aggregate computation failed",
+                context_id,
+            )
+        }
+    };
     (response, sent)
 }
 

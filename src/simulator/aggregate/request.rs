@@ -1,14 +1,17 @@
-//! The `ConversationAggregationQuery` as the simulator reads it: parsed and validated as
-//! strictly as Genesys does (names from the shared catalogue, two levels of filter, the
-//! predicate cap, each refusal naming its field), and the filter ready to evaluate on
-//! measurements (dimension and property predicates) and on groups (metric predicates).
+//! An aggregation query of any source (`ConversationAggregationQuery`,
+//! `UserAggregationQuery`, `FlowAggregationQuery`, ...) as the simulator reads it: parsed
+//! and validated as strictly as Genesys does (names from the source's catalogue in
+//! [`crate::genesys::sources`], two levels of filter, the predicate caps, each refusal
+//! naming its field), and the filter ready to evaluate on measurements (dimension and
+//! property predicates; by code for conversations, by name for the other sources) and on
+//! groups (metric predicates).
 
 use std::collections::HashSet;
 
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use crate::genesys::catalog;
+use crate::genesys::sources::{CONVERSATIONS, Source};
 use crate::simulator::catalog::{DIM_COUNT, Dim, DimValues, Metric};
 use crate::simulator::period::{self, BucketStep};
 use crate::simulator::traffic::World;
@@ -46,20 +49,28 @@ fn refuse(field: impl Into<String>, message: impl Into<String>) -> QueryError {
 /// A validated query, with names already resolved against the model.
 #[derive(Debug)]
 pub(crate) struct AggregateQuery {
+    /// The source whose catalogue the query was held to.
+    pub(crate) source: &'static Source,
     /// Bucket boundaries in UTC ms: bucket `i` is `[bounds[i], bounds[i + 1])`.
-    pub(super) bounds: Vec<i64>,
+    pub(crate) bounds: Vec<i64>,
     /// `groupBy` in request order; `None` for catalogue dimensions the model lacks.
     pub(super) group_by: Vec<Option<Dim>>,
-    pub(super) filter: Option<Clause>,
+    pub(crate) filter: Option<Clause>,
     /// The filter's `metric` predicates, which every group's bucket must satisfy.
-    pub(super) conditions: Vec<MetricCondition>,
+    pub(crate) conditions: Vec<MetricCondition>,
     /// Requested metrics, deduplicated, in request order; `None` = not modelled.
     pub(super) metrics: Vec<Option<Metric>>,
+    /// `groupBy` as the source's catalogue names, in request order.
+    pub(crate) group_names: Vec<&'static str>,
+    /// Requested metrics as the catalogue names, deduplicated, in request order.
+    pub(crate) metric_names: Vec<&'static str>,
+    /// The dimensions the filter's predicates name.
+    pub(crate) filter_dims: Vec<&'static str>,
 }
 
 /// An `and` / `or` node of the filter.
 #[derive(Debug)]
-pub(super) struct Clause {
+pub(crate) struct Clause {
     any: bool,
     predicates: Vec<Predicate>,
     /// In an `or` node, its `matches` predicates by dimension, as sets of values: a
@@ -80,13 +91,18 @@ enum Operator {
 }
 
 /// A `dimension` predicate, or a `property` one (which has no dimension: the model has
-/// no properties). `dim` is `None` for a catalogue dimension the model lacks (it never
-/// has a value); `want` is `None` when the org has no such value.
+/// no properties). `dim` is `None` for a catalogue dimension the conversation model lacks
+/// (it never has a value) and for every dimension of the other sources; `want` is `None`
+/// when the org has no such value. The other sources evaluate by `name` and `text`.
 #[derive(Debug)]
 struct Predicate {
     dim: Option<Dim>,
     operator: Operator,
     want: Option<u32>,
+    /// The dimension's name; empty for a `property` predicate.
+    name: &'static str,
+    /// The value a `matches` wants, kept for sources evaluated by name.
+    text: Option<String>,
 }
 
 /// A `metric` predicate, tested on each group's bucket after aggregation: the value of
@@ -94,9 +110,11 @@ struct Predicate {
 /// bucket without data for the metric has no value. Wherever the predicate sits in the
 /// filter, it is combined with the rest by `and`.
 #[derive(Debug)]
-pub(super) struct MetricCondition {
+pub(crate) struct MetricCondition {
     /// `None` for a catalogue metric the model lacks (it never has a value).
     pub(super) metric: Option<Metric>,
+    /// The metric's catalogue name, for sources evaluated by name.
+    pub(crate) name: &'static str,
     test: MetricTest,
 }
 
@@ -126,7 +144,7 @@ impl Range {
 }
 
 impl MetricCondition {
-    pub(super) fn holds(&self, value: Option<f64>) -> bool {
+    pub(crate) fn holds(&self, value: Option<f64>) -> bool {
         match &self.test {
             MetricTest::Exists => value.is_some(),
             MetricTest::NotExists => value.is_none(),
@@ -140,6 +158,20 @@ impl Predicate {
         let value = self.dim.and_then(|d| values[d.index()]);
         match self.operator {
             Operator::Matches => value.is_some() && value == self.want,
+            Operator::Exists => value.is_some(),
+            Operator::NotExists => value.is_none(),
+        }
+    }
+
+    /// Like `eval` for sources whose measurements carry their values by dimension name.
+    fn eval_named<'v>(&self, value_of: &dyn Fn(&str) -> Option<&'v str>) -> bool {
+        let value = if self.name.is_empty() {
+            None
+        } else {
+            value_of(self.name)
+        };
+        match self.operator {
+            Operator::Matches => value.is_some() && value == self.text.as_deref(),
             Operator::Exists => value.is_some(),
             Operator::NotExists => value.is_none(),
         }
@@ -182,6 +214,24 @@ impl Clause {
         }
     }
 
+    /// The filter on a measurement of a source other than conversations, whose values
+    /// `value_of` gives by dimension name.
+    pub(crate) fn eval_named<'v>(&self, value_of: &dyn Fn(&str) -> Option<&'v str>) -> bool {
+        if self.only_metric_predicates {
+            return true;
+        }
+        let mut results = self
+            .predicates
+            .iter()
+            .map(|p| p.eval_named(value_of))
+            .chain(self.clauses.iter().map(|c| c.eval_named(value_of)));
+        if self.any {
+            results.any(|r| r)
+        } else {
+            results.all(|r| r)
+        }
+    }
+
     /// Three-valued evaluation with partial knowledge, used to skip whole
     /// queue × media cells a filter rules out before generating their traffic.
     pub(super) fn eval_partial(&self, known: &[Option<Option<u32>>; DIM_COUNT]) -> Option<bool> {
@@ -216,22 +266,39 @@ impl Clause {
 /// What parsing a filter gathers on the way down.
 struct FilterParse<'a> {
     world: &'a World,
+    source: &'static Source,
     conditions: Vec<MetricCondition>,
     predicates: usize,
+    /// Dimensions named by predicates, once each, with how many predicates name them.
+    dims: Vec<(&'static str, usize)>,
 }
 
-/// Parses and validates a request body.
+impl FilterParse<'_> {
+    /// Whether dimension codes of the conversation model apply (the other sources are
+    /// evaluated by name).
+    fn coded(&self) -> bool {
+        self.source.segment == CONVERSATIONS.segment
+    }
+}
+
+/// `name` as the catalogue `list` spells it, if listed.
+fn listed(list: &'static [&'static str], name: &str) -> Option<&'static str> {
+    list.binary_search(&name).ok().map(|i| list[i])
+}
+
+/// Parses and validates a request body sent to `source`'s aggregates query.
 pub(crate) fn parse_query(
     body: &[u8],
     world: &World,
     limits: QueryLimits,
+    source: &'static Source,
 ) -> Result<AggregateQuery, QueryError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| refuse("body", format!("malformed JSON request body: {e}")))?;
     let Value::Object(obj) = value else {
         return Err(refuse(
             "body",
-            "the request body must be a JSON object (ConversationAggregationQuery)",
+            "the request body must be a JSON object (an aggregation query)",
         ));
     };
     let field = |name: &str| obj.get(name).filter(|v| !v.is_null());
@@ -275,33 +342,51 @@ pub(crate) fn parse_query(
     let bounds = period::bucket_boundaries(start, end, granularity, tz)
         .map_err(|m| refuse("granularity", m))?;
 
-    let group_by = match field("groupBy") {
+    let group_names = match field("groupBy") {
         None => Vec::new(),
         Some(v) => string_list(v, "groupBy")?
             .into_iter()
             .enumerate()
             .map(|(i, name)| {
-                if catalog::is_conversation_dimension(name) {
-                    Ok(Dim::from_name(name))
-                } else {
-                    Err(refuse(
+                listed(source.dimensions, name).ok_or_else(|| {
+                    refuse(
                         format!("groupBy[{i}]"),
                         format!("unknown dimension '{name}' in groupBy"),
-                    ))
-                }
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
 
     let mut parse = FilterParse {
         world,
+        source,
         conditions: Vec::new(),
         predicates: 0,
+        dims: Vec::new(),
     };
+    let group_by = group_names
+        .iter()
+        .map(|name| Dim::from_name(name).filter(|_| parse.coded()))
+        .collect();
     let filter = match field("filter") {
         None => None,
         Some(v) => Some(parse_clause(v, "filter", 1, &mut parse)?),
     };
+    for &(dimension, count) in &parse.dims {
+        if let Some(cap) = source.predicate_cap(dimension)
+            && count > cap
+        {
+            return Err(refuse(
+                "filter",
+                format!(
+                    "the filter has {count} {dimension} predicates; at most {cap} are allowed \
+                     in one {} query",
+                    source.segment
+                ),
+            ));
+        }
+    }
     if let Some(cap) = limits.max_predicates
         && parse.predicates > cap
     {
@@ -321,27 +406,33 @@ pub(crate) fn parse_query(
     if names.is_empty() {
         return Err(refuse("metrics", "metrics must name at least one metric"));
     }
-    let mut metrics: Vec<Option<Metric>> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
+    let mut metric_names: Vec<&'static str> = Vec::new();
     for (i, name) in names.into_iter().enumerate() {
-        if !catalog::is_conversation_metric(name) {
+        let Some(name) = listed(source.metrics, name) else {
             return Err(refuse(
                 format!("metrics[{i}]"),
                 format!("unknown metric '{name}' in metrics"),
             ));
-        }
-        if !seen.contains(&name) {
-            seen.push(name);
-            metrics.push(Metric::from_name(name));
+        };
+        if !metric_names.contains(&name) {
+            metric_names.push(name);
         }
     }
+    let metrics = metric_names
+        .iter()
+        .map(|name| Metric::from_name(name).filter(|_| parse.coded()))
+        .collect();
 
     Ok(AggregateQuery {
+        source,
         bounds,
         group_by,
         filter,
         conditions: parse.conditions,
         metrics,
+        group_names,
+        metric_names,
+        filter_dims: parse.dims.iter().map(|(d, _)| *d).collect(),
     })
 }
 
@@ -526,13 +617,13 @@ fn parse_predicate(
     };
     match kind {
         "metric" => {
-            let name = name_of("metric")?;
-            if !catalog::is_conversation_metric(name) {
+            let written = name_of("metric")?;
+            let Some(name) = listed(parse.source.metrics, written) else {
                 return Err(refuse(
                     at("metric"),
-                    format!("unknown metric '{name}' in filter"),
+                    format!("unknown metric '{written}' in filter"),
                 ));
-            }
+            };
             let test = match operator {
                 Operator::Exists => MetricTest::Exists,
                 Operator::NotExists => MetricTest::NotExists,
@@ -561,7 +652,8 @@ fn parse_predicate(
                 },
             };
             parse.conditions.push(MetricCondition {
-                metric: Metric::from_name(name),
+                metric: Metric::from_name(name).filter(|_| parse.coded()),
+                name,
                 test,
             });
             Ok(None)
@@ -586,23 +678,40 @@ fn parse_predicate(
                 dim: None,
                 operator,
                 want: None,
+                name: "",
+                text: None,
             }))
         }
         _ => {
-            let name = name_of("dimension")?;
-            if !catalog::is_conversation_dimension(name) {
+            let written = name_of("dimension")?;
+            let Some(name) = listed(parse.source.dimensions, written) else {
                 return Err(refuse(
                     at("dimension"),
-                    format!("unknown dimension '{name}' in filter"),
+                    format!("unknown dimension '{written}' in filter"),
                 ));
+            };
+            match parse.dims.iter_mut().find(|(d, _)| *d == name) {
+                Some((_, count)) => *count += 1,
+                None => parse.dims.push((name, 1)),
+            }
+            let text = matched_text(name)?;
+            if !parse.coded() {
+                return Ok(Some(Predicate {
+                    dim: None,
+                    operator,
+                    want: None,
+                    name,
+                    text: text.map(str::to_string),
+                }));
             }
             let dim = Dim::from_name(name);
-            let want =
-                matched_text(name)?.and_then(|v| dim.and_then(|d| parse.world.dim_code(d, v)));
+            let want = text.and_then(|v| dim.and_then(|d| parse.world.dim_code(d, v)));
             Ok(Some(Predicate {
                 dim,
                 operator,
                 want,
+                name,
+                text: None,
             }))
         }
     }

@@ -1,6 +1,7 @@
 //! The aggregates query's validation and answers, on the simulator's deterministic org.
 
 use super::*;
+use crate::genesys::sources::CONVERSATIONS;
 
 const FAR_FUTURE: i64 = i64::MAX / 2;
 
@@ -13,7 +14,7 @@ const LIMITS: QueryLimits = QueryLimits {
 };
 
 fn query(world: &World, body: Value) -> Result<AggregateQuery, String> {
-    parse_query(body.to_string().as_bytes(), world, LIMITS).map_err(|e| e.message)
+    parse_query(body.to_string().as_bytes(), world, LIMITS, CONVERSATIONS).map_err(|e| e.message)
 }
 
 fn run_json(world: &World, body: Value) -> Value {
@@ -45,11 +46,11 @@ fn validation_messages_name_the_problem() {
     let err = |body: Value| query(&w, body).err().unwrap_or_default();
     assert!(query(&w, base()).is_ok());
     assert!(
-        parse_query(b"{not json", &w, LIMITS)
+        parse_query(b"{not json", &w, LIMITS, CONVERSATIONS)
             .err()
             .is_some_and(|e| e.message.contains("JSON"))
     );
-    assert!(parse_query(b"[1]", &w, LIMITS).is_err());
+    assert!(parse_query(b"[1]", &w, LIMITS, CONVERSATIONS).is_err());
     let mut b = base();
     b["metrics"] = json!(["nFoo"]);
     assert!(err(b).contains("nFoo"));
@@ -91,7 +92,7 @@ fn validation_messages_name_the_problem() {
 fn refusals_name_the_field() {
     let w = world();
     let field = |body: Value| {
-        parse_query(body.to_string().as_bytes(), &w, LIMITS)
+        parse_query(body.to_string().as_bytes(), &w, LIMITS, CONVERSATIONS)
             .err()
             .map(|e| e.field)
             .unwrap_or_default()
@@ -155,7 +156,7 @@ fn filters_nest_two_levels_at_most() {
     let three = json!({"interval": interval, "metrics": ["nOffered"], "filter":
         {"type": "and", "clauses": [{"type": "or", "predicates": [predicate],
             "clauses": [{"type": "and", "predicates": [predicate]}]}]}});
-    let error = parse_query(three.to_string().as_bytes(), &w, LIMITS).err();
+    let error = parse_query(three.to_string().as_bytes(), &w, LIMITS, CONVERSATIONS).err();
     assert_eq!(
         error.map(|e| e.field).as_deref(),
         Some("filter.clauses[0].clauses")
@@ -187,7 +188,15 @@ fn predicates_are_capped_over_every_level() {
     let lifted = QueryLimits {
         max_predicates: None,
     };
-    assert!(parse_query(body(500, 500).to_string().as_bytes(), &w, lifted).is_ok());
+    assert!(
+        parse_query(
+            body(500, 500).to_string().as_bytes(),
+            &w,
+            lifted,
+            CONVERSATIONS
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -202,6 +202,31 @@ impl Conversation {
         post(finished, Metric::THandle, talk + held + acw, Purpose::Agent);
     }
 
+    /// The agent who handled this conversation and when they were busy with it, in ms:
+    /// from alerting (or dialling) to the end of after-call work, the span whose end
+    /// posts `tHandle`. `None` when nobody handled it.
+    pub(crate) fn handling(&self) -> Option<(u32, i64, i64)> {
+        let agent = self.agent?;
+        let t0 = self.arrival_ms;
+        match self.outcome {
+            Outcome::Abandoned { .. } => None,
+            Outcome::Answered {
+                wait,
+                alert,
+                talk,
+                held,
+                acw,
+                ..
+            } => Some((agent, t0 + wait, t0 + wait + alert + talk + held + acw)),
+            Outcome::Outbound {
+                dial,
+                talk,
+                held,
+                acw,
+            } => Some((agent, t0, t0 + dial + talk + held + acw)),
+        }
+    }
+
     /// The dimension values of a measurement of this conversation with `purpose`.
     pub(crate) fn dim_values(&self, purpose: Purpose) -> DimValues {
         [

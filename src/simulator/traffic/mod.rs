@@ -26,7 +26,7 @@ mod world;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;
-pub(crate) use random::{hash, stable_uuid};
+pub(crate) use random::{hash, poisson, stable_uuid, unit};
 pub(crate) use world::{Org, World};
 
 /// No conversation lasts longer than this from arrival to the end of after-call work,

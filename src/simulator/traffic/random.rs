@@ -19,7 +19,7 @@ pub(crate) fn hash(parts: &[u64]) -> u64 {
     })
 }
 
-pub(super) fn unit(bits: u64) -> f64 {
+pub(crate) fn unit(bits: u64) -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -67,7 +67,7 @@ impl Draws {
 }
 
 /// Inverse-CDF Poisson sample for a small mean `lambda` from a uniform `u`.
-pub(super) fn poisson(lambda: f64, u: f64) -> u32 {
+pub(crate) fn poisson(lambda: f64, u: f64) -> u32 {
     if lambda <= 0.0 {
         return 0;
     }
