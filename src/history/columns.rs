@@ -13,7 +13,7 @@
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
 use crate::genesys::names;
-use crate::mapping::{TIMER_STATS, group_label_names, series_base};
+use crate::mapping::{group_label_names, series_base};
 
 /// How a column's values are shown in a table (CSV and JSON write plain numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,8 @@ impl Columns {
             }
             for metric in &query.metrics {
                 let (family, base) = series_base(query.source, metric);
-                for (rest, kind, supervisor) in series_of(family, metric) {
+                for (rest, kind, supervisor) in series_of(family, metric, query.source.timer_stats)
+                {
                     columns.add_series(&base, &rest, kind, supervisor);
                 }
             }
@@ -185,11 +186,13 @@ impl Columns {
 }
 
 /// The series columns of one metric after its base name: how a table shows each, and
-/// whether a table shows it by default.
-fn series_of(family: char, metric: &str) -> Vec<(String, Kind, bool)> {
+/// whether a table shows it by default. A timer has the stats its source answers
+/// (`timer_stats`); one without a count (users' status times) shows its sum, as it has
+/// no average.
+fn series_of(family: char, metric: &str, timer_stats: &[&str]) -> Vec<(String, Kind, bool)> {
     match family {
         'n' => vec![(String::new(), Kind::Count, true)],
-        't' => TIMER_STATS
+        't' => timer_stats
             .iter()
             .map(|stat| {
                 let kind = if *stat == "count" {
@@ -197,7 +200,8 @@ fn series_of(family: char, metric: &str) -> Vec<(String, Kind, bool)> {
                 } else {
                     Kind::Seconds
                 };
-                (format!("_seconds_{stat}"), kind, false)
+                let shown = *stat == "sum" && !timer_stats.contains(&"count");
+                (format!("_seconds_{stat}"), kind, shown)
             })
             .collect(),
         // Observation metrics (`o…`): whatever stats the API sends; the service levels'
@@ -337,6 +341,30 @@ mod tests {
         );
         assert_eq!(names.last().unwrap(), "handle_on_queue_seconds_avg");
         assert_eq!(columns.series_position("nothing", Some("voice")), None);
+    }
+
+    /// A users query's columns are named as its series are, have only the sums its
+    /// timers come with, and a table shows those sums by default (no average exists).
+    #[test]
+    fn a_users_querys_columns_are_its_series_with_sums_only() {
+        let config = crate::config::Config::demo();
+        let users = config.queries.iter().find(|q| q.source.segment == "users");
+        let query = users.expect("the demo has a users query");
+        let columns = Columns::of(&[query]);
+        let names = columns.names();
+        assert!(
+            names.contains(&"agent_routing_status_seconds_sum".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n.ends_with("_seconds_count")),
+            "{names:?}"
+        );
+        let shown = Selection::Default.shown(&columns.all(), true);
+        assert!(
+            shown.contains(&"system_presence_seconds_sum".to_string()),
+            "{shown:?}"
+        );
     }
 
     #[test]
