@@ -16,6 +16,7 @@
 //! `_seconds_count` 0 and `_seconds_sum` 0, and a group seen in the last 24 hours but
 //! absent now is exported the same way.
 
+pub mod agents;
 pub mod observations;
 
 use std::collections::{BTreeMap, HashMap};
