@@ -129,7 +129,7 @@ impl Poller {
                 };
                 let ended = self.context.client.api_now();
                 last = Some(plan_after(
-                    &*query,
+                    &query,
                     target,
                     (now, ended),
                     outcome,
@@ -137,7 +137,7 @@ impl Poller {
                     retry_delay,
                 ));
             }
-            let wake = next_wake(&*query, &target, last);
+            let wake = next_wake(&query, &target, last);
             self.context
                 .store
                 .update_status(&query.name, |s| s.next_poll = Some(wake));

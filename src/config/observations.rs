@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Each refresh sends one `POST /api/v2/analytics/queues/observations/query` per
-//! `max_queues_per_request` queues (see [`crate::genesys::observations`]).
+//! `max_queues_per_request` queues (see [`crate::genesys::observations`]). An entry with
+//! `source: agents` is an agents set instead ([`super::agents`]); `source: queues` is
+//! the default.
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 
 use super::names::DIMENSIONS;
 use super::region::TOKEN_PATH;
-use super::{AGGREGATES_PATH, OBSERVATIONS_PATH};
+use super::{AGENT_COUNTS_PATH, AGGREGATES_PATH, OBSERVATIONS_PATH};
 
 /// One kind of request the exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +43,13 @@ pub fn api_calls() -> Vec<ApiCall> {
             permission: Some("analytics:queueObservation:view"),
         },
     ];
+    // Agents now (observation sets with `source: agents`); SDK 269's AnalyticsApi
+    // `post_analytics_agents_status_counts` requires `analytics:agentState:view`.
+    calls.push(ApiCall {
+        method: "POST",
+        path: AGENT_COUNTS_PATH,
+        permission: Some("analytics:agentState:view"),
+    });
     calls.extend(DIMENSIONS.iter().map(|dimension| ApiCall {
         method: "GET",
         path: dimension.path,

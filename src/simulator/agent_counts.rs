@@ -279,7 +279,7 @@ fn user_predicate(
 }
 
 fn out_of_office(agent: u32, state: &AgentState) -> bool {
-    state.presence == SystemPresence::Offline && agent % 7 == 0
+    state.presence == SystemPresence::Offline && agent.is_multiple_of(7)
 }
 
 /// The segment an agent's session is in, if they are in one.
