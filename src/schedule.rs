@@ -6,6 +6,10 @@
 //! revise recent data). A failed poll is retried with a growing delay, or, when asking
 //! again cannot help (a 400 or 403), at the next regular time. One task per query polls
 //! sequentially, so a query never has two polls in flight.
+//!
+//! Queries, queue sets and agents sets poll through one wrapper ([`execute`]): each kind
+//! is only its requests and its mapping (a `Collect`), and reload starts every kind alike
+//! as a [`Task`].
 
 mod agents;
 mod execute;
@@ -22,6 +26,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
@@ -29,7 +35,6 @@ use crate::interval::{Interval, in_progress, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, add_data_until, map_response};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
-use chrono::{DateTime, TimeDelta, Utc};
 use execute::{Collect, Describes, Fetched, Mapped, execute};
 
 /// What a poller needs from the rest of the process.
