@@ -44,6 +44,17 @@ SOURCES = {
     "observations.filter.dimension": [("QueueObservationQueryPredicate", "dimension")],
     # The media type of a queued conversation's observation.
     "observations.filter.mediaType": [("ConversationActivityEntityData", "media_type")],
+    # --- Agents now: POST /api/v2/analytics/agents/status/counts (src/genesys/agents.rs).
+    # Its `groupBy` query parameter carries no enum in the Python SDK (the other SDKs'
+    # docs list segmentType, presence, routingStatus, isOutOfOffice), so it is not here.
+    "agents.userFilter.dimension": [("AgentStateAgentQueryPredicate", "dimension")],
+    "agents.sessionFilter.dimension": [("AgentStateSessionQueryPredicate", "dimension")],
+    "agents.routingStatus": [("AgentStateRoutingStatusCount", "routing_status")],
+    "agents.systemPresence": [("AgentStatePresenceCount", "system_presence")],
+    "agents.adherenceState": [("AgentStateAdherenceStateCount", "adherence_state")],
+    "agents.activityCategory": [("AgentStateActivityCategoryCount", "activity_category")],
+    "agents.segmentType": [("AgentStateSegmentTypeCount", "segment_type")],
+    # --- end of agents now.
 }
 
 # POST /api/v2/analytics/{segment}/aggregates/query, for every source of the exporter's

@@ -90,7 +90,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         println!(
             "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
             config.queries.len(),
-            config.observations.len()
+            config.observations.len() + config.agents.len()
         );
         return Ok(());
     }
@@ -113,7 +113,8 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let entries: Vec<_> = config::served_entries(&config.queries, &config.observations).collect();
+    let entries: Vec<_> =
+        config::served_entries(&config.queries, &config.observations, &config.agents).collect();
     // Every query's and observation set's self-metrics (`query_up` 0, ...) exist from the
     // first scrape, which may come long before its poller starts.
     for (name, _) in &entries {
@@ -123,7 +124,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // Only the listings of dimensions some query groups by (and the queues, while
     // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
-        config::named_dimensions(&config.queries, &config.observations),
+        config::named_dimensions(&config.queries, &config.observations, &config.agents),
         Arc::clone(&telemetry),
     ));
     tracing::info!(
@@ -131,6 +132,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         login = %endpoints.login_base,
         queries = config.queries.len(),
         observations = config.observations.len(),
+        agents = config.agents.len(),
         requests_per_minute = args.requests_per_minute.get(),
         "starting"
     );
@@ -167,6 +169,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                     names_refresh,
                     config.queries,
                     config.observations,
+                    config.agents,
                 )
                 .await,
             }

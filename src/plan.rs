@@ -17,7 +17,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{self, Config, ObservationConfig, QueryConfig, QueueSelection};
+use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection};
 use crate::genesys::LISTING_PAGE_SIZE;
 use crate::genesys::names;
 
@@ -109,15 +109,28 @@ fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> 
     }
 }
 
+/// An agents set: one request a refresh, whatever the org's size; stretched with the
+/// queue sets when the budget needs it.
+fn agents_entry(set: &AgentSetConfig) -> Entry {
+    Entry {
+        name: set.name.clone(),
+        observation: true,
+        requests_per_poll: 1,
+        refresh: set.refresh,
+        effective_refresh: set.refresh,
+    }
+}
+
 /// Requests one refresh of the names takes: the queue listing's pages (`queues` at 500
 /// a page, 100 queues before they are listed) while a query groups by queue or queues
 /// are observed, and one request for every other named dimension in use. That is a
 /// floor for those: users looked up by id cost one request per 100 seen, and a listing
 /// of more than 500 entities one per 500.
 fn name_pages(config: &Config, queues: Option<usize>) -> usize {
-    let mut in_use: Vec<&str> = config::named_dimensions(&config.queries, &config.observations)
-        .filter(|d| names::dimension(d).is_some())
-        .collect();
+    let mut in_use: Vec<&str> =
+        config::named_dimensions(&config.queries, &config.observations, &config.agents)
+            .filter(|d| names::dimension(d).is_some())
+            .collect();
     in_use.sort_unstable();
     in_use.dedup();
     in_use
@@ -148,6 +161,7 @@ pub fn make(
             .iter()
             .map(|o| observation_entry(o, queues)),
     );
+    entries.extend(config.agents.iter().map(agents_entry));
     let names_per_minute = per_minute(name_pages(config, queues), names_refresh);
     let mut plan = Plan {
         entries,
@@ -267,6 +281,26 @@ mod tests {
     }
 
     const LIVE_15S: &str = "queries:\n  - {name: q, granularity: PT30M, refresh: 5m, group_by: [queueId], metrics: [nOffered]}\nobservations:\n  - {name: live, refresh: 15s, metrics: [oWaiting]}\n";
+
+    #[test]
+    fn an_agents_set_costs_one_request_a_refresh_whatever_the_org_and_stretches_with_the_sets() {
+        let agents = config(
+            "observations:\n  - {name: now, source: agents, refresh: 10s}\n  - {name: live, refresh: 10s, metrics: [oWaiting]}\n",
+        );
+        for queues in [None, Some(10), Some(5000)] {
+            let plan = make(&agents, queues, Duration::from_secs(600), 3000).unwrap();
+            let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
+            assert_eq!(now.requests_per_poll, 1);
+            assert!(now.observation);
+            assert!((now.requests_per_minute() - 6.0).abs() < 1e-9);
+        }
+        // 600/min for live's 100 queues a refresh, 6 for now: over a budget of 60 both
+        // are stretched by the same factor.
+        let plan = make(&agents, Some(10_000), Duration::from_secs(600), 60).unwrap();
+        let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
+        assert!(now.effective_refresh > now.refresh);
+        assert!(plan.total_per_minute() <= 60.0);
+    }
 
     #[test]
     fn a_plan_that_fits_keeps_every_refresh() {

@@ -30,8 +30,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{self, Config, ObservationConfig, QueryConfig};
-use crate::schedule::{ObservationPoller, PollContext, Poller};
+use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig};
+use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller};
 use crate::web::{LiveWebConfig, WebConfig};
 
 /// How long the pollers a start or reload adds wait for the first names of a dimension
@@ -69,6 +69,7 @@ struct Reading {
 enum Definition {
     Query(QueryConfig),
     Observations(ObservationConfig),
+    Agents(AgentSetConfig),
 }
 
 #[derive(Debug)]
@@ -109,6 +110,7 @@ impl Definition {
         match self {
             Definition::Query(query) => &query.name,
             Definition::Observations(set) => &set.name,
+            Definition::Agents(set) => &set.name,
         }
     }
 
@@ -117,38 +119,37 @@ impl Definition {
         match self {
             Definition::Query(_) => "query",
             Definition::Observations(_) => "observation set",
+            Definition::Agents(_) => "agents set",
         }
     }
 
     /// The dimensions whose names label its series: a query's `group_by`, the queues
-    /// of an observation set (as [`config::named_dimensions`] counts them).
+    /// of an observation set, the presences of an agents set (as
+    /// [`config::named_dimensions`] counts them).
     fn named_dimensions(&self) -> Vec<&str> {
+        use std::slice::from_ref as one;
         match self {
-            Definition::Query(query) => {
-                config::named_dimensions(std::slice::from_ref(query), &[]).collect()
-            }
-            Definition::Observations(set) => {
-                config::named_dimensions(&[], std::slice::from_ref(set)).collect()
-            }
+            Definition::Query(query) => config::named_dimensions(one(query), &[], &[]).collect(),
+            Definition::Observations(set) => config::named_dimensions(&[], one(set), &[]).collect(),
+            Definition::Agents(set) => config::named_dimensions(&[], &[], one(set)).collect(),
         }
     }
 
-    /// Starts its poller, which polls first once every one of `gates` opens.
+    /// Starts its poller, which polls first once every one of `gates` opens: every
+    /// kind alike, as a [`crate::schedule::Task`].
     fn start(self, context: &PollContext, gates: Vec<NamesGate>) -> Running {
-        let (active, task) = match &self {
-            Definition::Query(query) => {
-                let poller = Poller::new(query.clone(), context.clone());
-                (poller.active(), tokio::spawn(after(gates, poller.run())))
-            }
+        let context = context.clone();
+        let poller = match &self {
+            Definition::Query(query) => Poller::new(query.clone(), context).into_task(),
             Definition::Observations(set) => {
-                let poller = ObservationPoller::new(set.clone(), context.clone());
-                (poller.active(), tokio::spawn(after(gates, poller.run())))
+                ObservationPoller::new(set.clone(), context).into_task()
             }
+            Definition::Agents(set) => AgentsPoller::new(set.clone(), context).into_task(),
         };
         Running {
             definition: self,
-            active,
-            task,
+            active: poller.active,
+            task: tokio::spawn(after(gates, poller.run)),
         }
     }
 }
@@ -170,6 +171,7 @@ impl Pollers {
         names_refresh: Duration,
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
+        agents: Vec<AgentSetConfig>,
     ) -> Pollers {
         let mut pollers = Pollers {
             context,
@@ -178,7 +180,7 @@ impl Pollers {
             reading: Vec::new(),
             names: None,
         };
-        pollers.apply(queries, observations).await;
+        pollers.apply(queries, observations, agents).await;
         pollers
     }
 
@@ -190,6 +192,7 @@ impl Pollers {
         &mut self,
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
+        agents: Vec<AgentSetConfig>,
     ) -> Changes {
         let store = Arc::clone(&self.context.store);
         let wanted: Vec<Definition> = queries
@@ -197,6 +200,7 @@ impl Pollers {
             .cloned()
             .map(Definition::Query)
             .chain(observations.iter().cloned().map(Definition::Observations))
+            .chain(agents.iter().cloned().map(Definition::Agents))
             .collect();
         let by_name: BTreeMap<&str, &Definition> = wanted.iter().map(|d| (d.name(), d)).collect();
         let mut changes = Changes::default();
@@ -231,16 +235,16 @@ impl Pollers {
         }
         if !other_kind.is_empty() {
             store.reconfigure(
-                config::served_entries(&queries, &observations)
+                config::served_entries(&queries, &observations, &agents)
                     .filter(|(name, _)| !other_kind.contains(*name)),
             );
         }
-        store.reconfigure(config::served_entries(&queries, &observations));
+        store.reconfigure(config::served_entries(&queries, &observations, &agents));
         for name in retired.iter().filter(|n| !by_name.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "removed; its series are gone");
         }
-        self.ensure_names(&queries, &observations);
+        self.ensure_names(&queries, &observations, &agents);
         for definition in wanted {
             let name = definition.name().to_string();
             if self.running.contains_key(&name) {
@@ -275,10 +279,15 @@ impl Pollers {
     /// answers, and every other poller polls on, while a slow listing is read. The
     /// directory is shared by every poller, so a dimension added here names the series
     /// of every query.
-    fn ensure_names(&mut self, queries: &[QueryConfig], observations: &[ObservationConfig]) {
+    fn ensure_names(
+        &mut self,
+        queries: &[QueryConfig],
+        observations: &[ObservationConfig],
+        agents: &[AgentSetConfig],
+    ) {
         self.reading.retain(|reading| !*reading.gate.borrow());
         let names = Arc::clone(&self.context.names);
-        let added = names.set_dimensions(config::named_dimensions(queries, observations));
+        let added = names.set_dimensions(config::named_dimensions(queries, observations, agents));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
             return;
         }
@@ -444,7 +453,7 @@ impl Reloader {
             .map_err(|err| err.to_string())?;
         let changes = self
             .pollers
-            .apply(config.queries, config.observations)
+            .apply(config.queries, config.observations, config.agents)
             .await;
         if let Some(web) = web {
             tracing::info!(

@@ -6,19 +6,27 @@
 //! revise recent data). A failed poll is retried with a growing delay, or, when asking
 //! again cannot help (a 400 or 403), at the next regular time. One task per query polls
 //! sequentially, so a query never has two polls in flight.
+//!
+//! Queries, queue sets and agents sets poll through one wrapper ([`execute`]): each kind
+//! is only its requests and its mapping (a `Collect`), and reload starts every kind alike
+//! as a [`Task`].
 
+mod agents;
+mod execute;
 mod observations;
 mod planner;
 
+pub use agents::AgentsPoller;
 pub use observations::ObservationPoller;
 pub use planner::Planner;
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tokio::time::Instant;
 
 use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
@@ -27,9 +35,7 @@ use crate::interval::{Interval, in_progress, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, add_data_until, map_response};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
-
-/// A poll that waited longer than this for the API budget counts as delayed.
-const DELAYED_AFTER: Duration = Duration::from_millis(250);
+use execute::{Collect, Describes, Fetched, Mapped, execute};
 
 /// What a poller needs from the rest of the process.
 #[derive(Clone, Debug)]
@@ -48,9 +54,8 @@ pub struct PollContext {
 /// One query's poll loop and the state it keeps between polls.
 #[derive(Debug)]
 pub struct Poller {
-    query: Arc<QueryConfig>,
+    collector: QueryPoll,
     context: PollContext,
-    memory: GroupMemory,
     /// Cleared when a reload retires this poller: a poll still encoding then publishes
     /// nothing (see [`SnapshotStore::publish_while`]).
     active: Arc<AtomicBool>,
@@ -79,9 +84,11 @@ impl Poller {
             tracing::info!(query = %query.name, requests_per_poll = requests, split_on = dimension, "the filter is too large for one request; each poll sends it in shares");
         }
         Poller {
-            query: Arc::new(query),
+            collector: QueryPoll {
+                query: Arc::new(query),
+                memory: Arc::default(),
+            },
             context,
-            memory: GroupMemory::default(),
             active: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -91,24 +98,30 @@ impl Poller {
         Arc::clone(&self.active)
     }
 
+    /// The poller as a [`Task`].
+    pub fn into_task(self) -> Task {
+        Task {
+            active: self.active(),
+            run: Box::pin(self.run()),
+        }
+    }
+
     /// Polls forever; stop it by dropping (aborting) its task.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
+        let query = Arc::clone(&self.collector.query);
         let mut last: Option<LastPoll> = None;
         let retry_delay = TimeDelta::from_std(self.context.retry_delay).unwrap_or(TimeDelta::MAX);
         loop {
             // Which intervals have completed is for Genesys' clock to say (see
             // genesys::clock); this host's may be off.
             let now = self.context.client.api_now();
-            let target = match self.query.period {
-                Period::Completed => latest_completed(
-                    now,
-                    self.query.granularity,
-                    self.query.time_zone,
-                    self.query.settle_delay,
-                ),
+            let target = match query.period {
+                Period::Completed => {
+                    latest_completed(now, query.granularity, query.time_zone, query.settle_delay)
+                }
                 // The bucket in progress, start to now; at its end the next one starts
                 // (zero-filled by the group memory).
-                Period::Current => in_progress(now, self.query.granularity, self.query.time_zone),
+                Period::Current => in_progress(now, query.granularity, query.time_zone),
             };
             if is_due(target, last, now) {
                 let failures = last
@@ -121,7 +134,7 @@ impl Poller {
                 };
                 let ended = self.context.client.api_now();
                 last = Some(plan_after(
-                    &self.query,
+                    &query,
                     target,
                     (now, ended),
                     outcome,
@@ -129,10 +142,10 @@ impl Poller {
                     retry_delay,
                 ));
             }
-            let wake = next_wake(&self.query, &target, last);
+            let wake = next_wake(&query, &target, last);
             self.context
                 .store
-                .update_status(&self.query.name, |s| s.next_poll = Some(wake));
+                .update_status(&query.name, |s| s.next_poll = Some(wake));
             let sleep = (wake - self.context.client.api_now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
@@ -140,33 +153,47 @@ impl Poller {
         }
     }
 
-    /// Logs a failed poll and records it in the telemetry and the status; the last good
-    /// series stay published.
-    fn record_failure(&self, interval: Interval, started: Instant, err: ApiError) -> ApiError {
-        let name = &self.query.name;
-        tracing::error!(query = %name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
-        record_failed_poll(&self.context, name, started, err)
+    /// One poll through the wrapper every kind shares ([`execute`]).
+    async fn poll(&self, interval: Interval) -> Result<(), ApiError> {
+        tracing::debug!(query = %self.collector.query.name, interval = %interval.to_iso8601(), "polling");
+        execute(&self.collector, &interval, &self.context, &self.active).await
+    }
+}
+
+/// A query's requests and mapping, and the group memory it keeps between polls.
+#[derive(Debug)]
+struct QueryPoll {
+    query: Arc<QueryConfig>,
+    /// Taken by each poll's mapping only: polls of a query never overlap.
+    memory: Arc<Mutex<GroupMemory>>,
+}
+
+impl Collect for QueryPoll {
+    type Target = Interval;
+
+    fn name(&self) -> &str {
+        &self.query.name
     }
 
-    /// One poll: query the API, map the answer, publish it, and record how it went.
-    async fn poll(&mut self, interval: Interval) -> Result<(), ApiError> {
-        let started = Instant::now();
-        let name = self.query.name.clone();
-        tracing::debug!(query = %name, interval = %interval.to_iso8601(), "polling");
-        // One request per share of a split filter, one after the other, each through the
-        // budget, token and retries; the answers' results together are the answer.
-        // Nothing is published unless every request succeeded.
+    fn endpoint(&self) -> &'static str {
+        "aggregates"
+    }
+
+    /// One request per share of a split filter, one after the other, each through the
+    /// budget, token and retries; the answers' results together are the answer.
+    async fn fetch(&self, interval: &Interval, context: &PollContext) -> Result<Fetched, ApiError> {
+        let interval = *interval;
+        let name = &self.query.name;
         let until = match self.query.period {
             Period::Completed => interval.end,
-            Period::Current => self.context.client.api_now().min(interval.end),
+            Period::Current => context.client.api_now().min(interval.end),
         };
         let requests = self.query.requests_until(&interval, until);
         let count = requests.len();
         let mut response = AggregateResponse::default();
         let mut budget_wait = Duration::ZERO;
         for (index, request) in requests.iter().enumerate() {
-            match self
-                .context
+            match context
                 .client
                 .query_aggregates(self.query.source, request)
                 .await
@@ -179,7 +206,7 @@ impl Poller {
                     if count > 1 {
                         tracing::warn!(query = %name, request = index + 1, requests = count, "a request of a split query failed; the poll fails whole");
                     }
-                    return Err(self.record_failure(interval, started, err));
+                    return Err(err);
                 }
             }
         }
@@ -191,87 +218,45 @@ impl Poller {
                 .iter()
                 .filter_map(|result| result.group.get("userId"))
                 .map(|value| value.0.as_str());
-            self.context
-                .names
-                .look_up_users(&self.context.client, ids)
-                .await;
+            context.names.look_up_users(&context.client, ids).await;
         }
-        let telemetry = &self.context.telemetry;
-        let store = &self.context.store;
-        if budget_wait > DELAYED_AFTER {
-            telemetry.count_delayed_poll(&name);
-            tracing::info!(query = %name, waited_seconds = budget_wait.as_secs_f64(), "poll waited for the API budget");
-        }
-
-        // Mapping and encoding are CPU work proportional to the series: keep them off
-        // the async workers so scrapes stay quick.
         let query = Arc::clone(&self.query);
-        let names = self.context.names.current();
-        let memory = std::mem::take(&mut self.memory);
-        let store_for_publish = Arc::clone(store);
-        let active = Arc::clone(&self.active);
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut memory = memory;
-            let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
-            add_data_until(&mut mapped.series, &query, until);
-            // Free the parsed response before encoding: at 100k series it is tens of
-            // MiB that would otherwise add to the peak.
-            drop(response);
-            let samples = mapped.series.sample_count();
-            store_for_publish.publish_while(&query.name, mapped.series, &active);
-            (memory, mapped.warnings, samples)
+        let names = context.names.current();
+        let memory = Arc::clone(&self.memory);
+        Ok(Fetched {
+            budget_wait,
+            requests: count,
+            describes: Describes::Interval(interval),
+            map: Box::new(move || {
+                let mut memory = memory.lock().unwrap_or_else(|p| p.into_inner());
+                let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
+                add_data_until(&mut mapped.series, &query, until);
+                // Free the parsed response before encoding: at 100k series it is tens
+                // of MiB that would otherwise add to the peak.
+                drop(response);
+                Mapped {
+                    series: mapped.series,
+                    warnings: mapped.warnings,
+                }
+            }),
         })
-        .await;
-        let (memory, warnings, samples) = match outcome {
-            Ok(outcome) => outcome,
-            Err(join_error) => {
-                // Only a panic in mapping gets here; report it as a failed poll.
-                let err = ApiError::BadResponse {
-                    endpoint: "aggregates",
-                    message: format!("mapping the response failed: {join_error}"),
-                };
-                return Err(self.record_failure(interval, started, err));
-            }
-        };
-        self.memory = memory;
-        if warnings > 0 {
-            telemetry.count_response_warnings(&name, warnings);
-            tracing::warn!(query = %name, skipped = warnings, "parts of the response were not usable and were skipped");
-        }
-        let finished = Utc::now();
-        telemetry.observe_poll(
-            &name,
-            Some(finished.timestamp_millis() as f64 / 1000.0),
-            started.elapsed().as_secs_f64(),
-        );
-        store.update_status(&name, |s| {
-            s.attempted = true;
-            s.last_success = Some(finished);
-            s.last_error = None;
-            s.interval = Some(interval);
-            s.samples = samples;
-        });
-        tracing::info!(query = %name, interval = %interval.to_iso8601(), samples, requests = count, "poll succeeded");
-        Ok(())
+    }
+
+    fn log_failure(&self, interval: &Interval, err: &ApiError) {
+        tracing::error!(query = %self.query.name, interval = %interval.to_iso8601(), error = %err, "poll failed; the last good values stay exported");
+    }
+
+    fn log_success(&self, interval: &Interval, samples: usize, requests: usize) {
+        tracing::info!(query = %self.query.name, interval = %interval.to_iso8601(), samples, requests, "poll succeeded");
     }
 }
 
-/// Records a failed poll of `name` (a query or observation set) in the telemetry and
-/// its status, and hands the error back.
-fn record_failed_poll(
-    context: &PollContext,
-    name: &str,
-    started: Instant,
-    err: ApiError,
-) -> ApiError {
-    context
-        .telemetry
-        .observe_poll(name, None, started.elapsed().as_secs_f64());
-    context.store.update_status(name, |s| {
-        s.attempted = true;
-        s.last_error = Some(err.to_string());
-    });
-    err
+/// A poller ready to run, of any kind: what [`crate::reload`] starts and stops alike.
+pub struct Task {
+    /// The flag that retires the poller when cleared.
+    pub active: Arc<AtomicBool>,
+    /// Polls forever; stop it by dropping (aborting) its task.
+    pub run: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// Whether `target` (the latest completed interval) should be polled at `now`: it has not

@@ -73,6 +73,27 @@ fn catalogues() -> Vec<Catalogue> {
     lists
 }
 
+/// Agents now (`src/genesys/agents.rs`): the agent state counts' filter dimensions and
+/// the values of each count, which mapping zero-fills and the simulator answers with.
+fn agents_catalogues() -> [Catalogue; 7] {
+    use genesys_cloud_exporter::genesys::agents;
+    [
+        catalogue!(
+            "agents.userFilter.dimension",
+            agents::USER_FILTER_DIMENSIONS
+        ),
+        catalogue!(
+            "agents.sessionFilter.dimension",
+            agents::SESSION_FILTER_DIMENSIONS
+        ),
+        catalogue!("agents.routingStatus", agents::ROUTING_STATUSES),
+        catalogue!("agents.systemPresence", agents::SYSTEM_PRESENCES),
+        catalogue!("agents.adherenceState", agents::ADHERENCE_STATES),
+        catalogue!("agents.activityCategory", agents::ACTIVITY_CATEGORIES),
+        catalogue!("agents.segmentType", agents::SEGMENT_TYPES),
+    ]
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -112,6 +133,7 @@ fn compare(lists: &BTreeMap<String, Vec<&str>>, allowlist: &Path) -> (Option<i32
 fn ours() -> BTreeMap<String, Vec<&'static str>> {
     catalogues()
         .into_iter()
+        .chain(agents_catalogues())
         .map(|c| (c.field, c.names.to_vec()))
         .collect()
 }

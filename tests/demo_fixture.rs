@@ -25,6 +25,7 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
+use genesys_cloud_exporter::genesys::sources::SOURCES;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::interval::latest_completed;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
@@ -156,8 +157,14 @@ async fn the_demo_body_has_the_recorded_shape() {
 /// What of an exposition does not depend on when it was taken: comments as they are,
 /// samples with their values (and the build's revision, branch, toolchain and target) masked, sorted within their
 /// family (families keep their order, series within a family follow a hash map's),
-/// conversation samples dropped (their label sets follow the time of day).
+/// the samples of every aggregates source and of agents by organization presence
+/// dropped (their label sets follow the time of day: the groups with traffic in the
+/// interval polled, the presences somebody is in).
 fn mask(body: &str) -> String {
+    let aggregate_prefixes: Vec<String> = SOURCES
+        .iter()
+        .map(|source| format!("genesys_{}_", source.domain))
+        .collect();
     let mut out = String::new();
     let mut samples: Vec<String> = Vec::new();
     let flush = |samples: &mut Vec<String>, out: &mut String| {
@@ -174,7 +181,11 @@ fn mask(body: &str) -> String {
             out.push('\n');
             continue;
         }
-        if line.starts_with("genesys_conversation_") {
+        let time_of_day = line.starts_with("genesys_agents_presence{")
+            || aggregate_prefixes
+                .iter()
+                .any(|p| line.starts_with(p.as_str()));
+        if time_of_day {
             continue;
         }
         let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);

@@ -39,6 +39,7 @@ use crate::genesys::bodies::AggregateQuery;
 use crate::genesys::sources::{self, Source};
 use crate::interval::{Granularity, Interval};
 
+mod agents;
 mod diagnostics;
 pub mod filter;
 mod names;
@@ -47,11 +48,12 @@ mod observations;
 mod tests;
 mod validate;
 
-use observations::RawObservation;
+pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
 pub use observations::{
     DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DETAIL_METRICS, MAX_QUEUES_PER_REQUEST,
     MEDIA_TYPES, ObservationConfig, QueueSelection,
 };
+use observations::{ObservationSet, RawObservation};
 
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
 use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
@@ -172,32 +174,47 @@ pub struct Config {
     /// The queue observation sets, in file order. Queries and observations together
     /// are at least one entry.
     pub observations: Vec<ObservationConfig>,
+    /// The agents sets (`observations:` entries with `source: agents`), in file order.
+    pub agents: Vec<AgentSetConfig>,
 }
 
-/// Each query's and observation set's name with what it serves (a granularity, or
-/// `observations every 30s`): the snapshot store's entries, at start-up and on reload.
+/// Each query's and observation set's name with what it serves (a granularity,
+/// `observations every 30s` or `agents every 30s`): the snapshot store's entries, at
+/// start-up and on reload.
 pub fn served_entries<'a>(
     queries: &'a [QueryConfig],
     observations: &'a [ObservationConfig],
+    agents: &'a [AgentSetConfig],
 ) -> impl Iterator<Item = (&'a str, String)> {
+    let every = |refresh| humantime::format_duration(refresh);
     queries
         .iter()
         .map(|q| {
             let what = format!("{}, {}", q.source.segment, q.granularity);
             (q.name.as_str(), what)
         })
-        .chain(observations.iter().map(|o| {
-            let every = humantime::format_duration(o.refresh);
-            (o.name.as_str(), format!("observations every {every}"))
+        .chain(observations.iter().map(move |o| {
+            (
+                o.name.as_str(),
+                format!("observations every {}", every(o.refresh)),
+            )
+        }))
+        .chain(agents.iter().map(move |a| {
+            (
+                a.name.as_str(),
+                format!("agents every {}", every(a.refresh)),
+            )
         }))
 }
 
 /// The dimensions whose names are worth their API calls: those some query groups by,
 /// those of the named qualifiers of its metrics (`presenceId` for
-/// `tOrganizationPresence`), and the queues while queues are observed.
+/// `tOrganizationPresence`), the queues while queues are observed, and the organization
+/// presences (`presenceId`) while agents are counted by presence.
 pub fn named_dimensions<'a>(
     queries: &'a [QueryConfig],
     observations: &[ObservationConfig],
+    agents: &[AgentSetConfig],
 ) -> impl Iterator<Item = &'a str> {
     queries
         .iter()
@@ -209,6 +226,12 @@ pub fn named_dimensions<'a>(
             q.group_by.iter().map(String::as_str).chain(qualifiers)
         })
         .chain((!observations.is_empty()).then_some("queueId"))
+        .chain(
+            agents
+                .iter()
+                .any(AgentSetConfig::counts_presences)
+                .then_some("presenceId"),
+        )
 }
 
 /// One aggregate query, validated: every field is already in the form the exporter uses.
@@ -479,6 +502,7 @@ impl Config {
                 allow_unlisted: Vec::new(),
             }],
             observations: Vec::new(),
+            agents: Vec::new(),
         }
     }
 
@@ -524,6 +548,7 @@ impl Config {
                 ..template.clone()
             });
         }
+        config.agents.push(AgentSetConfig::whole_org("agents_now"));
         config
     }
 
@@ -565,7 +590,8 @@ impl Config {
             observations: self
                 .observations
                 .iter()
-                .map(ObservationConfig::written)
+                .map(|o| OutSet::Queues(o.written()))
+                .chain(self.agents.iter().map(|a| OutSet::Agents(a.written())))
                 .collect(),
         };
         serde_yaml_ng::to_string(&out)
@@ -625,7 +651,15 @@ struct RawQuery {
 struct OutConfig<'a> {
     queries: Vec<OutQuery<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    observations: Vec<observations::OutObservation<'a>>,
+    observations: Vec<OutSet<'a>>,
+}
+
+/// An entry of `observations:` for writing back, of either kind.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutSet<'a> {
+    Queues(observations::OutObservation<'a>),
+    Agents(agents::OutAgentSet<'a>),
 }
 
 #[derive(Serialize)]

@@ -13,13 +13,16 @@
 //! ```
 //!
 //! Each refresh sends one `POST /api/v2/analytics/queues/observations/query` per
-//! `max_queues_per_request` queues (see [`crate::genesys::observations`]).
+//! `max_queues_per_request` queues (see [`crate::genesys::observations`]). An entry with
+//! `source: agents` is an agents set instead ([`super::agents`]); `source: queues` is
+//! the default.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{FieldError, check_name, check_refresh};
+use super::agents::{AgentSetConfig, RawAgentSet, check_source, refuse_keys};
+use super::validate::{FieldError, check_ids, check_name, check_refresh};
 use crate::genesys::catalog::{self, Lookup, OBSERVATION_METRICS};
 
 /// Refresh period when an observation set gives none.
@@ -169,16 +172,20 @@ enum OutQueues<'a> {
     Ids(&'a [String]),
 }
 
-/// An observation set as written.
+/// An observation set as written: a queue set's keys, an agents set's (`source:
+/// agents`, see [`super::agents`]), or the keys of both, which validation sorts out.
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an observation set: a mapping with keys name, refresh, metrics, \
-        detail_metrics, queues, media_types, max_queues_per_request, presence_ids"
+    expecting = "an observation set: a mapping with keys name, source, refresh, metrics, \
+        detail_metrics, queues, media_types, max_queues_per_request, presence_ids, group_by, \
+        teams, divisions"
 )]
 pub(super) struct RawObservation {
     #[serde(default)]
     pub(super) name: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default)]
     refresh: Option<String>,
     #[serde(default)]
@@ -193,6 +200,18 @@ pub(super) struct RawObservation {
     max_queues_per_request: Option<usize>,
     #[serde(default)]
     presence_ids: Option<bool>,
+    #[serde(default)]
+    group_by: Option<Vec<String>>,
+    #[serde(default)]
+    teams: Option<Vec<String>>,
+    #[serde(default)]
+    divisions: Option<Vec<String>>,
+}
+
+/// A validated entry of `observations:`, of either kind.
+pub(super) enum ObservationSet {
+    Queues(ObservationConfig),
+    Agents(AgentSetConfig),
 }
 
 /// `queues: all` or `queues: [id, ...]`.
@@ -204,12 +223,56 @@ enum RawQueues {
 }
 
 impl RawObservation {
-    pub(super) fn validate(self) -> Result<ObservationConfig, FieldError> {
+    pub(super) fn validate(self) -> Result<ObservationSet, FieldError> {
         let name = check_name(self.name, "observation set")?;
+        let agents = check_source(self.source.as_deref())?;
         let refresh = match self.refresh {
             None => DEFAULT_OBSERVATION_REFRESH,
             Some(text) => check_refresh(&text, "30s")?,
         };
+        if agents {
+            refuse_keys(
+                &[
+                    ("metrics", self.metrics.is_some()),
+                    ("detail_metrics", self.detail_metrics.is_some()),
+                    ("media_types", self.media_types.is_some()),
+                    (
+                        "max_queues_per_request",
+                        self.max_queues_per_request.is_some(),
+                    ),
+                    ("presence_ids", self.presence_ids.is_some()),
+                ],
+                true,
+            )?;
+            let queues = match self.queues {
+                None => None,
+                Some(RawQueues::Word(word)) if word == "all" => None,
+                Some(RawQueues::Word(word)) => {
+                    return Err(FieldError::new(
+                        "queues",
+                        format!("{word:?} is neither `all` nor a list of queue ids"),
+                    ));
+                }
+                Some(RawQueues::Ids(ids)) => Some(ids),
+            };
+            let set = RawAgentSet {
+                name,
+                refresh,
+                group_by: self.group_by,
+                queues,
+                teams: self.teams,
+                divisions: self.divisions,
+            };
+            return set.validate().map(ObservationSet::Agents);
+        }
+        refuse_keys(
+            &[
+                ("group_by", self.group_by.is_some()),
+                ("teams", self.teams.is_some()),
+                ("divisions", self.divisions.is_some()),
+            ],
+            false,
+        )?;
         let Some(metrics) = self.metrics else {
             return Err(FieldError::new(
                 "metrics",
@@ -255,7 +318,7 @@ impl RawObservation {
                     format!("{word:?} is neither `all` nor a list of queue ids"),
                 ));
             }
-            Some(RawQueues::Ids(ids)) => QueueSelection::Ids(check_queue_ids(ids)?),
+            Some(RawQueues::Ids(ids)) => QueueSelection::Ids(check_ids(ids, "queues", "queue")?),
         };
         let media_types = self.media_types.unwrap_or_default();
         for (i, media) in media_types.iter().enumerate() {
@@ -300,7 +363,7 @@ impl RawObservation {
                  add oUserPresences or drop presence_ids",
             ));
         }
-        Ok(ObservationConfig {
+        Ok(ObservationSet::Queues(ObservationConfig {
             name,
             refresh,
             metrics,
@@ -309,7 +372,7 @@ impl RawObservation {
             media_types,
             max_queues_per_request,
             presence_ids,
-        })
+        }))
     }
 }
 
@@ -343,44 +406,9 @@ fn check_metric_list(metrics: &[String], field: &str) -> Result<(), FieldError> 
     Ok(())
 }
 
-/// Queue ids are UUIDs (`8-4-4-4-12` hex digits); duplicates are dropped.
-fn check_queue_ids(ids: Vec<String>) -> Result<Vec<String>, FieldError> {
-    if ids.is_empty() {
-        return Err(FieldError::new(
-            "queues",
-            "is an empty list; give queue ids, or `all` for every queue",
-        ));
-    }
-    let mut out: Vec<String> = Vec::with_capacity(ids.len());
-    for (i, id) in ids.into_iter().enumerate() {
-        if !is_uuid(&id) {
-            return Err(FieldError::new(
-                format!("queues[{i}]"),
-                format!(
-                    "{id:?} is not a queue id; Genesys queue ids are UUIDs such as \
-                     0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69 (the queue's page in the admin UI \
-                     shows it)"
-                ),
-            ));
-        }
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    Ok(out)
-}
-
-fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::validate::is_uuid;
     use super::*;
     use crate::config::Config;
 
@@ -471,7 +499,9 @@ mod tests {
     fn requests_per_refresh_round_up() {
         let raw: RawObservation =
             serde_yaml_ng::from_str("{name: live, metrics: [oWaiting]}").unwrap();
-        let mut config = raw.validate().map_err(|e| e.message).unwrap();
+        let Ok(ObservationSet::Queues(mut config)) = raw.validate() else {
+            panic!("not a queue set");
+        };
         assert_eq!(config.requests_for(1000), 10);
         assert_eq!(config.requests_for(1001), 11);
         assert_eq!(config.requests_for(0), 0);

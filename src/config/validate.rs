@@ -10,7 +10,7 @@ use super::diagnostics::{closest_zone, query_label};
 use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, check_clause};
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
-    MIN_REFRESH, ObservationConfig, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
+    MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::sources::{self, Source};
@@ -92,6 +92,9 @@ impl RawConfig {
             queries.push(query);
         }
         let mut observations = Vec::with_capacity(raw_observations.len());
+        let mut agents = Vec::new();
+        // Every set's name by its index, either kind.
+        let mut set_names: Vec<Option<String>> = Vec::with_capacity(raw_observations.len());
         for (index, raw) in raw_observations.into_iter().enumerate() {
             let label = match raw.name.as_deref() {
                 Some(name) if is_valid_name(name) => format!("observation {name:?}"),
@@ -102,9 +105,9 @@ impl RawConfig {
                     .get(name)
                     .map(|first| format!("queries[{first}]"))
                     .or_else(|| {
-                        observations
+                        set_names
                             .iter()
-                            .position(|o: &ObservationConfig| o.name == name)
+                            .position(|n| n.as_deref() == Some(name))
                             .map(|first| format!("observations[{first}]"))
                     });
                 if let Some(first) = taken {
@@ -119,14 +122,19 @@ impl RawConfig {
                     ));
                 }
             }
-            let observation = raw
+            set_names.push(raw.name.clone());
+            match raw
                 .validate()
-                .map_err(|e| invalid(Some(label), &e.field, e.message))?;
-            observations.push(observation);
+                .map_err(|e| invalid(Some(label), &e.field, e.message))?
+            {
+                ObservationSet::Queues(set) => observations.push(set),
+                ObservationSet::Agents(set) => agents.push(set),
+            }
         }
         Ok(Config {
             queries,
             observations,
+            agents,
         })
     }
 }
@@ -449,4 +457,50 @@ pub(super) fn parse_time_zone(text: &str) -> Result<Tz, String> {
         "{text:?} is not an IANA time zone{hint}; expected a tz database name such as \
          \"UTC\", \"Europe/London\" or \"America/New_York\""
     ))
+}
+
+/// Ids of `what` (queues, teams, divisions) are UUIDs (`8-4-4-4-12` hex digits);
+/// duplicates are dropped.
+pub(super) fn check_ids(
+    ids: Vec<String>,
+    field: &str,
+    what: &str,
+) -> Result<Vec<String>, FieldError> {
+    if ids.is_empty() {
+        let way_out = if field == "queues" {
+            ", or `all` for every queue"
+        } else {
+            ", or leave the key out"
+        };
+        return Err(FieldError::new(
+            field,
+            format!("is an empty list; give {what} ids{way_out}"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.into_iter().enumerate() {
+        if !is_uuid(&id) {
+            return Err(FieldError::new(
+                format!("{field}[{i}]"),
+                format!(
+                    "{id:?} is not a {what} id; Genesys {what} ids are UUIDs such as \
+                     0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69 (the {what}'s page in the admin UI \
+                     shows it)"
+                ),
+            ));
+        }
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }

@@ -6,6 +6,7 @@
 //! the budget is spent, tokens are attached and renewed, 429s pause everyone, transient
 //! failures are retried with backoff, and each exchange is counted.
 
+pub mod agents;
 pub mod auth;
 pub mod bodies;
 pub mod budget;
@@ -26,6 +27,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use tokio::time::Instant;
 
+use agents::{AgentCountsQuery, AgentCountsResponse};
 use auth::{AccessToken, Credentials, TokenProvider};
 use bodies::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
 use budget::ApiBudget;
@@ -65,6 +67,8 @@ pub fn aggregates_endpoint(source: &Source) -> &'static str {
 }
 /// Path of the queue observations query.
 pub const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
+/// Path of the agent state counts ("agents now").
+pub const AGENT_COUNTS_PATH: &str = "/api/v2/analytics/agents/status/counts";
 /// The page of a listing (queues, users, ...) the exporter asks for first. Genesys list
 /// endpoints serve at most their own maximum (fewer items, said in the response's
 /// `pageSize`) or answer 400; 500 is the largest list endpoints are known to take.
@@ -268,7 +272,7 @@ impl GenesysClient {
     ) -> Result<Delivered<AggregateResponse>, ApiError> {
         let endpoint = aggregates_endpoint(source);
         let delivered = self
-            .post_json(endpoint, &source.aggregates_path(), query)
+            .post_json(endpoint, &source.aggregates_path(), &[], query)
             .await?;
         let value = parse_aggregates(endpoint, &delivered.value)?;
         Ok(Delivered {
@@ -283,7 +287,7 @@ impl GenesysClient {
         query: &ObservationQuery<'_>,
     ) -> Result<Delivered<ObservationResponse>, ApiError> {
         let delivered = self
-            .post_json("observations", OBSERVATIONS_PATH, query)
+            .post_json("observations", OBSERVATIONS_PATH, &[], query)
             .await?;
         let value =
             serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
@@ -296,11 +300,36 @@ impl GenesysClient {
         })
     }
 
-    /// POSTs `body` as JSON to `path` through [`GenesysClient::send`].
+    /// Counts agents by `groupings` (the `groupBy` values, sent as a repeated query
+    /// parameter, as the SDK sends a list).
+    pub async fn query_agent_counts(
+        &self,
+        query: &AgentCountsQuery,
+        groupings: &[String],
+    ) -> Result<Delivered<AgentCountsResponse>, ApiError> {
+        let parameters: Vec<(&str, &str)> =
+            groupings.iter().map(|g| ("groupBy", g.as_str())).collect();
+        let delivered = self
+            .post_json("agents", AGENT_COUNTS_PATH, &parameters, query)
+            .await?;
+        let value =
+            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
+                endpoint: "agents",
+                message: format!("response is not the documented JSON: {err}"),
+            })?;
+        Ok(Delivered {
+            value,
+            budget_wait: delivered.budget_wait,
+        })
+    }
+
+    /// POSTs `body` as JSON to `path` with the query string `parameters` through
+    /// [`GenesysClient::send`].
     async fn post_json(
         &self,
         endpoint: &'static str,
         path: &str,
+        parameters: &[(&str, &str)],
         body: &impl serde::Serialize,
     ) -> Result<Delivered<Bytes>, ApiError> {
         let url = self.endpoints.api(path);
@@ -311,6 +340,7 @@ impl GenesysClient {
         let body = Bytes::from(body);
         self.send(endpoint, |http| {
             http.post(url.clone())
+                .query(parameters)
                 .header("content-type", "application/json")
                 .body(body.clone())
         })

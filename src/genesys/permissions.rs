@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use super::AGENT_COUNTS_PATH;
 use super::OBSERVATIONS_PATH;
 use super::names::DIMENSIONS;
 use super::region::TOKEN_PATH;
@@ -49,6 +50,13 @@ pub fn api_calls() -> Vec<ApiCall> {
             permission: Some("analytics:queueObservation:view"),
         },
     ];
+    // Agents now (observation sets with `source: agents`); SDK 269's AnalyticsApi
+    // `post_analytics_agents_status_counts` requires `analytics:agentState:view`.
+    calls.push(ApiCall {
+        method: "POST",
+        path: AGENT_COUNTS_PATH,
+        permission: Some("analytics:agentState:view"),
+    });
     // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
     calls.extend(
         SOURCES

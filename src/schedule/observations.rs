@@ -1,6 +1,8 @@
-//! The poll loop of one observation set: every queue, every `refresh`.
+//! The poll loop of one observation set, queue set or agents set alike: every
+//! `refresh`.
 //!
-//! Beside the interval pollers: one task per observation set. Each refresh sends one
+//! Beside the interval pollers: one task per observation set. Each refresh of a queue
+//! set sends one
 //! request per `max_queues_per_request` queues, one after the other, through the same
 //! budget, token and retries as every API call, and publishes only when all succeeded
 //! (a failure leaves the last good values exported and the set marked down). The next
@@ -9,6 +11,7 @@
 //! The refresh used is the effective one of the request plan ([`crate::plan`]), which
 //! may be longer than the configured one so that everything fits the budget.
 
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -16,28 +19,40 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::Instant;
 
-use super::{DELAYED_AFTER, PollContext, record_failed_poll};
+use super::execute::{Collect, Describes, Fetched, Mapped, execute};
+use super::{PollContext, Task};
 use crate::config::{ObservationConfig, QueueSelection};
 use crate::genesys::ApiError;
 use crate::genesys::observations::{ObservationQuery, ObservationResponse};
 use crate::mapping::observations::map_observations;
 
-/// One observation set's poll loop.
+/// A set's kind: its requests and mapping ([`Collect`]), and what each refresh covers.
+pub trait Refresh: Collect + Debug + Send + 'static {
+    /// What the next refresh covers (the queues of a queue set), and the time until
+    /// the one after: the plan's effective refresh.
+    fn next(&self, context: &PollContext) -> (Self::Target, Duration);
+}
+
+/// One observation set's poll loop: a queue set's ([`ObservationPoller`]) or an agents
+/// set's ([`super::AgentsPoller`]).
 #[derive(Debug)]
-pub struct ObservationPoller {
-    config: Arc<ObservationConfig>,
+pub struct SetPoller<C> {
+    collector: C,
     context: PollContext,
     /// Cleared when a reload retires this poller: a refresh still mapping then
     /// publishes nothing (see [`crate::snapshot::SnapshotStore::publish_while`]).
     active: Arc<AtomicBool>,
 }
 
-impl ObservationPoller {
-    /// A poller refreshing as the plan says (every `refresh`, or longer when stretched).
-    pub fn new(config: ObservationConfig, context: PollContext) -> Self {
-        context.telemetry.register_query(&config.name);
-        ObservationPoller {
-            config: Arc::new(config),
+/// One queue observation set's poll loop.
+pub type ObservationPoller = SetPoller<QueueSet>;
+
+impl<C: Refresh> SetPoller<C> {
+    /// A poller of `collector`'s set, registered under its name.
+    pub(super) fn with(collector: C, context: PollContext) -> Self {
+        context.telemetry.register_query(collector.name());
+        SetPoller {
+            collector,
             context,
             active: Arc::new(AtomicBool::new(true)),
         }
@@ -48,29 +63,64 @@ impl ObservationPoller {
         Arc::clone(&self.active)
     }
 
-    /// Polls forever; stop it by dropping (aborting) its task.
+    /// The poller as a [`Task`].
+    pub fn into_task(self) -> Task {
+        Task {
+            active: self.active(),
+            run: Box::pin(self.run()),
+        }
+    }
+
+    /// Polls forever; stop it by dropping (aborting) its task. The next refresh is due
+    /// `refresh` after the last one started, whatever its outcome.
     pub async fn run(self) {
         loop {
             let started = Instant::now();
-            let refresh = self.poll().await;
+            let (target, refresh) = self.collector.next(&self.context);
+            let _ = execute(&self.collector, &target, &self.context, &self.active).await;
             let next = started + refresh;
             let wake = Utc::now()
                 + chrono::TimeDelta::from_std(next.saturating_duration_since(Instant::now()))
                     .unwrap_or_default();
             self.context
                 .store
-                .update_status(&self.config.name, |s| s.next_poll = Some(wake));
+                .update_status(self.collector.name(), |s| s.next_poll = Some(wake));
             tokio::time::sleep_until(next).await;
         }
     }
+}
 
+impl ObservationPoller {
+    /// A poller refreshing as the plan says (every `refresh`, or longer when stretched).
+    pub fn new(config: ObservationConfig, context: PollContext) -> Self {
+        SetPoller::with(
+            QueueSet {
+                config: Arc::new(config),
+            },
+            context,
+        )
+    }
+}
+
+/// A queue set's requests and mapping.
+#[derive(Debug)]
+pub struct QueueSet {
+    config: Arc<ObservationConfig>,
+}
+
+/// What one refresh of a queue set covers.
+pub struct Queues {
+    ids: Vec<String>,
+    refresh: Duration,
+}
+
+impl QueueSet {
     /// The queues to observe now: the configured ids, or every queue listed so far.
-    fn queues(&self) -> Vec<String> {
+    fn queues(&self, context: &PollContext) -> Vec<String> {
         match &self.config.queues {
             QueueSelection::Ids(ids) => ids.clone(),
             QueueSelection::All => {
-                let mut ids: Vec<String> = self
-                    .context
+                let mut ids: Vec<String> = context
                     .names
                     .current()
                     .table("queueId")
@@ -82,112 +132,84 @@ impl ObservationPoller {
             }
         }
     }
+}
 
-    /// One refresh; returns the time until the next one (the plan's effective refresh;
-    /// the queues of a set over `all` are the org's, which the plan is made for).
-    async fn poll(&self) -> Duration {
-        let started = Instant::now();
-        let queues = self.queues();
-        let refresh = self
-            .context
+impl Refresh for QueueSet {
+    /// The queues now, and the plan's effective refresh (the queues of a set over `all`
+    /// are the org's, which the plan is made for).
+    fn next(&self, context: &PollContext) -> (Queues, Duration) {
+        let ids = self.queues(context);
+        let refresh = context
             .planner
-            .refresh_for(&self.config.name, queues.len(), &self.context.telemetry)
+            .refresh_for(&self.config.name, ids.len(), &context.telemetry)
             .unwrap_or(self.config.refresh);
-        let _ = self.refresh(started, queues, refresh).await;
-        refresh
+        (Queues { ids, refresh }, refresh)
+    }
+}
+
+impl Collect for QueueSet {
+    type Target = Queues;
+
+    fn name(&self) -> &str {
+        &self.config.name
     }
 
-    /// Every request, then mapping and publishing.
-    async fn refresh(
-        &self,
-        started: Instant,
-        queues: Vec<String>,
-        refresh: Duration,
-    ) -> Result<(), ApiError> {
+    fn endpoint(&self) -> &'static str {
+        "observations"
+    }
+
+    /// Every request, at most `max_queues_per_request` queues each.
+    async fn fetch(&self, queues: &Queues, context: &PollContext) -> Result<Fetched, ApiError> {
         let name = &self.config.name;
-        if queues.is_empty() {
-            return Err(self.record_failure(
-                started,
-                ApiError::BadResponse {
-                    endpoint: "queues",
-                    message: "no queues to observe yet: the queue list has not arrived or is empty"
-                        .into(),
-                },
-            ));
+        if queues.ids.is_empty() {
+            return Err(ApiError::BadResponse {
+                endpoint: "queues",
+                message: "no queues to observe yet: the queue list has not arrived or is empty"
+                    .into(),
+            });
         }
         let per_request = self.config.max_queues_per_request.max(1);
-        let requests = queues.len().div_ceil(per_request);
-        self.context
+        let requests = queues.ids.len().div_ceil(per_request);
+        context
             .telemetry
-            .describe_query(name, refresh, Duration::ZERO, requests);
+            .describe_query(name, queues.refresh, Duration::ZERO, requests);
         let mut responses: Vec<ObservationResponse> = Vec::with_capacity(requests);
         let mut budget_wait = Duration::ZERO;
-        for chunk in queues.chunks(per_request) {
+        for chunk in queues.ids.chunks(per_request) {
             let request = ObservationQuery::new(
                 chunk,
                 &self.config.media_types,
                 &self.config.metrics,
                 &self.config.detail_metrics,
             );
-            match self.context.client.query_observations(&request).await {
-                Ok(delivered) => {
-                    budget_wait += delivered.budget_wait;
-                    responses.push(delivered.value);
-                }
-                Err(err) => return Err(self.record_failure(started, err)),
-            }
+            let delivered = context.client.query_observations(&request).await?;
+            budget_wait += delivered.budget_wait;
+            responses.push(delivered.value);
         }
-        let observed_at = self.context.client.api_now();
-        if budget_wait > DELAYED_AFTER {
-            self.context.telemetry.count_delayed_poll(name);
-        }
+        let observed_at = context.client.api_now();
         let config = Arc::clone(&self.config);
-        let names = self.context.names.current().table("queueId");
-        let store = Arc::clone(&self.context.store);
-        let active = Arc::clone(&self.active);
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mapped = map_observations(&config, &queues, &responses, &names, observed_at);
-            drop(responses);
-            let samples = mapped.series.sample_count();
-            store.publish_while(&config.name, mapped.series, &active);
-            (mapped.warnings, samples)
+        let names = context.names.current().table("queueId");
+        let ids = queues.ids.clone();
+        Ok(Fetched {
+            budget_wait,
+            requests,
+            describes: Describes::ObservedAt(observed_at),
+            map: Box::new(move || {
+                let mapped = map_observations(&config, &ids, &responses, &names, observed_at);
+                drop(responses);
+                Mapped {
+                    series: mapped.series,
+                    warnings: mapped.warnings,
+                }
+            }),
         })
-        .await;
-        let (warnings, samples) = match outcome {
-            Ok(outcome) => outcome,
-            Err(join_error) => {
-                let err = ApiError::BadResponse {
-                    endpoint: "observations",
-                    message: format!("mapping the response failed: {join_error}"),
-                };
-                return Err(self.record_failure(started, err));
-            }
-        };
-        let telemetry = &self.context.telemetry;
-        if warnings > 0 {
-            telemetry.count_response_warnings(name, warnings);
-            tracing::warn!(query = %name, skipped = warnings, "parts of the observation response were not usable and were skipped");
-        }
-        let finished = Utc::now();
-        telemetry.observe_poll(
-            name,
-            Some(finished.timestamp_millis() as f64 / 1000.0),
-            started.elapsed().as_secs_f64(),
-        );
-        self.context.store.update_status(name, |s| {
-            s.attempted = true;
-            s.last_success = Some(finished);
-            s.last_error = None;
-            s.observed_at = Some(observed_at);
-            s.samples = samples;
-        });
-        tracing::debug!(query = %name, requests, samples, "observation refresh succeeded");
-        Ok(())
     }
 
-    fn record_failure(&self, started: Instant, err: ApiError) -> ApiError {
-        let name = &self.config.name;
-        tracing::error!(query = %name, error = %err, "observation refresh failed; the last good values stay exported");
-        record_failed_poll(&self.context, name, started, err)
+    fn log_failure(&self, _: &Queues, err: &ApiError) {
+        tracing::error!(query = %self.config.name, error = %err, "observation refresh failed; the last good values stay exported");
+    }
+
+    fn log_success(&self, _: &Queues, samples: usize, requests: usize) {
+        tracing::debug!(query = %self.config.name, requests, samples, "observation refresh succeeded");
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Login and API share one base URL ([`Simulator::base_url`]).
 
+mod agent_counts;
 mod agents;
 mod aggregate;
 mod auth;

@@ -16,13 +16,15 @@ use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
-    RecordedRequest, SentQuery, Shared, aggregate, codec, faults, observations, queues, sources,
+    RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, faults, observations,
+    queues, sources,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
 const TOKEN_PATH: &str = "/oauth/token";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
 const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
+const AGENT_COUNTS_PATH: &str = "/api/v2/analytics/agents/status/counts";
 /// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
 pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 
@@ -32,6 +34,7 @@ enum Route {
     /// `/api/v2/analytics/{source}/aggregates/query` of a source Genesys has.
     Aggregates(&'static Source),
     Observations,
+    AgentCounts,
     Queues,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
@@ -41,6 +44,7 @@ fn route(path: &str) -> Option<(Route, Method)> {
     match path {
         TOKEN_PATH => Some((Route::Token, Method::POST)),
         OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
+        AGENT_COUNTS_PATH => Some((Route::AgentCounts, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
         _ => {
             let segment = path
@@ -197,6 +201,7 @@ async fn dispatch(
     let (response, query) = match route {
         Route::Aggregates(source) => aggregates(shared, request, source, context_id).await,
         Route::Observations => (queue_observations(shared, request, context_id).await, None),
+        Route::AgentCounts => (agent_counts(shared, request, context_id).await, None),
         Route::Queues => (
             match queues::page(
                 &shared.queues,
@@ -405,5 +410,23 @@ async fn queue_observations(
                 context_id,
             )
         }
+    }
+}
+
+/// `POST /api/v2/analytics/agents/status/counts` (see [`agent_counts`]).
+async fn agent_counts(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Response<Body> {
+    let query = request.uri().query().map(str::to_string);
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return body_error_response(error, context_id),
+    };
+    let now_ms = shared.faults.now().timestamp_millis();
+    match agent_counts::answer(&shared.world, query.as_deref(), &body, now_ms) {
+        Ok(counts) => respond::json_response(StatusCode::OK, &counts),
+        Err(refusal) => respond::invalid_field(&refusal.field, &refusal.message, context_id),
     }
 }
