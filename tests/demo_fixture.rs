@@ -5,9 +5,8 @@
 //! - the conversation families of the demo's query, for a fixed interval, through the
 //!   real simulator, client, mapping and snapshot: byte for byte;
 //! - the body of the real binary in demo mode, every line of it, with what the clock
-//!   decides masked (sample values, the build's revision) and the samples of every
-//!   aggregates source (conversations, flows, users, ...), whose label sets follow the
-//!   time of day, left out (the conversation ones to the first half).
+//!   decides masked (sample values, the build's revision) and the conversation samples,
+//!   whose label sets follow the time of day, left to the first half.
 //!
 //! `GENESYS_EXPORTER_RECORD_FIXTURES=1 cargo test --test demo_fixture` records them
 //! again, for a change that means to change the output.
@@ -26,7 +25,6 @@ use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secre
 use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::sources::SOURCES;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::interval::latest_completed;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
@@ -158,7 +156,7 @@ async fn the_demo_body_has_the_recorded_shape() {
 /// What of an exposition does not depend on when it was taken: comments as they are,
 /// samples with their values (and the build's revision, branch, toolchain and target) masked, sorted within their
 /// family (families keep their order, series within a family follow a hash map's),
-/// every aggregates source's samples dropped (their label sets follow the time of day).
+/// conversation samples dropped (their label sets follow the time of day).
 fn mask(body: &str) -> String {
     let mut out = String::new();
     let mut samples: Vec<String> = Vec::new();
@@ -176,12 +174,7 @@ fn mask(body: &str) -> String {
             out.push('\n');
             continue;
         }
-        // Every aggregates source's samples (`genesys_conversation_`, `genesys_flow_`,
-        // ...) follow the simulated traffic.
-        if SOURCES
-            .iter()
-            .any(|source| line.starts_with(&source.prefix()))
-        {
+        if line.starts_with("genesys_conversation_") {
             continue;
         }
         let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
