@@ -1396,6 +1396,15 @@ fn a_sources_predicate_cap_splits_its_filters() {
     // The query's own cap is kept as written.
     assert_eq!(config.queries[0].max_predicates_per_request, 1000);
     assert_eq!(parse(&config.to_yaml().unwrap_or_default()), config);
+    // A filter over too many users that cannot be split says which cap it hit.
+    let ungrouped = users(250).replace("    group_by: [userId]\n", "");
+    let message = error(&ungrouped).to_string();
+    assert!(
+        message.contains("has 250 predicates, over the 100")
+            && message
+                .contains("(the users source takes at most 100 predicates a request on userId)"),
+        "{message}"
+    );
     // Conversations have no such cap: 250 queues at 1000 a request are one.
     assert_eq!(
         parse(&many_queues_capped(250, "[queueId]", 1000)).queries[0]

@@ -212,14 +212,30 @@ impl RawQuery {
             None => None,
             Some(filter) => {
                 check_clause(source, &filter, "filter", true, &allow_unlisted)?;
+                let max_predicates = capped(source, &filter, max_predicates_per_request);
                 let shape = RequestShape {
                     granularity: &granularity.to_string(),
                     time_zone: time_zone.name(),
                     group_by: &group_by,
                     metrics: &metrics,
-                    max_predicates: capped(source, &filter, max_predicates_per_request),
+                    max_predicates,
                 };
-                let planned = filter::plan(filter, shape)?;
+                let planned = filter::plan(filter, shape).map_err(|mut e| {
+                    if max_predicates < max_predicates_per_request {
+                        e.message.push_str(&format!(
+                            " (the {} source takes at most {max_predicates} predicates a \
+                             request on {})",
+                            source.segment,
+                            source
+                                .predicate_caps
+                                .iter()
+                                .map(|(d, _)| *d)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                    e
+                })?;
                 Some(planned)
             }
         };
