@@ -7,7 +7,17 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 /// The dashboards shipped in `grafana/dashboards`, by file name.
-pub const DASHBOARDS: [&str; 2] = ["contact-center.json", "exporter.json"];
+pub const DASHBOARDS: [&str; 5] = [
+    "contact-center.json",
+    "exporter.json",
+    "agents.json",
+    "flows.json",
+    "integrations.json",
+];
+
+/// The dashboards the example config of the documentation feeds (conversations and queue
+/// observations); the others read the sources of the demo's built-in config.
+pub const CONVERSATION_DASHBOARDS: [&str; 2] = ["contact-center.json", "exporter.json"];
 
 /// Where the shipped Grafana files live.
 pub fn grafana_dir() -> PathBuf {
@@ -56,6 +66,13 @@ pub fn panels_under_row<'a>(dashboard: &'a Value, title: &str) -> Vec<&'a Value>
         }
     }
     under
+}
+
+/// The row whose title starts with `title`, if there is one.
+pub fn row<'a>(dashboard: &'a Value, title: &str) -> Option<&'a Value> {
+    panels(dashboard)
+        .into_iter()
+        .find(|p| is_row(p) && p["title"].as_str().is_some_and(|t| t.starts_with(title)))
 }
 
 /// Rows only group panels: they have no query, unit or description of their own.

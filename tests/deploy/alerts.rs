@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::common::ExporterRun;
 use crate::common::prometheus::Prometheus;
+use crate::common::{Exporter, ExporterRun};
 
 const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yaml";
 const RUNBOOK: &str = "docs/runbook.md";
@@ -32,7 +32,8 @@ fn every_alert_is_unit_tested_firing_and_quiet_and_annotated() {
     let mut firing = BTreeSet::new();
     let mut quiet = BTreeSet::new();
     for test in tests["tests"].as_array().expect("tests") {
-        for case in test["alert_rule_test"].as_array().expect("alert_rule_test") {
+        // A test of recording rules alone has promql_expr_test and no alert_rule_test.
+        for case in test["alert_rule_test"].as_array().into_iter().flatten() {
             let name = case["alertname"].as_str().expect("alertname").to_string();
             match case["exp_alerts"].as_array() {
                 Some(expected) if !expected.is_empty() => firing.insert(name),
@@ -111,23 +112,34 @@ fn the_job_selector_is_one_rule() {
     }
 }
 
+/// Every rule, alert or recording, reads only series the exporter exports (or Prometheus
+/// records): those of the Kubernetes config, the metrics a deployment really exports, and
+/// those of the demo's built-in config, which runs a query of every source and the agents
+/// observation set that the contact-center rules and alerts read.
 #[tokio::test]
-async fn alert_expressions_name_only_metrics_the_exporter_exports() {
-    // The Kubernetes config, in demo mode: the metrics a deployment really exports.
-    let exporter = ExporterRun::demo()
+async fn rules_name_only_metrics_the_exporter_exports() {
+    let kubernetes = ExporterRun::demo()
         .arg("--config.file", repo().join(QUERIES).to_string_lossy())
         .start();
-    exporter.wait_ready().await;
-    let exported: BTreeSet<String> = exporter
-        .scrape()
-        .await
-        .samples
-        .into_iter()
-        .map(|sample| sample.name)
-        .collect();
+    let demo = ExporterRun::demo().start();
+    let mut exported = BTreeSet::new();
+    for exporter in [&kubernetes, &demo] {
+        exporter.wait_ready().await;
+        exported.extend(
+            exporter
+                .scrape()
+                .await
+                .samples
+                .into_iter()
+                .map(|sample| sample.name),
+        );
+    }
     let recorded = recorded_names();
-    for rule in alert_rules() {
-        let name = rule["alert"].as_str().expect("alert name");
+    for rule in all_rules() {
+        let name = rule["alert"]
+            .as_str()
+            .or(rule["record"].as_str())
+            .expect("alert or record");
         let expr = rule["expr"].as_str().expect("expr");
         let used = metric_names(expr);
         assert!(!used.is_empty(), "{name}: no metric found in {expr}");
@@ -142,6 +154,28 @@ async fn alert_expressions_name_only_metrics_the_exporter_exports() {
     }
 }
 
+/// The ratios on real series: a Prometheus that loads alerts.yaml and scrapes the demo
+/// with its built-in config (a query of every source, the agents observation set) records
+/// a value for every recording rule, and evaluates every rule without error (a
+/// vector-matching mistake between two sources' label sets only shows on real ones).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_recording_rule_records_a_value_from_the_demo() {
+    let exporter = ExporterRun::demo().start();
+    exporter.wait_ready().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prometheus = evaluating_the_rules_on(&exporter, dir.path());
+    for name in recorded_names() {
+        prometheus.wait_for(&name, Duration::from_secs(60)).await;
+    }
+    for rule in evaluated_rules(&prometheus).await {
+        assert_eq!(
+            rule["health"], "ok",
+            "{}: {}",
+            rule["name"], rule["lastError"]
+        );
+    }
+}
+
 /// promtool's unit tests use series written by hand; this runs the rules on real ones. A
 /// real Prometheus loads alerts.yaml and scrapes the exporter in demo mode as job
 /// genesys-cloud-exporter: every rule evaluates without error (a vector-matching
@@ -153,13 +187,7 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         .start();
     exporter.wait_ready().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let alerts = repo().join(ALERTS);
-    let prometheus = Prometheus::start_with(
-        dir.path(),
-        exporter.base_url.trim_start_matches("http://"),
-        "genesys-cloud-exporter",
-        &[&alerts],
-    );
+    let prometheus = evaluating_the_rules_on(&exporter, dir.path());
 
     let deadline = Instant::now() + Duration::from_secs(60);
     while prometheus
@@ -180,38 +208,22 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
         .await;
     // A few evaluations (one a second) on the scraped data.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rules: Value = reqwest::get(format!("{}/api/v1/rules", prometheus.url))
-        .await
-        .expect("rules API")
-        .json()
-        .await
-        .expect("rules JSON");
-    let groups = rules["data"]["groups"].as_array().expect("groups");
-    let evaluated: Vec<&Value> = groups
-        .iter()
-        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
-        .collect();
+    let evaluated = evaluated_rules(&prometheus).await;
     assert_eq!(
         evaluated.len(),
         alert_rules().len() + recorded_names().len(),
-        "{rules}"
+        "{evaluated:#?}"
     );
-    for rule in evaluated {
+    for rule in &evaluated {
         assert_eq!(
             rule["health"], "ok",
             "{}: {}",
             rule["name"], rule["lastError"]
         );
     }
-    let exporter_group = groups
+    let alerting = evaluated
         .iter()
-        .find(|group| group["name"] == "genesys-cloud-exporter")
-        .expect("exporter group");
-    let alerting = exporter_group["rules"]
-        .as_array()
-        .expect("rules")
-        .iter()
-        .filter(|rule| rule["type"] == "alerting");
+        .filter(|rule| rule["group"] == "genesys-cloud-exporter" && rule["type"] == "alerting");
     for rule in alerting {
         assert_eq!(
             rule["state"], "inactive",
@@ -219,6 +231,38 @@ async fn a_real_prometheus_evaluates_the_alerts_on_the_demo_without_error() {
             rule["name"]
         );
     }
+}
+
+/// A Prometheus (files in `dir`) that loads alerts.yaml and scrapes `exporter` as job
+/// genesys-cloud-exporter, the job the rules select.
+fn evaluating_the_rules_on(exporter: &Exporter, dir: &std::path::Path) -> Prometheus {
+    Prometheus::start_with(
+        dir,
+        exporter.base_url.trim_start_matches("http://"),
+        "genesys-cloud-exporter",
+        &[&repo().join(ALERTS)],
+    )
+}
+
+/// Every rule Prometheus evaluates, each with the name of its group as `group`.
+async fn evaluated_rules(prometheus: &Prometheus) -> Vec<Value> {
+    let rules: Value = reqwest::get(format!("{}/api/v1/rules", prometheus.url))
+        .await
+        .expect("rules API")
+        .json()
+        .await
+        .expect("rules JSON");
+    let groups = rules["data"]["groups"].as_array().expect("groups");
+    groups
+        .iter()
+        .flat_map(|group| {
+            group["rules"].as_array().into_iter().flatten().map(|rule| {
+                let mut rule = rule.clone();
+                rule["group"] = group["name"].clone();
+                rule
+            })
+        })
+        .collect()
 }
 
 #[test]
