@@ -161,10 +161,7 @@ async fn the_demo_body_has_the_recorded_shape() {
 /// dropped (their label sets follow the time of day: the groups with traffic in the
 /// interval polled, the presences somebody is in).
 fn mask(body: &str) -> String {
-    let aggregate_prefixes: Vec<String> = SOURCES
-        .iter()
-        .map(|source| format!("genesys_{}_", source.domain))
-        .collect();
+    let aggregate_prefixes: Vec<String> = SOURCES.iter().map(|s| s.prefix()).collect();
     let mut out = String::new();
     let mut samples: Vec<String> = Vec::new();
     let flush = |samples: &mut Vec<String>, out: &mut String| {
