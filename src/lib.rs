@@ -26,6 +26,7 @@ pub mod simulator;
 pub mod snapshot;
 pub mod telemetry;
 pub mod web;
+mod world;
 
 /// What the binary was built from (set by build.rs), for `--version` and `build_info`.
 pub mod build {

@@ -19,10 +19,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::agents::{self, AgentState, RoutingStatus, SystemPresence};
 use super::codec;
-use super::traffic::{HOME_DIVISION_ID, World};
 use crate::genesys::agents::{GROUPINGS, SESSION_FILTER_DIMENSIONS, USER_FILTER_DIMENSIONS};
+use crate::world::agents::{self, AgentState, RoutingStatus, SystemPresence};
+use crate::world::{HOME_DIVISION_ID, World};
 
 /// A refusal: the field and why.
 #[derive(Debug)]

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::catalog::{DIM_COUNT, Dim, METRIC_COUNT, Metric, MetricKind};
 use super::period;
-use super::traffic::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
+use crate::world::catalog::{DIM_COUNT, Dim, METRIC_COUNT, Metric, MetricKind};
+use crate::world::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
 
 mod request;
 

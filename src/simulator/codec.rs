@@ -4,6 +4,8 @@
 //! the form decoding is written out here because the simulator only needs the decoding
 //! side and must never panic on whatever a client sends.
 
+use crate::world::uuid_from_bits;
+
 /// Decodes standard base64 (with or without `=` padding, as clients differ). `None` on
 /// any invalid input, so a malformed `Authorization: Basic` header becomes a 401, not a
 /// panic.
@@ -66,23 +68,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     s
-}
-
-/// Formats 128 bits as a version-4-shaped UUID (`8-4-4-4-12` hex). Genesys ids
-/// (queues, users, wrap-up codes, correlation ids) all look like this.
-pub(crate) fn uuid_from_bits(bits: u128) -> String {
-    // Set the version (4) and variant (10xx) bits so the ids look like real v4 UUIDs.
-    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
-    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
-    let h = hex(&bits.to_be_bytes());
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// A random UUID for correlation / context ids.

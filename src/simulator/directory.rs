@@ -11,10 +11,10 @@
 
 use serde_json::{Value, json};
 
-use super::agents::SystemPresence;
 use super::listings::{self, Listed, PageSizeLimit};
 use super::sources::{FLOW_NAMES, OUTCOME_NAMES, flow_ids, outcome_ids};
-use super::traffic::{HOME_DIVISION_ID, World, stable_uuid};
+use crate::world::agents::SystemPresence;
+use crate::world::{HOME_DIVISION_ID, World, stable_uuid};
 
 // Hash domain tags of the ids made here (the traffic model uses 1 to 7).
 const TAG_SKILL: u64 = 12;

@@ -12,10 +12,8 @@
 //! Login and API share one base URL ([`Simulator::base_url`]).
 
 mod agent_counts;
-mod agents;
 mod aggregate;
 mod auth;
-mod catalog;
 mod codec;
 mod directory;
 mod faults;
@@ -27,7 +25,6 @@ mod ratelimit;
 mod respond;
 mod routes;
 mod sources;
-mod traffic;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -41,13 +38,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::world::World;
 use auth::{TokenStore, lock};
 use directory::Directory;
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
 pub use listings::PageSizeLimit;
 use ratelimit::RateLimiter;
-use traffic::World;
 
 /// How long [`Simulator::shutdown`] lets open connections finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -106,7 +103,7 @@ impl Default for SimulatorConfig {
             token_lifetime: Duration::from_secs(86_400),
             requests_per_minute: 300,
             queue_count: 8,
-            user_count: traffic::AGENT_POOL,
+            user_count: crate::world::AGENT_POOL,
             media_type_count: 5,
             busy_all_day: false,
             seed: 1,
@@ -231,7 +228,7 @@ impl Simulator {
         let local_addr = listener.local_addr()?;
         let world = World::with_org(
             config.seed,
-            traffic::Org {
+            crate::world::Org {
                 queues: config.queue_count,
                 users: config.user_count,
                 media_types: config.media_type_count,

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use super::agents::{self, RoutingStatus, SystemPresence};
-use super::catalog::Dim;
-use super::traffic::{Conversation, MAX_SPAN_MS, Media, Outcome, World};
 use crate::genesys::catalog::OBSERVATION_METRICS;
+use crate::world::agents::{self, RoutingStatus, SystemPresence};
+use crate::world::catalog::Dim;
+use crate::world::{Conversation, MAX_SPAN_MS, Media, Outcome, World};
 
 /// Queue ids one request may name (the practical cap of the real API).
 pub(crate) const MAX_QUEUE_PREDICATES: usize = 100;
@@ -688,7 +688,7 @@ mod tests {
                     let mut offered = false;
                     c.for_each_event(|e| {
                         offered |=
-                            e.metric == super::super::catalog::Metric::NOffered && e.at_ms <= NOON
+                            e.metric == crate::world::catalog::Metric::NOffered && e.at_ms <= NOON
                     });
                     offered_before += usize::from(offered);
                 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::Queue;
 use super::directory::{DIVISIONS_PATH, Directory};
 use super::listings::{self, Listed, PageSizeLimit};
-use super::traffic::World;
+use crate::world::World;
 
 /// Where the queues are listed.
 const PATH: &str = "/api/v2/routing/queues";

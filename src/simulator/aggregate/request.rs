@@ -12,9 +12,9 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::genesys::sources::{CONVERSATIONS, Source};
-use crate::simulator::catalog::{DIM_COUNT, Dim, DimValues, Metric};
 use crate::simulator::period::{self, BucketStep};
-use crate::simulator::traffic::World;
+use crate::world::World;
+use crate::world::catalog::{DIM_COUNT, Dim, DimValues, Metric};
 
 /// Filters nest at most two levels: the filter, then its clauses, which hold only
 /// predicates (the SDK's `ConversationAggregateQueryFilter` and `…Clause` models).

@@ -17,9 +17,7 @@
 //!   grouped by `flowOutcomeId` their groups lack it.
 
 use super::{Stat, Tally};
-use crate::simulator::traffic::{
-    HOME_DIVISION_ID, Media, Outcome, World, hash, poisson, stable_uuid, unit,
-};
+use crate::world::{HOME_DIVISION_ID, Media, Outcome, World, hash, poisson, stable_uuid, unit};
 
 // Hash domain tags (the traffic model uses 1 to 8, the directory 12 to 15).
 const TAG_FLOW: u64 = 16;

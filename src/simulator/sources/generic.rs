@@ -17,7 +17,7 @@
 
 use super::flows::flow_ids;
 use super::{Stat, Tally};
-use crate::simulator::traffic::{World, hash, poisson, unit};
+use crate::world::{World, hash, poisson, unit};
 
 const TAG_GENERIC: u64 = 20;
 const HOUR_MS: f64 = 3_600_000.0;

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::agents;
 use super::aggregate::{self, AggregateQuery, interval_text};
-use super::traffic::World;
 use crate::genesys::sources::CONVERSATIONS;
+use crate::world::World;
+use crate::world::agents;
 
 mod flows;
 mod generic;

@@ -16,11 +16,11 @@
 //!   from, minute by minute, except that its INTERACTING minutes (which no conversation
 //!   backs) are IDLE here.
 //!
-//! [`Conversation::handling`]: crate::simulator::traffic::Conversation::handling
+//! [`Conversation::handling`]: crate::world::Conversation::handling
 
 use super::{Stat, Tally};
-use crate::simulator::agents::{self, RoutingStatus, SystemPresence};
-use crate::simulator::traffic::{MAX_SPAN_MS, World};
+use crate::world::agents::{self, RoutingStatus, SystemPresence};
+use crate::world::{MAX_SPAN_MS, World};
 
 const MINUTE_MS: i64 = 60_000;
 

@@ -1,7 +1,22 @@
 //! Hashes and random streams: every number of the synthetic traffic comes from here,
 //! seeded by what it describes, so the same seed always gives the same traffic.
 
-use crate::simulator::codec::uuid_from_bits;
+/// Formats 128 bits as a version-4-shaped UUID (`8-4-4-4-12` hex). Genesys ids
+/// (queues, users, wrap-up codes, correlation ids) all look like this.
+pub(crate) fn uuid_from_bits(bits: u128) -> String {
+    // Set the version (4) and variant (10xx) bits so the ids look like real v4 UUIDs.
+    let bits = (bits & !(0xf << 76)) | (0x4 << 76);
+    let bits = (bits & !(0x3 << 62)) | (0x2 << 62);
+    let h = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 

@@ -2,9 +2,9 @@
 //! times Genesys posts them.
 
 use super::World;
+use super::catalog::{DimValues, Metric};
 use super::media::Media;
 use super::{SERVICE_LEVEL_MS, SHORT_ABANDON_MS};
-use crate::simulator::catalog::{DimValues, Metric};
 
 /// Conversation direction (`direction` / `originatingDirection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

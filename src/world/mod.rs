@@ -1,3 +1,6 @@
+//! The simulator's synthetic org: deterministic conversations, agents over the day, and
+//! the catalogue of what it models; the API stand-in ([`crate::simulator`]) answers from it.
+//!
 //! Deterministic synthetic conversations.
 //!
 //! Traffic is a pure function of `(seed, time)`: nothing is stored, every query
@@ -14,20 +17,22 @@
 //!
 //! Here the constants of the model; beside it [`random`] (the hashes and random streams),
 //! [`media`] (how each media type behaves), [`conversation`] (one conversation and the
-//! measurements it posts) and [`world`] (the org, and the conversations of a window).
-//! What the measurements are named lives with the catalogue ([`super::catalog`]).
+//! measurements it posts) and [`org`] (the org, and the conversations of a window).
+//! What the measurements are named lives in [`catalog`]; agents over the day in [`agents`].
 
+pub(crate) mod agents;
+pub(crate) mod catalog;
 mod conversation;
 mod media;
+mod org;
 mod random;
 #[cfg(test)]
 mod tests;
-mod world;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;
-pub(crate) use random::{hash, poisson, stable_uuid, unit};
-pub(crate) use world::{Org, World};
+pub(crate) use org::{Org, World};
+pub(crate) use random::{hash, poisson, stable_uuid, unit, uuid_from_bits};
 
 /// No conversation lasts longer than this from arrival to the end of after-call work,
 /// so a query only needs arrivals from `bucket start - MAX_SPAN_MS` onwards.

@@ -1,9 +1,9 @@
 //! The synthetic traffic: repeatable, within its bounds, shaped like a contact centre.
 
+use super::catalog::{Dim, METRIC_COUNT, Metric, MetricKind};
 use super::conversation::{Conversation, Direction, Outcome, Transfer};
 use super::random::{hash, poisson, unit};
 use super::*;
-use crate::simulator::catalog::{Dim, METRIC_COUNT, Metric, MetricKind};
 use chrono::{DateTime, Utc};
 
 // 2026-11-25 (a Wednesday) 00:00 UTC in ms.

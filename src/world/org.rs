@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::catalog::Dim;
 use super::conversation::{Conversation, Direction, Outcome, Purpose, Transfer};
 use super::media::{MIN, Media, SEC};
 use super::random::{Draws, hash, poisson, stable_uuid, unit};
 use super::{DIVISIONS, HOME_DIVISION_ID, WRAP_UP_CODES};
-use crate::simulator::catalog::Dim;
 
 /// Agents staffed on each queue (a window of the pool, overlapping between queues).
 const AGENTS_PER_QUEUE: usize = 12;

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::traffic::{World, hash, stable_uuid};
+use super::{World, hash, stable_uuid};
 
 const TAG_PRESENCE_SLOT: u64 = 100;
 const TAG_ROUTING_MINUTE: u64 = 101;
@@ -169,7 +169,7 @@ pub(crate) fn system_to_organization_mappings(world: &World) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::traffic::World;
+    use crate::world::World;
 
     fn count_at(world: &World, at_ms: i64, wanted: impl Fn(AgentState) -> bool) -> usize {
         (0..world.agent_ids().len() as u32)
