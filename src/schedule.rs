@@ -176,7 +176,7 @@ impl Collect for QueryPoll {
     }
 
     fn endpoint(&self) -> &'static str {
-        "aggregates"
+        self.query.source.endpoint
     }
 
     /// One request per share of a split filter, one after the other, each through the

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use common::prometheus::Prometheus;
 use common::{ExporterRun, aggregates, simulator};
-use genesys_cloud_exporter::genesys::AGGREGATES_PATH;
+use genesys_cloud_exporter::genesys::sources::CONVERSATIONS;
 use genesys_cloud_exporter::simulator::{
     FaultKind, FaultRule, Simulator, SimulatorConfig, Trigger,
 };
@@ -339,7 +339,7 @@ async fn a_backfill_over_three_days_answers_in_prometheus_with_the_api_values() 
 fn aggregates_statuses(sim: &Simulator) -> Vec<u16> {
     sim.requests()
         .iter()
-        .filter(|r| r.path == AGGREGATES_PATH)
+        .filter(|r| r.path == CONVERSATIONS.aggregates_path())
         .map(|r| r.status)
         .collect()
 }
@@ -348,7 +348,7 @@ fn aggregates_statuses(sim: &Simulator) -> Vec<u16> {
 /// can act while the run is under way), then applies `then`.
 fn after_the_first_request(sim: &Simulator, then: Vec<FaultRule>) {
     sim.add_fault(FaultRule {
-        path_prefix: AGGREGATES_PATH.into(),
+        path_prefix: CONVERSATIONS.aggregates_path(),
         kind: FaultKind::Delay(Duration::from_millis(1)),
         trigger: Trigger::Count(1),
     });
@@ -359,7 +359,7 @@ fn after_the_first_request(sim: &Simulator, then: Vec<FaultRule>) {
 
 fn status(status: u16, retry_after: Option<u64>, trigger: Trigger) -> FaultRule {
     FaultRule {
-        path_prefix: AGGREGATES_PATH.into(),
+        path_prefix: CONVERSATIONS.aggregates_path(),
         kind: FaultKind::Status {
             status,
             retry_after,

@@ -777,10 +777,10 @@ fn malformed() -> Vec<Case> {
             "invalid type: integer `-5`, expected u64",
         ),
         case(
-            one(", group_by: [queueName]"),
+            one(", group_by: [queueId, queueName]"),
             Q1,
-            Some("group_by[0]"),
-            "label `queue_name`, which the exporter adds",
+            Some("group_by[1]"),
+            "label `queue_name`, which the exporter adds itself beside `queue_id`",
         ),
         case(
             one(", group_by: [mediaType, interval]"),
@@ -1309,6 +1309,29 @@ fn a_query_names_its_source_and_conversations_is_the_default() {
 /// Names are checked against the query's own source: a flows dimension is no
 /// conversations one, a conversations metric is no users one; an unknown source is
 /// refused with a suggestion and the list; a metric of another source says which.
+#[test]
+fn a_dimension_named_like_a_name_label_clashes_only_beside_the_id_it_names() {
+    let flows = |group_by: &str| {
+        format!(
+            "queries:\n  - {{name: q, source: flows, granularity: PT30M, metrics: [nFlow], group_by: {group_by}}}\n"
+        )
+    };
+    let config = parse(&flows("[flowName, flowType]"));
+    assert_eq!(config.queries[0].group_by, ["flowName", "flowType"]);
+    let message = error(&flows("[flowId, flowName]")).to_string();
+    assert!(
+        message.contains(
+            "field `group_by[1]`: \"flowName\" would become the label `flow_name`, which the exporter adds itself beside `flow_id`"
+        ),
+        "{message}"
+    );
+    let message = error(&flows("[flowName, interval]")).to_string();
+    assert!(
+        message.contains("the label `interval`, which the exporter adds itself on every series"),
+        "{message}"
+    );
+}
+
 #[test]
 fn names_are_checked_against_the_querys_source() {
     let cases = [

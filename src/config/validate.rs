@@ -13,6 +13,7 @@ use super::{
     MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
+use crate::genesys::names::DIMENSIONS as NAMED_DIMENSIONS;
 use crate::genesys::sources::{self, Source};
 use crate::interval::Granularity;
 
@@ -300,6 +301,21 @@ fn capped(source: &Source, filter: &serde_json::Value, configured: usize) -> usi
         .fold(configured, usize::min)
 }
 
+/// Why the exporter adds `label` itself to a query grouping by `group_by`, if it does: the
+/// labels of every series always, a name label when the query groups by the id it names
+/// (a flows query may group by `flowName` unless it also groups by `flowId`).
+fn added_label(label: &str, group_by: &[String]) -> Option<String> {
+    match NAMED_DIMENSIONS.iter().find(|d| d.label == label) {
+        Some(named) => group_by
+            .iter()
+            .any(|g| g == named.group_by)
+            .then(|| format!("beside `{}`", snake_case(named.group_by))),
+        None => RESERVED_LABELS
+            .contains(&label)
+            .then(|| "on every series".to_string()),
+    }
+}
+
 fn check_group_by(
     source: &Source,
     group_by: &[String],
@@ -319,12 +335,12 @@ fn check_group_by(
             ));
         }
         let label = snake_case(dimension);
-        if RESERVED_LABELS.contains(&label.as_str()) {
+        if let Some(reason) = added_label(&label, group_by) {
             return Err(FieldError::new(
                 field,
                 format!(
                     "{dimension:?} would become the label `{label}`, which the exporter adds \
-                     itself (reserved: {})",
+                     itself {reason} (reserved: {})",
                     RESERVED_LABELS.join(", ")
                 ),
             ));

@@ -20,7 +20,7 @@ pub mod region;
 pub mod sources;
 
 use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -34,37 +34,10 @@ use budget::ApiBudget;
 use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
-use sources::{SOURCES, Source};
+use sources::Source;
 
 use crate::telemetry::Telemetry;
 
-/// Path of the conversation aggregates query (the `conversations` source's
-/// [`Source::aggregates_path`]).
-pub const AGGREGATES_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
-
-/// The `endpoint` label of each source's aggregates requests, by the source's position in
-/// [`SOURCES`]: `aggregates` for conversations (as before there were other sources, so
-/// dashboards and alerts on it keep working), `{segment}_aggregates` for the others
-/// (`flows_aggregates`), so that no source's requests hide among another's and none
-/// meets a listing's label (`users`).
-static AGGREGATES_ENDPOINTS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    SOURCES
-        .iter()
-        .map(|source| match source.segment {
-            "conversations" => "aggregates",
-            segment => &*Box::leak(format!("{segment}_aggregates").into_boxed_str()),
-        })
-        .collect()
-});
-
-/// The `endpoint` label of `source`'s aggregates requests (see [`AGGREGATES_ENDPOINTS`]).
-pub fn aggregates_endpoint(source: &Source) -> &'static str {
-    SOURCES
-        .iter()
-        .position(|s| s == source)
-        .and_then(|index| AGGREGATES_ENDPOINTS.get(index).copied())
-        .unwrap_or("aggregates")
-}
 /// Path of the queue observations query.
 pub const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 /// Path of the agent state counts ("agents now").
@@ -270,7 +243,7 @@ impl GenesysClient {
         source: &Source,
         query: &AggregateQuery<'_>,
     ) -> Result<Delivered<AggregateResponse>, ApiError> {
-        let endpoint = aggregates_endpoint(source);
+        let endpoint = source.endpoint;
         let delivered = self
             .post_json(endpoint, &source.aggregates_path(), &[], query)
             .await?;

@@ -24,6 +24,11 @@ pub struct Source {
     /// The path segment of `/api/v2/analytics/{segment}/aggregates/query`, and the value
     /// of a query's `source:`.
     pub segment: &'static str,
+    /// The `endpoint` label of its requests in the exporter's own metrics: `aggregates`
+    /// for conversations (as before there were other sources, so dashboards and alerts
+    /// on it keep working), `{segment}_aggregates` for the others, so that no source's
+    /// requests hide among another's and none meets a listing's label (`users`).
+    pub endpoint: &'static str,
     /// The domain in the singular and snake case: series are `genesys_{domain}_…`.
     pub domain: &'static str,
     /// Metric names the source accepts, sorted.
@@ -95,6 +100,7 @@ pub const CONVERSATIONS: &Source = &SOURCES[0];
 pub const SOURCES: [Source; 10] = [
     Source {
         segment: "conversations",
+        endpoint: "aggregates",
         domain: "conversation",
         metrics: catalog::CONVERSATION_METRICS,
         dimensions: catalog::CONVERSATION_DIMENSIONS,
@@ -105,6 +111,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "users",
+        endpoint: "users_aggregates",
         domain: "user",
         metrics: USERS_METRICS,
         dimensions: USERS_DIMENSIONS,
@@ -135,6 +142,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "flows",
+        endpoint: "flows_aggregates",
         domain: "flow",
         metrics: FLOWS_METRICS,
         dimensions: FLOWS_DIMENSIONS,
@@ -145,6 +153,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "bots",
+        endpoint: "bots_aggregates",
         domain: "bot",
         metrics: BOTS_METRICS,
         dimensions: BOTS_DIMENSIONS,
@@ -155,6 +164,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "actions",
+        endpoint: "actions_aggregates",
         domain: "action",
         metrics: ACTIONS_METRICS,
         dimensions: ACTIONS_DIMENSIONS,
@@ -165,6 +175,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "surveys",
+        endpoint: "surveys_aggregates",
         domain: "survey",
         metrics: SURVEYS_METRICS,
         dimensions: SURVEYS_DIMENSIONS,
@@ -175,6 +186,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "evaluations",
+        endpoint: "evaluations_aggregates",
         domain: "evaluation",
         metrics: EVALUATIONS_METRICS,
         dimensions: EVALUATIONS_DIMENSIONS,
@@ -185,6 +197,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "transcripts",
+        endpoint: "transcripts_aggregates",
         domain: "transcript",
         metrics: TRANSCRIPTS_METRICS,
         dimensions: TRANSCRIPTS_DIMENSIONS,
@@ -195,6 +208,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "flowexecutions",
+        endpoint: "flowexecutions_aggregates",
         domain: "flow_execution",
         metrics: FLOWEXECUTIONS_METRICS,
         dimensions: FLOWEXECUTIONS_DIMENSIONS,
@@ -205,6 +219,7 @@ pub const SOURCES: [Source; 10] = [
     },
     Source {
         segment: "ratelimits",
+        endpoint: "ratelimits_aggregates",
         domain: "rate_limit",
         metrics: RATELIMITS_METRICS,
         dimensions: RATELIMITS_DIMENSIONS,
@@ -617,6 +632,13 @@ mod tests {
                 assert!(row.dimensions.contains(dimension), "{dimension}");
             }
             assert_eq!(source(row.segment), Some(row));
+        }
+        for row in &SOURCES {
+            let expected = match row.segment {
+                "conversations" => "aggregates".to_string(),
+                segment => format!("{segment}_aggregates"),
+            };
+            assert_eq!(row.endpoint, expected);
         }
         let mut domains: Vec<_> = SOURCES.iter().map(|s| s.domain).collect();
         domains.sort_unstable();
