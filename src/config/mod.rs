@@ -537,9 +537,8 @@ impl Config {
         });
         let template = config.queries[0].clone();
         for (name, segment, group_by, metrics) in DEMO_SOURCE_QUERIES {
-            let Some(source) = sources::source(segment) else {
-                continue;
-            };
+            let source = sources::source(segment)
+                .unwrap_or_else(|| panic!("the demo's source {segment:?} is a row of the table"));
             config.queries.push(QueryConfig {
                 name: name.to_string(),
                 source,
