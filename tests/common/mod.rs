@@ -598,6 +598,15 @@ pub async fn aggregates(simulator: &Simulator, body: &serde_json::Value) -> serd
     .await
 }
 
+/// Runs an aggregates query of `source` against the simulator directly.
+pub async fn source_aggregates(
+    simulator: &Simulator,
+    source: &genesys_cloud_exporter::genesys::sources::Source,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    post(simulator, &source.aggregates_path(), body).await
+}
+
 /// Runs a queue observations query against the simulator directly.
 pub async fn observations(simulator: &Simulator, body: &serde_json::Value) -> serde_json::Value {
     post(
