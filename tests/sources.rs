@@ -25,14 +25,15 @@ use genesys_cloud_exporter::conventions::snake_case;
 use genesys_cloud_exporter::genesys::sources::{SOURCES, Source};
 use genesys_cloud_exporter::mapping::series_base;
 
+/// The organization presence the stand-in lists (id, name): the qualifier of its
+/// `tOrganizationPresence`.
+const PRESENCE: (&str, &str) = ("6a3bd4e9-8d0c-4f2e-9c1e-8c8d3f3b0a11", "On Queue");
+
 /// The qualifier the stand-in sends with each metric that has one in Genesys' answers.
 const QUALIFIERS: [(&str, &str); 3] = [
     ("tAgentRoutingStatus", "IDLE"),
     ("tSystemPresence", "AVAILABLE"),
-    (
-        "tOrganizationPresence",
-        "6a3bd4e9-8d0c-4f2e-9c1e-8c8d3f3b0a11",
-    ),
+    ("tOrganizationPresence", PRESENCE.0),
 ];
 
 /// The value the stand-in gives every stat of `metric`: distinct per metric.
@@ -139,6 +140,16 @@ async fn respond(
         .and_then(|p| p.strip_suffix("/aggregates/query"))
     {
         answer(segment, &serde_json::from_slice(&body).unwrap_or_default())
+    } else if path == "/api/v2/presence/definitions" {
+        // Unpaged, as Genesys lists organization presences.
+        json!({"entities": [{
+            "id": PRESENCE.0,
+            "name": PRESENCE.1,
+            "languageLabels": {"en_US": PRESENCE.1},
+            "systemPresence": "OnQueue",
+            "primary": true,
+            "deactivated": false
+        }], "total": 1})
     } else {
         json!({"entities": [], "pageSize": 500, "pageNumber": 1, "pageCount": 1, "total": 0})
     };
@@ -377,6 +388,16 @@ async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
     assert!(
         text.contains(&idle),
         "no {idle} in:\n{}",
+        &text[..text.len().min(3000)]
+    );
+    // The organization presence is named as on /metrics.
+    let presence = format!(
+        "genesys_user_organization_presence_seconds_sum{{query=\"agents_time\",interval=\"PT30M\",user_id=\"userId-1\",user_name=\"\",presence_id=\"{}\",presence_name=\"{}\",job=",
+        PRESENCE.0, PRESENCE.1
+    );
+    assert!(
+        text.contains(&presence),
+        "no {presence} in:\n{}",
         &text[..text.len().min(3000)]
     );
 }
