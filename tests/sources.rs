@@ -313,10 +313,7 @@ async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
     let api = stand_in().await;
     let dir = tempfile::tempdir().unwrap();
     config_of(dir.path());
-    let to = (Utc::now() - TimeDelta::hours(1))
-        .duration_trunc(TimeDelta::hours(1))
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = report_end();
     let run = |args: &[&str]| {
         ExporterRun::against_url(api.base.clone())
             .arg(
@@ -342,13 +339,8 @@ async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
     ]);
     assert!(status.success(), "{logs}");
     let text = std::fs::read_to_string(&csv).unwrap();
-    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
-    let column = |name: &str| {
-        rows[0]
-            .iter()
-            .position(|c| *c == name)
-            .unwrap_or_else(|| panic!("no column {name}: {:?}", rows[0]))
-    };
+    let rows = csv_rows(&text);
+    let column = |name: &str| column_of(&rows, name);
     let (count, outcome_failed, exit) = (
         column("count"),
         column("outcome_failed"),
@@ -399,6 +391,105 @@ async fn report_and_backfill_of_other_sources_give_the_apis_answer() {
         text.contains(&presence),
         "no {presence} in:\n{}",
         &text[..text.len().min(3000)]
+    );
+}
+
+/// A CSV report's rows, its header first (the stand-in's values hold no commas).
+fn csv_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines().map(|l| l.split(',').collect()).collect()
+}
+
+/// The position of the column `name` in the header of `rows`.
+fn column_of(rows: &[Vec<&str>], name: &str) -> usize {
+    rows[0]
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or_else(|| panic!("no column {name}: {:?}", rows[0]))
+}
+
+/// The end of a report's range: the last whole hour before the last one.
+fn report_end() -> String {
+    (Utc::now() - TimeDelta::hours(1))
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A report over queries of several sources names the columns of every source but
+/// conversations after its domain (`flow_count`, `evaluation_total_score_sum`), so no
+/// column holds two sources' metrics, and each query's values land in its own columns.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_over_several_sources_names_each_sources_columns() {
+    let api = stand_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "queries:\n\
+         \x20 - {name: calls, granularity: PT30M, group_by: [queueId], metrics: [nConversations]}\n\
+         \x20 - {name: ivr, source: flows, granularity: PT30M, group_by: [flowId], metrics: [nFlow]}\n\
+         \x20 - {name: quality, source: evaluations, granularity: PT30M, group_by: [queueId], metrics: [nEvaluations, oTotalScore]}\n\
+         \x20 - {name: nps, source: surveys, granularity: PT30M, group_by: [queueId], metrics: [oSurveyTotalScore]}\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("report.csv");
+    let to = report_end();
+    let report = |columns: Option<&str>| {
+        let mut args = vec![
+            "report", "--from", "-2h", "--to", &to, "--format", "csv", "--output",
+        ];
+        let output = csv.to_string_lossy();
+        args.push(&output);
+        if let Some(columns) = columns {
+            args.extend(["--columns", columns]);
+        }
+        let (status, logs) = ExporterRun::against_url(api.base.clone())
+            .arg("--config.file", config.to_string_lossy())
+            .subcommand(&args)
+            .run_to_exit();
+        assert!(status.success(), "{logs}");
+        std::fs::read_to_string(&csv).unwrap()
+    };
+    let text = report(None);
+    let rows = csv_rows(&text);
+    let column = |name: &str| column_of(&rows, name);
+    // Each query's metric, the column it belongs in.
+    let owned = [
+        ("calls", "nConversations", column("count")),
+        ("ivr", "nFlow", column("flow_count")),
+        ("quality", "nEvaluations", column("evaluation_count")),
+        (
+            "quality",
+            "oTotalScore",
+            column("evaluation_total_score_sum"),
+        ),
+        ("nps", "oSurveyTotalScore", column("survey_total_score_sum")),
+    ];
+    let query = column("query");
+    for (name, _, _) in &owned {
+        assert!(rows.iter().any(|r| r[query] == *name), "{name}: {text}");
+    }
+    for row in &rows[1..] {
+        for (name, metric, position) in &owned {
+            if row[query] == *name {
+                assert!(
+                    close(row[*position].parse().unwrap(), base_value(metric)),
+                    "{text}"
+                );
+            } else {
+                assert_eq!(
+                    row[*position], "",
+                    "{name} {metric} in another query's row: {text}"
+                );
+            }
+        }
+    }
+    // `--columns` takes the prefixed names.
+    let text = report(Some("query,flow_count,evaluation_total_score_sum"));
+    assert_eq!(
+        text.lines().next(),
+        Some("query,flow_count,evaluation_total_score_sum"),
+        "{text}"
     );
 }
 
