@@ -9,10 +9,17 @@
 //! its own, named with the qualifier in snake case right after the metric's base name
 //! (`service_target_voice_target`, `handle_voice_seconds_sum`); as qualifiers are known
 //! only from the answers, those columns are added as they first appear.
+//!
+//! A report over queries of more than one source names the series columns of every
+//! source but conversations after its domain (`flow_count`, `evaluation_total_score_sum`):
+//! the naming rule strips the domain from the series, so without it `count` would hold
+//! nConversations, nFlow and nEvaluations at once. A report of one source keeps the
+//! names without it.
 
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
 use crate::genesys::names;
+use crate::genesys::sources::{CONVERSATIONS, Source};
 use crate::mapping::{group_label_names, series_base};
 
 /// How a column's values are shown in a table (CSV and JSON write plain numbers).
@@ -62,6 +69,9 @@ struct SeriesColumn {
 pub struct Columns {
     /// Whether a `query` column leads (several queries).
     with_query: bool,
+    /// Whether the queries span several sources: then the series columns of every
+    /// source but conversations start with its domain.
+    by_source: bool,
     /// Group labels, in order of first appearance over the queries.
     labels: Vec<Column>,
     series: Vec<SeriesColumn>,
@@ -72,8 +82,12 @@ pub struct Columns {
 
 impl Columns {
     pub fn of(queries: &[&QueryConfig]) -> Columns {
+        let by_source = queries
+            .iter()
+            .any(|q| q.source.segment != queries[0].source.segment);
         let mut columns = Columns {
             with_query: queries.len() > 1,
+            by_source,
             labels: Vec::new(),
             series: Vec::new(),
             averages: Vec::new(),
@@ -95,6 +109,7 @@ impl Columns {
             }
             for metric in &query.metrics {
                 let (family, base) = series_base(query.source, metric);
+                let base = format!("{}{base}", columns.source_prefix(query.source));
                 for (rest, kind, supervisor) in series_of(family, metric, query.source.timer_stats)
                 {
                     columns.add_series(&base, &rest, kind, supervisor);
@@ -102,6 +117,16 @@ impl Columns {
             }
         }
         columns
+    }
+
+    /// What the series columns of `source` start with: its domain when the report spans
+    /// several sources and it is not conversations, else nothing.
+    fn source_prefix(&self, source: &Source) -> String {
+        if self.by_source && source.segment != CONVERSATIONS.segment {
+            format!("{}_", source.domain)
+        } else {
+            String::new()
+        }
     }
 
     /// Adds the series column `<base><rest>` unless it is there, and the average of a
@@ -131,10 +156,17 @@ impl Columns {
         self.series.len() - 1
     }
 
-    /// The position in `series` of the series named `suffix` (the family name without
-    /// the prefix), with `qualifier` if any; a qualified series not seen before is added.
-    pub fn series_position(&mut self, suffix: &str, qualifier: Option<&str>) -> Option<usize> {
-        let plain = self.series.iter().position(|s| s.column.name == suffix)?;
+    /// The position in `series` of the series of `source` named `suffix` (the family
+    /// name without the source's prefix), with `qualifier` if any; a qualified series not
+    /// seen before is added.
+    pub fn series_position(
+        &mut self,
+        source: &Source,
+        suffix: &str,
+        qualifier: Option<&str>,
+    ) -> Option<usize> {
+        let name = format!("{}{suffix}", self.source_prefix(source));
+        let plain = self.series.iter().position(|s| s.column.name == name)?;
         let Some(qualifier) = qualifier else {
             return Some(plain);
         };
@@ -323,13 +355,13 @@ mod tests {
             ..crate::config::Config::builtin_default().queries[0].clone()
         };
         let mut columns = Columns::of(&[&query]);
-        let voice = columns.series_position("service_target_target", Some("voice"));
+        let voice = columns.series_position(query.source, "service_target_target", Some("voice"));
         assert_eq!(
             voice,
-            columns.series_position("service_target_target", Some("voice"))
+            columns.series_position(query.source, "service_target_target", Some("voice"))
         );
-        columns.series_position("handle_seconds_sum", Some("ON_QUEUE"));
-        columns.series_position("handle_seconds_count", Some("ON_QUEUE"));
+        columns.series_position(query.source, "handle_seconds_sum", Some("ON_QUEUE"));
+        columns.series_position(query.source, "handle_seconds_count", Some("ON_QUEUE"));
         let names = columns.names();
         assert!(
             names.contains(&"service_target_voice_target".to_string()),
@@ -340,7 +372,10 @@ mod tests {
             "{names:?}"
         );
         assert_eq!(names.last().unwrap(), "handle_on_queue_seconds_avg");
-        assert_eq!(columns.series_position("nothing", Some("voice")), None);
+        assert_eq!(
+            columns.series_position(query.source, "nothing", Some("voice")),
+            None
+        );
     }
 
     /// A users query's columns are named as its series are, have only the sums its

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 
-use crate::config::{Config, QueryConfig};
+use crate::config::{self, Config, QueryConfig};
 use crate::genesys::GenesysClient;
 use crate::genesys::names::NameDirectory;
 
@@ -276,17 +276,18 @@ fn thousands(n: u64) -> String {
     out
 }
 
-/// The names of the dimensions the planned queries group by: without them the series
-/// would not carry the `queue_name`, `user_name`, ... the live ones carry, so failing to
-/// list them fails the run. Users are looked up by id as the answers bring them.
+/// The names the planned queries need, by the live exporter's one rule
+/// (`config::named_dimensions`: the dimensions they group by and named qualifiers such as
+/// organization presences): without them the series would not carry the `queue_name`,
+/// `presence_name`, ... the live ones carry, so failing to list them fails the run.
+/// Users are looked up by id as the answers bring them.
 async fn names(
     client: &GenesysClient,
     planned: &[Planned<'_>],
 ) -> Result<NameDirectory, HistoryError> {
+    let queries: Vec<QueryConfig> = planned.iter().map(|p| p.query.clone()).collect();
     let names = NameDirectory::new(
-        planned
-            .iter()
-            .flat_map(|p| p.query.group_by.iter().map(String::as_str)),
+        config::named_dimensions(&queries, &[], &[]),
         client.telemetry(),
     );
     names

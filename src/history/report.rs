@@ -137,7 +137,10 @@ impl<W: Write> ReportWriter<W> {
                     3 | 4 => values.get(2 + labels.len()).map(String::as_str),
                     _ => continue,
                 };
-                let Some(column) = self.columns.series_position(suffix, qualifier) else {
+                let Some(column) = self
+                    .columns
+                    .series_position(query.source, suffix, qualifier)
+                else {
                     continue;
                 };
                 groups
