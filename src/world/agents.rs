@@ -1,7 +1,8 @@
 //! The simulated agents' presences and routing statuses over the day.
 //!
 //! Like the traffic, an agent's state is a pure function of `(seed, agent, time)`: more
-//! agents are logged in and on queue in business hours, and those on queue are more
+//! agents are logged in and on queue in business hours (a night shift of two at every
+//! hour), and those on queue are more
 //! often interacting when the org is busy. Queue observations (`oUserPresences`,
 //! `oUserRoutingStatuses`, ...) count the members of a queue by these states.
 
@@ -15,6 +16,10 @@ const TAG_ORG_PRESENCE: u64 = 102;
 /// An agent changes presence at most this often (ms): breaks, meetings, logging off.
 const PRESENCE_SLOT_MS: i64 = 15 * 60_000;
 const MINUTE_MS: i64 = 60_000;
+/// The night shift: this many agents (the first of the pool) are on queue at every hour,
+/// so that the org answers at 3 a.m. on a Sunday too, as a contact center does, and the
+/// demo's panels of agents on queue have data whenever they are opened.
+const NIGHT_SHIFT: u32 = 2;
 
 /// Genesys system presences, in the order the simulator's org presence ids are made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +117,9 @@ pub(crate) fn state(world: &World, agent: u32, at_ms: i64) -> AgentState {
         slot as u64,
     ]);
     let logged_in = unit(draw) < 0.1 + 0.85 * load;
-    let presence = if !logged_in {
+    let presence = if agent < NIGHT_SHIFT {
+        SystemPresence::OnQueue
+    } else if !logged_in {
         SystemPresence::Offline
     } else {
         let choice = unit(hash(&[draw, 1]));
@@ -199,6 +206,23 @@ mod tests {
                     "{s:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn somebody_is_on_queue_at_every_hour_of_the_week() {
+        let world = World::new(5, 40);
+        // Monday 2026-11-30 00:00 UTC, every quarter hour for a week.
+        let monday = 1_796_083_200_000;
+        for slot in 0..7 * 96 {
+            let at = monday + slot * PRESENCE_SLOT_MS;
+            let on_queue = (0..40)
+                .filter(|&agent| state(&world, agent, at).presence == SystemPresence::OnQueue)
+                .count();
+            assert!(
+                on_queue >= NIGHT_SHIFT as usize,
+                "{on_queue} on queue at {at}"
+            );
         }
     }
 
