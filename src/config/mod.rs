@@ -230,7 +230,7 @@ pub fn named_dimensions<'a>(
             agents
                 .iter()
                 .any(AgentSetConfig::counts_presences)
-                .then_some("presenceId"),
+                .then_some(sources::PRESENCE_NAMES),
         )
 }
 

@@ -153,7 +153,7 @@ pub const DIMENSIONS: [Dimension; 11] = [
         paging: Paging::Numbered,
     },
     Dimension {
-        group_by: "presenceId",
+        group_by: super::sources::PRESENCE_NAMES,
         label: "presence_name",
         path: "/api/v2/presence/definitions",
         endpoint: "presencedefinitions",

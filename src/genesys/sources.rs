@@ -70,6 +70,11 @@ pub struct Qualifier {
 /// percentiles), in export order.
 pub const TIMER_STATS: [&str; 6] = ["sum", "count", "max", "min", "p95", "p99"];
 
+/// The names directory key of organization presences (label `presence_name`): the ids of
+/// `tOrganizationPresence`'s qualifier and of the agents' presence counts. No dimension
+/// Genesys groups by, so it is spelled here once.
+pub const PRESENCE_NAMES: &str = "presenceId";
+
 /// The routing statuses of `tAgentRoutingStatus` (the SDK's `AnalyticsRoutingStatusRecord`).
 pub const ROUTING_STATUSES: &[&str] = &[
     "OFF_QUEUE",
@@ -132,7 +137,7 @@ pub const SOURCES: [Source; 10] = [
                 metric: "tOrganizationPresence",
                 label: "presence_id",
                 values: &[],
-                name: Some(("presenceId", "presence_name")),
+                name: Some((PRESENCE_NAMES, "presence_name")),
             },
         ],
         permission: "analytics:userAggregate:view",

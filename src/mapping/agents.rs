@@ -27,9 +27,6 @@ use crate::genesys::agents::{
     SEGMENT_TYPES, SYSTEM_PRESENCES, text,
 };
 
-/// The names directory key of organization presences (label `presence_name`).
-pub const PRESENCE_NAMES: &str = "presenceId";
-
 /// One family of counts by one label: its name, label, help, the field an entry's
 /// value is read from, and the values zero-filled.
 struct Grouping {
@@ -225,6 +222,7 @@ fn presences(query: &str, counts: &[Count], names: &HashMap<String, String>) -> 
 mod tests {
     use super::*;
     use crate::genesys::names::Names;
+    use crate::genesys::sources::PRESENCE_NAMES;
 
     fn answer(json: &str) -> AgentCountsResponse {
         serde_json::from_str(json).unwrap()

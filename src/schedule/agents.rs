@@ -11,7 +11,8 @@ use super::observations::{Refresh, SetPoller};
 use crate::config::AgentSetConfig;
 use crate::genesys::ApiError;
 use crate::genesys::agents::AgentCountsQuery;
-use crate::mapping::agents::{PRESENCE_NAMES, map_agent_counts};
+use crate::genesys::sources::PRESENCE_NAMES;
+use crate::mapping::agents::map_agent_counts;
 
 /// One agents set's poll loop.
 pub type AgentsPoller = SetPoller<AgentSet>;
