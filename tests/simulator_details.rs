@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
-use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use genesys_cloud_exporter::simulator::{Fault, Simulator, SimulatorConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -213,6 +213,21 @@ async fn refusals_name_their_field() {
     );
     let (status, _) = post(&sim, "not-a-token", &request(BUSY, 1)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Fault rules apply to the path as to any other.
+    sim.inject_fault(Fault {
+        path_prefix: DETAILS.into(),
+        status: 503,
+        retry_after: None,
+        count: 1,
+    });
+    assert_eq!(
+        post(&sim, &token, &request(BUSY, 1)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        post(&sim, &token, &request(BUSY, 1)).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -397,4 +412,60 @@ async fn answers_parse_into_the_sdk_models() {
     );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("0 failures"), "{text}");
+}
+
+#[tokio::test]
+async fn filters_narrow_to_what_the_answer_shows() {
+    let sim = common::simulator(SimulatorConfig::default()).await;
+    let token = common::token(&sim).await;
+    let (voice, _) = all_pages(&sim, &token, &request(BUSY, 1)).await;
+    let queue = queue_of(&voice[0]);
+    let mut body = request(BUSY, 1);
+    body["segmentFilters"][0]["predicates"]
+        .as_array_mut()
+        .expect("predicates")
+        .push(json!({"type": "dimension", "dimension": "queueId", "value": queue}));
+    let (one_queue, _) = all_pages(&sim, &token, &body).await;
+    let expected: Vec<&Value> = voice.iter().filter(|c| queue_of(c) == queue).collect();
+    assert_eq!(one_queue.len(), expected.len());
+    assert!(one_queue.iter().all(|c| queue_of(c) == queue));
+
+    let mut outbound = request(BUSY, 1);
+    outbound["conversationFilters"] = json!([{"type": "and", "predicates": [
+        {"dimension": "originatingDirection", "value": "outbound"}]}]);
+    let (dialled, _) = all_pages(&sim, &token, &outbound).await;
+    assert!(!dialled.is_empty());
+    assert!(
+        dialled
+            .iter()
+            .all(|c| c["originatingDirection"] == "outbound")
+    );
+    assert!(
+        dialled
+            .iter()
+            .all(|c| c["participants"][0]["purpose"] == "external")
+    );
+
+    // Without a media filter every media type comes back; calls alone carry a MOS.
+    let mut everything = request(BUSY, 1);
+    everything
+        .as_object_mut()
+        .map(|o| o.remove("segmentFilters"));
+    let (all, _) = all_pages(&sim, &token, &everything).await;
+    assert!(all.len() > voice.len());
+    for c in &all {
+        let media = &c["participants"][0]["sessions"][0]["mediaType"];
+        assert_eq!(
+            c.get("mediaStatsMinConversationMos").is_some(),
+            media == "voice" && c.get("conversationEnd").is_some(),
+            "{c}"
+        );
+    }
+
+    // The model has no evaluations: an evaluation filter matches nothing.
+    everything["evaluationFilters"] = json!([{"type": "and", "predicates": [
+        {"type": "dimension", "dimension": "evaluationId", "value": "x"}]}]);
+    let (status, answer) = post(&sim, &token, &everything).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer, json!({"totalHits": 0}));
 }

@@ -196,7 +196,14 @@ pub(crate) fn run(world: &World, query: &DetailsQuery, now_ms: i64) -> Value {
         world.for_each_conversation(
             (query.start_ms - MAX_SPAN_MS).max(first_day),
             arrivals_until,
-            |_, _| true,
+            // A session's media type is its conversation's: skip the cells a filter rules out.
+            |_, media| {
+                let name = media.name();
+                !query
+                    .segment_filters
+                    .iter()
+                    .any(|f| f.rules_out("mediaType", name))
+            },
             |c| {
                 if c.end_ms().min(now_ms) < query.start_ms {
                     return;

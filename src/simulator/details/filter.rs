@@ -241,6 +241,16 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// Whether the filter cannot hold where `name` shows `value` on every segment: an
+    /// `and` filter matching `name` to another value (for skipping whole cells of traffic).
+    pub(crate) fn rules_out(&self, name: &str, value: &str) -> bool {
+        self.all
+            && self
+                .predicates
+                .iter()
+                .any(|test| matches!(test, Some(Test::Matches(n, v)) if n == name && v != value))
+    }
+
     /// Whether the filter holds where `value_of` gives the values shown for each name.
     pub(crate) fn holds(&self, value_of: &dyn Fn(&str) -> Option<String>) -> bool {
         let tests = self.predicates.iter().map(|test| match test {
@@ -448,5 +458,15 @@ mod tests {
         assert!(filter.holds(&|n| (n == "queueId").then(|| "q1".to_string())));
         assert!(filter.holds(&|n| (n == "edgeId").then(|| "e".to_string())));
         assert!(!filter.holds(&|n| (n == "queueId").then(|| "q2".to_string())));
+        assert!(
+            !filter.rules_out("queueId", "q2"),
+            "an or filter rules nothing out"
+        );
+        let voice =
+            json!([{"type": "and", "predicates": [{"dimension": "mediaType", "value": "voice"}]}]);
+        let filters =
+            parse_list(Some(&voice), "segmentFilters", Level::Segment).unwrap_or_default();
+        assert!(filters[0].rules_out("mediaType", "chat"));
+        assert!(!filters[0].rules_out("mediaType", "voice"));
     }
 }
