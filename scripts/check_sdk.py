@@ -7,6 +7,7 @@ metrics once, with the listings of flows, flow outcomes and presence definitions
 catalogue matches the SDK's enums is tests/catalog_sdk.rs's question (scripts/catalog_sdk.py).
 
 Usage: check_sdk.py BASE_URL CATALOG_RS
+       check_sdk.py --details BASE_URL CLIENT_ID CLIENT_SECRET   (the details query only)
 """
 
 import json
@@ -16,6 +17,7 @@ import sys
 import urllib.request
 
 import PureCloudPlatformClientV2 as genesys
+from dateutil.parser import isoparse
 from PureCloudPlatformClientV2 import models
 from PureCloudPlatformClientV2.rest import ApiException
 
@@ -56,11 +58,22 @@ def outdated(value, where=""):
     return [where] if value == "outdated_sdk_version" else []
 
 
+def times(value):
+    """`value` with every ISO-8601 date-time in one spelling (the SDK writes back its own)."""
+    if isinstance(value, dict):
+        return {k: times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [times(v) for v in value]
+    if isinstance(value, str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d", value):
+        return isoparse(value).isoformat()
+    return value
+
+
 def round_trip(api, raw, klass, what):
     """Parses raw JSON into `klass` and checks that serializing it back loses nothing."""
     parsed = api._ApiClient__deserialize(raw, klass)
     again = without_nulls(api.sanitize_for_serialization(parsed))
-    if again != without_nulls(raw):
+    if times(again) != times(without_nulls(raw)):
         fail(f"{what}: the {klass} model does not hold the whole response")
     for path in outdated(again):
         fail(f"{what}: {path} is a value the SDK does not know")
@@ -135,6 +148,68 @@ def check_sources(api, base, token, sources_rs):
     if not listed.entities or len(listed.entities) != listed.total:
         fail("presence definitions: the SDK's call read none, or not all")
     return len(SOURCES)
+
+
+DETAILS_PATH = "/api/v2/analytics/conversations/details/query"
+QUARTER = "2026-11-24T10:00:00.000Z/2026-11-24T10:15:00.000Z"
+
+
+def check_details(api, base, token):
+    """The details query through the SDK's ConversationQuery, its answers (a page, an empty
+    page) held against AnalyticsConversationQueryResponse, its refusals against ErrorBody."""
+    query = models.ConversationQuery()
+    query.interval = QUARTER
+    query.order = "asc"
+    query.order_by = "conversationStart"
+    query.paging = models.PagingSpec()
+    query.paging.page_size = 100
+    query.paging.page_number = 1
+    predicate = models.SegmentDetailQueryPredicate()
+    predicate.type = "dimension"
+    predicate.dimension = "mediaType"
+    predicate.operator = "matches"
+    predicate.value = "voice"
+    segment_filter = models.SegmentDetailQueryFilter()
+    segment_filter.type = "and"
+    segment_filter.predicates = [predicate]
+    query.segment_filters = [segment_filter]
+    try:
+        answer = genesys.AnalyticsApi(api).post_analytics_conversations_details_query(query)
+        if not answer.conversations or not answer.total_hits:
+            fail("details: no conversations in a busy quarter hour")
+        elif not any(c.media_stats_min_conversation_mos for c in answer.conversations):
+            fail("details: no conversation with a MOS")
+    except ApiException as error:
+        fail(f"details: HTTP {error.status} {error.body}")
+    body = api.sanitize_for_serialization(query)
+    status, raw = post_raw(base, token, DETAILS_PATH, body)
+    if status != 200:
+        fail(f"details: HTTP {status}")
+    round_trip(api, raw, "AnalyticsConversationQueryResponse", "details page")
+    body["paging"]["pageNumber"] = 100
+    status, raw = post_raw(base, token, DETAILS_PATH, body)
+    if status != 200 or "conversations" in raw:
+        fail(f"details past the last page: HTTP {status}, {sorted(raw)}")
+    round_trip(api, raw, "AnalyticsConversationQueryResponse", "details empty page")
+    refusals = [
+        dict(body, paging={"pageSize": 101, "pageNumber": 1}),
+        dict(body, conversationFilters=[{"type": "and", "predicates": [
+            {"type": "dimension", "dimension": "mediaType", "value": "voice"}]}]),
+    ]
+    for refused in refusals:
+        status, raw = post_raw(base, token, DETAILS_PATH, refused)
+        error = round_trip(api, raw, "ErrorBody", "details refusal")
+        if status != 400 or not (error.details and error.details[0].field_name):
+            fail(f"details refusal: HTTP {status}, {raw}")
+    return 2 + len(refusals)
+
+
+def details_only(base, client_id, client_secret):
+    api = genesys.ApiClient(host=base)
+    api.get_client_credentials_token(client_id, client_secret)
+    checked = check_details(api, base, api.access_token)
+    print(f"{checked} details answers: {len(failures)} failures")
+    return 1 if failures else 0
 
 
 def main(base, catalog_rs):
@@ -221,12 +296,16 @@ def main(base, catalog_rs):
             fail(f"the SDK's call with a misspelt metric: HTTP {error.status}")
 
     sources = check_sources(api, base, token, os.path.join(os.path.dirname(catalog_rs), "sources.rs"))
+    details = check_details(api, base, token)
 
     print(f"{calls} SDK aggregates calls, {len(metrics)} metrics, {len(dimensions)} dimensions, "
-          f"{seen} queues, {len(refusals)} refusals, {sources} other sources: "
+          f"{seen} queues, {len(refusals)} refusals, {sources} other sources, "
+          f"{details} details answers: "
           f"{len(failures)} failures")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--details":
+        sys.exit(details_only(*sys.argv[2:5]))
     sys.exit(main(sys.argv[1], sys.argv[2]))

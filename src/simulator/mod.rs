@@ -3,7 +3,8 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the queue observations query, the listings of queues,
+//! conversation-aggregates query, the queue observations query, the conversation details
+//! query, the listings of queues,
 //! users, wrap-up codes, divisions, skills, languages, teams and campaigns, per-token
 //! rate limits and the
 //! Genesys error bodies. Its traffic is synthetic but deterministic, so tests can
@@ -15,6 +16,7 @@ mod agent_counts;
 mod aggregate;
 mod auth;
 mod codec;
+mod details;
 mod directory;
 mod faults;
 mod listings;

@@ -16,8 +16,8 @@ use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
-    RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, faults, observations,
-    queues, sources,
+    RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults,
+    observations, queues, sources,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -25,6 +25,7 @@ const TOKEN_PATH: &str = "/oauth/token";
 const QUEUES_PATH: &str = "/api/v2/routing/queues";
 const OBSERVATIONS_PATH: &str = "/api/v2/analytics/queues/observations/query";
 const AGENT_COUNTS_PATH: &str = "/api/v2/analytics/agents/status/counts";
+const DETAILS_PATH: &str = "/api/v2/analytics/conversations/details/query";
 /// Genesys limits request payloads to 512,000 bytes (limit key `request.bytes.max`).
 pub(crate) const MAX_BODY_BYTES: usize = 512_000;
 
@@ -35,6 +36,7 @@ enum Route {
     Aggregates(&'static Source),
     Observations,
     AgentCounts,
+    Details,
     Queues,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
@@ -45,6 +47,7 @@ fn route(path: &str) -> Option<(Route, Method)> {
         TOKEN_PATH => Some((Route::Token, Method::POST)),
         OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
         AGENT_COUNTS_PATH => Some((Route::AgentCounts, Method::POST)),
+        DETAILS_PATH => Some((Route::Details, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
         _ => {
             let segment = path
@@ -202,6 +205,10 @@ async fn dispatch(
         Route::Aggregates(source) => aggregates(shared, request, source, context_id).await,
         Route::Observations => (queue_observations(shared, request, context_id).await, None),
         Route::AgentCounts => (agent_counts(shared, request, context_id).await, None),
+        Route::Details => (
+            conversation_details(shared, request, context_id).await,
+            None,
+        ),
         Route::Queues => (
             match queues::page(
                 &shared.queues,
@@ -358,25 +365,9 @@ async fn aggregates(
     };
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();
-    // Generating a day of traffic is CPU work: keep it off the async workers.
     let worker = Arc::clone(shared);
-    let response = match tokio::task::spawn_blocking(move || {
-        sources::run(&worker.world, &query, now_ms)
-    })
-    .await
-    {
-        Ok(result) => respond::json_response(StatusCode::OK, &result),
-        Err(error) => {
-            tracing::warn!(%error, "simulator aggregate computation failed");
-            respond::genesys_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal.server.error",
-                "The aggregate computation failed",
-                context_id,
-            )
-        }
-    };
-    (response, sent)
+    let work = move || sources::run(&worker.world, &query, now_ms);
+    (computed(work, "aggregate", context_id).await, sent)
 }
 
 /// `POST /api/v2/analytics/queues/observations/query`.
@@ -395,22 +386,9 @@ async fn queue_observations(
     };
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();
-    // Replaying the traffic up to now is CPU work: keep it off the async workers.
     let worker = Arc::clone(shared);
-    match tokio::task::spawn_blocking(move || observations::run(&worker.world, &query, now_ms))
-        .await
-    {
-        Ok(result) => respond::json_response(StatusCode::OK, &result),
-        Err(error) => {
-            tracing::warn!(%error, "simulator observation computation failed");
-            respond::genesys_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal.server.error",
-                "The observation computation failed",
-                context_id,
-            )
-        }
-    }
+    let work = move || observations::run(&worker.world, &query, now_ms);
+    computed(work, "observation", context_id).await
 }
 
 /// `POST /api/v2/analytics/agents/status/counts` (see [`agent_counts`]).
@@ -428,5 +406,48 @@ async fn agent_counts(
     match agent_counts::answer(&shared.world, query.as_deref(), &body, now_ms) {
         Ok(counts) => respond::json_response(StatusCode::OK, &counts),
         Err(refusal) => respond::invalid_field(&refusal.field, &refusal.message, context_id),
+    }
+}
+
+/// `POST /api/v2/analytics/conversations/details/query` (see [`details`]).
+async fn conversation_details(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Response<Body> {
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(error) => return body_error_response(error, context_id),
+    };
+    let query = match details::parse_query(&body) {
+        Ok(query) => query,
+        Err(refusal) => {
+            return respond::invalid_field(&refusal.field, &refusal.message, context_id);
+        }
+    };
+    let now_ms = shared.faults.now().timestamp_millis();
+    let worker = Arc::clone(shared);
+    let work = move || details::run(&worker.world, &query, now_ms);
+    computed(work, "details", context_id).await
+}
+
+/// The JSON `work` answers, run off the async workers (generating traffic is CPU work);
+/// a 500 naming the `what` computation if it fails.
+async fn computed(
+    work: impl FnOnce() -> serde_json::Value + Send + 'static,
+    what: &str,
+    context_id: &str,
+) -> Response<Body> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(answer) => respond::json_response(StatusCode::OK, &answer),
+        Err(error) => {
+            tracing::warn!(%error, what, "simulator computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                &format!("The {what} computation failed"),
+                context_id,
+            )
+        }
     }
 }

@@ -227,6 +227,38 @@ impl Conversation {
         }
     }
 
+    /// When the customer's side ends (`ms`): they hung up in queue, or the call was
+    /// disconnected (talk and hold over).
+    pub(crate) fn customer_end_ms(&self) -> i64 {
+        let t0 = self.arrival_ms;
+        match self.outcome {
+            Outcome::Abandoned { wait } => t0 + wait,
+            Outcome::Answered {
+                wait,
+                alert,
+                talk,
+                held,
+                ..
+            } => t0 + wait + alert + talk + held,
+            Outcome::Outbound {
+                dial, talk, held, ..
+            } => t0 + dial + talk + held,
+        }
+    }
+
+    /// When the conversation ends (`conversationEnd`, ms): the last participant is done,
+    /// after-call work included. It is when the conversation's last measurement posts
+    /// (`tHandle`, or `tAbandon` for an abandon), so the aggregates count each
+    /// conversation once, in the interval of its end.
+    pub(crate) fn end_ms(&self) -> i64 {
+        match self.outcome {
+            Outcome::Abandoned { .. } => self.customer_end_ms(),
+            Outcome::Answered { acw, .. } | Outcome::Outbound { acw, .. } => {
+                self.customer_end_ms() + acw
+            }
+        }
+    }
+
     /// The dimension values of a measurement of this conversation with `purpose`.
     pub(crate) fn dim_values(&self, purpose: Purpose) -> DimValues {
         [

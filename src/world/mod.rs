@@ -18,7 +18,8 @@
 //! Here the constants of the model; beside it [`random`] (the hashes and random streams),
 //! [`media`] (how each media type behaves), [`conversation`] (one conversation and the
 //! measurements it posts) and [`org`] (the org, and the conversations of a window).
-//! What the measurements are named lives in [`catalog`]; agents over the day in [`agents`].
+//! What the measurements are named lives in [`catalog`]; agents over the day in [`agents`];
+//! the calls' voice quality in [`voice`].
 
 pub(crate) mod agents;
 pub(crate) mod catalog;
@@ -28,6 +29,7 @@ mod org;
 mod random;
 #[cfg(test)]
 mod tests;
+pub(crate) mod voice;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;
