@@ -330,6 +330,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         queue_page_limit: defaults.queue_page_limit,
         listing_page_limit: defaults.listing_page_limit,
         max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
+        trunk_count: defaults.trunk_count,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -17,7 +17,7 @@ use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
     RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, faults, observations,
-    queues, sources,
+    queues, sources, trunks,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -36,6 +36,8 @@ enum Route {
     Observations,
     AgentCounts,
     Queues,
+    Trunks,
+    TrunkMetrics,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
 }
@@ -46,6 +48,8 @@ fn route(path: &str) -> Option<(Route, Method)> {
         OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
         AGENT_COUNTS_PATH => Some((Route::AgentCounts, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
+        trunks::TRUNKS_PATH => Some((Route::Trunks, Method::GET)),
+        trunks::TRUNK_METRICS_PATH => Some((Route::TrunkMetrics, Method::GET)),
         _ => {
             let segment = path
                 .strip_prefix("/api/v2/analytics/")?
@@ -213,6 +217,9 @@ async fn dispatch(
             },
             None,
         ),
+        Route::Trunks | Route::TrunkMetrics => {
+            (trunk_answer(shared, &request, route, context_id), None)
+        }
         Route::Listing => (
             match shared.directory.page(
                 path,
@@ -377,6 +384,32 @@ async fn aggregates(
         }
     };
     (response, sent)
+}
+
+/// The trunk listing or the trunk metrics, at the simulator's clock.
+fn trunk_answer(
+    shared: &Shared,
+    request: &Request<Incoming>,
+    route: Route,
+    context_id: &str,
+) -> Response<Body> {
+    let now_ms = shared.faults.now().timestamp_millis();
+    let query = request.uri().query();
+    let answer = if route == Route::Trunks {
+        trunks::page(
+            &shared.trunks,
+            &shared.world,
+            query,
+            shared.config.listing_page_limit,
+            now_ms,
+        )
+    } else {
+        trunks::metrics(&shared.trunks, &shared.world, query, now_ms)
+    };
+    match answer {
+        Ok(body) => respond::json_response(StatusCode::OK, &body),
+        Err(message) => bad_request(&message, context_id),
+    }
 }
 
 /// `POST /api/v2/analytics/queues/observations/query`.

@@ -28,6 +28,7 @@ mod org;
 mod random;
 #[cfg(test)]
 mod tests;
+pub(crate) mod trunks;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;
