@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import urllib.request
+from datetime import datetime
 
 import PureCloudPlatformClientV2 as genesys
 from dateutil.parser import isoparse
@@ -42,10 +43,17 @@ def catalogue(path, name):
 
 
 def without_nulls(value):
+    """The value without null fields, and its dates as one instant however written (the
+    SDK writes back `2026-11-24T10:20:00+00:00` for `2026-11-24T10:20:00.000Z`)."""
     if isinstance(value, dict):
         return {k: without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [without_nulls(v) for v in value]
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T[^/]*$", value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            return value
     return value
 
 
@@ -212,6 +220,22 @@ def details_only(base, client_id, client_secret):
     return 1 if failures else 0
 
 
+def check_trunks(api, base, token):
+    """The trunk listing (every page through the SDK) and the trunks' metrics; how many
+    trunks were listed."""
+    edges = genesys.TelephonyProvidersEdgeApi(api)
+    seen = read_every_page("trunk", edges.get_telephony_providers_edges_trunks, 2)
+    listing = get_raw(base, token, "/api/v2/telephony/providers/edges/trunks?pageSize=100")
+    round_trip(api, listing, "TrunkEntityListing", "trunks")
+    ids = ",".join(trunk["id"] for trunk in listing["entities"])
+    raw = get_raw(base, token, f"/api/v2/telephony/providers/edges/trunks/metrics?trunkIds={ids}")
+    round_trip(api, raw, "list[TrunkMetrics]", "trunk metrics")
+    metrics = edges.get_telephony_providers_edges_trunks_metrics(ids)
+    if len(metrics) != seen or not all(m.calls and m.qos for m in metrics):
+        fail(f"trunk metrics: {len(metrics)} for {seen} trunks, or without calls or qos")
+    return seen
+
+
 def main(base, catalog_rs):
     metrics = catalogue(catalog_rs, "CONVERSATION_METRICS")
     dimensions = catalogue(catalog_rs, "CONVERSATION_DIMENSIONS")
@@ -297,10 +321,11 @@ def main(base, catalog_rs):
 
     sources = check_sources(api, base, token, os.path.join(os.path.dirname(catalog_rs), "sources.rs"))
     details = check_details(api, base, token)
+    trunks = check_trunks(api, base, token)
 
     print(f"{calls} SDK aggregates calls, {len(metrics)} metrics, {len(dimensions)} dimensions, "
           f"{seen} queues, {len(refusals)} refusals, {sources} other sources, "
-          f"{details} details answers: "
+          f"{details} details answers, {trunks} trunks: "
           f"{len(failures)} failures")
     return 1 if failures else 0
 

@@ -84,13 +84,13 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // The request plan before any queue is listed: interval queries over the budget stop
     // here, as does `--config.check` (which never touches the network).
     let budget = args.requests_per_minute.get();
-    let plan = plan::make(&config, None, args.names_refresh, budget)
+    let plan = plan::make(&config, None, None, args.names_refresh, budget)
         .map_err(|err| Failure::BadInput(err.to_string()))?;
     if args.config_check {
         println!(
             "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
             config.queries.len(),
-            config.observations.len() + config.agents.len()
+            config.observations.len() + config.agents.len() + config.trunks.len()
         );
         return Ok(());
     }
@@ -113,8 +113,13 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let entries: Vec<_> =
-        config::served_entries(&config.queries, &config.observations, &config.agents).collect();
+    let entries: Vec<_> = config::served_entries(
+        &config.queries,
+        &config.observations,
+        &config.agents,
+        &config.trunks,
+    )
+    .collect();
     // Every query's and observation set's self-metrics (`query_up` 0, ...) exist from the
     // first scrape, which may come long before its poller starts.
     for (name, _) in &entries {
@@ -133,6 +138,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         queries = config.queries.len(),
         observations = config.observations.len(),
         agents = config.agents.len(),
+        trunks = config.trunks.len(),
         requests_per_minute = args.requests_per_minute.get(),
         "starting"
     );
@@ -170,6 +176,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                     config.queries,
                     config.observations,
                     config.agents,
+                    config.trunks,
                 )
                 .await,
             }
@@ -330,6 +337,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         queue_page_limit: defaults.queue_page_limit,
         listing_page_limit: defaults.listing_page_limit,
         max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
+        trunk_count: defaults.trunk_count,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

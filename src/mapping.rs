@@ -25,6 +25,7 @@
 
 pub mod agents;
 pub mod observations;
+pub mod trunks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -17,9 +17,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection};
+use crate::config::{
+    self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection, TrunkSetConfig,
+};
 use crate::genesys::LISTING_PAGE_SIZE;
 use crate::genesys::names;
+use crate::genesys::trunks::{TRUNK_IDS_PER_REQUEST, TRUNK_PAGE_SIZE};
 
 /// A query's or observation set's share of the plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +52,8 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     /// Queues the observation sets over `all` cover; `None` before they are listed.
     pub queues: Option<usize>,
+    /// Trunks the trunk sets last listed; `None` before they are listed.
+    pub trunks: Option<usize>,
     /// Requests a minute the names take (the pages of every listing in use per refresh,
     /// over its period; see [`name_pages`]).
     pub names_per_minute: f64,
@@ -121,6 +126,20 @@ fn agents_entry(set: &AgentSetConfig) -> Entry {
     }
 }
 
+/// A trunk set: the listing's pages and the metrics' batches of `trunks` (100 before
+/// they are listed: one page, one batch); stretched with the observation sets.
+fn trunks_entry(set: &TrunkSetConfig, trunks: Option<usize>) -> Entry {
+    let trunks = trunks.unwrap_or(TRUNK_PAGE_SIZE as usize);
+    let pages = trunks.div_ceil(TRUNK_PAGE_SIZE as usize).max(1);
+    Entry {
+        name: set.name.clone(),
+        observation: true,
+        requests_per_poll: pages + trunks.div_ceil(TRUNK_IDS_PER_REQUEST),
+        refresh: set.refresh,
+        effective_refresh: set.refresh,
+    }
+}
+
 /// Requests one refresh of the names takes: the queue listing's pages (`queues` at 500
 /// a page, 100 queues before they are listed) while a query groups by queue or queues
 /// are observed, and one request for every other named dimension in use. That is a
@@ -145,12 +164,13 @@ fn name_pages(config: &Config, queues: Option<usize>) -> usize {
         .sum()
 }
 
-/// Makes the plan for `config` with `queues` listed (`None`: not known yet), names
-/// refreshed every `names_refresh` when anything needs them, and a budget of `budget`
-/// requests a minute; stretches the observations to fit.
+/// Makes the plan for `config` with `queues` and `trunks` listed (`None`: not known
+/// yet), names refreshed every `names_refresh` when anything needs them, and a budget of
+/// `budget` requests a minute; stretches the observations to fit.
 pub fn make(
     config: &Config,
     queues: Option<usize>,
+    trunks: Option<usize>,
     names_refresh: Duration,
     budget: u32,
 ) -> Result<Plan, OverBudget> {
@@ -162,10 +182,12 @@ pub fn make(
             .map(|o| observation_entry(o, queues)),
     );
     entries.extend(config.agents.iter().map(agents_entry));
+    entries.extend(config.trunks.iter().map(|t| trunks_entry(t, trunks)));
     let names_per_minute = per_minute(name_pages(config, queues), names_refresh);
     let mut plan = Plan {
         entries,
         queues,
+        trunks,
         names_per_minute,
         budget,
     };
@@ -263,9 +285,13 @@ impl fmt::Display for Plan {
             "  {:<24} {:>17} {:>14} {:>16} {:>14.1}",
             "(names)", "", "", "", self.names_per_minute
         )?;
+        let trunks = match self.trunks {
+            Some(n) => format!(", {n} trunks"),
+            None => String::new(),
+        };
         write!(
             f,
-            "  total {:.1} of {} requests a minute ({queues})",
+            "  total {:.1} of {} requests a minute ({queues}{trunks})",
             self.total_per_minute(),
             self.budget
         )
@@ -288,7 +314,7 @@ mod tests {
             "observations:\n  - {name: now, source: agents, refresh: 10s}\n  - {name: live, refresh: 10s, metrics: [oWaiting]}\n",
         );
         for queues in [None, Some(10), Some(5000)] {
-            let plan = make(&agents, queues, Duration::from_secs(600), 3000).unwrap();
+            let plan = make(&agents, queues, None, Duration::from_secs(600), 3000).unwrap();
             let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
             assert_eq!(now.requests_per_poll, 1);
             assert!(now.observation);
@@ -296,15 +322,41 @@ mod tests {
         }
         // 600/min for live's 100 queues a refresh, 6 for now: over a budget of 60 both
         // are stretched by the same factor.
-        let plan = make(&agents, Some(10_000), Duration::from_secs(600), 60).unwrap();
+        let plan = make(&agents, Some(10_000), None, Duration::from_secs(600), 60).unwrap();
         let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
         assert!(now.effective_refresh > now.refresh);
         assert!(plan.total_per_minute() <= 60.0);
     }
 
     #[test]
+    fn a_trunk_set_costs_its_listing_pages_and_metric_batches_and_stretches_with_the_sets() {
+        let trunks = config("trunks:\n  - {name: t, refresh: 10s}\n");
+        let cost = |listed| {
+            let plan = make(&trunks, None, listed, Duration::from_secs(600), 3000).unwrap();
+            plan.entries[0].requests_per_poll
+        };
+        // Before the listing: one page and one batch; then pages of 100 and batches of 100.
+        assert_eq!(cost(None), 2);
+        assert_eq!(cost(Some(0)), 1);
+        assert_eq!(cost(Some(4)), 2);
+        assert_eq!(cost(Some(250)), 6);
+        let plan = make(&trunks, None, Some(250), Duration::from_secs(600), 12).unwrap();
+        assert!(plan.entries[0].observation);
+        assert!(plan.entries[0].effective_refresh > Duration::from_secs(10));
+        assert!(plan.total_per_minute() <= 12.0, "{plan}");
+        assert!(plan.to_string().contains("250 trunks"), "{plan}");
+    }
+
+    #[test]
     fn a_plan_that_fits_keeps_every_refresh() {
-        let plan = make(&config(LIVE_15S), Some(250), Duration::from_secs(600), 300).unwrap();
+        let plan = make(
+            &config(LIVE_15S),
+            Some(250),
+            None,
+            Duration::from_secs(600),
+            300,
+        )
+        .unwrap();
         // live: 3 requests every 15 s = 12/min; q: 1 every 5 min = 0.2/min; names: 1 page
         // every 10 min = 0.1/min.
         assert_eq!(plan.entries[1].requests_per_poll, 3);
@@ -316,7 +368,14 @@ mod tests {
     #[test]
     fn observations_stretch_to_fit_and_the_total_stays_within_the_budget() {
         // 1,000 queues every 15 s = 40/min against 30.
-        let plan = make(&config(LIVE_15S), Some(1000), Duration::from_secs(600), 30).unwrap();
+        let plan = make(
+            &config(LIVE_15S),
+            Some(1000),
+            None,
+            Duration::from_secs(600),
+            30,
+        )
+        .unwrap();
         let live = plan.effective_refresh("live").unwrap();
         assert!(live > Duration::from_secs(15));
         assert!(plan.total_per_minute() <= 30.0, "{plan}");
@@ -330,7 +389,7 @@ mod tests {
     fn interval_queries_alone_over_the_budget_are_refused_with_the_plan() {
         let text =
             "queries:\n  - {name: q, granularity: PT30M, refresh: 10s, metrics: [nOffered]}\n";
-        let err = make(&config(text), None, Duration::from_secs(600), 5).unwrap_err();
+        let err = make(&config(text), None, None, Duration::from_secs(600), 5).unwrap_err();
         assert!((err.needed - 6.0).abs() < 1e-9);
         let message = err.to_string();
         assert!(
@@ -342,7 +401,7 @@ mod tests {
 
     #[test]
     fn the_static_plan_prices_all_queues_per_hundred() {
-        let plan = make(&config(LIVE_15S), None, Duration::from_secs(600), 300).unwrap();
+        let plan = make(&config(LIVE_15S), None, None, Duration::from_secs(600), 300).unwrap();
         assert_eq!(plan.entries[1].requests_per_poll, 1);
         assert!(plan.to_string().contains("priced per 100 queues"));
     }
@@ -350,7 +409,7 @@ mod tests {
     #[test]
     fn a_query_without_refresh_polls_once_per_bucket() {
         let text = "queries:\n  - {name: q, granularity: PT15M, metrics: [nOffered]}\n";
-        let plan = make(&config(text), None, Duration::from_secs(600), 300).unwrap();
+        let plan = make(&config(text), None, None, Duration::from_secs(600), 300).unwrap();
         assert!((plan.entries[0].requests_per_minute() - 1.0 / 15.0).abs() < 1e-9);
         assert_eq!(plan.names_per_minute, 0.0);
     }
@@ -359,7 +418,14 @@ mod tests {
     fn every_named_dimension_in_use_costs_its_pages() {
         let text = "queries:\n  - {name: q, granularity: PT15M, group_by: [queueId, userId, mediaType], metrics: [nOffered]}\n  - {name: w, granularity: PT15M, group_by: [wrapUpCode, userId], metrics: [nOffered]}\n";
         // 1,200 queues: 3 pages; users and wrap-up codes: one request each.
-        let plan = make(&config(text), Some(1_200), Duration::from_secs(60), 300).unwrap();
+        let plan = make(
+            &config(text),
+            Some(1_200),
+            None,
+            Duration::from_secs(60),
+            300,
+        )
+        .unwrap();
         assert!((plan.names_per_minute - 5.0).abs() < 1e-9, "{plan:?}");
     }
 }

@@ -30,8 +30,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig};
-use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller};
+use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, TrunkSetConfig};
+use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller, TrunksPoller};
 use crate::web::{LiveWebConfig, WebConfig};
 
 /// How long the pollers a start or reload adds wait for the first names of a dimension
@@ -70,6 +70,7 @@ enum Definition {
     Query(QueryConfig),
     Observations(ObservationConfig),
     Agents(AgentSetConfig),
+    Trunks(TrunkSetConfig),
 }
 
 #[derive(Debug)]
@@ -111,6 +112,7 @@ impl Definition {
             Definition::Query(query) => &query.name,
             Definition::Observations(set) => &set.name,
             Definition::Agents(set) => &set.name,
+            Definition::Trunks(set) => &set.name,
         }
     }
 
@@ -120,6 +122,7 @@ impl Definition {
             Definition::Query(_) => "query",
             Definition::Observations(_) => "observation set",
             Definition::Agents(_) => "agents set",
+            Definition::Trunks(_) => "trunk set",
         }
     }
 
@@ -132,6 +135,8 @@ impl Definition {
             Definition::Query(query) => config::named_dimensions(one(query), &[], &[]).collect(),
             Definition::Observations(set) => config::named_dimensions(&[], one(set), &[]).collect(),
             Definition::Agents(set) => config::named_dimensions(&[], &[], one(set)).collect(),
+            // Trunk series carry the listing's own names.
+            Definition::Trunks(_) => Vec::new(),
         }
     }
 
@@ -145,6 +150,7 @@ impl Definition {
                 ObservationPoller::new(set.clone(), context).into_task()
             }
             Definition::Agents(set) => AgentsPoller::new(set.clone(), context).into_task(),
+            Definition::Trunks(set) => TrunksPoller::new(set.clone(), context).into_task(),
         };
         Running {
             definition: self,
@@ -172,6 +178,7 @@ impl Pollers {
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
         agents: Vec<AgentSetConfig>,
+        trunks: Vec<TrunkSetConfig>,
     ) -> Pollers {
         let mut pollers = Pollers {
             context,
@@ -180,7 +187,7 @@ impl Pollers {
             reading: Vec::new(),
             names: None,
         };
-        pollers.apply(queries, observations, agents).await;
+        pollers.apply(queries, observations, agents, trunks).await;
         pollers
     }
 
@@ -193,6 +200,7 @@ impl Pollers {
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
         agents: Vec<AgentSetConfig>,
+        trunks: Vec<TrunkSetConfig>,
     ) -> Changes {
         let store = Arc::clone(&self.context.store);
         let wanted: Vec<Definition> = queries
@@ -201,6 +209,7 @@ impl Pollers {
             .map(Definition::Query)
             .chain(observations.iter().cloned().map(Definition::Observations))
             .chain(agents.iter().cloned().map(Definition::Agents))
+            .chain(trunks.iter().cloned().map(Definition::Trunks))
             .collect();
         let by_name: BTreeMap<&str, &Definition> = wanted.iter().map(|d| (d.name(), d)).collect();
         let mut changes = Changes::default();
@@ -235,11 +244,16 @@ impl Pollers {
         }
         if !other_kind.is_empty() {
             store.reconfigure(
-                config::served_entries(&queries, &observations, &agents)
+                config::served_entries(&queries, &observations, &agents, &trunks)
                     .filter(|(name, _)| !other_kind.contains(*name)),
             );
         }
-        store.reconfigure(config::served_entries(&queries, &observations, &agents));
+        store.reconfigure(config::served_entries(
+            &queries,
+            &observations,
+            &agents,
+            &trunks,
+        ));
         for name in retired.iter().filter(|n| !by_name.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "removed; its series are gone");
@@ -453,7 +467,12 @@ impl Reloader {
             .map_err(|err| err.to_string())?;
         let changes = self
             .pollers
-            .apply(config.queries, config.observations, config.agents)
+            .apply(
+                config.queries,
+                config.observations,
+                config.agents,
+                config.trunks,
+            )
             .await;
         if let Some(web) = web {
             tracing::info!(

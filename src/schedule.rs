@@ -15,10 +15,12 @@ mod agents;
 mod execute;
 mod observations;
 mod planner;
+mod trunks;
 
 pub use agents::AgentsPoller;
 pub use observations::ObservationPoller;
 pub use planner::Planner;
+pub use trunks::TrunksPoller;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{ExporterRun, Metrics, simulator, token};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use serde_json::{Value, json};
@@ -32,22 +30,6 @@ async fn counts(sim: &Simulator, query: &str, body: &Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn scrape_until(exporter: &common::Exporter, ready: impl Fn(&Metrics) -> bool) -> Metrics {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let metrics = exporter.scrape().await;
-        if ready(&metrics) {
-            return metrics;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never ready; logs:\n{}",
-            exporter.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The headline promise: `{name, source: agents}` alone serves every grouping's counts,
 /// each equal to the simulator's answer to the same request, and every known value of
 /// each grouping (0 where Genesys left it out).
@@ -63,11 +45,12 @@ async fn agents_gauges_equal_the_simulators_counts_grouping_by_grouping() {
         )
         .start();
     exporter.wait_ready().await;
-    let metrics = scrape_until(&exporter, |m| {
-        !m.find("genesys_agents_routing_status", &[("query", "agents_now")])
-            .is_empty()
-    })
-    .await;
+    let metrics = exporter
+        .scrape_until(|m| {
+            !m.find("genesys_agents_routing_status", &[("query", "agents_now")])
+                .is_empty()
+        })
+        .await;
     let sent: Vec<_> = sim
         .requests()
         .into_iter()
@@ -228,14 +211,15 @@ async fn a_queue_filtered_set_agrees_with_the_queue_observations_on_queue_users(
     );
     let exporter = ExporterRun::against(&sim).config(dir.path(), &yaml).start();
     exporter.wait_ready().await;
-    let metrics = scrape_until(&exporter, |m| {
-        !m.find("genesys_agents_routing_status", &[("query", "one_queue")])
-            .is_empty()
-            && !m
-                .find("genesys_queue_user_routing_statuses", &[("query", "live")])
+    let metrics = exporter
+        .scrape_until(|m| {
+            !m.find("genesys_agents_routing_status", &[("query", "one_queue")])
                 .is_empty()
-    })
-    .await;
+                && !m
+                    .find("genesys_queue_user_routing_statuses", &[("query", "live")])
+                    .is_empty()
+        })
+        .await;
     let mut on_queue = 0.0;
     let mut total = 0.0;
     for status in [
@@ -330,24 +314,6 @@ async fn the_simulator_refuses_bad_counts_requests_naming_the_field() {
     assert_eq!(repeated, commas);
 }
 
-fn config_check(dir: &std::path::Path, yaml: &str) -> (i32, String) {
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let output = std::process::Command::new(common::binary())
-        .args(["--config.check", "--config.file"])
-        .arg(&path)
-        .env_remove("GENESYS_CLIENT_ID")
-        .env_remove("GENESYS_CLIENT_SECRET")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
-}
-
 /// An agents set is validated like a queue set (exit 2 naming file, set and field, with
 /// a suggestion), keys of the other kind are refused by name, and the plan prices it at
 /// one request a refresh whatever the org's size.
@@ -397,7 +363,7 @@ fn agents_sets_are_checked_and_planned_at_one_request_a_refresh() {
         ),
     ];
     for (yaml, field, hint) in refused {
-        let (status, text) = config_check(dir.path(), yaml);
+        let (status, text) = common::config_check(dir.path(), yaml, &[]);
         // The log line escapes the message's quotes.
         let text = text.replace("\\\"", "\"");
         assert_eq!(status, 2, "{yaml}: {text}");
@@ -414,9 +380,10 @@ fn agents_sets_are_checked_and_planned_at_one_request_a_refresh() {
             "{text}"
         );
     }
-    let (status, text) = config_check(
+    let (status, text) = common::config_check(
         dir.path(),
         "observations:\n  - {name: agents_now, source: agents, refresh: 15s}\n  - {name: live, metrics: [oWaiting]}\n",
+        &[],
     );
     assert_eq!(status, 0, "{text}");
     let line = text
@@ -450,13 +417,14 @@ async fn agents_sets_are_added_changed_and_removed_by_a_reload() {
     run.args.push("--web.enable-lifecycle".into());
     let exporter = run.start();
     exporter.wait_ready().await;
-    let before = scrape_until(&exporter, |m| {
-        ["stays", "changes", "goes"].iter().all(|q| {
-            !m.find("genesys_agents_routing_status", &[("query", q)])
-                .is_empty()
+    let before = exporter
+        .scrape_until(|m| {
+            ["stays", "changes", "goes"].iter().all(|q| {
+                !m.find("genesys_agents_routing_status", &[("query", q)])
+                    .is_empty()
+            })
         })
-    })
-    .await;
+        .await;
     let success = |m: &Metrics, q: &str| {
         m.value(
             "genesys_exporter_query_last_success_timestamp_seconds",
@@ -477,14 +445,15 @@ async fn agents_sets_are_added_changed_and_removed_by_a_reload() {
         response.text().await.unwrap(),
         "Reloaded: 1 unchanged, 1 changed, 1 added, 1 removed (queries and observation sets).\n"
     );
-    let after = scrape_until(&exporter, |m| {
-        !m.find("genesys_agents_system_presence", &[("query", "changes")])
-            .is_empty()
-            && !m
-                .find("genesys_agents_out_of_office", &[("query", "arrives")])
+    let after = exporter
+        .scrape_until(|m| {
+            !m.find("genesys_agents_system_presence", &[("query", "changes")])
                 .is_empty()
-    })
-    .await;
+                && !m
+                    .find("genesys_agents_out_of_office", &[("query", "arrives")])
+                    .is_empty()
+        })
+        .await;
     assert!(
         after
             .find("genesys_agents_routing_status", &[("query", "goes")])

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{ExporterRun, Metrics, observations, simulator};
+use common::{ExporterRun, observations, simulator};
 use genesys_cloud_exporter::simulator::{Fault, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
@@ -38,22 +38,6 @@ async fn observe_directly(sim: &Simulator, queues: &[String]) -> Value {
     observations(sim, &body).await
 }
 
-async fn scrape_until(exporter: &common::Exporter, ready: impl Fn(&Metrics) -> bool) -> Metrics {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let metrics = exporter.scrape().await;
-        if ready(&metrics) {
-            return metrics;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never ready; logs:\n{}",
-            exporter.logs()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 /// The headline promise: every gauge is the API's stat for the same request.
 #[tokio::test(flavor = "multi_thread")]
 async fn observation_gauges_equal_the_simulators_answer_stat_by_stat() {
@@ -63,11 +47,12 @@ async fn observation_gauges_equal_the_simulators_answer_stat_by_stat() {
     let dir = tempfile::tempdir().unwrap();
     let exporter = ExporterRun::against(&sim).config(dir.path(), LIVE).start();
     exporter.wait_ready().await;
-    let metrics = scrape_until(&exporter, |m| {
-        !m.find("genesys_queue_member_users", &[("query", "live")])
-            .is_empty()
-    })
-    .await;
+    let metrics = exporter
+        .scrape_until(|m| {
+            !m.find("genesys_queue_member_users", &[("query", "live")])
+                .is_empty()
+        })
+        .await;
 
     let queues: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
     let names: HashMap<String, String> = sim.queues().into_iter().map(|q| (q.id, q.name)).collect();
@@ -236,15 +221,16 @@ async fn a_thousand_queues_every_15s_stretch_to_fit_a_budget_of_30() {
         .config(dir.path(), config)
         .arg("--genesys.requests-per-minute", "30")
         .start();
-    let metrics = scrape_until(&exporter, |m| {
-        m.find(
-            "genesys_exporter_query_effective_refresh_seconds",
-            &[("query", "live")],
-        )
-        .first()
-        .is_some_and(|s| s.value > 15.0)
-    })
-    .await;
+    let metrics = exporter
+        .scrape_until(|m| {
+            m.find(
+                "genesys_exporter_query_effective_refresh_seconds",
+                &[("query", "live")],
+            )
+            .first()
+            .is_some_and(|s| s.value > 15.0)
+        })
+        .await;
     // 10 requests a refresh into 30 - 0.2 (two pages of names every 10 min) a minute.
     assert_eq!(
         metrics.value(
@@ -294,34 +280,15 @@ async fn a_thousand_queues_every_15s_stretch_to_fit_a_budget_of_30() {
     assert!(sim.requests().iter().all(|r| r.status != 429));
 }
 
-fn config_check(dir: &std::path::Path, yaml: &str, budget: &str) -> (i32, String) {
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let output = std::process::Command::new(common::binary())
-        .args(["--config.check", "--config.file"])
-        .arg(&path)
-        .args(["--genesys.requests-per-minute", budget])
-        .env_remove("GENESYS_CLIENT_ID")
-        .env_remove("GENESYS_CLIENT_SECRET")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
-}
-
 /// `--config.check` needs no credentials or network: it prints the static plan and
 /// exits 0, or 2 with the error start-up would give.
 #[test]
 fn config_check_prints_the_static_plan_or_the_reason_it_does_not_fit() {
     let dir = tempfile::tempdir().unwrap();
-    let (status, text) = config_check(
+    let (status, text) = common::config_check(
         dir.path(),
         "queries:\n  - {name: q, granularity: PT30M, refresh: 1m, metrics: [nOffered]}\nobservations:\n  - {name: live, metrics: [oWaiting]}\n",
-        "300",
+        &["--genesys.requests-per-minute", "300"],
     );
     assert_eq!(status, 0, "{text}");
     assert!(text.contains("config OK"), "{text}");
@@ -329,20 +296,20 @@ fn config_check_prints_the_static_plan_or_the_reason_it_does_not_fit() {
         text.contains("live") && text.contains("priced per 100 queues"),
         "{text}"
     );
-    let (status, text) = config_check(
+    let (status, text) = common::config_check(
         dir.path(),
         "queries:\n  - {name: q, granularity: PT30M, refresh: 10s, metrics: [nOffered]}\n",
-        "5",
+        &["--genesys.requests-per-minute", "5"],
     );
     assert_eq!(status, 2, "{text}");
     assert!(
         text.contains("over the --genesys.requests-per-minute budget of 5"),
         "{text}"
     );
-    let (status, text) = config_check(
+    let (status, text) = common::config_check(
         dir.path(),
         "observations:\n  - {name: live, metrics: [nOffered]}\n",
-        "300",
+        &["--genesys.requests-per-minute", "300"],
     );
     assert_eq!(status, 2, "{text}");
     assert!(text.contains("conversation aggregates metric"), "{text}");
@@ -361,14 +328,15 @@ async fn the_day_so_far_equals_the_aggregates_from_midnight_to_now() {
         .config(dir.path(), config)
         .start();
     exporter.wait_ready().await;
-    let metrics = scrape_until(&exporter, |m| {
-        !m.find(
-            "genesys_conversation_data_until_timestamp_seconds",
-            &[("query", "today")],
-        )
-        .is_empty()
-    })
-    .await;
+    let metrics = exporter
+        .scrape_until(|m| {
+            !m.find(
+                "genesys_conversation_data_until_timestamp_seconds",
+                &[("query", "today")],
+            )
+            .is_empty()
+        })
+        .await;
     let labels = [("query", "today"), ("interval", "P1D")];
     let start = metrics.value(
         "genesys_conversation_interval_start_timestamp_seconds",

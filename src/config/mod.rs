@@ -46,6 +46,7 @@ mod names;
 mod observations;
 #[cfg(test)]
 mod tests;
+mod trunks;
 mod validate;
 
 pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
@@ -54,6 +55,7 @@ pub use observations::{
     MEDIA_TYPES, ObservationConfig, QueueSelection,
 };
 use observations::{ObservationSet, RawObservation};
+pub use trunks::TrunkSetConfig;
 
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
 use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
@@ -171,20 +173,23 @@ const DEMO_SOURCE_QUERIES: [(&str, &str, &[&str], &[&str]); 9] = [
 pub struct Config {
     /// The queries, in file order; names unique across queries and observations.
     pub queries: Vec<QueryConfig>,
-    /// The queue observation sets, in file order. Queries and observations together
-    /// are at least one entry.
+    /// The queue observation sets, in file order. Queries, observations and trunk sets
+    /// together are at least one entry.
     pub observations: Vec<ObservationConfig>,
     /// The agents sets (`observations:` entries with `source: agents`), in file order.
     pub agents: Vec<AgentSetConfig>,
+    /// The trunk sets (`trunks:`), in file order.
+    pub trunks: Vec<TrunkSetConfig>,
 }
 
-/// Each query's and observation set's name with what it serves (a granularity,
-/// `observations every 30s` or `agents every 30s`): the snapshot store's entries, at
-/// start-up and on reload.
+/// Each query's and set's name with what it serves (a granularity,
+/// `observations every 30s`, `agents every 30s` or `trunks every 30s`): the snapshot
+/// store's entries, at start-up and on reload.
 pub fn served_entries<'a>(
     queries: &'a [QueryConfig],
     observations: &'a [ObservationConfig],
     agents: &'a [AgentSetConfig],
+    trunks: &'a [TrunkSetConfig],
 ) -> impl Iterator<Item = (&'a str, String)> {
     let every = |refresh| humantime::format_duration(refresh);
     queries
@@ -203,6 +208,12 @@ pub fn served_entries<'a>(
             (
                 a.name.as_str(),
                 format!("agents every {}", every(a.refresh)),
+            )
+        }))
+        .chain(trunks.iter().map(move |t| {
+            (
+                t.name.as_str(),
+                format!("trunks every {}", every(t.refresh)),
             )
         }))
 }
@@ -503,6 +514,7 @@ impl Config {
             }],
             observations: Vec::new(),
             agents: Vec::new(),
+            trunks: Vec::new(),
         }
     }
 
@@ -548,6 +560,7 @@ impl Config {
             });
         }
         config.agents.push(AgentSetConfig::whole_org("agents_now"));
+        config.trunks.push(TrunkSetConfig::every_trunk("trunks"));
         config
     }
 
@@ -592,6 +605,7 @@ impl Config {
                 .map(|o| OutSet::Queues(o.written()))
                 .chain(self.agents.iter().map(|a| OutSet::Agents(a.written())))
                 .collect(),
+            trunks: self.trunks.iter().map(TrunkSetConfig::written).collect(),
         };
         serde_yaml_ng::to_string(&out)
     }
@@ -604,13 +618,15 @@ impl Config {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with a `queries` list (and optionally `observations`) at the top level"
+    expecting = "a mapping with a `queries` list (and optionally `observations`, `trunks`) at the top level"
 )]
 struct RawConfig {
     #[serde(default)]
     queries: Option<Vec<RawQuery>>,
     #[serde(default)]
     observations: Option<Vec<RawObservation>>,
+    #[serde(default)]
+    trunks: Option<Vec<trunks::RawTrunkSet>>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +667,8 @@ struct OutConfig<'a> {
     queries: Vec<OutQuery<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     observations: Vec<OutSet<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trunks: Vec<trunks::OutTrunkSet<'a>>,
 }
 
 /// An entry of `observations:` for writing back, of either kind.

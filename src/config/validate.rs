@@ -10,7 +10,8 @@ use super::diagnostics::{closest_zone, query_label};
 use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, check_clause};
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
-    MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
+    MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, TrunkSetConfig,
+    is_valid_name, names,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::names::DIMENSIONS as NAMED_DIMENSIONS;
@@ -50,8 +51,9 @@ impl RawConfig {
             message,
         };
         let raw_observations = self.observations.unwrap_or_default();
+        let raw_trunks = self.trunks.unwrap_or_default();
         let raw_queries = match self.queries {
-            None if !raw_observations.is_empty() => Some(Vec::new()),
+            None if !raw_observations.is_empty() || !raw_trunks.is_empty() => Some(Vec::new()),
             queries => queries,
         };
         let Some(raw_queries) = raw_queries else {
@@ -63,7 +65,7 @@ impl RawConfig {
                     .into(),
             ));
         };
-        if raw_queries.is_empty() && raw_observations.is_empty() {
+        if raw_queries.is_empty() && raw_observations.is_empty() && raw_trunks.is_empty() {
             return Err(invalid(
                 None,
                 "queries",
@@ -101,27 +103,18 @@ impl RawConfig {
                 Some(name) if is_valid_name(name) => format!("observation {name:?}"),
                 _ => format!("observations[{index}]"),
             };
-            if let Some(name) = raw.name.as_deref() {
-                let taken = seen
-                    .get(name)
-                    .map(|first| format!("queries[{first}]"))
-                    .or_else(|| {
-                        set_names
-                            .iter()
-                            .position(|n| n.as_deref() == Some(name))
-                            .map(|first| format!("observations[{first}]"))
-                    });
-                if let Some(first) = taken {
-                    return Err(invalid(
-                        Some(format!("observations[{index}]")),
-                        "name",
-                        format!(
-                            "{name:?} is already the name of {first}; names must be unique \
-                             across queries and observations because they become the \
-                             `query` label"
-                        ),
-                    ));
-                }
+            if let Some(name) = raw.name.as_deref()
+                && let Some(first) = first_use(name, &seen, &set_names, &[])
+            {
+                return Err(invalid(
+                    Some(format!("observations[{index}]")),
+                    "name",
+                    format!(
+                        "{name:?} is already the name of {first}; names must be unique \
+                         across queries and observations because they become the \
+                         `query` label"
+                    ),
+                ));
             }
             set_names.push(raw.name.clone());
             match raw
@@ -132,12 +125,62 @@ impl RawConfig {
                 ObservationSet::Agents(set) => agents.push(set),
             }
         }
+        // Trunk sets: names unique across every kind, as the `query` label.
+        let mut trunks = Vec::with_capacity(raw_trunks.len());
+        for (index, raw) in raw_trunks.into_iter().enumerate() {
+            let label = match raw.name.as_deref() {
+                Some(name) if is_valid_name(name) => format!("trunk set {name:?}"),
+                _ => format!("trunks[{index}]"),
+            };
+            if let Some(name) = raw.name.as_deref()
+                && let Some(first) = first_use(name, &seen, &set_names, &trunks)
+            {
+                return Err(invalid(
+                    Some(format!("trunks[{index}]")),
+                    "name",
+                    format!(
+                        "{name:?} is already the name of {first}; names must be unique \
+                         across queries, observations and trunks because they become \
+                         the `query` label"
+                    ),
+                ));
+            }
+            trunks.push(
+                raw.validate()
+                    .map_err(|e| invalid(Some(label), &e.field, e.message))?,
+            );
+        }
         Ok(Config {
             queries,
             observations,
             agents,
+            trunks,
         })
     }
+}
+
+/// Where `name` is already used: `queries[i]` (`queries`: name to index),
+/// `observations[i]` (`sets`: the names by index) or `trunks[i]`.
+fn first_use(
+    name: &str,
+    queries: &HashMap<String, usize>,
+    sets: &[Option<String>],
+    trunks: &[TrunkSetConfig],
+) -> Option<String> {
+    queries
+        .get(name)
+        .map(|first| format!("queries[{first}]"))
+        .or_else(|| {
+            sets.iter()
+                .position(|n| n.as_deref() == Some(name))
+                .map(|first| format!("observations[{first}]"))
+        })
+        .or_else(|| {
+            trunks
+                .iter()
+                .position(|t| t.name == name)
+                .map(|first| format!("trunks[{first}]"))
+        })
 }
 
 impl RawQuery {

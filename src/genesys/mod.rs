@@ -18,6 +18,7 @@ pub mod observations;
 pub mod permissions;
 pub mod region;
 pub mod sources;
+pub mod trunks;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

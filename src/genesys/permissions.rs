@@ -16,6 +16,7 @@ use super::OBSERVATIONS_PATH;
 use super::names::DIMENSIONS;
 use super::region::TOKEN_PATH;
 use super::sources::SOURCES;
+use super::trunks::{TRUNK_METRICS_PATH, TRUNKS_PATH};
 
 /// Every source's aggregates path, in the order of [`SOURCES`], made once so that the
 /// table's paths can be `'static` like the other calls'.
@@ -57,6 +58,14 @@ pub fn api_calls() -> Vec<ApiCall> {
         path: AGENT_COUNTS_PATH,
         permission: Some("analytics:agentState:view"),
     });
+    // Trunk sets: SDK TelephonyProvidersEdgeApi `get_telephony_providers_edges_trunks`
+    // and `get_telephony_providers_edges_trunks_metrics` both require
+    // `telephony:plugin:all`.
+    calls.extend([TRUNKS_PATH, TRUNK_METRICS_PATH].map(|path| ApiCall {
+        method: "GET",
+        path,
+        permission: Some("telephony:plugin:all"),
+    }));
     // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
     calls.extend(
         SOURCES

@@ -36,7 +36,7 @@ impl Planner {
         budget: u32,
         telemetry: &Telemetry,
     ) -> Result<Planner, OverBudget> {
-        let plan = plan::make(config, None, names_refresh, budget)?;
+        let plan = plan::make(config, None, None, names_refresh, budget)?;
         adopt(&plan, telemetry);
         Ok(Planner {
             state: Mutex::new(State {
@@ -79,19 +79,55 @@ impl Planner {
             .iter()
             .any(|o| o.name == name && o.queues == QueueSelection::All);
         if new_count && covers_the_org {
-            match plan::make(&state.config, Some(queues), self.names_refresh, self.budget) {
-                Ok(plan) => {
-                    adopt(&plan, telemetry);
-                    state.plan = plan;
-                }
-                // Queries did fit at start-up and do not depend on the queue count; only
-                // the names pages grew. Keep the last plan and say so.
-                Err(err) => {
-                    tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
-                }
-            }
+            let trunks = state.plan.trunks;
+            self.remake(&mut state, Some(queues), trunks, telemetry);
         }
         state.plan.effective_refresh(name)
+    }
+
+    /// The effective refresh of the trunk set `name`, after making the plan again if
+    /// `trunks`, the trunks its last refresh listed, is a new count (0, before the
+    /// first refresh, keeps the plan as it is). Every trunk set lists every trunk the
+    /// client can see, so any set's count is the org's.
+    pub fn refresh_for_trunks(
+        &self,
+        name: &str,
+        trunks: usize,
+        telemetry: &Telemetry,
+    ) -> Option<Duration> {
+        let mut state = self.state();
+        if trunks > 0 && state.plan.trunks != Some(trunks) {
+            let queues = state.plan.queues;
+            self.remake(&mut state, queues, Some(trunks), telemetry);
+        }
+        state.plan.effective_refresh(name)
+    }
+
+    /// Makes and adopts the plan for new org counts. Queries did fit at start-up and do
+    /// not depend on the counts; only the names pages grew: when no plan fits, the last
+    /// one is kept, and the log says so.
+    fn remake(
+        &self,
+        state: &mut State,
+        queues: Option<usize>,
+        trunks: Option<usize>,
+        telemetry: &Telemetry,
+    ) {
+        match plan::make(
+            &state.config,
+            queues,
+            trunks,
+            self.names_refresh,
+            self.budget,
+        ) {
+            Ok(plan) => {
+                adopt(&plan, telemetry);
+                state.plan = plan;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, queues, trunks, "no request plan fits the budget with this many queues and trunks; keeping the last plan")
+            }
+        }
     }
 
     /// Makes the plan again for a reloaded config, queries and observation sets alike,
@@ -100,7 +136,13 @@ impl Planner {
     /// whole.
     pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
         let mut state = self.state();
-        let plan = plan::make(config, state.plan.queues, self.names_refresh, self.budget)?;
+        let plan = plan::make(
+            config,
+            state.plan.queues,
+            state.plan.trunks,
+            self.names_refresh,
+            self.budget,
+        )?;
         adopt(&plan, telemetry);
         *state = State {
             config: config.clone(),

@@ -27,6 +27,7 @@ mod ratelimit;
 mod respond;
 mod routes;
 mod sources;
+mod trunks;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::world::World;
+use crate::world::trunks::Trunks;
 use auth::{TokenStore, lock};
 use directory::Directory;
 use faults::Faults;
@@ -92,6 +94,9 @@ pub struct SimulatorConfig {
     /// but documents 100 for its sibling, so the default is 100 (see
     /// [`DEFAULT_MAX_PREDICATES`]).
     pub max_predicates: Option<usize>,
+    /// Number of trunks (4 by default, on two Edges; the second drops for a few minutes
+    /// every hour).
+    pub trunk_count: usize,
 }
 
 /// The simulator's default cap on predicates in one aggregates filter.
@@ -112,6 +117,7 @@ impl Default for SimulatorConfig {
             queue_page_limit: PageSizeLimit::default(),
             listing_page_limit: PageSizeLimit::default(),
             max_predicates: Some(DEFAULT_MAX_PREDICATES),
+            trunk_count: 4,
         }
     }
 }
@@ -131,6 +137,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("queue_page_limit", &self.queue_page_limit)
             .field("listing_page_limit", &self.listing_page_limit)
             .field("max_predicates", &self.max_predicates)
+            .field("trunk_count", &self.trunk_count)
             .finish()
     }
 }
@@ -185,6 +192,7 @@ struct Shared {
     world: World,
     queues: Vec<Queue>,
     directory: Directory,
+    trunks: Trunks,
     tokens: TokenStore,
     limiter: RateLimiter,
     faults: Faults,
@@ -241,6 +249,7 @@ impl Simulator {
         let shared = Arc::new(Shared {
             queues: queues::build(world.queue_ids(), &directory),
             directory,
+            trunks: Trunks::new(config.seed, config.trunk_count),
             world,
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),

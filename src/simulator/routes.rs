@@ -17,7 +17,7 @@ use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
     RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults,
-    observations, queues, sources,
+    observations, queues, sources, trunks,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -38,6 +38,8 @@ enum Route {
     AgentCounts,
     Details,
     Queues,
+    Trunks,
+    TrunkMetrics,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
 }
@@ -49,6 +51,8 @@ fn route(path: &str) -> Option<(Route, Method)> {
         AGENT_COUNTS_PATH => Some((Route::AgentCounts, Method::POST)),
         DETAILS_PATH => Some((Route::Details, Method::POST)),
         QUEUES_PATH => Some((Route::Queues, Method::GET)),
+        trunks::TRUNKS_PATH => Some((Route::Trunks, Method::GET)),
+        trunks::TRUNK_METRICS_PATH => Some((Route::TrunkMetrics, Method::GET)),
         _ => {
             let segment = path
                 .strip_prefix("/api/v2/analytics/")?
@@ -220,6 +224,9 @@ async fn dispatch(
             },
             None,
         ),
+        Route::Trunks | Route::TrunkMetrics => {
+            (trunk_answer(shared, &request, route, context_id), None)
+        }
         Route::Listing => (
             match shared.directory.page(
                 path,
@@ -368,6 +375,32 @@ async fn aggregates(
     let worker = Arc::clone(shared);
     let work = move || sources::run(&worker.world, &query, now_ms);
     (computed(work, "aggregate", context_id).await, sent)
+}
+
+/// The trunk listing or the trunk metrics, at the simulator's clock.
+fn trunk_answer(
+    shared: &Shared,
+    request: &Request<Incoming>,
+    route: Route,
+    context_id: &str,
+) -> Response<Body> {
+    let now_ms = shared.faults.now().timestamp_millis();
+    let query = request.uri().query();
+    let answer = if route == Route::Trunks {
+        trunks::page(
+            &shared.trunks,
+            &shared.world,
+            query,
+            shared.config.listing_page_limit,
+            now_ms,
+        )
+    } else {
+        trunks::metrics(&shared.trunks, &shared.world, query, now_ms)
+    };
+    match answer {
+        Ok(body) => respond::json_response(StatusCode::OK, &body),
+        Err(message) => bad_request(&message, context_id),
+    }
 }
 
 /// `POST /api/v2/analytics/queues/observations/query`.

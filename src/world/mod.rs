@@ -30,6 +30,7 @@ mod random;
 #[cfg(test)]
 mod tests;
 pub(crate) mod voice;
+pub(crate) mod trunks;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;

@@ -326,6 +326,27 @@ pub fn simulate_subcommand(args: &[&str]) -> (Child, String) {
     (child, format!("http://{address}"))
 }
 
+/// `--config.check` of `yaml` (written as `dir/config.yaml`) with `args`, without
+/// credentials: the exit status and everything printed.
+pub fn config_check(dir: &Path, yaml: &str, args: &[&str]) -> (i32, String) {
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let output = std::process::Command::new(binary())
+        .args(["--config.check", "--config.file"])
+        .arg(&path)
+        .args(args)
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_genesys-cloud-exporter"))
 }
@@ -436,6 +457,24 @@ impl Exporter {
     /// Scrapes the telemetry path in the Prometheus text format.
     pub async fn scrape(&self) -> Metrics {
         Metrics::parse(&self.page("/metrics").await)
+    }
+
+    /// Scrapes until `ready` holds for the scrape, and returns it; the deadline only
+    /// stops a broken run from hanging.
+    pub async fn scrape_until(&self, ready: impl Fn(&Metrics) -> bool) -> Metrics {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let metrics = self.scrape().await;
+            if ready(&metrics) {
+                return metrics;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never ready; logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The body of a GET of `path`, such as the landing page `/`.
