@@ -787,7 +787,8 @@ mod tests {
         else {
             panic!("not backfill")
         };
-        assert_eq!(backfill.sample_interval, Duration::from_secs(60));
+        assert_eq!(backfill.sample_interval, None);
+        assert_eq!(backfill.lookback, Duration::from_secs(300));
     }
 
     #[test]

@@ -335,6 +335,132 @@ async fn a_backfill_over_three_days_answers_in_prometheus_with_the_api_values() 
     assert!(compared > 100, "only {compared} values compared");
 }
 
+/// The sample lines of an OpenMetrics text (not its `#` lines).
+fn sample_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|line| !line.starts_with('#'))
+}
+
+/// The Unix time in seconds of a sample line.
+fn timestamp_of(line: &str) -> f64 {
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The UTC day of a sample line's timestamp.
+fn day_of(line: &str) -> chrono::NaiveDate {
+    DateTime::from_timestamp(timestamp_of(line).floor() as i64, 0)
+        .unwrap()
+        .date_naive()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_by_day_writes_each_day_whole_and_answers_every_instant() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::minutes(30));
+    let from = to - TimeDelta::days(2);
+    let days = dir.path().join("days");
+    std::fs::create_dir(&days).unwrap();
+    let whole = dir.path().join("whole.om");
+    let (from_text, to_text) = (rfc3339(from), rfc3339(to));
+    let range = ["backfill", "--from", &from_text, "--to", &to_text];
+    // The default sample interval, once by day and once in one file.
+    for output in [
+        ["--output-dir", &*days.to_string_lossy()],
+        ["--output", &*whole.to_string_lossy()],
+    ] {
+        let (status, logs) = run(
+            &sim,
+            dir.path(),
+            HALF_HOURLY,
+            &[&range[..], &output].concat(),
+        );
+        assert!(status.success(), "{logs}");
+    }
+    let whole_text = std::fs::read_to_string(&whole).unwrap();
+
+    // A file for every UTC day the samples fall on, and nothing else.
+    let expected_days: std::collections::BTreeSet<chrono::NaiveDate> =
+        sample_lines(&whole_text).map(day_of).collect();
+    assert!(expected_days.len() >= 3, "{expected_days:?}");
+    let mut files: Vec<String> = std::fs::read_dir(&days)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let expected_files: Vec<String> = expected_days.iter().map(|d| format!("{d}.om")).collect();
+    assert_eq!(files, expected_files);
+    // Each whole: its day's samples, every one of them, and one `# EOF` at the end.
+    let mut by_day = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(days.join(file)).unwrap();
+        assert!(text.ends_with("# EOF\n"), "{file} is not complete");
+        assert_eq!(text.matches("# EOF").count(), 1, "{file}");
+        for line in sample_lines(&text) {
+            assert_eq!(format!("{}.om", day_of(line)), *file, "{line}");
+            by_day.push(line.to_string());
+        }
+    }
+    let mut in_one: Vec<String> = sample_lines(&whole_text).map(str::to_string).collect();
+    by_day.sort();
+    in_one.sort();
+    assert!(
+        by_day == in_one,
+        "{} samples in the day files, {} in one file",
+        by_day.len(),
+        in_one.len()
+    );
+
+    // Loaded one by one, they answer at every instant from the first bucket's arrival
+    // to the last sample: no two samples are farther apart than the lookback.
+    let paths: Vec<std::path::PathBuf> = files.iter().map(|f| days.join(f)).collect();
+    let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    let prometheus = Prometheus::on_backfills(dir.path(), &refs);
+    let query = "count(genesys_conversation_interval_start_timestamp_seconds)";
+    let first = (from + TimeDelta::minutes(30) + TimeDelta::seconds(90)).timestamp();
+    let last = in_one.iter().map(|l| timestamp_of(l)).fold(0.0, f64::max) as i64;
+    prometheus
+        .wait_for_at(query, first as f64, Duration::from_secs(60))
+        .await;
+    let step = 10;
+    let mut start = first;
+    while start <= last {
+        let end = (start + 86_400).min(last);
+        let data = prometheus
+            .api(
+                "query_range",
+                &[
+                    ("query", query.to_string()),
+                    ("start", start.to_string()),
+                    ("end", end.to_string()),
+                    ("step", step.to_string()),
+                ],
+            )
+            .await
+            .unwrap();
+        let answered: std::collections::BTreeSet<i64> = data["result"][0]["values"]
+            .as_array()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter(|v| v[1] == "1")
+                    .map(|v| v[0].as_f64().unwrap() as i64)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unanswered: Vec<i64> = (start..=end)
+            .step_by(step)
+            .filter(|t| !answered.contains(t))
+            .collect();
+        assert!(
+            unanswered.is_empty(),
+            "{} instants without one sample, the first at {:?}",
+            unanswered.len(),
+            DateTime::from_timestamp(unanswered[0], 0)
+        );
+        start = end + step as i64;
+    }
+}
+
 /// Statuses of the aggregates requests the simulator answered, in order.
 fn aggregates_statuses(sim: &Simulator) -> Vec<u16> {
     sim.requests()
@@ -512,7 +638,8 @@ fn bad_input_exits_2_naming_the_flag() {
         .join("missing/out.om")
         .to_string_lossy()
         .into_owned();
-    let cases: [(&[&str], &str); 9] = [
+    let missing_dir = dir.path().join("missing").to_string_lossy().into_owned();
+    let cases: [(&[&str], &str); 12] = [
         (&["report", "--from", "-1h", "--to", "-3h"], "--from"),
         (&["report", "--from", "2999-01-01"], "--from"),
         (&["report", "--from", "whenever"], "--from"),
@@ -546,6 +673,34 @@ fn bad_input_exits_2_naming_the_flag() {
         (
             &["backfill", "--from", "-1d", "--output", &missing],
             "--output",
+        ),
+        (
+            &["backfill", "--from", "-1d", "--output-dir", &missing_dir],
+            "--output-dir",
+        ),
+        (
+            &[
+                "backfill",
+                "--from",
+                "-1d",
+                "--output",
+                &output,
+                "--output-dir",
+                &missing_dir,
+            ],
+            "--output-dir",
+        ),
+        (
+            &[
+                "backfill",
+                "--from",
+                "-1d",
+                "--lookback",
+                "20s",
+                "--output",
+                &output,
+            ],
+            "--lookback",
         ),
     ];
     for (args, flag) in cases {

@@ -1,7 +1,9 @@
 //! The one fetch loop of `report` and `backfill`: a query's range, request by request,
 //! through the same client as the live exporter (budget, token, retries, size limit)
 //! and the same filter split, each bucket mapped by [`crate::mapping`] exactly as a
-//! live poll would map it, and handed to a writer in time order.
+//! live poll would map it, and handed to a writer in time order. A fetch can stop at
+//! an instant and go on, so that several queries are walked side by side a day at a
+//! time when the writer closes a file per day.
 //!
 //! A response is held whole while its buckets are written, so its size bounds the
 //! memory: after each request the next one is sized so that it holds about
@@ -41,6 +43,12 @@ pub trait BucketSink {
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()>;
+
+    /// No bucket that starts before `instant` is left to come, from any query: output
+    /// that only holds times before it is complete.
+    fn complete_before(&mut self, _instant: DateTime<Utc>) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Why a range could not be fetched and written.
@@ -57,67 +65,105 @@ pub enum FetchError {
     Write(#[from] std::io::Error),
 }
 
-/// Fetches every bucket of `range` for `query` and hands each, mapped, to `sink`.
-pub async fn fetch_range(
-    client: &GenesysClient,
-    query: &QueryConfig,
-    range: &Range,
-    names: &NameDirectory,
-    sink: &mut dyn BucketSink,
-    progress: &Progress,
-) -> Result<(), FetchError> {
-    let mut memory = GroupMemory::default();
-    let mut skipped = 0u64;
-    let mut limit = 1;
-    let mut start = range.first();
-    loop {
-        let buckets = range.request_at(start, limit);
-        let Some(last) = buckets.last() else {
-            break;
-        };
-        start = last.end;
-        let interval = Interval {
-            start: buckets[0].start,
-            end: buckets[buckets.len() - 1].end,
-        };
-        let mut split = BucketSplit::new(&buckets);
-        for request in query.requests(&interval) {
-            let delivered = client
-                .query_aggregates(query.source, &request)
-                .await
-                .map_err(|source| FetchError::Api {
-                    query: query.name.clone(),
-                    interval,
-                    source,
-                })?;
-            progress.request();
-            split.add(delivered.value);
+/// The fetch of one query's range, walked request by request; it can stop at any
+/// instant and go on later ([`QueryFetch::fetch_before`]), keeping what a live poller
+/// keeps between polls (the groups seen, for zero-fill) and the request size, so that
+/// several queries can be walked side by side, a day at a time.
+pub struct QueryFetch<'a> {
+    query: &'a QueryConfig,
+    range: &'a Range,
+    memory: GroupMemory,
+    /// Buckets the next request may cover.
+    limit: usize,
+    /// The start of the next bucket to fetch.
+    next: DateTime<Utc>,
+    skipped: u64,
+}
+
+impl<'a> QueryFetch<'a> {
+    /// A fetch of `range` for `query`, nothing fetched yet.
+    pub fn new(query: &'a QueryConfig, range: &'a Range) -> QueryFetch<'a> {
+        QueryFetch {
+            query,
+            range,
+            memory: GroupMemory::default(),
+            limit: 1,
+            next: range.first(),
+            skipped: 0,
         }
-        skipped += split.skipped;
-        let densest = split.densest();
-        if query.group_by.iter().any(|d| d == "userId") {
-            // Users are named on demand, as in live polls.
-            let ids = split
-                .responses
-                .iter()
-                .flat_map(|response| &response.results)
-                .filter_map(|result| result.group.get("userId"))
-                .map(|value| value.0.as_str());
-            names.look_up_users(client, ids).await;
-        }
-        let current = names.current();
-        for (bucket, response) in buckets.iter().zip(split.responses) {
-            let mapped = map_response(query, bucket, &response, &current, &mut memory);
-            skipped += mapped.warnings;
-            sink.bucket(query, bucket, &mapped.series)?;
-        }
-        progress.buckets(buckets.len());
-        limit = next_limit(buckets.len(), densest);
     }
-    if skipped > 0 {
-        tracing::warn!(query = %query.name, skipped, "parts of the responses were skipped (unreadable stats, buckets outside the request, repeated entries)");
+
+    /// Fetches the buckets that start before `until` and hands each, mapped, to `sink`.
+    pub async fn fetch_before(
+        &mut self,
+        client: &GenesysClient,
+        names: &NameDirectory,
+        until: DateTime<Utc>,
+        sink: &mut dyn BucketSink,
+        progress: &Progress,
+    ) -> Result<(), FetchError> {
+        let query = self.query;
+        loop {
+            let mut buckets = self.range.request_at(self.next, self.limit);
+            let whole = buckets.len();
+            buckets.retain(|bucket| bucket.start < until);
+            let Some(last) = buckets.last() else {
+                break;
+            };
+            self.next = last.end;
+            let interval = Interval {
+                start: buckets[0].start,
+                end: last.end,
+            };
+            let mut split = BucketSplit::new(&buckets);
+            for request in query.requests(&interval) {
+                let delivered = client
+                    .query_aggregates(query.source, &request)
+                    .await
+                    .map_err(|source| FetchError::Api {
+                        query: query.name.clone(),
+                        interval,
+                        source,
+                    })?;
+                progress.request();
+                split.add(delivered.value);
+            }
+            self.skipped += split.skipped;
+            let densest = split.densest();
+            if query.group_by.iter().any(|d| d == "userId") {
+                // Users are named on demand, as in live polls.
+                let ids = split
+                    .responses
+                    .iter()
+                    .flat_map(|response| &response.results)
+                    .filter_map(|result| result.group.get("userId"))
+                    .map(|value| value.0.as_str());
+                names.look_up_users(client, ids).await;
+            }
+            let current = names.current();
+            for (bucket, response) in buckets.iter().zip(split.responses) {
+                let mapped = map_response(query, bucket, &response, &current, &mut self.memory);
+                self.skipped += mapped.warnings;
+                sink.bucket(query, bucket, &mapped.series)?;
+            }
+            progress.buckets(buckets.len());
+            // A request cut short at `until` says nothing of how large the next may be.
+            self.limit = next_limit(whole, densest);
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Whether every bucket of the range has been fetched.
+    pub fn done(&self) -> bool {
+        self.range.request_at(self.next, 1).is_empty()
+    }
+
+    /// Says, once the range is done, what parts of the answers were skipped.
+    pub fn finish(self) {
+        if self.skipped > 0 {
+            tracing::warn!(query = %self.query.name, skipped = self.skipped, "parts of the responses were skipped (unreadable stats, buckets outside the request, repeated entries)");
+        }
+    }
 }
 
 /// The buckets of the next request, given that the last covered `previous` buckets and

@@ -27,15 +27,24 @@ use crate::genesys::GenesysClient;
 use crate::genesys::names::NameDirectory;
 
 use columns::{Columns, Selection};
-use fetch::{BucketSink, FetchError, fetch_range};
-use openmetrics::OpenMetricsWriter;
-use output::AtomicFile;
+use fetch::{BucketSink, FetchError, QueryFetch};
+use openmetrics::{Finished, OpenMetricsWriter};
+use output::{AtomicFile, DayFiles};
 use progress::Progress;
 use range::{Range, RangeError, parse_time};
 use report::{Format, ReportWriter};
 
 /// Shortest `--sample-interval`: finer than any sensible scrape interval.
 pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// How far under `--lookback` the default `--sample-interval` stays. At exactly the
+/// lookback a sample leaves Prometheus' window (open at its far end since Prometheus 3)
+/// the instant the next is due, so a timestamp read a millisecond early (promtool
+/// truncates float seconds to milliseconds) leaves an instant unanswered. Whole seconds
+/// keep every timestamp whole, and at 15 s the default (4m45s) still gives a half-hour
+/// bucket the 7 samples any spacing from 4m18s to just under 5m gives it. See
+/// docs/history.md.
+pub const LOOKBACK_MARGIN: Duration = Duration::from_secs(15);
 
 /// Default `--max-buckets`: more than a year of half-hours (17,520) or a quarter of
 /// 5-minute buckets (25,920), and at most a few hours of requests even for an org whose
@@ -86,11 +95,22 @@ pub struct BackfillArgs {
     #[command(flatten)]
     pub range: RangeArgs,
     /// OpenMetrics file to write, for `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR`.
-    #[arg(long = "output", value_name = "FILE.om", required = true)]
-    pub output: PathBuf,
-    /// Time between two samples of a series (15s up to the query's granularity); the file grows in proportion to 1 / interval.
-    #[arg(long = "sample-interval", default_value = "1m", value_parser = parse_sample_interval)]
-    pub sample_interval: Duration,
+    #[arg(
+        long = "output",
+        value_name = "FILE.om",
+        required_unless_present = "output_dir",
+        conflicts_with = "output_dir"
+    )]
+    pub output: Option<PathBuf>,
+    /// Directory to write one OpenMetrics file per UTC day into (YYYY-MM-DD.om), each renamed into place as soon as its day is complete, for promtool to take as they come.
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Prometheus' lookback (its --query.lookback-delta): how long after a sample an instant query still answers with it. Sets the default --sample-interval.
+    #[arg(long = "lookback", default_value = "5m", value_parser = parse_lookback)]
+    pub lookback: Duration,
+    /// Time between two samples of a series (15s up to the query's granularity); by default --lookback less 15s (4m45s), the sparsest spacing that answers every instant. The file grows in proportion to 1 / interval.
+    #[arg(long = "sample-interval", value_parser = parse_sample_interval)]
+    pub sample_interval: Option<Duration>,
     /// The `job` label of every series: the job name Prometheus scrapes the exporter as.
     #[arg(long = "label.job", default_value = "genesys-cloud-exporter")]
     pub job: String,
@@ -105,6 +125,51 @@ fn parse_sample_interval(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is under the minimum of 15s"));
     }
     Ok(duration)
+}
+
+fn parse_lookback(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|err| err.to_string())?;
+    if duration < MIN_SAMPLE_INTERVAL + LOOKBACK_MARGIN {
+        return Err(format!(
+            "{text:?} is under the minimum of 30s (the shortest sample interval, 15s, plus the 15s margin)"
+        ));
+    }
+    Ok(duration)
+}
+
+/// The sample interval of a backfill: `--sample-interval` as given (with a warning when
+/// it is not under the lookback: instants that far from every sample answer nothing),
+/// or by default [`LOOKBACK_MARGIN`] under the lookback, and never over the finest
+/// granularity of the queries.
+fn sample_interval(args: &BackfillArgs, planned: &[Planned<'_>]) -> Result<Duration, HistoryError> {
+    for Planned { query, .. } in planned {
+        if let Some(interval) = args.sample_interval
+            && interval > query.granularity.nominal_length()
+        {
+            return Err(HistoryError::BadInput(format!(
+                "--sample-interval {} is over the granularity {} of query {}",
+                humantime::format_duration(interval),
+                query.granularity,
+                query.name
+            )));
+        }
+    }
+    let Some(interval) = args.sample_interval else {
+        let finest = planned
+            .iter()
+            .map(|p| p.query.granularity.nominal_length())
+            .min()
+            .unwrap_or(Duration::MAX);
+        return Ok(args.lookback.saturating_sub(LOOKBACK_MARGIN).min(finest));
+    };
+    if interval >= args.lookback {
+        tracing::warn!(
+            sample_interval = %humantime::format_duration(interval),
+            lookback = %humantime::format_duration(args.lookback),
+            "--sample-interval is not under --lookback: some instants between two samples will answer nothing"
+        );
+    }
+    Ok(interval)
 }
 
 /// Why a run stopped: bad input (exit status 2) or a failure to fetch or write (1).
@@ -297,27 +362,69 @@ async fn names(
     Ok(names)
 }
 
-/// Runs the fetch loop of every planned query into `sink`.
+/// Runs the fetch loop of every planned query into `sink`: each query's whole range in
+/// turn, or with `by_day`, every query's buckets of one UTC day before the next day's,
+/// telling the sink as each day is complete.
 async fn fetch_all(
     client: &GenesysClient,
     planned: &[Planned<'_>],
     sink: &mut dyn BucketSink,
+    by_day: bool,
 ) -> Result<u64, HistoryError> {
     let names = names(client, planned).await?;
     let total: usize = planned.iter().map(|p| p.range.bucket_count()).sum();
     let progress = Progress::new(total as u64);
-    for Planned { query, range } in planned {
-        fetch_range(client, query, range, &names, sink, &progress)
-            .await
-            .map_err(|err| match err {
-                FetchError::Api { .. } => {
-                    HistoryError::Runtime(format!("{err}; nothing was written to the output"))
-                }
-                FetchError::Write(err) => write_error("cannot write the output", err),
-            })?;
+    let failed = |err: FetchError| match err {
+        FetchError::Api { .. } => HistoryError::Runtime(format!("{err}; {}", sink_note(by_day))),
+        FetchError::Write(err) => write_error("cannot write the output", err),
+    };
+    let mut fetches: Vec<QueryFetch<'_>> = planned
+        .iter()
+        .map(|p| QueryFetch::new(p.query, &p.range))
+        .collect();
+    if by_day {
+        let first = planned.iter().map(|p| p.range.first()).min();
+        let mut until = first.map_or(DateTime::<Utc>::MAX_UTC, next_utc_midnight);
+        while fetches.iter().any(|fetch| !fetch.done()) {
+            for fetch in &mut fetches {
+                fetch
+                    .fetch_before(client, &names, until, sink, &progress)
+                    .await
+                    .map_err(failed)?;
+            }
+            sink.complete_before(until)
+                .map_err(|err| write_error("cannot write the output", err))?;
+            until += TimeDelta::days(1);
+        }
+    } else {
+        for fetch in &mut fetches {
+            fetch
+                .fetch_before(client, &names, DateTime::<Utc>::MAX_UTC, sink, &progress)
+                .await
+                .map_err(failed)?;
+        }
     }
+    fetches.into_iter().for_each(QueryFetch::finish);
     progress.finish();
     Ok(progress.requests())
+}
+
+/// What a failed run leaves behind, for its error message.
+fn sink_note(by_day: bool) -> &'static str {
+    if by_day {
+        "the days written before it are complete in --output-dir, the others were not written"
+    } else {
+        "nothing was written to the output"
+    }
+}
+
+/// The first UTC midnight after `instant`.
+fn next_utc_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
+    let day = instant
+        .date_naive()
+        .succ_opt()
+        .unwrap_or(chrono::NaiveDate::MAX);
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// `report`: the rows of the range, to `--output` or standard output.
@@ -345,7 +452,7 @@ pub async fn report(
             let file =
                 AtomicFile::create(path).map_err(|e| HistoryError::BadInput(e.to_string()))?;
             let mut writer = ReportWriter::new(file, format, columns, selection);
-            let requests = fetch_all(client, &planned, &mut writer).await?;
+            let requests = fetch_all(client, &planned, &mut writer, false).await?;
             let rows = writer.rows();
             writer
                 .finish()
@@ -359,7 +466,7 @@ pub async fn report(
             let mut writer =
                 ReportWriter::new(std::io::BufWriter::new(stdout), format, columns, selection);
             let written = async {
-                let requests = fetch_all(client, &planned, &mut writer).await?;
+                let requests = fetch_all(client, &planned, &mut writer, false).await?;
                 let rows = writer.rows();
                 writer
                     .finish()
@@ -381,7 +488,8 @@ pub async fn report(
     Ok(())
 }
 
-/// `backfill`: the range as timestamped OpenMetrics in `--output`.
+/// `backfill`: the range as timestamped OpenMetrics in `--output`, or in one file per
+/// UTC day in `--output-dir`.
 pub async fn backfill(
     client: &GenesysClient,
     config: &Config,
@@ -390,31 +498,43 @@ pub async fn backfill(
 ) -> Result<(), HistoryError> {
     let now = client.api_now();
     let planned = plan(config, &args.range, now, requests_per_minute)?;
-    for Planned { query, .. } in &planned {
-        if args.sample_interval > query.granularity.nominal_length() {
-            return Err(HistoryError::BadInput(format!(
-                "--sample-interval {} is over the granularity {} of query {}",
-                humantime::format_duration(args.sample_interval),
-                query.granularity,
-                query.name
-            )));
-        }
-    }
-    let file =
-        AtomicFile::create(&args.output).map_err(|e| HistoryError::BadInput(e.to_string()))?;
-    let step = TimeDelta::from_std(args.sample_interval)
+    let interval = sample_interval(args, &planned)?;
+    let step = TimeDelta::from_std(interval)
         .map_err(|err| HistoryError::BadInput(format!("--sample-interval: {err}")))?;
-    let mut writer = OpenMetricsWriter::new(file, step, now, &args.job, &args.instance);
-    let requests = fetch_all(client, &planned, &mut writer).await?;
-    let samples = writer.samples();
-    let write_error = |err: std::io::Error| {
-        HistoryError::Runtime(format!("cannot write {}: {err}", args.output.display()))
+    tracing::info!(
+        sample_interval_seconds = interval.as_secs_f64(),
+        lookback_seconds = args.lookback.as_secs_f64(),
+        "sampling"
+    );
+    let bad = |e: output::OutputError| HistoryError::BadInput(e.to_string());
+    let (mut writer, shown) = match (&args.output, &args.output_dir) {
+        (_, Some(dir)) => {
+            let days = DayFiles::create(dir).map_err(bad)?;
+            let writer = OpenMetricsWriter::by_day(days, step, now, &args.job, &args.instance);
+            (writer, dir.display().to_string())
+        }
+        (Some(path), None) => {
+            let file = AtomicFile::create(path).map_err(bad)?;
+            let writer = OpenMetricsWriter::new(file, step, now, &args.job, &args.instance);
+            (writer, path.display().to_string())
+        }
+        (None, None) => {
+            return Err(HistoryError::BadInput(
+                "backfill needs --output FILE.om or --output-dir DIR".into(),
+            ));
+        }
     };
-    writer
-        .finish()
-        .map_err(write_error)?
-        .commit()
-        .map_err(write_error)?;
-    tracing::info!(file = %args.output.display(), samples, requests, "backfill written; load it with promtool tsdb create-blocks-from openmetrics");
+    let requests = fetch_all(client, &planned, &mut writer, args.output_dir.is_some()).await?;
+    let samples = writer.samples();
+    let write_error =
+        |err: std::io::Error| HistoryError::Runtime(format!("cannot write {shown}: {err}"));
+    let files = match writer.finish().map_err(write_error)? {
+        Finished::One(file) => {
+            file.commit().map_err(write_error)?;
+            1
+        }
+        Finished::Days(days) => days,
+    };
+    tracing::info!(output = %shown, files, samples, requests, "backfill written; load it with promtool tsdb create-blocks-from openmetrics");
     Ok(())
 }

@@ -13,11 +13,11 @@
 //! of successive buckets follow one another, so one family's lines are not contiguous
 //! as OpenMetrics asks of a scrape; promtool reads them regardless.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
 use crate::exposition::format_value;
@@ -26,16 +26,68 @@ use crate::series::QuerySeries;
 use crate::series::{Labels, push_escaped};
 
 use super::fetch::BucketSink;
+use super::output::{AtomicFile, DayFiles};
+
+/// One OpenMetrics file being written, with the families it has described. Unsized in
+/// its writer so that one file and a day's file are written by the same code.
+struct Part<W: ?Sized> {
+    /// Families whose `# HELP` and `# TYPE` are written.
+    described: HashSet<String>,
+    out: W,
+}
+
+impl<W: Write> Part<W> {
+    fn new(out: W) -> Part<W> {
+        Part {
+            described: HashSet::new(),
+            out,
+        }
+    }
+
+    /// Writes `# EOF` and returns the writer.
+    fn finish(mut self) -> std::io::Result<W> {
+        self.out.write_all(b"# EOF\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write + ?Sized> Part<W> {
+    fn describe(&mut self, name: &str, help: &str) -> std::io::Result<()> {
+        if self.described.insert(name.to_string()) {
+            let mut escaped = String::new();
+            push_escaped(&mut escaped, help, &['\\', '\n', '"']);
+            write!(self.out, "# HELP {name} {escaped}\n# TYPE {name} gauge\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the samples go: one output, or a file per UTC day of their timestamps.
+enum Parts<W> {
+    One(Part<W>),
+    ByDay {
+        files: DayFiles,
+        /// The days with samples whose file is not yet complete.
+        open: BTreeMap<NaiveDate, Part<AtomicFile>>,
+        committed: usize,
+    },
+}
+
+/// What [`OpenMetricsWriter::finish`] leaves: the one output, for the caller to commit,
+/// or how many day files were committed.
+pub enum Finished<W> {
+    One(W),
+    Days(usize),
+}
 
 /// Writes buckets as timestamped OpenMetrics samples.
 pub struct OpenMetricsWriter<W: Write> {
-    out: W,
+    parts: Parts<W>,
     step: TimeDelta,
     now: DateTime<Utc>,
     /// `,job="…",instance="…"}`: appended to each rendered label set in place of its `}`.
     target_labels: String,
-    /// Families whose `# HELP` and `# TYPE` are written.
-    described: HashSet<String>,
     /// Whether this writer writes `genesys_exporter_build_info` (for the first query
     /// only: a second query's range would take its timestamps back in time).
     build_info_query: Option<String>,
@@ -43,18 +95,27 @@ pub struct OpenMetricsWriter<W: Write> {
 }
 
 impl<W: Write> OpenMetricsWriter<W> {
-    /// Samples every `step` up to `now`, labelled `job` and `instance`.
+    /// Samples every `step` up to `now`, labelled `job` and `instance`, into `out`.
     pub fn new(out: W, step: TimeDelta, now: DateTime<Utc>, job: &str, instance: &str) -> Self {
+        Self::with_parts(Parts::One(Part::new(out)), step, now, job, instance)
+    }
+
+    fn with_parts(
+        parts: Parts<W>,
+        step: TimeDelta,
+        now: DateTime<Utc>,
+        job: &str,
+        instance: &str,
+    ) -> Self {
         let target = Labels::new(
             Arc::from(["job".to_string(), "instance".to_string()]),
             vec![job.to_string(), instance.to_string()],
         );
         OpenMetricsWriter {
-            out,
+            parts,
             step,
             now,
             target_labels: format!(",{}", &target.rendered()[1..]),
-            described: HashSet::new(),
             build_info_query: None,
             samples: 0,
         }
@@ -65,21 +126,79 @@ impl<W: Write> OpenMetricsWriter<W> {
         self.samples
     }
 
-    /// Writes `# EOF` and returns the writer.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.write_all(b"# EOF\n")?;
-        self.out.flush()?;
-        Ok(self.out)
-    }
-
-    fn describe(&mut self, name: &str, help: &str) -> std::io::Result<()> {
-        if self.described.insert(name.to_string()) {
-            let mut escaped = String::new();
-            push_escaped(&mut escaped, help, &['\\', '\n', '"']);
-            write!(self.out, "# HELP {name} {escaped}\n# TYPE {name} gauge\n")?;
+    /// Ends the output: `# EOF` written, and the day files all committed.
+    pub fn finish(self) -> std::io::Result<Finished<W>> {
+        match self.parts {
+            Parts::One(part) => Ok(Finished::One(part.finish()?)),
+            Parts::ByDay {
+                open,
+                mut committed,
+                ..
+            } => {
+                for part in open.into_values() {
+                    commit(part)?;
+                    committed += 1;
+                }
+                Ok(Finished::Days(committed))
+            }
         }
-        Ok(())
     }
+}
+
+impl OpenMetricsWriter<AtomicFile> {
+    /// Like [`OpenMetricsWriter::new`], into one file per UTC day in `files`, each
+    /// committed as soon as no later bucket can add to it.
+    pub fn by_day(
+        files: DayFiles,
+        step: TimeDelta,
+        now: DateTime<Utc>,
+        job: &str,
+        instance: &str,
+    ) -> Self {
+        let parts = Parts::ByDay {
+            files,
+            open: BTreeMap::new(),
+            committed: 0,
+        };
+        Self::with_parts(parts, step, now, job, instance)
+    }
+}
+
+/// Ends a day's file and renames it into place.
+fn commit(part: Part<AtomicFile>) -> std::io::Result<()> {
+    let file = part.finish()?;
+    let target = file.target().display().to_string();
+    file.commit()?;
+    tracing::info!(file = %target, "day written");
+    Ok(())
+}
+
+impl<W: Write> Parts<W> {
+    /// The part the samples at `times` (sorted) go to, and how many of them: all of them
+    /// for one output, those of the first one's day for day files.
+    fn next(&mut self, times: &[i64]) -> std::io::Result<(&mut Part<dyn Write + '_>, usize)> {
+        match self {
+            Parts::One(part) => Ok((part as &mut Part<dyn Write>, times.len())),
+            Parts::ByDay { files, open, .. } => {
+                let day = utc_day(times[0]);
+                let count = times.iter().take_while(|t| utc_day(**t) == day).count();
+                let part = match open.entry(day) {
+                    std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        entry.insert(Part::new(files.open(day)?))
+                    }
+                };
+                Ok((part as &mut Part<dyn Write>, count))
+            }
+        }
+    }
+}
+
+/// The UTC day of a timestamp in milliseconds.
+fn utc_day(ms: i64) -> NaiveDate {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .date_naive()
 }
 
 /// The instants at which the values of `bucket` were on `/metrics`: every `step` from
@@ -122,62 +241,104 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()> {
-        let times: Vec<String> = sample_times(query, bucket, self.step, self.now)
-            .into_iter()
-            .map(timestamp)
-            .collect();
-        if times.is_empty() {
-            return Ok(());
-        }
-        let mut number = dtoa::Buffer::new();
-        let target_labels = std::mem::take(&mut self.target_labels);
-        for family in &series.families {
-            self.describe(&family.name, &family.help)?;
-            for sample in &family.samples {
-                let rendered = sample.labels.rendered();
-                let labels = &rendered[..rendered.len().saturating_sub(1)];
-                let value = format_value(&mut number, sample.value);
-                for time in &times {
-                    // name{labels,job,instance} value timestamp
-                    for part in [
-                        &family.name,
-                        labels,
-                        &target_labels,
-                        " ",
-                        value,
-                        " ",
-                        time,
-                        "\n",
-                    ] {
-                        self.out.write_all(part.as_bytes())?;
-                    }
-                }
-                self.samples += times.len() as u64;
-            }
-        }
+        let times = sample_times(query, bucket, self.step, self.now);
         let first_query = self
             .build_info_query
             .get_or_insert_with(|| query.name.clone());
-        if *first_query == query.name {
+        let build_info = (*first_query == query.name).then(|| {
             let (names, values): (Vec<_>, Vec<_>) = crate::telemetry::build_info_labels()
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value))
                 .unzip();
-            let build = Labels::new(Arc::from(names), values);
-            let name = "genesys_exporter_build_info";
-            self.describe(name, crate::telemetry::BUILD_INFO_HELP)?;
-            let rendered = build.rendered();
-            let labels = &rendered[..rendered.len() - 1];
-            for time in &times {
-                for part in [name, labels, &target_labels, " 1 ", time, "\n"] {
-                    self.out.write_all(part.as_bytes())?;
-                }
-            }
-            self.samples += times.len() as u64;
+            Labels::new(Arc::from(names), values)
+        });
+        let mut rest = &times[..];
+        while !rest.is_empty() {
+            let (part, count) = self.parts.next(rest)?;
+            let stamps: Vec<String> = rest[..count].iter().copied().map(timestamp).collect();
+            rest = &rest[count..];
+            self.samples += write_samples(
+                part,
+                series,
+                build_info.as_ref(),
+                &self.target_labels,
+                &stamps,
+            )?;
         }
-        self.target_labels = target_labels;
         Ok(())
     }
+
+    /// Commits the day files whose day ends by `instant`, in day order.
+    fn complete_before(&mut self, instant: DateTime<Utc>) -> std::io::Result<()> {
+        let Parts::ByDay {
+            open, committed, ..
+        } = &mut self.parts
+        else {
+            return Ok(());
+        };
+        while let Some(entry) = open.first_entry() {
+            let day_end = entry
+                .key()
+                .succ_opt()
+                .map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc());
+            if day_end.is_none_or(|end| end > instant) {
+                break;
+            }
+            commit(entry.remove())?;
+            *committed += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Writes every series of `series` (and `build_info`, when given) at each of `times`
+/// into `part`; returns the samples written.
+fn write_samples(
+    part: &mut Part<dyn Write + '_>,
+    series: &QuerySeries,
+    build_info: Option<&Labels>,
+    target_labels: &str,
+    times: &[String],
+) -> std::io::Result<u64> {
+    let mut number = dtoa::Buffer::new();
+    let mut samples = 0;
+    for family in &series.families {
+        part.describe(&family.name, &family.help)?;
+        for sample in &family.samples {
+            let rendered = sample.labels.rendered();
+            let labels = &rendered[..rendered.len().saturating_sub(1)];
+            let value = format_value(&mut number, sample.value);
+            for time in times {
+                // name{labels,job,instance} value timestamp
+                for part_text in [
+                    &family.name,
+                    labels,
+                    target_labels,
+                    " ",
+                    value,
+                    " ",
+                    time,
+                    "\n",
+                ] {
+                    part.out.write_all(part_text.as_bytes())?;
+                }
+            }
+            samples += times.len() as u64;
+        }
+    }
+    if let Some(build) = build_info {
+        let name = "genesys_exporter_build_info";
+        part.describe(name, crate::telemetry::BUILD_INFO_HELP)?;
+        let rendered = build.rendered();
+        let labels = &rendered[..rendered.len() - 1];
+        for time in times {
+            for part_text in [name, labels, target_labels, " 1 ", time, "\n"] {
+                part.out.write_all(part_text.as_bytes())?;
+            }
+        }
+        samples += times.len() as u64;
+    }
+    Ok(samples)
 }
 
 #[cfg(test)]
@@ -255,7 +416,10 @@ mod tests {
             "host:9471",
         );
         writer.bucket(&query, &bucket, &mapped.series).unwrap();
-        let text = String::from_utf8(writer.finish().unwrap()).unwrap();
+        let Finished::One(out) = writer.finish().unwrap() else {
+            panic!("one output")
+        };
+        let text = String::from_utf8(out).unwrap();
         let at = "2026-11-25T12:31:30Z"
             .parse::<DateTime<Utc>>()
             .unwrap()
@@ -273,5 +437,137 @@ mod tests {
         );
         assert_eq!(text.matches("genesys_exporter_build_info{").count(), 2);
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    /// The sample times of `buckets` consecutive buckets of `query` from `start`.
+    fn samples_of(query: &QueryConfig, start: &str, buckets: usize, step: TimeDelta) -> Vec<i64> {
+        let now: DateTime<Utc> = "2027-01-01T00:00:00Z".parse().unwrap();
+        let mut at = query
+            .granularity
+            .bucket_start(start.parse().unwrap(), query.time_zone);
+        let mut times = Vec::new();
+        for _ in 0..buckets {
+            let end = query.granularity.next_bucket_start(at, query.time_zone);
+            times.extend(sample_times(query, &Interval { start: at, end }, step, now));
+            at = end;
+        }
+        times
+    }
+
+    /// The longest time between two samples: an instant just before a sample is
+    /// answered only if the sample before it is less than the lookback back.
+    fn widest_gap(times: &[i64]) -> i64 {
+        times.windows(2).map(|w| w[1] - w[0]).max().unwrap()
+    }
+
+    #[test]
+    fn the_default_spacing_answers_every_instant_at_every_granularity() {
+        let lookback = TimeDelta::minutes(5);
+        let step =
+            TimeDelta::from_std(Duration::from_secs(300) - super::super::LOOKBACK_MARGIN).unwrap();
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        for (granularity, zone, buckets) in [
+            (Granularity::Minutes(5), chrono_tz::UTC, 600),
+            (Granularity::Minutes(15), chrono_tz::UTC, 300),
+            (Granularity::Minutes(30), berlin, 200),
+            (Granularity::Minutes(60), berlin, 100),
+            (Granularity::Day, berlin, 4),
+        ] {
+            let query = QueryConfig {
+                granularity,
+                time_zone: zone,
+                ..query()
+            };
+            // Over the autumn DST change in Berlin.
+            let times = samples_of(&query, "2026-10-24T20:00:00Z", buckets, step);
+            assert!(
+                times.windows(2).all(|w| w[0] < w[1]),
+                "{granularity}: in order"
+            );
+            let gap = widest_gap(&times);
+            assert!(
+                gap < lookback.num_milliseconds(),
+                "{granularity}: {gap} ms between two samples"
+            );
+        }
+        // Without the margin, a half-hour's last sample is a whole lookback before the
+        // next bucket's first: no slack for a timestamp read a millisecond early.
+        let times = samples_of(&query(), "2026-11-25T00:00:00Z", 4, lookback);
+        assert_eq!(widest_gap(&times), lookback.num_milliseconds());
+    }
+
+    #[test]
+    fn day_files_are_split_at_utc_midnight_and_committed_when_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let query = query();
+        let names = Names::from_tables([(
+            "queueId",
+            HashMap::from([("q1".to_string(), "Billing".to_string())]),
+        )]);
+        let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse().unwrap();
+        let mut writer = OpenMetricsWriter::by_day(
+            DayFiles::create(dir.path()).unwrap(),
+            TimeDelta::seconds(285),
+            now,
+            "genesys",
+            "host:9471",
+        );
+        let mut memory = GroupMemory::default();
+        for (bucket, count) in [
+            ("2026-11-25T23:00:00Z/2026-11-25T23:30:00Z", 7),
+            ("2026-11-25T23:30:00Z/2026-11-26T00:00:00Z", 8),
+        ] {
+            let bucket: Interval = bucket.parse().unwrap();
+            let response: AggregateResponse =
+                serde_json::from_value(serde_json::json!({"results": [
+                {"group": {"queueId": "q1"}, "data": [
+                    {"interval": bucket.to_string(),
+                     "metrics": [{"metric": "nOffered", "stats": {"count": count}}]}]}]}))
+                .unwrap();
+            let mapped = map_response(&query, &bucket, &response, &names, &mut memory);
+            writer.bucket(&query, &bucket, &mapped.series).unwrap();
+        }
+        let listed = || {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.starts_with('.'))
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(listed().is_empty(), "nothing is complete yet");
+        writer
+            .complete_before("2026-11-26T00:00:00Z".parse().unwrap())
+            .unwrap();
+        assert_eq!(listed(), ["2026-11-25.om"]);
+        let first = std::fs::read_to_string(dir.path().join("2026-11-25.om")).unwrap();
+        let offered = |text: &str| {
+            text.lines()
+                .filter(|l| l.starts_with("genesys_conversation_offered{"))
+                .map(|l| l.rsplit(' ').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        // 23:31:30 to 23:55:15 every 4m45s; 00:00:00 is the next day's.
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap().timestamp().to_string();
+        assert_eq!(offered(&first).len(), 6);
+        assert_eq!(offered(&first)[0], at("2026-11-25T23:31:30Z"));
+        assert!(first.contains("# TYPE genesys_conversation_offered gauge\n"));
+        assert!(first.ends_with("# EOF\n"));
+        let Finished::Days(days) = writer.finish().unwrap() else {
+            panic!("day files")
+        };
+        assert_eq!(days, 2);
+        assert_eq!(listed(), ["2026-11-25.om", "2026-11-26.om"]);
+        let second = std::fs::read_to_string(dir.path().join("2026-11-26.om")).unwrap();
+        assert_eq!(offered(&second)[0], at("2026-11-26T00:00:00Z"));
+        assert_eq!(offered(&second)[1], at("2026-11-26T00:01:30Z"));
+        assert!(second.contains("# TYPE genesys_conversation_offered gauge\n"));
+        assert!(second.ends_with("# EOF\n"));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file left"
+        );
     }
 }

@@ -1,15 +1,19 @@
 //! Nothing half-written: a file output is written to a temporary file beside it and
 //! renamed into place only once complete. A run that fails (or is dropped) removes the
-//! temporary file, so `--output` either holds a complete result or is untouched.
+//! temporary file, so `--output` either holds a complete result or is untouched, and
+//! `--output-dir` holds only complete days ([`DayFiles`]).
 
+use chrono::NaiveDate;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Why an output path cannot be used, naming the flag.
 #[derive(Debug, thiserror::Error)]
-#[error("--output {path}: {reason}")]
+#[error("{flag} {path}: {reason}")]
 pub struct OutputError {
+    /// The flag that named the path.
+    pub flag: &'static str,
     pub path: String,
     pub reason: String,
 }
@@ -24,9 +28,16 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Checks that `target`'s directory exists and creates the temporary file in it.
+    /// Checks that `target` (given by `--output`)'s directory exists and creates the
+    /// temporary file in it.
     pub fn create(target: &Path) -> Result<AtomicFile, OutputError> {
+        AtomicFile::create_for("--output", target)
+    }
+
+    /// [`AtomicFile::create`] for a path given by `flag`.
+    fn create_for(flag: &'static str, target: &Path) -> Result<AtomicFile, OutputError> {
         let error = |reason: String| OutputError {
+            flag,
             path: target.display().to_string(),
             reason,
         };
@@ -61,6 +72,11 @@ impl AtomicFile {
             temporary,
             writer: Some(BufWriter::with_capacity(1 << 20, file)),
         })
+    }
+
+    /// Where the file goes once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
     }
 
     /// Flushes, syncs and renames the file into place.
@@ -102,6 +118,35 @@ impl Drop for AtomicFile {
         if self.writer.take().is_some() {
             let _ = std::fs::remove_file(&self.temporary);
         }
+    }
+}
+
+/// The directory of `--output-dir`: one file per UTC day, `YYYY-MM-DD.om`, each an
+/// [`AtomicFile`] of its own, so that a file appears only once its day is complete.
+pub struct DayFiles {
+    dir: PathBuf,
+}
+
+impl DayFiles {
+    /// Checks that `dir` exists.
+    pub fn create(dir: &Path) -> Result<DayFiles, OutputError> {
+        if !dir.is_dir() {
+            return Err(OutputError {
+                flag: "--output-dir",
+                path: dir.display().to_string(),
+                reason: "is not an existing directory".into(),
+            });
+        }
+        Ok(DayFiles {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The file of `day`, under its temporary name.
+    pub fn open(&self, day: NaiveDate) -> std::io::Result<AtomicFile> {
+        let path = self.dir.join(format!("{}.om", day.format("%Y-%m-%d")));
+        AtomicFile::create_for("--output-dir", &path)
+            .map_err(|err| std::io::Error::other(err.to_string()))
     }
 }
 

@@ -79,18 +79,27 @@ impl Prometheus {
     /// Loads the OpenMetrics file `backfill` into blocks with promtool (in `dir`/data)
     /// and starts Prometheus on them alone, scraping nothing.
     pub fn on_backfill(dir: &Path, openmetrics: &Path) -> Prometheus {
-        let created = Command::new(tool("promtool"))
-            .args(["tsdb", "create-blocks-from", "openmetrics"])
-            .arg(openmetrics)
-            .arg(dir.join("data"))
-            .output()
-            .expect("promtool runs");
-        assert!(
-            created.status.success(),
-            "promtool refused the backfill: {}{}",
-            String::from_utf8_lossy(&created.stdout),
-            String::from_utf8_lossy(&created.stderr)
-        );
+        Prometheus::on_backfills(dir, &[openmetrics])
+    }
+
+    /// [`Prometheus::on_backfill`] of several files, loaded one by one into the same
+    /// data directory, as `backfill --output-dir`'s day files are.
+    pub fn on_backfills(dir: &Path, files: &[&Path]) -> Prometheus {
+        for openmetrics in files {
+            let created = Command::new(tool("promtool"))
+                .args(["tsdb", "create-blocks-from", "openmetrics"])
+                .arg(openmetrics)
+                .arg(dir.join("data"))
+                .output()
+                .expect("promtool runs");
+            assert!(
+                created.status.success(),
+                "promtool refused the backfill {}: {}{}",
+                openmetrics.display(),
+                String::from_utf8_lossy(&created.stdout),
+                String::from_utf8_lossy(&created.stderr)
+            );
+        }
         Prometheus::spawn(dir, "scrape_configs: []\n")
     }
 
