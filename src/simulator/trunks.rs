@@ -143,6 +143,47 @@ mod tests {
         assert_eq!(answer[0]["trunk"]["id"], json!(known));
     }
 
+    /// The calls on the trunks are the voice conversations the queue observations see
+    /// in progress, less those in after-call work (the customer is gone): every one
+    /// waiting or alerting is on a trunk, and every one on a trunk is in some state.
+    #[test]
+    fn the_calls_on_the_trunks_are_what_the_queue_observations_see_in_progress() {
+        use crate::simulator::observations::{ConversationState, conversation_state};
+        use crate::world::trunks::on_a_trunk;
+        use crate::world::{MAX_SPAN_MS, Media};
+        let world = World::new(1, 8);
+        let (mut on_trunks, mut queued) = (0, 0);
+        world.for_each_conversation(
+            AT - MAX_SPAN_MS,
+            AT + 1,
+            |_, media| media == Media::Voice,
+            |c| {
+                let state = conversation_state(c, AT).map(|(state, _)| state);
+                if on_a_trunk(c, AT) {
+                    on_trunks += 1;
+                    assert!(state.is_some(), "{c:?}");
+                }
+                if matches!(
+                    state,
+                    Some(ConversationState::Waiting | ConversationState::Alerting)
+                ) {
+                    queued += 1;
+                    assert!(on_a_trunk(c, AT), "{c:?}");
+                }
+            },
+        );
+        let trunks = Trunks::new(1, 4).at(&world, AT);
+        let calls: u32 = trunks
+            .iter()
+            .map(|t| t.inbound_calls + t.outbound_calls)
+            .sum();
+        assert_eq!(calls, on_trunks);
+        assert!(
+            queued > 0 && on_trunks > queued,
+            "{queued} queued, {on_trunks} on trunks"
+        );
+    }
+
     #[test]
     fn the_listing_pages_every_trunk() {
         let world = World::new(1, 8);
