@@ -113,8 +113,13 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let entries: Vec<_> =
-        config::served_entries(&config.queries, &config.observations, &config.agents).collect();
+    let entries: Vec<_> = config::served_entries(
+        &config.queries,
+        &config.observations,
+        &config.agents,
+        &config.voice_quality,
+    )
+    .collect();
     // Every query's and observation set's self-metrics (`query_up` 0, ...) exist from the
     // first scrape, which may come long before its poller starts.
     for (name, _) in &entries {
@@ -124,7 +129,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // Only the listings of dimensions some query groups by (and the queues, while
     // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
-        config::named_dimensions(&config.queries, &config.observations, &config.agents),
+        config::named_dimensions(
+            &config.queries,
+            &config.observations,
+            &config.agents,
+            &config.voice_quality,
+        ),
         Arc::clone(&telemetry),
     ));
     tracing::info!(
@@ -170,6 +180,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                     config.queries,
                     config.observations,
                     config.agents,
+                    config.voice_quality,
                 )
                 .await,
             }

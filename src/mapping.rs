@@ -25,6 +25,7 @@
 
 pub mod agents;
 pub mod observations;
+pub mod voice;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -60,6 +61,26 @@ pub struct Mapped {
 #[derive(Debug, Default)]
 pub struct GroupMemory {
     last_seen: HashMap<Vec<String>, DateTime<Utc>>,
+}
+
+impl GroupMemory {
+    /// Notes that the groups `seen` had data in the interval ending at `end`, forgets
+    /// the groups not seen for 24 hours, and returns the others not seen now: those to
+    /// zero-fill. For mappings other than the aggregates' (voice quality).
+    pub fn note(&mut self, seen: &[&Vec<String>], end: DateTime<Utc>) -> Vec<Vec<String>> {
+        let horizon = end - GROUP_MEMORY;
+        self.last_seen.retain(|_, at| *at > horizon);
+        let quiet = self
+            .last_seen
+            .keys()
+            .filter(|key| !seen.contains(key))
+            .cloned()
+            .collect();
+        for key in seen {
+            self.last_seen.insert((*key).clone(), end);
+        }
+        quiet
+    }
 }
 
 /// Maps the response to `query` for `interval` into metric families.

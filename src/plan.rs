@@ -14,10 +14,13 @@
 //! [`crate::genesys::budget`]) still holds every 60 s window to the budget whatever the
 //! plan says; the plan keeps the pollers from queuing behind it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection};
+use crate::config::{
+    self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection, VoiceSetConfig,
+};
 use crate::genesys::LISTING_PAGE_SIZE;
 use crate::genesys::names;
 
@@ -49,6 +52,9 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     /// Queues the observation sets over `all` cover; `None` before they are listed.
     pub queues: Option<usize>,
+    /// Details pages the last poll of each voice quality set implied (by its
+    /// `totalHits`); a set not polled yet is priced at 1.
+    pub voice_pages: BTreeMap<String, usize>,
     /// Requests a minute the names take (the pages of every listing in use per refresh,
     /// over its period; see [`name_pages`]).
     pub names_per_minute: f64,
@@ -121,16 +127,34 @@ fn agents_entry(set: &AgentSetConfig) -> Entry {
     }
 }
 
+/// A voice quality set: the details pages of one interval (as many as the last poll's
+/// `totalHits` took, 1 before the first), once per interval; never stretched (each
+/// interval is polled once).
+fn voice_entry(set: &VoiceSetConfig, pages: &BTreeMap<String, usize>) -> Entry {
+    let period = set.granularity.nominal_length();
+    Entry {
+        name: set.name.clone(),
+        observation: false,
+        requests_per_poll: pages.get(&set.name).copied().unwrap_or(1),
+        refresh: period,
+        effective_refresh: period,
+    }
+}
+
 /// Requests one refresh of the names takes: the queue listing's pages (`queues` at 500
 /// a page, 100 queues before they are listed) while a query groups by queue or queues
 /// are observed, and one request for every other named dimension in use. That is a
 /// floor for those: users looked up by id cost one request per 100 seen, and a listing
 /// of more than 500 entities one per 500.
 fn name_pages(config: &Config, queues: Option<usize>) -> usize {
-    let mut in_use: Vec<&str> =
-        config::named_dimensions(&config.queries, &config.observations, &config.agents)
-            .filter(|d| names::dimension(d).is_some())
-            .collect();
+    let mut in_use: Vec<&str> = config::named_dimensions(
+        &config.queries,
+        &config.observations,
+        &config.agents,
+        &config.voice_quality,
+    )
+    .filter(|d| names::dimension(d).is_some())
+    .collect();
     in_use.sort_unstable();
     in_use.dedup();
     in_use
@@ -147,10 +171,23 @@ fn name_pages(config: &Config, queues: Option<usize>) -> usize {
 
 /// Makes the plan for `config` with `queues` listed (`None`: not known yet), names
 /// refreshed every `names_refresh` when anything needs them, and a budget of `budget`
-/// requests a minute; stretches the observations to fit.
+/// requests a minute; stretches the observations to fit. Voice quality sets are priced
+/// at one page a poll.
 pub fn make(
     config: &Config,
     queues: Option<usize>,
+    names_refresh: Duration,
+    budget: u32,
+) -> Result<Plan, OverBudget> {
+    make_with(config, queues, BTreeMap::new(), names_refresh, budget)
+}
+
+/// [`make`], with the voice quality sets priced at `voice_pages` a poll (by name; 1 for
+/// a set not in it), as their last polls said.
+pub fn make_with(
+    config: &Config,
+    queues: Option<usize>,
+    voice_pages: BTreeMap<String, usize>,
     names_refresh: Duration,
     budget: u32,
 ) -> Result<Plan, OverBudget> {
@@ -162,10 +199,17 @@ pub fn make(
             .map(|o| observation_entry(o, queues)),
     );
     entries.extend(config.agents.iter().map(agents_entry));
+    entries.extend(
+        config
+            .voice_quality
+            .iter()
+            .map(|set| voice_entry(set, &voice_pages)),
+    );
     let names_per_minute = per_minute(name_pages(config, queues), names_refresh);
     let mut plan = Plan {
         entries,
         queues,
+        voice_pages,
         names_per_minute,
         budget,
     };

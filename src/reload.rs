@@ -30,8 +30,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig};
-use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller};
+use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, VoiceSetConfig};
+use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller, VoicePoller};
 use crate::web::{LiveWebConfig, WebConfig};
 
 /// How long the pollers a start or reload adds wait for the first names of a dimension
@@ -70,6 +70,7 @@ enum Definition {
     Query(QueryConfig),
     Observations(ObservationConfig),
     Agents(AgentSetConfig),
+    Voice(VoiceSetConfig),
 }
 
 #[derive(Debug)]
@@ -111,6 +112,7 @@ impl Definition {
             Definition::Query(query) => &query.name,
             Definition::Observations(set) => &set.name,
             Definition::Agents(set) => &set.name,
+            Definition::Voice(set) => &set.name,
         }
     }
 
@@ -120,6 +122,7 @@ impl Definition {
             Definition::Query(_) => "query",
             Definition::Observations(_) => "observation set",
             Definition::Agents(_) => "agents set",
+            Definition::Voice(_) => "voice quality set",
         }
     }
 
@@ -129,9 +132,14 @@ impl Definition {
     fn named_dimensions(&self) -> Vec<&str> {
         use std::slice::from_ref as one;
         match self {
-            Definition::Query(query) => config::named_dimensions(one(query), &[], &[]).collect(),
-            Definition::Observations(set) => config::named_dimensions(&[], one(set), &[]).collect(),
-            Definition::Agents(set) => config::named_dimensions(&[], &[], one(set)).collect(),
+            Definition::Query(query) => {
+                config::named_dimensions(one(query), &[], &[], &[]).collect()
+            }
+            Definition::Observations(set) => {
+                config::named_dimensions(&[], one(set), &[], &[]).collect()
+            }
+            Definition::Agents(set) => config::named_dimensions(&[], &[], one(set), &[]).collect(),
+            Definition::Voice(set) => config::named_dimensions(&[], &[], &[], one(set)).collect(),
         }
     }
 
@@ -145,6 +153,7 @@ impl Definition {
                 ObservationPoller::new(set.clone(), context).into_task()
             }
             Definition::Agents(set) => AgentsPoller::new(set.clone(), context).into_task(),
+            Definition::Voice(set) => VoicePoller::new(set.clone(), context).into_task(),
         };
         Running {
             definition: self,
@@ -172,6 +181,7 @@ impl Pollers {
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
         agents: Vec<AgentSetConfig>,
+        voice: Vec<VoiceSetConfig>,
     ) -> Pollers {
         let mut pollers = Pollers {
             context,
@@ -180,7 +190,7 @@ impl Pollers {
             reading: Vec::new(),
             names: None,
         };
-        pollers.apply(queries, observations, agents).await;
+        pollers.apply(queries, observations, agents, voice).await;
         pollers
     }
 
@@ -193,6 +203,7 @@ impl Pollers {
         queries: Vec<QueryConfig>,
         observations: Vec<ObservationConfig>,
         agents: Vec<AgentSetConfig>,
+        voice: Vec<VoiceSetConfig>,
     ) -> Changes {
         let store = Arc::clone(&self.context.store);
         let wanted: Vec<Definition> = queries
@@ -201,6 +212,7 @@ impl Pollers {
             .map(Definition::Query)
             .chain(observations.iter().cloned().map(Definition::Observations))
             .chain(agents.iter().cloned().map(Definition::Agents))
+            .chain(voice.iter().cloned().map(Definition::Voice))
             .collect();
         let by_name: BTreeMap<&str, &Definition> = wanted.iter().map(|d| (d.name(), d)).collect();
         let mut changes = Changes::default();
@@ -235,16 +247,21 @@ impl Pollers {
         }
         if !other_kind.is_empty() {
             store.reconfigure(
-                config::served_entries(&queries, &observations, &agents)
+                config::served_entries(&queries, &observations, &agents, &voice)
                     .filter(|(name, _)| !other_kind.contains(*name)),
             );
         }
-        store.reconfigure(config::served_entries(&queries, &observations, &agents));
+        store.reconfigure(config::served_entries(
+            &queries,
+            &observations,
+            &agents,
+            &voice,
+        ));
         for name in retired.iter().filter(|n| !by_name.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "removed; its series are gone");
         }
-        self.ensure_names(&queries, &observations, &agents);
+        self.ensure_names(&queries, &observations, &agents, &voice);
         for definition in wanted {
             let name = definition.name().to_string();
             if self.running.contains_key(&name) {
@@ -284,10 +301,16 @@ impl Pollers {
         queries: &[QueryConfig],
         observations: &[ObservationConfig],
         agents: &[AgentSetConfig],
+        voice: &[VoiceSetConfig],
     ) {
         self.reading.retain(|reading| !*reading.gate.borrow());
         let names = Arc::clone(&self.context.names);
-        let added = names.set_dimensions(config::named_dimensions(queries, observations, agents));
+        let added = names.set_dimensions(config::named_dimensions(
+            queries,
+            observations,
+            agents,
+            voice,
+        ));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
             return;
         }
@@ -453,7 +476,12 @@ impl Reloader {
             .map_err(|err| err.to_string())?;
         let changes = self
             .pollers
-            .apply(config.queries, config.observations, config.agents)
+            .apply(
+                config.queries,
+                config.observations,
+                config.agents,
+                config.voice_quality,
+            )
             .await;
         if let Some(web) = web {
             tracing::info!(

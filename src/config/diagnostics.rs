@@ -247,7 +247,8 @@ fn split_path(message: &str) -> Option<(&str, &str)> {
     let known = path == "queries"
         || path.starts_with("queries[")
         || path.starts_with("queries.")
-        || path.starts_with("observations");
+        || path.starts_with("observations")
+        || path.starts_with("voice_quality");
     known.then_some((path, rest))
 }
 

@@ -47,6 +47,7 @@ mod observations;
 #[cfg(test)]
 mod tests;
 mod validate;
+mod voice;
 
 pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
 pub use observations::{
@@ -54,6 +55,8 @@ pub use observations::{
     MEDIA_TYPES, ObservationConfig, QueueSelection,
 };
 use observations::{ObservationSet, RawObservation};
+pub use voice::{DEFAULT_THRESHOLD, VoiceGroup, VoiceSetConfig};
+use voice::{RawVoiceSet, validate_sets as validate_voice_sets};
 
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
 use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
@@ -176,6 +179,8 @@ pub struct Config {
     pub observations: Vec<ObservationConfig>,
     /// The agents sets (`observations:` entries with `source: agents`), in file order.
     pub agents: Vec<AgentSetConfig>,
+    /// The voice quality sets (`voice_quality:`), in file order; none unless configured.
+    pub voice_quality: Vec<VoiceSetConfig>,
 }
 
 /// Each query's and observation set's name with what it serves (a granularity,
@@ -185,6 +190,7 @@ pub fn served_entries<'a>(
     queries: &'a [QueryConfig],
     observations: &'a [ObservationConfig],
     agents: &'a [AgentSetConfig],
+    voice: &'a [VoiceSetConfig],
 ) -> impl Iterator<Item = (&'a str, String)> {
     let every = |refresh| humantime::format_duration(refresh);
     queries
@@ -205,16 +211,23 @@ pub fn served_entries<'a>(
                 format!("agents every {}", every(a.refresh)),
             )
         }))
+        .chain(
+            voice
+                .iter()
+                .map(|v| (v.name.as_str(), format!("voice quality, {}", v.granularity))),
+        )
 }
 
 /// The dimensions whose names are worth their API calls: those some query groups by,
 /// those of the named qualifiers of its metrics (`presenceId` for
 /// `tOrganizationPresence`), the queues while queues are observed, and the organization
-/// presences (`presenceId`) while agents are counted by presence.
+/// presences (`presenceId`) while agents are counted by presence, and the queues while
+/// a voice quality set groups by queue.
 pub fn named_dimensions<'a>(
     queries: &'a [QueryConfig],
     observations: &[ObservationConfig],
     agents: &[AgentSetConfig],
+    voice: &[VoiceSetConfig],
 ) -> impl Iterator<Item = &'a str> {
     queries
         .iter()
@@ -231,6 +244,12 @@ pub fn named_dimensions<'a>(
                 .iter()
                 .any(AgentSetConfig::counts_presences)
                 .then_some(sources::PRESENCE_NAMES),
+        )
+        .chain(
+            voice
+                .iter()
+                .any(VoiceSetConfig::names_queues)
+                .then_some("queueId"),
         )
 }
 
@@ -503,6 +522,7 @@ impl Config {
             }],
             observations: Vec::new(),
             agents: Vec::new(),
+            voice_quality: Vec::new(),
         }
     }
 
@@ -549,6 +569,9 @@ impl Config {
         }
         config.agents.push(AgentSetConfig::whole_org("agents_now"));
         config
+            .voice_quality
+            .push(VoiceSetConfig::by_queue("voice", Granularity::Minutes(15)));
+        config
     }
 
     /// Logs every query's notes on its `allow_unlisted` names (see
@@ -592,6 +615,7 @@ impl Config {
                 .map(|o| OutSet::Queues(o.written()))
                 .chain(self.agents.iter().map(|a| OutSet::Agents(a.written())))
                 .collect(),
+            voice_quality: self.voice_quality.iter().map(|v| v.written()).collect(),
         };
         serde_yaml_ng::to_string(&out)
     }
@@ -604,13 +628,16 @@ impl Config {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with a `queries` list (and optionally `observations`) at the top level"
+    expecting = "a mapping with a `queries` list (and optionally `observations`, \
+        `voice_quality`) at the top level"
 )]
 struct RawConfig {
     #[serde(default)]
     queries: Option<Vec<RawQuery>>,
     #[serde(default)]
     observations: Option<Vec<RawObservation>>,
+    #[serde(default)]
+    voice_quality: Option<Vec<RawVoiceSet>>,
 }
 
 #[derive(Deserialize)]
@@ -651,6 +678,8 @@ struct OutConfig<'a> {
     queries: Vec<OutQuery<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     observations: Vec<OutSet<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    voice_quality: Vec<voice::OutVoiceSet<'a>>,
 }
 
 /// An entry of `observations:` for writing back, of either kind.

@@ -11,6 +11,7 @@ use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, che
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
     MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, is_valid_name, names,
+    validate_voice_sets,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::names::DIMENSIONS as NAMED_DIMENSIONS;
@@ -50,8 +51,9 @@ impl RawConfig {
             message,
         };
         let raw_observations = self.observations.unwrap_or_default();
+        let raw_voice = self.voice_quality.unwrap_or_default();
         let raw_queries = match self.queries {
-            None if !raw_observations.is_empty() => Some(Vec::new()),
+            None if !raw_observations.is_empty() || !raw_voice.is_empty() => Some(Vec::new()),
             queries => queries,
         };
         let Some(raw_queries) = raw_queries else {
@@ -63,7 +65,7 @@ impl RawConfig {
                     .into(),
             ));
         };
-        if raw_queries.is_empty() && raw_observations.is_empty() {
+        if raw_queries.is_empty() && raw_observations.is_empty() && raw_voice.is_empty() {
             return Err(invalid(
                 None,
                 "queries",
@@ -101,27 +103,18 @@ impl RawConfig {
                 Some(name) if is_valid_name(name) => format!("observation {name:?}"),
                 _ => format!("observations[{index}]"),
             };
-            if let Some(name) = raw.name.as_deref() {
-                let taken = seen
-                    .get(name)
-                    .map(|first| format!("queries[{first}]"))
-                    .or_else(|| {
-                        set_names
-                            .iter()
-                            .position(|n| n.as_deref() == Some(name))
-                            .map(|first| format!("observations[{first}]"))
-                    });
-                if let Some(first) = taken {
-                    return Err(invalid(
-                        Some(format!("observations[{index}]")),
-                        "name",
-                        format!(
-                            "{name:?} is already the name of {first}; names must be unique \
-                             across queries and observations because they become the \
-                             `query` label"
-                        ),
-                    ));
-                }
+            if let Some(name) = raw.name.as_deref()
+                && let Some(first) = taken(&seen, &set_names, name)
+            {
+                return Err(invalid(
+                    Some(format!("observations[{index}]")),
+                    "name",
+                    format!(
+                        "{name:?} is already the name of {first}; names must be unique \
+                         across queries and observations because they become the `query` \
+                         label"
+                    ),
+                ));
             }
             set_names.push(raw.name.clone());
             match raw
@@ -132,12 +125,32 @@ impl RawConfig {
                 ObservationSet::Agents(set) => agents.push(set),
             }
         }
+        let voice_quality =
+            validate_voice_sets(raw_voice, origin, |name| taken(&seen, &set_names, name))?;
         Ok(Config {
             queries,
             observations,
             agents,
+            voice_quality,
         })
     }
+}
+
+/// The entry that already has `name`, as messages name it: among the queries (`seen`,
+/// by name) or the observation sets (`set_names`, by position).
+fn taken(
+    seen: &HashMap<String, usize>,
+    set_names: &[Option<String>],
+    name: &str,
+) -> Option<String> {
+    seen.get(name)
+        .map(|first| format!("queries[{first}]"))
+        .or_else(|| {
+            set_names
+                .iter()
+                .position(|n| n.as_deref() == Some(name))
+                .map(|first| format!("observations[{first}]"))
+        })
 }
 
 impl RawQuery {
@@ -164,20 +177,7 @@ impl RawQuery {
         };
         let settle_delay = match self.settle_delay {
             None => DEFAULT_SETTLE_DELAY,
-            Some(text) => {
-                let d =
-                    parse_duration(&text, "90s").map_err(|m| FieldError::new("settle_delay", m))?;
-                if d > MAX_SETTLE_DELAY {
-                    return Err(FieldError::new(
-                        "settle_delay",
-                        format!(
-                            "{text:?} is longer than the 1h maximum; a few minutes lets \
-                             Genesys post late data, and `refresh` re-reads the bucket later"
-                        ),
-                    ));
-                }
-                d
-            }
+            Some(text) => check_settle_delay(&text)?,
         };
         let refresh = match self.refresh {
             None => None,
@@ -427,6 +427,21 @@ pub(super) fn check_name(name: Option<String>, what: &str) -> Result<String, Fie
         )),
         Some(name) => Ok(name),
     }
+}
+
+/// A `settle_delay`: a duration of at most [`MAX_SETTLE_DELAY`].
+pub(super) fn check_settle_delay(text: &str) -> Result<Duration, FieldError> {
+    let d = parse_duration(text, "90s").map_err(|m| FieldError::new("settle_delay", m))?;
+    if d > MAX_SETTLE_DELAY {
+        return Err(FieldError::new(
+            "settle_delay",
+            format!(
+                "{text:?} is longer than the 1h maximum; a few minutes lets Genesys post \
+                 late data, and `refresh` re-reads the bucket later"
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// A `refresh` period: a duration of at least [`MIN_REFRESH`].

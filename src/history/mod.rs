@@ -287,7 +287,7 @@ async fn names(
 ) -> Result<NameDirectory, HistoryError> {
     let queries: Vec<QueryConfig> = planned.iter().map(|p| p.query.clone()).collect();
     let names = NameDirectory::new(
-        config::named_dimensions(&queries, &[], &[]),
+        config::named_dimensions(&queries, &[], &[], &[]),
         client.telemetry(),
     );
     names

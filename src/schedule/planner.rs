@@ -79,19 +79,51 @@ impl Planner {
             .iter()
             .any(|o| o.name == name && o.queues == QueueSelection::All);
         if new_count && covers_the_org {
-            match plan::make(&state.config, Some(queues), self.names_refresh, self.budget) {
-                Ok(plan) => {
-                    adopt(&plan, telemetry);
-                    state.plan = plan;
-                }
-                // Queries did fit at start-up and do not depend on the queue count; only
-                // the names pages grew. Keep the last plan and say so.
-                Err(err) => {
-                    tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan")
-                }
+            let pages = state.plan.voice_pages.clone();
+            // Queries did fit at start-up and do not depend on the queue count; only the
+            // names pages grew. Over the budget, the last plan stays and the log says so.
+            if let Err(err) = self.remake(&mut state, Some(queues), pages, telemetry) {
+                tracing::error!(error = %err, "no request plan fits the budget with this many queues; keeping the last plan");
             }
         }
         state.plan.effective_refresh(name)
+    }
+
+    /// Makes the plan again when the voice quality set `name` tells a new number of
+    /// details pages a poll (from its last `totalHits`); over the budget, the last plan
+    /// stays, with an error logged.
+    pub fn voice_pages(&self, name: &str, pages: usize, telemetry: &Telemetry) {
+        let mut state = self.state();
+        if state.plan.voice_pages.get(name) == Some(&pages) {
+            return;
+        }
+        let mut voice_pages = state.plan.voice_pages.clone();
+        voice_pages.insert(name.to_string(), pages);
+        let queues = state.plan.queues;
+        if let Err(err) = self.remake(&mut state, queues, voice_pages, telemetry) {
+            tracing::error!(query = %name, pages, error = %err, "the voice quality set's pages do not fit the budget; keeping the last plan");
+        }
+    }
+
+    /// Makes the plan of the config in effect again for `queues` and `voice_pages`, and
+    /// adopts it if it fits; otherwise keeps the last one.
+    fn remake(
+        &self,
+        state: &mut State,
+        queues: Option<usize>,
+        voice_pages: std::collections::BTreeMap<String, usize>,
+        telemetry: &Telemetry,
+    ) -> Result<(), OverBudget> {
+        let plan = plan::make_with(
+            &state.config,
+            queues,
+            voice_pages,
+            self.names_refresh,
+            self.budget,
+        )?;
+        adopt(&plan, telemetry);
+        state.plan = plan;
+        Ok(())
     }
 
     /// Makes the plan again for a reloaded config, queries and observation sets alike,
@@ -100,7 +132,13 @@ impl Planner {
     /// whole.
     pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
         let mut state = self.state();
-        let plan = plan::make(config, state.plan.queues, self.names_refresh, self.budget)?;
+        let plan = plan::make_with(
+            config,
+            state.plan.queues,
+            state.plan.voice_pages.clone(),
+            self.names_refresh,
+            self.budget,
+        )?;
         adopt(&plan, telemetry);
         *state = State {
             config: config.clone(),
