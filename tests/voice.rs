@@ -131,12 +131,16 @@ fn conversation(
     conversation
 }
 
-/// The pattern repeated every 15 minutes around now, each ended call `copies` times
-/// (ids distinct, a millisecond apart), in start order.
-fn world(copies: usize) -> Vec<Stored> {
-    let base = Utc::now()
+/// The start of the quarter hour now in: the world is laid out around it.
+fn base() -> DateTime<Utc> {
+    Utc::now()
         .duration_trunc(STEP)
-        .expect("whole quarter hours");
+        .expect("whole quarter hours")
+}
+
+/// The pattern repeated every 15 minutes around `base`, each ended call `copies` times
+/// (ids distinct, a millisecond apart), in start order.
+fn world(base: DateTime<Utc>, copies: usize) -> Vec<Stored> {
     let mut out = Vec::new();
     for shift in -3..=2 {
         let s = base + STEP * shift;
@@ -304,7 +308,7 @@ const CONFIG: &str =
 /// request is the documented one, page after page.
 #[tokio::test(flavor = "multi_thread")]
 async fn voice_series_equal_what_the_details_answer_implies() {
-    let api = stand_in(world(1)).await;
+    let api = stand_in(world(base(), 1)).await;
     let dir = tempfile::tempdir().unwrap();
     let exporter = ExporterRun::against_url(api.base.clone())
         .config(dir.path(), CONFIG)
@@ -406,7 +410,7 @@ async fn voice_series_equal_what_the_details_answer_implies() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interval_past_the_result_cap_is_split_and_counted_once() {
     // 9 calls a pattern, 1,500 copies: 12,000 end in each interval.
-    let api = stand_in(world(1500)).await;
+    let api = stand_in(world(base(), 1500)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = "voice_quality:\n  - {name: voice, granularity: PT15M, settle_delay: 0s}\n";
     let exporter = ExporterRun::against_url(api.base.clone())
@@ -466,4 +470,88 @@ fn a_bad_voice_set_exits_2_naming_file_set_and_field() {
     ] {
         assert!(stderr.contains(part), "{part}: {stderr}");
     }
+}
+
+/// `report` and `backfill` of a voice quality set give, for every completed bucket,
+/// what the answer implies: the same numbers as `/metrics`, under the series' names.
+#[tokio::test(flavor = "multi_thread")]
+async fn report_and_backfill_of_a_voice_set_give_what_the_answer_implies() {
+    let base = base();
+    let api = stand_in(world(base, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (from, to) = (time(base - STEP * 2), time(base));
+    let run = |args: &[&str]| {
+        ExporterRun::against_url(api.base.clone())
+            .arg("--config.file", config.to_string_lossy())
+            .subcommand(args)
+            .run_to_exit()
+    };
+    let csv = dir.path().join("voice.csv");
+    let (status, logs) = run(&[
+        "report",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--query",
+        "voice",
+        "--format",
+        "csv",
+        "--output",
+        &csv.to_string_lossy(),
+    ]);
+    assert!(status.success(), "{logs}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let column = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|c| *c == name)
+            .unwrap_or_else(|| panic!("no column {name}: {text}"))
+    };
+    let billing: Vec<&Vec<&str>> = rows.iter().filter(|r| r.contains(&"q-billing")).collect();
+    assert_eq!(billing.len(), 2, "{text}");
+    for row in billing {
+        let number = |name: &str| row[column(name)].parse::<f64>().unwrap();
+        assert_eq!(row[column("queue_name")], "Billing");
+        assert_eq!(number("voice_mos_count"), 3.0);
+        assert_eq!(number("voice_conversations_below_mos_threshold"), 2.0);
+        assert_eq!(number("voice_packets_received"), 4400.0);
+        assert_eq!(number("voice_packets_lost"), 173.0);
+        assert_eq!(number("voice_mos_bucket_le_2_5"), 1.0);
+        assert_eq!(number("voice_mos_bucket_le_inf"), 3.0);
+        assert!((number("voice_mos_avg") - 9.7 / 3.0).abs() < 1e-9);
+        assert!((number("voice_max_latency_seconds") - 0.3).abs() < 1e-9);
+    }
+    assert!(!text.contains("conv-") && !text.contains("Jane"), "{text}");
+
+    let om = dir.path().join("voice.om");
+    let (status, logs) = run(&[
+        "backfill",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--query",
+        "voice",
+        "--output",
+        &om.to_string_lossy(),
+    ]);
+    assert!(status.success(), "{logs}");
+    let text = std::fs::read_to_string(&om).unwrap();
+    let series = "genesys_voice_packets_lost{query=\"voice\",interval=\"PT15M\",queue_id=\"q-billing\",queue_name=\"Billing\",job=";
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(series))
+        .filter_map(|l| l.rsplit(' ').nth(1)?.parse().ok())
+        .collect();
+    assert!(
+        !values.is_empty(),
+        "no {series} in:\n{}",
+        &text[..text.len().min(3000)]
+    );
+    assert!(values.iter().all(|v| *v == 173.0), "{values:?}");
 }

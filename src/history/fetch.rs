@@ -9,16 +9,25 @@
 //! never more than [`super::range::MAX_REQUEST_SPAN`] of buckets, and never more than
 //! [`GROWTH`] times the last request (a quiet night must not size a busy morning).
 //! The first request asks for one bucket.
+//!
+//! A voice quality set is fetched bucket by bucket ([`fetch_voice_range`]): every page
+//! of each bucket's voice conversations, mapped by [`crate::mapping::voice`] as a live
+//! poll of that bucket.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::QueryConfig;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::genesys::bodies::{AggregateResponse, AggregateResult};
 use crate::genesys::names::NameDirectory;
 use crate::genesys::{ApiError, GenesysClient};
-use crate::interval::Interval;
+use crate::interval::{Granularity, Interval};
+use crate::mapping::voice::map_voice;
 use crate::mapping::{GroupMemory, map_response};
 use crate::series::QuerySeries;
 
@@ -31,13 +40,51 @@ pub const METRIC_ENTRIES_PER_REQUEST: usize = 40_000;
 /// How much larger than the last one a request may grow.
 pub const GROWTH: usize = 4;
 
+/// What a run fetches: a query, or a voice quality set.
+#[derive(Clone, Copy, Debug)]
+pub enum Entry<'a> {
+    Query(&'a QueryConfig),
+    Voice(&'a VoiceSetConfig),
+}
+
+impl Entry<'_> {
+    /// The `query` label.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Query(query) => &query.name,
+            Entry::Voice(set) => &set.name,
+        }
+    }
+
+    pub fn granularity(&self) -> Granularity {
+        match self {
+            Entry::Query(query) => query.granularity,
+            Entry::Voice(set) => set.granularity,
+        }
+    }
+
+    pub fn time_zone(&self) -> Tz {
+        match self {
+            Entry::Query(query) => query.time_zone,
+            Entry::Voice(set) => set.time_zone,
+        }
+    }
+
+    pub fn settle_delay(&self) -> Duration {
+        match self {
+            Entry::Query(query) => query.settle_delay,
+            Entry::Voice(set) => set.settle_delay,
+        }
+    }
+}
+
 /// Where the mapped buckets go, in time order: a report or an OpenMetrics file.
 pub trait BucketSink {
-    /// Takes the series of `query` for `bucket`, as the live exporter would have
+    /// Takes the series of `entry` for `bucket`, as the live exporter would have
     /// exported them after polling it.
     fn bucket(
         &mut self,
-        query: &QueryConfig,
+        entry: &Entry<'_>,
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()>;
@@ -109,13 +156,55 @@ pub async fn fetch_range(
         for (bucket, response) in buckets.iter().zip(split.responses) {
             let mapped = map_response(query, bucket, &response, &current, &mut memory);
             skipped += mapped.warnings;
-            sink.bucket(query, bucket, &mapped.series)?;
+            sink.bucket(&Entry::Query(query), bucket, &mapped.series)?;
         }
         progress.buckets(buckets.len());
         limit = next_limit(buckets.len(), densest);
     }
     if skipped > 0 {
         tracing::warn!(query = %query.name, skipped, "parts of the responses were skipped (unreadable stats, buckets outside the request, repeated entries)");
+    }
+    Ok(())
+}
+
+/// Fetches every bucket of `range` for the voice quality set `set`, one after the
+/// other (each every page of its voice conversations), and hands each, mapped, to
+/// `sink`.
+pub async fn fetch_voice_range(
+    client: &GenesysClient,
+    set: &VoiceSetConfig,
+    range: &Range,
+    names: &NameDirectory,
+    sink: &mut dyn BucketSink,
+    progress: &Progress,
+) -> Result<(), FetchError> {
+    let mut memory = GroupMemory::default();
+    let mut skipped = 0u64;
+    for bucket in range.buckets() {
+        let answer = client
+            .voice_conversations(&bucket, set.page_size)
+            .await
+            .map_err(|source| FetchError::Api {
+                query: set.name.clone(),
+                interval: bucket,
+                source,
+            })?;
+        for _ in 0..answer.requests {
+            progress.request();
+        }
+        let mapped = map_voice(
+            set,
+            &bucket,
+            &answer.conversations,
+            &names.current(),
+            &mut memory,
+        );
+        skipped += mapped.warnings + answer.unreachable;
+        sink.bucket(&Entry::Voice(set), &bucket, &mapped.series)?;
+        progress.buckets(1);
+    }
+    if skipped > 0 {
+        tracing::warn!(query = %set.name, skipped, "parts of the details answers were skipped (unreadable ends, conversations past the result cap)");
     }
     Ok(())
 }

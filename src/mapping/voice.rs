@@ -160,10 +160,17 @@ fn add(tally: &mut Tally, conversation: &Conversation, customer: &[&Session], th
     }
 }
 
-/// The label names of the set's groups: `query`, `interval`, then per grouping its
-/// labels in the fixed order (`queue_id`, `queue_name`, `direction`, `edge_id`, `codec`).
+/// The label names of the set's groups: `query`, `interval`, then [`voice_label_names`].
 fn label_names(set: &VoiceSetConfig) -> Vec<String> {
     let mut names = vec!["query".to_string(), "interval".to_string()];
+    names.extend(voice_label_names(set));
+    names
+}
+
+/// The labels of the set's groupings in the fixed order (`queue_id`, `queue_name`,
+/// `direction`, `edge_id`, `codec`), those it groups by.
+pub fn voice_label_names(set: &VoiceSetConfig) -> Vec<String> {
+    let mut names = Vec::new();
     for group in &set.group_by {
         let labels: &[&str] = match group {
             VoiceGroup::Queue => &["queue_id", "queue_name"],
