@@ -372,6 +372,12 @@ async fn voice_series_equal_what_the_details_answer_implies() {
         value("genesys_exporter_query_up", &[("query", "voice")]),
         1.0
     );
+    // The landing page says what the set reads.
+    let page = exporter.page("/").await;
+    assert!(
+        page.contains("<td>voice</td><td>voice quality, PT15M</td>"),
+        "{page}"
+    );
 
     // The documented request, page after page: with 5 a page, every page of the
     // interval's totalHits was asked for once.
@@ -554,4 +560,53 @@ async fn report_and_backfill_of_a_voice_set_give_what_the_answer_implies() {
         &text[..text.len().min(3000)]
     );
     assert!(values.iter().all(|v| *v == 173.0), "{values:?}");
+}
+
+/// A reload that adds a voice quality set starts it (its series appear), and one that
+/// removes it stops it (its series go).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_adds_and_removes_a_voice_set() {
+    let api = stand_in(world(base(), 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let without = "queries:\n  - {name: q, granularity: PT30M, metrics: [nOffered]}\n";
+    let mut run = ExporterRun::against_url(api.base.clone()).config(dir.path(), without);
+    run.args.push("--web.enable-lifecycle".into());
+    let exporter = run.start();
+    exporter.wait_ready().await;
+    assert!(
+        exporter
+            .scrape()
+            .await
+            .find("genesys_voice_mos_count", &[])
+            .is_empty()
+    );
+    let reload = |yaml: String| {
+        std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
+        let url = exporter.url("/-/reload");
+        async move {
+            let answer = reqwest::Client::new().post(url).send().await.unwrap();
+            let status = answer.status();
+            assert_eq!(status, 200, "{}", answer.text().await.unwrap_or_default());
+        }
+    };
+    reload(format!("{without}{CONFIG}")).await;
+    let metrics = wait_for(&exporter, "genesys_voice_mos_count").await;
+    assert_eq!(
+        metrics.value("genesys_voice_mos_count", &[("queue_id", "q-billing")]),
+        3.0
+    );
+    reload(without.to_string()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !exporter
+        .scrape()
+        .await
+        .find("genesys_voice_mos_count", &[])
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the removed set's series stay"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -221,4 +221,38 @@ mod tests {
         assert_eq!(cost("listed"), Some(1));
         assert_eq!(cost("every"), Some(10));
     }
+
+    /// A voice quality set is priced at one page a poll until its first poll tells the
+    /// pages its totalHits implies; the plan keeps that count through a reload.
+    #[test]
+    fn a_voice_set_is_priced_at_the_pages_its_last_poll_took() {
+        let telemetry = Telemetry::new(300);
+        let config = Config::from_yaml(
+            "voice_quality:\n  - {name: voice, granularity: PT15M}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let planner = Planner::new(&config, Duration::from_secs(600), 300, &telemetry).unwrap();
+        let pages = |planner: &Planner| {
+            let plan = planner.current();
+            let entry = plan.entries.iter().find(|e| e.name == "voice").cloned();
+            entry.map(|e| (e.requests_per_poll, e.observation))
+        };
+        assert_eq!(pages(&planner), Some((1, false)));
+        // 2,345 calls an interval: 24 pages of 100.
+        planner.voice_pages(
+            "voice",
+            crate::genesys::details::pages_for(2345, 100),
+            &telemetry,
+        );
+        assert_eq!(pages(&planner), Some((24, false)));
+        let entry = planner.current().entries[0].clone();
+        assert!((entry.requests_per_minute() - 24.0 / 15.0).abs() < 1e-9);
+        planner.replan(&config, &telemetry).unwrap();
+        assert_eq!(pages(&planner), Some((24, false)));
+        // Past the budget the last plan stays: 20,000 pages every 15 minutes are
+        // 1,333 requests a minute, over the 300 of the budget.
+        planner.voice_pages("voice", 20_000, &telemetry);
+        assert_eq!(pages(&planner), Some((24, false)));
+    }
 }
