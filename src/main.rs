@@ -88,9 +88,10 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         .map_err(|err| Failure::BadInput(err.to_string()))?;
     if args.config_check {
         println!(
-            "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
+            "config OK: {} queries, {} observation sets, {} voice quality sets\nrequest plan:\n{plan}",
             config.queries.len(),
-            config.observations.len() + config.agents.len()
+            config.observations.len() + config.agents.len(),
+            config.voice_quality.len()
         );
         return Ok(());
     }

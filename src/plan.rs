@@ -52,8 +52,8 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     /// Queues the observation sets over `all` cover; `None` before they are listed.
     pub queues: Option<usize>,
-    /// Details pages the last poll of each voice quality set implied (by its
-    /// `totalHits`); a set not polled yet is priced at 1.
+    /// Details requests the last poll of each voice quality set took (its `totalHits`
+    /// in pages); a set not polled yet is priced at 1.
     pub voice_pages: BTreeMap<String, usize>,
     /// Requests a minute the names take (the pages of every listing in use per refresh,
     /// over its period; see [`name_pages`]).
@@ -127,8 +127,8 @@ fn agents_entry(set: &AgentSetConfig) -> Entry {
     }
 }
 
-/// A voice quality set: the details pages of one interval (as many as the last poll's
-/// `totalHits` took, 1 before the first), once per interval; never stretched (each
+/// A voice quality set: the details pages of one interval (as many as the last poll
+/// took, 1 before the first), once per interval; never stretched (each
 /// interval is polled once).
 fn voice_entry(set: &VoiceSetConfig, pages: &BTreeMap<String, usize>) -> Entry {
     let period = set.granularity.nominal_length();

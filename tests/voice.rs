@@ -408,6 +408,15 @@ async fn voice_series_equal_what_the_details_answer_implies() {
         &[("endpoint", "conversation_details"), ("code", "200")],
     );
     assert!(counted >= pages.len() as f64);
+    // The plan prices the set at the pages this poll took, once in 15 minutes.
+    let planned = exporter.scrape().await.value(
+        "genesys_exporter_planned_requests_per_minute",
+        &[("query", "voice")],
+    );
+    assert!(
+        (planned - pages.len() as f64 / 15.0).abs() < 1e-9,
+        "{planned} for {pages:?}"
+    );
 }
 
 /// An interval of more voice calls than a details query reaches (12,000 against 10,000)

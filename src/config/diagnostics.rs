@@ -208,7 +208,7 @@ pub(super) fn known_key_like(key: &str, in_query: bool) -> Option<&'static str> 
     let known: &[&'static str] = if in_query {
         &QUERY_KEYS
     } else {
-        &["queries", "observations"]
+        &["queries", "observations", "voice_quality"]
     };
     let snake = snake_case(key).replace('-', "_");
     let common_prefix = |k: &str| {

@@ -200,11 +200,10 @@ where
 pub struct DetailsAnswer {
     /// Each conversation once.
     pub conversations: Vec<Conversation>,
-    /// Requests sent.
+    /// Requests sent: the pages of every piece's `totalHits` (see [`pages_for`]), and
+    /// the first page of each interval that was split. What the next poll of the same
+    /// traffic will cost.
     pub requests: usize,
-    /// The `totalHits` of the first page of each piece, summed: what the next poll of
-    /// the same traffic will cost ([`pages_for`]).
-    pub total_hits: u64,
     /// Time spent waiting for the API budget.
     pub budget_wait: Duration,
     /// Conversations past [`MAX_RESULTS`] in a piece that could not be split further,
@@ -263,7 +262,6 @@ impl GenesysClient {
                 tracing::warn!(interval = %piece.to_iso8601(), total_hits = total, reachable = MAX_RESULTS, "more voice conversations in one minute than a details query reaches; the rest are left out");
                 answer.unreachable += total - MAX_RESULTS;
             }
-            answer.total_hits += total;
             let pages = pages_for(total, page_size);
             keep(&mut answer, &mut seen, first.conversations);
             for number in 2..=pages as u32 {

@@ -3,8 +3,9 @@
 //! conversations of the interval from the details query, page by page (see
 //! [`crate::genesys::details`]), and maps them with [`crate::mapping::voice`].
 //!
-//! Each poll tells the request plan how many pages the next one will take, by this
-//! poll's `totalHits` (the traffic of one interval is the best guess of the next's).
+//! Each poll tells the request plan how many requests the next one will take: as many
+//! as this one took, its `totalHits` in pages (and the first pages of the pieces of a
+//! split interval); the traffic of one interval is the best guess of the next's.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +13,7 @@ use super::execute::{Collect, Describes, Fetched, Mapped};
 use super::{IntervalPoller, PollContext, Scheduled, Timing};
 use crate::config::{Period, VoiceSetConfig};
 use crate::genesys::ApiError;
-use crate::genesys::details::{self, pages_for};
+use crate::genesys::details;
 use crate::interval::Interval;
 use crate::mapping::GroupMemory;
 use crate::mapping::voice::map_voice;
@@ -78,10 +79,9 @@ impl Collect for VoicePoll {
             .client
             .voice_conversations(&interval, self.set.page_size)
             .await?;
-        let pages = pages_for(answer.total_hits, self.set.page_size);
         context
             .planner
-            .voice_pages(&self.set.name, pages, &context.telemetry);
+            .voice_pages(&self.set.name, answer.requests, &context.telemetry);
         // Conversations past the result cap of a minute too busy to split further.
         let unreachable = answer.unreachable;
         let set = Arc::clone(&self.set);
