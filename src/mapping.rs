@@ -70,10 +70,11 @@ impl GroupMemory {
     pub fn note(&mut self, seen: &[&Vec<String>], end: DateTime<Utc>) -> Vec<Vec<String>> {
         let horizon = end - GROUP_MEMORY;
         self.last_seen.retain(|_, at| *at > horizon);
+        let now: std::collections::HashSet<&Vec<String>> = seen.iter().copied().collect();
         let quiet = self
             .last_seen
             .keys()
-            .filter(|key| !seen.contains(key))
+            .filter(|key| !now.contains(key))
             .cloned()
             .collect();
         for key in seen {
