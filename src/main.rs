@@ -84,13 +84,15 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // The request plan before any queue is listed: interval queries over the budget stop
     // here, as does `--config.check` (which never touches the network).
     let budget = args.requests_per_minute.get();
-    let plan = plan::make(&config, None, None, args.names_refresh, budget)
+    let plan = plan::make(&config, plan::Counts::default(), args.names_refresh, budget)
         .map_err(|err| Failure::BadInput(err.to_string()))?;
     if args.config_check {
         println!(
-            "config OK: {} queries, {} observation sets\nrequest plan:\n{plan}",
+            "config OK: {} queries, {} observation sets, {} trunk sets, {} voice quality sets\nrequest plan:\n{plan}",
             config.queries.len(),
-            config.observations.len() + config.agents.len() + config.trunks.len()
+            config.observations.len() + config.agents.len(),
+            config.trunks.len(),
+            config.voice_quality.len()
         );
         return Ok(());
     }
@@ -113,13 +115,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         listeners.push(listener);
     }
 
-    let entries: Vec<_> = config::served_entries(
-        &config.queries,
-        &config.observations,
-        &config.agents,
-        &config.trunks,
-    )
-    .collect();
+    let entries: Vec<_> = config::served_entries(&config).collect();
     // Every query's and observation set's self-metrics (`query_up` 0, ...) exist from the
     // first scrape, which may come long before its poller starts.
     for (name, _) in &entries {
@@ -129,7 +125,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // Only the listings of dimensions some query groups by (and the queues, while
     // queues are observed) are worth their API calls.
     let names = Arc::new(NameDirectory::new(
-        config::named_dimensions(&config.queries, &config.observations, &config.agents),
+        config::named_dimensions(
+            &config.queries,
+            &config.observations,
+            &config.agents,
+            &config.voice_quality,
+        ),
         Arc::clone(&telemetry),
     ));
     tracing::info!(
@@ -170,15 +171,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
                 web_config_file,
                 web,
                 builtin,
-                pollers: Pollers::start(
-                    context,
-                    names_refresh,
-                    config.queries,
-                    config.observations,
-                    config.agents,
-                    config.trunks,
-                )
-                .await,
+                pollers: Pollers::start(context, names_refresh, config).await,
             }
         }
     });

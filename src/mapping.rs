@@ -26,6 +26,7 @@
 pub mod agents;
 pub mod observations;
 pub mod trunks;
+pub mod voice;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -61,6 +62,27 @@ pub struct Mapped {
 #[derive(Debug, Default)]
 pub struct GroupMemory {
     last_seen: HashMap<Vec<String>, DateTime<Utc>>,
+}
+
+impl GroupMemory {
+    /// Notes that the groups `seen` had data in the interval ending at `end`, forgets
+    /// the groups not seen for 24 hours, and returns the others not seen now: those to
+    /// zero-fill. For mappings other than the aggregates' (voice quality).
+    pub fn note(&mut self, seen: &[&Vec<String>], end: DateTime<Utc>) -> Vec<Vec<String>> {
+        let horizon = end - GROUP_MEMORY;
+        self.last_seen.retain(|_, at| *at > horizon);
+        let now: std::collections::HashSet<&Vec<String>> = seen.iter().copied().collect();
+        let quiet = self
+            .last_seen
+            .keys()
+            .filter(|key| !now.contains(key))
+            .cloned()
+            .collect();
+        for key in seen {
+            self.last_seen.insert((*key).clone(), end);
+        }
+        quiet
+    }
 }
 
 /// Maps the response to `query` for `interval` into metric families.

@@ -14,11 +14,13 @@
 //! [`crate::genesys::budget`]) still holds every 60 s window to the budget whatever the
 //! plan says; the plan keeps the pollers from queuing behind it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::config::{
     self, AgentSetConfig, Config, ObservationConfig, QueryConfig, QueueSelection, TrunkSetConfig,
+    VoiceSetConfig,
 };
 use crate::genesys::LISTING_PAGE_SIZE;
 use crate::genesys::names;
@@ -50,15 +52,25 @@ impl Entry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub entries: Vec<Entry>,
-    /// Queues the observation sets over `all` cover; `None` before they are listed.
-    pub queues: Option<usize>,
-    /// Trunks the trunk sets last listed; `None` before they are listed.
-    pub trunks: Option<usize>,
+    /// The org's counts the plan was made for.
+    pub counts: Counts,
     /// Requests a minute the names take (the pages of every listing in use per refresh,
     /// over its period; see [`name_pages`]).
     pub names_per_minute: f64,
     /// `--genesys.requests-per-minute`.
     pub budget: u32,
+}
+
+/// What the plan depends on that only the org and the last polls tell, as last seen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    /// Queues the observation sets over `all` cover; `None` before they are listed.
+    pub queues: Option<usize>,
+    /// Trunks the trunk sets last listed; `None` before they are listed.
+    pub trunks: Option<usize>,
+    /// Details requests the last poll of each voice quality set took (its pages); a set
+    /// not polled yet is priced at 1.
+    pub voice_pages: BTreeMap<String, usize>,
 }
 
 /// Why there is no plan that fits.
@@ -140,16 +152,34 @@ fn trunks_entry(set: &TrunkSetConfig, trunks: Option<usize>) -> Entry {
     }
 }
 
+/// A voice quality set: the details pages of one interval (as many as the last poll
+/// took, 1 before the first), once per interval; never stretched (each
+/// interval is polled once).
+fn voice_entry(set: &VoiceSetConfig, pages: &BTreeMap<String, usize>) -> Entry {
+    let period = set.granularity.nominal_length();
+    Entry {
+        name: set.name.clone(),
+        observation: false,
+        requests_per_poll: pages.get(&set.name).copied().unwrap_or(1),
+        refresh: period,
+        effective_refresh: period,
+    }
+}
+
 /// Requests one refresh of the names takes: the queue listing's pages (`queues` at 500
 /// a page, 100 queues before they are listed) while a query groups by queue or queues
 /// are observed, and one request for every other named dimension in use. That is a
 /// floor for those: users looked up by id cost one request per 100 seen, and a listing
 /// of more than 500 entities one per 500.
 fn name_pages(config: &Config, queues: Option<usize>) -> usize {
-    let mut in_use: Vec<&str> =
-        config::named_dimensions(&config.queries, &config.observations, &config.agents)
-            .filter(|d| names::dimension(d).is_some())
-            .collect();
+    let mut in_use: Vec<&str> = config::named_dimensions(
+        &config.queries,
+        &config.observations,
+        &config.agents,
+        &config.voice_quality,
+    )
+    .filter(|d| names::dimension(d).is_some())
+    .collect();
     in_use.sort_unstable();
     in_use.dedup();
     in_use
@@ -164,13 +194,13 @@ fn name_pages(config: &Config, queues: Option<usize>) -> usize {
         .sum()
 }
 
-/// Makes the plan for `config` with `queues` and `trunks` listed (`None`: not known
-/// yet), names refreshed every `names_refresh` when anything needs them, and a budget of
-/// `budget` requests a minute; stretches the observations to fit.
+/// Makes the plan for `config` at `counts` (the org's queues and trunks as last listed,
+/// the voice sets' requests as their last polls took), names refreshed every
+/// `names_refresh` when anything needs them, and a budget of `budget` requests a
+/// minute; stretches the observations to fit.
 pub fn make(
     config: &Config,
-    queues: Option<usize>,
-    trunks: Option<usize>,
+    counts: Counts,
     names_refresh: Duration,
     budget: u32,
 ) -> Result<Plan, OverBudget> {
@@ -179,15 +209,20 @@ pub fn make(
         config
             .observations
             .iter()
-            .map(|o| observation_entry(o, queues)),
+            .map(|o| observation_entry(o, counts.queues)),
     );
     entries.extend(config.agents.iter().map(agents_entry));
-    entries.extend(config.trunks.iter().map(|t| trunks_entry(t, trunks)));
-    let names_per_minute = per_minute(name_pages(config, queues), names_refresh);
+    entries.extend(config.trunks.iter().map(|t| trunks_entry(t, counts.trunks)));
+    entries.extend(
+        config
+            .voice_quality
+            .iter()
+            .map(|set| voice_entry(set, &counts.voice_pages)),
+    );
+    let names_per_minute = per_minute(name_pages(config, counts.queues), names_refresh);
     let mut plan = Plan {
         entries,
-        queues,
-        trunks,
+        counts,
         names_per_minute,
         budget,
     };
@@ -275,7 +310,7 @@ impl fmt::Display for Plan {
                 entry.requests_per_minute(),
             )?;
         }
-        let queues = match self.queues {
+        let queues = match self.counts.queues {
             Some(n) => format!("{n} queues"),
             None => "queue count not known yet: observations over `all` priced per 100 queues"
                 .to_string(),
@@ -285,7 +320,7 @@ impl fmt::Display for Plan {
             "  {:<24} {:>17} {:>14} {:>16} {:>14.1}",
             "(names)", "", "", "", self.names_per_minute
         )?;
-        let trunks = match self.trunks {
+        let trunks = match self.counts.trunks {
             Some(n) => format!(", {n} trunks"),
             None => String::new(),
         };
@@ -314,7 +349,16 @@ mod tests {
             "observations:\n  - {name: now, source: agents, refresh: 10s}\n  - {name: live, refresh: 10s, metrics: [oWaiting]}\n",
         );
         for queues in [None, Some(10), Some(5000)] {
-            let plan = make(&agents, queues, None, Duration::from_secs(600), 3000).unwrap();
+            let plan = make(
+                &agents,
+                Counts {
+                    queues,
+                    ..Counts::default()
+                },
+                Duration::from_secs(600),
+                3000,
+            )
+            .unwrap();
             let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
             assert_eq!(now.requests_per_poll, 1);
             assert!(now.observation);
@@ -322,7 +366,16 @@ mod tests {
         }
         // 600/min for live's 100 queues a refresh, 6 for now: over a budget of 60 both
         // are stretched by the same factor.
-        let plan = make(&agents, Some(10_000), None, Duration::from_secs(600), 60).unwrap();
+        let plan = make(
+            &agents,
+            Counts {
+                queues: Some(10_000),
+                ..Counts::default()
+            },
+            Duration::from_secs(600),
+            60,
+        )
+        .unwrap();
         let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
         assert!(now.effective_refresh > now.refresh);
         assert!(plan.total_per_minute() <= 60.0);
@@ -332,7 +385,16 @@ mod tests {
     fn a_trunk_set_costs_its_listing_pages_and_metric_batches_and_stretches_with_the_sets() {
         let trunks = config("trunks:\n  - {name: t, refresh: 10s}\n");
         let cost = |listed| {
-            let plan = make(&trunks, None, listed, Duration::from_secs(600), 3000).unwrap();
+            let plan = make(
+                &trunks,
+                Counts {
+                    trunks: listed,
+                    ..Counts::default()
+                },
+                Duration::from_secs(600),
+                3000,
+            )
+            .unwrap();
             plan.entries[0].requests_per_poll
         };
         // Before the listing: one page and one batch; then pages of 100 and batches of 100.
@@ -340,7 +402,16 @@ mod tests {
         assert_eq!(cost(Some(0)), 1);
         assert_eq!(cost(Some(4)), 2);
         assert_eq!(cost(Some(250)), 6);
-        let plan = make(&trunks, None, Some(250), Duration::from_secs(600), 12).unwrap();
+        let plan = make(
+            &trunks,
+            Counts {
+                trunks: Some(250),
+                ..Counts::default()
+            },
+            Duration::from_secs(600),
+            12,
+        )
+        .unwrap();
         assert!(plan.entries[0].observation);
         assert!(plan.entries[0].effective_refresh > Duration::from_secs(10));
         assert!(plan.total_per_minute() <= 12.0, "{plan}");
@@ -351,8 +422,10 @@ mod tests {
     fn a_plan_that_fits_keeps_every_refresh() {
         let plan = make(
             &config(LIVE_15S),
-            Some(250),
-            None,
+            Counts {
+                queues: Some(250),
+                ..Counts::default()
+            },
             Duration::from_secs(600),
             300,
         )
@@ -370,8 +443,10 @@ mod tests {
         // 1,000 queues every 15 s = 40/min against 30.
         let plan = make(
             &config(LIVE_15S),
-            Some(1000),
-            None,
+            Counts {
+                queues: Some(1000),
+                ..Counts::default()
+            },
             Duration::from_secs(600),
             30,
         )
@@ -389,7 +464,13 @@ mod tests {
     fn interval_queries_alone_over_the_budget_are_refused_with_the_plan() {
         let text =
             "queries:\n  - {name: q, granularity: PT30M, refresh: 10s, metrics: [nOffered]}\n";
-        let err = make(&config(text), None, None, Duration::from_secs(600), 5).unwrap_err();
+        let err = make(
+            &config(text),
+            Counts::default(),
+            Duration::from_secs(600),
+            5,
+        )
+        .unwrap_err();
         assert!((err.needed - 6.0).abs() < 1e-9);
         let message = err.to_string();
         assert!(
@@ -401,7 +482,13 @@ mod tests {
 
     #[test]
     fn the_static_plan_prices_all_queues_per_hundred() {
-        let plan = make(&config(LIVE_15S), None, None, Duration::from_secs(600), 300).unwrap();
+        let plan = make(
+            &config(LIVE_15S),
+            Counts::default(),
+            Duration::from_secs(600),
+            300,
+        )
+        .unwrap();
         assert_eq!(plan.entries[1].requests_per_poll, 1);
         assert!(plan.to_string().contains("priced per 100 queues"));
     }
@@ -409,7 +496,13 @@ mod tests {
     #[test]
     fn a_query_without_refresh_polls_once_per_bucket() {
         let text = "queries:\n  - {name: q, granularity: PT15M, metrics: [nOffered]}\n";
-        let plan = make(&config(text), None, None, Duration::from_secs(600), 300).unwrap();
+        let plan = make(
+            &config(text),
+            Counts::default(),
+            Duration::from_secs(600),
+            300,
+        )
+        .unwrap();
         assert!((plan.entries[0].requests_per_minute() - 1.0 / 15.0).abs() < 1e-9);
         assert_eq!(plan.names_per_minute, 0.0);
     }
@@ -420,8 +513,10 @@ mod tests {
         // 1,200 queues: 3 pages; users and wrap-up codes: one request each.
         let plan = make(
             &config(text),
-            Some(1_200),
-            None,
+            Counts {
+                queues: Some(1_200),
+                ..Counts::default()
+            },
             Duration::from_secs(60),
             300,
         )

@@ -30,8 +30,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{self, AgentSetConfig, Config, ObservationConfig, QueryConfig, TrunkSetConfig};
-use crate::schedule::{AgentsPoller, ObservationPoller, PollContext, Poller, TrunksPoller};
+use crate::config::{
+    self, AgentSetConfig, Config, ObservationConfig, QueryConfig, TrunkSetConfig, VoiceSetConfig,
+};
+use crate::schedule::{
+    AgentsPoller, ObservationPoller, PollContext, Poller, TrunksPoller, VoicePoller,
+};
 use crate::web::{LiveWebConfig, WebConfig};
 
 /// How long the pollers a start or reload adds wait for the first names of a dimension
@@ -71,6 +75,7 @@ enum Definition {
     Observations(ObservationConfig),
     Agents(AgentSetConfig),
     Trunks(TrunkSetConfig),
+    Voice(VoiceSetConfig),
 }
 
 #[derive(Debug)]
@@ -113,6 +118,7 @@ impl Definition {
             Definition::Observations(set) => &set.name,
             Definition::Agents(set) => &set.name,
             Definition::Trunks(set) => &set.name,
+            Definition::Voice(set) => &set.name,
         }
     }
 
@@ -123,6 +129,7 @@ impl Definition {
             Definition::Observations(_) => "observation set",
             Definition::Agents(_) => "agents set",
             Definition::Trunks(_) => "trunk set",
+            Definition::Voice(_) => "voice quality set",
         }
     }
 
@@ -132,9 +139,14 @@ impl Definition {
     fn named_dimensions(&self) -> Vec<&str> {
         use std::slice::from_ref as one;
         match self {
-            Definition::Query(query) => config::named_dimensions(one(query), &[], &[]).collect(),
-            Definition::Observations(set) => config::named_dimensions(&[], one(set), &[]).collect(),
-            Definition::Agents(set) => config::named_dimensions(&[], &[], one(set)).collect(),
+            Definition::Query(query) => {
+                config::named_dimensions(one(query), &[], &[], &[]).collect()
+            }
+            Definition::Observations(set) => {
+                config::named_dimensions(&[], one(set), &[], &[]).collect()
+            }
+            Definition::Agents(set) => config::named_dimensions(&[], &[], one(set), &[]).collect(),
+            Definition::Voice(set) => config::named_dimensions(&[], &[], &[], one(set)).collect(),
             // Trunk series carry the listing's own names.
             Definition::Trunks(_) => Vec::new(),
         }
@@ -151,6 +163,7 @@ impl Definition {
             }
             Definition::Agents(set) => AgentsPoller::new(set.clone(), context).into_task(),
             Definition::Trunks(set) => TrunksPoller::new(set.clone(), context).into_task(),
+            Definition::Voice(set) => VoicePoller::new(set.clone(), context).into_task(),
         };
         Running {
             definition: self,
@@ -172,14 +185,7 @@ impl Pollers {
     /// Starts a poller per query and per observation set. When a query groups by a
     /// named dimension or queues are observed, those pollers first wait (a while) for
     /// the first names, on their own tasks: this returns at once.
-    pub async fn start(
-        context: PollContext,
-        names_refresh: Duration,
-        queries: Vec<QueryConfig>,
-        observations: Vec<ObservationConfig>,
-        agents: Vec<AgentSetConfig>,
-        trunks: Vec<TrunkSetConfig>,
-    ) -> Pollers {
+    pub async fn start(context: PollContext, names_refresh: Duration, config: Config) -> Pollers {
         let mut pollers = Pollers {
             context,
             names_refresh,
@@ -187,29 +193,31 @@ impl Pollers {
             reading: Vec::new(),
             names: None,
         };
-        pollers.apply(queries, observations, agents, trunks).await;
+        pollers.apply(config).await;
         pollers
     }
 
-    /// Makes the running pollers match `queries` and `observations` (see the module
+    /// Makes the running pollers match `config`'s entries, every kind (see the module
     /// documentation). A name that changes kind (a query where an observation set
     /// was, or back) is a changed entry whose old series and self-metrics go at once,
     /// since the new ones are of another kind: its `query_up` is 0 until it first polls.
-    pub async fn apply(
-        &mut self,
-        queries: Vec<QueryConfig>,
-        observations: Vec<ObservationConfig>,
-        agents: Vec<AgentSetConfig>,
-        trunks: Vec<TrunkSetConfig>,
-    ) -> Changes {
+    pub async fn apply(&mut self, config: Config) -> Changes {
         let store = Arc::clone(&self.context.store);
-        let wanted: Vec<Definition> = queries
+        let wanted: Vec<Definition> = config
+            .queries
             .iter()
             .cloned()
             .map(Definition::Query)
-            .chain(observations.iter().cloned().map(Definition::Observations))
-            .chain(agents.iter().cloned().map(Definition::Agents))
-            .chain(trunks.iter().cloned().map(Definition::Trunks))
+            .chain(
+                config
+                    .observations
+                    .iter()
+                    .cloned()
+                    .map(Definition::Observations),
+            )
+            .chain(config.agents.iter().cloned().map(Definition::Agents))
+            .chain(config.trunks.iter().cloned().map(Definition::Trunks))
+            .chain(config.voice_quality.iter().cloned().map(Definition::Voice))
             .collect();
         let by_name: BTreeMap<&str, &Definition> = wanted.iter().map(|d| (d.name(), d)).collect();
         let mut changes = Changes::default();
@@ -244,21 +252,15 @@ impl Pollers {
         }
         if !other_kind.is_empty() {
             store.reconfigure(
-                config::served_entries(&queries, &observations, &agents, &trunks)
-                    .filter(|(name, _)| !other_kind.contains(*name)),
+                config::served_entries(&config).filter(|(name, _)| !other_kind.contains(*name)),
             );
         }
-        store.reconfigure(config::served_entries(
-            &queries,
-            &observations,
-            &agents,
-            &trunks,
-        ));
+        store.reconfigure(config::served_entries(&config));
         for name in retired.iter().filter(|n| !by_name.contains_key(n.as_str())) {
             self.context.telemetry.forget_query(name);
             tracing::info!(query = %name, "removed; its series are gone");
         }
-        self.ensure_names(&queries, &observations, &agents);
+        self.ensure_names(&config);
         for definition in wanted {
             let name = definition.name().to_string();
             if self.running.contains_key(&name) {
@@ -293,15 +295,15 @@ impl Pollers {
     /// answers, and every other poller polls on, while a slow listing is read. The
     /// directory is shared by every poller, so a dimension added here names the series
     /// of every query.
-    fn ensure_names(
-        &mut self,
-        queries: &[QueryConfig],
-        observations: &[ObservationConfig],
-        agents: &[AgentSetConfig],
-    ) {
+    fn ensure_names(&mut self, config: &Config) {
         self.reading.retain(|reading| !*reading.gate.borrow());
         let names = Arc::clone(&self.context.names);
-        let added = names.set_dimensions(config::named_dimensions(queries, observations, agents));
+        let added = names.set_dimensions(config::named_dimensions(
+            &config.queries,
+            &config.observations,
+            &config.agents,
+            &config.voice_quality,
+        ));
         if added.is_empty() && (self.names.is_some() || names.is_empty()) {
             return;
         }
@@ -465,15 +467,7 @@ impl Reloader {
             .planner
             .replan(&config, &context.telemetry)
             .map_err(|err| err.to_string())?;
-        let changes = self
-            .pollers
-            .apply(
-                config.queries,
-                config.observations,
-                config.agents,
-                config.trunks,
-            )
-            .await;
+        let changes = self.pollers.apply(config).await;
         if let Some(web) = web {
             tracing::info!(
                 tls = web.tls_summary.as_deref().unwrap_or("off"),

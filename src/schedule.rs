@@ -16,12 +16,15 @@ mod execute;
 mod observations;
 mod planner;
 mod trunks;
+mod voice;
 
 pub use agents::AgentsPoller;
 pub use observations::ObservationPoller;
 pub use planner::Planner;
 pub use trunks::TrunksPoller;
+pub use voice::VoicePoller;
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
@@ -29,11 +32,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 
 use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
 use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
-use crate::interval::{Interval, in_progress, latest_completed, next_completion};
+use crate::interval::{Granularity, Interval, in_progress, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, add_data_until, map_response};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
@@ -53,10 +57,42 @@ pub struct PollContext {
     pub planner: Arc<Planner>,
 }
 
-/// One query's poll loop and the state it keeps between polls.
+/// When an interval poller polls: what queries and voice quality sets share (the same
+/// interval maths, settle delay, refresh and retries).
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub granularity: Granularity,
+    pub time_zone: Tz,
+    pub settle_delay: Duration,
+    /// Re-poll the same interval this often, if set.
+    pub refresh: Option<Duration>,
+    pub period: Period,
+}
+
+impl Timing {
+    /// A query's timing.
+    fn of(query: &QueryConfig) -> Timing {
+        Timing {
+            granularity: query.granularity,
+            time_zone: query.time_zone,
+            settle_delay: query.settle_delay,
+            refresh: query.refresh,
+            period: query.period,
+        }
+    }
+}
+
+/// A kind of interval poll (a query, a voice quality set): its requests and mapping for
+/// one interval, and when it polls.
+pub trait Scheduled: Collect<Target = Interval> + Debug + Send + 'static {
+    fn timing(&self) -> Timing;
+}
+
+/// One interval poller's loop (a query's, a voice quality set's) and the state it keeps
+/// between polls.
 #[derive(Debug)]
-pub struct Poller {
-    collector: QueryPoll,
+pub struct IntervalPoller<C> {
+    collector: C,
     context: PollContext,
     /// Cleared when a reload retires this poller: a poll still encoding then publishes
     /// nothing (see [`SnapshotStore::publish_while`]).
@@ -72,6 +108,9 @@ struct LastPoll {
     consecutive_failures: u32,
 }
 
+/// One query's poll loop.
+pub type Poller = IntervalPoller<QueryPoll>;
+
 impl Poller {
     pub fn new(query: QueryConfig, context: PollContext) -> Poller {
         context.telemetry.register_query(&query.name);
@@ -85,11 +124,21 @@ impl Poller {
         if let Some(dimension) = query.filter.as_ref().and_then(|f| f.split_on()) {
             tracing::info!(query = %query.name, requests_per_poll = requests, split_on = dimension, "the filter is too large for one request; each poll sends it in shares");
         }
-        Poller {
-            collector: QueryPoll {
+        IntervalPoller::with(
+            QueryPoll {
                 query: Arc::new(query),
                 memory: Arc::default(),
             },
+            context,
+        )
+    }
+}
+
+impl<C: Scheduled> IntervalPoller<C> {
+    /// A poller of `collector` (already registered with the telemetry).
+    fn with(collector: C, context: PollContext) -> Self {
+        IntervalPoller {
+            collector,
             context,
             active: Arc::new(AtomicBool::new(true)),
         }
@@ -110,20 +159,24 @@ impl Poller {
 
     /// Polls forever; stop it by dropping (aborting) its task.
     pub async fn run(self) {
-        let query = Arc::clone(&self.collector.query);
+        let timing = self.collector.timing();
+        let name = self.collector.name().to_string();
         let mut last: Option<LastPoll> = None;
         let retry_delay = TimeDelta::from_std(self.context.retry_delay).unwrap_or(TimeDelta::MAX);
         loop {
             // Which intervals have completed is for Genesys' clock to say (see
             // genesys::clock); this host's may be off.
             let now = self.context.client.api_now();
-            let target = match query.period {
-                Period::Completed => {
-                    latest_completed(now, query.granularity, query.time_zone, query.settle_delay)
-                }
+            let target = match timing.period {
+                Period::Completed => latest_completed(
+                    now,
+                    timing.granularity,
+                    timing.time_zone,
+                    timing.settle_delay,
+                ),
                 // The bucket in progress, start to now; at its end the next one starts
                 // (zero-filled by the group memory).
-                Period::Current => in_progress(now, query.granularity, query.time_zone),
+                Period::Current => in_progress(now, timing.granularity, timing.time_zone),
             };
             if is_due(target, last, now) {
                 let failures = last
@@ -136,7 +189,7 @@ impl Poller {
                 };
                 let ended = self.context.client.api_now();
                 last = Some(plan_after(
-                    &query,
+                    &timing,
                     target,
                     (now, ended),
                     outcome,
@@ -144,10 +197,10 @@ impl Poller {
                     retry_delay,
                 ));
             }
-            let wake = next_wake(&query, &target, last);
+            let wake = next_wake(&timing, &target, last);
             self.context
                 .store
-                .update_status(&query.name, |s| s.next_poll = Some(wake));
+                .update_status(&name, |s| s.next_poll = Some(wake));
             let sleep = (wake - self.context.client.api_now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
@@ -157,17 +210,23 @@ impl Poller {
 
     /// One poll through the wrapper every kind shares ([`execute`]).
     async fn poll(&self, interval: Interval) -> Result<(), ApiError> {
-        tracing::debug!(query = %self.collector.query.name, interval = %interval.to_iso8601(), "polling");
+        tracing::debug!(query = %self.collector.name(), interval = %interval.to_iso8601(), "polling");
         execute(&self.collector, &interval, &self.context, &self.active).await
     }
 }
 
 /// A query's requests and mapping, and the group memory it keeps between polls.
 #[derive(Debug)]
-struct QueryPoll {
+pub struct QueryPoll {
     query: Arc<QueryConfig>,
     /// Taken by each poll's mapping only: polls of a query never overlap.
     memory: Arc<Mutex<GroupMemory>>,
+}
+
+impl Scheduled for QueryPoll {
+    fn timing(&self) -> Timing {
+        Timing::of(&self.query)
+    }
 }
 
 impl Collect for QueryPoll {
@@ -287,7 +346,7 @@ enum PollOutcome {
 /// delay), doubled for each further consecutive one. Refreshes keep their cadence from
 /// the start of the poll.
 fn plan_after(
-    query: &QueryConfig,
+    query: &Timing,
     interval: Interval,
     (started, ended): (DateTime<Utc>, DateTime<Utc>),
     outcome: PollOutcome,
@@ -324,7 +383,7 @@ fn plan_after(
 
 /// When the loop should wake next: when the next interval completes, or earlier for a
 /// planned re-poll of the current one.
-fn next_wake(query: &QueryConfig, target: &Interval, last: Option<LastPoll>) -> DateTime<Utc> {
+fn next_wake(query: &Timing, target: &Interval, last: Option<LastPoll>) -> DateTime<Utc> {
     let next_regular = match query.period {
         Period::Completed => next_completion(
             target,
@@ -349,8 +408,8 @@ mod tests {
 
     const RETRY: TimeDelta = TimeDelta::seconds(30);
 
-    fn query(refresh: Option<u64>) -> QueryConfig {
-        QueryConfig {
+    fn query(refresh: Option<u64>) -> Timing {
+        Timing::of(&QueryConfig {
             name: "q".into(),
             source: crate::genesys::sources::CONVERSATIONS,
             granularity: Granularity::Minutes(30),
@@ -363,14 +422,14 @@ mod tests {
             period: Default::default(),
             max_predicates_per_request: crate::config::filter::DEFAULT_MAX_PREDICATES,
             allow_unlisted: Vec::new(),
-        }
+        })
     }
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
     }
 
-    fn target(q: &QueryConfig, now: &str) -> Interval {
+    fn target(q: &Timing, now: &str) -> Interval {
         latest_completed(at(now), q.granularity, q.time_zone, q.settle_delay)
     }
 

@@ -78,6 +78,7 @@ async fn every_sources_backfill_answers_in_prometheus_with_the_api_values() {
     config.queries.retain(|q| q.source != CONVERSATIONS);
     config.observations.clear();
     config.agents.clear();
+    config.voice_quality.clear();
     assert_eq!(
         config.queries.len(),
         9,

@@ -16,7 +16,6 @@ use bytes::Bytes;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use common::{ExporterRun, Metrics};
@@ -99,25 +98,13 @@ struct StandIn {
 }
 
 async fn stand_in() -> StandIn {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("stand-in listens");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
     let paths = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&paths);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let kept = Arc::clone(&kept);
-            let service = hyper::service::service_fn(move |request| {
-                let kept = Arc::clone(&kept);
-                async move { Ok::<_, hyper::Error>(respond(request, &kept).await) }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
-        }
-    });
+    let base = common::loopback(move |request| {
+        let kept = Arc::clone(&kept);
+        async move { respond(request, &kept).await }
+    })
+    .await;
     StandIn { base, paths }
 }
 

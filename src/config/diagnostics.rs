@@ -208,7 +208,7 @@ pub(super) fn known_key_like(key: &str, in_query: bool) -> Option<&'static str> 
     let known: &[&'static str] = if in_query {
         &QUERY_KEYS
     } else {
-        &["queries", "observations", "trunks"]
+        &["queries", "observations", "trunks", "voice_quality"]
     };
     let snake = snake_case(key).replace('-', "_");
     let common_prefix = |k: &str| {
@@ -248,7 +248,8 @@ fn split_path(message: &str) -> Option<(&str, &str)> {
         || path.starts_with("queries[")
         || path.starts_with("queries.")
         || path.starts_with("observations")
-        || path.starts_with("trunks");
+        || path.starts_with("trunks")
+        || path.starts_with("voice_quality");
     known.then_some((path, rest))
 }
 

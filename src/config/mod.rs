@@ -48,6 +48,7 @@ mod observations;
 mod tests;
 mod trunks;
 mod validate;
+mod voice;
 
 pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
 pub use observations::{
@@ -56,6 +57,8 @@ pub use observations::{
 };
 use observations::{ObservationSet, RawObservation};
 pub use trunks::TrunkSetConfig;
+pub use voice::{DEFAULT_THRESHOLD, VoiceGroup, VoiceSetConfig};
+use voice::{RawVoiceSet, validate_sets as validate_voice_sets};
 
 use diagnostics::{NameOnly, NamesOnly, syntax_error};
 use filter::{DEFAULT_MAX_PREDICATES, QueryFilter};
@@ -180,52 +183,58 @@ pub struct Config {
     pub agents: Vec<AgentSetConfig>,
     /// The trunk sets (`trunks:`), in file order.
     pub trunks: Vec<TrunkSetConfig>,
+    /// The voice quality sets (`voice_quality:`), in file order; none unless configured.
+    pub voice_quality: Vec<VoiceSetConfig>,
 }
 
 /// Each query's and set's name with what it serves (a granularity,
 /// `observations every 30s`, `agents every 30s` or `trunks every 30s`): the snapshot
 /// store's entries, at start-up and on reload.
-pub fn served_entries<'a>(
-    queries: &'a [QueryConfig],
-    observations: &'a [ObservationConfig],
-    agents: &'a [AgentSetConfig],
-    trunks: &'a [TrunkSetConfig],
-) -> impl Iterator<Item = (&'a str, String)> {
+pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
     let every = |refresh| humantime::format_duration(refresh);
-    queries
+    config
+        .queries
         .iter()
         .map(|q| {
             let what = format!("{}, {}", q.source.segment, q.granularity);
             (q.name.as_str(), what)
         })
-        .chain(observations.iter().map(move |o| {
+        .chain(config.observations.iter().map(move |o| {
             (
                 o.name.as_str(),
                 format!("observations every {}", every(o.refresh)),
             )
         }))
-        .chain(agents.iter().map(move |a| {
+        .chain(config.agents.iter().map(move |a| {
             (
                 a.name.as_str(),
                 format!("agents every {}", every(a.refresh)),
             )
         }))
-        .chain(trunks.iter().map(move |t| {
+        .chain(config.trunks.iter().map(move |t| {
             (
                 t.name.as_str(),
                 format!("trunks every {}", every(t.refresh)),
             )
         }))
+        .chain(
+            config
+                .voice_quality
+                .iter()
+                .map(|v| (v.name.as_str(), format!("voice quality, {}", v.granularity))),
+        )
 }
 
 /// The dimensions whose names are worth their API calls: those some query groups by,
 /// those of the named qualifiers of its metrics (`presenceId` for
 /// `tOrganizationPresence`), the queues while queues are observed, and the organization
-/// presences (`presenceId`) while agents are counted by presence.
+/// presences (`presenceId`) while agents are counted by presence, and the queues while
+/// a voice quality set groups by queue.
 pub fn named_dimensions<'a>(
     queries: &'a [QueryConfig],
     observations: &[ObservationConfig],
     agents: &[AgentSetConfig],
+    voice: &[VoiceSetConfig],
 ) -> impl Iterator<Item = &'a str> {
     queries
         .iter()
@@ -242,6 +251,12 @@ pub fn named_dimensions<'a>(
                 .iter()
                 .any(AgentSetConfig::counts_presences)
                 .then_some(sources::PRESENCE_NAMES),
+        )
+        .chain(
+            voice
+                .iter()
+                .any(VoiceSetConfig::names_queues)
+                .then_some("queueId"),
         )
 }
 
@@ -515,6 +530,7 @@ impl Config {
             observations: Vec::new(),
             agents: Vec::new(),
             trunks: Vec::new(),
+            voice_quality: Vec::new(),
         }
     }
 
@@ -562,6 +578,9 @@ impl Config {
         config.agents.push(AgentSetConfig::whole_org("agents_now"));
         config.trunks.push(TrunkSetConfig::every_trunk("trunks"));
         config
+            .voice_quality
+            .push(VoiceSetConfig::by_queue("voice", Granularity::Minutes(15)));
+        config
     }
 
     /// Logs every query's notes on its `allow_unlisted` names (see
@@ -606,6 +625,7 @@ impl Config {
                 .chain(self.agents.iter().map(|a| OutSet::Agents(a.written())))
                 .collect(),
             trunks: self.trunks.iter().map(TrunkSetConfig::written).collect(),
+            voice_quality: self.voice_quality.iter().map(|v| v.written()).collect(),
         };
         serde_yaml_ng::to_string(&out)
     }
@@ -618,7 +638,8 @@ impl Config {
 #[derive(Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with a `queries` list (and optionally `observations`, `trunks`) at the top level"
+    expecting = "a mapping with a `queries` list (and optionally `observations`, `trunks`, \
+        `voice_quality`) at the top level"
 )]
 struct RawConfig {
     #[serde(default)]
@@ -627,6 +648,7 @@ struct RawConfig {
     observations: Option<Vec<RawObservation>>,
     #[serde(default)]
     trunks: Option<Vec<trunks::RawTrunkSet>>,
+    voice_quality: Option<Vec<RawVoiceSet>>,
 }
 
 #[derive(Deserialize)]
@@ -669,6 +691,7 @@ struct OutConfig<'a> {
     observations: Vec<OutSet<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trunks: Vec<trunks::OutTrunkSet<'a>>,
+    voice_quality: Vec<voice::OutVoiceSet<'a>>,
 }
 
 /// An entry of `observations:` for writing back, of either kind.

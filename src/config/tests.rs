@@ -306,7 +306,7 @@ fn malformed() -> Vec<Case> {
             "querys: []",
             None,
             Some("querys"),
-            "unknown key (did you mean `queries`?); expected one of `queries`",
+            "unknown key (did you mean `queries`?); expected one of `queries`, `observations`, `trunks`, `voice_quality`",
         ),
         case(
             "query: []",
@@ -1298,11 +1298,9 @@ fn a_query_names_its_source_and_conversations_is_the_default() {
     assert_eq!(text.matches("source:").count(), 2, "{text}");
     assert_eq!(parse(&text), config, "{text}");
     // The names a query needs read: its group_by and its named qualifiers' ids.
-    let named: Vec<&str> = named_dimensions(&config.queries[2..], &[], &[]).collect();
+    let named: Vec<&str> = named_dimensions(&config.queries[2..], &[], &[], &[]).collect();
     assert_eq!(named, ["userId", "presenceId"]);
-    let served: Vec<String> = served_entries(&config.queries, &[], &[], &[])
-        .map(|(_, what)| what)
-        .collect();
+    let served: Vec<String> = served_entries(&config).map(|(_, what)| what).collect();
     assert_eq!(served[1], "flows, PT30M");
 }
 

@@ -11,7 +11,7 @@ use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, che
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
     MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, TrunkSetConfig,
-    is_valid_name, names,
+    is_valid_name, names, validate_voice_sets,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::names::DIMENSIONS as NAMED_DIMENSIONS;
@@ -52,8 +52,14 @@ impl RawConfig {
         };
         let raw_observations = self.observations.unwrap_or_default();
         let raw_trunks = self.trunks.unwrap_or_default();
+        let raw_voice = self.voice_quality.unwrap_or_default();
         let raw_queries = match self.queries {
-            None if !raw_observations.is_empty() || !raw_trunks.is_empty() => Some(Vec::new()),
+            None if !raw_observations.is_empty()
+                || !raw_trunks.is_empty()
+                || !raw_voice.is_empty() =>
+            {
+                Some(Vec::new())
+            }
             queries => queries,
         };
         let Some(raw_queries) = raw_queries else {
@@ -65,7 +71,11 @@ impl RawConfig {
                     .into(),
             ));
         };
-        if raw_queries.is_empty() && raw_observations.is_empty() && raw_trunks.is_empty() {
+        if raw_queries.is_empty()
+            && raw_observations.is_empty()
+            && raw_trunks.is_empty()
+            && raw_voice.is_empty()
+        {
             return Err(invalid(
                 None,
                 "queries",
@@ -140,8 +150,7 @@ impl RawConfig {
                     "name",
                     format!(
                         "{name:?} is already the name of {first}; names must be unique \
-                         across queries, observations and trunks because they become \
-                         the `query` label"
+                         across the file because they become the `query` label"
                     ),
                 ));
             }
@@ -150,11 +159,15 @@ impl RawConfig {
                     .map_err(|e| invalid(Some(label), &e.field, e.message))?,
             );
         }
+        let voice_quality = validate_voice_sets(raw_voice, origin, |name| {
+            first_use(name, &seen, &set_names, &trunks)
+        })?;
         Ok(Config {
             queries,
             observations,
             agents,
             trunks,
+            voice_quality,
         })
     }
 }
@@ -207,20 +220,7 @@ impl RawQuery {
         };
         let settle_delay = match self.settle_delay {
             None => DEFAULT_SETTLE_DELAY,
-            Some(text) => {
-                let d =
-                    parse_duration(&text, "90s").map_err(|m| FieldError::new("settle_delay", m))?;
-                if d > MAX_SETTLE_DELAY {
-                    return Err(FieldError::new(
-                        "settle_delay",
-                        format!(
-                            "{text:?} is longer than the 1h maximum; a few minutes lets \
-                             Genesys post late data, and `refresh` re-reads the bucket later"
-                        ),
-                    ));
-                }
-                d
-            }
+            Some(text) => check_settle_delay(&text)?,
         };
         let refresh = match self.refresh {
             None => None,
@@ -470,6 +470,21 @@ pub(super) fn check_name(name: Option<String>, what: &str) -> Result<String, Fie
         )),
         Some(name) => Ok(name),
     }
+}
+
+/// A `settle_delay`: a duration of at most [`MAX_SETTLE_DELAY`].
+pub(super) fn check_settle_delay(text: &str) -> Result<Duration, FieldError> {
+    let d = parse_duration(text, "90s").map_err(|m| FieldError::new("settle_delay", m))?;
+    if d > MAX_SETTLE_DELAY {
+        return Err(FieldError::new(
+            "settle_delay",
+            format!(
+                "{text:?} is longer than the 1h maximum; a few minutes lets Genesys post \
+                 late data, and `refresh` re-reads the bucket later"
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 /// A `refresh` period: a duration of at least [`MIN_REFRESH`].

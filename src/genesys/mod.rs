@@ -12,6 +12,7 @@ pub mod bodies;
 pub mod budget;
 pub mod catalog;
 pub mod clock;
+pub mod details;
 pub mod names;
 pub mod nonfinite;
 pub mod observations;

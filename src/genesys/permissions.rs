@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use super::AGENT_COUNTS_PATH;
 use super::OBSERVATIONS_PATH;
+use super::details::DETAILS_PATH;
 use super::names::DIMENSIONS;
 use super::region::TOKEN_PATH;
 use super::sources::SOURCES;
@@ -66,6 +67,13 @@ pub fn api_calls() -> Vec<ApiCall> {
         path,
         permission: Some("telephony:plugin:all"),
     }));
+    // Voice quality sets (issue 26): the conversation details query, which reads
+    // per-conversation data (participants, numbers) and so needs its own permission.
+    calls.push(ApiCall {
+        method: "POST",
+        path: DETAILS_PATH,
+        permission: Some("analytics:conversationDetail:view"),
+    });
     // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
     calls.extend(
         SOURCES

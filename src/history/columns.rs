@@ -15,11 +15,17 @@
 //! the naming rule strips the domain from the series, so without it `count` would hold
 //! nConversations, nFlow and nEvaluations at once. A report of one source keeps the
 //! names without it.
+//!
+//! A voice quality set's columns are its group labels and its series named after the
+//! family without `genesys_` (`voice_mos_count`, `voice_packets_lost`), a histogram
+//! bucket's with its bound (`voice_mos_bucket_le_2_5`, `voice_mos_bucket_le_inf`), and
+//! `voice_mos_avg`.
 
-use crate::config::QueryConfig;
+use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::conventions::snake_case;
 use crate::genesys::names;
 use crate::genesys::sources::{CONVERSATIONS, Source};
+use crate::mapping::voice::{MOS_BUCKETS, voice_label_names};
 use crate::mapping::{group_label_names, series_base};
 
 /// How a column's values are shown in a table (CSV and JSON write plain numbers).
@@ -119,6 +125,51 @@ impl Columns {
         columns
     }
 
+    /// Adds the columns of the voice quality sets `sets` (after the queries'): a
+    /// `query` column once the report holds more than one entry.
+    pub fn with_voice(mut self, sets: &[&VoiceSetConfig], queries: usize) -> Columns {
+        if sets.is_empty() {
+            return self;
+        }
+        self.with_query = queries + sets.len() > 1;
+        for set in sets {
+            for label in voice_label_names(set) {
+                if !self.labels.iter().any(|c| c.name == label) {
+                    let supervisor = label != "queue_id";
+                    self.labels.push(Column::new(label, Kind::Text, supervisor));
+                }
+            }
+        }
+        let series = [
+            ("voice_mos_count", Kind::Count, true),
+            ("voice_conversations_below_mos_threshold", Kind::Count, true),
+            ("voice_packets_received", Kind::Count, true),
+            ("voice_packets_lost", Kind::Count, true),
+            ("voice_max_latency_seconds", Kind::Number, true),
+            ("voice_mos_sum", Kind::Number, false),
+        ];
+        for (name, kind, supervisor) in series {
+            self.add_series(name, "", kind, supervisor);
+        }
+        let bounds = MOS_BUCKETS.iter().map(|b| format!("{b}"));
+        for le in bounds.chain(["+Inf".to_string()]) {
+            self.add_series(&voice_bucket_column(&le), "", Kind::Count, false);
+        }
+        if let (Some(sum), Some(count)) = (
+            self.series_named("voice_mos_sum"),
+            self.series_named("voice_mos_count"),
+        ) {
+            let column = Column::new("voice_mos_avg", Kind::Number, true);
+            self.averages.push((column, sum, count));
+        }
+        self
+    }
+
+    /// The position in `series` of the column `name`.
+    pub fn series_named(&self, name: &str) -> Option<usize> {
+        self.series.iter().position(|s| s.column.name == name)
+    }
+
     /// What the series columns of `source` start with: its domain when the report spans
     /// several sources and it is not conversations, else nothing.
     fn source_prefix(&self, source: &Source) -> String {
@@ -215,6 +266,14 @@ impl Columns {
     pub fn averages(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.averages.iter().map(|&(_, sum, count)| (sum, count))
     }
+}
+
+/// The column of the MOS histogram's bucket `le` (`1`, `2.5`, `+Inf`).
+pub fn voice_bucket_column(le: &str) -> String {
+    format!(
+        "voice_mos_bucket_le_{}",
+        qualifier_name(le).trim_start_matches('_')
+    )
 }
 
 /// The series columns of one metric after its base name: how a table shows each, and

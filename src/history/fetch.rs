@@ -11,16 +11,23 @@
 //! never more than [`super::range::MAX_REQUEST_SPAN`] of buckets, and never more than
 //! [`GROWTH`] times the last request (a quiet night must not size a busy morning).
 //! The first request asks for one bucket.
+//!
+//! A voice quality set is fetched bucket by bucket: every page of each bucket's voice
+//! conversations, mapped by [`crate::mapping::voice`] as a live poll of that bucket.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use std::time::Duration;
 
-use crate::config::QueryConfig;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::genesys::bodies::{AggregateResponse, AggregateResult};
 use crate::genesys::names::NameDirectory;
 use crate::genesys::{ApiError, GenesysClient};
-use crate::interval::Interval;
+use crate::interval::{Granularity, Interval};
+use crate::mapping::voice::map_voice;
 use crate::mapping::{GroupMemory, map_response};
 use crate::series::QuerySeries;
 
@@ -33,13 +40,51 @@ pub const METRIC_ENTRIES_PER_REQUEST: usize = 40_000;
 /// How much larger than the last one a request may grow.
 pub const GROWTH: usize = 4;
 
+/// What a run fetches: a query, or a voice quality set.
+#[derive(Clone, Copy, Debug)]
+pub enum Entry<'a> {
+    Query(&'a QueryConfig),
+    Voice(&'a VoiceSetConfig),
+}
+
+impl Entry<'_> {
+    /// The `query` label.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Query(query) => &query.name,
+            Entry::Voice(set) => &set.name,
+        }
+    }
+
+    pub fn granularity(&self) -> Granularity {
+        match self {
+            Entry::Query(query) => query.granularity,
+            Entry::Voice(set) => set.granularity,
+        }
+    }
+
+    pub fn time_zone(&self) -> Tz {
+        match self {
+            Entry::Query(query) => query.time_zone,
+            Entry::Voice(set) => set.time_zone,
+        }
+    }
+
+    pub fn settle_delay(&self) -> Duration {
+        match self {
+            Entry::Query(query) => query.settle_delay,
+            Entry::Voice(set) => set.settle_delay,
+        }
+    }
+}
+
 /// Where the mapped buckets go, in time order: a report or an OpenMetrics file.
 pub trait BucketSink {
-    /// Takes the series of `query` for `bucket`, as the live exporter would have
+    /// Takes the series of `entry` for `bucket`, as the live exporter would have
     /// exported them after polling it.
     fn bucket(
         &mut self,
-        query: &QueryConfig,
+        entry: &Entry<'_>,
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()>;
@@ -65,26 +110,26 @@ pub enum FetchError {
     Write(#[from] std::io::Error),
 }
 
-/// The fetch of one query's range, walked request by request; it can stop at any
-/// instant and go on later ([`QueryFetch::fetch_before`]), keeping what a live poller
+/// The fetch of one entry's range, walked request by request; it can stop at any
+/// instant and go on later ([`RangeFetch::fetch_before`]), keeping what a live poller
 /// keeps between polls (the groups seen, for zero-fill) and the request size, so that
-/// several queries can be walked side by side, a day at a time.
-pub struct QueryFetch<'a> {
-    query: &'a QueryConfig,
+/// several entries can be walked side by side, a day at a time.
+pub struct RangeFetch<'a> {
+    entry: Entry<'a>,
     range: &'a Range,
     memory: GroupMemory,
-    /// Buckets the next request may cover.
+    /// Buckets the next aggregates request may cover.
     limit: usize,
     /// The start of the next bucket to fetch.
     next: DateTime<Utc>,
     skipped: u64,
 }
 
-impl<'a> QueryFetch<'a> {
-    /// A fetch of `range` for `query`, nothing fetched yet.
-    pub fn new(query: &'a QueryConfig, range: &'a Range) -> QueryFetch<'a> {
-        QueryFetch {
-            query,
+impl<'a> RangeFetch<'a> {
+    /// A fetch of `range` for `entry`, nothing fetched yet.
+    pub fn new(entry: Entry<'a>, range: &'a Range) -> RangeFetch<'a> {
+        RangeFetch {
+            entry,
             range,
             memory: GroupMemory::default(),
             limit: 1,
@@ -102,7 +147,29 @@ impl<'a> QueryFetch<'a> {
         sink: &mut dyn BucketSink,
         progress: &Progress,
     ) -> Result<(), FetchError> {
-        let query = self.query;
+        match self.entry {
+            Entry::Query(query) => {
+                self.queries_before(query, client, names, until, sink, progress)
+                    .await
+            }
+            Entry::Voice(set) => {
+                self.voice_before(set, client, names, until, sink, progress)
+                    .await
+            }
+        }
+    }
+
+    /// A query's buckets before `until`: several a request, as many as
+    /// [`METRIC_ENTRIES_PER_REQUEST`] allows.
+    async fn queries_before(
+        &mut self,
+        query: &QueryConfig,
+        client: &GenesysClient,
+        names: &NameDirectory,
+        until: DateTime<Utc>,
+        sink: &mut dyn BucketSink,
+        progress: &Progress,
+    ) -> Result<(), FetchError> {
         loop {
             let mut buckets = self.range.request_at(self.next, self.limit);
             let whole = buckets.len();
@@ -144,11 +211,52 @@ impl<'a> QueryFetch<'a> {
             for (bucket, response) in buckets.iter().zip(split.responses) {
                 let mapped = map_response(query, bucket, &response, &current, &mut self.memory);
                 self.skipped += mapped.warnings;
-                sink.bucket(query, bucket, &mapped.series)?;
+                sink.bucket(&self.entry, bucket, &mapped.series)?;
             }
             progress.buckets(buckets.len());
             // A request cut short at `until` says nothing of how large the next may be.
             self.limit = next_limit(whole, densest);
+        }
+        Ok(())
+    }
+
+    /// A voice quality set's buckets before `until`, one after the other: every page
+    /// of each bucket's voice conversations, mapped as a live poll of that bucket.
+    async fn voice_before(
+        &mut self,
+        set: &VoiceSetConfig,
+        client: &GenesysClient,
+        names: &NameDirectory,
+        until: DateTime<Utc>,
+        sink: &mut dyn BucketSink,
+        progress: &Progress,
+    ) -> Result<(), FetchError> {
+        while let Some(bucket) = self.range.request_at(self.next, 1).pop() {
+            if bucket.start >= until {
+                break;
+            }
+            self.next = bucket.end;
+            let answer = client
+                .voice_conversations(&bucket, set.page_size)
+                .await
+                .map_err(|source| FetchError::Api {
+                    query: set.name.clone(),
+                    interval: bucket,
+                    source,
+                })?;
+            for _ in 0..answer.requests {
+                progress.request();
+            }
+            let mapped = map_voice(
+                set,
+                &bucket,
+                &answer.conversations,
+                &names.current(),
+                &mut self.memory,
+            );
+            self.skipped += mapped.warnings + answer.unreachable;
+            sink.bucket(&self.entry, &bucket, &mapped.series)?;
+            progress.buckets(1);
         }
         Ok(())
     }
@@ -161,7 +269,7 @@ impl<'a> QueryFetch<'a> {
     /// Says, once the range is done, what parts of the answers were skipped.
     pub fn finish(self) {
         if self.skipped > 0 {
-            tracing::warn!(query = %self.query.name, skipped = self.skipped, "parts of the responses were skipped (unreadable stats, buckets outside the request, repeated entries)");
+            tracing::warn!(query = %self.entry.name(), skipped = self.skipped, "parts of the answers were skipped (unreadable stats or ends, buckets outside the request, repeated entries, conversations past the result cap)");
         }
     }
 }

@@ -22,12 +22,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 
-use crate::config::{self, Config, QueryConfig};
+use crate::config::{self, Config, QueryConfig, VoiceSetConfig};
 use crate::genesys::GenesysClient;
 use crate::genesys::names::NameDirectory;
 
 use columns::{Columns, Selection};
-use fetch::{BucketSink, FetchError, QueryFetch};
+use fetch::{BucketSink, Entry, FetchError, RangeFetch};
 use openmetrics::{Finished, OpenMetricsWriter};
 use output::{AtomicFile, DayFiles};
 use progress::Progress;
@@ -144,20 +144,20 @@ fn parse_lookback(text: &str) -> Result<Duration, String> {
 fn sample_interval(args: &BackfillArgs, planned: &[Planned<'_>]) -> Result<Duration, HistoryError> {
     for Planned { query, .. } in planned {
         if let Some(interval) = args.sample_interval
-            && interval > query.granularity.nominal_length()
+            && interval > query.granularity().nominal_length()
         {
             return Err(HistoryError::BadInput(format!(
                 "--sample-interval {} is over the granularity {} of query {}",
                 humantime::format_duration(interval),
-                query.granularity,
-                query.name
+                query.granularity(),
+                query.name()
             )));
         }
     }
     let Some(interval) = args.sample_interval else {
         let finest = planned
             .iter()
-            .map(|p| p.query.granularity.nominal_length())
+            .map(|p| p.query.granularity().nominal_length())
             .min()
             .unwrap_or(Duration::MAX);
         return Ok(args.lookback.saturating_sub(LOOKBACK_MARGIN).min(finest));
@@ -197,10 +197,37 @@ fn write_error(context: &str, err: std::io::Error) -> HistoryError {
     }
 }
 
-/// A query and the buckets of its range.
+/// A query or voice quality set and the buckets of its range.
 struct Planned<'a> {
-    query: &'a QueryConfig,
+    query: Entry<'a>,
     range: Range,
+}
+
+impl Planned<'_> {
+    /// Requests a bucket takes at least: a query's filter shares (its buckets grouped
+    /// in requests of up to 7 days), or a voice quality set's first page of each bucket.
+    fn shares(&self) -> usize {
+        match self.query {
+            Entry::Query(query) => query.filter.as_ref().map_or(1, |f| f.requests().len()),
+            Entry::Voice(_) => 1,
+        }
+    }
+
+    /// The fewest requests the range takes.
+    fn fewest_requests(&self) -> usize {
+        match self.query {
+            Entry::Query(_) => self.range.fewest_requests() * self.shares(),
+            Entry::Voice(_) => self.range.bucket_count(),
+        }
+    }
+
+    /// [`Planned::fewest_requests`] by arithmetic, before the buckets are walked.
+    fn estimated_requests(&self) -> u64 {
+        match self.query {
+            Entry::Query(_) => self.range.estimated_requests() * self.shares() as u64,
+            Entry::Voice(_) => self.range.estimated_len(),
+        }
+    }
 }
 
 /// The queries asked for, each with its range, and the plan logged: buckets, requests,
@@ -213,9 +240,15 @@ fn plan<'a>(
     now: DateTime<Utc>,
     requests_per_minute: u32,
 ) -> Result<Vec<Planned<'a>>, HistoryError> {
+    let entries: Vec<Entry<'a>> = config
+        .queries
+        .iter()
+        .map(Entry::Query)
+        .chain(config.voice_quality.iter().map(Entry::Voice))
+        .collect();
     for name in &args.queries {
-        if !config.queries.iter().any(|q| q.name == *name) {
-            let known: Vec<&str> = config.queries.iter().map(|q| q.name.as_str()).collect();
+        if !entries.iter().any(|e| e.name() == name) {
+            let known: Vec<&str> = entries.iter().map(|e| e.name()).collect();
             return Err(HistoryError::BadInput(format!(
                 "--query {name:?}: no such query in the config (queries: {})",
                 known.join(", ")
@@ -225,26 +258,27 @@ fn plan<'a>(
     let bad = |err: range::RangeError| HistoryError::BadInput(err.to_string());
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
-    for query in &config.queries {
-        if !args.queries.is_empty() && !args.queries.contains(&query.name) {
+    for query in entries {
+        let name = query.name();
+        if !args.queries.is_empty() && !args.queries.iter().any(|n| n == name) {
             continue;
         }
-        let from = parse_time("--from", &args.from, query.time_zone, now).map_err(bad)?;
-        let to = parse_time("--to", &args.to, query.time_zone, now).map_err(bad)?;
+        let from = parse_time("--from", &args.from, query.time_zone(), now).map_err(bad)?;
+        let to = parse_time("--to", &args.to, query.time_zone(), now).map_err(bad)?;
         match Range::new(
-            &query.name,
+            name,
             from,
             to,
-            query.granularity,
-            query.time_zone,
-            query.settle_delay,
+            query.granularity(),
+            query.time_zone(),
+            query.settle_delay(),
             now,
         ) {
             Ok(range) => planned.push(Planned { query, range }),
             Err(err @ (RangeError::Future { .. } | RangeError::Empty { .. }))
                 if args.queries.is_empty() =>
             {
-                tracing::warn!(query = %query.name, reason = %err, "query skipped: no completed bucket in the range");
+                tracing::warn!(query = %name, reason = %err, "query skipped: no completed bucket in the range");
                 skipped.push(err.to_string());
             }
             Err(err) => return Err(bad(err)),
@@ -256,20 +290,20 @@ fn plan<'a>(
             skipped.join("; ")
         )));
     }
-    let shares = |query: &QueryConfig| query.filter.as_ref().map_or(1, |f| f.requests().len());
-    check_limit(&planned, args, requests_per_minute, shares)?;
+    check_limit(&planned, args, requests_per_minute)?;
     let mut total = 0;
-    for Planned { query, range } in &planned {
-        let requests = range.fewest_requests() * shares(query);
+    for planned in &planned {
+        let range = &planned.range;
+        let requests = planned.fewest_requests();
         total += requests;
         tracing::info!(
-            query = %query.name,
+            query = %planned.query.name(),
             first = %range.first(),
             last = %range.last(),
             buckets = range.bucket_count(),
             requests,
             buckets_per_request_at_most = range.request_at(range.first(), usize::MAX).len(),
-            filter_shares = shares(query),
+            filter_shares = planned.shares(),
             "plan"
         );
     }
@@ -277,7 +311,7 @@ fn plan<'a>(
         requests = total,
         requests_per_minute,
         estimated = %at_budget(total as u64, requests_per_minute),
-        "plan: at least this many requests (more for an org whose responses are large), estimated time at the budget"
+        "plan: at least this many requests (more for an org whose responses are large, and a page per 100 voice calls of a bucket), estimated time at the budget"
     );
     Ok(planned)
 }
@@ -288,24 +322,20 @@ fn check_limit(
     planned: &[Planned<'_>],
     args: &RangeArgs,
     requests_per_minute: u32,
-    shares: impl Fn(&QueryConfig) -> usize,
 ) -> Result<(), HistoryError> {
     let buckets: u64 = planned.iter().map(|p| p.range.estimated_len()).sum();
     if buckets <= args.max_buckets {
         return Ok(());
     }
-    let requests: u64 = planned
-        .iter()
-        .map(|p| p.range.estimated_requests() * shares(p.query) as u64)
-        .sum();
+    let requests: u64 = planned.iter().map(Planned::estimated_requests).sum();
     let per_query: Vec<String> = planned
         .iter()
         .map(|p| {
             format!(
                 "{} {} {}",
-                p.query.name,
+                p.query.name(),
                 thousands(p.range.estimated_len()),
-                p.query.granularity
+                p.query.granularity()
             )
         })
         .collect();
@@ -350,9 +380,16 @@ async fn names(
     client: &GenesysClient,
     planned: &[Planned<'_>],
 ) -> Result<NameDirectory, HistoryError> {
-    let queries: Vec<QueryConfig> = planned.iter().map(|p| p.query.clone()).collect();
+    let queries: Vec<QueryConfig> = planned
+        .iter()
+        .filter_map(|p| query_of(p).cloned())
+        .collect();
+    let voice: Vec<VoiceSetConfig> = planned
+        .iter()
+        .filter_map(|p| voice_of(p).cloned())
+        .collect();
     let names = NameDirectory::new(
-        config::named_dimensions(&queries, &[], &[]),
+        config::named_dimensions(&queries, &[], &[], &voice),
         client.telemetry(),
     );
     names
@@ -360,6 +397,22 @@ async fn names(
         .await
         .map_err(|err| HistoryError::Runtime(format!("cannot list the names: {err}")))?;
     Ok(names)
+}
+
+/// The query a planned entry is, if it is one.
+fn query_of<'a>(planned: &Planned<'a>) -> Option<&'a QueryConfig> {
+    match planned.query {
+        Entry::Query(query) => Some(query),
+        Entry::Voice(_) => None,
+    }
+}
+
+/// The voice quality set a planned entry is, if it is one.
+fn voice_of<'a>(planned: &Planned<'a>) -> Option<&'a VoiceSetConfig> {
+    match planned.query {
+        Entry::Voice(set) => Some(set),
+        Entry::Query(_) => None,
+    }
 }
 
 /// Runs the fetch loop of every planned query into `sink`: each query's whole range in
@@ -378,9 +431,9 @@ async fn fetch_all(
         FetchError::Api { .. } => HistoryError::Runtime(format!("{err}; {}", sink_note(by_day))),
         FetchError::Write(err) => write_error("cannot write the output", err),
     };
-    let mut fetches: Vec<QueryFetch<'_>> = planned
+    let mut fetches: Vec<RangeFetch<'_>> = planned
         .iter()
-        .map(|p| QueryFetch::new(p.query, &p.range))
+        .map(|p| RangeFetch::new(p.query, &p.range))
         .collect();
     if by_day {
         let first = planned.iter().map(|p| p.range.first()).min();
@@ -404,7 +457,7 @@ async fn fetch_all(
                 .map_err(failed)?;
         }
     }
-    fetches.into_iter().for_each(QueryFetch::finish);
+    fetches.into_iter().for_each(RangeFetch::finish);
     progress.finish();
     Ok(progress.requests())
 }
@@ -443,7 +496,9 @@ pub async fn report(
             Format::Csv
         },
     );
-    let columns = Columns::of(&planned.iter().map(|p| p.query).collect::<Vec<_>>());
+    let queries: Vec<&QueryConfig> = planned.iter().filter_map(query_of).collect();
+    let voice: Vec<&VoiceSetConfig> = planned.iter().filter_map(voice_of).collect();
+    let columns = Columns::of(&queries).with_voice(&voice, queries.len());
     let selection =
         Selection::parse(args.columns.as_deref(), &columns).map_err(HistoryError::BadInput)?;
     let cannot_write = |err| write_error("cannot write the report", err);

@@ -19,13 +19,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use crate::config::QueryConfig;
 use crate::exposition::format_value;
 use crate::interval::Interval;
 use crate::series::QuerySeries;
 use crate::series::{Labels, push_escaped};
 
-use super::fetch::BucketSink;
+use super::fetch::{BucketSink, Entry};
 use super::output::{AtomicFile, DayFiles};
 
 /// One OpenMetrics file being written, with the families it has described. Unsized in
@@ -204,15 +203,15 @@ fn utc_day(ms: i64) -> NaiveDate {
 /// The instants at which the values of `bucket` were on `/metrics`: every `step` from
 /// its end plus the settle delay until the next bucket's arrival, and not past `now`.
 pub fn sample_times(
-    query: &QueryConfig,
+    query: &Entry<'_>,
     bucket: &Interval,
     step: TimeDelta,
     now: DateTime<Utc>,
 ) -> Vec<i64> {
-    let settle = TimeDelta::from_std(query.settle_delay).unwrap_or(TimeDelta::zero());
+    let settle = TimeDelta::from_std(query.settle_delay()).unwrap_or(TimeDelta::zero());
     let next_end = query
-        .granularity
-        .next_bucket_start(bucket.end, query.time_zone);
+        .granularity()
+        .next_bucket_start(bucket.end, query.time_zone());
     let first = bucket.end + settle;
     let until = (next_end + settle).min(now + TimeDelta::milliseconds(1));
     let step_ms = step.num_milliseconds().max(1);
@@ -237,15 +236,15 @@ fn timestamp(ms: i64) -> String {
 impl<W: Write> BucketSink for OpenMetricsWriter<W> {
     fn bucket(
         &mut self,
-        query: &QueryConfig,
+        query: &Entry<'_>,
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()> {
         let times = sample_times(query, bucket, self.step, self.now);
         let first_query = self
             .build_info_query
-            .get_or_insert_with(|| query.name.clone());
-        let build_info = (*first_query == query.name).then(|| {
+            .get_or_insert_with(|| query.name().to_string());
+        let build_info = (*first_query == query.name()).then(|| {
             let (names, values): (Vec<_>, Vec<_>) = crate::telemetry::build_info_labels()
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value))
@@ -344,6 +343,7 @@ fn write_samples(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::QueryConfig;
     use crate::genesys::bodies::AggregateResponse;
     use crate::genesys::names::Names;
     use crate::interval::Granularity;
@@ -372,7 +372,7 @@ mod tests {
     fn a_bucket_is_sampled_from_its_arrival_to_the_next_arrival() {
         let bucket: Interval = "2026-11-25T12:00:00Z/2026-11-25T12:30:00Z".parse().unwrap();
         let now: DateTime<Utc> = "2026-11-26T00:00:00Z".parse().unwrap();
-        let times = sample_times(&query(), &bucket, TimeDelta::minutes(1), now);
+        let times = sample_times(&Entry::Query(&query()), &bucket, TimeDelta::minutes(1), now);
         let arrival = "2026-11-25T12:31:30Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(times.len(), 30);
         assert_eq!(times[0], arrival.timestamp_millis());
@@ -380,7 +380,13 @@ mod tests {
         // Never past now.
         let soon = arrival + TimeDelta::minutes(5);
         assert_eq!(
-            sample_times(&query(), &bucket, TimeDelta::minutes(1), soon).len(),
+            sample_times(
+                &Entry::Query(&query()),
+                &bucket,
+                TimeDelta::minutes(1),
+                soon
+            )
+            .len(),
             6
         );
         assert_eq!(timestamp(1_700_000_000_000), "1700000000");
@@ -415,7 +421,9 @@ mod tests {
             "genesys",
             "host:9471",
         );
-        writer.bucket(&query, &bucket, &mapped.series).unwrap();
+        writer
+            .bucket(&Entry::Query(&query), &bucket, &mapped.series)
+            .unwrap();
         let Finished::One(out) = writer.finish().unwrap() else {
             panic!("one output")
         };
@@ -448,7 +456,12 @@ mod tests {
         let mut times = Vec::new();
         for _ in 0..buckets {
             let end = query.granularity.next_bucket_start(at, query.time_zone);
-            times.extend(sample_times(query, &Interval { start: at, end }, step, now));
+            times.extend(sample_times(
+                &Entry::Query(query),
+                &Interval { start: at, end },
+                step,
+                now,
+            ));
             at = end;
         }
         times
@@ -525,7 +538,9 @@ mod tests {
                      "metrics": [{"metric": "nOffered", "stats": {"count": count}}]}]}]}))
                 .unwrap();
             let mapped = map_response(&query, &bucket, &response, &names, &mut memory);
-            writer.bucket(&query, &bucket, &mapped.series).unwrap();
+            writer
+                .bucket(&Entry::Query(&query), &bucket, &mapped.series)
+                .unwrap();
         }
         let listed = || {
             let mut names: Vec<String> = std::fs::read_dir(dir.path())

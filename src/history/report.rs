@@ -11,13 +11,14 @@ use std::io::Write;
 
 use clap::ValueEnum;
 
-use crate::config::QueryConfig;
+use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::interval::Interval;
 use crate::mapping::group_label_names;
+use crate::mapping::voice::voice_label_names;
 use crate::series::QuerySeries;
 
-use super::columns::{Columns, Kind, Selection};
-use super::fetch::BucketSink;
+use super::columns::{Columns, Kind, Selection, voice_bucket_column};
+use super::fetch::{BucketSink, Entry};
 
 /// How the report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -149,6 +150,57 @@ impl<W: Write> ReportWriter<W> {
                     .insert(column, sample.value);
             }
         }
+        self.group_rows(&query.name, bucket, &label_columns, groups)
+    }
+
+    /// The full rows of one bucket of the voice quality set `set`, sorted by their
+    /// group labels.
+    fn voice_rows_of(
+        &self,
+        set: &VoiceSetConfig,
+        bucket: &Interval,
+        series: &QuerySeries,
+    ) -> Vec<Vec<Cell>> {
+        let labels = voice_label_names(set);
+        let label_columns: Vec<Option<usize>> = labels
+            .iter()
+            .map(|label| self.columns.label_position(label))
+            .collect();
+        let mut groups: BTreeMap<Vec<String>, HashMap<usize, f64>> = BTreeMap::new();
+        for family in &series.families {
+            let Some(name) = family.name.strip_prefix("genesys_") else {
+                continue;
+            };
+            for sample in &family.samples {
+                // `query`, `interval`, the group labels, then `le` or `threshold`.
+                let values = sample.labels.values();
+                let Some(key) = values.get(2..2 + labels.len()) else {
+                    continue;
+                };
+                let column = match values.get(2 + labels.len()) {
+                    Some(le) if name == "voice_mos_bucket" => voice_bucket_column(le),
+                    _ => name.to_string(),
+                };
+                if let Some(column) = self.columns.series_named(&column) {
+                    groups
+                        .entry(key.to_vec())
+                        .or_default()
+                        .insert(column, sample.value);
+                }
+            }
+        }
+        self.group_rows(&set.name, bucket, &label_columns, groups)
+    }
+
+    /// The full rows of one bucket of the entry `name`: per group (its label values,
+    /// with the label columns they go to) its series' values by column.
+    fn group_rows(
+        &self,
+        name: &str,
+        bucket: &Interval,
+        label_columns: &[Option<usize>],
+        groups: BTreeMap<Vec<String>, HashMap<usize, f64>>,
+    ) -> Vec<Vec<Cell>> {
         let time = |t: chrono::DateTime<chrono::Utc>| {
             Cell::Text(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         };
@@ -158,12 +210,12 @@ impl<W: Write> ReportWriter<W> {
             .map(|(key, values)| {
                 let mut row = Vec::new();
                 if columns.with_query() {
-                    row.push(Cell::Text(query.name.clone()));
+                    row.push(Cell::Text(name.to_string()));
                 }
                 row.push(time(bucket.start));
                 row.push(time(bucket.end));
                 let mut label_cells = vec![Cell::Empty; columns.label_count()];
-                for (value, column) in key.into_iter().zip(&label_columns) {
+                for (value, column) in key.into_iter().zip(label_columns) {
                     if let Some(column) = column {
                         label_cells[*column] = Cell::Text(value);
                     }
@@ -299,11 +351,14 @@ fn pick(row: &[Cell], position: Option<usize>) -> &Cell {
 impl<W: Write> BucketSink for ReportWriter<W> {
     fn bucket(
         &mut self,
-        query: &QueryConfig,
+        entry: &Entry<'_>,
         bucket: &Interval,
         series: &QuerySeries,
     ) -> std::io::Result<()> {
-        let rows = self.rows_of(query, bucket, series);
+        let rows = match entry {
+            Entry::Query(query) => self.rows_of(query, bucket, series),
+            Entry::Voice(set) => self.voice_rows_of(set, bucket, series),
+        };
         if self.layout.is_none() {
             self.header(&rows)?;
         } else {
@@ -419,7 +474,9 @@ mod tests {
             Columns::of(&[&query]),
             Selection::Default,
         );
-        writer.bucket(&query, &bucket, &series).unwrap();
+        writer
+            .bucket(&Entry::Query(&query), &bucket, &series)
+            .unwrap();
         String::from_utf8(writer.finish().unwrap()).unwrap()
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::{Config, QueueSelection};
-use crate::plan::{self, OverBudget, Plan};
+use crate::plan::{self, Counts, OverBudget, Plan};
 use crate::telemetry::Telemetry;
 
 /// The plan in effect and what it was made from.
@@ -36,7 +36,7 @@ impl Planner {
         budget: u32,
         telemetry: &Telemetry,
     ) -> Result<Planner, OverBudget> {
-        let plan = plan::make(config, None, None, names_refresh, budget)?;
+        let plan = plan::make(config, Counts::default(), names_refresh, budget)?;
         adopt(&plan, telemetry);
         Ok(Planner {
             state: Mutex::new(State {
@@ -72,15 +72,18 @@ impl Planner {
         telemetry: &Telemetry,
     ) -> Option<Duration> {
         let mut state = self.state();
-        let new_count = queues > 0 && state.plan.queues != Some(queues);
+        let new_count = queues > 0 && state.plan.counts.queues != Some(queues);
         let covers_the_org = state
             .config
             .observations
             .iter()
             .any(|o| o.name == name && o.queues == QueueSelection::All);
         if new_count && covers_the_org {
-            let trunks = state.plan.trunks;
-            self.remake(&mut state, Some(queues), trunks, telemetry);
+            let counts = Counts {
+                queues: Some(queues),
+                ..state.plan.counts.clone()
+            };
+            self.remake(&mut state, counts, telemetry);
         }
         state.plan.effective_refresh(name)
     }
@@ -96,36 +99,39 @@ impl Planner {
         telemetry: &Telemetry,
     ) -> Option<Duration> {
         let mut state = self.state();
-        if trunks > 0 && state.plan.trunks != Some(trunks) {
-            let queues = state.plan.queues;
-            self.remake(&mut state, queues, Some(trunks), telemetry);
+        if trunks > 0 && state.plan.counts.trunks != Some(trunks) {
+            let counts = Counts {
+                trunks: Some(trunks),
+                ..state.plan.counts.clone()
+            };
+            self.remake(&mut state, counts, telemetry);
         }
         state.plan.effective_refresh(name)
     }
 
-    /// Makes and adopts the plan for new org counts. Queries did fit at start-up and do
-    /// not depend on the counts; only the names pages grew: when no plan fits, the last
-    /// one is kept, and the log says so.
-    fn remake(
-        &self,
-        state: &mut State,
-        queues: Option<usize>,
-        trunks: Option<usize>,
-        telemetry: &Telemetry,
-    ) {
-        match plan::make(
-            &state.config,
-            queues,
-            trunks,
-            self.names_refresh,
-            self.budget,
-        ) {
+    /// Makes the plan again when the voice quality set `name` tells a new number of
+    /// details requests a poll (those its last poll took).
+    pub fn voice_pages(&self, name: &str, pages: usize, telemetry: &Telemetry) {
+        let mut state = self.state();
+        if state.plan.counts.voice_pages.get(name) == Some(&pages) {
+            return;
+        }
+        let mut counts = state.plan.counts.clone();
+        counts.voice_pages.insert(name.to_string(), pages);
+        self.remake(&mut state, counts, telemetry);
+    }
+
+    /// Makes and adopts the plan for new counts. Queries did fit at start-up and do not
+    /// depend on the counts; only the names pages, observation sets, trunk sets and voice
+    /// sets grew: when no plan fits, the last one is kept, and the log says so.
+    fn remake(&self, state: &mut State, counts: Counts, telemetry: &Telemetry) {
+        match plan::make(&state.config, counts, self.names_refresh, self.budget) {
             Ok(plan) => {
                 adopt(&plan, telemetry);
                 state.plan = plan;
             }
             Err(err) => {
-                tracing::error!(error = %err, queues, trunks, "no request plan fits the budget with this many queues and trunks; keeping the last plan")
+                tracing::error!(error = %err, "no request plan fits the budget with the org's counts as last seen; keeping the last plan")
             }
         }
     }
@@ -138,8 +144,7 @@ impl Planner {
         let mut state = self.state();
         let plan = plan::make(
             config,
-            state.plan.queues,
-            state.plan.trunks,
+            state.plan.counts.clone(),
             self.names_refresh,
             self.budget,
         )?;
@@ -215,7 +220,7 @@ mod tests {
         // The plan before the queues were listed, then one for 1,000 queues: no flip.
         assert_eq!(plans.len(), 2, "{plans:#?}");
         let plan = planner.current();
-        assert_eq!(plan.queues, Some(1000));
+        assert_eq!(plan.counts.queues, Some(1000));
         let cost = |name: &str| {
             plan.entries
                 .iter()
@@ -224,5 +229,39 @@ mod tests {
         };
         assert_eq!(cost("listed"), Some(1));
         assert_eq!(cost("every"), Some(10));
+    }
+
+    /// A voice quality set is priced at one page a poll until its first poll tells the
+    /// pages its totalHits implies; the plan keeps that count through a reload.
+    #[test]
+    fn a_voice_set_is_priced_at_the_pages_its_last_poll_took() {
+        let telemetry = Telemetry::new(300);
+        let config = Config::from_yaml(
+            "voice_quality:\n  - {name: voice, granularity: PT15M}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let planner = Planner::new(&config, Duration::from_secs(600), 300, &telemetry).unwrap();
+        let pages = |planner: &Planner| {
+            let plan = planner.current();
+            let entry = plan.entries.iter().find(|e| e.name == "voice").cloned();
+            entry.map(|e| (e.requests_per_poll, e.observation))
+        };
+        assert_eq!(pages(&planner), Some((1, false)));
+        // 2,345 calls an interval: 24 pages of 100.
+        planner.voice_pages(
+            "voice",
+            crate::genesys::details::pages_for(2345, 100),
+            &telemetry,
+        );
+        assert_eq!(pages(&planner), Some((24, false)));
+        let entry = planner.current().entries[0].clone();
+        assert!((entry.requests_per_minute() - 24.0 / 15.0).abs() < 1e-9);
+        planner.replan(&config, &telemetry).unwrap();
+        assert_eq!(pages(&planner), Some((24, false)));
+        // Past the budget the last plan stays: 20,000 pages every 15 minutes are
+        // 1,333 requests a minute, over the 300 of the budget.
+        planner.voice_pages("voice", 20_000, &telemetry);
+        assert_eq!(pages(&planner), Some((24, false)));
     }
 }

@@ -29,8 +29,8 @@ mod org;
 mod random;
 #[cfg(test)]
 mod tests;
-pub(crate) mod voice;
 pub(crate) mod trunks;
+pub(crate) mod voice;
 
 pub(crate) use conversation::{Conversation, Event, Outcome};
 pub(crate) use media::Media;

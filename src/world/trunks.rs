@@ -231,7 +231,11 @@ mod tests {
         assert!(before.iter().all(|t| t.connected));
         assert!(before[DROPPING_TRUNK].inbound_calls > 0, "{before:?}");
         let edges: Vec<&str> = before.iter().map(|t| t.edge_id.as_str()).collect();
-        assert_eq!(edges[..3], EDGE_IDS, "one trunk on each of the details' edges");
+        assert_eq!(
+            edges[..3],
+            EDGE_IDS,
+            "one trunk on each of the details' edges"
+        );
         assert_eq!(edges[3], edges[0]);
     }
 }

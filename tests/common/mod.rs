@@ -669,3 +669,32 @@ async fn post(simulator: &Simulator, path: &str, body: &serde_json::Value) -> se
         .await
         .unwrap()
 }
+
+/// A loopback HTTP/1.1 stand-in for an API: every request is answered by `answer`,
+/// each connection on its own task. Returns its base URL.
+pub async fn loopback<F, R>(answer: F) -> String
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> R + Clone + Send + Sync + 'static,
+    R: std::future::Future<Output = hyper::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("stand-in listens");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            let service = hyper::service::service_fn(move |request| {
+                let answered = answer(request);
+                async move { Ok::<_, hyper::Error>(answered.await) }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    base
+}
