@@ -409,9 +409,17 @@ async fn voice_series_equal_what_the_details_answer_implies() {
     );
     assert!(counted >= pages.len() as f64);
     // The plan prices the set at the pages this poll took, once in 15 minutes.
-    let planned = exporter.scrape().await.value(
+    let after = exporter.scrape().await;
+    let planned = after.value(
         "genesys_exporter_planned_requests_per_minute",
         &[("query", "voice")],
+    );
+    assert_eq!(
+        after.value(
+            "genesys_exporter_query_requests_per_poll",
+            &[("query", "voice")]
+        ),
+        pages.len() as f64
     );
     assert!(
         (planned - pages.len() as f64 / 15.0).abs() < 1e-9,

@@ -22,15 +22,11 @@ use crate::mapping::voice::map_voice;
 pub type VoicePoller = IntervalPoller<VoicePoll>;
 
 impl VoicePoller {
-    /// A poller of `set`, registered with the telemetry under its name.
+    /// A poller of `set`, registered with the telemetry under its name (at one
+    /// request a poll until its first poll says how many pages it takes).
     pub fn new(set: VoiceSetConfig, context: PollContext) -> VoicePoller {
         context.telemetry.register_query(&set.name);
-        context.telemetry.describe_query(
-            &set.name,
-            set.granularity.nominal_length(),
-            set.settle_delay,
-            1,
-        );
+        describe(&set, &context, 1);
         IntervalPoller::with(
             VoicePoll {
                 set: Arc::new(set),
@@ -39,6 +35,16 @@ impl VoicePoller {
             context,
         )
     }
+}
+
+/// Exports the set's schedule and its requests a poll (`query_requests_per_poll`).
+fn describe(set: &VoiceSetConfig, context: &PollContext, requests: usize) {
+    context.telemetry.describe_query(
+        &set.name,
+        set.granularity.nominal_length(),
+        set.settle_delay,
+        requests,
+    );
 }
 
 /// A voice quality set's requests and mapping, and its group memory.
@@ -82,6 +88,7 @@ impl Collect for VoicePoll {
         context
             .planner
             .voice_pages(&self.set.name, answer.requests, &context.telemetry);
+        describe(&self.set, context, answer.requests);
         // Conversations past the result cap of a minute too busy to split further.
         let unreachable = answer.unreachable;
         let set = Arc::clone(&self.set);
