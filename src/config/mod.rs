@@ -577,9 +577,11 @@ impl Config {
         }
         config.agents.push(AgentSetConfig::whole_org("agents_now"));
         config.trunks.push(TrunkSetConfig::every_trunk("trunks"));
-        config
-            .voice_quality
-            .push(VoiceSetConfig::by_queue("voice", Granularity::Minutes(15)));
+        // By queue and edge: the voice dashboard's per-edge panel sits beside the trunks'.
+        config.voice_quality.push(VoiceSetConfig {
+            group_by: vec![VoiceGroup::Queue, VoiceGroup::Edge],
+            ..VoiceSetConfig::by_queue("voice", Granularity::Minutes(15))
+        });
         config
     }
 

@@ -13,6 +13,12 @@
 //! `totalHits` passes that is split in halves, each queried on its own, down to
 //! [`SHORTEST_PIECE`]. A conversation active in both halves comes back in both and is
 //! kept once (by its id, which is used for that only: never logged nor exported).
+//!
+//! Genesys returns only the conversations that started on a (UTC) day the interval
+//! touches, so a call that started before midnight and ended in an interval of the early
+//! hours would be missed. For an interval that starts less than [`CROSSING_MIDNIGHT`]
+//! after midnight, one more piece is read: the last second before that midnight, which
+//! brings the calls that were in progress at midnight.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -36,6 +42,11 @@ pub const MAX_RESULTS: u64 = 10_000;
 /// Pieces of an interval are not split below this: a minute with more than
 /// [`MAX_RESULTS`] voice calls is read as far as paging reaches, with a warning.
 pub const SHORTEST_PIECE: TimeDelta = TimeDelta::minutes(1);
+
+/// How long after a UTC midnight an interval still asks for the calls in progress at
+/// that midnight (one more piece, usually one page): calls longer than this that
+/// started the day before are not counted.
+pub const CROSSING_MIDNIGHT: TimeDelta = TimeDelta::hours(6);
 
 /// Body of one page of the details query (`ConversationQuery`).
 #[derive(Debug, Serialize)]
@@ -249,6 +260,7 @@ impl GenesysClient {
         let mut seen: HashSet<String> = HashSet::new();
         // Pieces still to read, the next one last.
         let mut pieces = vec![*interval];
+        pieces.extend(in_progress_at_midnight(interval));
         while let Some(piece) = pieces.pop() {
             let first = self.details_page(&piece, page_size, 1, &mut answer).await?;
             let total = first.total_hits.unwrap_or(first.conversations.len() as u64);
@@ -291,6 +303,22 @@ impl GenesysClient {
         answer.budget_wait += delivered.budget_wait;
         Ok(delivered.value)
     }
+}
+
+/// The last second before the UTC midnight that `interval` starts on or after, when
+/// that is less than [`CROSSING_MIDNIGHT`] before it: the piece whose conversations
+/// are those in progress at midnight, which started the day before (see the module's
+/// documentation).
+fn in_progress_at_midnight(interval: &Interval) -> Option<Interval> {
+    let midnight = interval
+        .start
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    (interval.start - midnight < CROSSING_MIDNIGHT).then(|| Interval {
+        start: midnight - TimeDelta::seconds(1),
+        end: midnight,
+    })
 }
 
 /// Adds the conversations not seen yet (by id; one without an id is always added).
@@ -380,6 +408,27 @@ mod tests {
         assert_eq!(pages_for(101, 100), 2);
         assert_eq!(pages_for(50_000, 100), 100);
         assert_eq!(pages_for(250, 25), 10);
+    }
+
+    #[test]
+    fn the_early_hours_also_read_the_calls_in_progress_at_midnight() {
+        let interval = |start: &str, end: &str| Interval {
+            start: start.parse().unwrap(),
+            end: end.parse().unwrap(),
+        };
+        let last_second = interval("2026-12-06T23:59:59Z", "2026-12-07T00:00:00Z");
+        for early in [
+            interval("2026-12-07T00:00:00Z", "2026-12-07T00:15:00Z"),
+            interval("2026-12-07T05:45:00Z", "2026-12-07T06:00:00Z"),
+        ] {
+            assert_eq!(in_progress_at_midnight(&early), Some(last_second));
+        }
+        for later in [
+            interval("2026-12-07T06:00:00Z", "2026-12-07T06:15:00Z"),
+            interval("2026-12-06T23:45:00Z", "2026-12-07T00:00:00Z"),
+        ] {
+            assert_eq!(in_progress_at_midnight(&later), None, "{later:?}");
+        }
     }
 
     #[test]

@@ -150,10 +150,9 @@ fn add(tally: &mut Tally, conversation: &Conversation, customer: &[&Session], th
     for stat in customer.iter().flat_map(|s| &s.media_endpoint_stats) {
         let packets = |value: Option<f64>| value.unwrap_or(0.0);
         tally.received += packets(stat.received_packets);
-        tally.lost += packets(stat.discarded_packets)
-            + packets(stat.invalid_packets)
-            + packets(stat.overrun_packets)
-            + packets(stat.underrun_packets);
+        // Overrun and underrun packets are counted in discarded already (SDK
+        // `AnalyticsMediaEndpointStat`): not added again.
+        tally.lost += packets(stat.discarded_packets) + packets(stat.invalid_packets);
         if let Some(latency) = stat.max_latency_ms {
             tally.max_latency_ms = Some(tally.max_latency_ms.map_or(latency, |m| m.max(latency)));
         }
@@ -270,7 +269,7 @@ const RECEIVED: Described = (
 );
 const LOST: Described = (
     "genesys_voice_packets_lost",
-    "RTP packets discarded, invalid, overrun or underrun on the customer's side of the voice conversations that ended in the interval",
+    "RTP packets discarded (jitter-buffer overruns and underruns among them) or invalid on the customer's side of the voice conversations that ended in the interval",
 );
 const LATENCY: Described = (
     "genesys_voice_max_latency_seconds",
