@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 /// The dashboards shipped in `grafana/dashboards`, by file name.
-pub const DASHBOARDS: [&str; 5] = [
+pub const DASHBOARDS: [&str; 6] = [
     "contact-center.json",
     "exporter.json",
     "agents.json",
     "flows.json",
     "integrations.json",
+    "voice.json",
 ];
 
 /// The dashboards the example config of the documentation feeds (conversations and queue

@@ -78,10 +78,10 @@ fn the_dashboards_follow_the_conventions() {
 /// A panel the issue asks for: its title and a series its query reads.
 type PanelWanted = (&'static str, &'static str);
 
-/// What issue 23 asks each dashboard to show, by its rows: the row (by the start of its
-/// title), the variable it repeats over (its source's queries or observation sets, so it
-/// shows only when they exist) and a series each of its panels reads.
-const DOMAIN_ROWS: [(&str, &str, &str, &[&str]); 9] = [
+/// What issues 23 and 26 ask each dashboard to show, by its rows: the row (by the start of
+/// its title), the variable it repeats over (its source's queries or observation sets, so
+/// it shows only when they exist) and a series each of its panels reads.
+const DOMAIN_ROWS: [(&str, &str, &str, &[&str]); 11] = [
     (
         "agents.json",
         "Now",
@@ -181,12 +181,40 @@ const DOMAIN_ROWS: [(&str, &str, &str, &[&str]); 9] = [
             "genesys_rate_limit_recorded_max",
         ],
     ),
+    (
+        "voice.json",
+        "Voice quality",
+        "voice_query",
+        &[
+            "genesys_voice_mos_bucket",
+            "genesys_voice_mos_sum",
+            "genesys_voice_mos_count",
+            "genesys_voice_conversations_below_mos_threshold",
+            "genesys_voice_packets_lost",
+            "genesys_voice_packets_received",
+            "genesys_voice_max_latency_seconds",
+            "by (queue_name)",
+            "by (edge_id)",
+        ],
+    ),
+    (
+        "voice.json",
+        "Trunks",
+        "trunk_set",
+        &[
+            "genesys_trunk_connected",
+            "genesys_trunk_in_service",
+            "genesys_trunk_calls",
+            "genesys_trunk_qos_mismatches",
+            "by (trunk_name, direction)",
+        ],
+    ),
 ];
 
-/// Issue 23's rows: each exists, repeats over its variable, and its panels read what the
-/// issue asks for through that variable (`query=~"$variable"`).
+/// Issues 23's and 26's rows: each exists, repeats over its variable, and its panels read
+/// what the issue asks for through that variable (`query=~"$variable"`).
 #[test]
-fn the_dashboards_show_every_domain_issue_23_asks_for() {
+fn the_dashboards_show_every_domain_issues_23_and_26_ask_for() {
     for (name, row_title, variable, series) in DOMAIN_ROWS {
         let dashboard = grafana::load(name);
         let row = grafana::row(&dashboard, row_title)
