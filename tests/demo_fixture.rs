@@ -157,11 +157,24 @@ async fn the_demo_body_has_the_recorded_shape() {
 /// What of an exposition does not depend on when it was taken: comments as they are,
 /// samples with their values (and the build's revision, branch, toolchain and target) masked, sorted within their
 /// family (families keep their order, series within a family follow a hash map's),
-/// the samples of every aggregates source and of agents by organization presence
-/// dropped (their label sets follow the time of day: the groups with traffic in the
-/// interval polled, the presences somebody is in).
+/// the samples of every aggregates source, of voice quality and of agents by
+/// organization presence dropped (their label sets follow the time of day: the groups
+/// with traffic in the interval polled, the presences somebody is in), and so are the
+/// HELP and TYPE of those sources' families of a longest, shortest or percentile, which
+/// exist only while the interval holds a measurement (an abandon at night may not).
 fn mask(body: &str) -> String {
-    let aggregate_prefixes: Vec<String> = SOURCES.iter().map(|s| s.prefix()).collect();
+    let mut aggregate_prefixes: Vec<String> = SOURCES.iter().map(|s| s.prefix()).collect();
+    aggregate_prefixes.push("genesys_voice_".into());
+    let measured_only = |line: &str| {
+        let name = line.split(' ').nth(2).unwrap_or("");
+        name == "genesys_voice_max_latency_seconds"
+            || aggregate_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+                && ["_max", "_min", "_p95", "_p99"]
+                    .iter()
+                    .any(|stat| name.ends_with(stat))
+    };
     let mut out = String::new();
     let mut samples: Vec<String> = Vec::new();
     let flush = |samples: &mut Vec<String>, out: &mut String| {
@@ -174,6 +187,9 @@ fn mask(body: &str) -> String {
     for line in body.lines() {
         if line.starts_with('#') {
             flush(&mut samples, &mut out);
+            if measured_only(line) {
+                continue;
+            }
             out.push_str(line);
             out.push('\n');
             continue;
@@ -220,11 +236,15 @@ fn mask_label(series: &str, label: &str) -> String {
 #[test]
 fn masking_keeps_names_and_labels_and_drops_values() {
     let body = "# TYPE a gauge\na{x=\"2\"} 3.5\na{x=\"1\"} 1\n\
+                # TYPE genesys_conversation_offered gauge\n\
                 genesys_conversation_offered{q=\"x\"} 4\n\
+                # TYPE genesys_conversation_abandon_seconds_max gauge\n\
+                genesys_conversation_abandon_seconds_max{q=\"x\"} 4\n\
                 b{version=\"1\",revision=\"abc\",branch=\"x\",rustversion=\"1.0\",target=\"t\"} 1\n";
     assert_eq!(
         mask(body),
         "# TYPE a gauge\na{x=\"1\"} <value>\na{x=\"2\"} <value>\n\
+         # TYPE genesys_conversation_offered gauge\n\
          b{version=\"1\",revision=\"<masked>\",branch=\"<masked>\",rustversion=\"<masked>\",target=\"<masked>\"} <value>\n"
     );
 }

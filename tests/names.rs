@@ -487,7 +487,12 @@ fn the_docs_list_every_listing_and_its_permission() {
 /// every division's name from the division listing.
 #[tokio::test(flavor = "multi_thread")]
 async fn division_series_carry_the_division_names() {
-    let sim = simulator(SimulatorConfig::default()).await;
+    // Busy at every hour: at night a half hour may hold no conversation of a division.
+    let sim = simulator(SimulatorConfig {
+        busy_all_day: true,
+        ..SimulatorConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let exporter = ExporterRun::against(&sim)
         .config(

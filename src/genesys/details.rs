@@ -258,9 +258,10 @@ impl GenesysClient {
         let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
         let mut answer = DetailsAnswer::default();
         let mut seen: HashSet<String> = HashSet::new();
-        // Pieces still to read, the next one last.
-        let mut pieces = vec![*interval];
-        pieces.extend(in_progress_at_midnight(interval));
+        // Pieces still to read, the next one last: the interval, then the calls in
+        // progress at midnight when it needs them.
+        let mut pieces: Vec<Interval> = in_progress_at_midnight(interval).into_iter().collect();
+        pieces.push(*interval);
         while let Some(piece) = pieces.pop() {
             let first = self.details_page(&piece, page_size, 1, &mut answer).await?;
             let total = first.total_hits.unwrap_or(first.conversations.len() as u64);
