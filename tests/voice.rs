@@ -416,16 +416,26 @@ async fn voice_series_equal_what_the_details_answer_implies() {
         "genesys_exporter_planned_requests_per_minute",
         &[("query", "voice")],
     );
+    // In the 6 hours after a UTC midnight a poll also reads the calls in progress at
+    // midnight: the last second before it, one more piece.
+    let midnight_pieces = requests
+        .iter()
+        .filter(|r| {
+            r["interval"]
+                .as_str()
+                .is_some_and(|i| i.contains("T23:59:59") && i.ends_with("T00:00:00.000Z"))
+        })
+        .count();
     assert_eq!(
         after.value(
             "genesys_exporter_query_requests_per_poll",
             &[("query", "voice")]
         ),
-        pages.len() as f64
+        (pages.len() + midnight_pieces) as f64
     );
     assert!(
-        (planned - pages.len() as f64 / 15.0).abs() < 1e-9,
-        "{planned} for {pages:?}"
+        (planned - (pages.len() + midnight_pieces) as f64 / 15.0).abs() < 1e-9,
+        "{planned} for {pages:?} and {midnight_pieces} piece(s) before midnight"
     );
 }
 
