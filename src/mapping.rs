@@ -35,7 +35,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
-use crate::genesys::bodies::{AggregateResponse, MetricEntry, Stats};
+use crate::genesys::bodies::{AggregateResponse, AggregateResult, MetricEntry, Stats};
 use crate::genesys::names::{self, Names};
 use crate::genesys::sources::Source;
 use crate::interval::Interval;
@@ -97,17 +97,7 @@ pub fn map_response(
     // The metric entries of each group in this interval.
     let mut groups: BTreeMap<Vec<String>, Vec<&MetricEntry>> = BTreeMap::new();
     for result in &response.results {
-        let key: Vec<String> = query
-            .group_by
-            .iter()
-            .map(|dimension| {
-                result
-                    .group
-                    .get(dimension)
-                    .map(|v| v.0.clone())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let key = group_key(query, result);
         let entries = groups.entry(key).or_default();
         for bucket in &result.data {
             match Interval::parse_iso8601(&bucket.interval) {
@@ -197,6 +187,22 @@ pub fn map_response(
         series: builder.finish(),
         warnings,
     }
+}
+
+/// A result's group as the mapping keys it (and [`GroupMemory`] remembers it): its
+/// `group_by` values in order, empty where the result lacks one.
+pub fn group_key(query: &QueryConfig, result: &AggregateResult) -> Vec<String> {
+    query
+        .group_by
+        .iter()
+        .map(|dimension| {
+            result
+                .group
+                .get(dimension)
+                .map(|value| value.0.clone())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Zero-fills a group (its `labels`) for what it lacks of the query's metrics: a metric

@@ -506,7 +506,8 @@ async fn a_503_burst_and_a_429_mid_backfill_are_survived_within_the_budget() {
         ],
     );
     let to = range_end(TimeDelta::hours(1));
-    let from = to - TimeDelta::days(3);
+    // Ten days: two requests (a backfill request spans up to 7 days).
+    let from = to - TimeDelta::days(10);
     let output = dir.path().join("history.om");
     let budget = 30;
     let (status, logs) = run(
@@ -538,7 +539,7 @@ async fn a_503_burst_and_a_429_mid_backfill_are_survived_within_the_budget() {
         .filter(|l| l.starts_with("genesys_conversation_interval_start_timestamp_seconds{"))
         .filter_map(|l| l.split(' ').nth(1))
         .collect();
-    assert_eq!(starts.len(), 72, "{starts:?}");
+    assert_eq!(starts.len(), 240, "{starts:?}");
     assert!(text.ends_with("# EOF\n"));
     // No 60-second window held more API requests than the budget.
     let api: Vec<std::time::Instant> = sim
@@ -609,13 +610,14 @@ async fn a_400_names_the_interval_of_the_request() {
     let sim = simulator(SimulatorConfig::default()).await;
     let (status, logs) = failing_backfill(&sim, status(400, None, Trigger::Count(1)));
     assert_eq!(status.code(), Some(1), "{logs}");
-    // The second request: the four buckets after the first.
+    // The second request: the 3 days after the first 7 (a backfill request spans up
+    // to 7 days).
     let to = range_end(TimeDelta::hours(1));
-    let second = to - TimeDelta::days(10) + TimeDelta::hours(1);
+    let second = to - TimeDelta::days(3);
     let interval = format!(
         "{}/{}",
         second.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-        (second + TimeDelta::hours(4)).format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        to.format("%Y-%m-%dT%H:%M:%S%.3fZ")
     );
     assert!(
         logs.contains(&format!("the request for {interval} failed")),

@@ -235,7 +235,9 @@ impl GenesysClient {
         &self,
         query: &DetailsQuery,
     ) -> Result<super::Delivered<DetailsPage>, ApiError> {
-        let delivered = self.post_json(ENDPOINT, DETAILS_PATH, &[], query).await?;
+        let delivered = self
+            .post_json(ENDPOINT, DETAILS_PATH, &[], query, &mut super::Whole)
+            .await?;
         let value =
             serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
                 endpoint: ENDPOINT,

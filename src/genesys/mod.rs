@@ -19,6 +19,7 @@ pub mod observations;
 pub mod permissions;
 pub mod region;
 pub mod sources;
+mod stream;
 pub mod trunks;
 
 use std::num::NonZeroU32;
@@ -31,12 +32,13 @@ use tokio::time::Instant;
 
 use agents::{AgentCountsQuery, AgentCountsResponse};
 use auth::{AccessToken, Credentials, TokenProvider};
-use bodies::{AggregateQuery, AggregateResponse, ErrorBody, ListingPage};
+use bodies::{AggregateQuery, AggregateResponse, AggregateResult, ErrorBody, ListingPage};
 use budget::ApiBudget;
 use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
 use sources::Source;
+use stream::{StreamError, stream_results};
 
 use crate::telemetry::Telemetry;
 
@@ -247,11 +249,48 @@ impl GenesysClient {
     ) -> Result<Delivered<AggregateResponse>, ApiError> {
         let endpoint = source.endpoint;
         let delivered = self
-            .post_json(endpoint, &source.aggregates_path(), &[], query)
+            .post_json(endpoint, &source.aggregates_path(), &[], query, &mut Whole)
             .await?;
         let value = parse_aggregates(endpoint, &delivered.value)?;
         Ok(Delivered {
             value,
+            budget_wait: delivered.budget_wait,
+        })
+    }
+
+    /// Runs one aggregates query of `source`, handing each result (group) to
+    /// `on_result` (false stops the answer) as it is parsed off the wire: no answer is
+    /// held whole, so one request may span any interval at flat memory. Failures before
+    /// the first result are retried as for any call; after it they are final (the
+    /// results handed on cannot be taken back).
+    pub async fn stream_aggregates(
+        &self,
+        source: &Source,
+        query: &AggregateQuery<'_>,
+        on_result: &mut dyn FnMut(AggregateResult) -> bool,
+    ) -> Result<Delivered<()>, ApiError> {
+        let endpoint = source.endpoint;
+        let mut streamed = Streamed {
+            on_result,
+            handed_on: false,
+        };
+        let delivered = self
+            .post_json(
+                endpoint,
+                &source.aggregates_path(),
+                &[],
+                query,
+                &mut streamed,
+            )
+            .await?;
+        if delivered.value > 0 {
+            tracing::warn!(
+                replaced = delivered.value,
+                "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
+            );
+        }
+        Ok(Delivered {
+            value: (),
             budget_wait: delivered.budget_wait,
         })
     }
@@ -262,7 +301,7 @@ impl GenesysClient {
         query: &ObservationQuery<'_>,
     ) -> Result<Delivered<ObservationResponse>, ApiError> {
         let delivered = self
-            .post_json("observations", OBSERVATIONS_PATH, &[], query)
+            .post_json("observations", OBSERVATIONS_PATH, &[], query, &mut Whole)
             .await?;
         let value =
             serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
@@ -285,7 +324,7 @@ impl GenesysClient {
         let parameters: Vec<(&str, &str)> =
             groupings.iter().map(|g| ("groupBy", g.as_str())).collect();
         let delivered = self
-            .post_json("agents", AGENT_COUNTS_PATH, &parameters, query)
+            .post_json("agents", AGENT_COUNTS_PATH, &parameters, query, &mut Whole)
             .await?;
         let value =
             serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
@@ -300,25 +339,30 @@ impl GenesysClient {
 
     /// POSTs `body` as JSON to `path` with the query string `parameters` through
     /// [`GenesysClient::send`].
-    async fn post_json(
+    async fn post_json<B: SuccessBody>(
         &self,
         endpoint: &'static str,
         path: &str,
         parameters: &[(&str, &str)],
         body: &impl serde::Serialize,
-    ) -> Result<Delivered<Bytes>, ApiError> {
+        reader: &mut B,
+    ) -> Result<Delivered<B::Output>, ApiError> {
         let url = self.endpoints.api(path);
         let body = serde_json::to_vec(body).map_err(|err| ApiError::BadResponse {
             endpoint,
             message: format!("cannot encode the query: {err}"),
         })?;
         let body = Bytes::from(body);
-        self.send(endpoint, |http| {
-            http.post(url.clone())
-                .query(parameters)
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
+        self.send(
+            endpoint,
+            |http| {
+                http.post(url.clone())
+                    .query(parameters)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            },
+            reader,
+        )
         .await
     }
 
@@ -344,7 +388,9 @@ impl GenesysClient {
     ) -> Result<ListingPage, ApiError> {
         let mut url = self.endpoints.api(path);
         url.query_pairs_mut().extend_pairs(pairs);
-        let delivered = self.send(endpoint, |http| http.get(url.clone())).await?;
+        let delivered = self
+            .send(endpoint, |http| http.get(url.clone()), &mut Whole)
+            .await?;
         serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
             endpoint,
             message: format!("response is not the documented JSON: {err}"),
@@ -374,11 +420,12 @@ impl GenesysClient {
     /// leaves with the new token before the pause has passed. A request already handed
     /// to the HTTP client (connecting, or on the wire) when a 429 arrives cannot be
     /// called back; it was on its way before anyone knew.
-    async fn send(
+    async fn send<B: SuccessBody>(
         &self,
         endpoint: &'static str,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
-    ) -> Result<Delivered<Bytes>, ApiError> {
+        reader: &mut B,
+    ) -> Result<Delivered<B::Output>, ApiError> {
         let mut budget_wait = Duration::ZERO;
         let mut retries = 0;
         let mut renewed_after_401 = false;
@@ -390,26 +437,35 @@ impl GenesysClient {
                 continue;
             }
             let started = Instant::now();
-            let outcome = self.exchange(&build, &token).await;
+            let outcome = self.exchange(&build, &token, reader).await;
             let seconds = started.elapsed().as_secs_f64();
             let (error, rate_limited) = match outcome {
-                Ok((status, headers, body)) => {
+                Ok((status, headers, answer)) => {
                     self.telemetry
                         .observe_api_request(endpoint, status.as_str(), seconds);
                     self.observe_rate_limit_headers(&headers);
-                    let Some(body) = body else {
-                        return Err(ApiError::TooLarge {
-                            endpoint,
-                            limit: self.max_response_bytes,
-                        });
-                    };
-                    match self.classify(endpoint, status, &headers, &body) {
-                        Verdict::Done => {
+                    let body = match answer {
+                        Answer::Success(body) => {
                             return Ok(Delivered {
                                 value: body,
                                 budget_wait,
                             });
                         }
+                        Answer::TooLarge => {
+                            return Err(ApiError::TooLarge {
+                                endpoint,
+                                limit: self.max_response_bytes,
+                            });
+                        }
+                        Answer::NotJson(message) => {
+                            return Err(ApiError::BadResponse {
+                                endpoint,
+                                message: format!("response is not the documented JSON: {message}"),
+                            });
+                        }
+                        Answer::Failure(body) => body,
+                    };
+                    match self.classify(endpoint, status, &headers, &body) {
                         Verdict::RenewToken if !renewed_after_401 => {
                             tracing::info!(
                                 endpoint,
@@ -448,7 +504,7 @@ impl GenesysClient {
                     (error, None)
                 }
             };
-            if retries >= self.retry.max_retries {
+            if retries >= self.retry.max_retries || !reader.retriable() {
                 return Err(error);
             }
             let wait = rate_limited.unwrap_or_else(|| self.backoff(retries));
@@ -461,13 +517,14 @@ impl GenesysClient {
         }
     }
 
-    /// One HTTP exchange: the status, headers and the whole body (`None` when it was
-    /// over the size limit).
-    async fn exchange(
+    /// One HTTP exchange: the status, headers and the answer, its body read as `B` when
+    /// the status is a success, whole otherwise (an error body is small).
+    async fn exchange<B: SuccessBody>(
         &self,
         build: &impl Fn(&reqwest::Client) -> RequestBuilder,
         token: &AccessToken,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Option<Bytes>), reqwest::Error> {
+        reader: &mut B,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Answer<B::Output>), reqwest::Error> {
         let response = build(&self.http)
             .bearer_auth(token.value.expose())
             .send()
@@ -480,11 +537,26 @@ impl GenesysClient {
         if let Some(skew) = self.clock.observe(date, chrono::Utc::now()) {
             self.telemetry.observe_clock_skew(skew);
         }
-        let body = read_limited(response, self.max_response_bytes).await?;
-        Ok((status, headers, body))
+        let answer = if status.is_success() {
+            match reader.read(response, self.max_response_bytes).await {
+                Ok(body) => Answer::Success(body),
+                Err(StreamError::TooLarge) => Answer::TooLarge,
+                Err(StreamError::Json(message)) => Answer::NotJson(message),
+                Err(StreamError::Stopped) => {
+                    Answer::NotJson("the reader of the answer stopped".into())
+                }
+                Err(StreamError::Transport(err)) => return Err(err),
+            }
+        } else {
+            match read_limited(response, self.max_response_bytes).await? {
+                Some(body) => Answer::Failure(body),
+                None => Answer::TooLarge,
+            }
+        };
+        Ok((status, headers, answer))
     }
 
-    /// What to do with a response.
+    /// What to do with an error answer.
     fn classify(
         &self,
         endpoint: &'static str,
@@ -492,9 +564,6 @@ impl GenesysClient {
         headers: &reqwest::header::HeaderMap,
         body: &Bytes,
     ) -> Verdict {
-        if status.is_success() {
-            return Verdict::Done;
-        }
         match status {
             StatusCode::UNAUTHORIZED => Verdict::RenewToken,
             StatusCode::TOO_MANY_REQUESTS => Verdict::RateLimited(self.retry_after(headers)),
@@ -579,8 +648,66 @@ impl GenesysClient {
     }
 }
 
+/// What came back from one exchange.
+enum Answer<B> {
+    /// A success, its body read.
+    Success(B),
+    /// An error status and its body.
+    Failure(Bytes),
+    /// A body over the size limit, refused while it streamed in.
+    TooLarge,
+    /// A success whose body is not the JSON expected.
+    NotJson(String),
+}
+
+/// How the body of a successful answer is read: whole ([`Whole`]) or handed on
+/// result by result as it streams in ([`Streamed`]).
+trait SuccessBody {
+    type Output;
+    async fn read(&mut self, response: Response, limit: usize)
+    -> Result<Self::Output, StreamError>;
+    /// Whether a failed attempt may be made again: not once part of an answer was
+    /// handed on.
+    fn retriable(&self) -> bool {
+        true
+    }
+}
+
+/// The body whole, for the callers that parse it themselves.
+struct Whole;
+
+impl SuccessBody for Whole {
+    type Output = Bytes;
+
+    async fn read(&mut self, response: Response, limit: usize) -> Result<Bytes, StreamError> {
+        read_limited(response, limit)
+            .await
+            .map_err(StreamError::Transport)?
+            .ok_or(StreamError::TooLarge)
+    }
+}
+
+/// An aggregates answer handed on result by result; the output is how many bare
+/// `NaN`/`Infinity` tokens were read as `null`.
+struct Streamed<'a> {
+    on_result: &'a mut dyn FnMut(AggregateResult) -> bool,
+    handed_on: bool,
+}
+
+impl SuccessBody for Streamed<'_> {
+    type Output = usize;
+
+    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+        stream_results(response, limit, self.on_result, &mut self.handed_on).await
+    }
+
+    fn retriable(&self) -> bool {
+        !self.handed_on
+    }
+}
+
+/// What to do with an error answer.
 enum Verdict {
-    Done,
     RenewToken,
     /// A fault worth another attempt after a backoff.
     Retry(ApiError),

@@ -143,7 +143,11 @@ impl GenesysClient {
             let mut url = self.endpoints.api(TRUNK_METRICS_PATH);
             url.query_pairs_mut().append_pair("trunkIds", &joined);
             let delivered = self
-                .send("trunk_metrics", |http| http.get(url.clone()))
+                .send(
+                    "trunk_metrics",
+                    |http| http.get(url.clone()),
+                    &mut super::Whole,
+                )
                 .await?;
             answer.requests += 1;
             answer.budget_wait += delivered.budget_wait;
@@ -162,7 +166,9 @@ impl GenesysClient {
             url.query_pairs_mut()
                 .append_pair("pageSize", &page_size.to_string())
                 .append_pair("pageNumber", &page_number.to_string());
-            let delivered = self.send("trunks", |http| http.get(url.clone())).await?;
+            let delivered = self
+                .send("trunks", |http| http.get(url.clone()), &mut super::Whole)
+                .await?;
             answer.requests += 1;
             answer.budget_wait += delivered.budget_wait;
             let page: ListingPage = parse("trunks", &delivered)?;

@@ -10,25 +10,26 @@
 //! [`METRIC_ENTRIES_PER_REQUEST`] metric entries, by the densest bucket seen so far,
 //! never more than [`super::range::MAX_REQUEST_SPAN`] of buckets, and never more than
 //! [`GROWTH`] times the last request (a quiet night must not size a busy morning).
-//! The first request asks for one bucket.
+//! The first request asks for one bucket. A sink that takes groups on their own (the
+//! backfill's) gets the answers group by group as they stream in instead, each request
+//! as long as the API allows.
 //!
 //! A voice quality set is fetched bucket by bucket: every page of each bucket's voice
 //! conversations, mapped by [`crate::mapping::voice`] as a live poll of that bucket.
 
-use std::collections::HashMap;
-
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{QueryConfig, VoiceSetConfig};
-use crate::genesys::bodies::{AggregateResponse, AggregateResult};
-use crate::genesys::names::NameDirectory;
+use crate::genesys::bodies::{AggregateBucket, AggregateResponse, AggregateResult};
+use crate::genesys::names::{NameDirectory, Names};
 use crate::genesys::{ApiError, GenesysClient};
 use crate::interval::{Granularity, Interval};
 use crate::mapping::voice::map_voice;
-use crate::mapping::{GroupMemory, map_response};
+use crate::mapping::{GroupMemory, group_key, map_response};
 use crate::series::QuerySeries;
 
 use super::progress::Progress;
@@ -89,6 +90,25 @@ pub trait BucketSink {
         series: &QuerySeries,
     ) -> std::io::Result<()>;
 
+    /// Whether the sink takes a group's series on their own ([`BucketSink::group`]), in
+    /// any order of groups: then answers are handed on group by group as they stream
+    /// in, and one request spans the longest interval the API allows.
+    fn takes_groups(&self) -> bool {
+        false
+    }
+
+    /// One group's series of `query` for `bucket`, without the query's own series (the
+    /// interval bounds), which come once per bucket by [`BucketSink::bucket`]. Each
+    /// group's buckets come in time order.
+    fn group(
+        &mut self,
+        query: &QueryConfig,
+        bucket: &Interval,
+        series: &QuerySeries,
+    ) -> std::io::Result<()> {
+        self.bucket(&Entry::Query(query), bucket, series)
+    }
+
     /// No bucket that starts before `instant` is left to come, from any query: output
     /// that only holds times before it is complete.
     fn complete_before(&mut self, _instant: DateTime<Utc>) -> std::io::Result<()> {
@@ -118,7 +138,9 @@ pub struct RangeFetch<'a> {
     entry: Entry<'a>,
     range: &'a Range,
     memory: GroupMemory,
-    /// Buckets the next aggregates request may cover.
+    /// Each group's own memory, for answers handed on group by group.
+    groups: HashMap<Vec<String>, GroupMemory>,
+    /// Buckets the next request may cover.
     limit: usize,
     /// The start of the next bucket to fetch.
     next: DateTime<Utc>,
@@ -132,6 +154,7 @@ impl<'a> RangeFetch<'a> {
             entry,
             range,
             memory: GroupMemory::default(),
+            groups: HashMap::new(),
             limit: 1,
             next: range.first(),
             skipped: 0,
@@ -147,29 +170,21 @@ impl<'a> RangeFetch<'a> {
         sink: &mut dyn BucketSink,
         progress: &Progress,
     ) -> Result<(), FetchError> {
-        match self.entry {
-            Entry::Query(query) => {
-                self.queries_before(query, client, names, until, sink, progress)
-                    .await
-            }
+        let query = match self.entry {
+            Entry::Query(query) => query,
             Entry::Voice(set) => {
-                self.voice_before(set, client, names, until, sink, progress)
-                    .await
+                return self
+                    .voice_before(set, client, names, until, sink, progress)
+                    .await;
             }
+        };
+        if sink.takes_groups() && !query.group_by.iter().any(|d| d == "userId") {
+            // Users are named before a bucket is mapped, from the whole answer: a query
+            // by user takes the bucket by bucket path.
+            return self
+                .stream_before(query, client, names, until, sink, progress)
+                .await;
         }
-    }
-
-    /// A query's buckets before `until`: several a request, as many as
-    /// [`METRIC_ENTRIES_PER_REQUEST`] allows.
-    async fn queries_before(
-        &mut self,
-        query: &QueryConfig,
-        client: &GenesysClient,
-        names: &NameDirectory,
-        until: DateTime<Utc>,
-        sink: &mut dyn BucketSink,
-        progress: &Progress,
-    ) -> Result<(), FetchError> {
         loop {
             let mut buckets = self.range.request_at(self.next, self.limit);
             let whole = buckets.len();
@@ -216,6 +231,74 @@ impl<'a> RangeFetch<'a> {
             progress.buckets(buckets.len());
             // A request cut short at `until` says nothing of how large the next may be.
             self.limit = next_limit(whole, densest);
+        }
+        Ok(())
+    }
+
+    /// [`RangeFetch::fetch_before`] of a query with the answers handed on group by group
+    /// as they stream in: each request spans as many buckets as the API allows (7
+    /// days), each group is mapped bucket by bucket with its own memory (zero-fill as
+    /// live), and nothing of an answer is held but the group at hand.
+    async fn stream_before(
+        &mut self,
+        query: &QueryConfig,
+        client: &GenesysClient,
+        names: &NameDirectory,
+        until: DateTime<Utc>,
+        sink: &mut dyn BucketSink,
+        progress: &Progress,
+    ) -> Result<(), FetchError> {
+        let empty = AggregateResponse::default();
+        loop {
+            let mut buckets = self.range.request_at(self.next, usize::MAX);
+            buckets.retain(|bucket| bucket.start < until);
+            let Some(last) = buckets.last() else {
+                break;
+            };
+            self.next = last.end;
+            let interval = Interval {
+                start: buckets[0].start,
+                end: last.end,
+            };
+            let current = names.current();
+            let mut groups = GroupWriter {
+                query,
+                buckets: &buckets,
+                by_start: buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(index, bucket)| (bucket.start, index))
+                    .collect(),
+                names: &current,
+                memories: &mut self.groups,
+                seen: HashSet::new(),
+                skipped: 0,
+                sink: &mut *sink,
+                failed: None,
+            };
+            for request in query.requests(&interval) {
+                let answered = client
+                    .stream_aggregates(query.source, &request, &mut |result| groups.write(result))
+                    .await;
+                if let Some(err) = groups.failed.take() {
+                    return Err(FetchError::Write(err));
+                }
+                answered.map_err(|source| FetchError::Api {
+                    query: query.name.clone(),
+                    interval,
+                    source,
+                })?;
+                progress.request();
+            }
+            groups.quiet()?;
+            self.skipped += groups.skipped;
+            // The query's own series (the interval bounds), once a bucket.
+            for bucket in &buckets {
+                let mapped =
+                    map_response(query, bucket, &empty, &current, &mut GroupMemory::default());
+                sink.bucket(&self.entry, bucket, &mapped.series)?;
+            }
+            progress.buckets(buckets.len());
         }
         Ok(())
     }
@@ -271,6 +354,85 @@ impl<'a> RangeFetch<'a> {
         if self.skipped > 0 {
             tracing::warn!(query = %self.entry.name(), skipped = self.skipped, "parts of the answers were skipped (unreadable stats or ends, buckets outside the request, repeated entries, conversations past the result cap)");
         }
+    }
+}
+
+/// Maps and writes the groups of one request's answer as they arrive.
+struct GroupWriter<'a> {
+    query: &'a QueryConfig,
+    buckets: &'a [Interval],
+    by_start: HashMap<DateTime<Utc>, usize>,
+    names: &'a Names,
+    memories: &'a mut HashMap<Vec<String>, GroupMemory>,
+    /// The groups of this answer.
+    seen: HashSet<Vec<String>>,
+    skipped: u64,
+    sink: &'a mut dyn BucketSink,
+    /// The output's failure, which stops the answer.
+    failed: Option<std::io::Error>,
+}
+
+impl GroupWriter<'_> {
+    /// Writes one group of the answer; false once the output failed.
+    fn write(&mut self, result: AggregateResult) -> bool {
+        match self.write_group(result) {
+            Ok(()) => true,
+            Err(err) => {
+                self.failed = Some(err);
+                false
+            }
+        }
+    }
+
+    fn write_group(&mut self, result: AggregateResult) -> std::io::Result<()> {
+        let key = group_key(self.query, &result);
+        let mut slots: Vec<Option<AggregateBucket>> = self.buckets.iter().map(|_| None).collect();
+        for bucket in result.data {
+            let slot = Interval::parse_iso8601(&bucket.interval)
+                .ok()
+                .and_then(|interval| self.by_start.get(&interval.start).copied());
+            match slot {
+                Some(slot) if slots[slot].is_none() => slots[slot] = Some(bucket),
+                _ => self.skipped += 1,
+            }
+        }
+        let memory = self.memories.entry(key.clone()).or_default();
+        for (bucket, data) in self.buckets.iter().zip(slots) {
+            let response = AggregateResponse {
+                results: data
+                    .map(|data| AggregateResult {
+                        group: result.group.clone(),
+                        data: vec![data],
+                    })
+                    .into_iter()
+                    .collect(),
+            };
+            let mapped = map_response(self.query, bucket, &response, self.names, memory);
+            self.skipped += mapped.warnings;
+            self.sink.group(self.query, bucket, &mapped.series)?;
+        }
+        if !self.seen.insert(key) {
+            // A group sent twice (by two filter shares, say) would repeat its samples.
+            self.skipped += 1;
+        }
+        Ok(())
+    }
+
+    /// Zero-fills the groups seen in earlier answers and absent from this one, for
+    /// the day after they were last seen, as a live poll would.
+    fn quiet(&mut self) -> std::io::Result<()> {
+        let empty = AggregateResponse::default();
+        for (_, memory) in self
+            .memories
+            .iter_mut()
+            .filter(|(key, _)| !self.seen.contains(*key))
+        {
+            for bucket in self.buckets {
+                let mapped = map_response(self.query, bucket, &empty, self.names, memory);
+                self.sink.group(self.query, bucket, &mapped.series)?;
+            }
+        }
+        Ok(())
     }
 }
 

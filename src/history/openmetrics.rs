@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
+use crate::config::QueryConfig;
 use crate::exposition::format_value;
 use crate::interval::Interval;
 use crate::series::QuerySeries;
@@ -233,18 +234,21 @@ fn timestamp(ms: i64) -> String {
     }
 }
 
-impl<W: Write> BucketSink for OpenMetricsWriter<W> {
-    fn bucket(
+impl<W: Write> OpenMetricsWriter<W> {
+    /// Writes `series` of `bucket` at its sample times; `whole` for every series of the
+    /// bucket and `genesys_exporter_build_info`, otherwise one group's series only.
+    fn write(
         &mut self,
         query: &Entry<'_>,
         bucket: &Interval,
         series: &QuerySeries,
+        whole: bool,
     ) -> std::io::Result<()> {
         let times = sample_times(query, bucket, self.step, self.now);
         let first_query = self
             .build_info_query
             .get_or_insert_with(|| query.name().to_string());
-        let build_info = (*first_query == query.name()).then(|| {
+        let build_info = (whole && *first_query == query.name()).then(|| {
             let (names, values): (Vec<_>, Vec<_>) = crate::telemetry::build_info_labels()
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), value))
@@ -259,12 +263,38 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
             self.samples += write_samples(
                 part,
                 series,
+                whole,
                 build_info.as_ref(),
                 &self.target_labels,
                 &stamps,
             )?;
         }
         Ok(())
+    }
+}
+
+impl<W: Write> BucketSink for OpenMetricsWriter<W> {
+    fn bucket(
+        &mut self,
+        entry: &Entry<'_>,
+        bucket: &Interval,
+        series: &QuerySeries,
+    ) -> std::io::Result<()> {
+        self.write(entry, bucket, series, true)
+    }
+
+    /// Samples need only rise in time series by series, so groups can come in any order.
+    fn takes_groups(&self) -> bool {
+        true
+    }
+
+    fn group(
+        &mut self,
+        query: &QueryConfig,
+        bucket: &Interval,
+        series: &QuerySeries,
+    ) -> std::io::Result<()> {
+        self.write(&Entry::Query(query), bucket, series, false)
     }
 
     /// Commits the day files whose day ends by `instant`, in day order.
@@ -290,18 +320,24 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
     }
 }
 
-/// Writes every series of `series` (and `build_info`, when given) at each of `times`
-/// into `part`; returns the samples written.
+/// Writes the series of `series` (all of them when `whole`, else all but the query's
+/// own interval bounds) and `build_info`, when given, at each of `times` into `part`;
+/// returns the samples written.
 fn write_samples(
     part: &mut Part<dyn Write + '_>,
     series: &QuerySeries,
+    whole: bool,
     build_info: Option<&Labels>,
     target_labels: &str,
     times: &[String],
 ) -> std::io::Result<u64> {
     let mut number = dtoa::Buffer::new();
     let mut samples = 0;
-    for family in &series.families {
+    let own = |name: &str| {
+        name.ends_with("_interval_start_timestamp_seconds")
+            || name.ends_with("_interval_end_timestamp_seconds")
+    };
+    for family in series.families.iter().filter(|f| whole || !own(&f.name)) {
         part.describe(&family.name, &family.help)?;
         for sample in &family.samples {
             let rendered = sample.labels.rendered();
