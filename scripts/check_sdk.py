@@ -10,6 +10,7 @@ Usage: check_sdk.py BASE_URL CATALOG_RS
        check_sdk.py --details BASE_URL CLIENT_ID CLIENT_SECRET   (the details query only)
 """
 
+import inspect
 import json
 import os
 import re
@@ -212,11 +213,36 @@ def check_details(api, base, token):
     return 2 + len(refusals)
 
 
+# The simulator's lists of filter names (src/simulator/details/filter.rs), by SDK enum.
+FILTER_NAMES = [
+    ("CONVERSATION_DIMENSIONS", "ConversationDetailQueryPredicate", "dimension"),
+    ("CONVERSATION_METRICS", "ConversationDetailQueryPredicate", "metric"),
+    ("SEGMENT_DIMENSIONS", "SegmentDetailQueryPredicate", "dimension"),
+    ("SEGMENT_METRICS", "SegmentDetailQueryPredicate", "metric"),
+]
+
+
+def check_filter_names():
+    """The details filters' names the simulator accepts are exactly the SDK's enums."""
+    path = os.path.join(os.path.dirname(__file__), "..", "src", "simulator", "details", "filter.rs")
+    text = open(path, encoding="utf-8").read()
+    for constant, klass, field in FILTER_NAMES:
+        body = re.search(rf"const {constant}: &\[&str\] = &\[(.*?)\];", text, re.S).group(1)
+        ours = set(re.findall(r'"([^"]+)"', body))
+        setter = getattr(getattr(models, klass), field).fset
+        theirs = set(json.loads(re.search(r"allowed_values = (\[.*?\])", inspect.getsource(setter)).group(1)))
+        if ours != theirs:
+            fail(f"{constant} against the SDK's {klass}.{field}: ours only {sorted(ours - theirs)}, "
+                 f"the SDK's only {sorted(theirs - ours)}")
+    return len(FILTER_NAMES)
+
+
 def details_only(base, client_id, client_secret):
     api = genesys.ApiClient(host=base)
     api.get_client_credentials_token(client_id, client_secret)
     checked = check_details(api, base, api.access_token)
-    print(f"{checked} details answers: {len(failures)} failures")
+    lists = check_filter_names()
+    print(f"{checked} details answers, {lists} filter lists: {len(failures)} failures")
     return 1 if failures else 0
 
 

@@ -353,6 +353,20 @@ async fn calls_in_progress_come_back_without_an_end_or_a_mos() {
             agent_open,
             "a call in progress with every segment ended: {c}"
         );
+        // The media stats come when the customer's side ends, not before.
+        let customer = &c["participants"][0]["sessions"][0];
+        let talking = customer["segments"][0].get("segmentEnd").is_none();
+        let voice = customer["mediaType"] == "voice";
+        assert_eq!(
+            talking,
+            c.get("mediaStatsMinConversationMos").is_none(),
+            "{c}"
+        );
+        assert_eq!(
+            talking || !voice,
+            customer.get("mediaEndpointStats").is_none(),
+            "{c}"
+        );
     }
     // What has ended so far is what the aggregates have counted so far.
     let from_details = ended_per_queue(&conversations, bounds(BUSY));
