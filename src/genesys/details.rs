@@ -222,10 +222,19 @@ pub struct DetailsAnswer {
     pub unreachable: u64,
 }
 
-/// Pages one query of `total_hits` conversations takes at `page_size` (at least one).
+/// Pages one query of `total_hits` conversations takes at `page_size` (at least one),
+/// never a page that reaches past [`MAX_RESULTS`] (Genesys refuses it).
 pub fn pages_for(total_hits: u64, page_size: u32) -> usize {
-    let reachable = total_hits.min(MAX_RESULTS);
-    (reachable.div_ceil(u64::from(page_size.max(1)))).max(1) as usize
+    let page_size = u64::from(page_size.max(1));
+    total_hits
+        .div_ceil(page_size)
+        .clamp(1, reachable(page_size) / page_size) as usize
+}
+
+/// The most results paging reaches at `page_size`: whole pages within [`MAX_RESULTS`]
+/// (9,990 at 30 a page), past which a piece is split.
+fn reachable(page_size: u64) -> u64 {
+    (MAX_RESULTS / page_size).max(1) * page_size
 }
 
 impl GenesysClient {
@@ -267,15 +276,16 @@ impl GenesysClient {
         while let Some(piece) = pieces.pop() {
             let first = self.details_page(&piece, page_size, 1, &mut answer).await?;
             let total = first.total_hits.unwrap_or(first.conversations.len() as u64);
-            if total > MAX_RESULTS {
+            let reachable = reachable(u64::from(page_size));
+            if total > reachable {
                 if let Some((early, late)) = halves(&piece) {
                     tracing::debug!(interval = %piece.to_iso8601(), total_hits = total, "over the details query's result cap; splitting the interval");
                     pieces.push(late);
                     pieces.push(early);
                     continue;
                 }
-                tracing::warn!(interval = %piece.to_iso8601(), total_hits = total, reachable = MAX_RESULTS, "more voice conversations in one minute than a details query reaches; the rest are left out");
-                answer.unreachable += total - MAX_RESULTS;
+                tracing::warn!(interval = %piece.to_iso8601(), total_hits = total, reachable, "more voice conversations in one minute than a details query reaches; the rest are left out");
+                answer.unreachable += total - reachable;
             }
             let pages = pages_for(total, page_size);
             keep(&mut answer, &mut seen, first.conversations);
@@ -411,6 +421,10 @@ mod tests {
         assert_eq!(pages_for(101, 100), 2);
         assert_eq!(pages_for(50_000, 100), 100);
         assert_eq!(pages_for(250, 25), 10);
+        // 30 a page reaches 9,990 results: page 334 would ask for the 10,020th.
+        assert_eq!(pages_for(9_995, 30), 333);
+        assert_eq!(reachable(30), 9_990);
+        assert_eq!(reachable(100), MAX_RESULTS);
     }
 
     #[test]

@@ -34,10 +34,16 @@ struct Counts {
 
 /// Maps one refresh of the set `query`: `trunks` as listed, `metrics` as answered.
 pub fn map_trunks(query: &str, trunks: &[Trunk], metrics: &[TrunkMetrics]) -> MappedObservations {
+    // Each trunk once: a listing read while trunks are added or removed can show one
+    // on two pages.
+    let mut ids = std::collections::HashSet::new();
     let listed: Vec<&Trunk> = trunks
         .iter()
         .filter(|t| t.state.as_deref() != Some("deleted"))
-        .filter(|t| t.id.as_deref().is_some_and(|id| !id.is_empty()))
+        .filter(|t| {
+            t.id.as_deref()
+                .is_some_and(|id| !id.is_empty() && ids.insert(id))
+        })
         .collect();
     let mut counts: HashMap<&str, Counts> = listed
         .iter()
@@ -98,9 +104,11 @@ pub fn map_trunks(query: &str, trunks: &[Trunk], metrics: &[TrunkMetrics]) -> Ma
             labels: Arc::clone(&labels),
             value,
         };
-        connected.push(sample(flag(
-            trunk.connected_status.as_ref().and_then(|c| c.connected),
-        )));
+        // Unknown is not down: a trunk whose listing says nothing of its connection has
+        // no `connected` sample (the disconnected alert must not page for it).
+        if let Some(up) = trunk.connected_status.as_ref().and_then(|c| c.connected) {
+            connected.push(sample(flag(Some(up))));
+        }
         in_service.push(sample(flag(trunk.in_service)));
         mismatches.push(sample(counts.mismatches));
     }
@@ -156,11 +164,15 @@ mod tests {
 
     #[test]
     fn every_listed_trunk_is_a_series_of_each_family_zero_filled() {
+        // "a" is listed twice (pages that shifted): one trunk all the same; "b" says
+        // nothing of its connection: no `connected` sample rather than a false 0.
         let trunks: Vec<Trunk> = serde_json::from_str(
             r#"[{"id": "a", "name": "Carrier A", "trunkType": "EXTERNAL", "inService": true,
                  "connectedStatus": {"connected": true}, "edge": {"id": "e1"}},
                 {"id": "b", "name": "Phones", "trunkType": "PHONE", "inService": false},
-                {"id": "gone", "state": "deleted", "name": "Old"}]"#,
+                {"id": "gone", "state": "deleted", "name": "Old"},
+                {"id": "a", "name": "Carrier A", "trunkType": "EXTERNAL", "inService": true,
+                 "connectedStatus": {"connected": true}, "edge": {"id": "e1"}}]"#,
         )
         .unwrap();
         let metrics: Vec<TrunkMetrics> = serde_json::from_str(
@@ -191,14 +203,14 @@ mod tests {
         assert_eq!(value(series, "genesys_trunk_qos_mismatches", &a), Some(2.0));
         let b = [("trunk_id", "b"), ("edge_id", ""), ("trunk_type", "PHONE")];
         assert_eq!(calls(&b, "inbound"), Some(0.0));
-        assert_eq!(value(series, "genesys_trunk_connected", &b), Some(0.0));
+        assert_eq!(value(series, "genesys_trunk_connected", &b), None);
         assert_eq!(value(series, "genesys_trunk_in_service", &b), Some(0.0));
         assert_eq!(value(series, "genesys_trunk_qos_mismatches", &b), Some(0.0));
         assert_eq!(
             value(series, "genesys_trunk_connected", &[("trunk_id", "gone")]),
             None
         );
-        assert_eq!(series.sample_count(), 2 * 5);
+        assert_eq!(series.sample_count(), 2 * 5 - 1);
         let names: Vec<&str> = series.families.iter().map(|f| f.name.as_str()).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();

@@ -140,14 +140,31 @@ impl Planner {
     /// at the org's queue count as last listed; refused, with nothing changed, when the
     /// interval queries and names alone exceed the budget, so that the reload is refused
     /// whole.
+    ///
+    /// The pages a voice quality set's polls took carry over only to the same set
+    /// unchanged (a changed `page_size` or a new set of the same name is priced at 1
+    /// until it polls), and they never refuse a reload: a config that fits at its
+    /// start-up price is taken, as at start-up.
     pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
         let mut state = self.state();
-        let plan = plan::make(
-            config,
-            state.plan.counts.clone(),
-            self.names_refresh,
-            self.budget,
-        )?;
+        let mut counts = state.plan.counts.clone();
+        let unchanged = |name: &str| {
+            let set = |c: &Config| c.voice_quality.iter().find(|v| v.name == name).cloned();
+            set(config).is_some_and(|new| set(&state.config) == Some(new))
+        };
+        counts.voice_pages.retain(|name, _| unchanged(name));
+        let plan = plan::make(config, counts.clone(), self.names_refresh, self.budget)
+            .or_else(|err| {
+                if counts.voice_pages.is_empty() {
+                    return Err(err);
+                }
+                tracing::warn!(error = %err, "the voice quality sets' pages as their last polls took them do not fit the budget; priced at one page until they poll again");
+                let at_start = plan::Counts {
+                    voice_pages: Default::default(),
+                    ..counts
+                };
+                plan::make(config, at_start, self.names_refresh, self.budget)
+            })?;
         adopt(&plan, telemetry);
         *state = State {
             config: config.clone(),
@@ -263,5 +280,38 @@ mod tests {
         // 1,333 requests a minute, over the 300 of the budget.
         planner.voice_pages("voice", 20_000, &telemetry);
         assert_eq!(pages(&planner), Some((24, false)));
+        // A set whose config changed starts again at one page.
+        let smaller_pages = Config::from_yaml(
+            "voice_quality:\n  - {name: voice, granularity: PT15M, page_size: 25}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        planner.replan(&smaller_pages, &telemetry).unwrap();
+        assert_eq!(pages(&planner), Some((1, false)));
+    }
+
+    /// Pages learned from polls never refuse a reload of a config that fits at its
+    /// start-up price: the sets are priced at one page again.
+    #[test]
+    fn learned_voice_pages_do_not_refuse_a_reload() {
+        let telemetry = Telemetry::new(60);
+        let config = Config::from_yaml(
+            "voice_quality:\n  - {name: voice, granularity: PT15M}\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let planner = Planner::new(&config, Duration::from_secs(600), 60, &telemetry).unwrap();
+        // 900 requests a poll, 60 a minute: the budget whole. A plan made with it does not
+        // fit, so the planner keeps the last one; force it in to test the reload.
+        planner
+            .state()
+            .plan
+            .counts
+            .voice_pages
+            .insert("voice".into(), 1_200);
+        planner.replan(&config, &telemetry).unwrap();
+        let plan = planner.current();
+        assert_eq!(plan.entries[0].requests_per_poll, 1);
+        assert!(plan.counts.voice_pages.is_empty());
     }
 }
