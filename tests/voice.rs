@@ -416,7 +416,7 @@ async fn voice_series_equal_what_the_details_answer_implies() {
         "genesys_exporter_planned_requests_per_minute",
         &[("query", "voice")],
     );
-    // In the 6 hours after a UTC midnight a poll also reads the calls in progress at
+    // In the hour after a UTC midnight a poll also reads the calls in progress at
     // midnight: the last second before it, one more piece.
     let midnight_pieces = requests
         .iter()

@@ -44,9 +44,10 @@ pub const MAX_RESULTS: u64 = 10_000;
 pub const SHORTEST_PIECE: TimeDelta = TimeDelta::minutes(1);
 
 /// How long after a UTC midnight an interval still asks for the calls in progress at
-/// that midnight (one more piece, usually one page): calls longer than this that
-/// started the day before are not counted.
-pub const CROSSING_MIDNIGHT: TimeDelta = TimeDelta::hours(6);
+/// that midnight (one more piece: every call then in progress, a page per 100, read
+/// again by each poll of that hour): calls longer than this that started the day
+/// before are not counted.
+pub const CROSSING_MIDNIGHT: TimeDelta = TimeDelta::hours(1);
 
 /// Body of one page of the details query (`ConversationQuery`).
 #[derive(Debug, Serialize)]
@@ -436,12 +437,12 @@ mod tests {
         let last_second = interval("2026-12-06T23:59:59Z", "2026-12-07T00:00:00Z");
         for early in [
             interval("2026-12-07T00:00:00Z", "2026-12-07T00:15:00Z"),
-            interval("2026-12-07T05:45:00Z", "2026-12-07T06:00:00Z"),
+            interval("2026-12-07T00:45:00Z", "2026-12-07T01:00:00Z"),
         ] {
             assert_eq!(in_progress_at_midnight(&early), Some(last_second));
         }
         for later in [
-            interval("2026-12-07T06:00:00Z", "2026-12-07T06:15:00Z"),
+            interval("2026-12-07T01:00:00Z", "2026-12-07T01:15:00Z"),
             interval("2026-12-06T23:45:00Z", "2026-12-07T00:00:00Z"),
         ] {
             assert_eq!(in_progress_at_midnight(&later), None, "{later:?}");
