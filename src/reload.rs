@@ -182,9 +182,10 @@ async fn after(gates: Vec<NamesGate>, poll: impl Future<Output = ()>) {
 }
 
 impl Pollers {
-    /// Starts a poller per query and per observation set. When a query groups by a
-    /// named dimension or queues are observed, those pollers first wait (a while) for
-    /// the first names, on their own tasks: this returns at once.
+    /// Starts a poller per entry of `config`, every kind (queries, observation sets,
+    /// trunk and voice quality sets). When an entry needs names (a query grouped by a
+    /// named dimension, observed queues), its poller first waits (a while) for the first
+    /// names, on its own task: this returns at once.
     pub async fn start(context: PollContext, names_refresh: Duration, config: Config) -> Pollers {
         let mut pollers = Pollers {
             context,

@@ -188,8 +188,8 @@ pub struct Config {
 }
 
 /// Each query's and set's name with what it serves (a granularity,
-/// `observations every 30s`, `agents every 30s` or `trunks every 30s`): the snapshot
-/// store's entries, at start-up and on reload.
+/// `observations every 30s`, `agents every 30s`, `trunks every 30s` or
+/// `voice quality, PT15M`): the snapshot store's entries, at start-up and on reload.
 pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
     let every = |refresh| humantime::format_duration(refresh);
     config
