@@ -248,13 +248,8 @@ impl GenesysClient {
         let delivered = self
             .post_json(ENDPOINT, DETAILS_PATH, &[], query, &mut super::Whole)
             .await?;
-        let value =
-            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-                endpoint: ENDPOINT,
-                message: format!("response is not the documented JSON: {err}"),
-            })?;
         Ok(super::Delivered {
-            value,
+            value: super::documented(ENDPOINT, &delivered.value)?,
             budget_wait: delivered.budget_wait,
         })
     }

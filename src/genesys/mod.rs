@@ -303,13 +303,8 @@ impl GenesysClient {
         let delivered = self
             .post_json("observations", OBSERVATIONS_PATH, &[], query, &mut Whole)
             .await?;
-        let value =
-            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-                endpoint: "observations",
-                message: format!("response is not the documented JSON: {err}"),
-            })?;
         Ok(Delivered {
-            value,
+            value: documented("observations", &delivered.value)?,
             budget_wait: delivered.budget_wait,
         })
     }
@@ -326,13 +321,8 @@ impl GenesysClient {
         let delivered = self
             .post_json("agents", AGENT_COUNTS_PATH, &parameters, query, &mut Whole)
             .await?;
-        let value =
-            serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-                endpoint: "agents",
-                message: format!("response is not the documented JSON: {err}"),
-            })?;
         Ok(Delivered {
-            value,
+            value: documented("agents", &delivered.value)?,
             budget_wait: delivered.budget_wait,
         })
     }
@@ -391,10 +381,7 @@ impl GenesysClient {
         let delivered = self
             .send(endpoint, |http| http.get(url.clone()), &mut Whole)
             .await?;
-        serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-            endpoint,
-            message: format!("response is not the documented JSON: {err}"),
-        })
+        documented(endpoint, &delivered.value)
     }
 
     /// Sends one API request with the budget, token, retry and accounting rules.
@@ -733,6 +720,17 @@ fn parse_aggregates(endpoint: &'static str, body: &[u8]) -> Result<AggregateResp
         return Ok(value);
     }
     Err(ApiError::BadResponse {
+        endpoint,
+        message: format!("response is not the documented JSON: {err}"),
+    })
+}
+
+/// A body read whole as the documented JSON of `T`, or the error naming `endpoint`.
+pub(crate) fn documented<T: serde::de::DeserializeOwned>(
+    endpoint: &'static str,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|err| ApiError::BadResponse {
         endpoint,
         message: format!("response is not the documented JSON: {err}"),
     })

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::bodies::{ListingPage, null_as_default};
-use super::{ApiError, Delivered, GenesysClient, LISTING_PAGE_SIZE_SAFE};
+use super::{ApiError, GenesysClient, LISTING_PAGE_SIZE_SAFE, documented};
 
 /// The trunk listing.
 pub const TRUNKS_PATH: &str = "/api/v2/telephony/providers/edges/trunks";
@@ -151,7 +151,7 @@ impl GenesysClient {
                 .await?;
             answer.requests += 1;
             answer.budget_wait += delivered.budget_wait;
-            let entities: MetricsAnswer = parse("trunk_metrics", &delivered)?;
+            let entities: MetricsAnswer = documented("trunk_metrics", &delivered.value)?;
             answer.warnings += read_each(&entities.0, &mut answer.metrics);
         }
         Ok(answer)
@@ -171,7 +171,7 @@ impl GenesysClient {
                 .await?;
             answer.requests += 1;
             answer.budget_wait += delivered.budget_wait;
-            let page: ListingPage = parse("trunks", &delivered)?;
+            let page: ListingPage = documented("trunks", &delivered.value)?;
             // A smaller page than asked for: later pages are asked at that size, so
             // that page numbers keep counting the same pages.
             if page_number == 1
@@ -202,17 +202,6 @@ impl GenesysClient {
         );
         Ok(())
     }
-}
-
-/// A body as the documented JSON, or the error naming `endpoint`.
-fn parse<T: for<'de> Deserialize<'de>>(
-    endpoint: &'static str,
-    delivered: &Delivered<bytes::Bytes>,
-) -> Result<T, ApiError> {
-    serde_json::from_slice(&delivered.value).map_err(|err| ApiError::BadResponse {
-        endpoint,
-        message: format!("response is not the documented JSON: {err}"),
-    })
 }
 
 #[cfg(test)]
