@@ -222,7 +222,7 @@ async fn run(queues: usize, polls: usize) {
         drop(response);
         series = mapped.series.sample_count();
         store.publish(&query.name, mapped.series);
-        exposition_bytes = store.exposition().plain.len();
+        exposition_bytes = store.exposition().plain_len();
         latencies.push(poll_started.elapsed());
         if poll % report_every == 0 || poll == 1 {
             let (hwm, rss) = rss();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use genesys_cloud_exporter::exposition;
 use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
-use genesys_cloud_exporter::gzip::Piece;
+use genesys_cloud_exporter::gzip;
 use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
 use genesys_cloud_exporter::platform::{large_buffer, return_large_buffers_to_the_system};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
@@ -54,8 +54,8 @@ fn pipeline(c: &mut Criterion) {
             parsed.results.len(),
             bytes.len(),
             mapped.series.sample_count(),
-            exposition.plain.len(),
-            exposition.gzip.deflate.len(),
+            exposition.plain_len(),
+            exposition.gzip.compressed_len(),
         );
 
         // One group per size, so the baseline and the exporter's steps sit side by side.
@@ -82,13 +82,15 @@ fn pipeline(c: &mut Criterion) {
         let queries = [std::sync::Arc::new(mapped.series.clone())];
         group.bench_function("write", |b| {
             b.iter(|| {
-                let mut out = large_buffer(exposition.plain.len());
+                let mut out = large_buffer(exposition.plain_len());
                 exposition::write(black_box(&queries), &mut out);
                 out
             })
         });
+        let text = exposition.plain.concat();
+        let whole = 0..text.len();
         group.bench_function("gzip", |b| {
-            b.iter(|| Piece::leading(black_box(&exposition.plain)))
+            b.iter(|| gzip::compress_spans(black_box(&text), std::slice::from_ref(&whole)))
         });
         group.bench_function("encode", |b| {
             b.iter_batched(

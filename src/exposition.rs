@@ -16,18 +16,54 @@
 //! serves both. The tests check the bytes against prometheus-client's encoders.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::series::{QuerySeries, Sample, push_escaped};
 
-/// Writes every query's series as one exposition: a family that several queries export
-/// is written once, with the samples of each query in query order, and families sorted
-/// by name, appended to `out` (which the caller sizes: see
-/// [`crate::snapshot::SnapshotStore::publish`]).
-pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
+/// Where one family of an entry lies in the text [`write_entry`] wrote: its header
+/// (`# HELP`, `# TYPE`) and, right after it, its samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FamilySpans {
+    pub name: String,
+    pub header: Range<usize>,
+    pub samples: Range<usize>,
+}
+
+/// Writes one entry's series (a query's, an observation set's...) family by family, each
+/// as its header followed by its samples, appended to `out` (which the caller sizes), and
+/// says where each part lies. A family several entries export is then joined from these
+/// parts ([`crate::snapshot`]): the header of the first entry that has it, then every
+/// entry's samples, which is exactly what [`write`] writes for all entries at once.
+pub fn write_entry(series: &QuerySeries, out: &mut Vec<u8>) -> Vec<FamilySpans> {
+    let mut number = dtoa::Buffer::new();
+    let mut help_text = String::new();
+    series
+        .families
+        .iter()
+        .map(|family| {
+            let start = out.len();
+            write_header(&family.name, &family.help, &mut help_text, out);
+            let header_end = out.len();
+            write_samples(&family.name, &family.samples, &mut number, out);
+            FamilySpans {
+                name: family.name.clone(),
+                header: start..header_end,
+                samples: header_end..out.len(),
+            }
+        })
+        .collect()
+}
+
+/// Writes every entry's series as one exposition: a family that several entries export
+/// is written once, with the samples of each entry in entry order, and families sorted
+/// by name, appended to `out`. This is the order the snapshot's joined pieces follow
+/// (its tests hold them to this function), and the whole exposition the benchmarks
+/// compare a publish with.
+pub fn write(entries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
     let mut families: BTreeMap<&str, (&str, Vec<&[Sample]>)> = BTreeMap::new();
-    for query in queries {
-        for family in &query.families {
+    for entry in entries {
+        for family in &entry.families {
             families
                 .entry(&family.name)
                 .or_insert_with(|| (&family.help, Vec::new()))
@@ -38,26 +74,38 @@ pub fn write(queries: &[Arc<QuerySeries>], out: &mut Vec<u8>) {
     let mut help_text = String::new();
     let mut number = dtoa::Buffer::new();
     for (name, (help, sample_lists)) in families {
-        help_text.clear();
-        push_escaped(&mut help_text, help, &['\\', '\n']);
-        for part in [
-            "# HELP ",
-            name,
-            " ",
-            &help_text,
-            "\n# TYPE ",
-            name,
-            " gauge\n",
-        ] {
-            out.extend_from_slice(part.as_bytes());
+        write_header(name, help, &mut help_text, out);
+        for samples in sample_lists {
+            write_samples(name, samples, &mut number, out);
         }
-        for sample in sample_lists.into_iter().flatten() {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(sample.labels.rendered().as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(format_value(&mut number, sample.value).as_bytes());
-            out.push(b'\n');
-        }
+    }
+}
+
+/// `# HELP` and `# TYPE` of a gauge family (`help_text` is scratch space).
+fn write_header(name: &str, help: &str, help_text: &mut String, out: &mut Vec<u8>) {
+    help_text.clear();
+    push_escaped(help_text, help, &['\\', '\n']);
+    for part in [
+        "# HELP ",
+        name,
+        " ",
+        help_text,
+        "\n# TYPE ",
+        name,
+        " gauge\n",
+    ] {
+        out.extend_from_slice(part.as_bytes());
+    }
+}
+
+/// One line per sample: the family name, the rendered labels, the value.
+fn write_samples(name: &str, samples: &[Sample], number: &mut dtoa::Buffer, out: &mut Vec<u8>) {
+    for sample in samples {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(sample.labels.rendered().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(format_value(number, sample.value).as_bytes());
+        out.push(b'\n');
     }
 }
 
@@ -144,7 +192,7 @@ mod tests {
         }
     }
 
-    fn text(queries: &[Arc<QuerySeries>]) -> String {
+    fn text_of(queries: &[Arc<QuerySeries>]) -> String {
         let mut out = Vec::new();
         write(queries, &mut out);
         String::from_utf8(out).unwrap()
@@ -186,7 +234,7 @@ mod tests {
             )],
         };
         let queries = [Arc::new(a), Arc::new(b)];
-        let written = text(&queries);
+        let written = text_of(&queries);
         let (openmetrics, prometheus) = reference(&queries);
         assert_eq!(written, prometheus);
         assert_eq!(written, openmetrics);
@@ -203,6 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_written_as_each_familys_header_then_its_samples() {
+        let entry = QuerySeries {
+            families: vec![
+                family("genesys_a", "A", vec![sample(&[("query", "q")], 1.0)]),
+                family("genesys_b", "B", vec![]),
+            ],
+        };
+        let mut out = Vec::new();
+        let spans = write_entry(&entry, &mut out);
+        let text = |range: &Range<usize>| std::str::from_utf8(&out[range.clone()]).unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].name, "genesys_a");
+        assert_eq!(
+            text(&spans[0].header),
+            "# HELP genesys_a A\n# TYPE genesys_a gauge\n"
+        );
+        assert_eq!(text(&spans[0].samples), "genesys_a{query=\"q\"} 1.0\n");
+        assert_eq!(spans[0].samples.end, spans[1].header.start);
+        assert!(spans[1].samples.is_empty());
+        // One entry alone reads as the whole exposition of it.
+        assert_eq!(String::from_utf8(out).unwrap(), text_of(&[Arc::new(entry)]));
+    }
+
+    #[test]
     fn non_finite_values_are_written_as_both_formats_read_them() {
         let queries = [Arc::new(QuerySeries {
             families: vec![family(
@@ -215,7 +287,7 @@ mod tests {
                 ],
             )],
         })];
-        let written = text(&queries);
+        let written = text_of(&queries);
         assert!(written.contains("x{v=\"nan\"} NaN\n"), "{written}");
         assert!(written.contains("x{v=\"inf\"} +Inf\n"), "{written}");
         assert!(written.contains("x{v=\"-inf\"} -Inf\n"), "{written}");
@@ -232,7 +304,7 @@ mod tests {
                 vec![sample(&[("query", "q")], 1.0)],
             )],
         })];
-        let written = text(&queries);
+        let written = text_of(&queries);
         assert!(
             written.starts_with("# HELP genesys_conversation_x back\\\\slash\\nnewline\n"),
             "{written}"
@@ -252,6 +324,6 @@ mod tests {
         assert_eq!(get("media_type"), None);
         assert_eq!(labels.pairs().count(), 2);
         assert_eq!(labels.values(), ["q1", "Bill\"ing"]);
-        assert_eq!(text(&[]), "");
+        assert_eq!(text_of(&[]), "");
     }
 }

@@ -1,12 +1,17 @@
 //! One gzip stream built from pieces compressed at different times.
 //!
-//! The conversation series are compressed once per poll, while the self-metrics that
-//! follow them in a scrape change between scrapes. Two gzip members back to back are
-//! valid gzip, but not every reader takes them: curl's `--compressed` stops with an error
-//! after the first. So each piece is compressed on its own as raw deflate blocks: a
-//! leading piece ends with a sync flush (byte-aligned, not final), the last piece with the
-//! final block. A scrape sends the gzip header, the pieces, and a trailer with the CRC-32
-//! combined from the pieces' CRCs: one ordinary gzip member.
+//! The exposition is kept as pieces, one per metric family and entry of the snapshot
+//! ([`crate::snapshot`]), so that publishing one entry compresses only that entry's text;
+//! the self-metrics that end a scrape change between scrapes. Two gzip members back to
+//! back are valid gzip, but not every reader takes them: curl's `--compressed` stops
+//! with an error after the first. So each piece is compressed on its own as raw deflate
+//! blocks: a leading piece ends with a sync flush (byte-aligned, not final, and it never
+//! refers back to bytes before it), the last piece with the final block. A scrape sends
+//! the gzip header, the pieces, and a trailer with the CRC-32 combined from the pieces'
+//! CRCs: one ordinary gzip member.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use flate2::{Compress, Compression, FlushCompress, Status};
@@ -16,129 +21,250 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 /// (the figures: BENCHMARKS.md, "Poll cost").
 const LEVEL: u32 = 2;
 
-/// A leading piece is cut into parts of at least this size, compressed side by side on
-/// up to [`MAX_THREADS`] threads: deflate is most of a poll's CPU time, and the cores are
-/// otherwise idle then. Each part loses only the 32 KiB window of matches its predecessor
-/// would have lent it (under 1% of the compressed size at this size), and a thread costs
-/// microseconds against the milliseconds a part takes.
-const MIN_PART: usize = 256 * 1024;
+/// A span longer than this is compressed as parts of at most this size, so that the
+/// threads share a large family's text too. Each part loses only the 32 KiB window of
+/// matches its predecessor would have lent it (well under 1% of a part's compressed
+/// size).
+const PART: usize = 1024 * 1024;
+/// Text per thread at least: below this a thread's start-up is not worth it (a thread
+/// costs microseconds against the milliseconds 256 KiB takes).
+const MIN_PER_THREAD: usize = 256 * 1024;
 /// Most threads one compression uses, leaving cores to scrapes on bigger machines.
 const MAX_THREADS: usize = 4;
 
 /// The gzip header: deflate, no name, no modification time, unknown OS.
 const HEADER: Bytes = Bytes::from_static(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
+/// What the gzip trailer needs to know of some bytes: their CRC-32 and length.
+#[derive(Clone, Debug, Default)]
+pub struct Sum {
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Sum {
+    fn of(bytes: &[u8]) -> Sum {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(bytes);
+        Sum {
+            crc,
+            len: bytes.len() as u64,
+        }
+    }
+
+    /// The sum of these bytes followed by `next`'s.
+    pub fn append(&mut self, next: &Sum) {
+        self.crc.combine(&next.crc);
+        self.len += next.len;
+    }
+
+    /// Uncompressed bytes summed.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// Some bytes compressed as raw deflate, with what the gzip trailer needs to know of
 /// them. The default piece is empty: no bytes, no deflate blocks.
 #[derive(Clone, Debug, Default)]
 pub struct Piece {
     pub deflate: Bytes,
-    crc: crc32fast::Hasher,
-    len: u64,
+    sum: Sum,
 }
 
 impl Piece {
-    /// A piece that more pieces follow. A large one is compressed in parts on several
-    /// threads (see [`MIN_PART`]); each part ends with a sync flush, so their deflate
-    /// blocks, one after the other, are one valid stream.
-    pub fn leading(bytes: &[u8]) -> Piece {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS)
-            .min(bytes.len() / MIN_PART)
-            .max(1);
-        Piece::leading_in_parts(bytes, threads)
-    }
-
-    /// A leading piece compressed as `threads` parts side by side.
-    fn leading_in_parts(bytes: &[u8], threads: usize) -> Piece {
-        if threads <= 1 {
-            return Piece::new(bytes, FlushCompress::Sync);
-        }
-        let parts: Vec<Piece> = std::thread::scope(|scope| {
-            let handles: Vec<_> = bytes
-                .chunks(bytes.len().div_ceil(threads))
-                .map(|part| {
-                    let spawned = std::thread::Builder::new()
-                        .name("gzip".into())
-                        .spawn_scoped(scope, move || Piece::new(part, FlushCompress::Sync));
-                    // No thread to be had: compress this part here instead.
-                    spawned.map_err(|_| Piece::new(part, FlushCompress::Sync))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| match handle {
-                    Ok(thread) => thread
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    Err(compressed_here) => compressed_here,
-                })
-                .collect()
-        });
-        let mut deflate = Vec::with_capacity(parts.iter().map(|p| p.deflate.len()).sum());
-        let mut crc = crc32fast::Hasher::new();
-        for part in &parts {
-            deflate.extend_from_slice(&part.deflate);
-            crc.combine(&part.crc);
-        }
-        Piece {
-            deflate: Bytes::from(deflate),
-            crc,
-            len: bytes.len() as u64,
-        }
-    }
-
     /// The piece that ends the stream.
     pub fn last(bytes: &[u8]) -> Piece {
-        Piece::new(bytes, FlushCompress::Finish)
-    }
-
-    fn new(bytes: &[u8], flush: FlushCompress) -> Piece {
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(bytes);
+        let mut deflate = Vec::new();
+        compress_into(
+            &mut new_compressor(),
+            bytes,
+            FlushCompress::Finish,
+            &mut deflate,
+        );
         Piece {
-            deflate: Bytes::from(deflate(bytes, flush)),
-            crc,
-            len: bytes.len() as u64,
+            deflate: Bytes::from(deflate),
+            sum: Sum::of(bytes),
         }
     }
 }
 
-/// The whole gzip member: a leading piece followed by the last one.
-pub fn member(leading: &Piece, last: &Piece) -> Vec<Bytes> {
-    vec![
-        HEADER,
-        leading.deflate.clone(),
-        last.deflate.clone(),
-        trailer(&[leading, last]),
-    ]
+/// Leading pieces joined in order: their deflate chunks, sent one after the other, and
+/// the sum of the bytes they hold.
+#[derive(Clone, Debug, Default)]
+pub struct Joined {
+    chunks: Vec<Bytes>,
+    sum: Sum,
 }
 
-/// The gzip trailer of the pieces, in order: their CRC-32 and their length modulo 2^32.
-fn trailer(pieces: &[&Piece]) -> Bytes {
-    let mut crc = crc32fast::Hasher::new();
-    let mut len: u64 = 0;
-    for piece in pieces {
-        crc.combine(&piece.crc);
-        len += piece.len;
+impl Joined {
+    /// Appends a leading piece: raw deflate ended with a sync flush (or nothing, for no
+    /// bytes), and the sum of what it holds.
+    pub fn push(&mut self, deflate: Bytes, sum: &Sum) {
+        if !deflate.is_empty() {
+            self.chunks.push(deflate);
+        }
+        self.sum.append(sum);
     }
+
+    /// The deflate chunks, in order.
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// Compressed bytes in all.
+    pub fn compressed_len(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+}
+
+/// The whole gzip member: the leading pieces followed by the last one.
+pub fn member(leading: &Joined, last: &Piece) -> Vec<Bytes> {
+    let mut sum = leading.sum.clone();
+    sum.append(&last.sum);
+    let mut chunks = Vec::with_capacity(leading.chunks.len() + 3);
+    chunks.push(HEADER);
+    chunks.extend(leading.chunks.iter().cloned());
+    chunks.push(last.deflate.clone());
+    chunks.push(trailer(&sum));
+    chunks
+}
+
+/// The gzip trailer: the CRC-32 and the length modulo 2^32.
+fn trailer(sum: &Sum) -> Bytes {
     let mut trailer = Vec::with_capacity(8);
-    trailer.extend_from_slice(&crc.finalize().to_le_bytes());
+    trailer.extend_from_slice(&sum.crc.clone().finalize().to_le_bytes());
     // ISIZE is defined as the length modulo 2^32: the truncation is the format's.
-    trailer.extend_from_slice(&(len as u32).to_le_bytes());
+    trailer.extend_from_slice(&(sum.len as u32).to_le_bytes());
     Bytes::from(trailer)
 }
 
-/// Raw deflate of `bytes`, ended by `flush` (`Sync`: byte-aligned and open for more
-/// blocks; `Finish`: with the final block).
-fn deflate(bytes: &[u8], flush: FlushCompress) -> Vec<u8> {
-    let mut compress = Compress::new(Compression::new(LEVEL), false);
-    let mut out = Vec::with_capacity(bytes.len() / 8 + 64);
+/// Spans of one text compressed as leading pieces, their deflate one after the other in
+/// one buffer.
+#[derive(Debug)]
+pub struct Compressed {
+    pub deflate: Bytes,
+    /// Per span, in order: where its deflate lies in `deflate`, and the sum of its text.
+    pub spans: Vec<(Range<usize>, Sum)>,
+}
+
+/// Compresses each of `spans` (ranges of `text`, in order, not overlapping) as a leading
+/// piece of its own, so that any of them can be joined after any other piece. A large
+/// text is compressed on up to [`MAX_THREADS`] threads, a long span in parts of at most
+/// [`PART`] (each ended with a sync flush, so its parts are one piece): deflate is most
+/// of a publish's CPU time, and the cores are otherwise idle then.
+pub fn compress_spans(text: &[u8], spans: &[Range<usize>]) -> Compressed {
+    // The jobs: every span's parts, in order, with the span each belongs to.
+    let mut jobs: Vec<(usize, Range<usize>)> = Vec::with_capacity(spans.len());
+    for (index, span) in spans.iter().enumerate() {
+        let mut start = span.start;
+        while start < span.end {
+            let end = span.end.min(start + PART);
+            jobs.push((index, start..end));
+            start = end;
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+        .min(text.len() / MIN_PER_THREAD)
+        .min(jobs.len())
+        .max(1);
+    let parts = compress_jobs(text, &jobs, threads);
+    let mut deflate = Vec::with_capacity(parts.iter().map(|(d, _)| d.len()).sum());
+    let mut compressed: Vec<(Range<usize>, Sum)> =
+        spans.iter().map(|_| (0..0, Sum::default())).collect();
+    let mut next_span = 0;
+    for ((span, _), (part, sum)) in jobs.iter().zip(&parts) {
+        // Spans without text (no job) start and end where the deflate stands.
+        while next_span <= *span {
+            compressed[next_span].0 = deflate.len()..deflate.len();
+            next_span += 1;
+        }
+        deflate.extend_from_slice(part);
+        let (range, span_sum) = &mut compressed[*span];
+        range.end = deflate.len();
+        span_sum.append(sum);
+    }
+    for (range, _) in &mut compressed[next_span..] {
+        *range = deflate.len()..deflate.len();
+    }
+    Compressed {
+        deflate: Bytes::from(deflate),
+        spans: compressed,
+    }
+}
+
+/// Compresses every job's range of `text` as a leading piece, on `threads` threads
+/// taking jobs in turn; the results in job order.
+fn compress_jobs(
+    text: &[u8],
+    jobs: &[(usize, Range<usize>)],
+    threads: usize,
+) -> Vec<(Vec<u8>, Sum)> {
+    let next = AtomicUsize::new(0);
+    // What one thread does: take the next job until none is left.
+    let work = || {
+        let mut compress = new_compressor();
+        let mut done = Vec::new();
+        while let Some((_, range)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let bytes = &text[range.clone()];
+            let mut out = Vec::new();
+            compress_into(&mut compress, bytes, FlushCompress::Sync, &mut out);
+            done.push((range.start, out, Sum::of(bytes)));
+        }
+        done
+    };
+    let mut done = if threads <= 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            // A thread that cannot be had leaves its share to the others, this one too.
+            let helpers: Vec<_> = (1..threads)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .name("gzip".into())
+                        .spawn_scoped(scope, work)
+                        .ok()
+                })
+                .collect();
+            let mut done = work();
+            for helper in helpers {
+                done.extend(
+                    helper
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+            done
+        })
+    };
+    // Jobs are ranges of the text in order: their starts order them.
+    done.sort_unstable_by_key(|(start, ..)| *start);
+    done.into_iter().map(|(_, out, sum)| (out, sum)).collect()
+}
+
+fn new_compressor() -> Compress {
+    Compress::new(Compression::new(LEVEL), false)
+}
+
+/// Appends raw deflate of `bytes` to `out`, starting afresh (no reference to anything
+/// compressed before) and ended by `flush` (`Sync`: byte-aligned and open for more
+/// blocks; `Finish`: with the final block). Nothing at all for no bytes and a sync flush.
+fn compress_into(compress: &mut Compress, bytes: &[u8], flush: FlushCompress, out: &mut Vec<u8>) {
+    if bytes.is_empty() && flush == FlushCompress::Sync {
+        return;
+    }
+    compress.reset();
+    out.reserve(bytes.len() / 8 + 64);
     loop {
         let consumed = usize::try_from(compress.total_in()).unwrap_or(bytes.len());
         let status = compress
-            .compress_vec(&bytes[consumed.min(bytes.len())..], &mut out, flush)
+            .compress_vec(&bytes[consumed.min(bytes.len())..], out, flush)
             // Compressing from memory into memory fails only on misuse of the stream,
             // which this function does not do.
             .unwrap_or(Status::StreamEnd);
@@ -147,14 +273,14 @@ fn deflate(bytes: &[u8], flush: FlushCompress) -> Vec<u8> {
         if status == Status::StreamEnd
             || (flush == FlushCompress::Sync && input_done && out.len() < out.capacity())
         {
-            return out;
+            return;
         }
         out.reserve(out.capacity().max(4096));
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Read;
 
     use super::*;
@@ -163,7 +289,7 @@ mod tests {
     /// the reader stops at the first member's trailer (a buffered reader over the bytes
     /// takes no more than it uses), nothing may follow that trailer, and the trailer's
     /// CRC-32 and length are those of everything decoded.
-    fn gunzip_one_member(bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn gunzip_one_member(bytes: &[u8]) -> Vec<u8> {
         let mut decoder = flate2::bufread::GzDecoder::new(bytes);
         let mut out = Vec::new();
         decoder.read_to_end(&mut out).unwrap();
@@ -179,17 +305,34 @@ mod tests {
         out
     }
 
-    fn joined(chunks: Vec<Bytes>) -> Vec<u8> {
-        chunks.concat()
+    /// The whole of `text` as one span.
+    fn whole(text: &[u8]) -> Vec<Range<usize>> {
+        std::iter::once(0..text.len()).collect()
+    }
+
+    fn series_text(lines: u32, modulo: u32) -> Vec<u8> {
+        (0..lines)
+            .flat_map(|i| format!("series{{n=\"{}\"}} {i}\n", i % modulo).into_bytes())
+            .collect()
+    }
+
+    /// The spans of `text` compressed, joined in the order `order` gives.
+    fn joined(text: &[u8], spans: &[Range<usize>], order: &[usize]) -> Joined {
+        let compressed = compress_spans(text, spans);
+        let mut joined = Joined::default();
+        for &index in order {
+            let (range, sum) = &compressed.spans[index];
+            joined.push(compressed.deflate.slice(range.clone()), sum);
+        }
+        joined
     }
 
     #[test]
-    fn a_leading_and_a_last_piece_make_one_member() {
-        let head: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| format!("series{{n=\"{i}\"}} {i}\n").into_bytes())
-            .collect();
+    fn leading_pieces_and_a_last_piece_make_one_member() {
+        let head = series_text(200_000, 200_000);
         let tail = b"own_metric 1\n# EOF\n";
-        let body = joined(member(&Piece::leading(&head), &Piece::last(tail)));
+        let leading = joined(&head, &whole(&head), &[0]);
+        let body = member(&leading, &Piece::last(tail)).concat();
         let mut expected = head.clone();
         expected.extend_from_slice(tail);
         assert_eq!(gunzip_one_member(&body), expected);
@@ -197,40 +340,60 @@ mod tests {
     }
 
     #[test]
-    fn a_piece_compressed_in_parts_is_one_stream() {
-        let head: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| format!("series{{n=\"{}\"}} {i}\n", i % 1000).into_bytes())
-            .collect();
-        let parted = Piece::leading_in_parts(&head, 3);
-        let whole = Piece::new(&head, FlushCompress::Sync);
-        let body = joined(member(&parted, &Piece::last(b"tail\n")));
-        let mut expected = head.clone();
+    fn spans_compressed_apart_join_in_any_order() {
+        let text = series_text(30_000, 1_000);
+        let spans = [0..1_000, 1_000..1_000, 1_000..400_000, 400_000..text.len()];
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
+            let body = member(&joined(&text, &spans, &order), &Piece::last(b"end\n")).concat();
+            let mut expected: Vec<u8> = order
+                .iter()
+                .flat_map(|&i| text[spans[i].clone()].to_vec())
+                .collect();
+            expected.extend_from_slice(b"end\n");
+            assert_eq!(gunzip_one_member(&body), expected, "order {order:?}");
+        }
+        // The empty span has no deflate blocks at all.
+        assert!(compress_spans(&text, &spans).spans[1].0.is_empty());
+    }
+
+    #[test]
+    fn a_long_span_compressed_in_parts_is_one_piece() {
+        let text = series_text(200_000, 1_000);
+        assert!(text.len() > 2 * PART);
+        let parted = compress_spans(&text, &whole(&text));
+        let mut single = Vec::new();
+        compress_into(
+            &mut new_compressor(),
+            &text,
+            FlushCompress::Sync,
+            &mut single,
+        );
+        let body = member(&joined(&text, &whole(&text), &[0]), &Piece::last(b"tail\n")).concat();
+        let mut expected = text.clone();
         expected.extend_from_slice(b"tail\n");
         assert_eq!(gunzip_one_member(&body), expected);
         // Parts cost next to nothing in size.
         assert!(
-            parted.deflate.len() <= whole.deflate.len() + whole.deflate.len() / 50,
+            parted.deflate.len() <= single.len() + single.len() / 50,
             "{} bytes in parts against {} whole",
             parted.deflate.len(),
-            whole.deflate.len()
+            single.len()
         );
     }
 
     #[test]
     fn empty_pieces_still_make_a_valid_member() {
-        let body = joined(member(&Piece::leading(b""), &Piece::last(b"")));
+        let body = member(&Joined::default(), &Piece::last(b"")).concat();
         assert_eq!(gunzip_one_member(&body), b"");
-        let body = joined(member(&Piece::leading(b""), &Piece::last(b"x")));
-        assert_eq!(gunzip_one_member(&body), b"x");
-        let body = joined(member(&Piece::default(), &Piece::last(b"x")));
+        let body = member(&joined(b"", &whole(b""), &[0]), &Piece::last(b"x")).concat();
         assert_eq!(gunzip_one_member(&body), b"x");
     }
 
     #[test]
-    fn a_leading_piece_can_be_reused_with_another_last_piece() {
-        let leading = Piece::leading(b"conversations 1\n");
+    fn joined_pieces_can_be_reused_with_another_last_piece() {
+        let leading = joined(b"conversations 1\n", &whole(b"conversations 1\n"), &[0]);
         for tail in [&b"a 1\n"[..], b"a 2\n"] {
-            let body = joined(member(&leading, &Piece::last(tail)));
+            let body = member(&leading, &Piece::last(tail)).concat();
             let mut expected = b"conversations 1\n".to_vec();
             expected.extend_from_slice(tail);
             assert_eq!(gunzip_one_member(&body), expected);

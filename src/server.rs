@@ -1,8 +1,9 @@
 //! The HTTP side: `/metrics`, the landing page, and health endpoints, served by hyper.
 //!
-//! A scrape only reads what the last poll prepared ([`crate::snapshot`]): the pre-encoded
-//! conversation series in the format the client asked for (plain or gzipped), followed by
-//! the exporter's own metrics, which are few and encoded on the spot.
+//! A scrape only reads what the last publish prepared ([`crate::snapshot`]): the
+//! pre-encoded series in the format the client asked for (plain or gzipped), as the
+//! chunks the snapshot keeps them in (sent as they are, never copied together), followed
+//! by the exporter's own metrics, which are few and encoded on the spot.
 //!
 //! Connections (limits, TLS) are handled in [`crate::web::listener`]; this module checks
 //! basic auth when configured and answers the request.
@@ -202,10 +203,14 @@ fn metrics(state: &AppState, request: &Request<Incoming>) -> Reply {
     let conversations: Arc<EncodedSeries> = state.store.exposition();
     let own = state.telemetry.scrape_tail(openmetrics);
     let body = if gzipped {
-        // One gzip member: the piece prepared at poll time, then the self-metrics'.
+        // One gzip member: the pieces prepared when each entry was published, then the
+        // self-metrics'.
         ChunkedBody::from(gzip::member(&conversations.gzip, &own.gzip))
     } else {
-        ChunkedBody::from(vec![conversations.plain.clone(), own.plain.clone()])
+        let mut chunks = Vec::with_capacity(conversations.plain.len() + 1);
+        chunks.extend(conversations.plain.iter().cloned());
+        chunks.push(own.plain.clone());
+        ChunkedBody::from(chunks)
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();

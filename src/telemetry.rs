@@ -537,7 +537,7 @@ mod tests {
         let mut gunzipped = String::new();
         std::io::Read::read_to_string(
             &mut flate2::read::GzDecoder::new(
-                &crate::gzip::member(&Piece::leading(b""), &after.gzip).concat()[..],
+                &crate::gzip::member(&crate::gzip::Joined::default(), &after.gzip).concat()[..],
             ),
             &mut gunzipped,
         )

@@ -129,7 +129,7 @@ async fn the_demo_query_encodes_as_recorded_for_a_fixed_interval() {
         assert_eq!(mapped.warnings, 0);
         store.publish(&query.name, mapped.series);
     }
-    let body = String::from_utf8(store.exposition().plain.to_vec()).expect("UTF-8");
+    let body = String::from_utf8(store.exposition().plain.concat()).expect("UTF-8");
     assert!(
         body.contains("genesys_conversation_offered{"),
         "the fixed interval has traffic: {body}"

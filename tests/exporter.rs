@@ -394,6 +394,41 @@ async fn serves_openmetrics_text_and_gzip_and_health() {
         conversation_lines(&unzipped),
         conversation_lines(&plain_text)
     );
+    // Every entry's series (the demo runs queries and observation sets, published apart
+    // and joined): the same families, headers and series in the same order in both
+    // bodies (values aside: an observation set may refresh between the two scrapes).
+    let series_shape = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("genesys_") && !l.contains("genesys_exporter_"))
+            .map(|l| {
+                if l.starts_with('#') {
+                    l.to_string()
+                } else {
+                    l.rsplit_once(' ')
+                        .map_or(l, |(series, _)| series)
+                        .to_string()
+                }
+            })
+            .collect()
+    };
+    let shape = series_shape(&plain_text);
+    assert_eq!(series_shape(&unzipped), shape);
+    assert!(
+        shape.iter().any(|l| l.starts_with("genesys_queue_")),
+        "{plain_text}"
+    );
+    // A family is one block: its header once, its series right after it.
+    let mut families_seen = std::collections::HashSet::new();
+    let mut current = "";
+    for line in &shape {
+        if let Some(family) = line.strip_prefix("# TYPE ") {
+            current = family.trim_end_matches(" gauge");
+            assert!(families_seen.insert(current), "{current} written twice");
+        } else if !line.starts_with('#') {
+            let name = line.split(['{', ' ']).next().unwrap_or(line);
+            assert_eq!(name, current, "{line} outside its family's block");
+        }
+    }
 
     let missing = http.get(exporter.url("/nope")).send().await.unwrap();
     assert_eq!(missing.status(), 404);

@@ -4,8 +4,11 @@
 #![allow(dead_code)] // each bench uses its own subset
 
 use genesys_cloud_exporter::config::{Config, QueryConfig};
+use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
 use genesys_cloud_exporter::genesys::names::Names;
 use genesys_cloud_exporter::interval::Interval;
+use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
+use genesys_cloud_exporter::series::QuerySeries;
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 
 /// One benchmark size: a label and the org that produces about that many series.
@@ -138,4 +141,18 @@ pub fn fetch(queues: usize) -> Response {
         simulator.shutdown().await;
         Response { body, queue_names }
     })
+}
+
+/// The series the built-in query exports from an org of `queues` queues, for [`INTERVAL`].
+pub fn conversation_series(queues: usize) -> QuerySeries {
+    let response = fetch(queues);
+    let parsed: AggregateResponse = serde_json::from_slice(&response.body).expect("valid JSON");
+    map_response(
+        &query(),
+        &interval(),
+        &parsed,
+        &response.queue_names,
+        &mut GroupMemory::default(),
+    )
+    .series
 }
