@@ -623,6 +623,83 @@ mod tests {
     }
 
     #[test]
+    fn transport_and_reconcile_are_checked() {
+        let load = |extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: live, metrics: [oWaiting]{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let polled = load("").unwrap();
+        assert_eq!(polled.observations[0].transport, Transport::Poll);
+        let pushed = load(", transport: push, reconcile: 2m").unwrap();
+        assert_eq!(pushed.observations[0].transport, Transport::Push);
+        assert_eq!(pushed.observations[0].reconcile, Duration::from_secs(120));
+        let text = pushed.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            pushed,
+            "{text}"
+        );
+        assert_eq!(
+            load(", transport: auto").unwrap().observations[0].reconcile,
+            DEFAULT_RECONCILE
+        );
+        for (extra, words) in [
+            (
+                ", transport: pushed",
+                ["transport", "\"pushed\" is not a transport"],
+            ),
+            (", reconcile: 5m", ["reconcile", "only for pushed sets"]),
+            (
+                ", transport: push, reconcile: 1s",
+                ["reconcile", "10s minimum"],
+            ),
+        ] {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
+        }
+        let agents = Config::from_yaml(
+            "observations:\n  - {name: a, source: agents, transport: push}\n",
+            "test.yaml",
+        );
+        let err = agents.unwrap_err().to_string();
+        assert!(
+            err.contains("transport") && err.contains("queue observation key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pushed_sets_are_refused_past_the_channel_limit() {
+        let ids = |n: usize, from: usize| {
+            (from..from + n)
+                .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let two = |first: usize, second: usize, transport: &str| {
+            Config::from_yaml(
+                &format!(
+                    "observations:\n  - {{name: a, metrics: [oWaiting], transport: push, queues: [{}]}}\n  - {{name: b, metrics: [oWaiting], transport: {transport}, queues: [{}]}}\n",
+                    ids(first, 0),
+                    ids(second, first)
+                ),
+                "test.yaml",
+            )
+        };
+        // 19 channels and 1: the limit exactly.
+        assert!(two(18_001, 1_000, "push").is_ok());
+        let err = two(18_001, 1_001, "push").unwrap_err().to_string();
+        assert!(
+            err.contains("observation \"b\"") && err.contains("21 notification channels"),
+            "{err}"
+        );
+        // A polled set needs no channel.
+        assert!(two(20_000, 5_000, "poll").is_ok());
+    }
+
+    #[test]
     fn uuids() {
         assert!(is_uuid("0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69"));
         assert!(!is_uuid("0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a6"));

@@ -353,9 +353,13 @@ async fn connect(uri: &str) -> Result<Socket, String> {
 /// What a channel runner tells its set.
 #[derive(Debug)]
 pub enum ChannelNews {
-    /// Shard `0` is (again) connected and subscribed: events flow from now on, and
-    /// whatever happened before is not replayed.
-    Up(usize),
+    /// A shard is (again) connected and subscribed: events flow from now on, and
+    /// whatever happened before is not replayed. `complete`: every topic was permitted
+    /// (a rejected one is not pushed, so the set cannot trust push alone).
+    Up {
+        shard: usize,
+        complete: bool,
+    },
     /// Shard `0` lost its socket; events are missed until it is `Up` again.
     Down(usize),
     Event {
@@ -454,7 +458,15 @@ impl ChannelRunner {
                     }
                 },
             };
-            if self.news.send(ChannelNews::Up(self.shard)).is_err() {
+            let complete = self.counted.1 == 0;
+            if self
+                .news
+                .send(ChannelNews::Up {
+                    shard: self.shard,
+                    complete,
+                })
+                .is_err()
+            {
                 return;
             }
             tracing::info!(query = %self.set, shard = self.shard, channel = %session.channel.id, topics = self.topics.len(), "push channel connected");

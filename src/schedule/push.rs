@@ -15,8 +15,9 @@
 //! - every `reconcile` the set is read by REST anyway: the series whose pushed value
 //!   differs are counted (`genesys_exporter_push_reconcile_differences_total`) and the
 //!   polled state adopted, so a wrong or missed event cannot linger;
-//! - `auto` also polls every `refresh` while the pushed state is not trusted; so does a
-//!   set whose queues need more channels than Genesys allows.
+//! - `auto` also polls every `refresh` while the pushed state is not trusted (a socket
+//!   down, a topic rejected); so does a set whose queues need more channels than
+//!   Genesys allows.
 //!
 //! Every REST read goes through [`execute`] like a polled set's (the status, `query_up`,
 //! publishing). An event that arrives while a REST read is on its way is applied after
@@ -474,9 +475,9 @@ impl PushPoller {
             tokio::select! {
                 biased;
                 Some(message) = heard.recv() => match message {
-                    ChannelNews::Up(shard) => {
+                    ChannelNews::Up { shard, complete } => {
                         if let Some(up) = channels.up.get_mut(shard) {
-                            *up = true;
+                            *up = complete;
                         }
                         seed_at.get_or_insert(Instant::now() + SEED_DEBOUNCE);
                     }
