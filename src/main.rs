@@ -337,6 +337,8 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         listing_page_limit: defaults.listing_page_limit,
         max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
         trunk_count: defaults.trunk_count,
+        heartbeat_interval: defaults.heartbeat_interval,
+        push_period: defaults.push_period,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await
