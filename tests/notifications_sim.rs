@@ -240,7 +240,6 @@ async fn a_channel_pushes_heartbeats_pongs_and_what_the_observations_query_answe
         .collect();
     assert_eq!(states, ["Permitted", "Permitted", "Rejected"]);
 
-
     // The first look sends every group of the new topics: the query's answer.
     let ids: Vec<&str> = queues.iter().map(String::as_str).collect();
     let mut pushed = Groups::new();
