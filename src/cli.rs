@@ -222,6 +222,24 @@ pub struct ExporterArgs {
     )]
     pub poll_retry_delay: Duration,
 
+    /// The heartbeat interval of the Notifications API's sockets (Genesys: 30s); only a test against a simulator with a shorter one changes it.
+    #[arg(
+        long = "push.heartbeat-interval",
+        env = "GENESYS_EXPORTER_PUSH_HEARTBEAT_INTERVAL",
+        default_value = "30s",
+        value_parser = parse_nonzero_duration
+    )]
+    pub push_heartbeat_interval: Duration,
+
+    /// Heartbeat intervals without a heartbeat after which a push socket is taken for dead and reopened.
+    #[arg(
+        long = "push.heartbeat-misses",
+        env = "GENESYS_EXPORTER_PUSH_HEARTBEAT_MISSES",
+        default_value = "3",
+        value_parser = clap::value_parser!(u32).range(1..=100)
+    )]
+    pub push_heartbeat_misses: u32,
+
     /// Validate --config.file (and --web.config.file), print the request plan and exit: 0 when it is fine, 2 with the errors start-up would give. No network.
     #[arg(long = "config.check")]
     pub config_check: bool,

@@ -10,6 +10,7 @@ use genesys_cloud_exporter::cli::{self, Cli, Command, ExporterArgs, Failure, Sim
 use genesys_cloud_exporter::config::{self, Config};
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
 use genesys_cloud_exporter::genesys::names::NameDirectory;
+use genesys_cloud_exporter::genesys::notifications::PushSettings;
 use genesys_cloud_exporter::genesys::region::Endpoints;
 use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
 use genesys_cloud_exporter::healthcheck;
@@ -155,6 +156,11 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
         retry_delay: args.poll_retry_delay,
+        push: PushSettings {
+            heartbeat_interval: args.push_heartbeat_interval,
+            heartbeat_misses: args.push_heartbeat_misses,
+            ..PushSettings::default()
+        },
     };
     let web = Arc::new(LiveWebConfig::new(web_config));
     // The pollers start on the reloader's task, which may wait a while for the first
@@ -331,6 +337,8 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         listing_page_limit: defaults.listing_page_limit,
         max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
         trunk_count: defaults.trunk_count,
+        heartbeat_interval: defaults.heartbeat_interval,
+        push_period: defaults.push_period,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -117,12 +117,22 @@ fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> 
         // Before the queues are listed (and in the static plan), the cost of 100 queues.
         QueueSelection::All => queues.unwrap_or(100),
     };
+    // A pushed set polls every `reconcile`; its channel and subscription requests
+    // (two a channel at each (re)connect) are priced as if every reconcile needed them.
+    let (requests_per_poll, refresh) = if observation.transport.is_pushed() {
+        (
+            observation.requests_for(covered) + 2 * observation.channels_for(covered),
+            observation.reconcile,
+        )
+    } else {
+        (observation.requests_for(covered), observation.refresh)
+    };
     Entry {
         name: observation.name.clone(),
         observation: true,
-        requests_per_poll: observation.requests_for(covered),
-        refresh: observation.refresh,
-        effective_refresh: observation.refresh,
+        requests_per_poll,
+        refresh,
+        effective_refresh: refresh,
     }
 }
 

@@ -34,7 +34,7 @@ use crate::config::{
     self, AgentSetConfig, Config, ObservationConfig, QueryConfig, TrunkSetConfig, VoiceSetConfig,
 };
 use crate::schedule::{
-    AgentsPoller, ObservationPoller, PollContext, Poller, TrunksPoller, VoicePoller,
+    AgentsPoller, ObservationPoller, PollContext, Poller, PushPoller, TrunksPoller, VoicePoller,
 };
 use crate::web::{LiveWebConfig, WebConfig};
 
@@ -158,6 +158,10 @@ impl Definition {
         let context = context.clone();
         let poller = match &self {
             Definition::Query(query) => Poller::new(query.clone(), context).into_task(),
+            // A set whose transport changes is a changed definition: restarted.
+            Definition::Observations(set) if set.transport.is_pushed() => {
+                PushPoller::new(set.clone(), context).into_task()
+            }
             Definition::Observations(set) => {
                 ObservationPoller::new(set.clone(), context).into_task()
             }

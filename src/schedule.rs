@@ -15,12 +15,14 @@ mod agents;
 mod execute;
 mod observations;
 mod planner;
+mod push;
 mod trunks;
 mod voice;
 
 pub use agents::AgentsPoller;
 pub use observations::ObservationPoller;
 pub use planner::Planner;
+pub use push::PushPoller;
 pub use trunks::TrunksPoller;
 pub use voice::VoicePoller;
 
@@ -36,6 +38,7 @@ use chrono_tz::Tz;
 
 use crate::config::{Period, QueryConfig};
 use crate::genesys::bodies::AggregateResponse;
+use crate::genesys::notifications::PushSettings;
 use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
 use crate::interval::{Granularity, Interval, in_progress, latest_completed, next_completion};
 use crate::mapping::{GroupMemory, add_data_until, map_response};
@@ -55,6 +58,8 @@ pub struct PollContext {
     pub retry_delay: Duration,
     /// The request plan, which gives observation sets their effective refresh.
     pub planner: Arc<Planner>,
+    /// How pushed sets keep their sockets (`--push.*`).
+    pub push: PushSettings,
 }
 
 /// When an interval poller polls: what queries and voice quality sets share (the same

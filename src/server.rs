@@ -324,6 +324,34 @@ fn landing_page(state: &AppState) -> String {
         );
     }
     page.push_str("</table>");
+    if let Some(push) = state.telemetry.push_summary() {
+        let age =
+            |seconds: Option<f64>| seconds.map_or("never".to_string(), |s| format!("{s:.0} s ago"));
+        let _ = write!(
+            page,
+            "<h2>Push (Notifications API)</h2><p>Channels open: {channels}. Topics permitted:              {permitted}, rejected: <span class=\"{class}\">{rejected}</span>. Last event: {event}.              Last heartbeat: {heartbeat}.</p><table><tr><th>pushed set</th><th>state</th></tr>",
+            channels = push.channels,
+            permitted = push.permitted,
+            rejected = push.rejected,
+            class = if push.rejected > 0 { "err" } else { "" },
+            event = age(push.seconds_since_event),
+            heartbeat = age(push.seconds_since_heartbeat),
+        );
+        for (name, up) in &push.sets {
+            let _ = write!(
+                page,
+                "<tr><td>{name}</td><td{class}>{state}</td></tr>",
+                name = escape(name),
+                class = if *up { "" } else { " class=\"err\"" },
+                state = if *up {
+                    "pushed"
+                } else {
+                    "push down: the last values stay, polled every reconcile (auto: every refresh)"
+                },
+            );
+        }
+        page.push_str("</table>");
+    }
     let names = state.telemetry.names_known();
     if !names.is_empty() {
         page.push_str("<h2>Names</h2><table><tr><th>dimension</th><th>names known</th></tr>");

@@ -81,10 +81,105 @@ pub struct Telemetry {
     effective_refresh: Family<Labels, FloatGauge>,
     reload_successful: Gauge,
     reload_success_time: FloatGauge,
+    push: PushMetrics,
     /// Bumped after every change to a self-metric.
     generation: AtomicU64,
     /// The last encoding in each format (text 0.0.4, OpenMetrics).
     encoded: Mutex<[Option<CachedTail>; 2]>,
+}
+
+/// The push transport's metrics (docs/push.md).
+#[derive(Debug, Default)]
+struct PushMetrics {
+    channels: Gauge,
+    topics: Family<Labels, Gauge>,
+    events: Family<Labels, Counter>,
+    seconds_since_event: FloatGauge,
+    seconds_since_heartbeat: FloatGauge,
+    reconnects: Family<Labels, Counter>,
+    reconcile_differences: Family<Labels, Counter>,
+    up: Family<Labels, Gauge>,
+    /// When the last topic event and heartbeat arrived (the ages are set from these
+    /// when the self-metrics are encoded).
+    last_event: Mutex<Option<Instant>>,
+    last_heartbeat: Mutex<Option<Instant>>,
+    /// `up` by set, for the landing page.
+    sets: Mutex<std::collections::BTreeMap<String, bool>>,
+}
+
+impl PushMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "genesys_exporter_push_channels",
+            "Notification channels open (each up to 1,000 topics; Genesys allows 20 an OAuth client)",
+            self.channels.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_topics",
+            "Topics subscribed, by state: permitted, or rejected (a missing permission, logged once with the permission to grant)",
+            self.topics.clone(),
+        );
+        for state in ["permitted", "rejected"] {
+            let _ = self
+                .topics
+                .get_or_create(&vec![("state", state.to_string())]);
+        }
+        registry.register(
+            "genesys_exporter_push_events",
+            "Frames read off the notification sockets, by kind: queue_observations, user_activity, heartbeat, socket_closing, no_longer_subscribed, renewed (a subscription renewed), malformed (skipped), other",
+            self.events.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_seconds_since_event",
+            "Seconds since the last topic event arrived on any socket, NaN before the first",
+            self.seconds_since_event.clone(),
+        );
+        self.seconds_since_event.set(f64::NAN);
+        registry.register(
+            "genesys_exporter_push_seconds_since_heartbeat",
+            "Seconds since the last heartbeat (or pong) arrived on any socket, NaN before the first",
+            self.seconds_since_heartbeat.clone(),
+        );
+        self.seconds_since_heartbeat.set(f64::NAN);
+        registry.register(
+            "genesys_exporter_push_reconnects",
+            "Notification sockets replaced or reopened, by reason: closed, error, heartbeat_missed, socket_closing, no_longer_subscribed, renewal_failed",
+            self.reconnects.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_reconcile_differences",
+            "Series whose pushed value differed from the reconcile poll's (which is then adopted), by query",
+            self.reconcile_differences.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_up",
+            "1 while a pushed set's state is trusted (every socket up and seeded by REST since), 0 while it is not (an auto set then polls every refresh)",
+            self.up.clone(),
+        );
+    }
+
+    /// Sets the ages from the last arrivals.
+    fn refresh_ages(&self) {
+        let age = |last: &Mutex<Option<Instant>>| {
+            last.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .map_or(f64::NAN, |at| at.elapsed().as_secs_f64())
+        };
+        self.seconds_since_event.set(age(&self.last_event));
+        self.seconds_since_heartbeat.set(age(&self.last_heartbeat));
+    }
+}
+
+/// What the landing page shows of the push transport.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PushSummary {
+    pub channels: i64,
+    pub permitted: i64,
+    pub rejected: i64,
+    pub seconds_since_event: Option<f64>,
+    pub seconds_since_heartbeat: Option<f64>,
+    /// Each pushed set and whether its pushed state is trusted.
+    pub sets: Vec<(String, bool)>,
 }
 
 /// An encoding of the self-metrics, with the generation and time it was made at.
@@ -234,6 +329,8 @@ impl Telemetry {
             "Unix time of the last successful config load (start-up or reload)",
             reload_success_time.clone(),
         );
+        let push = PushMetrics::default();
+        push.register(&mut registry);
         let build_info = Family::<Labels, Gauge>::default();
         build_info.get_or_create(&build_info_labels()).set(1);
         registry.register("genesys_exporter_build_info", BUILD_INFO_HELP, build_info);
@@ -259,6 +356,7 @@ impl Telemetry {
             effective_refresh,
             reload_successful,
             reload_success_time,
+            push,
             generation: AtomicU64::new(0),
             encoded: Mutex::new([None, None]),
         }
@@ -328,6 +426,7 @@ impl Telemetry {
         {
             return Arc::clone(tail);
         }
+        self.push.refresh_ages();
         let mut text = String::new();
         // Writing to a String cannot fail.
         if openmetrics {
@@ -375,6 +474,13 @@ impl Telemetry {
         self.query_last_success.remove(&labels);
         self.query_duration.remove(&labels);
         self.response_warnings.remove(&labels);
+        self.push.up.remove(&labels);
+        self.push
+            .sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(query);
+        self.push.reconcile_differences.remove(&labels);
         self.query_interval.remove(&labels);
         self.query_settle_delay.remove(&labels);
         self.query_requests_per_poll.remove(&labels);
@@ -486,6 +592,117 @@ impl Telemetry {
         }
         self.query_duration.get_or_create(&labels).set(seconds);
         self.changed();
+    }
+
+    /// Adds `delta` (negative when closed) to the channels open.
+    pub fn add_push_channels(&self, delta: i64) {
+        self.push.channels.inc_by(delta);
+        self.changed();
+    }
+
+    /// Adds to the topics subscribed, permitted and rejected.
+    pub fn add_push_topics(&self, permitted: i64, rejected: i64) {
+        for (state, delta) in [("permitted", permitted), ("rejected", rejected)] {
+            self.push
+                .topics
+                .get_or_create(&vec![("state", state.to_string())])
+                .inc_by(delta);
+        }
+        self.changed();
+    }
+
+    /// Counts one frame of `kind`; a topic event also restarts the age of the last event.
+    pub fn count_push_event(&self, kind: &'static str) {
+        self.push
+            .events
+            .get_or_create(&vec![("kind", kind.to_string())])
+            .inc();
+        if matches!(kind, "queue_observations" | "user_activity" | "other") {
+            *self
+                .push
+                .last_event
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        self.changed();
+    }
+
+    /// Counts a heartbeat (or pong) and restarts its age.
+    pub fn observe_push_heartbeat(&self) {
+        *self
+            .push
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.count_push_event("heartbeat");
+    }
+
+    /// Counts a socket replaced or reopened.
+    pub fn count_push_reconnect(&self, reason: &'static str) {
+        self.push
+            .reconnects
+            .get_or_create(&vec![("reason", reason.to_string())])
+            .inc();
+        self.changed();
+    }
+
+    /// Counts the series a reconcile poll found different from the pushed state.
+    pub fn count_reconcile_differences(&self, query: &str, differences: u64) {
+        self.push
+            .reconcile_differences
+            .get_or_create(&query_labels(query))
+            .inc_by(differences);
+        self.changed();
+    }
+
+    /// Whether a pushed set's state is trusted.
+    pub fn set_push_up(&self, query: &str, up: bool) {
+        self.push
+            .up
+            .get_or_create(&query_labels(query))
+            .set(i64::from(up));
+        self.push
+            .sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(query.to_string(), up);
+        let _ = self
+            .push
+            .reconcile_differences
+            .get_or_create(&query_labels(query));
+        self.changed();
+    }
+
+    /// The push transport at a glance, for the landing page; `None` when nothing is
+    /// pushed.
+    pub fn push_summary(&self) -> Option<PushSummary> {
+        let sets: Vec<(String, bool)> = self
+            .push
+            .sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, up)| (name.clone(), *up))
+            .collect();
+        if sets.is_empty() {
+            return None;
+        }
+        let topics = |state: &str| {
+            self.push
+                .topics
+                .get_or_create(&vec![("state", state.to_string())])
+                .get()
+        };
+        self.push.refresh_ages();
+        let age = |gauge: &FloatGauge| Some(gauge.get()).filter(|v| v.is_finite());
+        Some(PushSummary {
+            channels: self.push.channels.get(),
+            permitted: topics("permitted"),
+            rejected: topics("rejected"),
+            seconds_since_event: age(&self.push.seconds_since_event),
+            seconds_since_heartbeat: age(&self.push.seconds_since_heartbeat),
+            sets,
+        })
     }
 
     /// Encodes the self-metrics as OpenMetrics text, without the closing `# EOF`.

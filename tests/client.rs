@@ -225,6 +225,7 @@ async fn a_retry_after_too_long_to_retry_holds_every_call_and_fails_the_poll_at_
         store: Arc::clone(&store),
         telemetry: Arc::clone(&telemetry),
         retry_delay: Duration::from_millis(100),
+        push: Default::default(),
     };
     let poller =
         tokio::spawn(Poller::new(config.queries.into_iter().next().unwrap(), context).run());

@@ -29,12 +29,14 @@ pub const AGENTS_SOURCE: &str = "agents";
 /// agents now.
 pub const OBSERVATION_SOURCES: [&str; 2] = ["queues", AGENTS_SOURCE];
 /// Keys only queue sets have, refused on an agents set by name.
-pub const QUEUE_ONLY_KEYS: [&str; 5] = [
+pub const QUEUE_ONLY_KEYS: [&str; 7] = [
     "metrics",
     "detail_metrics",
     "media_types",
     "max_queues_per_request",
     "presence_ids",
+    "transport",
+    "reconcile",
 ];
 /// Keys only agents sets have, refused on a queue set by name.
 pub const AGENTS_ONLY_KEYS: [&str; 3] = ["group_by", "teams", "divisions"];

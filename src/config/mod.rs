@@ -52,10 +52,10 @@ mod voice;
 
 pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
 pub use observations::{
-    DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DETAIL_METRICS, MAX_QUEUES_PER_REQUEST,
-    MEDIA_TYPES, ObservationConfig, QueueSelection,
+    DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DEFAULT_RECONCILE, DETAIL_METRICS,
+    MAX_QUEUES_PER_REQUEST, MEDIA_TYPES, ObservationConfig, QueueSelection, Transport,
 };
-use observations::{ObservationSet, RawObservation};
+use observations::{ObservationSet, RawObservation, check_channel_limit};
 pub use trunks::TrunkSetConfig;
 pub use voice::{DEFAULT_THRESHOLD, VoiceGroup, VoiceSetConfig};
 use voice::{RawVoiceSet, validate_sets as validate_voice_sets};
@@ -188,7 +188,7 @@ pub struct Config {
 }
 
 /// Each query's and set's name with what it serves (a granularity,
-/// `observations every 30s`, `agents every 30s`, `trunks every 30s` or
+/// `observations every 30s`, `observations pushed, reconciled every 5m`, `agents every 30s`, `trunks every 30s` or
 /// `voice quality, PT15M`): the snapshot store's entries, at start-up and on reload.
 pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
     let every = |refresh| humantime::format_duration(refresh);
@@ -200,10 +200,21 @@ pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
             (q.name.as_str(), what)
         })
         .chain(config.observations.iter().map(move |o| {
-            (
-                o.name.as_str(),
-                format!("observations every {}", every(o.refresh)),
-            )
+            let what = match o.transport {
+                Transport::Poll => format!("observations every {}", every(o.refresh)),
+                Transport::Push => {
+                    format!(
+                        "observations pushed, reconciled every {}",
+                        every(o.reconcile)
+                    )
+                }
+                Transport::Auto => format!(
+                    "observations pushed (polled every {} while push is down), reconciled every {}",
+                    every(o.refresh),
+                    every(o.reconcile)
+                ),
+            };
+            (o.name.as_str(), what)
         }))
         .chain(config.agents.iter().map(move |a| {
             (

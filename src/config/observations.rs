@@ -10,6 +10,8 @@
 //!     media_types: [voice, chat] # optional mediaType predicate
 //!     max_queues_per_request: 100
 //!     presence_ids: false        # true: oUserPresences per organization presence id
+//!     transport: poll            # or push, or auto (docs/push.md)
+//!     reconcile: 5m              # push and auto: the REST poll that checks pushed state
 //! ```
 //!
 //! Each refresh sends one `POST /api/v2/analytics/queues/observations/query` per
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::agents::{AgentSetConfig, RawAgentSet, check_source, refuse_keys};
 use super::validate::{FieldError, check_ids, check_name, check_refresh};
 use crate::genesys::catalog::{self, Lookup, OBSERVATION_METRICS};
+use crate::genesys::notifications::{MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL};
 
 /// Refresh period when an observation set gives none.
 pub const DEFAULT_OBSERVATION_REFRESH: Duration = Duration::from_secs(30);
@@ -59,6 +62,38 @@ pub const BUILTIN_LIVE_METRICS: [&str; 7] = [
     "oMemberUsers",
     "oActiveUsers",
 ];
+/// How often a pushed set polls by REST anyway, when it gives no `reconcile`.
+pub const DEFAULT_RECONCILE: Duration = Duration::from_secs(300);
+
+/// How a queue observation set learns its values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// A REST poll every `refresh`.
+    #[default]
+    Poll,
+    /// Pushed by the Notifications API; a REST poll only every `reconcile` (and after
+    /// every (re)connect, to seed the state).
+    Push,
+    /// Pushed, and polled every `refresh` while push is down.
+    Auto,
+}
+
+impl Transport {
+    /// The word the config uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Poll => "poll",
+            Transport::Push => "push",
+            Transport::Auto => "auto",
+        }
+    }
+
+    /// Whether the set is pushed (`push` or `auto`).
+    pub fn is_pushed(self) -> bool {
+        self != Transport::Poll
+    }
+}
+
 /// Media types zero-filled when an observation set names none: the ones a contact
 /// center routes through queues day to day.
 pub const DEFAULT_MEDIA_TYPES: [&str; 5] = ["voice", "callback", "chat", "email", "message"];
@@ -84,6 +119,10 @@ pub struct ObservationConfig {
     /// summed per system presence. An org may define dozens of presences, and every
     /// one is zero-filled for every queue: opt-in, and only with `oUserPresences`.
     pub presence_ids: bool,
+    /// Polled, pushed, or pushed with polling while push is down.
+    pub transport: Transport,
+    /// A pushed set's REST poll, which counts and corrects what push got wrong.
+    pub reconcile: Duration,
 }
 
 impl ObservationConfig {
@@ -99,6 +138,18 @@ impl ObservationConfig {
             media_types: Vec::new(),
             max_queues_per_request: MAX_QUEUES_PER_REQUEST,
             presence_ids: false,
+            transport: Transport::Poll,
+            reconcile: DEFAULT_RECONCILE,
+        }
+    }
+
+    /// The notification channels a pushed set needs for `queues` queues (one topic a
+    /// queue, [`MAX_TOPICS_PER_CHANNEL`] a channel); none for a polled one.
+    pub fn channels_for(&self, queues: usize) -> usize {
+        if self.transport.is_pushed() {
+            queues.div_ceil(MAX_TOPICS_PER_CHANNEL).max(1)
+        } else {
+            0
         }
     }
 
@@ -126,6 +177,14 @@ impl ObservationConfig {
             media_types: &self.media_types,
             max_queues_per_request: self.max_queues_per_request,
             presence_ids: self.presence_ids,
+            transport: self
+                .transport
+                .is_pushed()
+                .then_some(self.transport.as_str()),
+            reconcile: self
+                .transport
+                .is_pushed()
+                .then(|| humantime::format_duration(self.reconcile).to_string()),
         }
     }
 
@@ -159,6 +218,10 @@ pub(super) struct OutObservation<'a> {
     max_queues_per_request: usize,
     #[serde(skip_serializing_if = "is_false")]
     presence_ids: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reconcile: Option<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -178,8 +241,8 @@ enum OutQueues<'a> {
 #[serde(
     deny_unknown_fields,
     expecting = "an observation set: a mapping with keys name, source, refresh, metrics, \
-        detail_metrics, queues, media_types, max_queues_per_request, presence_ids, group_by, \
-        teams, divisions"
+        detail_metrics, queues, media_types, max_queues_per_request, presence_ids, transport, \
+        reconcile, group_by, teams, divisions"
 )]
 pub(super) struct RawObservation {
     #[serde(default)]
@@ -200,6 +263,10 @@ pub(super) struct RawObservation {
     max_queues_per_request: Option<usize>,
     #[serde(default)]
     presence_ids: Option<bool>,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    reconcile: Option<String>,
     #[serde(default)]
     group_by: Option<Vec<String>>,
     #[serde(default)]
@@ -241,6 +308,8 @@ impl RawObservation {
                         self.max_queues_per_request.is_some(),
                     ),
                     ("presence_ids", self.presence_ids.is_some()),
+                    ("transport", self.transport.is_some()),
+                    ("reconcile", self.reconcile.is_some()),
                 ],
                 true,
             )?;
@@ -363,6 +432,7 @@ impl RawObservation {
                  add oUserPresences or drop presence_ids",
             ));
         }
+        let (transport, reconcile) = check_transport(self.transport, self.reconcile)?;
         Ok(ObservationSet::Queues(ObservationConfig {
             name,
             refresh,
@@ -372,8 +442,73 @@ impl RawObservation {
             media_types,
             max_queues_per_request,
             presence_ids,
+            transport,
+            reconcile,
         }))
     }
+}
+
+/// `transport` and `reconcile`: `reconcile` only for a pushed set, at least 10 s (it
+/// is a REST poll, under the same floor as `refresh`).
+fn check_transport(
+    transport: Option<String>,
+    reconcile: Option<String>,
+) -> Result<(Transport, Duration), FieldError> {
+    let transport = match transport.as_deref().map(str::trim) {
+        None | Some("poll") => Transport::Poll,
+        Some("push") => Transport::Push,
+        Some("auto") => Transport::Auto,
+        Some(other) => {
+            return Err(FieldError::new(
+                "transport",
+                format!(
+                    "{other:?} is not a transport; expected poll (REST every refresh), push \
+                     (the Notifications API, REST every reconcile) or auto (push, polling \
+                     every refresh while push is down)"
+                ),
+            ));
+        }
+    };
+    let reconcile = match reconcile {
+        None => DEFAULT_RECONCILE,
+        Some(_) if !transport.is_pushed() => {
+            return Err(FieldError::new(
+                "reconcile",
+                "is only for pushed sets; add `transport: push` (or auto), or drop reconcile",
+            ));
+        }
+        Some(text) => {
+            check_refresh(&text, "5m").map_err(|e| FieldError::new("reconcile", e.message))?
+        }
+    };
+    Ok((transport, reconcile))
+}
+
+/// Pushed sets together need at most [`MAX_CHANNELS`] channels (a set over `all` counts
+/// one until the queues are listed; at run time a set that needs more polls instead,
+/// see docs/push.md). The error names the set that passes the limit.
+pub(super) fn check_channel_limit(sets: &[ObservationConfig]) -> Result<(), (String, FieldError)> {
+    let mut channels = 0;
+    for set in sets {
+        let queues = match &set.queues {
+            QueueSelection::Ids(ids) => ids.len(),
+            QueueSelection::All => 1,
+        };
+        channels += set.channels_for(queues);
+        if channels > MAX_CHANNELS {
+            let error = FieldError::new(
+                "transport",
+                format!(
+                    "the pushed sets up to this one need {channels} notification channels, more \
+                 than the {MAX_CHANNELS} Genesys allows an OAuth client \
+                 ({MAX_TOPICS_PER_CHANNEL} topics a channel, one topic a queue, a set over \
+                 `all` at least one); push fewer queues or poll some sets"
+                ),
+            );
+            return Err((set.name.clone(), error));
+        }
+    }
+    Ok(())
 }
 
 /// Every name is an observation metric, listed once; an aggregates metric gets a
@@ -485,6 +620,83 @@ mod tests {
             "{text}"
         );
         assert!(!load("oUserPresences", "").unwrap().observations[0].presence_ids);
+    }
+
+    #[test]
+    fn transport_and_reconcile_are_checked() {
+        let load = |extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: live, metrics: [oWaiting]{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let polled = load("").unwrap();
+        assert_eq!(polled.observations[0].transport, Transport::Poll);
+        let pushed = load(", transport: push, reconcile: 2m").unwrap();
+        assert_eq!(pushed.observations[0].transport, Transport::Push);
+        assert_eq!(pushed.observations[0].reconcile, Duration::from_secs(120));
+        let text = pushed.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            pushed,
+            "{text}"
+        );
+        assert_eq!(
+            load(", transport: auto").unwrap().observations[0].reconcile,
+            DEFAULT_RECONCILE
+        );
+        for (extra, words) in [
+            (
+                ", transport: pushed",
+                ["transport", "\"pushed\" is not a transport"],
+            ),
+            (", reconcile: 5m", ["reconcile", "only for pushed sets"]),
+            (
+                ", transport: push, reconcile: 1s",
+                ["reconcile", "10s minimum"],
+            ),
+        ] {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
+        }
+        let agents = Config::from_yaml(
+            "observations:\n  - {name: a, source: agents, transport: push}\n",
+            "test.yaml",
+        );
+        let err = agents.unwrap_err().to_string();
+        assert!(
+            err.contains("transport") && err.contains("queue observation key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pushed_sets_are_refused_past_the_channel_limit() {
+        let ids = |n: usize, from: usize| {
+            (from..from + n)
+                .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let two = |first: usize, second: usize, transport: &str| {
+            Config::from_yaml(
+                &format!(
+                    "observations:\n  - {{name: a, metrics: [oWaiting], transport: push, queues: [{}]}}\n  - {{name: b, metrics: [oWaiting], transport: {transport}, queues: [{}]}}\n",
+                    ids(first, 0),
+                    ids(second, first)
+                ),
+                "test.yaml",
+            )
+        };
+        // 19 channels and 1: the limit exactly.
+        assert!(two(18_001, 1_000, "push").is_ok());
+        let err = two(18_001, 1_001, "push").unwrap_err().to_string();
+        assert!(
+            err.contains("observation \"b\"") && err.contains("21 notification channels"),
+            "{err}"
+        );
+        // A polled set needs no channel.
+        assert!(two(20_000, 5_000, "poll").is_ok());
     }
 
     #[test]

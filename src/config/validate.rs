@@ -11,7 +11,7 @@ use super::filter::{self, DEFAULT_MAX_PREDICATES, FilterError, RequestShape, che
 use super::{
     Config, ConfigError, DEFAULT_SETTLE_DELAY, MAX_PREDICATES_PER_REQUEST, MAX_SETTLE_DELAY,
     MIN_REFRESH, ObservationSet, Period, QueryConfig, RawConfig, RawQuery, TrunkSetConfig,
-    is_valid_name, names, validate_voice_sets,
+    check_channel_limit, is_valid_name, names, validate_voice_sets,
 };
 use crate::conventions::{RESERVED_LABELS, snake_case};
 use crate::genesys::names::DIMENSIONS as NAMED_DIMENSIONS;
@@ -134,6 +134,13 @@ impl RawConfig {
                 ObservationSet::Queues(set) => observations.push(set),
                 ObservationSet::Agents(set) => agents.push(set),
             }
+        }
+        if let Err((name, e)) = check_channel_limit(&observations) {
+            return Err(invalid(
+                Some(format!("observation {name:?}")),
+                &e.field,
+                e.message,
+            ));
         }
         // Trunk sets: names unique across every kind, as the `query` label.
         let mut trunks = Vec::with_capacity(raw_trunks.len());

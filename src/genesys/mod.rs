@@ -15,6 +15,7 @@ pub mod clock;
 pub mod details;
 pub mod names;
 pub mod nonfinite;
+pub mod notifications;
 pub mod observations;
 pub mod permissions;
 pub mod region;

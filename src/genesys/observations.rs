@@ -58,7 +58,7 @@ impl<'a> ObservationQuery<'a> {
 }
 
 /// Response of the observation query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservationResponse {
     /// System presence (`AVAILABLE`, `ON_QUEUE`, ...) to the organization presence ids
@@ -70,7 +70,7 @@ pub struct ObservationResponse {
 }
 
 /// One group: `{queueId, mediaType}` for conversation counts, `{queueId}` for users.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct ObservationResult {
     #[serde(default, deserialize_with = "null_as_default")]
     pub group: BTreeMap<String, GroupValue>,
@@ -79,7 +79,7 @@ pub struct ObservationResult {
 }
 
 /// One metric of one group, with its conversations when it was a detail metric.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct ObservationMetric {
     #[serde(default, deserialize_with = "null_as_default")]
     pub metric: String,
@@ -97,11 +97,34 @@ pub struct ObservationMetric {
 
 /// One conversation of a detail metric: only when it entered the state is used (the
 /// exporter never exports conversation ids).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservationValue {
     #[serde(default)]
     pub observation_date: Option<String>,
+}
+
+/// The event of topic `v2.analytics.queues.{id}.observations`
+/// (`StatEventQueueTopicStatsNotification`): one queue and media type's counts now.
+/// Its metrics carry `stats` only: no conversation list, so the oldest-in-state gauges
+/// of a pushed set are kept from the REST reads (docs/push.md).
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueTopicStats {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group: BTreeMap<String, GroupValue>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub data: Vec<QueueTopicInterval>,
+}
+
+/// `StatEventQueueTopicIntervalMetrics`.
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueTopicInterval {
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// `StatEventQueueTopicMetricStats {metric, qualifier, stats}`, read as the REST
+    /// answer's metric entries.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metrics: Vec<ObservationMetric>,
 }
 
 #[cfg(test)]
@@ -131,6 +154,21 @@ mod tests {
             "voice"
         );
         assert_eq!(narrowed["detailMetrics"], json!(["oWaiting"]));
+    }
+
+    #[test]
+    fn the_topic_event_is_read_as_the_sdk_models_it() {
+        let body = r#"{"group": {"queueId": "q", "mediaType": "voice"}, "data": [
+            {"interval": "2026-12-07T02:00:00.000Z/2026-12-07T02:00:01.000Z", "metrics": [
+              {"metric": "oWaiting", "stats": {"count": 3}},
+              {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 2.0}}]}]}"#;
+        let event: QueueTopicStats = serde_json::from_str(body).unwrap();
+        assert_eq!(event.group["mediaType"].0, "voice");
+        let metrics = &event.data[0].metrics;
+        assert_eq!(metrics[1].qualifier.as_deref(), Some("IDLE"));
+        assert_eq!(metrics[0].stats.get("count"), Some(3.0));
+        let empty: QueueTopicStats = serde_json::from_str(r#"{"group": null}"#).unwrap();
+        assert!(empty.data.is_empty());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub const ROUTING_STATUSES: [&str; 5] = [
     "COMMUNICATING",
 ];
 /// Metrics Genesys groups by queue and media type; the rest by queue alone.
-const CONVERSATION_METRICS: [&str; 3] = ["oWaiting", "oAlerting", "oInteracting"];
+pub const CONVERSATION_METRICS: [&str; 3] = ["oWaiting", "oAlerting", "oInteracting"];
 
 /// The result of mapping one refresh.
 #[derive(Debug)]

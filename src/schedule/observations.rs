@@ -114,31 +114,75 @@ pub struct Queues {
     refresh: Duration,
 }
 
-impl QueueSet {
-    /// The queues to observe now: the configured ids, or every queue listed so far.
-    fn queues(&self, context: &PollContext) -> Vec<String> {
-        match &self.config.queues {
-            QueueSelection::Ids(ids) => ids.clone(),
-            QueueSelection::All => {
-                let mut ids: Vec<String> = context
-                    .names
-                    .current()
-                    .table("queueId")
-                    .keys()
-                    .cloned()
-                    .collect();
-                ids.sort_unstable();
-                ids
-            }
+/// The queues `config` observes now: its ids, or every queue listed so far.
+pub(super) fn observed_queues(config: &ObservationConfig, context: &PollContext) -> Vec<String> {
+    match &config.queues {
+        QueueSelection::Ids(ids) => ids.clone(),
+        QueueSelection::All => {
+            let mut ids: Vec<String> = context
+                .names
+                .current()
+                .table("queueId")
+                .keys()
+                .cloned()
+                .collect();
+            ids.sort_unstable();
+            ids
         }
     }
+}
+
+/// What one REST read of a queue set brought.
+pub(super) struct Observed {
+    pub responses: Vec<ObservationResponse>,
+    pub budget_wait: Duration,
+    pub requests: usize,
+}
+
+/// Every request of one REST read of `ids` (at most `max_queues_per_request` queues
+/// each), one after the other; described in the telemetry as a poll every `every`.
+pub(super) async fn observe(
+    config: &ObservationConfig,
+    ids: &[String],
+    every: Duration,
+    context: &PollContext,
+) -> Result<Observed, ApiError> {
+    if ids.is_empty() {
+        return Err(ApiError::BadResponse {
+            endpoint: "queues",
+            message: "no queues to observe yet: the queue list has not arrived or is empty".into(),
+        });
+    }
+    let per_request = config.max_queues_per_request.max(1);
+    let requests = ids.len().div_ceil(per_request);
+    context
+        .telemetry
+        .describe_query(&config.name, every, Duration::ZERO, requests);
+    let mut responses: Vec<ObservationResponse> = Vec::with_capacity(requests);
+    let mut budget_wait = Duration::ZERO;
+    for chunk in ids.chunks(per_request) {
+        let request = ObservationQuery::new(
+            chunk,
+            &config.media_types,
+            &config.metrics,
+            &config.detail_metrics,
+        );
+        let delivered = context.client.query_observations(&request).await?;
+        budget_wait += delivered.budget_wait;
+        responses.push(delivered.value);
+    }
+    Ok(Observed {
+        responses,
+        budget_wait,
+        requests,
+    })
 }
 
 impl Refresh for QueueSet {
     /// The queues now, and the plan's effective refresh (the queues of a set over `all`
     /// are the org's, which the plan is made for).
     fn next(&self, context: &PollContext) -> (Queues, Duration) {
-        let ids = self.queues(context);
+        let ids = observed_queues(&self.config, context);
         let refresh = context
             .planner
             .refresh_for(&self.config.name, ids.len(), &context.telemetry)
@@ -160,32 +204,11 @@ impl Collect for QueueSet {
 
     /// Every request, at most `max_queues_per_request` queues each.
     async fn fetch(&self, queues: &Queues, context: &PollContext) -> Result<Fetched, ApiError> {
-        let name = &self.config.name;
-        if queues.ids.is_empty() {
-            return Err(ApiError::BadResponse {
-                endpoint: "queues",
-                message: "no queues to observe yet: the queue list has not arrived or is empty"
-                    .into(),
-            });
-        }
-        let per_request = self.config.max_queues_per_request.max(1);
-        let requests = queues.ids.len().div_ceil(per_request);
-        context
-            .telemetry
-            .describe_query(name, queues.refresh, Duration::ZERO, requests);
-        let mut responses: Vec<ObservationResponse> = Vec::with_capacity(requests);
-        let mut budget_wait = Duration::ZERO;
-        for chunk in queues.ids.chunks(per_request) {
-            let request = ObservationQuery::new(
-                chunk,
-                &self.config.media_types,
-                &self.config.metrics,
-                &self.config.detail_metrics,
-            );
-            let delivered = context.client.query_observations(&request).await?;
-            budget_wait += delivered.budget_wait;
-            responses.push(delivered.value);
-        }
+        let Observed {
+            responses,
+            budget_wait,
+            requests,
+        } = observe(&self.config, &queues.ids, queues.refresh, context).await?;
         let observed_at = context.client.api_now();
         let config = Arc::clone(&self.config);
         let names = context.names.current().table("queueId");

@@ -20,6 +20,7 @@ mod details;
 mod directory;
 mod faults;
 mod listings;
+mod notifications;
 mod observations;
 mod period;
 mod queues;
@@ -48,6 +49,7 @@ use directory::Directory;
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
 pub use listings::PageSizeLimit;
+pub use notifications::{MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, Notifications};
 use ratelimit::RateLimiter;
 
 /// How long [`Simulator::shutdown`] lets open connections finish before cutting them.
@@ -97,6 +99,12 @@ pub struct SimulatorConfig {
     /// Number of trunks (4 by default, on two Edges; the second drops for a few minutes
     /// every hour).
     pub trunk_count: usize,
+    /// How often each Notifications API socket gets a `channel.metadata` heartbeat
+    /// (Genesys: every 30 s; tests shorten it).
+    pub heartbeat_interval: Duration,
+    /// How often the Notifications API looks at the world for changes of the subscribed
+    /// topics (1 s: Genesys publishes a queue's observations at most once a second).
+    pub push_period: Duration,
 }
 
 /// The simulator's default cap on predicates in one aggregates filter.
@@ -118,6 +126,8 @@ impl Default for SimulatorConfig {
             listing_page_limit: PageSizeLimit::default(),
             max_predicates: Some(DEFAULT_MAX_PREDICATES),
             trunk_count: 4,
+            heartbeat_interval: Duration::from_secs(30),
+            push_period: Duration::from_secs(1),
         }
     }
 }
@@ -138,6 +148,8 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("listing_page_limit", &self.listing_page_limit)
             .field("max_predicates", &self.max_predicates)
             .field("trunk_count", &self.trunk_count)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("push_period", &self.push_period)
             .finish()
     }
 }
@@ -196,6 +208,7 @@ struct Shared {
     tokens: TokenStore,
     limiter: RateLimiter,
     faults: Faults,
+    notifications: Notifications,
     log: Mutex<VecDeque<RecordedRequest>>,
     /// The secret the token endpoint accepts now: `config.client_secret` until
     /// [`Simulator::rotate_client_secret`].
@@ -246,6 +259,14 @@ impl Simulator {
             },
         );
         let directory = Directory::build(&world, config.seed);
+        let (stop, stopped) = watch::channel(false);
+        let notifications = Notifications::new(
+            format!("ws://{local_addr}"),
+            &world,
+            config.heartbeat_interval,
+            config.push_period,
+            stopped.clone(),
+        );
         let shared = Arc::new(Shared {
             queues: queues::build(world.queue_ids(), &directory),
             directory,
@@ -254,11 +275,15 @@ impl Simulator {
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),
             faults: Faults::new(config.seed),
+            notifications,
             log: Mutex::new(VecDeque::new()),
             client_secret: Mutex::new(config.client_secret.clone()),
             config,
         });
-        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(notifications::publish_changes(
+            Arc::clone(&shared),
+            stopped.clone(),
+        ));
         let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
         tracing::info!(%local_addr, config = ?shared.config, "Genesys Cloud simulator listening");
         Ok(Simulator {
@@ -325,6 +350,12 @@ impl Simulator {
     pub fn rotate_client_secret(&self, secret: &str) {
         *lock(&self.shared.client_secret) = secret.to_string();
         tracing::debug!("simulator client secret rotated");
+    }
+
+    /// The Notifications API's channels and the knobs that break its sockets and
+    /// events (see [`Notifications`]).
+    pub fn notifications(&self) -> &Notifications {
+        &self.shared.notifications
     }
 
     /// Queues a fault; faults apply in the order injected. Shorthand for
@@ -430,7 +461,7 @@ async fn serve_connection(
 ) {
     let service = service_fn(move |request| routes::handle(Arc::clone(&shared), request));
     let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -345,10 +345,10 @@ pub(crate) fn conversation_state(
     (now_ms < until).then_some((state, since))
 }
 
-/// One conversation in a state, for `observations[]`.
-struct Observed {
+/// One conversation in a state, and its entry of `observations[]` when asked for.
+struct InState {
     since_ms: i64,
-    value: Value,
+    value: Option<Value>,
 }
 
 /// Answers `query` at `now_ms` (the simulator's clock).
@@ -362,78 +362,21 @@ pub(crate) fn run(world: &World, query: &ObservationQuery, now_ms: i64) -> Value
         .filter(|&q| query.filter.eval(q, None))
         .collect();
     let wanted: HashSet<u32> = queues.iter().copied().collect();
-    let conversation_metrics: Vec<ConversationState> = [
-        ConversationState::Waiting,
-        ConversationState::Alerting,
-        ConversationState::Interacting,
-    ]
-    .into_iter()
-    .filter(|s| query.metrics.contains(&s.metric()))
-    .collect();
-
-    // (queue, media) -> state -> conversations in it.
-    let mut cells: BTreeMap<(u32, usize), BTreeMap<usize, Vec<Observed>>> = BTreeMap::new();
-    if !conversation_metrics.is_empty() {
+    let conversations = |f: &mut dyn FnMut(&Conversation)| {
         world.for_each_conversation(
             now_ms - MAX_SPAN_MS,
             now_ms + 1,
             |q, m| wanted.contains(&q) && query.filter.eval(q, Some(m)),
-            |c| {
-                let Some((state, since)) = conversation_state(c, now_ms) else {
-                    return;
-                };
-                let Some(slot) = conversation_metrics.iter().position(|s| *s == state) else {
-                    return;
-                };
-                let value = observation_value(world, c, since, state);
-                cells
-                    .entry((c.queue, c.media as usize))
-                    .or_default()
-                    .entry(slot)
-                    .or_default()
-                    .push(Observed {
-                        since_ms: since,
-                        value,
-                    });
-            },
+            f,
         );
-    }
-
-    let mut results = Vec::new();
-    for ((queue, media), states) in cells {
-        let mut data = Vec::new();
-        for (slot, mut observed) in states {
-            let state = conversation_metrics[slot];
-            let mut entry = Map::new();
-            entry.insert("metric".into(), json!(state.metric()));
-            entry.insert("stats".into(), json!({"count": observed.len()}));
-            if query.detail.contains(&state.metric()) {
-                observed.sort_by_key(|o| o.since_ms);
-                let truncated = observed.len() > MAX_OBSERVATIONS;
-                observed.truncate(MAX_OBSERVATIONS);
-                entry.insert("truncated".into(), json!(truncated));
-                entry.insert(
-                    "observations".into(),
-                    Value::Array(observed.into_iter().map(|o| o.value).collect()),
-                );
-            }
-            data.push(Value::Object(entry));
-        }
-        results.push(json!({
-            "group": {"queueId": world.queue_ids()[queue as usize], "mediaType": Media::ALL[media].name()},
-            "data": data,
-        }));
-    }
-    for &queue in &queues {
-        let data = user_metrics(world, queue, &query.metrics, now_ms);
-        if !data.is_empty() {
-            results.push(json!({
-                "group": {"queueId": world.queue_ids()[queue as usize]},
-                "data": data,
-            }));
-        }
-    }
-
+    };
+    let observed = Observed {
+        queues: &queues,
+        metrics: &query.metrics,
+        detail: &query.detail,
+        now_ms,
+    };
+    let results = observed.results(world, conversations);
     let mut answer = Map::new();
     answer.insert(
         "systemToOrganizationMappings".into(),
@@ -443,6 +386,100 @@ pub(crate) fn run(world: &World, query: &ObservationQuery, now_ms: i64) -> Value
         answer.insert("results".into(), Value::Array(results));
     }
     Value::Object(answer)
+}
+
+/// What one observation is asked: its queues (ascending), metrics, detail metrics and
+/// instant. The query endpoint and the Notifications API's queue topic
+/// ([`super::notifications`]) both answer through [`Observed::results`], so a pushed
+/// event says exactly what the query would.
+pub(crate) struct Observed<'a> {
+    pub queues: &'a [u32],
+    pub metrics: &'a [&'static str],
+    pub detail: &'a [&'static str],
+    pub now_ms: i64,
+}
+
+impl Observed<'_> {
+    /// The answer's `results`: a `{queueId, mediaType}` group per cell with
+    /// conversations in a requested state, then a `{queueId}` group of member counts per
+    /// queue. `conversations` calls its argument with every conversation that may be in
+    /// a state at `now_ms` in the wanted queues and media types (those arrived in the
+    /// last [`MAX_SPAN_MS`]).
+    pub(crate) fn results(
+        &self,
+        world: &World,
+        conversations: impl FnOnce(&mut dyn FnMut(&Conversation)),
+    ) -> Vec<Value> {
+        let now_ms = self.now_ms;
+        let conversation_metrics: Vec<ConversationState> = [
+            ConversationState::Waiting,
+            ConversationState::Alerting,
+            ConversationState::Interacting,
+        ]
+        .into_iter()
+        .filter(|s| self.metrics.contains(&s.metric()))
+        .collect();
+
+        // (queue, media) -> state -> conversations in it.
+        let mut cells: BTreeMap<(u32, usize), BTreeMap<usize, Vec<InState>>> = BTreeMap::new();
+        if !conversation_metrics.is_empty() {
+            conversations(&mut |c: &Conversation| {
+                let Some((state, since)) = conversation_state(c, now_ms) else {
+                    return;
+                };
+                let Some(slot) = conversation_metrics.iter().position(|s| *s == state) else {
+                    return;
+                };
+                let detailed = self.detail.contains(&state.metric());
+                let value = detailed.then(|| observation_value(world, c, since, state));
+                cells
+                    .entry((c.queue, c.media as usize))
+                    .or_default()
+                    .entry(slot)
+                    .or_default()
+                    .push(InState {
+                        since_ms: since,
+                        value,
+                    });
+            });
+        }
+
+        let mut results = Vec::new();
+        for ((queue, media), states) in cells {
+            let mut data = Vec::new();
+            for (slot, mut observed) in states {
+                let state = conversation_metrics[slot];
+                let mut entry = Map::new();
+                entry.insert("metric".into(), json!(state.metric()));
+                entry.insert("stats".into(), json!({"count": observed.len()}));
+                if self.detail.contains(&state.metric()) {
+                    observed.sort_by_key(|o| o.since_ms);
+                    let truncated = observed.len() > MAX_OBSERVATIONS;
+                    observed.truncate(MAX_OBSERVATIONS);
+                    entry.insert("truncated".into(), json!(truncated));
+                    entry.insert(
+                        "observations".into(),
+                        observed.into_iter().filter_map(|o| o.value).collect(),
+                    );
+                }
+                data.push(Value::Object(entry));
+            }
+            results.push(json!({
+                "group": {"queueId": world.queue_ids()[queue as usize], "mediaType": Media::ALL[media].name()},
+                "data": data,
+            }));
+        }
+        for &queue in self.queues {
+            let data = user_metrics(world, queue, self.metrics, now_ms);
+            if !data.is_empty() {
+                results.push(json!({
+                    "group": {"queueId": world.queue_ids()[queue as usize]},
+                    "data": data,
+                }));
+            }
+        }
+        results
+    }
 }
 
 fn observation_value(

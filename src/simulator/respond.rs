@@ -28,6 +28,16 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
     response
 }
 
+/// A response without a body (a HEAD's, a DELETE's, a WebSocket upgrade's).
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
+    let body = Full::new(Bytes::new())
+        .map_err(|never| match never {})
+        .boxed();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+}
+
 /// The Genesys `ErrorBody` JSON: `message`, `code`, `status`, `contextId`, `details`, `errors`.
 pub(crate) fn error_body(status: StatusCode, code: &str, message: &str, context_id: &str) -> Value {
     json!({

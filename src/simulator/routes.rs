@@ -17,7 +17,7 @@ use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
     RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults,
-    observations, queues, sources, trunks,
+    notifications, observations, queues, sources, trunks,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -42,24 +42,59 @@ enum Route {
     TrunkMetrics,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
     Listing,
+    /// `/api/v2/notifications/channels`: make one, list them.
+    Channels,
+    /// `/api/v2/notifications/channels/{id}`: does it exist.
+    Channel,
+    /// `/api/v2/notifications/channels/{id}/subscriptions`.
+    Subscriptions,
+    /// `/channels/{id}`: a channel's WebSocket (no token: the channel id is the key).
+    Socket,
 }
 
-fn route(path: &str) -> Option<(Route, Method)> {
+const POST: &[Method] = &[Method::POST];
+const GET: &[Method] = &[Method::GET];
+
+fn route(path: &str) -> Option<(Route, &'static [Method])> {
     match path {
-        TOKEN_PATH => Some((Route::Token, Method::POST)),
-        OBSERVATIONS_PATH => Some((Route::Observations, Method::POST)),
-        AGENT_COUNTS_PATH => Some((Route::AgentCounts, Method::POST)),
-        DETAILS_PATH => Some((Route::Details, Method::POST)),
-        QUEUES_PATH => Some((Route::Queues, Method::GET)),
-        trunks::TRUNKS_PATH => Some((Route::Trunks, Method::GET)),
-        trunks::TRUNK_METRICS_PATH => Some((Route::TrunkMetrics, Method::GET)),
+        TOKEN_PATH => Some((Route::Token, POST)),
+        OBSERVATIONS_PATH => Some((Route::Observations, POST)),
+        AGENT_COUNTS_PATH => Some((Route::AgentCounts, POST)),
+        DETAILS_PATH => Some((Route::Details, POST)),
+        QUEUES_PATH => Some((Route::Queues, GET)),
+        trunks::TRUNKS_PATH => Some((Route::Trunks, GET)),
+        trunks::TRUNK_METRICS_PATH => Some((Route::TrunkMetrics, GET)),
+        notifications::CHANNELS_PATH => Some((Route::Channels, &[Method::POST, Method::GET])),
+        _ if channel_id(path).is_some() => {
+            let (route, methods): (Route, &'static [Method]) =
+                match path.rsplit_once('/').map(|(_, last)| last) {
+                    Some("subscriptions") => (
+                        Route::Subscriptions,
+                        &[Method::PUT, Method::POST, Method::GET, Method::DELETE],
+                    ),
+                    _ if path.starts_with(notifications::SOCKET_PREFIX) => (Route::Socket, GET),
+                    _ => (Route::Channel, &[Method::HEAD]),
+                };
+            Some((route, methods))
+        }
         _ => {
             let segment = path
                 .strip_prefix("/api/v2/analytics/")?
                 .strip_suffix("/aggregates/query")?;
-            catalogue::source(segment).map(|source| (Route::Aggregates(source), Method::POST))
+            catalogue::source(segment).map(|source| (Route::Aggregates(source), POST))
         }
     }
+}
+
+/// The channel id of a channel's path (`.../channels/{id}`,
+/// `.../channels/{id}/subscriptions`, `/channels/{id}`).
+fn channel_id(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix(notifications::CHANNELS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .map(|rest| rest.strip_suffix("/subscriptions").unwrap_or(rest))
+        .or_else(|| path.strip_prefix(notifications::SOCKET_PREFIX))?;
+    (!rest.is_empty() && !rest.contains('/')).then_some(rest)
 }
 
 /// Serves one request. Never fails: every problem becomes an HTTP error response.
@@ -153,7 +188,7 @@ async fn dispatch(
         shared
             .directory
             .lists(path)
-            .then_some((Route::Listing, Method::GET))
+            .then_some((Route::Listing, GET))
     };
     let Some((route, allowed)) = route(path).or_else(listing) else {
         let message = format!("No resource found at {path}");
@@ -161,7 +196,7 @@ async fn dispatch(
             respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id);
         return (response, None, None);
     };
-    if request.method() != allowed {
+    if !allowed.contains(request.method()) {
         let message = format!("Method {} is not allowed on {path}", request.method());
         let mut response = respond::genesys_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -169,13 +204,22 @@ async fn dispatch(
             &message,
             context_id,
         );
-        if let Ok(value) = HeaderValue::from_str(allowed.as_str()) {
+        let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+        if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
             response.headers_mut().insert(ALLOW, value);
         }
         return (response, None, None);
     }
     if route == Route::Token {
         return (token(shared, request).await, None, None);
+    }
+    if route == Route::Socket {
+        let id = channel_id(path).unwrap_or_default();
+        return (
+            notifications::connect(shared, request, id, context_id),
+            None,
+            None,
+        );
     }
 
     let now = Instant::now();
@@ -238,7 +282,11 @@ async fn dispatch(
             },
             None,
         ),
-        Route::Token => (
+        Route::Channels | Route::Channel | Route::Subscriptions => (
+            channels(shared, request, route, path, context_id, token).await,
+            None,
+        ),
+        Route::Token | Route::Socket => (
             respond::genesys_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal.server.error",
@@ -462,6 +510,58 @@ async fn conversation_details(
     let worker = Arc::clone(shared);
     let work = move || details::run(&worker.world, &query, now_ms);
     computed(work, "details", context_id).await
+}
+
+/// The Notifications API's REST side: channels and their subscriptions.
+async fn channels(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    route: Route,
+    path: &str,
+    context_id: &str,
+    token: &str,
+) -> Response<Body> {
+    let now = shared.faults.now();
+    let notifications = &shared.notifications;
+    let id = channel_id(path).unwrap_or_default();
+    let method = request.method().clone();
+    let answer = match (route, method) {
+        (Route::Channels, Method::POST) => Ok(Some(notifications.create_channel(token, now))),
+        (Route::Channels, _) => notifications
+            .list_channels(token, request.uri().query(), now)
+            .map(Some),
+        (Route::Channel, _) => {
+            let status = if notifications.channel_exists(id, now) {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            return respond::empty(status);
+        }
+        (_, Method::GET) => notifications.subscriptions(id, now).map(Some),
+        (_, Method::DELETE) => notifications.unsubscribe_all(id, now).map(|()| None),
+        (_, method) => {
+            let how = if method == Method::PUT {
+                notifications::Subscribe::Replace
+            } else {
+                notifications::Subscribe::Add
+            };
+            let body = match read_body(request).await {
+                Ok(body) => body,
+                Err(error) => return body_error_response(error, context_id),
+            };
+            notifications
+                .subscribe(id, how, &body, &shared.world, now)
+                .map(Some)
+        }
+    };
+    match answer {
+        Ok(Some(body)) => respond::json_response(StatusCode::OK, &body),
+        Ok(None) => respond::empty(StatusCode::NO_CONTENT),
+        Err(refusal) => {
+            respond::genesys_error(refusal.status, refusal.code, &refusal.message, context_id)
+        }
+    }
 }
 
 /// The JSON `work` answers, run off the async workers (generating traffic is CPU work);

@@ -2,7 +2,7 @@
 //! wrap-up, as distributions the world draws from.
 
 /// Media types the simulator generates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Media {
     Voice,
     Chat,

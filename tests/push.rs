@@ -1,0 +1,308 @@
+//! Pushed queue observations end to end (docs/push.md): the binary subscribes to the
+//! simulator's Notifications API over real HTTP and a real WebSocket on loopback, and its
+//! `genesys_queue_*` gauges follow the simulator's world, after every fault the
+//! simulator can inject, with no scrape failing.
+//!
+//! The simulator's clock is frozen and moved by the test: at each new instant the values
+//! of the REST query change, and the test waits until `/metrics` shows the new ones. The
+//! reconcile period is long where only push can bring them, and short where a fault
+//! drops events, which only the reconcile poll can repair.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Exporter, ExporterRun, Metrics, observations, simulator};
+use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use serde_json::{Value, json};
+
+/// Busy weekday minutes, in the past, a minute apart: the counts differ between them.
+const INSTANTS: [&str; 8] = [
+    "2026-11-24T10:30:00Z",
+    "2026-11-24T10:31:00Z",
+    "2026-11-24T10:32:00Z",
+    "2026-11-24T10:33:00Z",
+    "2026-11-24T10:34:00Z",
+    "2026-11-24T10:35:00Z",
+    "2026-11-24T10:36:00Z",
+    "2026-11-24T10:37:00Z",
+];
+
+const METRICS: [&str; 4] = ["oWaiting", "oInteracting", "oOnQueueUsers", "oMemberUsers"];
+
+fn config(transport: &str, reconcile: &str) -> String {
+    format!(
+        "observations:\n  - name: live\n    refresh: 10s\n    metrics: [{}]\n    transport: {transport}\n    reconcile: {reconcile}\n",
+        METRICS.join(", ")
+    )
+}
+
+async fn push_simulator() -> Simulator {
+    let sim = simulator(SimulatorConfig {
+        heartbeat_interval: Duration::from_millis(500),
+        push_period: Duration::from_millis(200),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    sim.freeze_clock(INSTANTS[0].parse().unwrap());
+    sim
+}
+
+fn start(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
+    ExporterRun::against(sim)
+        .arg("--push.heartbeat-interval", "500ms")
+        .arg("--push.heartbeat-misses", "3")
+        .arg("--poll.retry-delay", "1s")
+        .config(dir.path(), yaml)
+        .start()
+}
+
+/// One series: family, labels, value.
+type Series = (String, Vec<(String, String)>, f64);
+
+/// The series the REST query gives now.
+async fn expected(sim: &Simulator) -> Vec<Series> {
+    let queues: Vec<String> = sim.queues().into_iter().map(|q| q.id).collect();
+    let predicates: Vec<Value> = queues
+        .iter()
+        .map(|id| json!({"type": "dimension", "dimension": "queueId", "operator": "matches", "value": id}))
+        .collect();
+    let api = observations(
+        sim,
+        &json!({"filter": {"type": "or", "predicates": predicates}, "metrics": METRICS}),
+    )
+    .await;
+    let mut series = Vec::new();
+    for result in api["results"].as_array().expect("results") {
+        let queue = result["group"]["queueId"].as_str().expect("queue");
+        for entry in result["data"].as_array().expect("data") {
+            let family = match entry["metric"].as_str().expect("metric") {
+                "oWaiting" => "genesys_queue_waiting",
+                "oInteracting" => "genesys_queue_interacting",
+                "oOnQueueUsers" => "genesys_queue_on_queue_users",
+                "oMemberUsers" => "genesys_queue_member_users",
+                other => panic!("unexpected metric {other}"),
+            };
+            let mut labels = vec![
+                ("query".to_string(), "live".to_string()),
+                ("queue_id".to_string(), queue.to_string()),
+            ];
+            if let Some(media) = result["group"]["mediaType"].as_str() {
+                labels.push(("media_type".into(), media.into()));
+            }
+            if let Some(status) = entry["qualifier"].as_str() {
+                labels.push(("routing_status".into(), status.into()));
+            }
+            let count = entry["stats"]["count"].as_f64().expect("count");
+            series.push((family.to_string(), labels, count));
+        }
+    }
+    assert!(series.len() > 20, "too few series to compare: {series:?}");
+    series
+}
+
+/// Whether every expected series reads its value on `/metrics`.
+fn shows(metrics: &Metrics, expected: &[Series]) -> bool {
+    expected.iter().all(|(family, labels, value)| {
+        let labels: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let found = metrics.find(family, &labels);
+        found.len() == 1 && found[0].value == *value
+    })
+}
+
+/// A scrape that must succeed.
+async fn scrape(exporter: &Exporter) -> Metrics {
+    let response = reqwest::get(exporter.url("/metrics"))
+        .await
+        .expect("scrape answered");
+    assert_eq!(response.status(), 200, "a scrape failed");
+    Metrics::parse(&response.text().await.expect("body"))
+}
+
+/// Scrapes (each must succeed) until `/metrics` shows what the simulator's REST query
+/// answers now; the deadline only stops a broken run from hanging.
+async fn converges(exporter: &Exporter, sim: &Simulator, what: &str) -> Metrics {
+    let expected = expected(sim).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let metrics = scrape(exporter).await;
+        if shows(&metrics, &expected) {
+            return metrics;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: /metrics never showed the simulator's values; logs:\n{}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn value(metrics: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics.find(name, labels).iter().map(|s| s.value).sum()
+}
+
+/// The headline: with a reconcile far away, new values reach `/metrics` by push alone,
+/// equal to the REST query's, with the self-metrics saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_values_equal_the_rest_querys() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "1h"), &dir);
+    exporter.wait_ready().await;
+    converges(&exporter, &sim, "seed").await;
+    exporter
+        .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "live")]) == 1.0)
+        .await;
+    let polls = value(
+        &scrape(&exporter).await,
+        "genesys_exporter_api_requests_total",
+        &[("endpoint", "observations")],
+    );
+    for instant in &INSTANTS[1..3] {
+        sim.freeze_clock(instant.parse().unwrap());
+        converges(&exporter, &sim, instant).await;
+    }
+    let metrics = scrape(&exporter).await;
+    // No REST read brought them: the observations requests did not move.
+    assert_eq!(
+        value(
+            &metrics,
+            "genesys_exporter_api_requests_total",
+            &[("endpoint", "observations")]
+        ),
+        polls,
+        "{}",
+        metrics.text
+    );
+    assert!(value(&metrics, "genesys_exporter_push_channels", &[]) >= 1.0);
+    assert!(
+        value(
+            &metrics,
+            "genesys_exporter_push_events_total",
+            &[("kind", "queue_observations")]
+        ) > 0.0
+    );
+    assert!(
+        value(
+            &metrics,
+            "genesys_exporter_push_topics",
+            &[("state", "permitted")]
+        ) > 0.0
+    );
+    assert!(
+        value(
+            &metrics,
+            "genesys_exporter_api_requests_total",
+            &[("endpoint", "notification_channels")]
+        ) >= 1.0
+    );
+    let page = exporter.page("/").await;
+    assert!(page.contains("Push (Notifications API)"), "{page}");
+    assert!(page.contains("observations pushed"), "{page}");
+}
+
+/// After every fault the exported state converges to the simulator's, and no scrape
+/// fails meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_state_converges_after_every_fault() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "10s"), &dir);
+    exporter.wait_ready().await;
+    converges(&exporter, &sim, "seed").await;
+    let notifications = sim.notifications();
+    let mut instants = INSTANTS[1..].iter();
+    let mut next = |sim: &Simulator| {
+        let instant = instants.next().expect("an instant left");
+        sim.freeze_clock(instant.parse().unwrap());
+        *instant
+    };
+
+    notifications.close_sockets();
+    next(&sim);
+    converges(&exporter, &sim, "close_sockets").await;
+
+    notifications.socket_closing(Duration::from_millis(500));
+    next(&sim);
+    converges(&exporter, &sim, "socket_closing").await;
+
+    notifications.expire_channels();
+    next(&sim);
+    converges(&exporter, &sim, "expire_channels").await;
+
+    let differences = |metrics: &Metrics| {
+        value(
+            metrics,
+            "genesys_exporter_push_reconcile_differences_total",
+            &[("query", "live")],
+        )
+    };
+    let before = differences(&scrape(&exporter).await);
+    notifications.drop_events_for(Duration::from_secs(60));
+    next(&sim);
+    let metrics = converges(&exporter, &sim, "drop_events_for").await;
+    assert!(
+        differences(&metrics) > before,
+        "the reconcile poll found no difference: {}",
+        metrics.text
+    );
+
+    notifications.stop_heartbeats(true);
+    exporter.wait_for_log("reason=heartbeat_missed").await;
+    next(&sim);
+    converges(&exporter, &sim, "stop_heartbeats").await;
+
+    let metrics = scrape(&exporter).await;
+    notifications.stop_heartbeats(false);
+    for reason in ["closed", "heartbeat_missed"] {
+        assert!(
+            value(
+                &metrics,
+                "genesys_exporter_push_reconnects_total",
+                &[("reason", reason)]
+            ) > 0.0,
+            "{reason}: {}",
+            metrics.text
+        );
+    }
+}
+
+/// A topic Genesys rejects is counted and logged once with the permission to grant;
+/// the set's values still come, by REST.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_topic_is_counted_and_logged() {
+    let sim = push_simulator().await;
+    sim.notifications()
+        .reject_topics("v2.analytics.queues.", "analytics:queueObservation:view");
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("auto", "1h"), &dir);
+    exporter.wait_ready().await;
+    let metrics = exporter
+        .scrape_until(|m| value(m, "genesys_exporter_push_topics", &[("state", "rejected")]) > 0.0)
+        .await;
+    assert_eq!(
+        value(
+            &metrics,
+            "genesys_exporter_push_topics",
+            &[("state", "permitted")]
+        ),
+        0.0
+    );
+    exporter
+        .wait_for_log("analytics:queueObservation:view")
+        .await;
+    converges(&exporter, &sim, "rejected topics, polled").await;
+    let logs = exporter.logs();
+    let topic = sim.queues()[0].id.clone();
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("rejected a push topic") && l.contains(&topic))
+            .count(),
+        1,
+        "{logs}"
+    );
+}
