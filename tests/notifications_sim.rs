@@ -449,3 +449,64 @@ async fn a_twenty_first_channel_replaces_the_least_recently_used() {
     api.create_channel().await;
     assert_eq!(close_code(&mut socket).await, 1000);
 }
+
+#[tokio::test]
+async fn agent_activity_is_pushed_when_an_agent_changes() {
+    let sim = quick_simulator().await;
+    sim.freeze_clock(noon());
+    let api = Api::new(&sim).await;
+    let channel = api.create_channel().await;
+    let mut socket = connect(channel["connectUri"].as_str().unwrap()).await;
+    let users = sim.listing("/api/v2/users");
+    let topics: Vec<String> = users[..10]
+        .iter()
+        .map(|(id, _)| format!("v2.users.{id}.activity"))
+        .collect();
+    let (status, listing) = api
+        .subscribe(channel["id"].as_str().unwrap(), &topics)
+        .await;
+    assert_eq!(status, 200, "{listing}");
+    let presences = sim.listing("/api/v2/presence/definitions");
+    let statuses = [
+        "OFF_QUEUE",
+        "IDLE",
+        "INTERACTING",
+        "NOT_RESPONDING",
+        "COMMUNICATING",
+    ];
+    // Every agent's activity at the first look, then a change an hour later.
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 10 {
+        let event = next_event(&mut socket).await;
+        let body = &event["eventBody"];
+        assert_eq!(
+            event["topicName"],
+            format!("v2.users.{}.activity", body["id"].as_str().unwrap())
+        );
+        assert!(
+            statuses.contains(&body["routingStatus"]["status"].as_str().unwrap()),
+            "{body}"
+        );
+        let presence = body["presence"]["presenceDefinition"]["id"]
+            .as_str()
+            .unwrap();
+        assert!(presences.iter().any(|(id, _)| id == presence), "{body}");
+        assert!(body["activeQueueIds"].is_array());
+        seen.insert(body["id"].as_str().unwrap().to_string());
+    }
+    let later = noon() + chrono::TimeDelta::hours(1);
+    sim.freeze_clock(later);
+    let event = next_event(&mut socket).await;
+    let changed: Vec<DateTime<Utc>> = ["routingStatus", "presence"]
+        .iter()
+        .zip(["startTime", "modifiedDate"])
+        .map(|(part, field)| {
+            event["eventBody"][part][field]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(changed.contains(&later), "{event}");
+}
