@@ -345,3 +345,168 @@ async fn channels_and_subscriptions_keep_to_genesys_shapes_and_limits() {
     let uri = format!("ws://{}/channels/nope", sim.local_addr());
     assert!(tokio_tungstenite::client_async(uri, stream).await.is_err());
 }
+
+/// The close frame's code, once the socket closes (frames before it skipped).
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Close(frame))) => return frame.map_or(0, |f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_knobs_break_sockets_channels_and_subscriptions_as_asked() {
+    let sim = quick_simulator().await;
+    let api = Api::new(&sim).await;
+    let knobs = sim.notifications();
+    let channel = api.create_channel().await;
+    let id = channel["id"].as_str().unwrap();
+    let uri = channel["connectUri"].as_str().unwrap();
+
+    // close_sockets: 1001; the channel stays and takes a new socket.
+    let mut socket = connect(uri).await;
+    assert_eq!(knobs.channels_open(), 1);
+    knobs.close_sockets();
+    assert_eq!(close_code(&mut socket).await, 1001);
+    let mut socket = connect(uri).await;
+
+    // A second connection to the channel closes the first.
+    let mut second = connect(uri).await;
+    assert_eq!(close_code(&mut socket).await, 1000);
+
+    // socket_closing: the warning, then 1001 after the grace.
+    knobs.socket_closing(Duration::from_millis(50));
+    assert_eq!(
+        next_event(&mut second).await["topicName"],
+        "v2.system.socket_closing"
+    );
+    assert_eq!(close_code(&mut second).await, 1001);
+
+    // Heartbeats stop and start again.
+    let mut socket = connect(uri).await;
+    knobs.stop_heartbeats(true);
+    knobs.stop_heartbeats(false);
+    while next_frame(&mut socket).await["eventBody"]["message"] != "WebSocket Heartbeat" {}
+
+    // reject_topics: Rejected, naming the permission to grant.
+    knobs.reject_topics("v2.analytics.queues.", "analytics:queueObservation:view");
+    let (status, listing) = api.subscribe(id, &[queue_topic(&sim.queues()[0].id)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(listing["entities"][0]["state"], "Rejected");
+    assert_eq!(
+        listing["entities"][0]["missingPermissions"],
+        json!(["analytics:queueObservation:view"])
+    );
+
+    // expire_channels: the socket closes and the channel is gone.
+    knobs.expire_channels();
+    assert_eq!(close_code(&mut socket).await, 1000);
+    let head = api
+        .http
+        .head(format!("{}{CHANNELS}/{id}", sim.base_url()))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 404);
+}
+
+#[tokio::test]
+async fn a_twenty_first_channel_replaces_the_least_recently_used() {
+    let sim = quick_simulator().await;
+    let api = Api::new(&sim).await;
+    let first = api.create_channel().await;
+    let mut socket = connect(first["connectUri"].as_str().unwrap()).await;
+    let mut ids = vec![first["id"].as_str().unwrap().to_string()];
+    for _ in 1..20 {
+        ids.push(
+            api.create_channel().await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // Channels without a connection go first: the second one, not the connected first.
+    api.create_channel().await;
+    let (_, listed) = api.call(reqwest::Method::GET, CHANNELS, None).await;
+    let listed: Vec<&str> = listed["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 20);
+    assert!(listed.contains(&ids[0].as_str()));
+    assert!(!listed.contains(&ids[1].as_str()));
+    // When every channel is connected, the least recently used one goes, socket and all.
+    let mut others = Vec::new();
+    for id in &listed[1..] {
+        others.push(connect(&format!("ws://{}/channels/{id}", sim.local_addr())).await);
+    }
+    api.create_channel().await;
+    assert_eq!(close_code(&mut socket).await, 1000);
+}
+
+#[tokio::test]
+async fn agent_activity_is_pushed_when_an_agent_changes() {
+    let sim = quick_simulator().await;
+    sim.freeze_clock(noon());
+    let api = Api::new(&sim).await;
+    let channel = api.create_channel().await;
+    let mut socket = connect(channel["connectUri"].as_str().unwrap()).await;
+    let users = sim.listing("/api/v2/users");
+    let topics: Vec<String> = users[..10]
+        .iter()
+        .map(|(id, _)| format!("v2.users.{id}.activity"))
+        .collect();
+    let (status, listing) = api
+        .subscribe(channel["id"].as_str().unwrap(), &topics)
+        .await;
+    assert_eq!(status, 200, "{listing}");
+    let presences = sim.listing("/api/v2/presence/definitions");
+    let statuses = [
+        "OFF_QUEUE",
+        "IDLE",
+        "INTERACTING",
+        "NOT_RESPONDING",
+        "COMMUNICATING",
+    ];
+    // Every agent's activity at the first look, then a change an hour later.
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 10 {
+        let event = next_event(&mut socket).await;
+        let body = &event["eventBody"];
+        assert_eq!(
+            event["topicName"],
+            format!("v2.users.{}.activity", body["id"].as_str().unwrap())
+        );
+        assert!(
+            statuses.contains(&body["routingStatus"]["status"].as_str().unwrap()),
+            "{body}"
+        );
+        let presence = body["presence"]["presenceDefinition"]["id"]
+            .as_str()
+            .unwrap();
+        assert!(presences.iter().any(|(id, _)| id == presence), "{body}");
+        assert!(body["activeQueueIds"].is_array());
+        seen.insert(body["id"].as_str().unwrap().to_string());
+    }
+    let later = noon() + chrono::TimeDelta::hours(1);
+    sim.freeze_clock(later);
+    let event = next_event(&mut socket).await;
+    let changed: Vec<DateTime<Utc>> = ["routingStatus", "presence"]
+        .iter()
+        .zip(["startTime", "modifiedDate"])
+        .map(|(part, field)| {
+            event["eventBody"][part][field]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(changed.contains(&later), "{event}");
+}

@@ -354,7 +354,7 @@ impl Directory {
 
 /// How presence definitions spell a system presence (`OnQueue`, where the aggregates'
 /// qualifiers say `ON_QUEUE`).
-fn system_presence_spelling(presence: SystemPresence) -> &'static str {
+pub(super) fn system_presence_spelling(presence: SystemPresence) -> &'static str {
     match presence {
         SystemPresence::Available => "Available",
         SystemPresence::Away => "Away",

@@ -25,7 +25,12 @@
 //! a channel is replaced, expires or gets a second connection; 1001 for going away),
 //! the `rejectionReason` wording, that a topic of a kind or id the org does not have is
 //! `Rejected` rather than a 400, the error codes of the 400 and 404 answers, and the
-//! `interval` of a pushed observation (from the previous look to this one).
+//! `interval` of a pushed observation (from the previous look to this one), the
+//! permission the agent activity topic needs (the simulator grants it unless
+//! [`Notifications::reject_topics`] says otherwise), whether `PUT`/`POST` without the
+//! SDK's `ignoreErrors=true` fail on a rejected topic (the SDK's parameter suggests so;
+//! here they answer 200 with the topic `Rejected`), and `startTime`/`modifiedDate` of an
+//! activity (the look that saw the change).
 
 mod publish;
 mod socket;

@@ -21,9 +21,11 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::super::Shared;
+use super::super::directory::system_presence_spelling;
 use super::super::observations::Observed;
 use super::{Topic, iso};
 use crate::genesys::catalog::OBSERVATION_METRICS;
+use crate::world::agents::{self, AgentState};
 use crate::world::{Conversation, MAX_SPAN_MS, Media, World};
 
 const MINUTE_MS: i64 = 60_000;
@@ -78,6 +80,17 @@ struct Looker {
     minutes: BTreeMap<i64, Vec<Conversation>>,
     /// Each group's entries at the last look (`metric`, `qualifier`, `stats`).
     groups: HashMap<GroupKey, Vec<Value>>,
+    /// Each watched agent's state at the last look, and since when (the look that saw
+    /// it change).
+    agents: HashMap<u32, Activity>,
+}
+
+/// An agent's state as its activity topic tells it.
+#[derive(Clone, Copy)]
+struct Activity {
+    state: AgentState,
+    routing_since: DateTime<Utc>,
+    presence_since: DateTime<Utc>,
 }
 
 impl Looker {
@@ -97,7 +110,72 @@ impl Looker {
             })
             .collect();
         let interval = format!("{}/{}", iso(now - period), iso(now));
-        self.queue_events(world, &queues, now.timestamp_millis(), &interval)
+        let mut events = self.queue_events(world, &queues, now.timestamp_millis(), &interval);
+        let agents: Vec<u32> = wanted
+            .iter()
+            .filter_map(|topic| match topic {
+                Topic::UserActivity(agent) => Some(*agent),
+                Topic::QueueObservations(_) => None,
+            })
+            .collect();
+        events.extend(self.agent_events(world, &agents, now));
+        events
+    }
+
+    /// `v2.users.{id}.activity` of every watched agent whose routing status or presence
+    /// changed (every one at its first look).
+    fn agent_events(
+        &mut self,
+        world: &World,
+        agents: &[u32],
+        now: DateTime<Utc>,
+    ) -> Vec<(String, Value)> {
+        let wanted: BTreeSet<u32> = agents.iter().copied().collect();
+        self.agents.retain(|agent, _| wanted.contains(agent));
+        let mut memberships: Option<HashMap<u32, Vec<&str>>> = None;
+        let mut events = Vec::new();
+        for &agent in agents {
+            let state = agents::state(world, agent, now.timestamp_millis());
+            let before = self.agents.get(&agent).copied();
+            if before.is_some_and(|b| b.state == state) {
+                continue;
+            }
+            let activity = Activity {
+                state,
+                routing_since: match before {
+                    Some(b) if b.state.routing == state.routing => b.routing_since,
+                    _ => now,
+                },
+                presence_since: match before {
+                    Some(b) if b.state.presence == state.presence => b.presence_since,
+                    _ => now,
+                },
+            };
+            self.agents.insert(agent, activity);
+            let queues = memberships.get_or_insert_with(|| queues_of_agents(world));
+            let id = &world.agent_ids()[agent as usize];
+            let active: &[&str] = queues.get(&agent).map(Vec::as_slice).unwrap_or(&[]);
+            events.push((
+                format!("v2.users.{id}.activity"),
+                json!({
+                    "id": id,
+                    "routingStatus": {
+                        "status": state.routing.name(),
+                        "startTime": iso(activity.routing_since),
+                    },
+                    "presence": {
+                        "presenceDefinition": {
+                            "id": state.presence.org_id(world),
+                            "systemPresence": system_presence_spelling(state.presence),
+                        },
+                        "modifiedDate": iso(activity.presence_since),
+                    },
+                    "outOfOffice": {"active": false},
+                    "activeQueueIds": active,
+                }),
+            ));
+        }
+        events
     }
 
     fn queue_events(
@@ -107,6 +185,13 @@ impl Looker {
         now_ms: i64,
         interval: &str,
     ) -> Vec<(String, Value)> {
+        if queues.is_empty() {
+            *self = Looker {
+                agents: std::mem::take(&mut self.agents),
+                ..Looker::default()
+            };
+            return Vec::new();
+        }
         self.keep_conversations(world, queues, now_ms);
         let observed = Observed {
             queues,
@@ -197,6 +282,17 @@ impl Looker {
             self.minutes.insert(minute, arrived);
         }
     }
+}
+
+/// Each agent's queues (those it is a member of), by agent.
+fn queues_of_agents(world: &World) -> HashMap<u32, Vec<&str>> {
+    let mut queues: HashMap<u32, Vec<&str>> = HashMap::new();
+    for (queue, id) in world.queue_ids().iter().enumerate() {
+        for agent in world.queue_members(queue as u32) {
+            queues.entry(agent).or_default().push(id);
+        }
+    }
+    queues
 }
 
 /// The key of a result's `group`, `None` for one the world does not know.
