@@ -6,8 +6,9 @@
 //! Targets (issue 5): peak RSS under 3 x the encoded exposition + 20 MiB at 100k series;
 //! RSS not growing across 1,000 polls.
 //!
-//! `cargo bench --bench memory` runs 40 polls at 100k series, then 1,000 at 10k; without
-//! `--bench` (as `cargo test --benches` runs it) 3 polls at 10k.
+//! `cargo bench --bench memory` runs 40 polls at 100k series, then 1,000 at 10k
+//! (`BENCH_SIZES=500k` picks sizes: 10 polls at 500k); without `--bench` (as
+//! `cargo test --benches` runs it) 3 polls at 10k.
 
 mod support;
 
@@ -59,7 +60,21 @@ fn main() {
     }
     let measuring = std::env::args().any(|arg| arg == "--bench");
     let runs: Vec<(support::Size, usize)> = if measuring {
-        vec![(support::SIZES[1], 40), (support::SIZES[0], 1000)]
+        match std::env::var("BENCH_SIZES") {
+            // Some sizes only (`BENCH_SIZES=500k`): 1,000 polls at 10k, 40 at 100k, 10 at 500k.
+            Ok(_) => support::selected_sizes(true)
+                .into_iter()
+                .map(|size| {
+                    let polls = match size.label {
+                        "10k" => 1000,
+                        "100k" => 40,
+                        _ => 10,
+                    };
+                    (size, polls)
+                })
+                .collect(),
+            Err(_) => vec![(support::SIZES[1], 40), (support::SIZES[0], 1000)],
+        }
     } else {
         vec![(support::SIZES[0], 3)]
     };
