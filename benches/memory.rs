@@ -18,12 +18,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use genesys_cloud_exporter::config::QueryConfig;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
-use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
+use genesys_cloud_exporter::genesys::bodies::AggregateResult;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
-use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
+use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient, ResultSink};
+use genesys_cloud_exporter::mapping::{GroupMapping, GroupMemory};
 use genesys_cloud_exporter::server::{AppState, Security, serve};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
@@ -102,6 +103,16 @@ fn rss() -> (f64, f64) {
     (mib("VmHWM:"), mib("VmRSS:"))
 }
 
+/// An answer mapped group by group as it streams in, as the live poll maps it.
+struct Streamed(GroupMapping<Arc<QueryConfig>>);
+
+impl ResultSink for Streamed {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        self.0.add(&result);
+        true
+    }
+}
+
 /// Total time of the aggregates requests, from the exporter's own histogram.
 fn aggregates_seconds(telemetry: &Telemetry) -> f64 {
     let tail = telemetry.scrape_tail(false);
@@ -156,7 +167,7 @@ async fn run(queues: usize, polls: usize) {
         Arc::clone(&telemetry),
     )
     .expect("a client");
-    let query = support::query();
+    let query = Arc::new(support::query());
     let store = Arc::new(SnapshotStore::new([(
         query.name.as_str(),
         query.granularity.to_string(),
@@ -225,16 +236,21 @@ async fn run(queues: usize, polls: usize) {
     let mut latencies = Vec::with_capacity(polls);
     for poll in 1..=polls {
         let poll_started = Instant::now();
-        let mut response = AggregateResponse::default();
+        // As the live poll does (schedule.rs): each answer mapped as it streams in.
+        let mut answer = Streamed(GroupMapping::new(
+            Arc::clone(&query),
+            interval,
+            &names,
+            memory.groups(),
+        ));
         for request in query.requests(&interval) {
-            let answer = client
-                .query_aggregates(query.source, &request)
+            answer = client
+                .stream_aggregates_into(query.source, &request, answer)
                 .await
-                .expect("a response");
-            response.results.extend(answer.value.results);
+                .expect("a response")
+                .value;
         }
-        let mapped = map_response(&query, &interval, &response, &names, &mut memory);
-        drop(response);
+        let mapped = answer.0.finish(&mut memory);
         series = mapped.series.sample_count();
         store.publish(&query.name, mapped.series);
         exposition_bytes = store.exposition().plain.len();
