@@ -179,12 +179,14 @@ async fn stream_results(
         }
         false
     };
-    let (streamed, stopped) =
-        tokio::join!(stream_into(response, limit, Forward(results)), receiving);
+    // The sink (and so the channel's sender) is dropped as soon as the answer ends,
+    // which ends the receiving loop.
+    let streaming = async { stream_into(response, limit, Forward(results)).await.outcome };
+    let (outcome, stopped) = tokio::join!(streaming, receiving);
     if stopped {
         return Err(StreamError::Stopped);
     }
-    streamed.outcome
+    outcome
 }
 
 /// A sink that passes each result on over a channel, to a caller on the async side.
