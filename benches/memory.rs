@@ -6,8 +6,9 @@
 //! Targets (issue 5): peak RSS under 3 x the encoded exposition + 20 MiB at 100k series;
 //! RSS not growing across 1,000 polls.
 //!
-//! `cargo bench --bench memory` runs 40 polls at 100k series, then 1,000 at 10k; without
-//! `--bench` (as `cargo test --benches` runs it) 3 polls at 10k.
+//! `cargo bench --bench memory` runs 40 polls at 100k series, then 1,000 at 10k
+//! (`BENCH_SIZES=500k` picks sizes: 10 polls at 500k); without `--bench` (as
+//! `cargo test --benches` runs it) 3 polls at 10k.
 
 mod support;
 
@@ -17,12 +18,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use genesys_cloud_exporter::config::QueryConfig;
 use genesys_cloud_exporter::genesys::auth::{CredentialSource, Credentials, Secret};
-use genesys_cloud_exporter::genesys::bodies::AggregateResponse;
+use genesys_cloud_exporter::genesys::bodies::AggregateResult;
 use genesys_cloud_exporter::genesys::names::NameDirectory;
 use genesys_cloud_exporter::genesys::region::Endpoints;
-use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient};
-use genesys_cloud_exporter::mapping::{GroupMemory, map_response};
+use genesys_cloud_exporter::genesys::{ClientSettings, GenesysClient, ResultSink};
+use genesys_cloud_exporter::mapping::{GroupMapping, GroupMemory};
 use genesys_cloud_exporter::server::{AppState, Security, serve};
 use genesys_cloud_exporter::snapshot::SnapshotStore;
 use genesys_cloud_exporter::telemetry::Telemetry;
@@ -59,7 +61,21 @@ fn main() {
     }
     let measuring = std::env::args().any(|arg| arg == "--bench");
     let runs: Vec<(support::Size, usize)> = if measuring {
-        vec![(support::SIZES[1], 40), (support::SIZES[0], 1000)]
+        match std::env::var("BENCH_SIZES") {
+            // Some sizes only (`BENCH_SIZES=500k`): 1,000 polls at 10k, 40 at 100k, 10 at 500k.
+            Ok(_) => support::selected_sizes(true)
+                .into_iter()
+                .map(|size| {
+                    let polls = match size.label {
+                        "10k" => 1000,
+                        "100k" => 40,
+                        _ => 10,
+                    };
+                    (size, polls)
+                })
+                .collect(),
+            Err(_) => vec![(support::SIZES[1], 40), (support::SIZES[0], 1000)],
+        }
     } else {
         vec![(support::SIZES[0], 3)]
     };
@@ -85,6 +101,16 @@ fn rss() -> (f64, f64) {
             .map_or(f64::NAN, |kib| kib / 1024.0)
     };
     (mib("VmHWM:"), mib("VmRSS:"))
+}
+
+/// An answer mapped group by group as it streams in, as the live poll maps it.
+struct Streamed(GroupMapping<Arc<QueryConfig>>);
+
+impl ResultSink for Streamed {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        self.0.add(&result);
+        true
+    }
 }
 
 /// Total time of the aggregates requests, from the exporter's own histogram.
@@ -141,7 +167,7 @@ async fn run(queues: usize, polls: usize) {
         Arc::clone(&telemetry),
     )
     .expect("a client");
-    let query = support::query();
+    let query = Arc::new(support::query());
     let store = Arc::new(SnapshotStore::new([(
         query.name.as_str(),
         query.granularity.to_string(),
@@ -210,16 +236,21 @@ async fn run(queues: usize, polls: usize) {
     let mut latencies = Vec::with_capacity(polls);
     for poll in 1..=polls {
         let poll_started = Instant::now();
-        let mut response = AggregateResponse::default();
+        // As the live poll does (schedule.rs): each answer mapped as it streams in.
+        let mut answer = Streamed(GroupMapping::new(
+            Arc::clone(&query),
+            interval,
+            &names,
+            memory.groups(),
+        ));
         for request in query.requests(&interval) {
-            let answer = client
-                .query_aggregates(query.source, &request)
+            answer = client
+                .stream_aggregates_into(query.source, &request, answer)
                 .await
-                .expect("a response");
-            response.results.extend(answer.value.results);
+                .expect("a response")
+                .value;
         }
-        let mapped = map_response(&query, &interval, &response, &names, &mut memory);
-        drop(response);
+        let mapped = answer.0.finish(&mut memory);
         series = mapped.series.sample_count();
         store.publish(&query.name, mapped.series);
         exposition_bytes = store.exposition().plain_len();

@@ -24,22 +24,25 @@
 //! absent, and a group seen in the last 24 hours but absent now is exported the same way.
 
 pub mod agents;
+mod help;
 pub mod observations;
 pub mod trunks;
 pub mod voice;
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
-use crate::genesys::bodies::{AggregateResponse, AggregateResult, MetricEntry, Stats};
+use crate::genesys::bodies::{AggregateResponse, AggregateResult, Stats};
 use crate::genesys::names::{self, Names};
 use crate::genesys::sources::Source;
 use crate::interval::Interval;
 use crate::series::{Family, LabelSet, Labels, QuerySeries, Sample};
+use help::{count_help, observation_help, timer_help};
 
 /// How long a group that stopped appearing is still exported with zero counts.
 const GROUP_MEMORY: TimeDelta = TimeDelta::hours(24);
@@ -65,6 +68,11 @@ pub struct GroupMemory {
 }
 
 impl GroupMemory {
+    /// How many groups are remembered: about as many as the next answer brings.
+    pub fn groups(&self) -> usize {
+        self.last_seen.len()
+    }
+
     /// Notes that the groups `seen` had data in the interval ending at `end`, forgets
     /// the groups not seen for 24 hours, and returns the others not seen now: those to
     /// zero-fill. For mappings other than the aggregates' (voice quality).
@@ -85,7 +93,8 @@ impl GroupMemory {
     }
 }
 
-/// Maps the response to `query` for `interval` into metric families.
+/// Maps the response to `query` for `interval` into metric families: its results
+/// through a [`GroupMapping`], one after the other.
 pub fn map_response(
     query: &QueryConfig,
     interval: &Interval,
@@ -93,99 +102,236 @@ pub fn map_response(
     names: &Names,
     memory: &mut GroupMemory,
 ) -> Mapped {
-    let mut warnings = 0u64;
-    // The metric entries of each group in this interval.
-    let mut groups: BTreeMap<Vec<String>, Vec<&MetricEntry>> = BTreeMap::new();
+    let mut mapping = GroupMapping::new(query, *interval, names, response.results.len());
     for result in &response.results {
-        let key = group_key(query, result);
-        let entries = groups.entry(key).or_default();
-        for bucket in &result.data {
-            match Interval::parse_iso8601(&bucket.interval) {
-                Ok(bucket_interval) if bucket_interval.start == interval.start => {
-                    entries.extend(bucket.metrics.iter());
-                }
-                _ => warnings += 1,
-            }
+        mapping.add(result);
+    }
+    mapping.finish(memory)
+}
+
+/// The mapping of one answer to `query` for one interval, fed result by result (group
+/// by group) as the results come, so that a live poll maps its answer as it streams in
+/// and never holds it whole. The series are those of the whole answer, in the same
+/// order: the groups with data sorted by their `group_by` values (whatever order they
+/// came in), zero-filled once every result is in (a group may come in several
+/// results: the first entry of a metric and qualifier wins), then the quiet groups of
+/// the memory. An attempt's results can be forgotten again ([`GroupMapping::rollback`]),
+/// so that a request whose answer broke off can be sent again.
+pub struct GroupMapping<Q> {
+    query: Q,
+    interval: Interval,
+    label_names: LabelNames,
+    /// Each requested metric's position, by name: one lookup per entry.
+    metric_index: HashMap<String, usize>,
+    builder: FamilyBuilder,
+    /// The groups with data, in the order they came; [`GroupMapping::by_key`] has
+    /// their positions.
+    groups: Vec<Group>,
+    by_key: HashMap<Vec<String>, usize>,
+    warnings: u64,
+    checkpoint: Checkpoint,
+}
+
+/// One group with data: its labels and the (metric, qualifier) pairs it exported.
+struct Group {
+    labels: LabelSet,
+    exported: Vec<(usize, Option<String>)>,
+}
+
+/// What [`GroupMapping::rollback`] returns to.
+#[derive(Default)]
+struct Checkpoint {
+    /// Samples per family.
+    samples: Vec<usize>,
+    groups: usize,
+    warnings: u64,
+    /// Earlier groups that got entries since, with how many pairs they had exported.
+    grown: Vec<(usize, usize)>,
+}
+
+impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
+    /// A mapping of `query`'s answer for `interval`, with about `groups` groups
+    /// expected (the last answer's, say: each family's samples are sized by it).
+    pub fn new(query: Q, interval: Interval, names: &Names, groups: usize) -> GroupMapping<Q> {
+        let config = query.borrow();
+        GroupMapping {
+            label_names: LabelNames::of(config, names),
+            metric_index: config
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(index, metric)| (metric.clone(), index))
+                .collect(),
+            builder: FamilyBuilder::new(config.source, &config.metrics, groups),
+            query,
+            interval,
+            groups: Vec::new(),
+            by_key: HashMap::new(),
+            warnings: 0,
+            checkpoint: Checkpoint::default(),
         }
     }
-    // A group with no bucket for this interval had no data: it is left to the memory.
-    groups.retain(|_, entries| !entries.is_empty());
 
-    let mut builder = FamilyBuilder::new(query.source, &query.metrics, groups.len());
-    let label_names = LabelNames::of(query, names);
-    // Each entry finds its metric with one lookup; the metrics asked for are few, the
-    // entries tens of thousands.
-    let metric_index: HashMap<&str, usize> = query
-        .metrics
-        .iter()
-        .enumerate()
-        .map(|(index, metric)| (metric.as_str(), index))
-        .collect();
-    // The (metric, qualifier) pairs of the group at hand that have been exported.
-    let mut exported: Vec<(usize, Option<&str>)> = Vec::new();
-    for (key, entries) in &groups {
-        let labels = label_names.group(query, key);
-        exported.clear();
-        for entry in entries {
+    /// Maps one result: its entries for the interval (buckets of another are skipped
+    /// and counted), exported under its group's labels.
+    pub fn add(&mut self, result: &AggregateResult) {
+        let mut buckets = Vec::with_capacity(1);
+        for bucket in &result.data {
+            match Interval::parse_iso8601(&bucket.interval) {
+                Ok(bucket_interval) if bucket_interval.start == self.interval.start => {
+                    buckets.push(bucket);
+                }
+                _ => self.warnings += 1,
+            }
+        }
+        // A group with no entry for this interval had no data: it is left to the memory.
+        if buckets.iter().all(|bucket| bucket.metrics.is_empty()) {
+            return;
+        }
+        let query = self.query.borrow();
+        let key = group_key(query, result);
+        let position = match self.by_key.get(&key) {
+            Some(&position) => {
+                if position < self.checkpoint.groups {
+                    let exported = self.groups[position].exported.len();
+                    self.checkpoint.grown.push((position, exported));
+                }
+                position
+            }
+            None => {
+                let labels = self.label_names.group(query, &key);
+                self.groups.push(Group {
+                    labels,
+                    exported: Vec::new(),
+                });
+                self.by_key.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        self.builder.group = position as u32;
+        let group = &mut self.groups[position];
+        for entry in buckets.iter().flat_map(|bucket| &bucket.metrics) {
             // A metric not asked for is not exported.
-            let Some(&metric) = metric_index.get(entry.metric.as_str()) else {
+            let Some(&metric) = self.metric_index.get(entry.metric.as_str()) else {
                 continue;
             };
             // One entry per qualifier: a repeat (the same metric twice in a bucket, or a
             // group sent twice) would make series with the same labels. The first wins.
             // An empty qualifier is no qualifier, as an empty label is to Prometheus.
             let qualifier = entry.qualifier.as_deref().filter(|q| !q.is_empty());
-            if exported.contains(&(metric, qualifier)) {
-                warnings += 1;
+            if group
+                .exported
+                .iter()
+                .any(|(m, q)| *m == metric && q.as_deref() == qualifier)
+            {
+                self.warnings += 1;
                 continue;
             }
-            exported.push((metric, qualifier));
-            warnings += u64::from(entry.stats.skipped);
+            group.exported.push((metric, qualifier.map(str::to_string)));
+            self.warnings += u64::from(entry.stats.skipped);
             let labels = match qualifier {
-                Some(qualifier) => label_names.with_qualifier(&labels, metric, qualifier),
-                None => Arc::clone(&labels),
+                Some(qualifier) => {
+                    self.label_names
+                        .with_qualifier(&group.labels, metric, qualifier)
+                }
+                None => Arc::clone(&group.labels),
             };
-            warnings += builder.add_stats(metric, &entry.stats, &labels);
+            self.warnings += self.builder.add_stats(metric, &entry.stats, &labels);
         }
-        zero_fill(&mut builder, &label_names, &labels, &exported);
     }
 
-    // Groups seen in the last 24 hours but quiet now read as zero.
-    let horizon = interval.end - GROUP_MEMORY;
-    memory.last_seen.retain(|_, seen| *seen > horizon);
-    for (key, _) in memory
-        .last_seen
-        .iter()
-        .filter(|(k, _)| !groups.contains_key(*k))
-    {
-        let labels = label_names.group(query, key);
-        zero_fill(&mut builder, &label_names, &labels, &[]);
-    }
-    for (key, _) in groups {
-        memory.last_seen.insert(key, interval.end);
+    /// Names the groups added from now on by `names` (users looked up meanwhile).
+    pub fn rename(&mut self, names: &Names) {
+        self.label_names = LabelNames::of(self.query.borrow(), names);
     }
 
-    let interval_labels: LabelSet = Arc::new(Labels::new(
-        Arc::from(["query".to_string(), "interval".to_string()]),
-        vec![query.name.clone(), label_names.granularity.clone()],
-    ));
-    let prefix = query.source.prefix();
-    builder.push(
-        "interval_start_timestamp_seconds",
-        &format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background"),
-        &interval_labels,
-        interval.start.timestamp() as f64,
-    );
-    builder.push(
-        "interval_end_timestamp_seconds",
-        &format!("End (Unix time, exclusive) of the interval the {prefix}* values describe"),
-        &interval_labels,
-        interval.end.timestamp() as f64,
-    );
+    /// Marks the state [`GroupMapping::rollback`] returns to.
+    pub fn checkpoint(&mut self) {
+        self.checkpoint = Checkpoint {
+            samples: self.builder.sample_counts(),
+            groups: self.groups.len(),
+            warnings: self.warnings,
+            grown: Vec::new(),
+        };
+    }
 
-    Mapped {
-        series: builder.finish(),
-        warnings,
+    /// Forgets every result added since the last [`GroupMapping::checkpoint`].
+    pub fn rollback(&mut self) {
+        let checkpoint = &mut self.checkpoint;
+        self.builder.truncate(&checkpoint.samples);
+        for (position, exported) in checkpoint.grown.drain(..).rev() {
+            self.groups[position].exported.truncate(exported);
+        }
+        let kept = checkpoint.groups;
+        self.groups.truncate(kept);
+        self.by_key.retain(|_, position| *position < kept);
+        self.warnings = checkpoint.warnings;
+    }
+
+    /// The series of every result added: each group zero-filled for what it lacks,
+    /// the groups seen in the last 24 hours but quiet now zero-filled, the interval's
+    /// bounds; `memory` notes the groups seen.
+    pub fn finish(mut self, memory: &mut GroupMemory) -> Mapped {
+        for (position, group) in self.groups.iter().enumerate() {
+            self.builder.group = position as u32;
+            zero_fill(
+                &mut self.builder,
+                &self.label_names,
+                &group.labels,
+                &group.exported,
+            );
+        }
+        let mut order: Vec<(&Vec<String>, usize)> = self
+            .by_key
+            .iter()
+            .map(|(key, &position)| (key, position))
+            .collect();
+        order.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut rank = vec![0u32; self.groups.len()];
+        for (at, (_, position)) in order.iter().enumerate() {
+            rank[*position] = at as u32;
+        }
+        self.builder.order_groups(&rank);
+        drop(self.groups);
+
+        let query = self.query.borrow();
+        // Groups seen in the last 24 hours but quiet now read as zero.
+        let horizon = self.interval.end - GROUP_MEMORY;
+        memory.last_seen.retain(|_, seen| *seen > horizon);
+        for (key, _) in memory
+            .last_seen
+            .iter()
+            .filter(|(k, _)| !self.by_key.contains_key(*k))
+        {
+            let labels = self.label_names.group(query, key);
+            zero_fill(&mut self.builder, &self.label_names, &labels, &[]);
+        }
+        for (key, _) in self.by_key {
+            memory.last_seen.insert(key, self.interval.end);
+        }
+
+        let interval_labels: LabelSet = Arc::new(Labels::new(
+            Arc::from(["query".to_string(), "interval".to_string()]),
+            vec![query.name.clone(), self.label_names.granularity.clone()],
+        ));
+        let prefix = query.source.prefix();
+        self.builder.push(
+            "interval_start_timestamp_seconds",
+            &format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background"),
+            &interval_labels,
+            self.interval.start.timestamp() as f64,
+        );
+        self.builder.push(
+            "interval_end_timestamp_seconds",
+            &format!("End (Unix time, exclusive) of the interval the {prefix}* values describe"),
+            &interval_labels,
+            self.interval.end.timestamp() as f64,
+        );
+
+        Mapped {
+            series: self.builder.finish(),
+            warnings: self.warnings,
+        }
     }
 }
 
@@ -210,10 +356,10 @@ pub fn group_key(query: &QueryConfig, result: &AggregateResult) -> Vec<String> {
 /// reads 0 without a qualifier, or, when its qualifier is named with known values
 /// (`routing_status`), 0 for each value that did not come.
 fn zero_fill(
-    builder: &mut FamilyBuilder<'_>,
+    builder: &mut FamilyBuilder,
     label_names: &LabelNames,
     labels: &LabelSet,
-    exported: &[(usize, Option<&str>)],
+    exported: &[(usize, Option<String>)],
 ) {
     for (metric, qualifier) in label_names.qualifiers.iter().enumerate() {
         match qualifier.values {
@@ -225,7 +371,10 @@ fn zero_fill(
             }
             values => {
                 for value in values {
-                    if !exported.contains(&(metric, Some(value))) {
+                    if !exported
+                        .iter()
+                        .any(|(m, q)| *m == metric && q.as_deref() == Some(*value))
+                    {
                         let labels = label_names.with_qualifier(labels, metric, value);
                         builder.add_zero(metric, &labels);
                     }
@@ -427,30 +576,35 @@ enum MetricSlots {
 /// per (metric, stat) and poll, not once per sample (formatting them per sample was most
 /// of the mapping time at 100k series), and the families of counts and timers are found
 /// by position, not by hashing names (BENCHMARKS.md).
-struct FamilyBuilder<'a> {
+struct FamilyBuilder {
     /// `genesys_{domain}_`, from the query's source.
     prefix: String,
     /// The source, for the names of observation stats' families.
-    source: &'a Source,
+    source: &'static Source,
     families: Vec<Family>,
     /// Family name to its index in `families`.
     by_name: HashMap<String, usize>,
     /// Requested metrics, by their position in the query.
-    metrics: &'a [String],
+    metrics: Vec<String>,
     /// The families of each requested metric, by the same position.
     metric_slots: Vec<MetricSlots>,
-    /// (metric, stat) of an observation to the family its samples go to; `None` for a
-    /// stat whose name cannot be part of a metric name.
-    observation_slots: HashMap<(&'a str, &'a str), Option<usize>>,
+    /// Per requested metric, the stat of an observation to the family its samples go
+    /// to; `None` for a stat whose name cannot be part of a metric name.
+    observation_slots: Vec<HashMap<String, Option<usize>>>,
     /// Samples each family is expected to get: one per group.
     groups: usize,
     /// Which of [`ZERO_TIMER_STATS`] the source's timers have: zero-filled.
     zero_timer_stats: [bool; 2],
+    /// The group (its position in [`GroupMapping`]) the samples pushed now belong to.
+    group: u32,
+    /// For each family, the group of each of its samples, until the samples are put
+    /// in the groups' order ([`FamilyBuilder::order_groups`]).
+    sample_groups: Option<Vec<Vec<u32>>>,
 }
 
-impl<'a> FamilyBuilder<'a> {
+impl FamilyBuilder {
     /// A builder for `metrics` of `source`, expecting about `groups` samples per family.
-    fn new(source: &'a Source, metrics: &'a [String], groups: usize) -> FamilyBuilder<'a> {
+    fn new(source: &'static Source, metrics: &[String], groups: usize) -> FamilyBuilder {
         let prefix = source.prefix();
         let mut builder = FamilyBuilder {
             zero_timer_stats: ZERO_TIMER_STATS.map(|stat| source.timer_stats.contains(&stat)),
@@ -458,10 +612,12 @@ impl<'a> FamilyBuilder<'a> {
             source,
             families: Vec::new(),
             by_name: HashMap::new(),
-            metrics,
+            metrics: metrics.to_vec(),
             metric_slots: Vec::with_capacity(metrics.len()),
-            observation_slots: HashMap::new(),
+            observation_slots: metrics.iter().map(|_| HashMap::new()).collect(),
             groups,
+            group: 0,
+            sample_groups: Some(Vec::new()),
         };
         for metric in metrics {
             let (family, base) = series_base(source, metric);
@@ -492,28 +648,30 @@ impl<'a> FamilyBuilder<'a> {
             help: help(),
             samples: Vec::with_capacity(self.groups),
         });
+        if let Some(sample_groups) = &mut self.sample_groups {
+            sample_groups.push(Vec::with_capacity(self.groups));
+        }
         self.by_name.insert(name, index);
         index
     }
 
-    /// The family that `stat` of the observation `metric` goes to.
-    fn slot(&mut self, metric: &'a str, stat: &'a str) -> Option<usize> {
-        if let Some(&slot) = self.observation_slots.get(&(metric, stat)) {
+    /// The family that `stat` of the observation at position `metric` goes to.
+    fn slot(&mut self, metric: usize, stat: &str) -> Option<usize> {
+        if let Some(&slot) = self.observation_slots[metric].get(stat) {
             return slot;
         }
-        let (_, base) = series_base(self.source, metric);
+        let (_, base) = series_base(self.source, &self.metrics[metric]);
         let stat_name = snake_case(stat);
         let valid = !stat_name.is_empty()
             && stat_name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         let slot = valid.then(|| {
-            let prefix = &self.prefix;
-            self.family(format!("{prefix}{base}_{stat_name}"), || {
-                observation_help(metric, &stat_name)
-            })
+            let name = format!("{}{base}_{stat_name}", self.prefix);
+            let help = observation_help(&self.metrics[metric], &stat_name);
+            self.family(name, || help)
         });
-        self.observation_slots.insert((metric, stat), slot);
+        self.observation_slots[metric].insert(stat.to_string(), slot);
         slot
     }
 
@@ -522,6 +680,46 @@ impl<'a> FamilyBuilder<'a> {
             labels: Arc::clone(labels),
             value,
         });
+        if let Some(sample_groups) = &mut self.sample_groups {
+            sample_groups[family].push(self.group);
+        }
+    }
+
+    /// How many samples each family has.
+    fn sample_counts(&self) -> Vec<usize> {
+        self.families.iter().map(|f| f.samples.len()).collect()
+    }
+
+    /// Drops the samples past `counts` (a family made since has none left).
+    fn truncate(&mut self, counts: &[usize]) {
+        for (index, family) in self.families.iter_mut().enumerate() {
+            let count = counts.get(index).copied().unwrap_or(0);
+            family.samples.truncate(count);
+            if let Some(sample_groups) = &mut self.sample_groups {
+                sample_groups[index].truncate(count);
+            }
+        }
+    }
+
+    /// Puts each family's samples in the order of their groups' `rank` (a group's own
+    /// samples keep their order); samples pushed later follow.
+    fn order_groups(&mut self, rank: &[u32]) {
+        let Some(sample_groups) = self.sample_groups.take() else {
+            return;
+        };
+        for (family, groups) in self.families.iter_mut().zip(sample_groups) {
+            let ranks: Vec<u32> = groups.iter().map(|&group| rank[group as usize]).collect();
+            if ranks.is_sorted() {
+                continue;
+            }
+            let mut ranked: Vec<(u32, Sample)> =
+                ranks.into_iter().zip(family.samples.drain(..)).collect();
+            // Stable: a group's samples stay in the order they came.
+            ranked.sort_by_key(|(rank, _)| *rank);
+            family
+                .samples
+                .extend(ranked.into_iter().map(|(_, sample)| sample));
+        }
     }
 
     /// Adds a sample to the family `genesys_{domain}_<suffix>`.
@@ -532,7 +730,7 @@ impl<'a> FamilyBuilder<'a> {
 
     /// Adds the stats of one entry of the requested metric at position `metric`;
     /// returns the number of stats skipped.
-    fn add_stats(&mut self, metric: usize, stats: &'a Stats, labels: &LabelSet) -> u64 {
+    fn add_stats(&mut self, metric: usize, stats: &Stats, labels: &LabelSet) -> u64 {
         match self.metric_slots[metric] {
             MetricSlots::Count(family) => match stats.get("count") {
                 Some(count) => {
@@ -555,13 +753,12 @@ impl<'a> FamilyBuilder<'a> {
                 0
             }
             MetricSlots::Observation => {
-                let name = self.metrics[metric].as_str();
                 let mut skipped = 0;
                 // Stats whose names meet in snake_case (`ratio`, `Ratio`), or a stat the
                 // JSON repeats, would be one series twice: the first wins.
                 let mut seen: Vec<usize> = Vec::new();
                 for (stat, value) in &stats.values {
-                    match self.slot(name, stat) {
+                    match self.slot(metric, stat) {
                         Some(family) if !seen.contains(&family) => {
                             seen.push(family);
                             self.push_to(family, labels, *value);
@@ -603,86 +800,6 @@ impl<'a> FamilyBuilder<'a> {
         QuerySeries {
             families: self.families,
         }
-    }
-}
-
-const LAST_INTERVAL: &str = "in the last completed interval (polled in the background)";
-
-fn count_help(metric: &str) -> String {
-    format!(
-        "Genesys Cloud {metric}: {} {LAST_INTERVAL}",
-        describe(metric)
-    )
-}
-
-fn timer_help(metric: &str, stat: &str) -> String {
-    let what = match stat {
-        "sum" => "total seconds",
-        "count" => "number of measurements",
-        "max" => "longest, in seconds",
-        "min" => "shortest, in seconds",
-        "p95" => "95th percentile, in seconds",
-        _ => "99th percentile, in seconds",
-    };
-    format!(
-        "Genesys Cloud {metric} ({}): {what}, {LAST_INTERVAL}",
-        describe(metric)
-    )
-}
-
-fn observation_help(metric: &str, stat: &str) -> String {
-    format!(
-        "Genesys Cloud {metric} ({}): stat {stat}, {LAST_INTERVAL}",
-        describe(metric)
-    )
-}
-
-/// Plain words for the metrics contact centers use most; others keep their Genesys name.
-fn describe(metric: &str) -> &'static str {
-    match metric {
-        "nOffered" => "conversations offered to a queue",
-        "nConnected" => "conversations connected to an agent",
-        "nTransferred" => "conversations transferred",
-        "nBlindTransferred" => "conversations blind-transferred",
-        "nConsultTransferred" => "conversations consult-transferred",
-        "nOverSla" => "conversations answered after the service-level threshold",
-        "nConversations" => "conversations",
-        "nOutbound" => "outbound conversations",
-        "nError" => "conversations that ended in an error",
-        "tHandle" => "handle time: talk, hold and after-call work",
-        "tTalk" => "talk time",
-        "tTalkComplete" => "talk time of completed talk segments",
-        "tHeld" => "hold time",
-        "tHeldComplete" => "hold time of completed holds",
-        "tAcw" => "after-call work time",
-        "tAnswered" => "time to answer (speed of answer)",
-        "tWait" => "time waiting in queue",
-        "tAcd" => "time in the ACD queue",
-        "tAlert" => "time alerting agents",
-        "tAbandon" => "time to abandon; its count is the number of abandons",
-        "tShortAbandon" => "time to a short abandon",
-        "tIvr" => "time in IVR",
-        "oServiceLevel" => "service level: answered within the threshold over offered",
-        "tAgentRoutingStatus" => "time agents spent in each routing status",
-        "tSystemPresence" => "time users spent in each system presence",
-        "tOrganizationPresence" => "time users spent in each organization presence",
-        "nFlow" => "conversations entering a flow",
-        "tFlow" => "time in a flow",
-        "tFlowExit" => "time in a flow left by an exit (to a queue or another flow)",
-        "tFlowDisconnect" => "time in a flow that ended in a disconnect",
-        "nFlowOutcome" => "flow outcomes reached",
-        "nFlowOutcomeFailed" => "flow outcomes that failed",
-        "tFlowOutcome" => "time to reach a flow outcome",
-        "nFlowExecutions" => "flow executions",
-        "nBotSessions" => "bot sessions",
-        "tBotSession" => "bot session time",
-        "tTotalExecution" => "data action execution time",
-        "nSurveysSent" => "surveys sent",
-        "nSurveyResponses" => "survey responses",
-        "nEvaluations" => "quality evaluations",
-        "oTotalScore" => "evaluation total score",
-        "oRateLimitRecorded" => "rate-limit events recorded",
-        _ => "see the Genesys Cloud analytics metric definitions",
     }
 }
 
@@ -1245,5 +1362,120 @@ mod tests {
             split_metric("oServiceLevel"),
             ('o', "service_level".to_string())
         );
+    }
+
+    /// Every sample of `series`, as (family, rendered labels, value), in order.
+    fn samples(series: &QuerySeries) -> Vec<(String, String, f64)> {
+        series
+            .families
+            .iter()
+            .flat_map(|f| {
+                f.samples
+                    .iter()
+                    .map(|s| (f.name.clone(), s.labels.rendered().to_string(), s.value))
+            })
+            .collect()
+    }
+
+    fn group(queue: &str, media: &str, metrics: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"group": {"queueId": queue, "mediaType": media},
+            "data": [{"interval": IV, "metrics": metrics}]})
+    }
+
+    #[test]
+    fn results_fed_one_by_one_in_any_order_map_as_the_whole_answer() {
+        let q = query(
+            &["queueId", "mediaType"],
+            &["nOffered", "tHandle", "oServiceLevel"],
+        );
+        let at = interval("2026-11-25T12:00:00Z");
+        let offered = |n: u32| serde_json::json!([{"metric": "nOffered", "stats": {"count": n}}]);
+        let handle = serde_json::json!([{"metric": "tHandle", "stats": {"count": 2, "sum": 4000}},
+            {"metric": "nOffered", "stats": {"count": 9}}]);
+        let results = [
+            group("q1", "voice", offered(3)),
+            group("q2", "chat", offered(1)),
+            group("q1", "chat", handle.clone()),
+            group("q3", "voice", offered(2)),
+        ];
+        let whole = response(serde_json::json!({"results": results}));
+        let mut memory = GroupMemory::default();
+        let expected = map_response(&q, &at, &whole, &names(), &mut memory);
+        // The same groups in another order, q1/chat in two results: its second nOffered
+        // is a repeat, as in the whole answer.
+        let mut mapping = GroupMapping::new(&q, at, &names(), 0);
+        for result in [
+            group("q3", "voice", offered(2)),
+            group(
+                "q1",
+                "chat",
+                serde_json::json!([{"metric": "tHandle", "stats": {"count": 2, "sum": 4000}}]),
+            ),
+            group("q2", "chat", offered(1)),
+            group("q1", "voice", offered(3)),
+            group("q1", "chat", offered(9)),
+        ] {
+            mapping.add(&serde_json::from_value(result).unwrap());
+        }
+        let streamed = mapping.finish(&mut GroupMemory::default());
+        assert_eq!(samples(&streamed.series), samples(&expected.series));
+        assert_eq!(streamed.warnings, expected.warnings);
+        // Groups sorted by their values, each zero-filled for what it lacks.
+        assert_eq!(
+            value(
+                &streamed.series,
+                "genesys_conversation_offered",
+                &[("queue_id", "q1"), ("media_type", "chat")]
+            ),
+            Some(9.0)
+        );
+        assert_eq!(
+            value(
+                &streamed.series,
+                "genesys_conversation_handle_seconds_count",
+                &[("queue_id", "q3")]
+            ),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_attempt_leaves_no_trace() {
+        let q = query(&["queueId", "mediaType"], &["nOffered", "tHandle"]);
+        let at = interval("2026-11-25T12:00:00Z");
+        let first = group(
+            "q1",
+            "voice",
+            serde_json::json!([{"metric": "nOffered", "stats": {"count": 3}}]),
+        );
+        let mut alone = GroupMapping::new(&q, at, &names(), 0);
+        alone.add(&serde_json::from_value(first.clone()).unwrap());
+        let expected = alone.finish(&mut GroupMemory::default());
+
+        let mut mapping = GroupMapping::new(&q, at, &names(), 0);
+        mapping.add(&serde_json::from_value(first).unwrap());
+        mapping.checkpoint();
+        for broken in [
+            group(
+                "q2",
+                "chat",
+                serde_json::json!([{"metric": "nOffered", "stats": {"count": 1}}]),
+            ),
+            // The earlier group gets an entry, and a repeat (a warning) too.
+            group(
+                "q1",
+                "voice",
+                serde_json::json!([{"metric": "tHandle", "stats": {"count": 1, "sum": 10}},
+                {"metric": "nOffered", "stats": {"count": 5}}]),
+            ),
+        ] {
+            mapping.add(&serde_json::from_value(broken).unwrap());
+        }
+        mapping.rollback();
+        let mut memory = GroupMemory::default();
+        let mapped = mapping.finish(&mut memory);
+        assert_eq!(samples(&mapped.series), samples(&expected.series));
+        assert_eq!(mapped.warnings, 0);
+        assert_eq!(memory.groups(), 1);
     }
 }

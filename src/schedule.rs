@@ -26,6 +26,7 @@ pub use push::PushPoller;
 pub use trunks::TrunksPoller;
 pub use voice::VoicePoller;
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
@@ -37,11 +38,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{Period, QueryConfig};
-use crate::genesys::bodies::AggregateResponse;
+use crate::genesys::bodies::AggregateResult;
+use crate::genesys::names::{NameDirectory, Names};
 use crate::genesys::notifications::PushSettings;
-use crate::genesys::{ApiError, GenesysClient, names::NameDirectory};
+use crate::genesys::{ApiError, GenesysClient, ResultSink};
 use crate::interval::{Granularity, Interval, in_progress, latest_completed, next_completion};
-use crate::mapping::{GroupMemory, add_data_until, map_response};
+use crate::mapping::{GroupMapping, GroupMemory, add_data_until};
 use crate::snapshot::SnapshotStore;
 use crate::telemetry::Telemetry;
 use execute::{Collect, Describes, Fetched, Mapped, execute};
@@ -246,7 +248,8 @@ impl Collect for QueryPoll {
     }
 
     /// One request per share of a split filter, one after the other, each through the
-    /// budget, token and retries; the answers' results together are the answer.
+    /// budget, token and retries; the answers' results together are the answer, mapped
+    /// group by group as they stream in ([`LiveResults`]), so no answer is held whole.
     async fn fetch(&self, interval: &Interval, context: &PollContext) -> Result<Fetched, ApiError> {
         let interval = *interval;
         let name = &self.query.name;
@@ -256,17 +259,27 @@ impl Collect for QueryPoll {
         };
         let requests = self.query.requests_until(&interval, until);
         let count = requests.len();
-        let mut response = AggregateResponse::default();
+        let expected = self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .groups();
+        let mut results = LiveResults::new(
+            Arc::clone(&self.query),
+            interval,
+            &context.names.current(),
+            expected,
+        );
         let mut budget_wait = Duration::ZERO;
         for (index, request) in requests.iter().enumerate() {
             match context
                 .client
-                .query_aggregates(self.query.source, request)
+                .stream_aggregates_into(self.query.source, request, results)
                 .await
             {
                 Ok(delivered) => {
                     budget_wait += delivered.budget_wait;
-                    response.results.extend(delivered.value.results);
+                    results = delivered.value;
                 }
                 Err(err) => {
                     if count > 1 {
@@ -277,10 +290,10 @@ impl Collect for QueryPoll {
             }
         }
         drop(requests);
-        if self.query.group_by.iter().any(|d| d == "userId") {
+        if !results.held.is_empty() {
             // Users are named on demand: look up the ones this answer brings first.
-            let ids = response
-                .results
+            let ids = results
+                .held
                 .iter()
                 .filter_map(|result| result.group.get("userId"))
                 .map(|value| value.0.as_str());
@@ -294,12 +307,10 @@ impl Collect for QueryPoll {
             requests: count,
             describes: Describes::Interval(interval),
             map: Box::new(move || {
+                let mapping = results.finish_with(&names);
                 let mut memory = memory.lock().unwrap_or_else(|p| p.into_inner());
-                let mut mapped = map_response(&query, &interval, &response, &names, &mut memory);
+                let mut mapped = mapping.finish(&mut memory);
                 add_data_until(&mut mapped.series, &query, until);
-                // Free the parsed response before encoding: at 100k series it is tens
-                // of MiB that would otherwise add to the peak.
-                drop(response);
                 Mapped {
                     series: mapped.series,
                     warnings: mapped.warnings,
@@ -314,6 +325,77 @@ impl Collect for QueryPoll {
 
     fn log_success(&self, interval: &Interval, samples: usize, requests: usize) {
         tracing::info!(query = %self.query.name, interval = %interval.to_iso8601(), samples, requests, "poll succeeded");
+    }
+}
+
+/// A live poll's answer, mapped group by group on the parser's thread as it streams in.
+/// A query by user holds back the groups of users without a name until the poll has
+/// looked them up, so that a new agent is named in the poll that first sees them.
+struct LiveResults {
+    mapping: GroupMapping<Arc<QueryConfig>>,
+    /// The users' names, when the query groups by user.
+    users: Option<Arc<HashMap<String, String>>>,
+    /// The results of users without a name, in the order they came.
+    held: Vec<AggregateResult>,
+    /// How many were held when the attempt at hand began.
+    held_before: usize,
+}
+
+impl LiveResults {
+    fn new(query: Arc<QueryConfig>, interval: Interval, names: &Names, expected: usize) -> Self {
+        let users = query
+            .group_by
+            .iter()
+            .any(|d| d == "userId")
+            .then(|| names.table("userId"));
+        LiveResults {
+            mapping: GroupMapping::new(query, interval, names, expected),
+            users,
+            held: Vec::new(),
+            held_before: 0,
+        }
+    }
+
+    /// The mapping with the held results added, named by `names`.
+    fn finish_with(self, names: &Names) -> GroupMapping<Arc<QueryConfig>> {
+        let mut mapping = self.mapping;
+        if !self.held.is_empty() {
+            mapping.rename(names);
+            for result in &self.held {
+                mapping.add(result);
+            }
+        }
+        mapping
+    }
+}
+
+impl ResultSink for LiveResults {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        let unnamed = self.users.as_ref().is_some_and(|users| {
+            result
+                .group
+                .get("userId")
+                .is_some_and(|id| !id.0.is_empty() && !users.contains_key(&id.0))
+        });
+        if unnamed {
+            self.held.push(result);
+        } else {
+            self.mapping.add(&result);
+        }
+        true
+    }
+
+    fn begin_attempt(&mut self) {
+        self.mapping.checkpoint();
+        self.held_before = self.held.len();
+    }
+
+    /// Nothing is published before the whole poll succeeded: a failed attempt's groups
+    /// are forgotten and the request sent again, as for an answer read whole.
+    fn forget_attempt(&mut self) -> bool {
+        self.mapping.rollback();
+        self.held.truncate(self.held_before);
+        true
     }
 }
 

@@ -1091,3 +1091,73 @@ fn a_report_whose_reader_goes_away_stops_quietly() {
         "{logs}"
     );
 }
+
+/// The total of requests the plan logs before the first one.
+fn planned_requests(logs: &str) -> usize {
+    let line = logs
+        .lines()
+        .find(|l| l.contains("estimated time at the budget"))
+        .unwrap_or_else(|| panic!("no plan total: {logs}"));
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix("requests="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no requests in {line}"))
+}
+
+/// The plan says how many aggregates requests a run sends, and the run sends that many:
+/// a report of 10 days takes 2 (7 days a request, streamed as a backfill is), a backfill
+/// by day one per UTC day the range touches.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_counts_the_requests_report_and_backfill_send() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let to = range_end(TimeDelta::hours(1));
+    let from = to - TimeDelta::days(10);
+    let output = dir.path().join("report.csv");
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        HOURLY,
+        &[
+            "report",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--format",
+            "csv",
+            "--output",
+            &output.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    assert_eq!(planned_requests(&logs), 2, "{logs}");
+    assert_eq!(aggregates_statuses(&sim), [200, 200]);
+    let records = read_csv(&std::fs::read_to_string(&output).unwrap());
+    let starts: std::collections::BTreeSet<&str> =
+        records[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(starts.len(), 240, "every bucket has rows");
+
+    // By day, from a time that is not midnight.
+    let from = to - TimeDelta::days(3) + TimeDelta::hours(5);
+    let days = ((to - TimeDelta::hours(1)).date_naive() - from.date_naive()).num_days() + 1;
+    let out = dir.path().join("days");
+    std::fs::create_dir(&out).unwrap();
+    let (status, logs) = run(
+        &sim,
+        dir.path(),
+        HOURLY,
+        &[
+            "backfill",
+            "--from",
+            &rfc3339(from),
+            "--to",
+            &rfc3339(to),
+            "--output-dir",
+            &out.to_string_lossy(),
+        ],
+    );
+    assert!(status.success(), "{logs}");
+    assert_eq!(planned_requests(&logs), days as usize, "{logs}");
+    assert_eq!(aggregates_statuses(&sim).len(), 2 + days as usize);
+}

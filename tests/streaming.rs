@@ -2,7 +2,8 @@
 //! (`GenesysClient::stream_aggregates`, what `backfill` reads with), against the
 //! simulator over loopback: the same results as the whole answer, odd values read as
 //! the whole answer reads them, the size limit enforced on the way, and no retry once a
-//! result was handed on.
+//! result was handed on, unless the sink taking them (`stream_aggregates_into`, what
+//! the live poll reads with) forgets them.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use common::{CLIENT_SECRET, client, client_with, settings, simulator, statuses};
 use genesys_cloud_exporter::genesys::bodies::{AggregateQuery, AggregateResult};
-use genesys_cloud_exporter::genesys::{ApiError, GenesysClient, sources};
+use genesys_cloud_exporter::genesys::{ApiError, GenesysClient, ResultSink, sources};
 use genesys_cloud_exporter::simulator::{FaultKind, FaultRule, SimulatorConfig, Trigger};
 
 const METRICS: [&str; 2] = ["nOffered", "tHandle"];
@@ -195,4 +196,60 @@ async fn the_reader_stopping_ends_the_answer() {
         statuses(&sim, &sources::CONVERSATIONS.aggregates_path()).len(),
         1
     );
+}
+
+/// A sink that keeps the results it takes (as [`describe`] writes them) on the parser's
+/// thread, and can forget an attempt's.
+#[derive(Default)]
+struct Kept {
+    results: Vec<String>,
+    attempt_began_at: usize,
+    forgotten: usize,
+}
+
+impl ResultSink for Kept {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        self.results.push(describe(&result));
+        true
+    }
+
+    fn begin_attempt(&mut self) {
+        self.attempt_began_at = self.results.len();
+    }
+
+    fn forget_attempt(&mut self) -> bool {
+        self.forgotten += self.results.len() - self.attempt_began_at;
+        self.results.truncate(self.attempt_began_at);
+        true
+    }
+}
+
+/// Into a sink that forgets a failed attempt (the live poll's), an answer cut after
+/// results were handed on is sent again, and the sink holds the whole answer once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sink_that_forgets_a_cut_answer_gets_it_again_whole() {
+    let sim = simulator(SimulatorConfig::default()).await;
+    let (client, _) = client(&sim, CLIENT_SECRET);
+    sim.add_fault(FaultRule {
+        path_prefix: sources::CONVERSATIONS.aggregates_path(),
+        kind: FaultKind::ResetMidBody,
+        trigger: Trigger::Count(1),
+    });
+    let group_by = vec!["queueId".to_string(), "mediaType".to_string()];
+    let metrics: Vec<String> = METRICS.iter().map(|m| m.to_string()).collect();
+    let kept = client
+        .stream_aggregates_into(
+            sources::CONVERSATIONS,
+            &query(&group_by, &metrics),
+            Kept::default(),
+        )
+        .await
+        .unwrap()
+        .value;
+    assert!(kept.forgotten > 0, "the first half of the body had results");
+    assert_eq!(
+        statuses(&sim, &sources::CONVERSATIONS.aggregates_path()).len(),
+        2
+    );
+    assert_eq!(kept.results, whole(&client).await);
 }

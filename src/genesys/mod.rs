@@ -39,7 +39,9 @@ use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
 use sources::Source;
-use stream::{StreamError, stream_results};
+use stream::{IntoSink, StreamError, Streamed, SuccessBody, Whole};
+
+pub use stream::ResultSink;
 
 use crate::telemetry::Telemetry;
 
@@ -284,14 +286,39 @@ impl GenesysClient {
                 &mut streamed,
             )
             .await?;
-        if delivered.value > 0 {
-            tracing::warn!(
-                replaced = delivered.value,
-                "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
-            );
-        }
+        warn_non_finite(delivered.value);
         Ok(Delivered {
             value: (),
+            budget_wait: delivered.budget_wait,
+        })
+    }
+
+    /// Runs one aggregates query of `source`, handing each result (group) to `sink` on
+    /// the parser's blocking thread as it is parsed off the wire (the live poll maps it
+    /// there), and hands the sink back. Failures are retried as for any call, also
+    /// after results were handed on when the sink can forget them
+    /// ([`ResultSink::forget_attempt`]).
+    pub async fn stream_aggregates_into<S: ResultSink>(
+        &self,
+        source: &Source,
+        query: &AggregateQuery<'_>,
+        sink: S,
+    ) -> Result<Delivered<S>, ApiError> {
+        let endpoint = source.endpoint;
+        let mut into = IntoSink {
+            sink: Some(sink),
+            handed_on: false,
+        };
+        let delivered = self
+            .post_json(endpoint, &source.aggregates_path(), &[], query, &mut into)
+            .await?;
+        warn_non_finite(delivered.value);
+        let sink = into.sink.ok_or_else(|| ApiError::BadResponse {
+            endpoint,
+            message: "the reader of the answer stopped".into(),
+        })?;
+        Ok(Delivered {
+            value: sink,
             budget_wait: delivered.budget_wait,
         })
     }
@@ -648,49 +675,14 @@ enum Answer<B> {
     NotJson(String),
 }
 
-/// How the body of a successful answer is read: whole ([`Whole`]) or handed on
-/// result by result as it streams in ([`Streamed`]).
-trait SuccessBody {
-    type Output;
-    async fn read(&mut self, response: Response, limit: usize)
-    -> Result<Self::Output, StreamError>;
-    /// Whether a failed attempt may be made again: not once part of an answer was
-    /// handed on.
-    fn retriable(&self) -> bool {
-        true
-    }
-}
-
-/// The body whole, for the callers that parse it themselves.
-struct Whole;
-
-impl SuccessBody for Whole {
-    type Output = Bytes;
-
-    async fn read(&mut self, response: Response, limit: usize) -> Result<Bytes, StreamError> {
-        read_limited(response, limit)
-            .await
-            .map_err(StreamError::Transport)?
-            .ok_or(StreamError::TooLarge)
-    }
-}
-
-/// An aggregates answer handed on result by result; the output is how many bare
-/// `NaN`/`Infinity` tokens were read as `null`.
-struct Streamed<'a> {
-    on_result: &'a mut dyn FnMut(AggregateResult) -> bool,
-    handed_on: bool,
-}
-
-impl SuccessBody for Streamed<'_> {
-    type Output = usize;
-
-    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
-        stream_results(response, limit, self.on_result, &mut self.handed_on).await
-    }
-
-    fn retriable(&self) -> bool {
-        !self.handed_on
+/// Says in the log that an aggregates answer held `replaced` bare `NaN`/`Infinity`
+/// numbers, read as missing.
+fn warn_non_finite(replaced: usize) {
+    if replaced > 0 {
+        tracing::warn!(
+            replaced,
+            "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
+        );
     }
 }
 
@@ -714,10 +706,7 @@ fn parse_aggregates(endpoint: &'static str, body: &[u8]) -> Result<AggregateResp
     if let Some((fixed, replaced)) = nonfinite::replace_non_finite(body)
         && let Ok(value) = serde_json::from_slice(&fixed)
     {
-        tracing::warn!(
-            replaced,
-            "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
-        );
+        warn_non_finite(replaced);
         return Ok(value);
     }
     Err(ApiError::BadResponse {

@@ -318,6 +318,17 @@ impl NameDirectory {
         self
     }
 
+    /// Reads the whole user list at every refresh from now on, instead of looking
+    /// users up by id as answers bring them: for `report` and `backfill`, which map
+    /// each group as it streams in and so need every user's name before the first.
+    pub fn page_users(&self) {
+        if let Some(table) = self.table("userId")
+            && let Some(lookups) = &table.users
+        {
+            lookups.lock().unwrap_or_else(|p| p.into_inner()).paged = true;
+        }
+    }
+
     /// True when no query groups by a named dimension: nothing to fetch.
     pub fn is_empty(&self) -> bool {
         self.tables().is_empty()

@@ -4,11 +4,17 @@
 //! The body's chunks go from the async side (which counts them against the response
 //! size limit and stops the moment it is passed) over a small bounded channel to a
 //! blocking task that parses them with serde_json's reader; a seed over the `results`
-//! array sends each result back over another bounded channel to the caller, which maps
-//! and writes it while the next ones arrive. serde_json's `from_reader` wants a
+//! array hands each result to a [`ResultSink`] right there, on the blocking thread (the
+//! live poll maps it into its series), or sends it back over another bounded channel
+//! to a caller on the async side (`backfill` maps and writes it while the next ones
+//! arrive). serde_json's `from_reader` wants a
 //! synchronous `Read`: the blocking task is the bridge (the shape of
 //! `tokio_util::io::SyncIoBridge`, without the dependency: two channels and a `Read` of
 //! chunks). Bare `NaN`/`Infinity` become `null` on the way ([`NonFiniteAsNull`]).
+//!
+//! [`SuccessBody`] is how [`super::GenesysClient::send`] reads a successful answer:
+//! whole ([`Whole`]), streamed to the async side ([`Streamed`]) or into a sink
+//! ([`IntoSink`]), and whether a failed attempt may be made again.
 
 use std::fmt;
 use std::io::Read;
@@ -20,6 +26,7 @@ use tokio::sync::mpsc;
 
 use super::bodies::AggregateResult;
 use super::nonfinite::NonFiniteAsNull;
+use super::read_limited;
 
 /// Chunks in flight between the body and the parser: enough to keep both busy, few
 /// enough (hyper's chunks are at most a few tens of KiB) to stay out of the memory.
@@ -40,24 +47,52 @@ pub(crate) enum StreamError {
     Stopped,
 }
 
-/// Reads an aggregates answer from `response`, handing each result to `on_result`
-/// (which returns false to stop) as it is parsed; refuses the body past `limit` bytes.
-/// `handed_on` is set once a result has been handed on. Returns how many bare
-/// `NaN`/`Infinity` tokens were read as `null`.
-pub(crate) async fn stream_results(
+/// Takes the results of an aggregates answer as they are parsed, on the parser's
+/// blocking thread (so that work done with each, such as mapping it, stays off the
+/// async workers).
+pub trait ResultSink: Send + 'static {
+    /// Takes one result; false stops the answer.
+    fn take(&mut self, result: AggregateResult) -> bool;
+
+    /// An attempt begins: what [`ResultSink::forget_attempt`] returns to.
+    fn begin_attempt(&mut self) {}
+
+    /// Forgets the results a failed attempt handed on, so that the request may be sent
+    /// again; false when it cannot (they were written out).
+    fn forget_attempt(&mut self) -> bool {
+        false
+    }
+}
+
+/// What one streamed answer came to.
+struct StreamOutcome<S> {
+    /// The sink, back from the parser (`None` only if it panicked).
+    sink: Option<S>,
+    /// Whether a result was handed to the sink.
+    handed_on: bool,
+    /// How many bare `NaN`/`Infinity` tokens were read as `null`, or why the answer
+    /// could not be read.
+    outcome: Result<usize, StreamError>,
+}
+
+/// Reads an aggregates answer from `response` into `sink`, each result as it is parsed;
+/// refuses the body past `limit` bytes.
+async fn stream_into<S: ResultSink>(
     mut response: Response,
     limit: usize,
-    on_result: &mut dyn FnMut(AggregateResult) -> bool,
-    handed_on: &mut bool,
-) -> Result<usize, StreamError> {
+    sink: S,
+) -> StreamOutcome<S> {
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)
     {
-        return Err(StreamError::TooLarge);
+        return StreamOutcome {
+            sink: Some(sink),
+            handed_on: false,
+            outcome: Err(StreamError::TooLarge),
+        };
     }
     let (chunks, received) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
-    let (results, mut parsed) = mpsc::channel::<AggregateResult>(RESULTS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || {
         let mut reader = std::io::BufReader::with_capacity(
             64 * 1024,
@@ -66,11 +101,16 @@ pub(crate) async fn stream_results(
                 current: Bytes::new(),
             }),
         );
+        let mut counted = Counted {
+            sink,
+            handed_on: false,
+            stopped: false,
+        };
         let mut json = serde_json::Deserializer::from_reader(&mut reader);
-        let outcome = ResponseSeed(&results)
+        let outcome = ResponseSeed(&mut counted)
             .deserialize(&mut json)
             .and_then(|()| json.end());
-        (outcome, reader.get_ref().replaced())
+        (outcome, reader.get_ref().replaced(), counted)
     });
     let feeder = tokio::spawn(async move {
         let mut total = 0usize;
@@ -91,31 +131,170 @@ pub(crate) async fn stream_results(
             }
         }
     });
-    let mut stopped = false;
-    while let Some(result) = parsed.recv().await {
-        *handed_on = true;
-        if !on_result(result) {
-            stopped = true;
-            break;
+    let failure = feeder.await;
+    let (outcome, replaced, counted) = match parser.await {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            return StreamOutcome {
+                sink: None,
+                handed_on: true,
+                outcome: Err(StreamError::Json(format!("the parser stopped: {err}"))),
+            };
         }
+    };
+    let outcome = match failure {
+        Err(err) => Err(StreamError::Json(format!("the body reader stopped: {err}"))),
+        Ok(Some(failure)) => Err(failure),
+        Ok(None) if counted.stopped => Err(StreamError::Stopped),
+        Ok(None) => outcome
+            .map(|()| replaced)
+            .map_err(|err| StreamError::Json(err.to_string())),
+    };
+    StreamOutcome {
+        sink: Some(counted.sink),
+        handed_on: counted.handed_on,
+        outcome,
     }
-    // Closing the channel stops the parser at its next result, and it the feeder.
-    drop(parsed);
-    let failure = feeder
-        .await
-        .map_err(|err| StreamError::Json(format!("the body reader stopped: {err}")))?;
-    let (outcome, replaced) = parser
-        .await
-        .map_err(|err| StreamError::Json(format!("the parser stopped: {err}")))?;
+}
+
+/// Reads an aggregates answer from `response`, handing each result to `on_result`
+/// (which returns false to stop) on the caller's task as it is parsed; refuses the body
+/// past `limit` bytes. `handed_on` is set once a result has been handed on. Returns how
+/// many bare `NaN`/`Infinity` tokens were read as `null`.
+async fn stream_results(
+    response: Response,
+    limit: usize,
+    on_result: &mut dyn FnMut(AggregateResult) -> bool,
+    handed_on: &mut bool,
+) -> Result<usize, StreamError> {
+    let (results, mut parsed) = mpsc::channel::<AggregateResult>(RESULTS_IN_FLIGHT);
+    let receiving = async {
+        while let Some(result) = parsed.recv().await {
+            *handed_on = true;
+            if !on_result(result) {
+                // Closing the channel stops the parser at its next result, and it the
+                // body's reader.
+                return true;
+            }
+        }
+        false
+    };
+    // The sink (and so the channel's sender) is dropped as soon as the answer ends,
+    // which ends the receiving loop.
+    let streaming = async { stream_into(response, limit, Forward(results)).await.outcome };
+    let (outcome, stopped) = tokio::join!(streaming, receiving);
     if stopped {
         return Err(StreamError::Stopped);
     }
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
     outcome
-        .map(|()| replaced)
-        .map_err(|err| StreamError::Json(err.to_string()))
+}
+
+/// A sink that passes each result on over a channel, to a caller on the async side.
+struct Forward(mpsc::Sender<AggregateResult>);
+
+impl ResultSink for Forward {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        self.0.blocking_send(result).is_ok()
+    }
+}
+
+/// A sink, and whether it took a result or stopped the answer.
+struct Counted<S> {
+    sink: S,
+    handed_on: bool,
+    stopped: bool,
+}
+
+impl<S: ResultSink> Counted<S> {
+    fn take(&mut self, result: AggregateResult) -> bool {
+        self.handed_on = true;
+        let more = self.sink.take(result);
+        self.stopped = !more;
+        more
+    }
+}
+
+/// How the body of a successful answer is read: whole ([`Whole`]) or handed on
+/// result by result as it streams in ([`Streamed`]).
+pub(super) trait SuccessBody {
+    type Output;
+    async fn read(&mut self, response: Response, limit: usize)
+    -> Result<Self::Output, StreamError>;
+    /// Whether a failed attempt may be made again: not once part of an answer was
+    /// handed on, unless its taker forgets it.
+    fn retriable(&mut self) -> bool {
+        true
+    }
+}
+
+/// The body whole, for the callers that parse it themselves.
+pub(super) struct Whole;
+
+impl SuccessBody for Whole {
+    type Output = Bytes;
+
+    async fn read(&mut self, response: Response, limit: usize) -> Result<Bytes, StreamError> {
+        read_limited(response, limit)
+            .await
+            .map_err(StreamError::Transport)?
+            .ok_or(StreamError::TooLarge)
+    }
+}
+
+/// An aggregates answer handed on result by result; the output is how many bare
+/// `NaN`/`Infinity` tokens were read as `null`.
+pub(super) struct Streamed<'a> {
+    pub(super) on_result: &'a mut dyn FnMut(AggregateResult) -> bool,
+    pub(super) handed_on: bool,
+}
+
+impl SuccessBody for Streamed<'_> {
+    type Output = usize;
+
+    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+        stream_results(response, limit, self.on_result, &mut self.handed_on).await
+    }
+
+    fn retriable(&mut self) -> bool {
+        !self.handed_on
+    }
+}
+
+/// An aggregates answer handed result by result to a [`ResultSink`] on the parser's
+/// thread; the output is how many bare `NaN`/`Infinity` tokens were read as `null`.
+pub(super) struct IntoSink<S> {
+    /// The sink, between attempts (and after the last).
+    pub(super) sink: Option<S>,
+    /// Whether the last attempt handed a result on.
+    pub(super) handed_on: bool,
+}
+
+impl<S: ResultSink> SuccessBody for IntoSink<S> {
+    type Output = usize;
+
+    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+        let Some(mut sink) = self.sink.take() else {
+            return Err(StreamError::Stopped);
+        };
+        sink.begin_attempt();
+        let streamed = stream_into(response, limit, sink).await;
+        self.sink = streamed.sink;
+        self.handed_on = streamed.handed_on;
+        streamed.outcome
+    }
+
+    fn retriable(&mut self) -> bool {
+        let Some(sink) = &mut self.sink else {
+            return false;
+        };
+        if self.handed_on {
+            if !sink.forget_attempt() {
+                return false;
+            }
+            self.handed_on = false;
+        }
+        true
+    }
 }
 
 /// The chunks of a body as a blocking `Read`; the end of the channel is the end of the
@@ -141,10 +320,10 @@ impl Read for ChunkReader {
     }
 }
 
-/// The answer object: its `results` sent on one by one, anything else skipped.
-struct ResponseSeed<'a>(&'a mpsc::Sender<AggregateResult>);
+/// The answer object: its `results` handed on one by one, anything else skipped.
+struct ResponseSeed<'a, S>(&'a mut Counted<S>);
 
-impl<'de> DeserializeSeed<'de> for ResponseSeed<'_> {
+impl<'de, S: ResultSink> DeserializeSeed<'de> for ResponseSeed<'_, S> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -152,7 +331,7 @@ impl<'de> DeserializeSeed<'de> for ResponseSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ResponseSeed<'_> {
+impl<'de, S: ResultSink> Visitor<'de> for ResponseSeed<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -162,7 +341,7 @@ impl<'de> Visitor<'de> for ResponseSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             if key == "results" {
-                map.next_value_seed(ResultsSeed(self.0))?;
+                map.next_value_seed(ResultsSeed(&mut *self.0))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -171,10 +350,10 @@ impl<'de> Visitor<'de> for ResponseSeed<'_> {
     }
 }
 
-/// The `results` array (or `null`), each result sent as soon as it is read.
-struct ResultsSeed<'a>(&'a mpsc::Sender<AggregateResult>);
+/// The `results` array (or `null`), each result handed on as soon as it is read.
+struct ResultsSeed<'a, S>(&'a mut Counted<S>);
 
-impl<'de> DeserializeSeed<'de> for ResultsSeed<'_> {
+impl<'de, S: ResultSink> DeserializeSeed<'de> for ResultsSeed<'_, S> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -182,7 +361,7 @@ impl<'de> DeserializeSeed<'de> for ResultsSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ResultsSeed<'_> {
+impl<'de, S: ResultSink> Visitor<'de> for ResultsSeed<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -195,9 +374,9 @@ impl<'de> Visitor<'de> for ResultsSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(result) = seq.next_element::<AggregateResult>()? {
-            self.0
-                .blocking_send(result)
-                .map_err(|_| de::Error::custom("the reader of the results stopped"))?;
+            if !self.0.take(result) {
+                return Err(de::Error::custom("the reader of the results stopped"));
+            }
         }
         Ok(())
     }

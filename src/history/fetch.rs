@@ -1,18 +1,14 @@
 //! The one fetch loop of `report` and `backfill`: a query's range, request by request,
 //! through the same client as the live exporter (budget, token, retries, size limit)
 //! and the same filter split, each bucket mapped by [`crate::mapping`] exactly as a
-//! live poll would map it, and handed to a writer in time order. A fetch can stop at
-//! an instant and go on, so that several queries are walked side by side a day at a
-//! time when the writer closes a file per day.
+//! live poll would map it, and handed to a writer. A fetch can stop at an instant and
+//! go on, so that several queries are walked side by side a day at a time when the
+//! writer closes a file per day.
 //!
-//! A response is held whole while its buckets are written, so its size bounds the
-//! memory: after each request the next one is sized so that it holds about
-//! [`METRIC_ENTRIES_PER_REQUEST`] metric entries, by the densest bucket seen so far,
-//! never more than [`super::range::MAX_REQUEST_SPAN`] of buckets, and never more than
-//! [`GROWTH`] times the last request (a quiet night must not size a busy morning).
-//! The first request asks for one bucket. A sink that takes groups on their own (the
-//! backfill's) gets the answers group by group as they stream in instead, each request
-//! as long as the API allows.
+//! The answers are handed on group by group as they stream in, each request as long
+//! as the API allows ([`super::range::MAX_REQUEST_SPAN`]), so no answer is held whole
+//! and the memory is flat whatever the range: each group's buckets in time order, the
+//! groups of a request one after the other.
 //!
 //! A voice quality set is fetched bucket by bucket: every page of each bucket's voice
 //! conversations, mapped by [`crate::mapping::voice`] as a live poll of that bucket.
@@ -34,12 +30,6 @@ use crate::series::QuerySeries;
 
 use super::progress::Progress;
 use super::range::Range;
-
-/// Metric entries (one metric of one group in one bucket) one response should hold at
-/// most: about 3 MB of JSON, held with its parsed form while its buckets are written.
-pub const METRIC_ENTRIES_PER_REQUEST: usize = 40_000;
-/// How much larger than the last one a request may grow.
-pub const GROWTH: usize = 4;
 
 /// What a run fetches: a query, or a voice quality set.
 #[derive(Clone, Copy, Debug)]
@@ -79,10 +69,12 @@ impl Entry<'_> {
     }
 }
 
-/// Where the mapped buckets go, in time order: a report or an OpenMetrics file.
+/// Where the mapped buckets go: a report or an OpenMetrics file.
 pub trait BucketSink {
     /// Takes the series of `entry` for `bucket`, as the live exporter would have
-    /// exported them after polling it.
+    /// exported them after polling it: a voice quality set's buckets, in time order,
+    /// and a query's own series (the interval bounds), once per bucket after its
+    /// groups' ([`BucketSink::group`]).
     fn bucket(
         &mut self,
         entry: &Entry<'_>,
@@ -90,16 +82,9 @@ pub trait BucketSink {
         series: &QuerySeries,
     ) -> std::io::Result<()>;
 
-    /// Whether the sink takes a group's series on their own ([`BucketSink::group`]), in
-    /// any order of groups: then answers are handed on group by group as they stream
-    /// in, and one request spans the longest interval the API allows.
-    fn takes_groups(&self) -> bool {
-        false
-    }
-
     /// One group's series of `query` for `bucket`, without the query's own series (the
-    /// interval bounds), which come once per bucket by [`BucketSink::bucket`]. Each
-    /// group's buckets come in time order.
+    /// interval bounds). Each group's buckets come in time order, group after group,
+    /// in any order of groups.
     fn group(
         &mut self,
         query: &QueryConfig,
@@ -140,8 +125,6 @@ pub struct RangeFetch<'a> {
     memory: GroupMemory,
     /// Each group's own memory, for answers handed on group by group.
     groups: HashMap<Vec<String>, GroupMemory>,
-    /// Buckets the next request may cover.
-    limit: usize,
     /// The start of the next bucket to fetch.
     next: DateTime<Utc>,
     skipped: u64,
@@ -155,7 +138,6 @@ impl<'a> RangeFetch<'a> {
             range,
             memory: GroupMemory::default(),
             groups: HashMap::new(),
-            limit: 1,
             next: range.first(),
             skipped: 0,
         }
@@ -178,61 +160,8 @@ impl<'a> RangeFetch<'a> {
                     .await;
             }
         };
-        if sink.takes_groups() && !query.group_by.iter().any(|d| d == "userId") {
-            // Users are named before a bucket is mapped, from the whole answer: a query
-            // by user takes the bucket by bucket path.
-            return self
-                .stream_before(query, client, names, until, sink, progress)
-                .await;
-        }
-        loop {
-            let mut buckets = self.range.request_at(self.next, self.limit);
-            let whole = buckets.len();
-            buckets.retain(|bucket| bucket.start < until);
-            let Some(last) = buckets.last() else {
-                break;
-            };
-            self.next = last.end;
-            let interval = Interval {
-                start: buckets[0].start,
-                end: last.end,
-            };
-            let mut split = BucketSplit::new(&buckets);
-            for request in query.requests(&interval) {
-                let delivered = client
-                    .query_aggregates(query.source, &request)
-                    .await
-                    .map_err(|source| FetchError::Api {
-                        query: query.name.clone(),
-                        interval,
-                        source,
-                    })?;
-                progress.request();
-                split.add(delivered.value);
-            }
-            self.skipped += split.skipped;
-            let densest = split.densest();
-            if query.group_by.iter().any(|d| d == "userId") {
-                // Users are named on demand, as in live polls.
-                let ids = split
-                    .responses
-                    .iter()
-                    .flat_map(|response| &response.results)
-                    .filter_map(|result| result.group.get("userId"))
-                    .map(|value| value.0.as_str());
-                names.look_up_users(client, ids).await;
-            }
-            let current = names.current();
-            for (bucket, response) in buckets.iter().zip(split.responses) {
-                let mapped = map_response(query, bucket, &response, &current, &mut self.memory);
-                self.skipped += mapped.warnings;
-                sink.bucket(&self.entry, bucket, &mapped.series)?;
-            }
-            progress.buckets(buckets.len());
-            // A request cut short at `until` says nothing of how large the next may be.
-            self.limit = next_limit(whole, densest);
-        }
-        Ok(())
+        self.stream_before(query, client, names, until, sink, progress)
+            .await
     }
 
     /// [`RangeFetch::fetch_before`] of a query with the answers handed on group by group
@@ -433,111 +362,5 @@ impl GroupWriter<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// The buckets of the next request, given that the last covered `previous` buckets and
-/// its densest bucket held `densest` metric entries.
-fn next_limit(previous: usize, densest: usize) -> usize {
-    let fit = METRIC_ENTRIES_PER_REQUEST / densest.max(1);
-    fit.min(previous.saturating_mul(GROWTH)).max(1)
-}
-
-/// The responses to one request's interval, regrouped as one response per bucket, so
-/// that each bucket is mapped as a live poll of that bucket alone.
-struct BucketSplit {
-    by_start: HashMap<DateTime<Utc>, usize>,
-    responses: Vec<AggregateResponse>,
-    /// Metric entries per bucket.
-    entries: Vec<usize>,
-    /// Buckets with an unreadable interval or one the request did not ask for.
-    skipped: u64,
-}
-
-impl BucketSplit {
-    fn new(buckets: &[Interval]) -> BucketSplit {
-        BucketSplit {
-            by_start: buckets
-                .iter()
-                .enumerate()
-                .map(|(index, bucket)| (bucket.start, index))
-                .collect(),
-            responses: buckets
-                .iter()
-                .map(|_| AggregateResponse::default())
-                .collect(),
-            entries: vec![0; buckets.len()],
-            skipped: 0,
-        }
-    }
-
-    fn add(&mut self, response: AggregateResponse) {
-        for result in response.results {
-            for bucket in result.data {
-                let slot = Interval::parse_iso8601(&bucket.interval)
-                    .ok()
-                    .and_then(|interval| self.by_start.get(&interval.start).copied());
-                let Some(slot) = slot else {
-                    self.skipped += 1;
-                    continue;
-                };
-                self.entries[slot] += bucket.metrics.len();
-                self.responses[slot].results.push(AggregateResult {
-                    group: result.group.clone(),
-                    data: vec![bucket],
-                });
-            }
-        }
-    }
-
-    fn densest(&self) -> usize {
-        self.entries.iter().copied().max().unwrap_or(0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_grow_slowly_and_stay_under_the_entry_target() {
-        // A quiet first bucket: the next request grows only fourfold.
-        assert_eq!(next_limit(1, 10), 4);
-        assert_eq!(next_limit(4, 10), 16);
-        // A dense org: one bucket a request.
-        assert_eq!(next_limit(16, 65_000), 1);
-        assert_eq!(next_limit(1, 500_000), 1);
-        assert_eq!(next_limit(100, 1_000), 40);
-        assert_eq!(next_limit(1, 0), 4);
-    }
-
-    #[test]
-    fn responses_are_regrouped_by_bucket() {
-        let start: DateTime<Utc> = "2026-11-25T10:00:00Z".parse().unwrap();
-        let buckets: Vec<Interval> = (0..3)
-            .map(|i| Interval {
-                start: start + chrono::TimeDelta::hours(i),
-                end: start + chrono::TimeDelta::hours(i + 1),
-            })
-            .collect();
-        let mut split = BucketSplit::new(&buckets);
-        let response: AggregateResponse = serde_json::from_value(serde_json::json!({"results": [
-            {"group": {"queueId": "q1"}, "data": [
-                {"interval": "2026-11-25T10:00:00.000Z/2026-11-25T11:00:00.000Z",
-                 "metrics": [{"metric": "nOffered", "stats": {"count": 1}}]},
-                {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z",
-                 "metrics": [{"metric": "nOffered", "stats": {"count": 3}},
-                             {"metric": "tHandle", "stats": {"count": 1, "sum": 5}}]},
-                {"interval": "2026-11-25T09:00:00.000Z/2026-11-25T10:00:00.000Z", "metrics": []}]},
-            {"group": {"queueId": "q2"}, "data": [
-                {"interval": "2026-11-25T12:00:00.000Z/2026-11-25T13:00:00.000Z",
-                 "metrics": [{"metric": "nOffered", "stats": {"count": 2}}]}]}]}))
-        .unwrap();
-        split.add(response);
-        let groups: Vec<usize> = split.responses.iter().map(|r| r.results.len()).collect();
-        assert_eq!(groups, [1, 0, 2]);
-        assert_eq!(split.entries, [1, 0, 3]);
-        assert_eq!(split.densest(), 3);
-        assert_eq!(split.skipped, 1);
     }
 }

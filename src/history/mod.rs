@@ -31,7 +31,7 @@ use fetch::{BucketSink, Entry, FetchError, RangeFetch};
 use openmetrics::{Finished, OpenMetricsWriter};
 use output::{AtomicFile, DayFiles};
 use progress::Progress;
-use range::{Range, RangeError, parse_time};
+use range::{Range, RangeError, next_utc_midnight, parse_time};
 use report::{Format, ReportWriter};
 
 /// Shortest `--sample-interval`: finer than any sensible scrape interval.
@@ -201,6 +201,8 @@ fn write_error(context: &str, err: std::io::Error) -> HistoryError {
 struct Planned<'a> {
     query: Entry<'a>,
     range: Range,
+    /// Whether requests also end at every UTC midnight (a file per day).
+    by_day: bool,
 }
 
 impl Planned<'_> {
@@ -213,32 +215,36 @@ impl Planned<'_> {
         }
     }
 
-    /// The fewest requests the range takes.
-    fn fewest_requests(&self) -> usize {
+    /// The requests the run sends for the range: a query's of 7 days (cut at every
+    /// UTC midnight for a file per day) times its filter shares; a voice quality set's
+    /// first page of every bucket.
+    fn requests(&self) -> usize {
         match self.query {
-            Entry::Query(_) => self.range.fewest_requests() * self.shares(),
+            Entry::Query(_) => self.range.requests(self.by_day) * self.shares(),
             Entry::Voice(_) => self.range.bucket_count(),
         }
     }
 
-    /// [`Planned::fewest_requests`] by arithmetic, before the buckets are walked.
+    /// [`Planned::requests`] by arithmetic, before the buckets are walked.
     fn estimated_requests(&self) -> u64 {
         match self.query {
-            Entry::Query(_) => self.range.estimated_requests() * self.shares() as u64,
+            Entry::Query(_) => self.range.estimated_requests(self.by_day) * self.shares() as u64,
             Entry::Voice(_) => self.range.estimated_len(),
         }
     }
 }
 
-/// The queries asked for, each with its range, and the plan logged: buckets, requests,
-/// time at the budget. Without `--query`, every query with a completed bucket in the
-/// range; those without one are named on standard error. A range of more buckets than
+/// The queries asked for, each with its range, and the plan logged: buckets, requests
+/// (those a file per day, `by_day`, cuts at every UTC midnight included), time at the
+/// budget. Without `--query`, every query with a completed bucket in the range; those
+/// without one are named on standard error. A range of more buckets than
 /// `--max-buckets` is refused before a single bucket is walked.
 fn plan<'a>(
     config: &'a Config,
     args: &RangeArgs,
     now: DateTime<Utc>,
     requests_per_minute: u32,
+    by_day: bool,
 ) -> Result<Vec<Planned<'a>>, HistoryError> {
     let entries: Vec<Entry<'a>> = config
         .queries
@@ -274,7 +280,11 @@ fn plan<'a>(
             query.settle_delay(),
             now,
         ) {
-            Ok(range) => planned.push(Planned { query, range }),
+            Ok(range) => planned.push(Planned {
+                query,
+                range,
+                by_day,
+            }),
             Err(err @ (RangeError::Future { .. } | RangeError::Empty { .. }))
                 if args.queries.is_empty() =>
             {
@@ -294,7 +304,7 @@ fn plan<'a>(
     let mut total = 0;
     for planned in &planned {
         let range = &planned.range;
-        let requests = planned.fewest_requests();
+        let requests = planned.requests();
         total += requests;
         tracing::info!(
             query = %planned.query.name(),
@@ -303,6 +313,7 @@ fn plan<'a>(
             buckets = range.bucket_count(),
             requests,
             buckets_per_request_at_most = range.request_at(range.first(), usize::MAX).len(),
+            cut_at_utc_midnight = by_day,
             filter_shares = planned.shares(),
             "plan"
         );
@@ -311,7 +322,7 @@ fn plan<'a>(
         requests = total,
         requests_per_minute,
         estimated = %at_budget(total as u64, requests_per_minute),
-        "plan: at least this many requests (more for an org whose responses are large, and a page per 100 voice calls of a bucket), estimated time at the budget"
+        "plan: requests (and a page per 100 voice calls of a bucket past the first), estimated time at the budget"
     );
     Ok(planned)
 }
@@ -375,7 +386,8 @@ fn thousands(n: u64) -> String {
 /// (`config::named_dimensions`: the dimensions they group by and named qualifiers such as
 /// organization presences): without them the series would not carry the `queue_name`,
 /// `presence_name`, ... the live ones carry, so failing to list them fails the run.
-/// Users are looked up by id as the answers bring them.
+/// The user list is read whole up front (a page per 500 users), since each group is
+/// mapped as it streams in, before any lookup of the users an answer brings could be.
 async fn names(
     client: &GenesysClient,
     planned: &[Planned<'_>],
@@ -392,6 +404,12 @@ async fn names(
         config::named_dimensions(&queries, &[], &[], &voice),
         client.telemetry(),
     );
+    if queries
+        .iter()
+        .any(|q| q.group_by.iter().any(|d| d == "userId"))
+    {
+        names.page_users();
+    }
     names
         .refresh(client)
         .await
@@ -471,15 +489,6 @@ fn sink_note(by_day: bool) -> &'static str {
     }
 }
 
-/// The first UTC midnight after `instant`.
-fn next_utc_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
-    let day = instant
-        .date_naive()
-        .succ_opt()
-        .unwrap_or(chrono::NaiveDate::MAX);
-    day.and_time(chrono::NaiveTime::MIN).and_utc()
-}
-
 /// `report`: the rows of the range, to `--output` or standard output.
 pub async fn report(
     client: &GenesysClient,
@@ -488,7 +497,7 @@ pub async fn report(
     requests_per_minute: u32,
 ) -> Result<(), HistoryError> {
     let now = client.api_now();
-    let planned = plan(config, &args.range, now, requests_per_minute)?;
+    let planned = plan(config, &args.range, now, requests_per_minute, false)?;
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
@@ -552,7 +561,8 @@ pub async fn backfill(
     requests_per_minute: u32,
 ) -> Result<(), HistoryError> {
     let now = client.api_now();
-    let planned = plan(config, &args.range, now, requests_per_minute)?;
+    let by_day = args.output_dir.is_some();
+    let planned = plan(config, &args.range, now, requests_per_minute, by_day)?;
     let interval = sample_interval(args, &planned)?;
     let step = TimeDelta::from_std(interval)
         .map_err(|err| HistoryError::BadInput(format!("--sample-interval: {err}")))?;
@@ -579,7 +589,7 @@ pub async fn backfill(
             ));
         }
     };
-    let requests = fetch_all(client, &planned, &mut writer, args.output_dir.is_some()).await?;
+    let requests = fetch_all(client, &planned, &mut writer, by_day).await?;
     let samples = writer.samples();
     let write_error =
         |err: std::io::Error| HistoryError::Runtime(format!("cannot write {shown}: {err}"));

@@ -284,10 +284,6 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
     }
 
     /// Samples need only rise in time series by series, so groups can come in any order.
-    fn takes_groups(&self) -> bool {
-        true
-    }
-
     fn group(
         &mut self,
         query: &QueryConfig,

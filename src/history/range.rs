@@ -184,9 +184,13 @@ impl Range {
         seconds.div_ceil(bucket)
     }
 
-    /// The fewest requests the range takes (before a filter split multiplies them), by
-    /// arithmetic: its length over [`MAX_REQUEST_SPAN`], rounded up.
-    pub fn estimated_requests(&self) -> u64 {
+    /// [`Range::requests`] by arithmetic: the range's length over [`MAX_REQUEST_SPAN`],
+    /// rounded up, or with `by_utc_day` the UTC days it touches.
+    pub fn estimated_requests(&self, by_utc_day: bool) -> u64 {
+        if by_utc_day {
+            let days = next_utc_midnight(self.last()) - utc_midnight(self.first);
+            return days.num_days().max(1) as u64;
+        }
         let seconds = (self.stop - self.first).num_seconds().max(0) as u64;
         seconds.div_ceil(MAX_REQUEST_SPAN.num_seconds() as u64)
     }
@@ -229,16 +233,41 @@ impl Range {
             .collect()
     }
 
-    /// The fewest requests the range takes (before a filter split multiplies them).
-    pub fn fewest_requests(&self) -> usize {
+    /// The requests the range takes (before a filter split multiplies them): the fewest,
+    /// each of [`MAX_REQUEST_SPAN`], or with `by_utc_day` those of a walk a UTC day at a
+    /// time (a file per day), where a request also ends before the first bucket that
+    /// starts on the next UTC day.
+    pub fn requests(&self, by_utc_day: bool) -> usize {
         let mut requests = 0;
         let mut start = self.first;
-        while let Some(last) = self.request_at(start, usize::MAX).last() {
+        loop {
+            let mut buckets = self.request_at(start, usize::MAX);
+            if by_utc_day {
+                let cut = next_utc_midnight(start);
+                buckets.retain(|bucket| bucket.start < cut);
+            }
+            let Some(last) = buckets.last() else {
+                return requests;
+            };
             start = last.end;
             requests += 1;
         }
-        requests
     }
+}
+
+/// The first UTC midnight after `instant`.
+pub fn next_utc_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
+    utc_midnight(instant)
+        .checked_add_signed(TimeDelta::days(1))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The UTC midnight that begins `instant`'s day.
+fn utc_midnight(instant: DateTime<Utc>) -> DateTime<Utc> {
+    instant
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
 }
 
 #[cfg(test)]
@@ -302,7 +331,7 @@ mod tests {
             starts,
             ["2026-11-25T09:00:00+00:00", "2026-11-25T10:00:00+00:00"]
         );
-        assert_eq!(range.fewest_requests(), 1);
+        assert_eq!(range.requests(false), 1);
     }
 
     #[test]
@@ -327,8 +356,8 @@ mod tests {
         assert_eq!(range.request_at(first, 10).len(), 10);
         assert_eq!(range.request_at(first, 0).len(), 1);
         assert!(range.request_at(at("2026-12-01T00:00:00Z"), 10).is_empty());
-        assert_eq!(range.fewest_requests(), 5);
-        assert_eq!(range.estimated_requests(), 5);
+        assert_eq!(range.requests(false), 5);
+        assert_eq!(range.estimated_requests(false), 5);
         assert_eq!(range.last(), at("2026-11-30T23:30:00Z"));
         let days = Range::new(
             "q",
@@ -341,6 +370,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(days.request_at(days.first(), usize::MAX).len(), 7);
+    }
+
+    #[test]
+    fn a_walk_by_utc_day_cuts_requests_at_every_midnight() {
+        let now = at("2026-12-01T00:00:00Z");
+        // 8 days from 06:00: 9 UTC days touched.
+        let range = Range::new(
+            "q",
+            at("2026-11-01T06:00:00Z"),
+            at("2026-11-09T06:00:00Z"),
+            Granularity::Minutes(30),
+            Tz::UTC,
+            Duration::ZERO,
+            now,
+        )
+        .unwrap();
+        assert_eq!(range.requests(false), 2);
+        assert_eq!(range.requests(true), 9);
+        assert_eq!(range.estimated_requests(true), 9);
+        // Daily buckets in Tokyo start at 15:00 UTC: each on a UTC day of its own.
+        let days = Range::new(
+            "q",
+            at("2026-11-01T15:00:00Z"),
+            at("2026-11-11T15:00:00Z"),
+            Granularity::Day,
+            "Asia/Tokyo".parse().unwrap(),
+            Duration::ZERO,
+            now,
+        )
+        .unwrap();
+        assert_eq!(days.bucket_count(), 10);
+        assert_eq!(days.requests(false), 2);
+        assert_eq!(days.requests(true), 10);
     }
 
     #[test]
@@ -378,7 +440,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(range.estimated_len(), 35_517_873);
-        assert_eq!(range.estimated_requests(), 105_708);
+        assert_eq!(range.estimated_requests(false), 105_708);
         assert_eq!(range.request_at(range.first(), 3).len(), 3);
     }
 

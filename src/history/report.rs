@@ -1,5 +1,6 @@
 //! The interval report: one row per bucket and group, written as an aligned table, CSV
-//! (RFC 4180) or JSON Lines, one bucket at a time.
+//! (RFC 4180) or JSON Lines, as the groups come: a request's groups one after the
+//! other, each group's buckets in time order (see [`super::fetch`]).
 //!
 //! The columns are those of [`Columns`]. CSV and JSON Lines hold every one, a table
 //! the ones a floor supervisor reads; `--columns` picks others ([`Selection`]). Values
@@ -46,13 +47,14 @@ struct Layout {
     names: Vec<String>,
     kinds: Vec<Kind>,
     positions: Vec<Option<usize>>,
-    /// Column widths of a table, fixed by the header and the first bucket.
+    /// Column widths of a table, fixed by the header and the first rows.
     widths: Vec<usize>,
     /// How many columns there were when it was made.
     known: usize,
 }
 
-/// Writes report rows to `out` as they come, bucket by bucket.
+/// Writes report rows to `out` as they come, a group's bucket (or a voice quality set's
+/// bucket) at a time.
 pub struct ReportWriter<W: Write> {
     out: W,
     format: Format,
