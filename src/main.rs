@@ -331,6 +331,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         listing_page_limit: defaults.listing_page_limit,
         max_predicates: Some(args.max_predicates).filter(|&cap| cap > 0),
         trunk_count: defaults.trunk_count,
+        job_delay: defaults.job_delay,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

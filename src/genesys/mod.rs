@@ -13,6 +13,7 @@ pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod details;
+pub mod jobs;
 pub mod names;
 pub mod nonfinite;
 pub mod observations;
@@ -38,7 +39,7 @@ use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
 use sources::Source;
-use stream::{StreamError, stream_results};
+use stream::{StreamEnd, StreamError, stream_results};
 
 use crate::telemetry::Telemetry;
 
@@ -283,9 +284,9 @@ impl GenesysClient {
                 &mut streamed,
             )
             .await?;
-        if delivered.value > 0 {
+        if delivered.value.replaced > 0 {
             tracing::warn!(
-                replaced = delivered.value,
+                replaced = delivered.value.replaced,
                 "the aggregates response holds bare NaN/Infinity numbers; reading them as missing"
             );
         }
@@ -674,17 +675,18 @@ impl SuccessBody for Whole {
     }
 }
 
-/// An aggregates answer handed on result by result; the output is how many bare
-/// `NaN`/`Infinity` tokens were read as `null`.
+/// An aggregates answer (or a page of a job's results) handed on result by result; the
+/// output says how many bare `NaN`/`Infinity` tokens were read as `null`, and the
+/// page's cursor.
 struct Streamed<'a> {
     on_result: &'a mut dyn FnMut(AggregateResult) -> bool,
     handed_on: bool,
 }
 
 impl SuccessBody for Streamed<'_> {
-    type Output = usize;
+    type Output = StreamEnd;
 
-    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+    async fn read(&mut self, response: Response, limit: usize) -> Result<StreamEnd, StreamError> {
         stream_results(response, limit, self.on_result, &mut self.handed_on).await
     }
 

@@ -40,16 +40,25 @@ pub(crate) enum StreamError {
     Stopped,
 }
 
-/// Reads an aggregates answer from `response`, handing each result to `on_result`
-/// (which returns false to stop) as it is parsed; refuses the body past `limit` bytes.
-/// `handed_on` is set once a result has been handed on. Returns how many bare
-/// `NaN`/`Infinity` tokens were read as `null`.
+/// What a streamed answer said besides its results.
+#[derive(Debug, Default)]
+pub(crate) struct StreamEnd {
+    /// How many bare `NaN`/`Infinity` tokens were read as `null`.
+    pub replaced: usize,
+    /// The `cursor` of a page of an asynchronous job's results: where the next page
+    /// starts; `None` on the last page (and in a synchronous answer).
+    pub cursor: Option<String>,
+}
+
+/// Reads an aggregates answer (or a page of a job's results) from `response`, handing
+/// each result to `on_result` (which returns false to stop) as it is parsed; refuses the
+/// body past `limit` bytes. `handed_on` is set once a result has been handed on.
 pub(crate) async fn stream_results(
     mut response: Response,
     limit: usize,
     on_result: &mut dyn FnMut(AggregateResult) -> bool,
     handed_on: &mut bool,
-) -> Result<usize, StreamError> {
+) -> Result<StreamEnd, StreamError> {
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)
@@ -69,7 +78,7 @@ pub(crate) async fn stream_results(
         let mut json = serde_json::Deserializer::from_reader(&mut reader);
         let outcome = ResponseSeed(&results)
             .deserialize(&mut json)
-            .and_then(|()| json.end());
+            .and_then(|cursor| json.end().map(|()| cursor));
         (outcome, reader.get_ref().replaced())
     });
     let feeder = tokio::spawn(async move {
@@ -114,7 +123,7 @@ pub(crate) async fn stream_results(
         return Err(failure);
     }
     outcome
-        .map(|()| replaced)
+        .map(|cursor| StreamEnd { replaced, cursor })
         .map_err(|err| StreamError::Json(err.to_string()))
 }
 
@@ -141,33 +150,40 @@ impl Read for ChunkReader {
     }
 }
 
-/// The answer object: its `results` sent on one by one, anything else skipped.
+/// The answer object: its `results` sent on one by one, its `cursor` kept, anything
+/// else skipped.
 struct ResponseSeed<'a>(&'a mpsc::Sender<AggregateResult>);
 
 impl<'de> DeserializeSeed<'de> for ResponseSeed<'_> {
-    type Value = ();
+    type Value = Option<String>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ResponseSeed<'_> {
-    type Value = ();
+    type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an aggregates response object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+        let mut cursor = None;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "results" {
-                map.next_value_seed(ResultsSeed(self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match key.as_str() {
+                "results" => map.next_value_seed(ResultsSeed(self.0))?,
+                "cursor" => cursor = map.next_value::<Option<String>>()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(())
+        Ok(cursor)
     }
 }
 

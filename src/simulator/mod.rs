@@ -3,7 +3,7 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the queue observations query, the conversation details
+//! conversation-aggregates query and its asynchronous jobs, the queue observations query, the conversation details
 //! query, the listings of queues,
 //! users, wrap-up codes, divisions, skills, languages, teams and campaigns, per-token
 //! rate limits and the
@@ -19,6 +19,7 @@ mod codec;
 mod details;
 mod directory;
 mod faults;
+mod jobs;
 mod listings;
 mod observations;
 mod period;
@@ -47,6 +48,7 @@ use auth::{TokenStore, lock};
 use directory::Directory;
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
+pub use jobs::JobOutcome;
 pub use listings::PageSizeLimit;
 use ratelimit::RateLimiter;
 
@@ -97,6 +99,9 @@ pub struct SimulatorConfig {
     /// Number of trunks (4 by default, on two Edges; the second drops for a few minutes
     /// every hour).
     pub trunk_count: usize,
+    /// How long an asynchronous aggregate job takes: `QUEUED` for the first half,
+    /// `PENDING` for the second, then `FULFILLED` (2 s by default; tests shorten it).
+    pub job_delay: Duration,
 }
 
 /// The simulator's default cap on predicates in one aggregates filter.
@@ -118,6 +123,7 @@ impl Default for SimulatorConfig {
             listing_page_limit: PageSizeLimit::default(),
             max_predicates: Some(DEFAULT_MAX_PREDICATES),
             trunk_count: 4,
+            job_delay: Duration::from_secs(2),
         }
     }
 }
@@ -138,6 +144,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("listing_page_limit", &self.listing_page_limit)
             .field("max_predicates", &self.max_predicates)
             .field("trunk_count", &self.trunk_count)
+            .field("job_delay", &self.job_delay)
             .finish()
     }
 }
@@ -196,6 +203,7 @@ struct Shared {
     tokens: TokenStore,
     limiter: RateLimiter,
     faults: Faults,
+    jobs: jobs::Jobs,
     log: Mutex<VecDeque<RecordedRequest>>,
     /// The secret the token endpoint accepts now: `config.client_secret` until
     /// [`Simulator::rotate_client_secret`].
@@ -254,6 +262,7 @@ impl Simulator {
             tokens: TokenStore::new(config.token_lifetime),
             limiter: RateLimiter::new(config.requests_per_minute),
             faults: Faults::new(config.seed),
+            jobs: jobs::Jobs::default(),
             log: Mutex::new(VecDeque::new()),
             client_secret: Mutex::new(config.client_secret.clone()),
             config,
@@ -356,6 +365,23 @@ impl Simulator {
     /// so that the same question always gets the same answer.
     pub fn freeze_clock(&self, at: chrono::DateTime<chrono::Utc>) {
         self.shared.faults.freeze_at(at);
+    }
+
+    /// What becomes of the asynchronous aggregate jobs submitted from now on: fulfilled
+    /// (the default), failed with a message, or expired before their results are read.
+    pub fn set_job_outcome(&self, outcome: JobOutcome) {
+        self.shared.jobs.set_outcome(outcome);
+    }
+
+    /// Every asynchronous aggregate job submitted so far is `EXPIRED` from now on (its
+    /// results gone), as when a client reads them too late.
+    pub fn expire_jobs(&self) {
+        self.shared.jobs.expire_all();
+    }
+
+    /// How many asynchronous aggregate jobs were submitted.
+    pub fn jobs_submitted(&self) -> usize {
+        self.shared.jobs.count()
     }
 
     /// Stops accepting connections, lets open ones finish (up to a few seconds) and
