@@ -143,7 +143,14 @@ async fn a_fulfilled_jobs_pages_are_the_synchronous_answer_cut_by_page_size() {
     query["pageSize"] = json!(7);
     query["queryType"] = json!("groupBy");
     let job = submit(&sim, &query).await;
-    let (_, status) = call(&sim, reqwest::Method::GET, &format!("{JOBS}/{job}"), None).await;
+    // PENDING while its results are computed, then FULFILLED.
+    let status = loop {
+        let (_, status) = call(&sim, reqwest::Method::GET, &format!("{JOBS}/{job}"), None).await;
+        if status["state"] != "PENDING" {
+            break status;
+        }
+        tokio::task::yield_now().await;
+    };
     assert_eq!(status["state"], "FULFILLED", "{status}");
     assert!(status["completionDate"].is_string() && status["expirationDate"].is_string());
 

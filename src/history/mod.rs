@@ -574,7 +574,13 @@ fn plan_jobs(planned: &[Planned<'_>], api: Api, by_day: bool, requests_per_minut
         };
         let sync = planned.fewest_requests();
         let has_jobs = query.source.jobs_endpoint.is_some();
-        let windows = jobs::job_windows(&planned.range) * planned.shares();
+        let windows = if by_day {
+            // A window ends at each UTC midnight.
+            let range = &planned.range;
+            (range.last().date_naive() - range.first().date_naive()).num_days() as usize + 1
+        } else {
+            jobs::job_windows(&planned.range)
+        } * planned.shares();
         let (reading, note) = match (api, has_jobs, by_day) {
             (Api::Sync, ..) => ("sync", "synchronous requests of up to 7 days"),
             (_, false, _) => ("sync", "the source has no asynchronous jobs"),

@@ -7,9 +7,11 @@
 //! A job's body is the synchronous query's, read by the same parser (so refused for the
 //! same reasons, naming the same fields), plus `pageSize` and `queryType`. Its results
 //! are exactly what the synchronous query answers for that body at the instant the job
-//! was submitted, cut into pages of `pageSize` results; a cursor names the next page and
+//! was submitted (computed in the background meanwhile), cut into pages of `pageSize`
+//! results; a cursor names the next page and
 //! the last page has none. A job is `QUEUED` for the first half of
-//! [`super::SimulatorConfig::job_delay`], `PENDING` for the second, then `FULFILLED`
+//! [`super::SimulatorConfig::job_delay`], `PENDING` for the second (and for as long as
+//! its results take to compute), then `FULFILLED`
 //! (or what [`JobOutcome`] says). The SDK states no page size limit: the simulator's
 //! default and largest are [`DEFAULT_PAGE_SIZE`] and [`MAX_PAGE_SIZE`] (docs/history.md).
 
@@ -75,7 +77,6 @@ impl State {
 
 struct Job {
     source: &'static str,
-    query: Arc<AggregateQuery>,
     page_size: usize,
     outcome: JobOutcome,
     /// When it arrived, by the host's clock (the delay) and by the simulator's (the
@@ -85,8 +86,9 @@ struct Job {
     cancelled: Option<DateTime<Utc>>,
     /// Expired by [`Jobs::expire_all`].
     expired: bool,
-    /// The results as JSON text each, once computed (at the first page asked for):
-    /// a month of a large org is gigabytes as parsed values, a fraction as text.
+    /// The results as JSON text each, once computed (in the background from the
+    /// submission on): a month of a large org is gigabytes as parsed values, a fraction
+    /// as text.
     results: Option<Arc<Vec<String>>>,
 }
 
@@ -134,7 +136,7 @@ pub(crate) fn route(path: &str) -> Option<(&'static Source, &str)> {
 /// `POST .../aggregates/jobs`: the body checked as the synchronous query's plus
 /// `pageSize` and `queryType`; 202 with the `jobId`.
 pub(crate) fn submit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     source: &'static Source,
     body: &[u8],
     context_id: &str,
@@ -149,19 +151,43 @@ pub(crate) fn submit(
         Err(error) => return respond::invalid_field(&error.field, &error.message, context_id),
     };
     let id = codec::random_uuid();
+    let submitted = shared.faults.now();
+    let outcome = lock(&shared.jobs.outcome).clone();
+    if outcome == JobOutcome::Fulfilled {
+        // Computed while the job is queued and pending, as Genesys does: a month of a
+        // large org takes minutes, longer than a client waits for one answer.
+        let worker = Arc::clone(shared);
+        let job = id.clone();
+        tokio::task::spawn_blocking(move || {
+            let results = compute(&worker, &query, submitted.timestamp_millis());
+            if let Some(entry) = lock(&worker.jobs.jobs).get_mut(&job) {
+                entry.results = Some(Arc::new(results));
+            }
+        });
+    }
     let job = Job {
         source: source.segment,
-        query: Arc::new(query),
         page_size,
-        outcome: lock(&shared.jobs.outcome).clone(),
+        outcome,
         arrived: Instant::now(),
-        submitted: shared.faults.now(),
+        submitted,
         cancelled: None,
         expired: false,
         results: None,
     };
     lock(&shared.jobs.jobs).insert(id.clone(), job);
     respond::json_response(StatusCode::ACCEPTED, &json!({ "jobId": id }))
+}
+
+/// The synchronous answer's results at `now_ms`, as JSON text each.
+fn compute(shared: &Shared, query: &AggregateQuery, now_ms: i64) -> Vec<String> {
+    match sources::run(&shared.world, query, now_ms) {
+        Value::Object(mut answer) => match answer.remove("results") {
+            Some(Value::Array(results)) => results.iter().map(Value::to_string).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// `pageSize` (a positive whole number up to [`MAX_PAGE_SIZE`]) and `queryType`.
@@ -209,7 +235,7 @@ fn job_fields(body: &[u8]) -> Result<usize, QueryError> {
 }
 
 /// `GET` or `DELETE` of `.../jobs/{jobId}` and `GET .../jobs/{jobId}/results`.
-pub(crate) async fn serve(
+pub(crate) fn serve(
     shared: &Arc<Shared>,
     source: &'static Source,
     method: &hyper::Method,
@@ -241,7 +267,7 @@ pub(crate) async fn serve(
             Some(status) => respond::json_response(StatusCode::OK, &status),
             None => gone(id, context_id),
         },
-        ("GET", true) => page(shared, id, query_string, context_id).await,
+        ("GET", true) => page(shared, id, query_string, context_id),
         _ => respond::genesys_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method.not.allowed",
@@ -266,7 +292,8 @@ fn state(job: &Job, delay: std::time::Duration) -> (State, Option<DateTime<Utc>>
     if elapsed < delay / 2 {
         return (State::Queued, None);
     }
-    if elapsed < delay {
+    let computing = job.outcome == JobOutcome::Fulfilled && job.results.is_none();
+    if elapsed < delay || (computing && !job.expired) {
         return (State::Pending, None);
     }
     if job.expired {
@@ -301,7 +328,7 @@ fn status(shared: &Shared, id: &str) -> Option<Value> {
 }
 
 /// One page of a fulfilled job's results, from `cursor` on.
-async fn page(
+fn page(
     shared: &Arc<Shared>,
     id: &str,
     query_string: Option<&str>,
@@ -311,58 +338,26 @@ async fn page(
         .into_iter()
         .find(|(key, _)| key == "cursor")
         .map(|(_, value)| value);
-    let (query, ready, page_size, now_ms) = {
+    let (results, page_size) = {
         let jobs = lock(&shared.jobs.jobs);
         let Some(job) = jobs.get(id) else {
             return gone(id, context_id);
         };
         let (state, _) = state(job, shared.config.job_delay);
-        if state != State::Fulfilled {
-            let message = format!(
-                "The results of job {id} cannot be read: the job is {}",
-                state.name()
-            );
-            return respond::genesys_error(
-                StatusCode::BAD_REQUEST,
-                "bad.request",
-                &message,
-                context_id,
-            );
-        }
-        (
-            Arc::clone(&job.query),
-            job.results.clone(),
-            job.page_size,
-            job.submitted.timestamp_millis(),
-        )
-    };
-    let results = match ready {
-        Some(results) => results,
-        None => {
-            let worker = Arc::clone(shared);
-            let work = move || sources::run(&worker.world, &query, now_ms);
-            let Ok(answer) = tokio::task::spawn_blocking(work).await else {
+        match (state, &job.results) {
+            (State::Fulfilled, Some(results)) => (Arc::clone(results), job.page_size),
+            _ => {
+                let message = format!(
+                    "The results of job {id} cannot be read: the job is {}",
+                    state.name()
+                );
                 return respond::genesys_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal.server.error",
-                    "The aggregate computation failed",
+                    StatusCode::BAD_REQUEST,
+                    "bad.request",
+                    &message,
                     context_id,
                 );
-            };
-            let results: Vec<String> = match answer {
-                Value::Object(mut answer) => match answer.remove("results") {
-                    Some(Value::Array(results)) => {
-                        results.into_iter().map(|r| r.to_string()).collect()
-                    }
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            let results = Arc::new(results);
-            if let Some(job) = lock(&shared.jobs.jobs).get_mut(id) {
-                job.results = Some(Arc::clone(&results));
             }
-            results
         }
     };
     let start = match cursor.as_deref().map(parse_cursor) {

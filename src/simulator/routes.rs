@@ -233,7 +233,7 @@ async fn dispatch(
             let method = request.method().clone();
             let query = request.uri().query();
             (
-                jobs::serve(shared, source, &method, rest, query, context_id).await,
+                jobs::serve(shared, source, &method, rest, query, context_id),
                 None,
             )
         }
