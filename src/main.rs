@@ -339,6 +339,7 @@ async fn run_simulator(args: SimulateArgs) -> Result<(), Failure> {
         trunk_count: defaults.trunk_count,
         heartbeat_interval: defaults.heartbeat_interval,
         push_period: defaults.push_period,
+        job_delay: defaults.job_delay,
     };
     let simulator = Simulator::start(config, args.listen_address)
         .await

@@ -13,6 +13,7 @@ pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod details;
+pub mod jobs;
 pub mod names;
 pub mod nonfinite;
 pub mod notifications;
@@ -286,7 +287,7 @@ impl GenesysClient {
                 &mut streamed,
             )
             .await?;
-        warn_non_finite(delivered.value);
+        warn_non_finite(delivered.value.replaced);
         Ok(Delivered {
             value: (),
             budget_wait: delivered.budget_wait,
@@ -312,7 +313,7 @@ impl GenesysClient {
         let delivered = self
             .post_json(endpoint, &source.aggregates_path(), &[], query, &mut into)
             .await?;
-        warn_non_finite(delivered.value);
+        warn_non_finite(delivered.value.replaced);
         let sink = into.sink.ok_or_else(|| ApiError::BadResponse {
             endpoint,
             message: "the reader of the answer stopped".into(),

@@ -24,10 +24,33 @@ use super::trunks::{TRUNK_METRICS_PATH, TRUNKS_PATH};
 static AGGREGATES_PATHS: LazyLock<Vec<String>> =
     LazyLock::new(|| SOURCES.iter().map(|s| s.aggregates_path()).collect());
 
+/// One source's asynchronous aggregate jobs calls: its permission, then each call's
+/// method and path (`{jobId}` standing for the job's id).
+type JobCalls = (&'static str, [(&'static str, String); 4]);
+
+/// The jobs calls of every source that has them, in the order of [`SOURCES`].
+static JOB_CALLS: LazyLock<Vec<JobCalls>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .filter(|s| s.jobs_endpoint.is_some())
+        .map(|s| {
+            (
+                s.permission,
+                [
+                    ("POST", s.jobs_path()),
+                    ("GET", s.job_path("{jobId}")),
+                    ("GET", s.job_results_path("{jobId}")),
+                    ("DELETE", s.job_path("{jobId}")),
+                ],
+            )
+        })
+        .collect()
+});
+
 /// One kind of request the exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiCall {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `DELETE`.
     pub method: &'static str,
     /// The path, without query string.
     pub path: &'static str,
@@ -85,6 +108,16 @@ pub fn api_calls() -> Vec<ApiCall> {
                 permission: Some(source.permission),
             }),
     );
+    // Asynchronous aggregate jobs (backfill, issue 25): the permission of the source's
+    // synchronous query (the SDK's `post_analytics_{segment}_aggregates_jobs` and the
+    // status, results and delete calls require the same one).
+    calls.extend(JOB_CALLS.iter().flat_map(|(permission, calls)| {
+        calls.iter().map(|(method, path)| ApiCall {
+            method,
+            path,
+            permission: Some(permission),
+        })
+    }));
     calls.extend(DIMENSIONS.iter().map(|dimension| ApiCall {
         method: "GET",
         path: dimension.path,
@@ -98,12 +131,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_path_is_listed_once() {
+    fn every_call_is_listed_once() {
         let calls = api_calls();
         for (i, call) in calls.iter().enumerate() {
             assert!(
-                !calls[..i].iter().any(|c| c.path == call.path),
-                "{} listed twice",
+                !calls[..i]
+                    .iter()
+                    .any(|c| c.path == call.path && c.method == call.method),
+                "{} {} listed twice",
+                call.method,
                 call.path
             );
         }

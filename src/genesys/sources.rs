@@ -29,6 +29,11 @@ pub struct Source {
     /// on it keep working), `{segment}_aggregates` for the others, so that no source's
     /// requests hide among another's and none meets a listing's label (`users`).
     pub endpoint: &'static str,
+    /// The `endpoint` label of its asynchronous aggregate jobs' requests
+    /// (`/api/v2/analytics/{segment}/aggregates/jobs...`): `aggregate_jobs` for
+    /// conversations, `{segment}_aggregate_jobs` for the others; `None` for a source the
+    /// SDK has no jobs for (flow executions, rate limits).
+    pub jobs_endpoint: Option<&'static str>,
     /// The domain in the singular and snake case: series are `genesys_{domain}_…`.
     pub domain: &'static str,
     /// Metric names the source accepts, sorted.
@@ -106,6 +111,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "conversations",
         endpoint: "aggregates",
+        jobs_endpoint: Some("aggregate_jobs"),
         domain: "conversation",
         metrics: catalog::CONVERSATION_METRICS,
         dimensions: catalog::CONVERSATION_DIMENSIONS,
@@ -117,6 +123,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "users",
         endpoint: "users_aggregates",
+        jobs_endpoint: Some("users_aggregate_jobs"),
         domain: "user",
         metrics: USERS_METRICS,
         dimensions: USERS_DIMENSIONS,
@@ -148,6 +155,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "flows",
         endpoint: "flows_aggregates",
+        jobs_endpoint: Some("flows_aggregate_jobs"),
         domain: "flow",
         metrics: FLOWS_METRICS,
         dimensions: FLOWS_DIMENSIONS,
@@ -159,6 +167,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "bots",
         endpoint: "bots_aggregates",
+        jobs_endpoint: Some("bots_aggregate_jobs"),
         domain: "bot",
         metrics: BOTS_METRICS,
         dimensions: BOTS_DIMENSIONS,
@@ -170,6 +179,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "actions",
         endpoint: "actions_aggregates",
+        jobs_endpoint: Some("actions_aggregate_jobs"),
         domain: "action",
         metrics: ACTIONS_METRICS,
         dimensions: ACTIONS_DIMENSIONS,
@@ -181,6 +191,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "surveys",
         endpoint: "surveys_aggregates",
+        jobs_endpoint: Some("surveys_aggregate_jobs"),
         domain: "survey",
         metrics: SURVEYS_METRICS,
         dimensions: SURVEYS_DIMENSIONS,
@@ -192,6 +203,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "evaluations",
         endpoint: "evaluations_aggregates",
+        jobs_endpoint: Some("evaluations_aggregate_jobs"),
         domain: "evaluation",
         metrics: EVALUATIONS_METRICS,
         dimensions: EVALUATIONS_DIMENSIONS,
@@ -203,6 +215,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "transcripts",
         endpoint: "transcripts_aggregates",
+        jobs_endpoint: Some("transcripts_aggregate_jobs"),
         domain: "transcript",
         metrics: TRANSCRIPTS_METRICS,
         dimensions: TRANSCRIPTS_DIMENSIONS,
@@ -214,6 +227,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "flowexecutions",
         endpoint: "flowexecutions_aggregates",
+        jobs_endpoint: None,
         domain: "flow_execution",
         metrics: FLOWEXECUTIONS_METRICS,
         dimensions: FLOWEXECUTIONS_DIMENSIONS,
@@ -225,6 +239,7 @@ pub const SOURCES: [Source; 10] = [
     Source {
         segment: "ratelimits",
         endpoint: "ratelimits_aggregates",
+        jobs_endpoint: None,
         domain: "rate_limit",
         metrics: RATELIMITS_METRICS,
         dimensions: RATELIMITS_DIMENSIONS,
@@ -263,6 +278,24 @@ impl Source {
     /// The path of the synchronous aggregates query.
     pub fn aggregates_path(&self) -> String {
         format!("/api/v2/analytics/{}/aggregates/query", self.segment)
+    }
+
+    /// The path asynchronous aggregate jobs are submitted to.
+    pub fn jobs_path(&self) -> String {
+        format!("/api/v2/analytics/{}/aggregates/jobs", self.segment)
+    }
+
+    /// The path of one job's status (`GET`) and cancellation (`DELETE`).
+    pub fn job_path(&self, job: &str) -> String {
+        format!("/api/v2/analytics/{}/aggregates/jobs/{job}", self.segment)
+    }
+
+    /// The path of one job's pages of results.
+    pub fn job_results_path(&self, job: &str) -> String {
+        format!(
+            "/api/v2/analytics/{}/aggregates/jobs/{job}/results",
+            self.segment
+        )
     }
 
     /// The named qualifier of `metric`, if its qualifier has a known meaning.

@@ -64,18 +64,28 @@ pub trait ResultSink: Send + 'static {
     }
 }
 
+/// What a streamed answer said besides its results.
+#[derive(Debug, Default)]
+pub(crate) struct StreamEnd {
+    /// How many bare `NaN`/`Infinity` tokens were read as `null`.
+    pub replaced: usize,
+    /// The `cursor` of a page of an asynchronous job's results: where the next page
+    /// starts; `None` on the last page (and in a synchronous answer).
+    pub cursor: Option<String>,
+}
+
 /// What one streamed answer came to.
 struct StreamOutcome<S> {
     /// The sink, back from the parser (`None` only if it panicked).
     sink: Option<S>,
     /// Whether a result was handed to the sink.
     handed_on: bool,
-    /// How many bare `NaN`/`Infinity` tokens were read as `null`, or why the answer
-    /// could not be read.
-    outcome: Result<usize, StreamError>,
+    /// What the answer said besides its results, or why it could not be read.
+    outcome: Result<StreamEnd, StreamError>,
 }
 
-/// Reads an aggregates answer from `response` into `sink`, each result as it is parsed;
+/// Reads an aggregates answer (or a page of a job's results) from `response` into
+/// `sink`, each result as it is parsed;
 /// refuses the body past `limit` bytes.
 async fn stream_into<S: ResultSink>(
     mut response: Response,
@@ -109,7 +119,7 @@ async fn stream_into<S: ResultSink>(
         let mut json = serde_json::Deserializer::from_reader(&mut reader);
         let outcome = ResponseSeed(&mut counted)
             .deserialize(&mut json)
-            .and_then(|()| json.end());
+            .and_then(|cursor| json.end().map(|()| cursor));
         (outcome, reader.get_ref().replaced(), counted)
     });
     let feeder = tokio::spawn(async move {
@@ -147,7 +157,7 @@ async fn stream_into<S: ResultSink>(
         Ok(Some(failure)) => Err(failure),
         Ok(None) if counted.stopped => Err(StreamError::Stopped),
         Ok(None) => outcome
-            .map(|()| replaced)
+            .map(|cursor| StreamEnd { replaced, cursor })
             .map_err(|err| StreamError::Json(err.to_string())),
     };
     StreamOutcome {
@@ -159,14 +169,13 @@ async fn stream_into<S: ResultSink>(
 
 /// Reads an aggregates answer from `response`, handing each result to `on_result`
 /// (which returns false to stop) on the caller's task as it is parsed; refuses the body
-/// past `limit` bytes. `handed_on` is set once a result has been handed on. Returns how
-/// many bare `NaN`/`Infinity` tokens were read as `null`.
+/// past `limit` bytes. `handed_on` is set once a result has been handed on.
 async fn stream_results(
     response: Response,
     limit: usize,
     on_result: &mut dyn FnMut(AggregateResult) -> bool,
     handed_on: &mut bool,
-) -> Result<usize, StreamError> {
+) -> Result<StreamEnd, StreamError> {
     let (results, mut parsed) = mpsc::channel::<AggregateResult>(RESULTS_IN_FLIGHT);
     let receiving = async {
         while let Some(result) = parsed.recv().await {
@@ -241,17 +250,18 @@ impl SuccessBody for Whole {
     }
 }
 
-/// An aggregates answer handed on result by result; the output is how many bare
-/// `NaN`/`Infinity` tokens were read as `null`.
+/// An aggregates answer (or a page of a job's results) handed on result by result; the
+/// output says how many bare `NaN`/`Infinity` tokens were read as `null`, and the page's
+/// cursor.
 pub(super) struct Streamed<'a> {
     pub(super) on_result: &'a mut dyn FnMut(AggregateResult) -> bool,
     pub(super) handed_on: bool,
 }
 
 impl SuccessBody for Streamed<'_> {
-    type Output = usize;
+    type Output = StreamEnd;
 
-    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+    async fn read(&mut self, response: Response, limit: usize) -> Result<StreamEnd, StreamError> {
         stream_results(response, limit, self.on_result, &mut self.handed_on).await
     }
 
@@ -261,7 +271,7 @@ impl SuccessBody for Streamed<'_> {
 }
 
 /// An aggregates answer handed result by result to a [`ResultSink`] on the parser's
-/// thread; the output is how many bare `NaN`/`Infinity` tokens were read as `null`.
+/// thread; the output is what the answer said besides its results.
 pub(super) struct IntoSink<S> {
     /// The sink, between attempts (and after the last).
     pub(super) sink: Option<S>,
@@ -270,9 +280,9 @@ pub(super) struct IntoSink<S> {
 }
 
 impl<S: ResultSink> SuccessBody for IntoSink<S> {
-    type Output = usize;
+    type Output = StreamEnd;
 
-    async fn read(&mut self, response: Response, limit: usize) -> Result<usize, StreamError> {
+    async fn read(&mut self, response: Response, limit: usize) -> Result<StreamEnd, StreamError> {
         let Some(mut sink) = self.sink.take() else {
             return Err(StreamError::Stopped);
         };
@@ -320,33 +330,40 @@ impl Read for ChunkReader {
     }
 }
 
-/// The answer object: its `results` handed on one by one, anything else skipped.
+/// The answer object: its `results` handed on one by one, its `cursor` (a job's page)
+/// kept, anything else skipped.
 struct ResponseSeed<'a, S>(&'a mut Counted<S>);
 
 impl<'de, S: ResultSink> DeserializeSeed<'de> for ResponseSeed<'_, S> {
-    type Value = ();
+    type Value = Option<String>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de, S: ResultSink> Visitor<'de> for ResponseSeed<'_, S> {
-    type Value = ();
+    type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an aggregates response object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+        let mut cursor = None;
         while let Some(key) = map.next_key::<String>()? {
-            if key == "results" {
-                map.next_value_seed(ResultsSeed(&mut *self.0))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match key.as_str() {
+                "results" => map.next_value_seed(ResultsSeed(&mut *self.0))?,
+                "cursor" => cursor = map.next_value::<Option<String>>()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(())
+        Ok(cursor)
     }
 }
 

@@ -21,6 +21,7 @@ use chrono_tz::Tz;
 
 use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::genesys::bodies::{AggregateBucket, AggregateResponse, AggregateResult};
+use crate::genesys::jobs::JobError;
 use crate::genesys::names::{NameDirectory, Names};
 use crate::genesys::{ApiError, GenesysClient};
 use crate::interval::{Granularity, Interval};
@@ -28,6 +29,7 @@ use crate::mapping::voice::map_voice;
 use crate::mapping::{GroupMemory, group_key, map_response};
 use crate::series::QuerySeries;
 
+use super::jobs::JobChoice;
 use super::progress::Progress;
 use super::range::Range;
 
@@ -111,6 +113,13 @@ pub enum FetchError {
         interval: Interval,
         source: ApiError,
     },
+    #[error("query {query}: the asynchronous job for {interval} failed: {source}")]
+    Job {
+        query: String,
+        /// The job's interval, as sent.
+        interval: Interval,
+        source: JobError,
+    },
     #[error("cannot write the output: {0}")]
     Write(#[from] std::io::Error),
 }
@@ -128,6 +137,8 @@ pub struct RangeFetch<'a> {
     /// The start of the next bucket to fetch.
     next: DateTime<Utc>,
     skipped: u64,
+    /// Synchronous requests or asynchronous jobs, for answers handed on group by group.
+    jobs: JobChoice,
 }
 
 impl<'a> RangeFetch<'a> {
@@ -140,7 +151,14 @@ impl<'a> RangeFetch<'a> {
             groups: HashMap::new(),
             next: range.first(),
             skipped: 0,
+            jobs: JobChoice::default(),
         }
+    }
+
+    /// The same fetch, reading answers handed on group by group as `jobs` chooses
+    /// (synchronous requests or asynchronous jobs, see [`super::jobs`]).
+    pub fn with_jobs(self, jobs: JobChoice) -> RangeFetch<'a> {
+        RangeFetch { jobs, ..self }
     }
 
     /// Fetches the buckets that start before `until` and hands each, mapped, to `sink`.
@@ -179,7 +197,11 @@ impl<'a> RangeFetch<'a> {
     ) -> Result<(), FetchError> {
         let empty = AggregateResponse::default();
         loop {
-            let mut buckets = self.range.request_at(self.next, usize::MAX);
+            let job = self.jobs.window(query, self.range, self.next, until);
+            let mut buckets = match &job {
+                Some(buckets) => buckets.clone(),
+                None => self.range.request_at(self.next, usize::MAX),
+            };
             buckets.retain(|bucket| bucket.start < until);
             let Some(last) = buckets.last() else {
                 break;
@@ -206,18 +228,37 @@ impl<'a> RangeFetch<'a> {
                 failed: None,
             };
             for request in query.requests(&interval) {
-                let answered = client
-                    .stream_aggregates(query.source, &request, &mut |result| groups.write(result))
-                    .await;
+                let mut results = 0;
+                let mut write = |result| {
+                    results += 1;
+                    groups.write(result)
+                };
+                let requests = if job.is_some() {
+                    run_job(
+                        &mut self.jobs,
+                        query,
+                        client,
+                        &request,
+                        interval,
+                        &mut write,
+                    )
+                    .await
+                } else {
+                    client
+                        .stream_aggregates(query.source, &request, &mut write)
+                        .await
+                        .map(|_| 1)
+                        .map_err(|source| FetchError::Api {
+                            query: query.name.clone(),
+                            interval,
+                            source,
+                        })
+                };
                 if let Some(err) = groups.failed.take() {
                     return Err(FetchError::Write(err));
                 }
-                answered.map_err(|source| FetchError::Api {
-                    query: query.name.clone(),
-                    interval,
-                    source,
-                })?;
-                progress.request();
+                (0..requests?).for_each(|_| progress.request());
+                self.jobs.saw_groups(results);
             }
             groups.quiet()?;
             self.skipped += groups.skipped;
@@ -284,6 +325,30 @@ impl<'a> RangeFetch<'a> {
             tracing::warn!(query = %self.entry.name(), skipped = self.skipped, "parts of the answers were skipped (unreadable stats or ends, buckets outside the request, repeated entries, conversations past the result cap)");
         }
     }
+}
+
+/// One asynchronous job of `request` (see [`super::jobs`]), its results handed to
+/// `write` as its pages stream in; the requests it took.
+async fn run_job(
+    jobs: &mut JobChoice,
+    query: &QueryConfig,
+    client: &GenesysClient,
+    request: &crate::genesys::bodies::AggregateQuery<'_>,
+    interval: Interval,
+    write: &mut dyn FnMut(AggregateResult) -> bool,
+) -> Result<u32, FetchError> {
+    let timing = *jobs.timing();
+    let cost = client
+        .run_aggregate_job(query.source, request, &timing, write)
+        .await
+        .map_err(|source| FetchError::Job {
+            query: query.name.clone(),
+            interval,
+            source,
+        })?;
+    tracing::debug!(query = %query.name, %interval, requests = cost.requests, polls = cost.polls, pages = cost.pages, waited_seconds = cost.waited.as_secs_f64(), "asynchronous job read");
+    jobs.job_done(&cost);
+    Ok(cost.requests)
 }
 
 /// Maps and writes the groups of one request's answer as they arrive.

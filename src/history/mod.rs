@@ -9,6 +9,7 @@
 
 pub mod columns;
 pub mod fetch;
+pub mod jobs;
 pub mod openmetrics;
 pub mod output;
 pub mod progress;
@@ -24,10 +25,12 @@ use clap::Args;
 
 use crate::config::{self, Config, QueryConfig, VoiceSetConfig};
 use crate::genesys::GenesysClient;
+use crate::genesys::jobs::JobTiming;
 use crate::genesys::names::NameDirectory;
 
 use columns::{Columns, Selection};
 use fetch::{BucketSink, Entry, FetchError, RangeFetch};
+use jobs::{Api, JobChoice};
 use openmetrics::{Finished, OpenMetricsWriter};
 use output::{AtomicFile, DayFiles};
 use progress::Progress;
@@ -117,6 +120,20 @@ pub struct BackfillArgs {
     /// The `instance` label of every series: the scraped exporter's host:port.
     #[arg(long = "label.instance", default_value = "genesys-cloud-exporter:9471")]
     pub instance: String,
+    /// How the answers are read: synchronous requests of 7 days (sync), asynchronous jobs of up to 31 days (jobs), or jobs only where they take fewer requests (auto; see docs/history.md).
+    #[arg(long = "api", value_enum, default_value_t = Api::Auto)]
+    pub api: Api,
+    /// The wait before a job's first status read; each later wait doubles, up to 30s. Every status read is a request from the budget.
+    #[arg(long = "job-poll", default_value = "2s", value_parser = parse_job_poll)]
+    pub job_poll: Duration,
+}
+
+fn parse_job_poll(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|err| err.to_string())?;
+    if duration.is_zero() || duration > Duration::from_secs(30) {
+        return Err(format!("{text:?} is not between 1ms and 30s"));
+    }
+    Ok(duration)
 }
 
 fn parse_sample_interval(text: &str) -> Result<Duration, String> {
@@ -441,17 +458,20 @@ async fn fetch_all(
     planned: &[Planned<'_>],
     sink: &mut dyn BucketSink,
     by_day: bool,
+    jobs: &JobChoice,
 ) -> Result<u64, HistoryError> {
     let names = names(client, planned).await?;
     let total: usize = planned.iter().map(|p| p.range.bucket_count()).sum();
     let progress = Progress::new(total as u64);
     let failed = |err: FetchError| match err {
-        FetchError::Api { .. } => HistoryError::Runtime(format!("{err}; {}", sink_note(by_day))),
+        FetchError::Api { .. } | FetchError::Job { .. } => {
+            HistoryError::Runtime(format!("{err}; {}", sink_note(by_day)))
+        }
         FetchError::Write(err) => write_error("cannot write the output", err),
     };
     let mut fetches: Vec<RangeFetch<'_>> = planned
         .iter()
-        .map(|p| RangeFetch::new(p.query, &p.range))
+        .map(|p| RangeFetch::new(p.query, &p.range).with_jobs(jobs.clone()))
         .collect();
     if by_day {
         let first = planned.iter().map(|p| p.range.first()).min();
@@ -516,7 +536,8 @@ pub async fn report(
             let file =
                 AtomicFile::create(path).map_err(|e| HistoryError::BadInput(e.to_string()))?;
             let mut writer = ReportWriter::new(file, format, columns, selection);
-            let requests = fetch_all(client, &planned, &mut writer, false).await?;
+            let requests =
+                fetch_all(client, &planned, &mut writer, false, &JobChoice::default()).await?;
             let rows = writer.rows();
             writer
                 .finish()
@@ -530,7 +551,8 @@ pub async fn report(
             let mut writer =
                 ReportWriter::new(std::io::BufWriter::new(stdout), format, columns, selection);
             let written = async {
-                let requests = fetch_all(client, &planned, &mut writer, false).await?;
+                let requests =
+                    fetch_all(client, &planned, &mut writer, false, &JobChoice::default()).await?;
                 let rows = writer.rows();
                 writer
                     .finish()
@@ -550,6 +572,49 @@ pub async fn report(
         }
     }
     Ok(())
+}
+
+/// The plan of a backfill's reading, logged before the run: per query, synchronous
+/// requests or jobs and what each costs.
+fn plan_jobs(planned: &[Planned<'_>], api: Api, by_day: bool, requests_per_minute: u32) {
+    for planned in planned {
+        let Some(query) = query_of(planned) else {
+            continue;
+        };
+        let sync = planned.requests();
+        let has_jobs = query.source.jobs_endpoint.is_some();
+        let windows = if by_day {
+            // A window ends at each UTC midnight.
+            let range = &planned.range;
+            (range.last().date_naive() - range.first().date_naive()).num_days() as usize + 1
+        } else {
+            jobs::job_windows(&planned.range)
+        } * planned.shares();
+        let (reading, note) = match (api, has_jobs, by_day) {
+            (Api::Sync, ..) => ("sync", "synchronous requests of up to 7 days"),
+            (_, false, _) => ("sync", "the source has no asynchronous jobs"),
+            (Api::Jobs, true, false) => ("jobs", "a job per 31 days"),
+            (Api::Jobs, true, true) => ("jobs", "a job per UTC day (--output-dir)"),
+            (Api::Auto, true, true) => (
+                "sync",
+                "--output-dir reads a day at a time, where a job never saves requests",
+            ),
+            (Api::Auto, true, false) => (
+                "auto",
+                "the first 7 days synchronously, then a job per 31 days wherever the groups seen make it cheaper",
+            ),
+        };
+        tracing::info!(
+            query = %planned.query.name(),
+            api = %api.name(),
+            reading = %reading,
+            sync_requests = sync,
+            sync_at_budget = %at_budget(sync as u64, requests_per_minute),
+            job_windows = windows,
+            job_requests_at_least = windows * jobs::job_requests(0, 1),
+            "plan: {note}; a job also waits while Genesys computes it, and costs a request per status read and per 1,000 groups"
+        );
+    }
 }
 
 /// `backfill`: the range as timestamped OpenMetrics in `--output`, or in one file per
@@ -589,7 +654,13 @@ pub async fn backfill(
             ));
         }
     };
-    let requests = fetch_all(client, &planned, &mut writer, by_day).await?;
+    plan_jobs(&planned, args.api, by_day, requests_per_minute);
+    let timing = JobTiming {
+        first_poll: args.job_poll,
+        ..JobTiming::default()
+    };
+    let jobs = JobChoice::new(args.api, timing);
+    let requests = fetch_all(client, &planned, &mut writer, by_day, &jobs).await?;
     let samples = writer.samples();
     let write_error =
         |err: std::io::Error| HistoryError::Runtime(format!("cannot write {shown}: {err}"));

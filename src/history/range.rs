@@ -220,6 +220,12 @@ impl Range {
     /// [`MAX_REQUEST_SPAN`], at most `limit`, and always at least one; none from the
     /// range's end on.
     pub fn request_at(&self, start: DateTime<Utc>, limit: usize) -> Vec<Interval> {
+        self.span_at(start, limit, MAX_REQUEST_SPAN)
+    }
+
+    /// The buckets from bucket `start` that end within `span` of it, at most `limit`,
+    /// and always at least one; none from the end of the range on.
+    pub fn span_at(&self, start: DateTime<Utc>, limit: usize, span: TimeDelta) -> Vec<Interval> {
         let mut buckets = self.buckets_from(start);
         let Some(first) = buckets.next() else {
             return Vec::new();
@@ -228,7 +234,7 @@ impl Range {
             .chain(
                 buckets
                     .take(limit.max(1) - 1)
-                    .take_while(|bucket| bucket.end - start <= MAX_REQUEST_SPAN),
+                    .take_while(|bucket| bucket.end - start <= span),
             )
             .collect()
     }

@@ -21,7 +21,7 @@ use crate::world::{Event, MAX_SPAN_MS, Media, SERVICE_LEVEL_TARGET, World};
 
 mod request;
 
-pub(crate) use request::{AggregateQuery, QueryLimits, parse_query};
+pub(crate) use request::{AggregateQuery, QueryError, QueryLimits, parse_query};
 
 /// Accumulated stats of one metric in one group and bucket.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 //! The exporter cannot be developed or tested against a real Genesys org (it costs
 //! money, needs credentials and its data is not repeatable), so this module serves a
 //! faithful stand-in over plain HTTP on loopback: the client-credentials login, the
-//! conversation-aggregates query, the queue observations query, the conversation details
+//! conversation-aggregates query and its asynchronous jobs, the queue observations query, the conversation details
 //! query, the listings of queues,
 //! users, wrap-up codes, divisions, skills, languages, teams and campaigns, per-token
 //! rate limits and the
@@ -19,6 +19,7 @@ mod codec;
 mod details;
 mod directory;
 mod faults;
+mod jobs;
 mod listings;
 mod notifications;
 mod observations;
@@ -48,6 +49,7 @@ use auth::{TokenStore, lock};
 use directory::Directory;
 use faults::Faults;
 pub use faults::{Fault, FaultKind, FaultRule, Trigger};
+pub use jobs::JobOutcome;
 pub use listings::PageSizeLimit;
 pub use notifications::{MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, Notifications};
 use ratelimit::RateLimiter;
@@ -105,6 +107,9 @@ pub struct SimulatorConfig {
     /// How often the Notifications API looks at the world for changes of the subscribed
     /// topics (1 s: Genesys publishes a queue's observations at most once a second).
     pub push_period: Duration,
+    /// How long an asynchronous aggregate job takes: `QUEUED` for the first half,
+    /// `PENDING` for the second, then `FULFILLED` (2 s by default; tests shorten it).
+    pub job_delay: Duration,
 }
 
 /// The simulator's default cap on predicates in one aggregates filter.
@@ -128,6 +133,7 @@ impl Default for SimulatorConfig {
             trunk_count: 4,
             heartbeat_interval: Duration::from_secs(30),
             push_period: Duration::from_secs(1),
+            job_delay: Duration::from_secs(2),
         }
     }
 }
@@ -150,6 +156,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("trunk_count", &self.trunk_count)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("push_period", &self.push_period)
+            .field("job_delay", &self.job_delay)
             .finish()
     }
 }
@@ -209,6 +216,7 @@ struct Shared {
     limiter: RateLimiter,
     faults: Faults,
     notifications: Notifications,
+    jobs: jobs::Jobs,
     log: Mutex<VecDeque<RecordedRequest>>,
     /// The secret the token endpoint accepts now: `config.client_secret` until
     /// [`Simulator::rotate_client_secret`].
@@ -276,6 +284,7 @@ impl Simulator {
             limiter: RateLimiter::new(config.requests_per_minute),
             faults: Faults::new(config.seed),
             notifications,
+            jobs: jobs::Jobs::default(),
             log: Mutex::new(VecDeque::new()),
             client_secret: Mutex::new(config.client_secret.clone()),
             config,
@@ -387,6 +396,23 @@ impl Simulator {
     /// so that the same question always gets the same answer.
     pub fn freeze_clock(&self, at: chrono::DateTime<chrono::Utc>) {
         self.shared.faults.freeze_at(at);
+    }
+
+    /// What becomes of the asynchronous aggregate jobs submitted from now on: fulfilled
+    /// (the default), failed with a message, or expired before their results are read.
+    pub fn set_job_outcome(&self, outcome: JobOutcome) {
+        self.shared.jobs.set_outcome(outcome);
+    }
+
+    /// Every asynchronous aggregate job submitted so far is `EXPIRED` from now on (its
+    /// results gone), as when a client reads them too late.
+    pub fn expire_jobs(&self) {
+        self.shared.jobs.expire_all();
+    }
+
+    /// How many asynchronous aggregate jobs were submitted.
+    pub fn jobs_submitted(&self) -> usize {
+        self.shared.jobs.count()
     }
 
     /// Stops accepting connections, lets open ones finish (up to a few seconds) and

@@ -17,6 +17,15 @@ pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 /// A JSON response with the given status.
 pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes(status, bytes)
+}
+
+/// A JSON response of JSON already written as text.
+pub(crate) fn json_text(status: StatusCode, text: String) -> Response<Body> {
+    json_bytes(status, text.into_bytes())
+}
+
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
     let body = Full::new(Bytes::from(bytes))
         .map_err(|never| match never {})
         .boxed();
@@ -28,7 +37,8 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
     response
 }
 
-/// A response without a body (a HEAD's, a DELETE's, a WebSocket upgrade's).
+/// A response without a body (a HEAD's, a DELETE's or job cancel's `204`, a WebSocket
+/// upgrade's).
 pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     let body = Full::new(Bytes::new())
         .map_err(|never| match never {})

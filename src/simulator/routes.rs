@@ -16,7 +16,7 @@ use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
-    RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults,
+    RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults, jobs,
     notifications, observations, queues, sources, trunks,
 };
 use crate::genesys::sources::{self as catalogue, Source};
@@ -34,6 +34,10 @@ enum Route {
     Token,
     /// `/api/v2/analytics/{source}/aggregates/query` of a source Genesys has.
     Aggregates(&'static Source),
+    /// `/api/v2/analytics/{source}/aggregates/jobs` of a source Genesys has jobs for.
+    JobSubmit(&'static Source),
+    /// `.../aggregates/jobs/{jobId}` (`GET`, `DELETE`) and `.../{jobId}/results` (`GET`).
+    Job(&'static Source),
     Observations,
     AgentCounts,
     Details,
@@ -78,6 +82,15 @@ fn route(path: &str) -> Option<(Route, &'static [Method])> {
             Some((route, methods))
         }
         _ => {
+            if let Some((source, rest)) = jobs::route(path) {
+                return Some(if rest.is_empty() {
+                    (Route::JobSubmit(source), POST)
+                } else if rest.ends_with("/results") {
+                    (Route::Job(source), GET)
+                } else {
+                    (Route::Job(source), &[Method::GET, Method::DELETE])
+                });
+            }
             let segment = path
                 .strip_prefix("/api/v2/analytics/")?
                 .strip_suffix("/aggregates/query")?;
@@ -122,7 +135,7 @@ pub(super) async fn handle(
         Some(kind) if replaced => {
             // The body is read all the same, so the log says what was asked.
             let query = match route(&path) {
-                Some((Route::Aggregates(_), _)) => read_body(request)
+                Some((Route::Aggregates(_) | Route::JobSubmit(_), _)) => read_body(request)
                     .await
                     .ok()
                     .and_then(|body| serde_json::from_slice::<SentQuery>(&body).ok()),
@@ -251,6 +264,22 @@ async fn dispatch(
     }
     let (response, query) = match route {
         Route::Aggregates(source) => aggregates(shared, request, source, context_id).await,
+        Route::JobSubmit(source) => match read_body(request).await {
+            Ok(body) => (
+                jobs::submit(shared, source, &body, context_id),
+                serde_json::from_slice::<SentQuery>(&body).ok(),
+            ),
+            Err(error) => (body_error_response(error, context_id), None),
+        },
+        Route::Job(source) => {
+            let (_, rest) = jobs::route(path).unwrap_or((source, ""));
+            let method = request.method().clone();
+            let query = request.uri().query();
+            (
+                jobs::serve(shared, source, &method, rest, query, context_id),
+                None,
+            )
+        }
         Route::Observations => (queue_observations(shared, request, context_id).await, None),
         Route::AgentCounts => (agent_counts(shared, request, context_id).await, None),
         Route::Details => (
