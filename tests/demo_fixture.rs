@@ -159,7 +159,8 @@ async fn the_demo_body_has_the_recorded_shape() {
 /// family (families keep their order, series within a family follow a hash map's),
 /// the samples of every aggregates source, of voice quality and of agents by
 /// organization presence dropped (their label sets follow the time of day: the groups
-/// with traffic in the interval polled, the presences somebody is in), and so are the
+/// with traffic in the interval polled, the presences somebody is in), the push frames by
+/// kind too (which kinds arrived follows how long the demo ran), and so are the
 /// HELP and TYPE of those sources' families of a longest, shortest or percentile, which
 /// exist only while the interval holds a measurement (an abandon at night may not).
 fn mask(body: &str) -> String {
@@ -194,7 +195,10 @@ fn mask(body: &str) -> String {
             out.push('\n');
             continue;
         }
+        // Which kinds of push frames have arrived yet (events, a heartbeat every 30 s)
+        // follows how long the demo ran before the scrape.
         let time_of_day = line.starts_with("genesys_agents_presence{")
+            || line.starts_with("genesys_exporter_push_events_total{")
             || aggregate_prefixes
                 .iter()
                 .any(|p| line.starts_with(p.as_str()));

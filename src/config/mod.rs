@@ -555,9 +555,13 @@ impl Config {
 
     /// What `--demo` runs without a config file: the built-in query, `today` (the same KPIs
     /// for the day so far, every minute), one query of every other source (so that every
-    /// dashboard has data out of the box) and `live`.
+    /// dashboard has data out of the box) and `live`, pushed by the simulator's
+    /// Notifications API (`transport: auto`: polled while push is down).
     pub fn demo() -> Config {
         let mut config = Config::builtin_with_live();
+        for set in &mut config.observations {
+            set.transport = Transport::Auto;
+        }
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         config.queries.push(QueryConfig {
             name: "today".into(),

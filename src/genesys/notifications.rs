@@ -45,6 +45,8 @@ pub const MAX_TOPICS_PER_CHANNEL: usize = 1_000;
 pub const MAX_CHANNELS: usize = 20;
 /// Path of the channels.
 pub const CHANNELS_PATH: &str = "/api/v2/notifications/channels";
+/// Path of a channel's subscriptions, `{}` the channel's id.
+pub const SUBSCRIPTIONS_PATH: &str = "/api/v2/notifications/channels/{}/subscriptions";
 /// Genesys sends a heartbeat on every socket this often.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 /// The permission the queue observation topics need.
@@ -178,7 +180,7 @@ impl GenesysClient {
         const ENDPOINT: &str = "notification_subscriptions";
         let url = self
             .endpoints
-            .api(&format!("{CHANNELS_PATH}/{channel}/subscriptions"));
+            .api(&SUBSCRIPTIONS_PATH.replace("{}", channel));
         let body: Vec<serde_json::Value> = topics
             .iter()
             .map(|topic| serde_json::json!({ "id": topic }))

@@ -15,6 +15,7 @@ use super::AGENT_COUNTS_PATH;
 use super::OBSERVATIONS_PATH;
 use super::details::DETAILS_PATH;
 use super::names::DIMENSIONS;
+use super::notifications::{CHANNELS_PATH, SUBSCRIPTIONS_PATH};
 use super::region::TOKEN_PATH;
 use super::sources::SOURCES;
 use super::trunks::{TRUNK_METRICS_PATH, TRUNKS_PATH};
@@ -97,6 +98,17 @@ pub fn api_calls() -> Vec<ApiCall> {
         path: DETAILS_PATH,
         permission: Some("analytics:conversationDetail:view"),
     });
+    // Pushed sets (issue 24): a notification channel and its subscriptions need no
+    // permission of their own (the SDK's NotificationsApi names none); each topic needs
+    // its own, checked at subscription (`analytics:queueObservation:view` for a queue's
+    // observations, the same as its REST query above).
+    calls.extend(
+        [("POST", CHANNELS_PATH), ("PUT", SUBSCRIPTIONS_PATH)].map(|(method, path)| ApiCall {
+            method,
+            path,
+            permission: None,
+        }),
+    );
     // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
     calls.extend(
         SOURCES

@@ -122,7 +122,9 @@ async fn stream_into<S: ResultSink>(
             .and_then(|cursor| json.end().map(|()| cursor));
         (outcome, reader.get_ref().replaced(), counted)
     });
-    let feeder = tokio::spawn(async move {
+    // Aborted if this future is dropped (a poller retired by a reload): the body is
+    // then no longer read, and the parser ends at the end of its chunks.
+    let mut feeder = AbortOnDrop(tokio::spawn(async move {
         let mut total = 0usize;
         loop {
             match response.chunk().await {
@@ -140,8 +142,8 @@ async fn stream_into<S: ResultSink>(
                 Err(err) => return Some(StreamError::Transport(err)),
             }
         }
-    });
-    let failure = feeder.await;
+    }));
+    let failure = (&mut feeder.0).await;
     let (outcome, replaced, counted) = match parser.await {
         Ok(parsed) => parsed,
         Err(err) => {
@@ -196,6 +198,15 @@ async fn stream_results(
         return Err(StreamError::Stopped);
     }
     outcome
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A sink that passes each result on over a channel, to a caller on the async side.
