@@ -374,6 +374,12 @@ struct Session {
     channel: Channel,
     socket: Socket,
     telemetry: Arc<Telemetry>,
+    /// When the socket was opened: a session that ends sooner than a dead socket is
+    /// noticed is no proof the channel works.
+    opened: Instant,
+    /// Whether a heartbeat or an event came: the session worked, so the reconnect
+    /// backoff starts again.
+    heard: bool,
 }
 
 impl Session {
@@ -383,6 +389,8 @@ impl Session {
             channel,
             socket,
             telemetry: Arc::clone(telemetry),
+            opened: Instant::now(),
+            heard: false,
         }
     }
 }
@@ -470,16 +478,23 @@ impl ChannelRunner {
                 return;
             }
             tracing::info!(query = %self.set, shard = self.shard, channel = %session.channel.id, topics = self.topics.len(), "push channel connected");
-            match self.read(&mut session).await {
+            let ending = self.read(&mut session).await;
+            if session.heard {
+                failures = 0;
+            }
+            match ending {
                 Ending::Stop => return,
                 Ending::Handover(reason) => {
                     self.telemetry.count_push_reconnect(reason);
                     tracing::info!(query = %self.set, shard = self.shard, reason, "replacing the push channel before it goes");
+                    if session.opened.elapsed() < self.settings.dead_after() {
+                        // A channel told to go this soon may be told so again at once:
+                        // back off rather than create and subscribe channels in a loop.
+                        sleep(self.settings.backoff(failures)).await;
+                        failures = failures.saturating_add(1);
+                    }
                     match self.open().await {
-                        Ok(new) => {
-                            next = Some(new);
-                            failures = 0;
-                        }
+                        Ok(new) => next = Some(new),
                         Err(err) => {
                             tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open the replacement channel; retrying");
                             if self.news.send(ChannelNews::Down(self.shard)).is_err() {
@@ -564,6 +579,7 @@ impl ChannelRunner {
                     };
                     match decode_frame(text.as_str()) {
                         Ok(Frame::Heartbeat) | Ok(Frame::Pong) => {
+                            session.heard = true;
                             self.telemetry.observe_push_heartbeat();
                             alive_until = Instant::now() + dead_after;
                         }
@@ -576,6 +592,7 @@ impl ChannelRunner {
                             return Ending::Handover("no_longer_subscribed");
                         }
                         Ok(Frame::Event { topic, body }) => {
+                            session.heard = true;
                             self.telemetry.count_push_event(topic_kind(&topic));
                             if self.news.send(ChannelNews::Event { topic, body }).is_err() {
                                 return Ending::Stop;
