@@ -344,6 +344,10 @@ struct Channels {
     up: Vec<bool>,
     /// Dropping it aborts the runners.
     _runners: JoinSet<()>,
+    /// What these runners (and only these) tell the set: news still queued from
+    /// runners replaced when the queues changed goes with them, never to the new
+    /// shards.
+    heard: mpsc::UnboundedReceiver<ChannelNews>,
     /// More queues than the channels allow: polled instead.
     over_limit: bool,
 }
@@ -375,7 +379,8 @@ impl PushPoller {
     }
 
     /// Starts a runner per share of `ids`' topics (none past the channel limit).
-    fn connect(&self, ids: Vec<String>, news: &mpsc::UnboundedSender<ChannelNews>) -> Channels {
+    fn connect(&self, ids: Vec<String>) -> Channels {
+        let (news, heard) = mpsc::unbounded_channel();
         let topics: Vec<String> = ids.iter().map(|id| queue_topic(id)).collect();
         let shares = shard(&topics);
         let mut runners = JoinSet::new();
@@ -407,6 +412,7 @@ impl PushPoller {
             ],
             ids,
             _runners: runners,
+            heard,
             over_limit,
         }
     }
@@ -461,8 +467,7 @@ impl PushPoller {
     /// Runs forever; stop it by dropping (aborting) its task, which aborts the runners.
     pub async fn run(self) {
         let config = Arc::clone(&self.reads.config);
-        let (news, mut heard) = mpsc::unbounded_channel();
-        let mut channels = self.connect(observed_queues(&config, &self.context), &news);
+        let mut channels = self.connect(observed_queues(&config, &self.context));
         let mut trusted = false;
         let mut dirty = false;
         let mut publish_at = Instant::now();
@@ -474,7 +479,7 @@ impl PushPoller {
                 (config.transport == Transport::Auto || channels.over_limit) && !trusted;
             tokio::select! {
                 biased;
-                Some(message) = heard.recv() => match message {
+                Some(message) = channels.heard.recv() => match message {
                     ChannelNews::Up { shard, complete } => {
                         if let Some(up) = channels.up.get_mut(shard) {
                             *up = complete;
@@ -529,7 +534,7 @@ impl PushPoller {
                     let ids = observed_queues(&config, &self.context);
                     if !ids.is_empty() && ids != channels.ids {
                         tracing::info!(query = %self.name(), queues = ids.len(), "the set's queues changed; subscribing anew");
-                        channels = self.connect(ids, &news);
+                        channels = self.connect(ids);
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
                     }
@@ -539,7 +544,7 @@ impl PushPoller {
                 }
                 () = sleep_until(fallback_at), if falls_back => {
                     if channels.ids.is_empty() {
-                        channels = self.connect(observed_queues(&config, &self.context), &news);
+                        channels = self.connect(observed_queues(&config, &self.context));
                     }
                     self.read(&channels.ids, Purpose::Fallback).await;
                     dirty = false;
