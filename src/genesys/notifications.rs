@@ -356,16 +356,12 @@ pub enum ChannelNews {
     /// A shard is (again) connected and subscribed: events flow from now on, and
     /// whatever happened before is not replayed. `complete`: every topic was permitted
     /// (a rejected one is not pushed, so the set cannot trust push alone).
-    Up {
-        shard: usize,
-        complete: bool,
-    },
+    Up { shard: usize, complete: bool },
     /// Shard `0` lost its socket; events are missed until it is `Up` again.
     Down(usize),
-    Event {
-        topic: String,
-        body: Box<RawValue>,
-    },
+    /// A topic event, not yet counted in `genesys_exporter_push_events_total`: the set
+    /// counts it once it has read the body (its topic's kind, or `malformed`).
+    Event { topic: String, body: Box<RawValue> },
 }
 
 /// A channel in use and its socket. Counted in `genesys_exporter_push_channels` while
@@ -592,8 +588,9 @@ impl ChannelRunner {
                             return Ending::Handover("no_longer_subscribed");
                         }
                         Ok(Frame::Event { topic, body }) => {
+                            // Counted by the set, which reads the body: under its
+                            // topic's kind, or as `malformed`, once.
                             session.heard = true;
-                            self.telemetry.count_push_event(topic_kind(&topic));
                             if self.news.send(ChannelNews::Event { topic, body }).is_err() {
                                 return Ending::Stop;
                             }

@@ -42,6 +42,7 @@ use crate::genesys::ApiError;
 use crate::genesys::bodies::GroupValue;
 use crate::genesys::notifications::{
     ChannelNews, ChannelRunner, MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, queue_topic, shard,
+    topic_kind,
 };
 use crate::genesys::observations::{
     ObservationMetric, ObservationResponse, ObservationResult, ObservationValue, QueueTopicStats,
@@ -499,6 +500,7 @@ impl PushPoller {
                     ChannelNews::Event { topic, body } => {
                         match serde_json::from_str::<QueueTopicStats>(body.get()) {
                             Ok(event) => {
+                                self.context.telemetry.count_push_event(topic_kind(&topic));
                                 let now = self.context.client.api_now();
                                 if lock(&self.reads.state).apply(event, &config, &channels.queues, now) && !dirty {
                                     dirty = true;
