@@ -334,3 +334,44 @@ async fn a_rejected_topic_is_counted_and_logged() {
         "{logs}"
     );
 }
+
+/// A reload that makes a pushed set polled removes its push series and its line on the
+/// landing page: it no longer passes for pushed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_reloaded_to_poll_is_no_longer_pushed() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = ExporterRun::against(&sim)
+        .arg("--push.heartbeat-interval", "500ms")
+        .config(dir.path(), &config("push", "1h"));
+    run.args.push("--web.enable-lifecycle".into());
+    let exporter = run.start();
+    exporter.wait_ready().await;
+    reconnected(&exporter, 0.0).await;
+    let polled = format!(
+        "observations:\n  - name: live\n    refresh: 10s\n    metrics: [{}]\n",
+        METRICS.join(", ")
+    );
+    std::fs::write(dir.path().join("config.yaml"), polled).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = client
+        .post(exporter.url("/-/reload"))
+        .send()
+        .await
+        .expect("an answer to /-/reload");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    exporter
+        .scrape_until(|m| {
+            m.find("genesys_exporter_push_up", &[("query", "live")])
+                .is_empty()
+        })
+        .await;
+    let page = exporter.page("/").await;
+    assert!(!page.contains("Push (Notifications API)"), "{page}");
+    converges(&exporter, &sim, "polled").await;
+}

@@ -338,6 +338,14 @@ pub struct PushPoller {
     active: Arc<AtomicBool>,
 }
 
+impl Drop for PushPoller {
+    /// A retired set is no longer pushed: its push series and landing-page line go
+    /// (the poller of its next definition, pushed or not, registers what it has).
+    fn drop(&mut self) {
+        self.context.telemetry.forget_push(self.name());
+    }
+}
+
 /// The channel runners of the set's current queues.
 struct Channels {
     ids: Vec<String>,
