@@ -375,3 +375,36 @@ async fn a_set_reloaded_to_poll_is_no_longer_pushed() {
     assert!(!page.contains("Push (Notifications API)"), "{page}");
     converges(&exporter, &sim, "polled").await;
 }
+
+/// An event whose body is not the documented one is skipped and counted once, as
+/// `malformed`, not also under its topic's kind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_event_body_is_counted_once() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "1h"), &dir);
+    exporter.wait_ready().await;
+    reconnected(&exporter, 0.0).await;
+    // The clock is frozen, so the simulator sends no events of its own now.
+    let kind = |metrics: &Metrics, kind: &str| {
+        value(
+            metrics,
+            "genesys_exporter_push_events_total",
+            &[("kind", kind)],
+        )
+    };
+    let before = scrape(&exporter).await;
+    let topic = format!("v2.analytics.queues.{}.observations", sim.queues()[0].id);
+    sim.notifications()
+        .send_event(&topic, json!({"group": "not an object", "data": 1}));
+    let after = exporter
+        .scrape_until(|m| kind(m, "malformed") > kind(&before, "malformed"))
+        .await;
+    assert_eq!(kind(&after, "malformed"), kind(&before, "malformed") + 1.0);
+    assert_eq!(
+        kind(&after, "queue_observations"),
+        kind(&before, "queue_observations"),
+        "{}",
+        after.text
+    );
+}
