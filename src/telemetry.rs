@@ -474,13 +474,7 @@ impl Telemetry {
         self.query_last_success.remove(&labels);
         self.query_duration.remove(&labels);
         self.response_warnings.remove(&labels);
-        self.push.up.remove(&labels);
-        self.push
-            .sets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(query);
-        self.push.reconcile_differences.remove(&labels);
+        self.forget_push(query);
         self.query_interval.remove(&labels);
         self.query_settle_delay.remove(&labels);
         self.query_requests_per_poll.remove(&labels);
@@ -670,6 +664,21 @@ impl Telemetry {
             .push
             .reconcile_differences
             .get_or_create(&query_labels(query));
+        self.changed();
+    }
+
+    /// Removes a set's push series (up, reconcile differences) and its line on the
+    /// landing page: for a pushed set that stops, as when a reload makes it polled,
+    /// so that it no longer passes for pushed. A new push poller registers it again.
+    pub fn forget_push(&self, query: &str) {
+        let labels = query_labels(query);
+        self.push.up.remove(&labels);
+        self.push
+            .sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(query);
+        self.push.reconcile_differences.remove(&labels);
         self.changed();
     }
 

@@ -157,27 +157,10 @@ async fn pushed_values_equal_the_rest_querys() {
     exporter
         .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "live")]) == 1.0)
         .await;
-    let polls = value(
-        &scrape(&exporter).await,
-        "genesys_exporter_api_requests_total",
-        &[("endpoint", "observations")],
-    );
     for instant in &INSTANTS[1..3] {
-        sim.freeze_clock(instant.parse().unwrap());
-        converges(&exporter, &sim, instant).await;
+        converges_by_push(&exporter, &sim, instant, instant).await;
     }
     let metrics = scrape(&exporter).await;
-    // No REST read brought them: the observations requests did not move.
-    assert_eq!(
-        value(
-            &metrics,
-            "genesys_exporter_api_requests_total",
-            &[("endpoint", "observations")]
-        ),
-        polls,
-        "{}",
-        metrics.text
-    );
     assert!(value(&metrics, "genesys_exporter_push_channels", &[]) >= 1.0);
     assert!(
         value(
@@ -205,60 +188,78 @@ async fn pushed_values_equal_the_rest_querys() {
     assert!(page.contains("observations pushed"), "{page}");
 }
 
-/// After every fault the exported state converges to the simulator's, and no scrape
-/// fails meanwhile.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_state_converges_after_every_fault() {
-    let sim = push_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let exporter = start(&sim, &config("push", "10s"), &dir);
-    exporter.wait_ready().await;
-    converges(&exporter, &sim, "seed").await;
-    let notifications = sim.notifications();
-    let mut instants = INSTANTS[1..].iter();
-    let mut next = |sim: &Simulator| {
-        let instant = instants.next().expect("an instant left");
-        sim.freeze_clock(instant.parse().unwrap());
-        *instant
-    };
+fn polls(metrics: &Metrics) -> f64 {
+    value(
+        metrics,
+        "genesys_exporter_api_requests_total",
+        &[("endpoint", "observations")],
+    )
+}
 
-    notifications.close_sockets();
-    next(&sim);
-    converges(&exporter, &sim, "close_sockets").await;
+/// Waits until the set has reconnected since `polls` observations requests were made:
+/// a seed read was made after them (every connect seeds) and the pushed state is trusted
+/// again. A runner that never reconnects never seeds, and this fails.
+async fn reconnected(exporter: &Exporter, polls_before: f64) {
+    exporter
+        .scrape_until(|m| {
+            polls(m) > polls_before
+                && value(m, "genesys_exporter_push_up", &[("query", "live")]) == 1.0
+        })
+        .await;
+}
 
-    notifications.socket_closing(Duration::from_millis(500));
-    next(&sim);
-    converges(&exporter, &sim, "socket_closing").await;
-
-    notifications.expire_channels();
-    next(&sim);
-    converges(&exporter, &sim, "expire_channels").await;
-
-    let differences = |metrics: &Metrics| {
-        value(
-            metrics,
-            "genesys_exporter_push_reconcile_differences_total",
-            &[("query", "live")],
-        )
-    };
-    let before = differences(&scrape(&exporter).await);
-    notifications.drop_events_for(Duration::from_secs(60));
-    next(&sim);
-    let metrics = converges(&exporter, &sim, "drop_events_for").await;
-    assert!(
-        differences(&metrics) > before,
-        "the reconcile poll found no difference: {}",
+/// Moves the simulator's clock to `instant` and requires `/metrics` to show the new
+/// values with no REST read made meanwhile: they came by push.
+async fn converges_by_push(exporter: &Exporter, sim: &Simulator, instant: &str, what: &str) {
+    let before = polls(&scrape(exporter).await);
+    sim.freeze_clock(instant.parse().unwrap());
+    let metrics = converges(exporter, sim, what).await;
+    assert_eq!(
+        polls(&metrics),
+        before,
+        "{what}: a REST read brought the values, not push: {}",
         metrics.text
     );
+}
 
+/// After every fault the runner reconnects, seeds, and new values come by push again:
+/// the reconcile is an hour away, so only a working reconnect can bring them. No scrape
+/// fails meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn push_resumes_after_every_fault() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "1h"), &dir);
+    exporter.wait_ready().await;
+    converges(&exporter, &sim, "seed").await;
+    reconnected(&exporter, 0.0).await;
+    let notifications = sim.notifications();
+    let mut instants = INSTANTS[1..].iter();
+
+    let before = polls(&scrape(&exporter).await);
+    notifications.close_sockets();
+    reconnected(&exporter, before).await;
+    converges_by_push(&exporter, &sim, instants.next().unwrap(), "close_sockets").await;
+
+    let before = polls(&scrape(&exporter).await);
+    notifications.socket_closing(Duration::from_millis(500));
+    reconnected(&exporter, before).await;
+    converges_by_push(&exporter, &sim, instants.next().unwrap(), "socket_closing").await;
+
+    let before = polls(&scrape(&exporter).await);
+    notifications.expire_channels();
+    reconnected(&exporter, before).await;
+    converges_by_push(&exporter, &sim, instants.next().unwrap(), "expire_channels").await;
+
+    let before = polls(&scrape(&exporter).await);
     notifications.stop_heartbeats(true);
     exporter.wait_for_log("reason=heartbeat_missed").await;
-    next(&sim);
-    converges(&exporter, &sim, "stop_heartbeats").await;
+    notifications.stop_heartbeats(false);
+    reconnected(&exporter, before).await;
+    converges_by_push(&exporter, &sim, instants.next().unwrap(), "stop_heartbeats").await;
 
     let metrics = scrape(&exporter).await;
-    notifications.stop_heartbeats(false);
-    for reason in ["closed", "heartbeat_missed"] {
+    for reason in ["closed", "socket_closing", "heartbeat_missed"] {
         assert!(
             value(
                 &metrics,
@@ -269,6 +270,33 @@ async fn the_state_converges_after_every_fault() {
             metrics.text
         );
     }
+}
+
+/// Events lost on the way are not replayed: the reconcile poll finds the differences,
+/// counts them and puts the values right.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconcile_repairs_dropped_events() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "10s"), &dir);
+    exporter.wait_ready().await;
+    converges(&exporter, &sim, "seed").await;
+    let differences = |metrics: &Metrics| {
+        value(
+            metrics,
+            "genesys_exporter_push_reconcile_differences_total",
+            &[("query", "live")],
+        )
+    };
+    let before = differences(&scrape(&exporter).await);
+    sim.notifications().drop_events_for(Duration::from_secs(60));
+    sim.freeze_clock(INSTANTS[1].parse().unwrap());
+    let metrics = converges(&exporter, &sim, "drop_events_for").await;
+    assert!(
+        differences(&metrics) > before,
+        "the reconcile poll found no difference: {}",
+        metrics.text
+    );
 }
 
 /// A topic Genesys rejects is counted and logged once with the permission to grant;
@@ -304,5 +332,79 @@ async fn a_rejected_topic_is_counted_and_logged() {
             .count(),
         1,
         "{logs}"
+    );
+}
+
+/// A reload that makes a pushed set polled removes its push series and its line on the
+/// landing page: it no longer passes for pushed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_reloaded_to_poll_is_no_longer_pushed() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = ExporterRun::against(&sim)
+        .arg("--push.heartbeat-interval", "500ms")
+        .config(dir.path(), &config("push", "1h"));
+    run.args.push("--web.enable-lifecycle".into());
+    let exporter = run.start();
+    exporter.wait_ready().await;
+    reconnected(&exporter, 0.0).await;
+    let polled = format!(
+        "observations:\n  - name: live\n    refresh: 10s\n    metrics: [{}]\n",
+        METRICS.join(", ")
+    );
+    std::fs::write(dir.path().join("config.yaml"), polled).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = client
+        .post(exporter.url("/-/reload"))
+        .send()
+        .await
+        .expect("an answer to /-/reload");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    exporter
+        .scrape_until(|m| {
+            m.find("genesys_exporter_push_up", &[("query", "live")])
+                .is_empty()
+        })
+        .await;
+    let page = exporter.page("/").await;
+    assert!(!page.contains("Push (Notifications API)"), "{page}");
+    converges(&exporter, &sim, "polled").await;
+}
+
+/// An event whose body is not the documented one is skipped and counted once, as
+/// `malformed`, not also under its topic's kind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_event_body_is_counted_once() {
+    let sim = push_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = start(&sim, &config("push", "1h"), &dir);
+    exporter.wait_ready().await;
+    reconnected(&exporter, 0.0).await;
+    // The clock is frozen, so the simulator sends no events of its own now.
+    let kind = |metrics: &Metrics, kind: &str| {
+        value(
+            metrics,
+            "genesys_exporter_push_events_total",
+            &[("kind", kind)],
+        )
+    };
+    let before = scrape(&exporter).await;
+    let topic = format!("v2.analytics.queues.{}.observations", sim.queues()[0].id);
+    sim.notifications()
+        .send_event(&topic, json!({"group": "not an object", "data": 1}));
+    let after = exporter
+        .scrape_until(|m| kind(m, "malformed") > kind(&before, "malformed"))
+        .await;
+    assert_eq!(kind(&after, "malformed"), kind(&before, "malformed") + 1.0);
+    assert_eq!(
+        kind(&after, "queue_observations"),
+        kind(&before, "queue_observations"),
+        "{}",
+        after.text
     );
 }

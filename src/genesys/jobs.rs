@@ -13,6 +13,7 @@
 //! be read to the end, is deleted (`DELETE .../jobs/{jobId}`), so it does not run on for
 //! nothing.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -279,6 +280,7 @@ impl GenesysClient {
     ) -> Result<(), JobError> {
         let url = self.endpoints.api(path);
         let mut cursor: Option<String> = None;
+        let mut seen = HashSet::new();
         loop {
             let mut page = Streamed {
                 on_result: &mut *on_result,
@@ -295,9 +297,9 @@ impl GenesysClient {
                     &mut page,
                 )
                 .await?;
-            match answer.value.cursor {
-                Some(next) if !next.is_empty() => cursor = Some(next),
-                _ => return Ok(()),
+            match next_cursor(endpoint, &mut seen, answer.value.cursor)? {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
             }
         }
     }
@@ -343,9 +345,58 @@ impl GenesysClient {
     }
 }
 
+/// The cursor of the page after the one whose answer carried `next` (none, or empty:
+/// that was the last page). A cursor already followed would read the same pages again
+/// for ever, so it is an error naming it.
+fn next_cursor(
+    endpoint: &'static str,
+    seen: &mut HashSet<String>,
+    next: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    match next {
+        Some(next) if !next.is_empty() => {
+            if seen.insert(next.clone()) {
+                Ok(Some(next))
+            } else {
+                Err(ApiError::BadResponse {
+                    endpoint,
+                    message: format!(
+                        "the results page cursor {next:?} came back again; it would read the same pages for ever"
+                    ),
+                })
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_cursor_is_an_error_not_a_loop() {
+        let mut seen = HashSet::new();
+        let endpoint = "conversation_jobs";
+        assert_eq!(
+            next_cursor(endpoint, &mut seen, Some("a".into())).unwrap(),
+            Some("a".to_string())
+        );
+        assert_eq!(
+            next_cursor(endpoint, &mut seen, Some("b".into())).unwrap(),
+            Some("b".to_string())
+        );
+        let err = next_cursor(endpoint, &mut seen, Some("a".into())).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::BadResponse { message, .. } if message.contains("\"a\"")),
+            "{err}"
+        );
+        assert_eq!(
+            next_cursor(endpoint, &mut seen, Some(String::new())).unwrap(),
+            None
+        );
+        assert_eq!(next_cursor(endpoint, &mut seen, None).unwrap(), None);
+    }
 
     #[test]
     fn the_job_body_is_the_query_with_page_size_and_query_type() {

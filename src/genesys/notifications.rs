@@ -358,16 +358,12 @@ pub enum ChannelNews {
     /// A shard is (again) connected and subscribed: events flow from now on, and
     /// whatever happened before is not replayed. `complete`: every topic was permitted
     /// (a rejected one is not pushed, so the set cannot trust push alone).
-    Up {
-        shard: usize,
-        complete: bool,
-    },
+    Up { shard: usize, complete: bool },
     /// Shard `0` lost its socket; events are missed until it is `Up` again.
     Down(usize),
-    Event {
-        topic: String,
-        body: Box<RawValue>,
-    },
+    /// A topic event, not yet counted in `genesys_exporter_push_events_total`: the set
+    /// counts it once it has read the body (its topic's kind, or `malformed`).
+    Event { topic: String, body: Box<RawValue> },
 }
 
 /// A channel in use and its socket. Counted in `genesys_exporter_push_channels` while
@@ -376,6 +372,12 @@ struct Session {
     channel: Channel,
     socket: Socket,
     telemetry: Arc<Telemetry>,
+    /// When the socket was opened: a session that ends sooner than a dead socket is
+    /// noticed is no proof the channel works.
+    opened: Instant,
+    /// Whether a heartbeat or an event came: the session worked, so the reconnect
+    /// backoff starts again.
+    heard: bool,
 }
 
 impl Session {
@@ -385,6 +387,8 @@ impl Session {
             channel,
             socket,
             telemetry: Arc::clone(telemetry),
+            opened: Instant::now(),
+            heard: false,
         }
     }
 }
@@ -472,16 +476,23 @@ impl ChannelRunner {
                 return;
             }
             tracing::info!(query = %self.set, shard = self.shard, channel = %session.channel.id, topics = self.topics.len(), "push channel connected");
-            match self.read(&mut session).await {
+            let ending = self.read(&mut session).await;
+            if session.heard {
+                failures = 0;
+            }
+            match ending {
                 Ending::Stop => return,
                 Ending::Handover(reason) => {
                     self.telemetry.count_push_reconnect(reason);
                     tracing::info!(query = %self.set, shard = self.shard, reason, "replacing the push channel before it goes");
+                    if session.opened.elapsed() < self.settings.dead_after() {
+                        // A channel told to go this soon may be told so again at once:
+                        // back off rather than create and subscribe channels in a loop.
+                        sleep(self.settings.backoff(failures)).await;
+                        failures = failures.saturating_add(1);
+                    }
                     match self.open().await {
-                        Ok(new) => {
-                            next = Some(new);
-                            failures = 0;
-                        }
+                        Ok(new) => next = Some(new),
                         Err(err) => {
                             tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open the replacement channel; retrying");
                             if self.news.send(ChannelNews::Down(self.shard)).is_err() {
@@ -566,6 +577,7 @@ impl ChannelRunner {
                     };
                     match decode_frame(text.as_str()) {
                         Ok(Frame::Heartbeat) | Ok(Frame::Pong) => {
+                            session.heard = true;
                             self.telemetry.observe_push_heartbeat();
                             alive_until = Instant::now() + dead_after;
                         }
@@ -578,7 +590,9 @@ impl ChannelRunner {
                             return Ending::Handover("no_longer_subscribed");
                         }
                         Ok(Frame::Event { topic, body }) => {
-                            self.telemetry.count_push_event(topic_kind(&topic));
+                            // Counted by the set, which reads the body: under its
+                            // topic's kind, or as `malformed`, once.
+                            session.heard = true;
                             if self.news.send(ChannelNews::Event { topic, body }).is_err() {
                                 return Ending::Stop;
                             }

@@ -42,6 +42,7 @@ use crate::genesys::ApiError;
 use crate::genesys::bodies::GroupValue;
 use crate::genesys::notifications::{
     ChannelNews, ChannelRunner, MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, queue_topic, shard,
+    topic_kind,
 };
 use crate::genesys::observations::{
     ObservationMetric, ObservationResponse, ObservationResult, ObservationValue, QueueTopicStats,
@@ -337,6 +338,14 @@ pub struct PushPoller {
     active: Arc<AtomicBool>,
 }
 
+impl Drop for PushPoller {
+    /// A retired set is no longer pushed: its push series and landing-page line go
+    /// (the poller of its next definition, pushed or not, registers what it has).
+    fn drop(&mut self) {
+        self.context.telemetry.forget_push(self.name());
+    }
+}
+
 /// The channel runners of the set's current queues.
 struct Channels {
     ids: Vec<String>,
@@ -344,6 +353,10 @@ struct Channels {
     up: Vec<bool>,
     /// Dropping it aborts the runners.
     _runners: JoinSet<()>,
+    /// What these runners (and only these) tell the set: news still queued from
+    /// runners replaced when the queues changed goes with them, never to the new
+    /// shards.
+    heard: mpsc::UnboundedReceiver<ChannelNews>,
     /// More queues than the channels allow: polled instead.
     over_limit: bool,
 }
@@ -375,7 +388,8 @@ impl PushPoller {
     }
 
     /// Starts a runner per share of `ids`' topics (none past the channel limit).
-    fn connect(&self, ids: Vec<String>, news: &mpsc::UnboundedSender<ChannelNews>) -> Channels {
+    fn connect(&self, ids: Vec<String>) -> Channels {
+        let (news, heard) = mpsc::unbounded_channel();
         let topics: Vec<String> = ids.iter().map(|id| queue_topic(id)).collect();
         let shares = shard(&topics);
         let mut runners = JoinSet::new();
@@ -407,6 +421,7 @@ impl PushPoller {
             ],
             ids,
             _runners: runners,
+            heard,
             over_limit,
         }
     }
@@ -461,8 +476,7 @@ impl PushPoller {
     /// Runs forever; stop it by dropping (aborting) its task, which aborts the runners.
     pub async fn run(self) {
         let config = Arc::clone(&self.reads.config);
-        let (news, mut heard) = mpsc::unbounded_channel();
-        let mut channels = self.connect(observed_queues(&config, &self.context), &news);
+        let mut channels = self.connect(observed_queues(&config, &self.context));
         let mut trusted = false;
         let mut dirty = false;
         let mut publish_at = Instant::now();
@@ -474,7 +488,7 @@ impl PushPoller {
                 (config.transport == Transport::Auto || channels.over_limit) && !trusted;
             tokio::select! {
                 biased;
-                Some(message) = heard.recv() => match message {
+                Some(message) = channels.heard.recv() => match message {
                     ChannelNews::Up { shard, complete } => {
                         if let Some(up) = channels.up.get_mut(shard) {
                             *up = complete;
@@ -494,6 +508,7 @@ impl PushPoller {
                     ChannelNews::Event { topic, body } => {
                         match serde_json::from_str::<QueueTopicStats>(body.get()) {
                             Ok(event) => {
+                                self.context.telemetry.count_push_event(topic_kind(&topic));
                                 let now = self.context.client.api_now();
                                 if lock(&self.reads.state).apply(event, &config, &channels.queues, now) && !dirty {
                                     dirty = true;
@@ -529,7 +544,7 @@ impl PushPoller {
                     let ids = observed_queues(&config, &self.context);
                     if !ids.is_empty() && ids != channels.ids {
                         tracing::info!(query = %self.name(), queues = ids.len(), "the set's queues changed; subscribing anew");
-                        channels = self.connect(ids, &news);
+                        channels = self.connect(ids);
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
                     }
@@ -539,7 +554,7 @@ impl PushPoller {
                 }
                 () = sleep_until(fallback_at), if falls_back => {
                     if channels.ids.is_empty() {
-                        channels = self.connect(observed_queues(&config, &self.context), &news);
+                        channels = self.connect(observed_queues(&config, &self.context));
                     }
                     self.read(&channels.ids, Purpose::Fallback).await;
                     dirty = false;

@@ -247,6 +247,20 @@ impl Notifications {
         }
     }
 
+    /// Sends an event of `topic` with `body` as its `eventBody`, whatever it holds, on
+    /// the sockets of the channels subscribed to it: a body not as documented is one
+    /// the exporter must skip and count once.
+    pub fn send_event(&self, topic: &str, body: Value) {
+        let frame = Utf8Bytes::from(event_frame(topic, body));
+        for channel in &lock(&self.state).channels {
+            if let Some(link) = &channel.link
+                && channel.topics.contains(topic)
+            {
+                let _ = link.tx.send(Outgoing::Frame(frame.clone()));
+            }
+        }
+    }
+
     /// Sends `v2.system.socket_closing` on every open socket and closes each with 1001
     /// `grace` later, as before a maintenance close (about a minute in production).
     pub fn socket_closing(&self, grace: Duration) {
