@@ -136,13 +136,7 @@ fn sync_requests(range: &Range, start: DateTime<Utc>, end: DateTime<Utc>) -> usi
 /// What reading a range by jobs costs at least: its windows of [`JOB_SPAN`], each a
 /// submission, a status read and a page. For the plan printed before a run.
 pub fn job_windows(range: &Range) -> usize {
-    let mut windows = 0;
-    let mut next = range.first();
-    while let Some(last) = range.span_at(next, usize::MAX, JOB_SPAN).pop() {
-        next = last.end;
-        windows += 1;
-    }
-    windows
+    range.windows(JOB_SPAN, false)
 }
 
 #[cfg(test)]

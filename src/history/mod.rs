@@ -583,10 +583,9 @@ fn plan_jobs(planned: &[Planned<'_>], api: Api, by_day: bool, requests_per_minut
         };
         let sync = planned.requests();
         let has_jobs = query.source.jobs_endpoint.is_some();
+        // By day a window ends at each UTC midnight, as the requests do.
         let windows = if by_day {
-            // A window ends at each UTC midnight.
-            let range = &planned.range;
-            (range.last().date_naive() - range.first().date_naive()).num_days() as usize + 1
+            planned.range.requests(true)
         } else {
             jobs::job_windows(&planned.range)
         } * planned.shares();

@@ -244,19 +244,25 @@ impl Range {
     /// time (a file per day), where a request also ends before the first bucket that
     /// starts on the next UTC day.
     pub fn requests(&self, by_utc_day: bool) -> usize {
-        let mut requests = 0;
+        self.windows(MAX_REQUEST_SPAN, by_utc_day)
+    }
+
+    /// The windows of at most `span` the range is walked in, cut at UTC midnights too
+    /// with `by_utc_day`: a request's (7 days) or an asynchronous job's.
+    pub fn windows(&self, span: TimeDelta, by_utc_day: bool) -> usize {
+        let mut windows = 0;
         let mut start = self.first;
         loop {
-            let mut buckets = self.request_at(start, usize::MAX);
+            let mut buckets = self.span_at(start, usize::MAX, span);
             if by_utc_day {
                 let cut = next_utc_midnight(start);
                 buckets.retain(|bucket| bucket.start < cut);
             }
             let Some(last) = buckets.last() else {
-                return requests;
+                return windows;
             };
             start = last.end;
-            requests += 1;
+            windows += 1;
         }
     }
 }
