@@ -122,8 +122,12 @@ pub struct GroupMapping<Q> {
     interval: Interval,
     label_names: LabelNames,
     /// Each requested metric's position, by name: one lookup per entry.
-    metric_index: HashMap<String, usize>,
+    metric_index: Arc<HashMap<String, usize>>,
     builder: FamilyBuilder,
+    /// The `{query, interval}` labels of the interval's bounds.
+    interval_labels: LabelSet,
+    /// The families of the interval's start and end.
+    interval_families: [usize; 2],
     /// The groups with data, in the order they came; [`GroupMapping::by_key`] has
     /// their positions.
     groups: Vec<Group>,
@@ -154,17 +158,60 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
     /// expected (the last answer's, say: each family's samples are sized by it).
     pub fn new(query: Q, interval: Interval, names: &Names, groups: usize) -> GroupMapping<Q> {
         let config = query.borrow();
+        let label_names = LabelNames::of(config, names);
+        let interval_labels: LabelSet = Arc::new(Labels::new(
+            Arc::from(["query".to_string(), "interval".to_string()]),
+            vec![config.name.clone(), label_names.granularity.clone()],
+        ));
+        let mut builder = FamilyBuilder::new(config.source, &config.metrics, groups);
+        let prefix = config.source.prefix();
+        let interval_families = [
+            builder.family(format!("{prefix}interval_start_timestamp_seconds"), || {
+                format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background")
+            }),
+            builder.family(format!("{prefix}interval_end_timestamp_seconds"), || {
+                format!("End (Unix time, exclusive) of the interval the {prefix}* values describe")
+            }),
+        ];
         GroupMapping {
-            label_names: LabelNames::of(config, names),
-            metric_index: config
-                .metrics
-                .iter()
-                .enumerate()
-                .map(|(index, metric)| (metric.clone(), index))
-                .collect(),
-            builder: FamilyBuilder::new(config.source, &config.metrics, groups),
+            label_names,
+            metric_index: Arc::new(
+                config
+                    .metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(index, metric)| (metric.clone(), index))
+                    .collect(),
+            ),
+            builder,
+            interval_labels,
+            interval_families,
             query,
             interval,
+            groups: Vec::new(),
+            by_key: HashMap::new(),
+            warnings: 0,
+            checkpoint: Checkpoint::default(),
+        }
+    }
+
+    /// A mapping of the same query for `interval` with nothing added, as
+    /// [`GroupMapping::new`] would make it, but sharing this one's label names and
+    /// family names instead of making them again: the history maps each group of an
+    /// answer bucket by bucket, hundreds of thousands of times a request, where making
+    /// them was most of the work.
+    pub fn fresh(&self, interval: Interval) -> GroupMapping<Q>
+    where
+        Q: Clone,
+    {
+        GroupMapping {
+            query: self.query.clone(),
+            interval,
+            label_names: self.label_names.clone(),
+            metric_index: Arc::clone(&self.metric_index),
+            builder: self.builder.emptied(),
+            interval_labels: Arc::clone(&self.interval_labels),
+            interval_families: self.interval_families,
             groups: Vec::new(),
             by_key: HashMap::new(),
             warnings: 0,
@@ -310,21 +357,15 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
             memory.last_seen.insert(key, self.interval.end);
         }
 
-        let interval_labels: LabelSet = Arc::new(Labels::new(
-            Arc::from(["query".to_string(), "interval".to_string()]),
-            vec![query.name.clone(), self.label_names.granularity.clone()],
-        ));
-        let prefix = query.source.prefix();
-        self.builder.push(
-            "interval_start_timestamp_seconds",
-            &format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background"),
-            &interval_labels,
+        let [start, end] = self.interval_families;
+        self.builder.push_to(
+            start,
+            &self.interval_labels,
             self.interval.start.timestamp() as f64,
         );
-        self.builder.push(
-            "interval_end_timestamp_seconds",
-            &format!("End (Unix time, exclusive) of the interval the {prefix}* values describe"),
-            &interval_labels,
+        self.builder.push_to(
+            end,
+            &self.interval_labels,
             self.interval.end.timestamp() as f64,
         );
 
@@ -410,6 +451,7 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
 }
 
 /// What every label set of one query's poll shares, made once per poll.
+#[derive(Clone)]
 struct LabelNames {
     /// `query`, `interval`, the dimensions (each name label right after its id label).
     plain: Arc<[String]>,
@@ -423,6 +465,7 @@ struct LabelNames {
 }
 
 /// The labels of one metric's qualified entries.
+#[derive(Clone)]
 struct QualifierLabels {
     /// The plain labels, then `qualifier` or the source's label for it (then its name
     /// label when its values are named ids).
@@ -563,6 +606,7 @@ pub fn split_metric(metric: &str) -> (char, String) {
 }
 
 /// Where the stats of one requested metric go.
+#[derive(Clone, Copy)]
 enum MetricSlots {
     /// `n…`: its count, to this family.
     Count(usize),
@@ -583,9 +627,10 @@ struct FamilyBuilder {
     source: &'static Source,
     families: Vec<Family>,
     /// Family name to its index in `families`.
-    by_name: HashMap<String, usize>,
+    /// (Shared by the builders [`FamilyBuilder::emptied`] makes, until one adds a family.)
+    by_name: Arc<HashMap<String, usize>>,
     /// Requested metrics, by their position in the query.
-    metrics: Vec<String>,
+    metrics: Arc<[String]>,
     /// The families of each requested metric, by the same position.
     metric_slots: Vec<MetricSlots>,
     /// Per requested metric, the stat of an observation to the family its samples go
@@ -611,8 +656,8 @@ impl FamilyBuilder {
             prefix: prefix.clone(),
             source,
             families: Vec::new(),
-            by_name: HashMap::new(),
-            metrics: metrics.to_vec(),
+            by_name: Arc::default(),
+            metrics: Arc::from(metrics),
             metric_slots: Vec::with_capacity(metrics.len()),
             observation_slots: metrics.iter().map(|_| HashMap::new()).collect(),
             groups,
@@ -637,6 +682,38 @@ impl FamilyBuilder {
         builder
     }
 
+    /// A builder with the same families (names, help texts, slots), none of them with
+    /// samples yet: what [`FamilyBuilder::new`] and the same families' first uses would
+    /// make, without formatting a name or help text again.
+    fn emptied(&self) -> FamilyBuilder {
+        FamilyBuilder {
+            prefix: self.prefix.clone(),
+            source: self.source,
+            families: self
+                .families
+                .iter()
+                .map(|family| Family {
+                    name: family.name.clone(),
+                    help: family.help.clone(),
+                    samples: Vec::with_capacity(self.groups),
+                })
+                .collect(),
+            by_name: Arc::clone(&self.by_name),
+            metrics: Arc::clone(&self.metrics),
+            metric_slots: self.metric_slots.clone(),
+            observation_slots: self.observation_slots.clone(),
+            groups: self.groups,
+            zero_timer_stats: self.zero_timer_stats,
+            group: 0,
+            sample_groups: Some(
+                self.families
+                    .iter()
+                    .map(|_| Vec::with_capacity(self.groups))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The index of the family `name`, made (with `help`) on first use.
     fn family(&mut self, name: String, help: impl FnOnce() -> String) -> usize {
         if let Some(&index) = self.by_name.get(&name) {
@@ -651,7 +728,7 @@ impl FamilyBuilder {
         if let Some(sample_groups) = &mut self.sample_groups {
             sample_groups.push(Vec::with_capacity(self.groups));
         }
-        self.by_name.insert(name, index);
+        Arc::make_mut(&mut self.by_name).insert(name, index);
         index
     }
 
@@ -720,12 +797,6 @@ impl FamilyBuilder {
                 .samples
                 .extend(ranked.into_iter().map(|(_, sample)| sample));
         }
-    }
-
-    /// Adds a sample to the family `genesys_{domain}_<suffix>`.
-    fn push(&mut self, suffix: &str, help: &str, labels: &LabelSet, value: f64) {
-        let family = self.family(format!("{}{suffix}", self.prefix), || help.to_string());
-        self.push_to(family, labels, value);
     }
 
     /// Adds the stats of one entry of the requested metric at position `metric`;
