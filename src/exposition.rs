@@ -25,7 +25,7 @@ use crate::series::{QuerySeries, Sample, push_escaped};
 /// (`# HELP`, `# TYPE`) and, right after it, its samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FamilySpans {
-    pub name: String,
+    pub name: Arc<str>,
     pub header: Range<usize>,
     pub samples: Range<usize>,
 }

@@ -120,7 +120,8 @@ pub fn map_response(
 pub struct GroupMapping<Q> {
     query: Q,
     interval: Interval,
-    label_names: LabelNames,
+    /// Shared by the mappings [`GroupMapping::fresh`] makes.
+    label_names: Arc<LabelNames>,
     /// Each requested metric's position, by name: one lookup per entry.
     metric_index: Arc<HashMap<String, usize>>,
     builder: FamilyBuilder,
@@ -174,7 +175,7 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
             }),
         ];
         GroupMapping {
-            label_names,
+            label_names: Arc::new(label_names),
             metric_index: Arc::new(
                 config
                     .metrics
@@ -207,7 +208,7 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
         GroupMapping {
             query: self.query.clone(),
             interval,
-            label_names: self.label_names.clone(),
+            label_names: Arc::clone(&self.label_names),
             metric_index: Arc::clone(&self.metric_index),
             builder: self.builder.emptied(),
             interval_labels: Arc::clone(&self.interval_labels),
@@ -289,7 +290,7 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
 
     /// Names the groups added from now on by `names` (users looked up meanwhile).
     pub fn rename(&mut self, names: &Names) {
-        self.label_names = LabelNames::of(self.query.borrow(), names);
+        self.label_names = Arc::new(LabelNames::of(self.query.borrow(), names));
     }
 
     /// Marks the state [`GroupMapping::rollback`] returns to.
@@ -435,10 +436,11 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
     ));
     let prefix = query.source.prefix();
     let family = Family {
-        name: format!("{prefix}data_until_timestamp_seconds"),
+        name: format!("{prefix}data_until_timestamp_seconds").into(),
         help: format!(
             "How far (Unix time) the {prefix}* values of the query reach: the interval's end, or when the interval in progress was polled"
-        ),
+        )
+        .into(),
         samples: vec![Sample {
             labels,
             value: until.timestamp_millis() as f64 / 1000.0,
@@ -446,12 +448,11 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
     };
     let at = series
         .families
-        .partition_point(|f| f.name.as_str() < family.name.as_str());
+        .partition_point(|f| f.name < family.name);
     series.families.insert(at, family);
 }
 
 /// What every label set of one query's poll shares, made once per poll.
-#[derive(Clone)]
 struct LabelNames {
     /// `query`, `interval`, the dimensions (each name label right after its id label).
     plain: Arc<[String]>,
@@ -465,7 +466,6 @@ struct LabelNames {
 }
 
 /// The labels of one metric's qualified entries.
-#[derive(Clone)]
 struct QualifierLabels {
     /// The plain labels, then `qualifier` or the source's label for it (then its name
     /// label when its values are named ids).
@@ -721,8 +721,8 @@ impl FamilyBuilder {
         }
         let index = self.families.len();
         self.families.push(Family {
-            name: name.clone(),
-            help: help(),
+            name: name.as_str().into(),
+            help: help().into(),
             samples: Vec::with_capacity(self.groups),
         });
         if let Some(sample_groups) = &mut self.sample_groups {

@@ -66,7 +66,7 @@ struct EncodedEntry {
 
 #[derive(Debug)]
 struct EncodedFamily {
-    name: String,
+    name: Arc<str>,
     header: Span,
     samples: Span,
 }

@@ -130,8 +130,8 @@ impl Builder {
             .families
             .into_iter()
             .map(|(name, (help, series))| Family {
-                name,
-                help,
+                name: name.into(),
+                help: help.into(),
                 samples: series
                     .into_iter()
                     .map(|(values, (names, value))| Sample {

@@ -287,8 +287,8 @@ impl Builder {
         self.families
             .entry(name)
             .or_insert_with(|| Family {
-                name: name.to_string(),
-                help: help.to_string(),
+                name: name.into(),
+                help: help.into(),
                 samples: Vec::new(),
             })
             .samples
