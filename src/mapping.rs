@@ -911,7 +911,7 @@ mod tests {
 
     /// The value of the sample of `family` whose labels include all of `labels`.
     fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = series.families.iter().find(|f| f.name == family)?;
+        let family = series.families.iter().find(|f| *f.name == *family)?;
         let matching: Vec<f64> = family
             .samples
             .iter()
@@ -1002,7 +1002,7 @@ mod tests {
         let family = s
             .families
             .iter()
-            .find(|f| f.name == "genesys_conversation_offered")
+            .find(|f| *f.name == *"genesys_conversation_offered")
             .unwrap();
         let names: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
         assert_eq!(
@@ -1393,7 +1393,7 @@ mod tests {
         let presence = "genesys_user_organization_presence_seconds_sum";
         let lunch = [("presence_id", "p-lunch"), ("presence_name", "Lunch")];
         assert_eq!(value(s, presence, &lunch), Some(1200.0));
-        let family = s.families.iter().find(|f| f.name == presence).unwrap();
+        let family = s.families.iter().find(|f| *f.name == *presence).unwrap();
         assert_eq!(family.samples.len(), 1, "no zero-fill of presence ids");
         let labels: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
         let expected = "query interval user_id user_name presence_id presence_name";
@@ -1417,7 +1417,7 @@ mod tests {
         let none = AggregateResponse::default();
         let bounds = map_response(&flows, &at, &none, &names, &mut GroupMemory::default());
         let start = &bounds.series.families[1];
-        assert_eq!(start.name, "genesys_flow_interval_start_timestamp_seconds");
+        assert_eq!(&*start.name, "genesys_flow_interval_start_timestamp_seconds");
         assert!(start.help.contains("genesys_flow_*"), "{}", start.help);
     }
 
@@ -1443,7 +1443,7 @@ mod tests {
             .flat_map(|f| {
                 f.samples
                     .iter()
-                    .map(|s| (f.name.clone(), s.labels.rendered().to_string(), s.value))
+                    .map(|s| (f.name.to_string(), s.labels.rendered().to_string(), s.value))
             })
             .collect()
     }

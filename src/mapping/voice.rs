@@ -341,7 +341,7 @@ mod tests {
         series
             .families
             .iter()
-            .find(|f| f.name == family)?
+            .find(|f| *f.name == *family)?
             .samples
             .iter()
             .find(|s| {
