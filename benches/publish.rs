@@ -107,8 +107,8 @@ fn observation_entry(queues: usize) -> QuerySeries {
                 })
                 .collect();
             Family {
-                name: name.to_string(),
-                help: format!("Genesys Cloud queue observation {name}"),
+                name: name.into(),
+                help: format!("Genesys Cloud queue observation {name}").into(),
                 samples,
             }
         })

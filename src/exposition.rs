@@ -25,7 +25,7 @@ use crate::series::{QuerySeries, Sample, push_escaped};
 /// (`# HELP`, `# TYPE`) and, right after it, its samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FamilySpans {
-    pub name: String,
+    pub name: Arc<str>,
     pub header: Range<usize>,
     pub samples: Range<usize>,
 }
@@ -262,7 +262,7 @@ mod tests {
         let spans = write_entry(&entry, &mut out);
         let text = |range: &Range<usize>| std::str::from_utf8(&out[range.clone()]).unwrap();
         assert_eq!(spans.len(), 2);
-        assert_eq!(spans[0].name, "genesys_a");
+        assert_eq!(&*spans[0].name, "genesys_a");
         assert_eq!(
             text(&spans[0].header),
             "# HELP genesys_a A\n# TYPE genesys_a gauge\n"

@@ -120,10 +120,15 @@ pub fn map_response(
 pub struct GroupMapping<Q> {
     query: Q,
     interval: Interval,
-    label_names: LabelNames,
+    /// Shared by the mappings [`GroupMapping::fresh`] makes.
+    label_names: Arc<LabelNames>,
     /// Each requested metric's position, by name: one lookup per entry.
-    metric_index: HashMap<String, usize>,
+    metric_index: Arc<HashMap<String, usize>>,
     builder: FamilyBuilder,
+    /// The `{query, interval}` labels of the interval's bounds.
+    interval_labels: LabelSet,
+    /// The families of the interval's start and end.
+    interval_families: [usize; 2],
     /// The groups with data, in the order they came; [`GroupMapping::by_key`] has
     /// their positions.
     groups: Vec<Group>,
@@ -154,17 +159,60 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
     /// expected (the last answer's, say: each family's samples are sized by it).
     pub fn new(query: Q, interval: Interval, names: &Names, groups: usize) -> GroupMapping<Q> {
         let config = query.borrow();
+        let label_names = LabelNames::of(config, names);
+        let interval_labels: LabelSet = Arc::new(Labels::new(
+            Arc::from(["query".to_string(), "interval".to_string()]),
+            vec![config.name.clone(), label_names.granularity.clone()],
+        ));
+        let mut builder = FamilyBuilder::new(config.source, &config.metrics, groups);
+        let prefix = config.source.prefix();
+        let interval_families = [
+            builder.family(format!("{prefix}interval_start_timestamp_seconds"), || {
+                format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background")
+            }),
+            builder.family(format!("{prefix}interval_end_timestamp_seconds"), || {
+                format!("End (Unix time, exclusive) of the interval the {prefix}* values describe")
+            }),
+        ];
         GroupMapping {
-            label_names: LabelNames::of(config, names),
-            metric_index: config
-                .metrics
-                .iter()
-                .enumerate()
-                .map(|(index, metric)| (metric.clone(), index))
-                .collect(),
-            builder: FamilyBuilder::new(config.source, &config.metrics, groups),
+            label_names: Arc::new(label_names),
+            metric_index: Arc::new(
+                config
+                    .metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(index, metric)| (metric.clone(), index))
+                    .collect(),
+            ),
+            builder,
+            interval_labels,
+            interval_families,
             query,
             interval,
+            groups: Vec::new(),
+            by_key: HashMap::new(),
+            warnings: 0,
+            checkpoint: Checkpoint::default(),
+        }
+    }
+
+    /// A mapping of the same query for `interval` with nothing added, as
+    /// [`GroupMapping::new`] would make it, but sharing this one's label names and
+    /// family names instead of making them again: the history maps each group of an
+    /// answer bucket by bucket, hundreds of thousands of times a request, where making
+    /// them was most of the work.
+    pub fn fresh(&self, interval: Interval) -> GroupMapping<Q>
+    where
+        Q: Clone,
+    {
+        GroupMapping {
+            query: self.query.clone(),
+            interval,
+            label_names: Arc::clone(&self.label_names),
+            metric_index: Arc::clone(&self.metric_index),
+            builder: self.builder.emptied(),
+            interval_labels: Arc::clone(&self.interval_labels),
+            interval_families: self.interval_families,
             groups: Vec::new(),
             by_key: HashMap::new(),
             warnings: 0,
@@ -242,7 +290,7 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
 
     /// Names the groups added from now on by `names` (users looked up meanwhile).
     pub fn rename(&mut self, names: &Names) {
-        self.label_names = LabelNames::of(self.query.borrow(), names);
+        self.label_names = Arc::new(LabelNames::of(self.query.borrow(), names));
     }
 
     /// Marks the state [`GroupMapping::rollback`] returns to.
@@ -310,21 +358,15 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
             memory.last_seen.insert(key, self.interval.end);
         }
 
-        let interval_labels: LabelSet = Arc::new(Labels::new(
-            Arc::from(["query".to_string(), "interval".to_string()]),
-            vec![query.name.clone(), self.label_names.granularity.clone()],
-        ));
-        let prefix = query.source.prefix();
-        self.builder.push(
-            "interval_start_timestamp_seconds",
-            &format!("Start (Unix time) of the interval the {prefix}* values describe: the last completed interval, polled in the background"),
-            &interval_labels,
+        let [start, end] = self.interval_families;
+        self.builder.push_to(
+            start,
+            &self.interval_labels,
             self.interval.start.timestamp() as f64,
         );
-        self.builder.push(
-            "interval_end_timestamp_seconds",
-            &format!("End (Unix time, exclusive) of the interval the {prefix}* values describe"),
-            &interval_labels,
+        self.builder.push_to(
+            end,
+            &self.interval_labels,
             self.interval.end.timestamp() as f64,
         );
 
@@ -394,10 +436,11 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
     ));
     let prefix = query.source.prefix();
     let family = Family {
-        name: format!("{prefix}data_until_timestamp_seconds"),
+        name: format!("{prefix}data_until_timestamp_seconds").into(),
         help: format!(
             "How far (Unix time) the {prefix}* values of the query reach: the interval's end, or when the interval in progress was polled"
-        ),
+        )
+        .into(),
         samples: vec![Sample {
             labels,
             value: until.timestamp_millis() as f64 / 1000.0,
@@ -405,7 +448,7 @@ pub fn add_data_until(series: &mut QuerySeries, query: &QueryConfig, until: Date
     };
     let at = series
         .families
-        .partition_point(|f| f.name.as_str() < family.name.as_str());
+        .partition_point(|f| f.name < family.name);
     series.families.insert(at, family);
 }
 
@@ -563,6 +606,7 @@ pub fn split_metric(metric: &str) -> (char, String) {
 }
 
 /// Where the stats of one requested metric go.
+#[derive(Clone, Copy)]
 enum MetricSlots {
     /// `n…`: its count, to this family.
     Count(usize),
@@ -583,9 +627,10 @@ struct FamilyBuilder {
     source: &'static Source,
     families: Vec<Family>,
     /// Family name to its index in `families`.
-    by_name: HashMap<String, usize>,
+    /// (Shared by the builders [`FamilyBuilder::emptied`] makes, until one adds a family.)
+    by_name: Arc<HashMap<String, usize>>,
     /// Requested metrics, by their position in the query.
-    metrics: Vec<String>,
+    metrics: Arc<[String]>,
     /// The families of each requested metric, by the same position.
     metric_slots: Vec<MetricSlots>,
     /// Per requested metric, the stat of an observation to the family its samples go
@@ -611,8 +656,8 @@ impl FamilyBuilder {
             prefix: prefix.clone(),
             source,
             families: Vec::new(),
-            by_name: HashMap::new(),
-            metrics: metrics.to_vec(),
+            by_name: Arc::default(),
+            metrics: Arc::from(metrics),
             metric_slots: Vec::with_capacity(metrics.len()),
             observation_slots: metrics.iter().map(|_| HashMap::new()).collect(),
             groups,
@@ -637,6 +682,38 @@ impl FamilyBuilder {
         builder
     }
 
+    /// A builder with the same families (names, help texts, slots), none of them with
+    /// samples yet: what [`FamilyBuilder::new`] and the same families' first uses would
+    /// make, without formatting a name or help text again.
+    fn emptied(&self) -> FamilyBuilder {
+        FamilyBuilder {
+            prefix: self.prefix.clone(),
+            source: self.source,
+            families: self
+                .families
+                .iter()
+                .map(|family| Family {
+                    name: family.name.clone(),
+                    help: family.help.clone(),
+                    samples: Vec::with_capacity(self.groups),
+                })
+                .collect(),
+            by_name: Arc::clone(&self.by_name),
+            metrics: Arc::clone(&self.metrics),
+            metric_slots: self.metric_slots.clone(),
+            observation_slots: self.observation_slots.clone(),
+            groups: self.groups,
+            zero_timer_stats: self.zero_timer_stats,
+            group: 0,
+            sample_groups: Some(
+                self.families
+                    .iter()
+                    .map(|_| Vec::with_capacity(self.groups))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The index of the family `name`, made (with `help`) on first use.
     fn family(&mut self, name: String, help: impl FnOnce() -> String) -> usize {
         if let Some(&index) = self.by_name.get(&name) {
@@ -644,14 +721,14 @@ impl FamilyBuilder {
         }
         let index = self.families.len();
         self.families.push(Family {
-            name: name.clone(),
-            help: help(),
+            name: name.as_str().into(),
+            help: help().into(),
             samples: Vec::with_capacity(self.groups),
         });
         if let Some(sample_groups) = &mut self.sample_groups {
             sample_groups.push(Vec::with_capacity(self.groups));
         }
-        self.by_name.insert(name, index);
+        Arc::make_mut(&mut self.by_name).insert(name, index);
         index
     }
 
@@ -720,12 +797,6 @@ impl FamilyBuilder {
                 .samples
                 .extend(ranked.into_iter().map(|(_, sample)| sample));
         }
-    }
-
-    /// Adds a sample to the family `genesys_{domain}_<suffix>`.
-    fn push(&mut self, suffix: &str, help: &str, labels: &LabelSet, value: f64) {
-        let family = self.family(format!("{}{suffix}", self.prefix), || help.to_string());
-        self.push_to(family, labels, value);
     }
 
     /// Adds the stats of one entry of the requested metric at position `metric`;
@@ -840,7 +911,7 @@ mod tests {
 
     /// The value of the sample of `family` whose labels include all of `labels`.
     fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = series.families.iter().find(|f| f.name == family)?;
+        let family = series.families.iter().find(|f| *f.name == *family)?;
         let matching: Vec<f64> = family
             .samples
             .iter()
@@ -931,7 +1002,7 @@ mod tests {
         let family = s
             .families
             .iter()
-            .find(|f| f.name == "genesys_conversation_offered")
+            .find(|f| *f.name == *"genesys_conversation_offered")
             .unwrap();
         let names: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
         assert_eq!(
@@ -1322,7 +1393,7 @@ mod tests {
         let presence = "genesys_user_organization_presence_seconds_sum";
         let lunch = [("presence_id", "p-lunch"), ("presence_name", "Lunch")];
         assert_eq!(value(s, presence, &lunch), Some(1200.0));
-        let family = s.families.iter().find(|f| f.name == presence).unwrap();
+        let family = s.families.iter().find(|f| *f.name == *presence).unwrap();
         assert_eq!(family.samples.len(), 1, "no zero-fill of presence ids");
         let labels: Vec<&str> = family.samples[0].labels.pairs().map(|(k, _)| k).collect();
         let expected = "query interval user_id user_name presence_id presence_name";
@@ -1346,7 +1417,7 @@ mod tests {
         let none = AggregateResponse::default();
         let bounds = map_response(&flows, &at, &none, &names, &mut GroupMemory::default());
         let start = &bounds.series.families[1];
-        assert_eq!(start.name, "genesys_flow_interval_start_timestamp_seconds");
+        assert_eq!(&*start.name, "genesys_flow_interval_start_timestamp_seconds");
         assert!(start.help.contains("genesys_flow_*"), "{}", start.help);
     }
 
@@ -1372,7 +1443,7 @@ mod tests {
             .flat_map(|f| {
                 f.samples
                     .iter()
-                    .map(|s| (f.name.clone(), s.labels.rendered().to_string(), s.value))
+                    .map(|s| (f.name.to_string(), s.labels.rendered().to_string(), s.value))
             })
             .collect()
     }

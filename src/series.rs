@@ -20,8 +20,9 @@ pub struct Sample {
 /// One metric family (all of it gauges) as one query exports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Family {
-    pub name: String,
-    pub help: String,
+    /// Shared: one query's poll maps a family per bucket of each group in the history.
+    pub name: Arc<str>,
+    pub help: Arc<str>,
     pub samples: Vec<Sample>,
 }
 

@@ -66,7 +66,7 @@ struct EncodedEntry {
 
 #[derive(Debug)]
 struct EncodedFamily {
-    name: String,
+    name: Arc<str>,
     header: Span,
     samples: Span,
 }
@@ -366,7 +366,7 @@ mod tests {
         let names: Arc<[String]> = Arc::from(["query".to_string(), "queue_name".to_string()]);
         Family {
             name: name.into(),
-            help: format!("Help of {name}"),
+            help: format!("Help of {name}").into(),
             samples: values
                 .iter()
                 .enumerate()

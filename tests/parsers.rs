@@ -335,7 +335,7 @@ fn is_asked(metric: &str) -> bool {
 
 /// The value of `family` for the group whose queue id is `queue`, if exported.
 fn exported(series: &QuerySeries, family: &str, queue: &str) -> Option<f64> {
-    let family = series.families.iter().find(|f| f.name == family)?;
+    let family = series.families.iter().find(|f| *f.name == *family)?;
     let samples: Vec<f64> = family
         .samples
         .iter()

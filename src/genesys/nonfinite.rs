@@ -8,6 +8,8 @@
 //! lenient response types skip them and count a warning.
 
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The tokens replaced.
 const TOKENS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
@@ -25,7 +27,9 @@ pub struct NonFiniteAsNull<R> {
     held: Vec<u8>,
     in_string: bool,
     escaped: bool,
-    replaced: usize,
+    /// Shared, so that it can be read after the reader is handed on by value
+    /// ([`NonFiniteAsNull::replaced_tally`]).
+    replaced: Arc<AtomicUsize>,
 }
 
 impl<R: Read> NonFiniteAsNull<R> {
@@ -38,13 +42,44 @@ impl<R: Read> NonFiniteAsNull<R> {
             held: Vec::new(),
             in_string: false,
             escaped: false,
-            replaced: 0,
+            replaced: Arc::default(),
         }
     }
 
     /// How many tokens were read as `null` so far.
     pub fn replaced(&self) -> usize {
-        self.replaced
+        self.replaced.load(Ordering::Relaxed)
+    }
+
+    /// The count of [`NonFiniteAsNull::replaced`], readable once the reader is given
+    /// away: serde_json reads a `BufReader` it owns byte by byte from its buffer, and
+    /// one it borrows through a call per byte.
+    pub fn replaced_tally(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.replaced)
+    }
+
+    /// Takes `input`: the bytes that cannot start a token or end a string go through
+    /// in runs, the others one by one through [`NonFiniteAsNull::push`].
+    fn take(&mut self, mut input: &[u8]) {
+        while !input.is_empty() {
+            if self.held.is_empty() && !self.escaped {
+                let special = |byte: &u8| match self.in_string {
+                    true => matches!(byte, b'"' | b'\\'),
+                    false => matches!(byte, b'"' | b'N' | b'I' | b'-'),
+                };
+                let run = input.iter().position(special).unwrap_or(input.len());
+                self.ready.extend_from_slice(&input[..run]);
+                input = &input[run..];
+                let Some((&byte, rest)) = input.split_first() else {
+                    break;
+                };
+                self.push(byte);
+                input = rest;
+            } else {
+                self.push(input[0]);
+                input = &input[1..];
+            }
+        }
     }
 
     fn push(&mut self, byte: u8) {
@@ -66,7 +101,7 @@ impl<R: Read> NonFiniteAsNull<R> {
         self.held.push(byte);
         if TOKENS.contains(&&self.held[..]) {
             self.ready.extend_from_slice(b"null");
-            self.replaced += 1;
+            self.replaced.fetch_add(1, Ordering::Relaxed);
             self.held.clear();
         } else if !TOKENS.iter().any(|token| token.starts_with(&self.held)) {
             // Not a token (a negative number, say): the bytes go through, the last one
@@ -92,9 +127,9 @@ impl<R: Read> Read for NonFiniteAsNull<R> {
                 }
                 break;
             }
-            for index in 0..n {
-                self.push(self.input[index]);
-            }
+            let input = std::mem::take(&mut self.input);
+            self.take(&input[..n]);
+            self.input = input;
         }
         let available = &self.ready[self.ready_at..];
         let n = out.len().min(available.len());

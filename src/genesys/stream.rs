@@ -104,23 +104,24 @@ async fn stream_into<S: ResultSink>(
     }
     let (chunks, received) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || {
-        let mut reader = std::io::BufReader::with_capacity(
-            64 * 1024,
-            NonFiniteAsNull::new(ChunkReader {
-                chunks: received,
-                current: Bytes::new(),
-            }),
-        );
+        let filter = NonFiniteAsNull::new(ChunkReader {
+            chunks: received,
+            current: Bytes::new(),
+        });
+        let replaced = filter.replaced_tally();
+        // Given by value: serde_json then reads each byte from the buffer itself.
+        let reader = std::io::BufReader::with_capacity(64 * 1024, filter);
         let mut counted = Counted {
             sink,
             handed_on: false,
             stopped: false,
         };
-        let mut json = serde_json::Deserializer::from_reader(&mut reader);
+        let mut json = serde_json::Deserializer::from_reader(reader);
         let outcome = ResponseSeed(&mut counted)
             .deserialize(&mut json)
             .and_then(|cursor| json.end().map(|()| cursor));
-        (outcome, reader.get_ref().replaced(), counted)
+        let replaced = replaced.load(std::sync::atomic::Ordering::Relaxed);
+        (outcome, replaced, counted)
     });
     // Aborted if this future is dropped (a poller retired by a reload): the body is
     // then no longer read, and the parser ends at the end of its chunks.

@@ -22,11 +22,11 @@ use chrono_tz::Tz;
 use crate::config::{QueryConfig, VoiceSetConfig};
 use crate::genesys::bodies::{AggregateBucket, AggregateResponse, AggregateResult};
 use crate::genesys::jobs::JobError;
-use crate::genesys::names::{NameDirectory, Names};
+use crate::genesys::names::NameDirectory;
 use crate::genesys::{ApiError, GenesysClient};
 use crate::interval::{Granularity, Interval};
 use crate::mapping::voice::map_voice;
-use crate::mapping::{GroupMemory, group_key, map_response};
+use crate::mapping::{GroupMapping, GroupMemory, group_key, map_response};
 use crate::series::QuerySeries;
 
 use super::jobs::JobChoice;
@@ -214,13 +214,13 @@ impl<'a> RangeFetch<'a> {
             let current = names.current();
             let mut groups = GroupWriter {
                 query,
+                mapping: GroupMapping::new(query, buckets[0], &current, 1),
                 buckets: &buckets,
                 by_start: buckets
                     .iter()
                     .enumerate()
                     .map(|(index, bucket)| (bucket.start, index))
                     .collect(),
-                names: &current,
                 memories: &mut self.groups,
                 seen: HashSet::new(),
                 skipped: 0,
@@ -354,9 +354,10 @@ async fn run_job(
 /// Maps and writes the groups of one request's answer as they arrive.
 struct GroupWriter<'a> {
     query: &'a QueryConfig,
+    /// The mapping each group's bucket starts from ([`GroupMapping::fresh`]).
+    mapping: GroupMapping<&'a QueryConfig>,
     buckets: &'a [Interval],
     by_start: HashMap<DateTime<Utc>, usize>,
-    names: &'a Names,
     memories: &'a mut HashMap<Vec<String>, GroupMemory>,
     /// The groups of this answer.
     seen: HashSet<Vec<String>>,
@@ -391,17 +392,20 @@ impl GroupWriter<'_> {
             }
         }
         let memory = self.memories.entry(key.clone()).or_default();
+        // The group with one bucket's data at a time, as a live poll of that bucket
+        // would have it.
+        let mut single = AggregateResult {
+            group: result.group,
+            data: Vec::with_capacity(1),
+        };
         for (bucket, data) in self.buckets.iter().zip(slots) {
-            let response = AggregateResponse {
-                results: data
-                    .map(|data| AggregateResult {
-                        group: result.group.clone(),
-                        data: vec![data],
-                    })
-                    .into_iter()
-                    .collect(),
-            };
-            let mapped = map_response(self.query, bucket, &response, self.names, memory);
+            let mut mapping = self.mapping.fresh(*bucket);
+            if let Some(data) = data {
+                single.data.clear();
+                single.data.push(data);
+                mapping.add(&single);
+            }
+            let mapped = mapping.finish(memory);
             self.skipped += mapped.warnings;
             self.sink.group(self.query, bucket, &mapped.series)?;
         }
@@ -415,14 +419,13 @@ impl GroupWriter<'_> {
     /// Zero-fills the groups seen in earlier answers and absent from this one, for
     /// the day after they were last seen, as a live poll would.
     fn quiet(&mut self) -> std::io::Result<()> {
-        let empty = AggregateResponse::default();
         for (_, memory) in self
             .memories
             .iter_mut()
             .filter(|(key, _)| !self.seen.contains(*key))
         {
             for bucket in self.buckets {
-                let mapped = map_response(self.query, bucket, &empty, self.names, memory);
+                let mapped = self.mapping.fresh(*bucket).finish(memory);
                 self.sink.group(self.query, bucket, &mapped.series)?;
             }
         }

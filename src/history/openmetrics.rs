@@ -54,7 +54,8 @@ impl<W: Write> Part<W> {
 
 impl<W: Write + ?Sized> Part<W> {
     fn describe(&mut self, name: &str, help: &str) -> std::io::Result<()> {
-        if self.described.insert(name.to_string()) {
+        if !self.described.contains(name) {
+            self.described.insert(name.to_string());
             let mut escaped = String::new();
             push_escaped(&mut escaped, help, &['\\', '\n', '"']);
             write!(self.out, "# HELP {name} {escaped}\n# TYPE {name} gauge\n")?;

@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = series.families.iter().find(|f| f.name == family)?;
+        let family = series.families.iter().find(|f| *f.name == *family)?;
         family
             .samples
             .iter()
@@ -346,7 +346,7 @@ mod tests {
         let routing = s
             .families
             .iter()
-            .find(|f| f.name == "genesys_agents_routing_status")
+            .find(|f| *f.name == *"genesys_agents_routing_status")
             .unwrap();
         assert_eq!(routing.samples.len(), ROUTING_STATUSES.len());
     }
@@ -364,7 +364,7 @@ mod tests {
             .series
             .families
             .iter()
-            .map(|f| f.name.as_str())
+            .map(|f| &*f.name)
             .collect();
         assert_eq!(
             names,

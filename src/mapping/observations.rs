@@ -130,8 +130,8 @@ impl Builder {
             .families
             .into_iter()
             .map(|(name, (help, series))| Family {
-                name,
-                help,
+                name: name.into(),
+                help: help.into(),
                 samples: series
                     .into_iter()
                     .map(|(values, (names, value))| Sample {
@@ -430,7 +430,7 @@ mod tests {
     }
 
     fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = series.families.iter().find(|f| f.name == family)?;
+        let family = series.families.iter().find(|f| *f.name == *family)?;
         family
             .samples
             .iter()
@@ -697,7 +697,7 @@ mod tests {
             .series
             .families
             .iter()
-            .find(|f| f.name == family)
+            .find(|f| *f.name == *family)
             .unwrap();
         // Two system presences for each of two queues; no presence_id label.
         assert_eq!(presences.samples.len(), 4);
@@ -719,7 +719,7 @@ mod tests {
                 .series
                 .families
                 .iter()
-                .find(|f| f.name == family)
+                .find(|f| *f.name == *family)
                 .map_or(0, |f| f.samples.len())
         };
         // One series per presence id and queue.

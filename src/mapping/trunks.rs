@@ -150,7 +150,7 @@ mod tests {
     use super::*;
 
     fn value(series: &QuerySeries, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = series.families.iter().find(|f| f.name == family)?;
+        let family = series.families.iter().find(|f| *f.name == *family)?;
         family
             .samples
             .iter()
@@ -211,7 +211,7 @@ mod tests {
             None
         );
         assert_eq!(series.sample_count(), 2 * 5 - 1);
-        let names: Vec<&str> = series.families.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = series.families.iter().map(|f| &*f.name).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(names, sorted, "families sorted by name");

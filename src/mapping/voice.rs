@@ -287,8 +287,8 @@ impl Builder {
         self.families
             .entry(name)
             .or_insert_with(|| Family {
-                name: name.to_string(),
-                help: help.to_string(),
+                name: name.into(),
+                help: help.into(),
                 samples: Vec::new(),
             })
             .samples
@@ -341,7 +341,7 @@ mod tests {
         series
             .families
             .iter()
-            .find(|f| f.name == family)?
+            .find(|f| *f.name == *family)?
             .samples
             .iter()
             .find(|s| {

@@ -106,7 +106,7 @@ pub fn check_series(series: &QuerySeries) -> Result<(), String> {
         if !is_metric_name(&family.name) {
             return Err(format!("invalid metric name {:?}", family.name));
         }
-        if previous.is_some_and(|p| p >= family.name.as_str()) {
+        if previous.is_some_and(|p| p >= &*family.name) {
             return Err(format!("families out of order at {:?}", family.name));
         }
         previous = Some(&family.name);
