@@ -23,6 +23,7 @@ pub mod region;
 pub mod sources;
 mod stream;
 pub mod trunks;
+pub mod user_states;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -704,18 +704,53 @@ async fn read_numbered(
     dimension: &Dimension,
     asked: u32,
 ) -> Result<Read, ApiError> {
-    let mut read = Read::default();
+    let mut names = HashMap::new();
+    let pages = read_numbered_pages(
+        client,
+        (dimension.endpoint, dimension.path),
+        &[],
+        asked,
+        |entities| collect(entities, &mut names),
+    )
+    .await?;
+    Ok(Read {
+        names,
+        requests: pages.requests,
+        warnings: pages.warnings,
+        partial: pages.partial,
+    })
+}
+
+/// What reading a numbered listing's pages took and found.
+#[derive(Debug, Default)]
+pub struct PagesRead {
+    pub requests: u32,
+    /// What `take` counted, and pages over the size limit.
+    pub warnings: u64,
+    /// Some page was skipped: the entities taken are not the whole list.
+    pub partial: bool,
+}
+
+/// The pages of a numbered listing (`endpoint` label, `path`, with `extra` query
+/// pairs besides the paging), each page's entities handed to `take` (which returns
+/// those it could not use); see [`read_numbered`] for how pages are followed.
+pub async fn read_numbered_pages(
+    client: &GenesysClient,
+    (endpoint, path): (&'static str, &str),
+    extra: &[(&str, &str)],
+    asked: u32,
+    mut take: impl FnMut(Vec<Box<RawValue>>) -> u64,
+) -> Result<PagesRead, ApiError> {
+    let mut read = PagesRead::default();
     let mut page_size = asked;
     let mut page_count: Option<u32> = None;
     for page_number in 1..=MAX_PAGES {
         let size = page_size.to_string();
         let number = page_number.to_string();
-        let pairs = [("pageSize", size.as_str()), ("pageNumber", number.as_str())];
+        let mut pairs = vec![("pageSize", size.as_str()), ("pageNumber", number.as_str())];
+        pairs.extend_from_slice(extra);
         read.requests += 1;
-        let page = match client
-            .listing_page(dimension.endpoint, dimension.path, &pairs)
-            .await
-        {
+        let page = match client.listing_page(endpoint, path, &pairs).await {
             Ok(page) => page,
             Err(ApiError::TooLarge { .. }) if page_count.is_some() => {
                 read.warnings += 1;
@@ -731,7 +766,7 @@ async fn read_numbered(
             && let Some(served) = page.page_size.filter(|&s| s > 0 && s < page_size)
         {
             tracing::debug!(
-                dimension = dimension.group_by,
+                endpoint,
                 asked,
                 served,
                 "the API serves smaller pages than asked for"
@@ -742,13 +777,13 @@ async fn read_numbered(
         let last = page.next_uri.is_none()
             || page.page_count.is_some_and(|count| page_number >= count)
             || page.entities.is_empty();
-        read.warnings += collect(page.entities, &mut read.names);
+        read.warnings += take(page.entities);
         if last {
             return Ok(read);
         }
     }
     tracing::warn!(
-        dimension = dimension.group_by,
+        endpoint,
         pages = MAX_PAGES,
         "the listing did not end; using what was read"
     );
