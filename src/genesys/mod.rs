@@ -18,6 +18,7 @@ pub mod names;
 pub mod nonfinite;
 pub mod notifications;
 pub mod observations;
+pub mod pages;
 pub mod permissions;
 pub mod region;
 pub mod sources;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::agents::SYSTEM_PRESENCES;
-use super::names::{PagesRead, read_numbered_pages};
+use super::pages::{PagesRead, read_numbered_pages};
 use super::{ApiError, GenesysClient};
 
 /// The users listing.
