@@ -106,32 +106,10 @@ fn shows(metrics: &Metrics, expected: &[Series]) -> bool {
     })
 }
 
-/// A scrape that must succeed.
-async fn scrape(exporter: &Exporter) -> Metrics {
-    let response = reqwest::get(exporter.url("/metrics"))
-        .await
-        .expect("scrape answered");
-    assert_eq!(response.status(), 200, "a scrape failed");
-    Metrics::parse(&response.text().await.expect("body"))
-}
-
-/// Scrapes until `/metrics` shows the simulator's counts now; the deadline only stops a
-/// broken run from hanging.
-async fn converges(exporter: &Exporter, sim: &Simulator, what: &str) -> Metrics {
+/// Scrapes until `/metrics` shows the simulator's counts now.
+async fn converges(exporter: &Exporter, sim: &Simulator) -> Metrics {
     let expected = expected(sim).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let metrics = scrape(exporter).await;
-        if shows(&metrics, &expected) {
-            return metrics;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: /metrics never showed the simulator's counts {expected:?}; logs:\n{}",
-            exporter.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    exporter.scrape_until(|m| shows(m, &expected)).await
 }
 
 fn value(metrics: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -160,18 +138,18 @@ async fn pushed_agent_counts_equal_the_rest_counts() {
         exporter
             .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
             .await;
-        converges(&exporter, &sim, "seed").await;
+        converges(&exporter, &sim).await;
         for instant in &INSTANTS[1..] {
-            let before = reads(&scrape(&exporter).await);
+            let before = reads(&exporter.scrape().await);
             sim.freeze_clock(instant.parse().unwrap());
-            let metrics = converges(&exporter, &sim, instant).await;
+            let metrics = converges(&exporter, &sim).await;
             assert_eq!(
                 reads(&metrics),
                 before,
                 "{instant}: a listing read brought the counts, not push"
             );
         }
-        let metrics = scrape(&exporter).await;
+        let metrics = exporter.scrape().await;
         assert!(
             value(
                 &metrics,
@@ -221,7 +199,7 @@ async fn the_reconcile_repairs_dropped_agent_events() {
         exporter
             .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
             .await;
-        converges(&exporter, &sim, "seed").await;
+        converges(&exporter, &sim).await;
         let differences = |metrics: &Metrics| {
             value(
                 metrics,
@@ -229,10 +207,10 @@ async fn the_reconcile_repairs_dropped_agent_events() {
                 &[("query", "agents")],
             )
         };
-        let before = differences(&scrape(&exporter).await);
+        let before = differences(&exporter.scrape().await);
         sim.notifications().drop_events_for(Duration::from_secs(60));
         sim.freeze_clock(INSTANTS[1].parse().unwrap());
-        let metrics = converges(&exporter, &sim, "drop_events_for").await;
+        let metrics = converges(&exporter, &sim).await;
         assert!(
             differences(&metrics) > before,
             "the reconcile read found no difference: {}",
