@@ -233,7 +233,7 @@ impl PushAgentsPoller {
     pub async fn run(self) {
         let config = Arc::clone(&self.reads.config);
         // The agents (the topics) come from the listing: read it until it answers.
-        while !self.read(Purpose::Fallback).await {
+        while !self.read(Purpose::Seed).await {
             sleep_until(Instant::now() + self.context.retry_delay).await;
         }
         let mut channels = self.connect(self.listed());
