@@ -23,6 +23,7 @@
 //! timers have only a sum), a named qualifier with known values reads 0 for each value
 //! absent, and a group seen in the last 24 hours but absent now is exported the same way.
 
+pub mod agent_states;
 pub mod agents;
 mod help;
 pub mod observations;

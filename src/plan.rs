@@ -137,14 +137,21 @@ fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> 
 }
 
 /// An agents set: one request a refresh, whatever the org's size; stretched with the
-/// queue sets when the budget needs it.
+/// queue sets when the budget needs it. A pushed one: a page of the users listing (500
+/// agents; the org's size is not re-planned) and two requests a channel every
+/// `reconcile`, priced as a pushed queue set's.
 fn agents_entry(set: &AgentSetConfig) -> Entry {
+    let (requests_per_poll, refresh) = if set.transport.is_pushed() {
+        (1 + 2 * set.channels_at_least(), set.reconcile)
+    } else {
+        (1, set.refresh)
+    };
     Entry {
         name: set.name.clone(),
         observation: true,
-        requests_per_poll: 1,
-        refresh: set.refresh,
-        effective_refresh: set.refresh,
+        requests_per_poll,
+        refresh,
+        effective_refresh: refresh,
     }
 }
 

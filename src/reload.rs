@@ -34,7 +34,8 @@ use crate::config::{
     self, AgentSetConfig, Config, ObservationConfig, QueryConfig, TrunkSetConfig, VoiceSetConfig,
 };
 use crate::schedule::{
-    AgentsPoller, ObservationPoller, PollContext, Poller, PushPoller, TrunksPoller, VoicePoller,
+    AgentsPoller, ObservationPoller, PollContext, Poller, PushAgentsPoller, PushPoller,
+    TrunksPoller, VoicePoller,
 };
 use crate::web::{LiveWebConfig, WebConfig};
 
@@ -164,6 +165,9 @@ impl Definition {
             }
             Definition::Observations(set) => {
                 ObservationPoller::new(set.clone(), context).into_task()
+            }
+            Definition::Agents(set) if set.transport.is_pushed() => {
+                PushAgentsPoller::new(set.clone(), context).into_task()
             }
             Definition::Agents(set) => AgentsPoller::new(set.clone(), context).into_task(),
             Definition::Trunks(set) => TrunksPoller::new(set.clone(), context).into_task(),

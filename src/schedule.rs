@@ -16,6 +16,7 @@ mod execute;
 mod observations;
 mod planner;
 mod push;
+mod push_agents;
 mod trunks;
 mod voice;
 
@@ -23,6 +24,7 @@ pub use agents::AgentsPoller;
 pub use observations::ObservationPoller;
 pub use planner::Planner;
 pub use push::PushPoller;
+pub use push_agents::PushAgentsPoller;
 pub use trunks::TrunksPoller;
 pub use voice::VoicePoller;
 

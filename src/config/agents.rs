@@ -9,17 +9,23 @@
 //!     queues: [<queue id>, ...]  # optional: agents of these queues only
 //!     teams: [<team id>, ...]    # optional: of these teams only
 //!     divisions: [<division id>, ...]   # optional: of these divisions only
+//!     transport: poll            # or push, or auto (docs/push.md, "Agents")
+//!     reconcile: 5m              # push and auto: the REST read that checks pushed state
+//!     per_agent: false           # push and auto: a series per agent, labelled user_name
 //! ```
 //!
 //! Each refresh is one `POST /api/v2/analytics/agents/status/counts`, whatever the org's
-//! size (see [`crate::genesys::agents`]).
+//! size (see [`crate::genesys::agents`]). A pushed set follows every agent's
+//! `v2.users.{id}.activity` instead and counts them itself; what an activity event does
+//! not tell (the segment an agent is in) it cannot count, so `segmentType` is refused on
+//! a pushed set, as are the filters, which the users listing that seeds it cannot apply.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::DEFAULT_OBSERVATION_REFRESH;
 use super::validate::{FieldError, check_ids};
+use super::{DEFAULT_OBSERVATION_REFRESH, DEFAULT_RECONCILE, Transport};
 use crate::genesys::agents::GROUPINGS;
 use crate::genesys::catalog;
 
@@ -29,17 +35,19 @@ pub const AGENTS_SOURCE: &str = "agents";
 /// agents now.
 pub const OBSERVATION_SOURCES: [&str; 2] = ["queues", AGENTS_SOURCE];
 /// Keys only queue sets have, refused on an agents set by name.
-pub const QUEUE_ONLY_KEYS: [&str; 7] = [
+pub const QUEUE_ONLY_KEYS: [&str; 5] = [
     "metrics",
     "detail_metrics",
     "media_types",
     "max_queues_per_request",
     "presence_ids",
-    "transport",
-    "reconcile",
 ];
 /// Keys only agents sets have, refused on a queue set by name.
-pub const AGENTS_ONLY_KEYS: [&str; 3] = ["group_by", "teams", "divisions"];
+pub const AGENTS_ONLY_KEYS: [&str; 4] = ["group_by", "teams", "divisions", "per_agent"];
+/// The groupings a pushed set counts from its agents' activity (the default of a
+/// pushed set's `group_by`): an activity event tells routing status, presence and out
+/// of office, not the segment of a session.
+pub const PUSHED_GROUPINGS: [&str; 3] = ["presence", "routingStatus", "isOutOfOffice"];
 
 /// One agents set, validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +64,13 @@ pub struct AgentSetConfig {
     pub teams: Vec<String>,
     /// Agents of these divisions only.
     pub divisions: Vec<String>,
+    /// Counted by REST every `refresh`, or from the agents' pushed activity.
+    pub transport: Transport,
+    /// A pushed set's REST read, which counts and corrects what push got wrong.
+    pub reconcile: Duration,
+    /// A pushed set's series per agent (`genesys_agent_*`, labelled `user_name`): one
+    /// to three series an agent, so opt-in.
+    pub per_agent: bool,
 }
 
 impl AgentSetConfig {
@@ -68,7 +83,16 @@ impl AgentSetConfig {
             queues: Vec::new(),
             teams: Vec::new(),
             divisions: Vec::new(),
+            transport: Transport::Poll,
+            reconcile: DEFAULT_RECONCILE,
+            per_agent: false,
         }
+    }
+
+    /// The notification channels a pushed set needs at least (one, until its agents are
+    /// listed: one topic an agent, 1,000 a channel); none for a polled one.
+    pub fn channels_at_least(&self) -> usize {
+        usize::from(self.transport.is_pushed())
     }
 
     /// Whether its series carry organization presences, whose names are worth listing.
@@ -86,6 +110,15 @@ impl AgentSetConfig {
             queues: &self.queues,
             teams: &self.teams,
             divisions: &self.divisions,
+            transport: self
+                .transport
+                .is_pushed()
+                .then_some(self.transport.as_str()),
+            reconcile: self
+                .transport
+                .is_pushed()
+                .then(|| humantime::format_duration(self.reconcile).to_string()),
+            per_agent: self.per_agent,
         }
     }
 }
@@ -103,6 +136,12 @@ pub(super) struct OutAgentSet<'a> {
     teams: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     divisions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reconcile: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    per_agent: bool,
 }
 
 /// `source:` as written: `queues` (or none) or `agents`; anything else is refused with
@@ -157,11 +196,17 @@ pub(super) struct RawAgentSet {
     pub queues: Option<Vec<String>>,
     pub teams: Option<Vec<String>>,
     pub divisions: Option<Vec<String>>,
+    /// `transport` and `reconcile`, checked as a queue set's.
+    pub transport: (Transport, Duration),
+    pub per_agent: Option<bool>,
 }
 
 impl RawAgentSet {
     pub(super) fn validate(self) -> Result<AgentSetConfig, FieldError> {
+        let (transport, reconcile) = self.transport;
+        let pushed = transport.is_pushed();
         let group_by = match self.group_by {
+            None if pushed => PUSHED_GROUPINGS.iter().map(|g| g.to_string()).collect(),
             None => GROUPINGS.iter().map(|g| g.to_string()).collect(),
             Some(list) if list.is_empty() => {
                 return Err(FieldError::new(
@@ -174,6 +219,17 @@ impl RawAgentSet {
             }
             Some(list) => check_groupings(list)?,
         };
+        if pushed {
+            check_pushed(&group_by, &self.queues, &self.teams, &self.divisions)?;
+        }
+        let per_agent = self.per_agent.unwrap_or(false);
+        if per_agent && !pushed {
+            return Err(FieldError::new(
+                "per_agent",
+                "is only for pushed agents sets (a series per agent is affordable only from \
+                 pushed activity); add `transport: push` (or auto), or drop per_agent",
+            ));
+        }
         let ids = |list: Option<Vec<String>>, field: &str, what: &str| match list {
             None => Ok(Vec::new()),
             Some(list) => check_ids(list, field, what),
@@ -185,8 +241,51 @@ impl RawAgentSet {
             queues: ids(self.queues, "queues", "queue")?,
             teams: ids(self.teams, "teams", "team")?,
             divisions: ids(self.divisions, "divisions", "division")?,
+            transport,
+            reconcile,
+            per_agent,
         })
     }
+}
+
+/// What a pushed set cannot do: count segments (no activity event tells them), or
+/// filter by queue, team or division (the users listing that seeds and reconciles it
+/// lists the whole org).
+fn check_pushed(
+    group_by: &[String],
+    queues: &Option<Vec<String>>,
+    teams: &Option<Vec<String>>,
+    divisions: &Option<Vec<String>>,
+) -> Result<(), FieldError> {
+    if let Some(i) = group_by
+        .iter()
+        .position(|g| !PUSHED_GROUPINGS.contains(&g.as_str()))
+    {
+        return Err(FieldError::new(
+            format!("group_by[{i}]"),
+            format!(
+                "{:?} cannot be counted from pushed agent activity, which tells only {}; \
+                 count it in a polled agents set (transport: poll)",
+                group_by[i],
+                PUSHED_GROUPINGS.join(", ")
+            ),
+        ));
+    }
+    for (key, given) in [
+        ("queues", queues.is_some()),
+        ("teams", teams.is_some()),
+        ("divisions", divisions.is_some()),
+    ] {
+        if given {
+            return Err(FieldError::new(
+                key,
+                "cannot narrow a pushed agents set, which follows every agent of the org \
+                 (the users listing that seeds it takes no such filter); drop it, or poll \
+                 this set (transport: poll)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every entry a `groupBy` value the endpoint takes, listed once.
@@ -242,6 +341,61 @@ mod tests {
             Config::from_yaml(&text, "again.yaml").unwrap(),
             config,
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_pushed_set_counts_what_activity_tells_and_names_what_it_cannot() {
+        let load = |extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: a, source: agents{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let pushed = load(", transport: push, per_agent: true").unwrap();
+        let set = &pushed.agents[0];
+        assert_eq!(set.group_by, PUSHED_GROUPINGS);
+        assert!(set.per_agent);
+        assert_eq!(set.channels_at_least(), 1);
+        let text = pushed.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            pushed,
+            "{text}"
+        );
+        for (extra, words) in [
+            (
+                ", transport: push, group_by: [routingStatus, segmentType]",
+                &[
+                    "group_by[1]",
+                    "\"segmentType\" cannot be counted from pushed",
+                ][..],
+            ),
+            (
+                ", transport: auto, teams: [0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]",
+                &["teams", "cannot narrow a pushed agents set"],
+            ),
+            (
+                ", per_agent: true",
+                &["per_agent", "only for pushed agents sets"],
+            ),
+            (
+                ", metrics: [oWaiting]",
+                &["metrics", "queue observation key"],
+            ),
+        ] {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
+        }
+        let err = Config::from_yaml(
+            "observations:\n  - {name: q, metrics: [oWaiting], per_agent: true}\n",
+            "test.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("per_agent") && err.contains("source: agents"),
+            "{err}"
         );
     }
 

@@ -50,7 +50,7 @@ mod trunks;
 mod validate;
 mod voice;
 
-pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, QUEUE_ONLY_KEYS};
+pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, PUSHED_GROUPINGS, QUEUE_ONLY_KEYS};
 pub use observations::{
     DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DEFAULT_RECONCILE, DETAIL_METRICS,
     MAX_QUEUES_PER_REQUEST, MEDIA_TYPES, ObservationConfig, QueueSelection, Transport,
@@ -187,6 +187,20 @@ pub struct Config {
     pub voice_quality: Vec<VoiceSetConfig>,
 }
 
+/// What a set of `kind` (`observations`, `agents`) serves, by its transport.
+fn served(kind: &str, transport: Transport, refresh: Duration, reconcile: Duration) -> String {
+    let every = |period| humantime::format_duration(period);
+    match transport {
+        Transport::Poll => format!("{kind} every {}", every(refresh)),
+        Transport::Push => format!("{kind} pushed, reconciled every {}", every(reconcile)),
+        Transport::Auto => format!(
+            "{kind} pushed (polled every {} while push is down), reconciled every {}",
+            every(refresh),
+            every(reconcile)
+        ),
+    }
+}
+
 /// Each query's and set's name with what it serves (a granularity,
 /// `observations every 30s`, `observations pushed, reconciled every 5m`, `agents every 30s`, `trunks every 30s` or
 /// `voice quality, PT15M`): the snapshot store's entries, at start-up and on reload.
@@ -200,27 +214,12 @@ pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
             (q.name.as_str(), what)
         })
         .chain(config.observations.iter().map(move |o| {
-            let what = match o.transport {
-                Transport::Poll => format!("observations every {}", every(o.refresh)),
-                Transport::Push => {
-                    format!(
-                        "observations pushed, reconciled every {}",
-                        every(o.reconcile)
-                    )
-                }
-                Transport::Auto => format!(
-                    "observations pushed (polled every {} while push is down), reconciled every {}",
-                    every(o.refresh),
-                    every(o.reconcile)
-                ),
-            };
+            let what = served("observations", o.transport, o.refresh, o.reconcile);
             (o.name.as_str(), what)
         }))
         .chain(config.agents.iter().map(move |a| {
-            (
-                a.name.as_str(),
-                format!("agents every {}", every(a.refresh)),
-            )
+            let what = served("agents", a.transport, a.refresh, a.reconcile);
+            (a.name.as_str(), what)
         }))
         .chain(config.trunks.iter().map(move |t| {
             (

@@ -242,7 +242,7 @@ enum OutQueues<'a> {
     deny_unknown_fields,
     expecting = "an observation set: a mapping with keys name, source, refresh, metrics, \
         detail_metrics, queues, media_types, max_queues_per_request, presence_ids, transport, \
-        reconcile, group_by, teams, divisions"
+        reconcile, group_by, teams, divisions, per_agent"
 )]
 pub(super) struct RawObservation {
     #[serde(default)]
@@ -273,6 +273,8 @@ pub(super) struct RawObservation {
     teams: Option<Vec<String>>,
     #[serde(default)]
     divisions: Option<Vec<String>>,
+    #[serde(default)]
+    per_agent: Option<bool>,
 }
 
 /// A validated entry of `observations:`, of either kind.
@@ -308,8 +310,6 @@ impl RawObservation {
                         self.max_queues_per_request.is_some(),
                     ),
                     ("presence_ids", self.presence_ids.is_some()),
-                    ("transport", self.transport.is_some()),
-                    ("reconcile", self.reconcile.is_some()),
                 ],
                 true,
             )?;
@@ -331,6 +331,8 @@ impl RawObservation {
                 queues,
                 teams: self.teams,
                 divisions: self.divisions,
+                transport: check_transport(self.transport, self.reconcile)?,
+                per_agent: self.per_agent,
             };
             return set.validate().map(ObservationSet::Agents);
         }
@@ -339,6 +341,7 @@ impl RawObservation {
                 ("group_by", self.group_by.is_some()),
                 ("teams", self.teams.is_some()),
                 ("divisions", self.divisions.is_some()),
+                ("per_agent", self.per_agent.is_some()),
             ],
             false,
         )?;
@@ -448,9 +451,9 @@ impl RawObservation {
     }
 }
 
-/// `transport` and `reconcile`: `reconcile` only for a pushed set, at least 10 s (it
+/// `transport` and `reconcile` of either kind of set: `reconcile` only for a pushed set, at least 10 s (it
 /// is a REST poll, under the same floor as `refresh`).
-fn check_transport(
+pub(super) fn check_transport(
     transport: Option<String>,
     reconcile: Option<String>,
 ) -> Result<(Transport, Duration), FieldError> {
@@ -659,15 +662,18 @@ mod tests {
             let err = load(extra).unwrap_err().to_string();
             assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
         }
-        let agents = Config::from_yaml(
-            "observations:\n  - {name: a, source: agents, transport: push}\n",
-            "test.yaml",
-        );
-        let err = agents.unwrap_err().to_string();
-        assert!(
-            err.contains("transport") && err.contains("queue observation key"),
-            "{err}"
-        );
+        // An agents set takes the same keys, checked alike.
+        let agents = |extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: a, source: agents{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let pushed = agents(", transport: auto, reconcile: 2m").unwrap();
+        assert_eq!(pushed.agents[0].transport, Transport::Auto);
+        assert_eq!(pushed.agents[0].reconcile, Duration::from_secs(120));
+        let err = agents(", reconcile: 5m").unwrap_err().to_string();
+        assert!(err.contains("only for pushed sets"), "{err}");
     }
 
     #[test]

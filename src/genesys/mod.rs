@@ -18,11 +18,13 @@ pub mod names;
 pub mod nonfinite;
 pub mod notifications;
 pub mod observations;
+pub mod pages;
 pub mod permissions;
 pub mod region;
 pub mod sources;
 mod stream;
 pub mod trunks;
+pub mod user_states;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

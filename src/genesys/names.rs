@@ -21,13 +21,11 @@ use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
 use super::bodies::ListingPage;
+use super::pages::{MAX_PAGES, read_numbered_pages};
 use super::{ApiError, GenesysClient, LISTING_PAGE_SIZE, LISTING_PAGE_SIZE_SAFE};
 
 use crate::telemetry::Telemetry;
 
-/// The most pages one refresh of one listing follows: a guard against a server that
-/// never ends its list (500,000 entities at 500 a page).
-const MAX_PAGES: u32 = 1000;
 /// Most ids in one `GET /api/v2/users?id=...` (the API's bulk lookup takes 100).
 pub const USER_IDS_PER_REQUEST: usize = 100;
 /// Distinct user ids looked up by id before the whole user list is paged instead. By id,
@@ -694,65 +692,27 @@ fn collect(entities: Vec<Box<RawValue>>, names: &mut HashMap<String, String>) ->
     skipped
 }
 
-/// Every entity of a numbered listing, following the pages until `pageCount` (or a
-/// missing `nextUri`) says the list is done. The API may serve smaller pages than asked
-/// for, and says so in the first page's `pageSize`: later pages are asked at that size,
-/// so that page numbers keep counting the same pages. A page over the size limit is
-/// skipped (and counted) once the page count is known; the first one cannot be.
+/// Every name of a numbered listing ([`read_numbered_pages`]).
 async fn read_numbered(
     client: &GenesysClient,
     dimension: &Dimension,
     asked: u32,
 ) -> Result<Read, ApiError> {
-    let mut read = Read::default();
-    let mut page_size = asked;
-    let mut page_count: Option<u32> = None;
-    for page_number in 1..=MAX_PAGES {
-        let size = page_size.to_string();
-        let number = page_number.to_string();
-        let pairs = [("pageSize", size.as_str()), ("pageNumber", number.as_str())];
-        read.requests += 1;
-        let page = match client
-            .listing_page(dimension.endpoint, dimension.path, &pairs)
-            .await
-        {
-            Ok(page) => page,
-            Err(ApiError::TooLarge { .. }) if page_count.is_some() => {
-                read.warnings += 1;
-                read.partial = true;
-                if page_count.is_some_and(|count| page_number >= count) {
-                    return Ok(read);
-                }
-                continue;
-            }
-            Err(err) => return Err(err),
-        };
-        if page_number == 1
-            && let Some(served) = page.page_size.filter(|&s| s > 0 && s < page_size)
-        {
-            tracing::debug!(
-                dimension = dimension.group_by,
-                asked,
-                served,
-                "the API serves smaller pages than asked for"
-            );
-            page_size = served;
-        }
-        page_count = page.page_count.or(page_count);
-        let last = page.next_uri.is_none()
-            || page.page_count.is_some_and(|count| page_number >= count)
-            || page.entities.is_empty();
-        read.warnings += collect(page.entities, &mut read.names);
-        if last {
-            return Ok(read);
-        }
-    }
-    tracing::warn!(
-        dimension = dimension.group_by,
-        pages = MAX_PAGES,
-        "the listing did not end; using what was read"
-    );
-    Ok(read)
+    let mut names = HashMap::new();
+    let pages = read_numbered_pages(
+        client,
+        (dimension.endpoint, dimension.path),
+        &[],
+        asked,
+        |entities| collect(entities, &mut names),
+    )
+    .await?;
+    Ok(Read {
+        names,
+        requests: pages.requests,
+        warnings: pages.warnings,
+        partial: pages.partial,
+    })
 }
 
 /// Every entity of a listing that answers in one page and takes no paging parameters.

@@ -53,7 +53,7 @@ use crate::mapping::observations::{CONVERSATION_METRICS, map_observations};
 pub const COALESCE: Duration = Duration::from_millis(250);
 /// Shards that connect together are seeded by one REST read: the seed waits this long
 /// after the first `Up`.
-const SEED_DEBOUNCE: Duration = Duration::from_millis(100);
+pub(super) const SEED_DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// A queue and media type (`None` for the counts grouped by queue alone).
 type GroupKey = (String, Option<String>);
@@ -220,16 +220,16 @@ impl PushedState {
 
 /// Series whose values differ between `a` and `b` (absent reads as 0, as zero-fill
 /// exports it).
-fn differences(a: &BTreeMap<SeriesKey, f64>, b: &BTreeMap<SeriesKey, f64>) -> u64 {
-    let keys: BTreeSet<&SeriesKey> = a.keys().chain(b.keys()).collect();
+pub(super) fn differences<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> u64 {
+    let keys: BTreeSet<&K> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter(|key| a.get(*key).copied().unwrap_or(0.0) != b.get(*key).copied().unwrap_or(0.0))
         .count() as u64
 }
 
-/// Why a REST read is made.
+/// Why a REST read of a pushed set (queue or agents) is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
+pub(super) enum Purpose {
     /// After a (re)connect.
     Seed,
     /// Every `reconcile`; `trusted`: the pushed state was trusted, so differences count.
@@ -252,7 +252,8 @@ struct RestReads {
     state: Arc<Mutex<PushedState>>,
 }
 
-fn lock(state: &Mutex<PushedState>) -> MutexGuard<'_, PushedState> {
+/// A pushed set's state, whatever a panicking holder left.
+pub(super) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -327,6 +328,33 @@ fn mapping(
             warnings: mapped.warnings,
         }
     })
+}
+
+/// Publishes what `map` makes (a pushed set's state as it is now) as entry `name`,
+/// mapped on a blocking thread, unless a reload has retired the set (`active`).
+pub(super) async fn publish(
+    name: &str,
+    map: Box<dyn FnOnce() -> Mapped + Send>,
+    context: &PollContext,
+    active: &Arc<AtomicBool>,
+) {
+    let store = Arc::clone(&context.store);
+    let entry = name.to_string();
+    let active = Arc::clone(active);
+    let published = tokio::task::spawn_blocking(move || {
+        let mapped = map();
+        let samples = mapped.series.sample_count();
+        store.publish_while(&entry, mapped.series, &active);
+        samples
+    })
+    .await;
+    if let Ok(samples) = published {
+        let at = context.client.api_now();
+        context.store.update_status(name, |s| {
+            s.observed_at = Some(at);
+            s.samples = samples;
+        });
+    }
 }
 
 /// A pushed queue observation set's task.
@@ -454,23 +482,7 @@ impl PushPoller {
     /// Publishes the state as it is now.
     async fn publish(&self, ids: &[String]) {
         let map = mapping(&self.reads.config, &self.reads.state, ids, &self.context);
-        let store = Arc::clone(&self.context.store);
-        let name = self.name().to_string();
-        let active = Arc::clone(&self.active);
-        let published = tokio::task::spawn_blocking(move || {
-            let mapped = map();
-            let samples = mapped.series.sample_count();
-            store.publish_while(&name, mapped.series, &active);
-            samples
-        })
-        .await;
-        if let Ok(samples) = published {
-            let at = self.context.client.api_now();
-            self.context.store.update_status(self.name(), |s| {
-                s.observed_at = Some(at);
-                s.samples = samples;
-            });
-        }
+        publish(self.name(), map, &self.context, &self.active).await;
     }
 
     /// Runs forever; stop it by dropping (aborting) its task, which aborts the runners.

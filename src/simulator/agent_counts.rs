@@ -119,7 +119,7 @@ pub(crate) fn answer(
             .map(|flag| {
                 let n = counted
                     .iter()
-                    .filter(|(a, s)| out_of_office(*a, s) == flag)
+                    .filter(|(a, s)| agents::out_of_office(*a, s) == flag)
                     .count();
                 (flag, n)
             })
@@ -272,14 +272,10 @@ fn user_predicate(
         "systemPresence" => state.presence.name() == value,
         "organizationPresenceId" => state.presence.org_id(world) == value,
         "routingStatus" => state.routing.name() == value,
-        "isOutOfOffice" => out_of_office(agent, state).to_string() == value,
+        "isOutOfOffice" => agents::out_of_office(agent, state).to_string() == value,
         "online" => (state.presence != SystemPresence::Offline).to_string() == value,
         _ => false,
     }
-}
-
-fn out_of_office(agent: u32, state: &AgentState) -> bool {
-    state.presence == SystemPresence::Offline && agent.is_multiple_of(7)
 }
 
 /// The segment an agent's session is in, if they are in one.

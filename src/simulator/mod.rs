@@ -30,6 +30,7 @@ mod respond;
 mod routes;
 mod sources;
 mod trunks;
+mod users;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -10,14 +10,14 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, AUTHORIZATION, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::auth::{self, TokenCheck, lock};
 use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
     RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults, jobs,
-    notifications, observations, queues, sources, trunks,
+    notifications, observations, queues, sources, trunks, users,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -301,11 +301,7 @@ async fn dispatch(
             (trunk_answer(shared, &request, route, context_id), None)
         }
         Route::Listing => (
-            match shared.directory.page(
-                path,
-                request.uri().query(),
-                shared.config.listing_page_limit,
-            ) {
+            match listing_page(shared, path, request.uri().query()) {
                 Ok(body) => respond::json_response(StatusCode::OK, &body),
                 Err(message) => bad_request(&message, context_id),
             },
@@ -452,6 +448,18 @@ async fn aggregates(
     let worker = Arc::clone(shared);
     let work = move || sources::run(&worker.world, &query, now_ms);
     (computed(work, "aggregate", context_id).await, sent)
+}
+
+/// A page of a listing of the directory; the users' with their state when expanded,
+/// at the simulator's clock.
+fn listing_page(shared: &Shared, path: &str, query: Option<&str>) -> Result<Value, String> {
+    let limit = shared.config.listing_page_limit;
+    if path == users::USERS_PATH {
+        let now_ms = shared.faults.now().timestamp_millis();
+        users::page(&shared.directory, &shared.world, query, limit, now_ms)
+    } else {
+        shared.directory.page(path, query, limit)
+    }
 }
 
 /// The trunk listing or the trunk metrics, at the simulator's clock.

@@ -163,6 +163,11 @@ pub(crate) fn state(world: &World, agent: u32, at_ms: i64) -> AgentState {
     AgentState { presence, routing }
 }
 
+/// Whether agent `agent` in `state` is out of office: one offline agent in seven.
+pub(crate) fn out_of_office(agent: u32, state: &AgentState) -> bool {
+    state.presence == SystemPresence::Offline && agent.is_multiple_of(7)
+}
+
 /// `systemToOrganizationMappings` of the answers that name organization presences:
 /// each system presence with the org's presence id for it.
 pub(crate) fn system_to_organization_mappings(world: &World) -> Value {

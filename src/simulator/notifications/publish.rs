@@ -170,7 +170,7 @@ impl Looker {
                         },
                         "modifiedDate": iso(activity.presence_since),
                     },
-                    "outOfOffice": {"active": false},
+                    "outOfOffice": {"active": agents::out_of_office(agent, &state)},
                     "activeQueueIds": active,
                 }),
             ));

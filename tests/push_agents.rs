@@ -1,0 +1,247 @@
+//! Pushed agent activity end to end (docs/push.md, "Agents"): the binary reads the
+//! simulator's users listing with their state, subscribes every agent's
+//! `v2.users.{id}.activity` over real HTTP and a real WebSocket on loopback, and its
+//! `genesys_agents_*` counts equal what the simulator's agent state counts answer at
+//! the same instant: the series a polled agents set exports.
+//!
+//! The simulator's clock is frozen and moved by the test a minute at a time, which
+//! changes agents' routing statuses; the test waits until `/metrics` shows the new
+//! counts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Exporter, ExporterRun, Metrics, config_check, simulator, token};
+use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use serde_json::{Value, json};
+
+/// Busy weekday minutes, in the past, a minute apart: routing statuses differ between
+/// them.
+const INSTANTS: [&str; 4] = [
+    "2026-11-24T10:30:00Z",
+    "2026-11-24T10:31:00Z",
+    "2026-11-24T10:32:00Z",
+    "2026-11-24T10:33:00Z",
+];
+
+fn config(reconcile: &str, extra: &str) -> String {
+    format!(
+        "observations:\n  - name: agents\n    source: agents\n    refresh: 10s\n    transport: push\n    reconcile: {reconcile}\n{extra}"
+    )
+}
+
+async fn push_simulator() -> Simulator {
+    let sim = simulator(SimulatorConfig {
+        heartbeat_interval: Duration::from_millis(500),
+        push_period: Duration::from_millis(200),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    sim.freeze_clock(INSTANTS[0].parse().unwrap());
+    sim
+}
+
+fn start(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
+    ExporterRun::against(sim)
+        .arg("--push.heartbeat-interval", "500ms")
+        .arg("--push.heartbeat-misses", "3")
+        .arg("--poll.retry-delay", "1s")
+        .config(dir.path(), yaml)
+        .start()
+}
+
+/// A call to the simulator with the exporter's credentials.
+async fn ask(sim: &Simulator, request: reqwest::RequestBuilder) -> Value {
+    let response = request
+        .bearer_auth(token(sim).await)
+        .send()
+        .await
+        .expect("the simulator answered");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("a JSON answer")
+}
+
+/// One series: family, labels, value.
+type Series = (&'static str, Vec<(&'static str, String)>, f64);
+
+/// The series a polled agents set exports for what the agent state counts answer now.
+async fn expected(sim: &Simulator) -> Vec<Series> {
+    let url = format!(
+        "{}/api/v2/analytics/agents/status/counts?groupBy=presence&groupBy=routingStatus&groupBy=isOutOfOffice",
+        sim.base_url()
+    );
+    let counts = ask(sim, reqwest::Client::new().post(url).json(&json!({}))).await;
+    let mut series = Vec::new();
+    let text = |entry: &Value, key: &str| match &entry[key] {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let count = |entry: &Value| entry["count"].as_f64().expect("a count");
+    for entry in counts["routingStatusCounts"].as_array().expect("routing") {
+        let labels = vec![("routing_status", text(entry, "routingStatus"))];
+        series.push(("genesys_agents_routing_status", labels, count(entry)));
+    }
+    for entry in counts["isOutOfOfficeCounts"].as_array().expect("ooo") {
+        let labels = vec![("out_of_office", text(entry, "isOutOfOffice"))];
+        series.push(("genesys_agents_out_of_office", labels, count(entry)));
+    }
+    for entry in counts["presenceCounts"].as_array().expect("presence") {
+        let labels = vec![
+            ("presence_id", text(entry, "organizationPresenceId")),
+            ("system_presence", text(entry, "systemPresence")),
+        ];
+        series.push(("genesys_agents_presence", labels, count(entry)));
+    }
+    assert!(series.len() > 6, "too few counts to compare: {counts}");
+    series
+}
+
+fn shows(metrics: &Metrics, expected: &[Series]) -> bool {
+    expected.iter().all(|(family, labels, value)| {
+        let mut labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        labels.push(("query", "agents"));
+        let found = metrics.find(family, &labels);
+        found.len() == 1 && found[0].value == *value
+    })
+}
+
+/// Scrapes until `/metrics` shows the simulator's counts now.
+async fn converges(exporter: &Exporter, sim: &Simulator) -> Metrics {
+    let expected = expected(sim).await;
+    exporter.scrape_until(|m| shows(m, &expected)).await
+}
+
+fn value(metrics: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics.find(name, labels).iter().map(|s| s.value).sum()
+}
+
+/// Requests of the users listing with state (seed and reconcile reads).
+fn reads(metrics: &Metrics) -> f64 {
+    value(
+        metrics,
+        "genesys_exporter_api_requests_total",
+        &[("endpoint", "user_states")],
+    )
+}
+
+/// The headline: the pushed counts equal the REST counts, and a change in the world
+/// reaches `/metrics` by push alone (no listing read meanwhile); per-agent series carry
+/// the agent's name.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_agent_counts_equal_the_rest_counts() {
+    let run = async {
+        let sim = push_simulator().await;
+        let dir = tempfile::tempdir().unwrap();
+        let exporter = start(&sim, &config("1h", "    per_agent: true\n"), &dir);
+        exporter.wait_ready().await;
+        exporter
+            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
+            .await;
+        converges(&exporter, &sim).await;
+        for instant in &INSTANTS[1..] {
+            let before = reads(&exporter.scrape().await);
+            sim.freeze_clock(instant.parse().unwrap());
+            let metrics = converges(&exporter, &sim).await;
+            assert_eq!(
+                reads(&metrics),
+                before,
+                "{instant}: a listing read brought the counts, not push"
+            );
+        }
+        let metrics = exporter.scrape().await;
+        assert!(
+            value(
+                &metrics,
+                "genesys_exporter_push_events_total",
+                &[("kind", "user_activity")]
+            ) > 0.0
+        );
+        // Per agent: the listing's first user, by name, in the routing status the
+        // listing says now.
+        let url = format!(
+            "{}/api/v2/users?pageSize=1&expand=routingStatus",
+            sim.base_url()
+        );
+        let listing = ask(&sim, reqwest::Client::new().get(url)).await;
+        let user = &listing["entities"][0];
+        let (id, name) = (user["id"].as_str().unwrap(), user["name"].as_str().unwrap());
+        let status = user["routingStatus"]["status"].as_str().unwrap();
+        let labels = [
+            ("query", "agents"),
+            ("user_id", id),
+            ("user_name", name),
+            ("routing_status", status),
+        ];
+        assert_eq!(
+            value(&metrics, "genesys_agent_routing_status", &labels),
+            1.0,
+            "{}",
+            metrics.text
+        );
+        let page = exporter.page("/").await;
+        assert!(page.contains("agents pushed"), "{page}");
+    };
+    tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("the test finished in time");
+}
+
+/// Events lost on the way are not replayed: the reconcile read finds the differences,
+/// counts them and puts the counts right.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reconcile_repairs_dropped_agent_events() {
+    let run = async {
+        let sim = push_simulator().await;
+        let dir = tempfile::tempdir().unwrap();
+        let exporter = start(&sim, &config("10s", ""), &dir);
+        exporter.wait_ready().await;
+        exporter
+            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
+            .await;
+        converges(&exporter, &sim).await;
+        let differences = |metrics: &Metrics| {
+            value(
+                metrics,
+                "genesys_exporter_push_reconcile_differences_total",
+                &[("query", "agents")],
+            )
+        };
+        let before = differences(&exporter.scrape().await);
+        sim.notifications().drop_events_for(Duration::from_secs(60));
+        sim.freeze_clock(INSTANTS[1].parse().unwrap());
+        let metrics = converges(&exporter, &sim).await;
+        assert!(
+            differences(&metrics) > before,
+            "the reconcile read found no difference: {}",
+            metrics.text
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("the test finished in time");
+}
+
+/// What a pushed set cannot count is refused at start-up, naming the key.
+#[test]
+fn a_pushed_set_refuses_what_activity_cannot_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, words) in [
+        (
+            "    group_by: [routingStatus, segmentType]\n",
+            &["group_by[1]", "segmentType"][..],
+        ),
+        (
+            "    queues: [0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]\n",
+            &["queues", "pushed agents set"],
+        ),
+    ] {
+        let (status, text) = config_check(dir.path(), &config("5m", extra), &[]);
+        assert_eq!(status, 2, "{text}");
+        assert!(words.iter().all(|w| text.contains(w)), "{text}");
+    }
+    let polled = "observations:\n  - {name: agents, source: agents, per_agent: true}\n";
+    let (status, text) = config_check(dir.path(), polled, &[]);
+    assert_eq!(status, 2, "{text}");
+    assert!(text.contains("per_agent"), "{text}");
+}
