@@ -168,7 +168,7 @@ impl AgentStates {
                         .pairs()
                         .map(|(_, value)| value.to_string())
                         .collect();
-                    ((name.clone(), labels), sample.value)
+                    ((name.to_string(), labels), sample.value)
                 })
             })
             .collect()
@@ -307,7 +307,7 @@ mod tests {
     }
 
     fn value(mapped: &MappedObservations, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let family = mapped.series.families.iter().find(|f| f.name == family)?;
+        let family = mapped.series.families.iter().find(|f| *f.name == *family)?;
         family
             .samples
             .iter()
@@ -448,7 +448,7 @@ mod tests {
             .series
             .families
             .iter()
-            .map(|f| f.name.as_str())
+            .map(|f| &*f.name)
             .collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
