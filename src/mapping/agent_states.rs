@@ -444,12 +444,7 @@ mod tests {
             Some(1.0)
         );
         assert!(value(&mapped, "genesys_agent_presence", &[]).is_none());
-        let names: Vec<&str> = mapped
-            .series
-            .families
-            .iter()
-            .map(|f| &*f.name)
-            .collect();
+        let names: Vec<&str> = mapped.series.families.iter().map(|f| &*f.name).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(names, sorted);

@@ -360,12 +360,7 @@ mod tests {
             &answer(r#"{"adherenceStateCounts": [{"adherenceState": "InAdherence", "count": 2}]}"#),
             &HashMap::new(),
         );
-        let names: Vec<&str> = mapped
-            .series
-            .families
-            .iter()
-            .map(|f| &*f.name)
-            .collect();
+        let names: Vec<&str> = mapped.series.families.iter().map(|f| &*f.name).collect();
         assert_eq!(
             names,
             [
