@@ -276,7 +276,7 @@ async fn dispatch(
             let method = request.method().clone();
             let query = request.uri().query();
             (
-                jobs::serve(shared, source, &method, rest, query, context_id),
+                jobs::serve(shared, source, &method, rest, query, context_id).await,
                 None,
             )
         }

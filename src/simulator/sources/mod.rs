@@ -11,6 +11,7 @@
 //! generator.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use serde_json::{Map, Value, json};
 
@@ -48,6 +49,54 @@ pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
         answer.insert("results".into(), results);
     }
     Value::Object(answer)
+}
+
+/// Where a page of a job's results starts in its answer: the index of its first result
+/// and, for conversations, that result's group key, from which the answer's computation
+/// resumes ([`aggregate::for_each_result`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub(crate) index: usize,
+    key: Option<aggregate::GroupKey>,
+}
+
+/// The results of the answer [`run`] gives, each with its position, from `from` on,
+/// until `take` breaks: what a job's page is cut from without computing the whole
+/// answer. Conversations (a month of a large org is gigabytes) are computed from `from`
+/// on, a slice of the org at a time; the other sources' answers (a few entities each) are
+/// computed whole and skipped to `from`.
+pub(crate) fn for_each_result(
+    world: &World,
+    query: &AggregateQuery,
+    now_ms: i64,
+    from: Position,
+    mut take: impl FnMut(Position, Value) -> ControlFlow<()>,
+) {
+    let mut index = from.index;
+    if query.source.segment == CONVERSATIONS.segment {
+        aggregate::for_each_result(world, query, now_ms, from.key.as_ref(), |key, result| {
+            let at = Position {
+                index,
+                key: Some(key),
+            };
+            index += 1;
+            take(at, result)
+        });
+        return;
+    }
+    let Value::Object(mut answer) = run(world, query, now_ms) else {
+        return;
+    };
+    let Some(Value::Array(results)) = answer.remove("results") else {
+        return;
+    };
+    for result in results.into_iter().skip(from.index) {
+        let at = Position { index, key: None };
+        index += 1;
+        if take(at, result).is_break() {
+            return;
+        }
+    }
 }
 
 /// The stats of one metric (and qualifier) in one group and bucket.
