@@ -118,22 +118,10 @@ const NOT_GROUPED: u32 = u32::MAX - 1;
 /// enough that walking the minutes once a slice costs nothing next to the traffic.
 const QUEUES_PER_SLICE: u32 = 8;
 
-/// Runs a validated query. Measurements after `now_ms` have not happened yet and are
-/// left out, so the present interval fills in as time passes, as it does in Genesys.
-pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
-    let mut results = Vec::new();
-    for_each_result(world, query, now_ms, None, |_, result| {
-        results.push(result);
-        ControlFlow::Continue(())
-    });
-    if results.is_empty() {
-        return json!({});
-    }
-    json!({ "results": results })
-}
-
 /// Hands the answer's results (one a group) to `take` in the answer's order, from the
 /// group with key `from` on (from the first when `None`), until `take` breaks.
+/// Measurements after `now_ms` have not happened yet and are left out, so the present
+/// interval fills in as time passes, as it does in Genesys.
 ///
 /// The traffic is tallied a slice of the org at a time, slices in the order of the
 /// groups' keys: [`QUEUES_PER_SLICE`] queues at a time when the query groups by queue

@@ -18,7 +18,6 @@
 //! default and largest are [`DEFAULT_PAGE_SIZE`] and [`MAX_PAGE_SIZE`] (docs/history.md).
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -183,27 +182,13 @@ impl Pages {
         let pages = Arc::clone(self);
         let shared = Arc::clone(shared);
         let page = tokio::task::spawn_blocking(move || {
-            let mut results = Vec::with_capacity(pages.size);
-            let mut next = None;
-            sources::for_each_result(
-                &shared.world,
-                &pages.query,
-                pages.now_ms,
-                from,
-                |at, result| {
-                    if results.len() == pages.size {
-                        next = Some(at);
-                        return ControlFlow::Break(());
-                    }
-                    results.push(result.to_string());
-                    ControlFlow::Continue(())
-                },
-            );
-            let mut body = format!("{{\"results\":[{}]", results.join(","));
+            let (mut body, _, next) =
+                sources::results_text(&shared.world, &pages.query, pages.now_ms, from, pages.size);
             if let Some(next) = next {
                 body.push_str(&format!(",\"cursor\":\"{}\"", cursor_text(next.index)));
             }
             body.push('}');
+            body.shrink_to_fit();
             Page { body, next }
         })
         .await?;

@@ -9,6 +9,12 @@ fn world() -> World {
     World::new(1, 8)
 }
 
+/// The answer as the route sends it, parsed.
+fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
+    let text = crate::simulator::sources::answer_text(world, query, now_ms);
+    serde_json::from_str(&text).expect("the answer is JSON")
+}
+
 const LIMITS: QueryLimits = QueryLimits {
     max_predicates: Some(100),
 };
