@@ -134,8 +134,11 @@ async fn a_job_body_is_refused_as_the_synchronous_query_is_naming_the_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fulfilled_jobs_pages_are_the_synchronous_answer_cut_by_page_size() {
+    // Queues enough that pages start and end inside and across the slices of queues the
+    // simulator computes a page by.
     let sim = simulator(SimulatorConfig {
         job_delay: Duration::ZERO,
+        queue_count: 20,
         ..SimulatorConfig::default()
     })
     .await;
@@ -164,6 +167,11 @@ async fn a_fulfilled_jobs_pages_are_the_synchronous_answer_cut_by_page_size() {
         };
         let (status, page) = call(&sim, reqwest::Method::GET, &path, None).await;
         assert_eq!(status, 200, "{page}");
+        if pages == 1 {
+            // A page asked for again (a retry) is the same page.
+            let (_, again) = call(&sim, reqwest::Method::GET, &path, None).await;
+            assert_eq!(again, page);
+        }
         let results = page["results"].as_array().unwrap();
         assert!(results.len() <= 7);
         paged.extend(results.iter().cloned());

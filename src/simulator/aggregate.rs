@@ -12,6 +12,7 @@
 //! accepted and, as the model has no conversation properties, never match.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::{ControlFlow, Range};
 
 use serde_json::{Map, Value, json};
 
@@ -106,132 +107,240 @@ impl Stat {
 }
 
 /// Group key: per modelled dimension, the value code, [`ABSENT`] when the measurement
-/// has no value, or [`NOT_GROUPED`] when the query does not group by it.
-type GroupKey = [u32; DIM_COUNT];
+/// has no value, or [`NOT_GROUPED`] when the query does not group by it. The answer lists
+/// its groups in key order, so a key also says where in the answer a group stands.
+pub(crate) type GroupKey = [u32; DIM_COUNT];
 const ABSENT: u32 = u32::MAX;
 const NOT_GROUPED: u32 = u32::MAX - 1;
 
-/// Runs a validated query. Measurements after `now_ms` have not happened yet and are
-/// left out, so the present interval fills in as time passes, as it does in Genesys.
-pub(crate) fn run(world: &World, query: &AggregateQuery, now_ms: i64) -> Value {
-    let modelled: Vec<Metric> = query.metrics.iter().flatten().copied().collect();
-    // Slots: the requested metrics first, then those only `metric` predicates test.
-    let mut tracked = modelled.clone();
-    for m in query.conditions.iter().filter_map(|c| c.metric) {
-        if !tracked.contains(&m) {
-            tracked.push(m);
-        }
-    }
-    let mut slot_of = [None; METRIC_COUNT];
-    for (slot, m) in tracked.iter().enumerate() {
-        slot_of[m.index()] = Some(slot);
-    }
-    let (Some(&range_start), Some(&range_end)) = (query.bounds.first(), query.bounds.last()) else {
-        return json!({});
-    };
-    if modelled.is_empty() {
-        return json!({});
-    }
-    let mut grouped = [false; DIM_COUNT];
-    for d in query.group_by.iter().flatten() {
-        grouped[d.index()] = true;
-    }
+/// Queues whose traffic is tallied together when the query groups by queue: small
+/// enough that a slice's tallies stay a few megabytes over a month of half-hours, large
+/// enough that walking the minutes once a slice costs nothing next to the traffic.
+const QUEUES_PER_SLICE: u32 = 8;
 
-    let mut acc: HashMap<(GroupKey, usize), Vec<Option<Stat>>> = HashMap::new();
-    let cell_wanted = |queue: u32, media: Media| {
-        let Some(filter) = &query.filter else {
-            return true;
-        };
-        let mut known = [None; DIM_COUNT];
-        known[Dim::QueueId.index()] = Some(Some(queue));
-        known[Dim::MediaType.index()] = Some(Some(media as u32));
-        filter.eval_partial(&known) != Some(false)
+/// Hands the answer's results (one a group) to `take` in the answer's order, from the
+/// group with key `from` on (from the first when `None`), until `take` breaks.
+/// Measurements after `now_ms` have not happened yet and are left out, so the present
+/// interval fills in as time passes, as it does in Genesys.
+///
+/// The traffic is tallied a slice of the org at a time, slices in the order of the
+/// groups' keys: [`QUEUES_PER_SLICE`] queues at a time when the query groups by queue
+/// (the key's first dimension; a conversation has one queue, so no group spans two
+/// slices), a media type at a time when it groups by media type and not by queue, the
+/// whole org at once otherwise (groups then span every queue, and are few: the users,
+/// wrap-up codes, directions... combined). Only one slice's tallies are held, and a
+/// slice before `from` is not generated: that is what lets a job's pages of a month of a
+/// large org be computed one at a time (`super::jobs`) instead of the whole answer.
+pub(crate) fn for_each_result(
+    world: &World,
+    query: &AggregateQuery,
+    now_ms: i64,
+    from: Option<&GroupKey>,
+    mut take: impl FnMut(GroupKey, Value) -> ControlFlow<()>,
+) {
+    let Some(plan) = Plan::new(query) else {
+        return;
     };
-    let arrivals_until = range_end.min(now_ms.saturating_add(1));
-    world.for_each_conversation(
-        range_start - MAX_SPAN_MS,
-        arrivals_until,
-        cell_wanted,
-        |conversation| {
-            conversation.for_each_event(|event| {
-                let Some(slot) = slot_of[event.metric.index()] else {
-                    return;
-                };
-                if event.at_ms < range_start || event.at_ms >= range_end || event.at_ms > now_ms {
-                    return;
-                }
-                let values = conversation.dim_values(event.purpose);
-                if let Some(filter) = &query.filter
-                    && !filter.eval(&values)
-                {
-                    return;
-                }
-                let bucket = query.bounds.partition_point(|&b| b <= event.at_ms) - 1;
-                let mut key = [NOT_GROUPED; DIM_COUNT];
-                for d in 0..DIM_COUNT {
-                    if grouped[d] {
-                        key[d] = values[d].unwrap_or(ABSENT);
-                    }
-                }
-                let stats = acc
-                    .entry((key, bucket))
-                    .or_insert_with(|| vec![None; tracked.len()]);
-                match &mut stats[slot] {
-                    Some(stat) => stat.add(&event),
-                    empty @ None => *empty = Some(Stat::first(&event)),
-                }
-            });
-        },
-    );
-
-    let mut groups: BTreeMap<GroupKey, BTreeMap<usize, Vec<Option<Stat>>>> = BTreeMap::new();
-    for ((key, bucket), mut stats) in acc {
-        let value_of = |metric: Option<Metric>| {
-            let slot = slot_of[metric?.index()]?;
-            stats[slot].map(Stat::value)
-        };
-        if !query.conditions.iter().all(|c| c.holds(value_of(c.metric))) {
-            continue;
-        }
-        stats.truncate(modelled.len());
-        if stats.iter().all(Option::is_none) {
-            continue;
-        }
-        groups.entry(key).or_default().insert(bucket, stats);
-    }
-    if groups.is_empty() {
-        return json!({});
-    }
-    let results: Vec<Value> = groups
-        .into_iter()
-        .map(|(key, buckets)| {
-            let mut group = Map::new();
-            for d in query.group_by.iter().flatten() {
-                let code = key[d.index()];
-                if code != ABSENT && code != NOT_GROUPED {
-                    group.insert(d.name().to_string(), json!(world.dim_label(*d, code)));
-                }
+    for slice in Slice::all(world, &plan.grouped, from) {
+        for (key, buckets) in plan.tally(world, now_ms, &slice) {
+            if from.is_some_and(|from| key < *from) {
+                continue;
             }
-            let data: Vec<Value> = buckets
-                .into_iter()
-                .map(|(bucket, stats)| {
-                    let metrics: Vec<Value> = modelled
-                        .iter()
-                        .zip(stats)
-                        .filter_map(|(m, stat)| {
-                            stat.map(|s| json!({ "metric": m.name(), "stats": s.to_json() }))
-                        })
-                        .collect();
-                    json!({
-                        "interval": interval_text(&query.bounds, bucket),
-                        "metrics": metrics,
-                    })
-                })
-                .collect();
-            json!({ "group": group, "data": data })
+            if take(key, plan.result(world, &key, buckets)).is_break() {
+                return;
+            }
+        }
+    }
+}
+
+/// The cells (queue, media type) whose conversations are tallied together.
+enum Slice {
+    Queues(Range<u32>),
+    Media(u32),
+    Org,
+}
+
+impl Slice {
+    /// The slices of the answer from the group `from` on, in the order of its keys.
+    fn all(world: &World, grouped: &[bool; DIM_COUNT], from: Option<&GroupKey>) -> Vec<Slice> {
+        let first = |dim: Dim| from.map_or(0, |key| key[dim.index()]);
+        if grouped[Dim::QueueId.index()] {
+            let queues = u32::try_from(world.queue_ids().len()).unwrap_or(u32::MAX);
+            (first(Dim::QueueId)..queues)
+                .step_by(QUEUES_PER_SLICE as usize)
+                .map(|start| Slice::Queues(start..queues.min(start + QUEUES_PER_SLICE)))
+                .collect()
+        } else if grouped[Dim::MediaType.index()] {
+            (first(Dim::MediaType)..Media::ALL.len() as u32)
+                .map(Slice::Media)
+                .collect()
+        } else {
+            vec![Slice::Org]
+        }
+    }
+
+    fn holds(&self, queue: u32, media: Media) -> bool {
+        match self {
+            Slice::Queues(queues) => queues.contains(&queue),
+            Slice::Media(code) => media as u32 == *code,
+            Slice::Org => true,
+        }
+    }
+}
+
+/// A group's buckets that have data, each with its stats by metric slot.
+type Buckets = BTreeMap<usize, Vec<Option<Stat>>>;
+
+/// What a query tallies: its metrics' slots, its grouping and its span.
+struct Plan<'q> {
+    query: &'q AggregateQuery,
+    /// The requested metrics the model has, in request order.
+    modelled: Vec<Metric>,
+    /// Slots: the requested metrics first, then those only `metric` predicates test.
+    tracked: usize,
+    slot_of: [Option<usize>; METRIC_COUNT],
+    grouped: [bool; DIM_COUNT],
+    range_start: i64,
+    range_end: i64,
+}
+
+impl<'q> Plan<'q> {
+    /// `None` when the answer is empty whatever the traffic: no bucket or no modelled
+    /// metric.
+    fn new(query: &'q AggregateQuery) -> Option<Plan<'q>> {
+        let modelled: Vec<Metric> = query.metrics.iter().flatten().copied().collect();
+        let mut tracked = modelled.clone();
+        for m in query.conditions.iter().filter_map(|c| c.metric) {
+            if !tracked.contains(&m) {
+                tracked.push(m);
+            }
+        }
+        let mut slot_of = [None; METRIC_COUNT];
+        for (slot, m) in tracked.iter().enumerate() {
+            slot_of[m.index()] = Some(slot);
+        }
+        let (&range_start, &range_end) = (query.bounds.first()?, query.bounds.last()?);
+        if modelled.is_empty() {
+            return None;
+        }
+        let mut grouped = [false; DIM_COUNT];
+        for d in query.group_by.iter().flatten() {
+            grouped[d.index()] = true;
+        }
+        Some(Plan {
+            query,
+            modelled,
+            tracked: tracked.len(),
+            slot_of,
+            grouped,
+            range_start,
+            range_end,
         })
-        .collect();
-    json!({ "results": results })
+    }
+
+    /// The groups of the conversations of `slice`'s cells, in key order, each bucket's
+    /// stats tallied, `metric` predicates applied.
+    fn tally(&self, world: &World, now_ms: i64, slice: &Slice) -> BTreeMap<GroupKey, Buckets> {
+        let query = self.query;
+        let mut acc: HashMap<(GroupKey, usize), Vec<Option<Stat>>> = HashMap::new();
+        let cell_wanted = |queue: u32, media: Media| {
+            if !slice.holds(queue, media) {
+                return false;
+            }
+            let Some(filter) = &query.filter else {
+                return true;
+            };
+            let mut known = [None; DIM_COUNT];
+            known[Dim::QueueId.index()] = Some(Some(queue));
+            known[Dim::MediaType.index()] = Some(Some(media as u32));
+            filter.eval_partial(&known) != Some(false)
+        };
+        let arrivals_until = self.range_end.min(now_ms.saturating_add(1));
+        world.for_each_conversation(
+            self.range_start - MAX_SPAN_MS,
+            arrivals_until,
+            cell_wanted,
+            |conversation| {
+                conversation.for_each_event(|event| {
+                    let Some(slot) = self.slot_of[event.metric.index()] else {
+                        return;
+                    };
+                    if event.at_ms < self.range_start
+                        || event.at_ms >= self.range_end
+                        || event.at_ms > now_ms
+                    {
+                        return;
+                    }
+                    let values = conversation.dim_values(event.purpose);
+                    if let Some(filter) = &query.filter
+                        && !filter.eval(&values)
+                    {
+                        return;
+                    }
+                    let bucket = query.bounds.partition_point(|&b| b <= event.at_ms) - 1;
+                    let mut key = [NOT_GROUPED; DIM_COUNT];
+                    for d in 0..DIM_COUNT {
+                        if self.grouped[d] {
+                            key[d] = values[d].unwrap_or(ABSENT);
+                        }
+                    }
+                    let stats = acc
+                        .entry((key, bucket))
+                        .or_insert_with(|| vec![None; self.tracked]);
+                    match &mut stats[slot] {
+                        Some(stat) => stat.add(&event),
+                        empty @ None => *empty = Some(Stat::first(&event)),
+                    }
+                });
+            },
+        );
+
+        let mut groups: BTreeMap<GroupKey, Buckets> = BTreeMap::new();
+        for ((key, bucket), mut stats) in acc {
+            let value_of = |metric: Option<Metric>| {
+                let slot = self.slot_of[metric?.index()]?;
+                stats[slot].map(Stat::value)
+            };
+            if !query.conditions.iter().all(|c| c.holds(value_of(c.metric))) {
+                continue;
+            }
+            stats.truncate(self.modelled.len());
+            if stats.iter().all(Option::is_none) {
+                continue;
+            }
+            groups.entry(key).or_default().insert(bucket, stats);
+        }
+        groups
+    }
+
+    /// One result of the answer: the group's values and its buckets' metrics.
+    fn result(&self, world: &World, key: &GroupKey, buckets: Buckets) -> Value {
+        let mut group = Map::new();
+        for d in self.query.group_by.iter().flatten() {
+            let code = key[d.index()];
+            if code != ABSENT && code != NOT_GROUPED {
+                group.insert(d.name().to_string(), json!(world.dim_label(*d, code)));
+            }
+        }
+        let data: Vec<Value> = buckets
+            .into_iter()
+            .map(|(bucket, stats)| {
+                let metrics: Vec<Value> = self
+                    .modelled
+                    .iter()
+                    .zip(stats)
+                    .filter_map(|(m, stat)| {
+                        stat.map(|s| json!({ "metric": m.name(), "stats": s.to_json() }))
+                    })
+                    .collect();
+                json!({
+                    "interval": interval_text(&self.query.bounds, bucket),
+                    "metrics": metrics,
+                })
+            })
+            .collect();
+        json!({ "group": group, "data": data })
+    }
 }
 
 /// Bucket `bucket` of `bounds` as an answer's `interval`.

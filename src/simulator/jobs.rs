@@ -7,15 +7,18 @@
 //! A job's body is the synchronous query's, read by the same parser (so refused for the
 //! same reasons, naming the same fields), plus `pageSize` and `queryType`. Its results
 //! are exactly what the synchronous query answers for that body at the instant the job
-//! was submitted (computed in the background meanwhile), cut into pages of `pageSize`
-//! results; a cursor names the next page and
-//! the last page has none. A job is `QUEUED` for the first half of
+//! was submitted, cut into pages of `pageSize` results; a cursor names the next page and
+//! the last page has none. The answer is never held whole (a month of 1,000 queues is
+//! gigabytes): a page is computed alone ([`sources::for_each_result`]), the first from
+//! the submission on, each next one while the previous is being read, so at most two
+//! pages are held. A job is `QUEUED` for the first half of
 //! [`super::SimulatorConfig::job_delay`], `PENDING` for the second (and for as long as
-//! its results take to compute), then `FULFILLED`
+//! its first page takes to compute), then `FULFILLED`
 //! (or what [`JobOutcome`] says). The SDK states no page size limit: the simulator's
 //! default and largest are [`DEFAULT_PAGE_SIZE`] and [`MAX_PAGE_SIZE`] (docs/history.md).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -26,6 +29,7 @@ use serde_json::{Value, json};
 use super::aggregate::{self, AggregateQuery, QueryError};
 use super::auth::lock;
 use super::respond::{self, Body};
+use super::sources::Position;
 use super::{Shared, codec, sources};
 use crate::genesys::sources::Source;
 
@@ -77,7 +81,6 @@ impl State {
 
 struct Job {
     source: &'static str,
-    page_size: usize,
     outcome: JobOutcome,
     /// When it arrived, by the host's clock (the delay) and by the simulator's (the
     /// dates it reports, and the instant its results are computed at).
@@ -86,10 +89,118 @@ struct Job {
     cancelled: Option<DateTime<Utc>>,
     /// Expired by [`Jobs::expire_all`].
     expired: bool,
-    /// The results as JSON text each, once computed (in the background from the
-    /// submission on): a month of a large org is gigabytes as parsed values, a fraction
-    /// as text.
-    results: Option<Arc<Vec<String>>>,
+    /// The results, page by page, of a job that is to be fulfilled.
+    pages: Option<Arc<Pages>>,
+}
+
+/// A page of results as the results request answers it, and where the next starts
+/// (none on the last page).
+struct Page {
+    body: String,
+    next: Option<Position>,
+}
+
+/// A fulfilled job's results, computed a page at a time when asked for or just before:
+/// the first page from the submission on, the next one when a page is served (while its
+/// reader reads it), so that the answer's size never sits in memory, and a reader
+/// following the cursors rarely waits.
+struct Pages {
+    query: AggregateQuery,
+    /// The simulator's clock at the submission: the instant the results are of.
+    now_ms: i64,
+    size: usize,
+    /// Where each page that a cursor of this job names starts (the first page's too),
+    /// by its first result's index: a cursor is that index, so a page asked again
+    /// (a retry) is computed again from the same place.
+    starts: Mutex<HashMap<usize, Position>>,
+    /// Pages computed, or being computed (their lock held meanwhile), before anyone
+    /// asked; a page leaves when served.
+    ahead: Mutex<HashMap<usize, Arc<tokio::sync::Mutex<Option<Page>>>>>,
+    /// The first page is computed: the job is `PENDING` until then.
+    first_computed: AtomicBool,
+}
+
+impl Pages {
+    /// Where the page starting at result `index` starts, if this job gave its cursor.
+    fn start(&self, index: usize) -> Option<Position> {
+        if index == 0 {
+            return Some(Position::default());
+        }
+        lock(&self.starts).get(&index).copied()
+    }
+
+    /// The page at `from`: the one computed ahead (waiting for its computation to end),
+    /// or computed now.
+    async fn take(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        from: Position,
+    ) -> Result<Page, tokio::task::JoinError> {
+        let ahead = lock(&self.ahead).remove(&from.index);
+        if let Some(slot) = ahead
+            && let Some(page) = slot.lock().await.take()
+        {
+            return Ok(page);
+        }
+        self.compute(shared, from).await
+    }
+
+    /// Starts computing the page at `from` before it is asked for, unless it is already.
+    fn compute_ahead(self: &Arc<Self>, shared: &Arc<Shared>, from: Position) {
+        let slot = Arc::new(tokio::sync::Mutex::new(None));
+        // A new lock: nobody holds it yet.
+        let Ok(mut held) = Arc::clone(&slot).try_lock_owned() else {
+            return;
+        };
+        {
+            let mut ahead = lock(&self.ahead);
+            if ahead.contains_key(&from.index) {
+                return;
+            }
+            ahead.insert(from.index, slot);
+        }
+        let pages = Arc::clone(self);
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            match pages.compute(&shared, from).await {
+                Ok(page) => *held = Some(page),
+                Err(error) => tracing::warn!(%error, "simulator job page computation failed"),
+            }
+            if from.index == 0 {
+                pages.first_computed.store(true, Ordering::Release);
+            }
+        });
+    }
+
+    /// Computes the page at `from` off the async workers (generating traffic is CPU
+    /// work), and notes where the next starts, for its cursor.
+    async fn compute(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        from: Position,
+    ) -> Result<Page, tokio::task::JoinError> {
+        let pages = Arc::clone(self);
+        let shared = Arc::clone(shared);
+        let page = tokio::task::spawn_blocking(move || {
+            let (mut body, _, next) =
+                sources::results_text(&shared.world, &pages.query, pages.now_ms, from, pages.size);
+            if let Some(next) = next {
+                body.push_str(&format!(",\"cursor\":\"{}\"", cursor_text(next.index)));
+            }
+            body.push('}');
+            body.shrink_to_fit();
+            Page { body, next }
+        })
+        .await?;
+        if let Some(next) = page.next {
+            lock(&self.starts).insert(next.index, next);
+        }
+        Ok(page)
+    }
+
+    fn computing_first(&self) -> bool {
+        !self.first_computed.load(Ordering::Acquire)
+    }
 }
 
 /// Every job submitted, and the outcome of the next ones.
@@ -153,41 +264,31 @@ pub(crate) fn submit(
     let id = codec::random_uuid();
     let submitted = shared.faults.now();
     let outcome = lock(&shared.jobs.outcome).clone();
-    if outcome == JobOutcome::Fulfilled {
-        // Computed while the job is queued and pending, as Genesys does: a month of a
-        // large org takes minutes, longer than a client waits for one answer.
-        let worker = Arc::clone(shared);
-        let job = id.clone();
-        tokio::task::spawn_blocking(move || {
-            let results = compute(&worker, &query, submitted.timestamp_millis());
-            if let Some(entry) = lock(&worker.jobs.jobs).get_mut(&job) {
-                entry.results = Some(Arc::new(results));
-            }
+    let pages = (outcome == JobOutcome::Fulfilled).then(|| {
+        let pages = Arc::new(Pages {
+            query,
+            now_ms: submitted.timestamp_millis(),
+            size: page_size,
+            starts: Mutex::default(),
+            ahead: Mutex::default(),
+            first_computed: AtomicBool::new(false),
         });
-    }
+        // Computed while the job is queued and pending, as Genesys does: a page of a
+        // month of a large org takes a minute, about what a client waits for one answer.
+        pages.compute_ahead(shared, Position::default());
+        pages
+    });
     let job = Job {
         source: source.segment,
-        page_size,
         outcome,
         arrived: Instant::now(),
         submitted,
         cancelled: None,
         expired: false,
-        results: None,
+        pages,
     };
     lock(&shared.jobs.jobs).insert(id.clone(), job);
     respond::json_response(StatusCode::ACCEPTED, &json!({ "jobId": id }))
-}
-
-/// The synchronous answer's results at `now_ms`, as JSON text each.
-fn compute(shared: &Shared, query: &AggregateQuery, now_ms: i64) -> Vec<String> {
-    match sources::run(&shared.world, query, now_ms) {
-        Value::Object(mut answer) => match answer.remove("results") {
-            Some(Value::Array(results)) => results.iter().map(Value::to_string).collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
 }
 
 /// `pageSize` (a positive whole number up to [`MAX_PAGE_SIZE`]) and `queryType`.
@@ -235,7 +336,7 @@ fn job_fields(body: &[u8]) -> Result<usize, QueryError> {
 }
 
 /// `GET` or `DELETE` of `.../jobs/{jobId}` and `GET .../jobs/{jobId}/results`.
-pub(crate) fn serve(
+pub(crate) async fn serve(
     shared: &Arc<Shared>,
     source: &'static Source,
     method: &hyper::Method,
@@ -260,6 +361,10 @@ pub(crate) fn serve(
             let now = shared.faults.now();
             if let Some(job) = lock(&shared.jobs.jobs).get_mut(id) {
                 job.cancelled.get_or_insert(now);
+                // Its results can no longer be read: what was computed ahead goes.
+                if let Some(pages) = &job.pages {
+                    lock(&pages.ahead).clear();
+                }
             }
             respond::empty(StatusCode::NO_CONTENT)
         }
@@ -267,7 +372,7 @@ pub(crate) fn serve(
             Some(status) => respond::json_response(StatusCode::OK, &status),
             None => gone(id, context_id),
         },
-        ("GET", true) => page(shared, id, query_string, context_id),
+        ("GET", true) => page(shared, id, query_string, context_id).await,
         _ => respond::genesys_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method.not.allowed",
@@ -292,7 +397,10 @@ fn state(job: &Job, delay: std::time::Duration) -> (State, Option<DateTime<Utc>>
     if elapsed < delay / 2 {
         return (State::Queued, None);
     }
-    let computing = job.outcome == JobOutcome::Fulfilled && job.results.is_none();
+    let computing = job
+        .pages
+        .as_ref()
+        .is_some_and(|pages| pages.computing_first());
     if elapsed < delay || (computing && !job.expired) {
         return (State::Pending, None);
     }
@@ -327,8 +435,8 @@ fn status(shared: &Shared, id: &str) -> Option<Value> {
     Some(status)
 }
 
-/// One page of a fulfilled job's results, from `cursor` on.
-fn page(
+/// One page of a fulfilled job's results, from `cursor` on (a cursor this job gave).
+async fn page(
     shared: &Arc<Shared>,
     id: &str,
     query_string: Option<&str>,
@@ -338,14 +446,14 @@ fn page(
         .into_iter()
         .find(|(key, _)| key == "cursor")
         .map(|(_, value)| value);
-    let (results, page_size) = {
+    let pages = {
         let jobs = lock(&shared.jobs.jobs);
         let Some(job) = jobs.get(id) else {
             return gone(id, context_id);
         };
         let (state, _) = state(job, shared.config.job_delay);
-        match (state, &job.results) {
-            (State::Fulfilled, Some(results)) => (Arc::clone(results), job.page_size),
+        match (state, &job.pages) {
+            (State::Fulfilled, Some(pages)) => Arc::clone(pages),
             _ => {
                 let message = format!(
                     "The results of job {id} cannot be read: the job is {}",
@@ -361,23 +469,33 @@ fn page(
         }
     };
     let start = match cursor.as_deref().map(parse_cursor) {
-        None => 0,
-        Some(Some(start)) if start < results.len() => start,
-        Some(_) => {
-            return respond::invalid_field(
-                "cursor",
-                "cursor is not one this job's results gave",
-                context_id,
-            );
-        }
+        None => Some(Position::default()),
+        Some(index) => index.and_then(|index| pages.start(index)),
     };
-    let end = (start + page_size).min(results.len());
-    let mut body = format!("{{\"results\":[{}]", results[start..end].join(","));
-    if end < results.len() {
-        body.push_str(&format!(",\"cursor\":\"{}\"", cursor_text(end)));
+    let Some(start) = start else {
+        return respond::invalid_field(
+            "cursor",
+            "cursor is not one this job's results gave",
+            context_id,
+        );
+    };
+    match pages.take(shared, start).await {
+        Ok(page) => {
+            if let Some(next) = page.next {
+                pages.compute_ahead(shared, next);
+            }
+            respond::json_text(StatusCode::OK, page.body)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "simulator job page computation failed");
+            respond::genesys_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.server.error",
+                "The job's results could not be computed",
+                context_id,
+            )
+        }
     }
-    body.push('}');
-    respond::json_text(StatusCode::OK, body)
 }
 
 /// The opaque cursor of the page starting at result `start`.

@@ -276,7 +276,7 @@ async fn dispatch(
             let method = request.method().clone();
             let query = request.uri().query();
             (
-                jobs::serve(shared, source, &method, rest, query, context_id),
+                jobs::serve(shared, source, &method, rest, query, context_id).await,
                 None,
             )
         }
@@ -446,7 +446,10 @@ async fn aggregates(
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();
     let worker = Arc::clone(shared);
-    let work = move || sources::run(&worker.world, &query, now_ms);
+    let work = move || {
+        let answer = sources::answer_text(&worker.world, &query, now_ms);
+        respond::json_text(StatusCode::OK, answer)
+    };
     (computed(work, "aggregate", context_id).await, sent)
 }
 
@@ -505,7 +508,12 @@ async fn queue_observations(
     // The simulator's clock, which a clock-skew fault moves against the host's.
     let now_ms = shared.faults.now().timestamp_millis();
     let worker = Arc::clone(shared);
-    let work = move || observations::run(&worker.world, &query, now_ms);
+    let work = move || {
+        respond::json_response(
+            StatusCode::OK,
+            &observations::run(&worker.world, &query, now_ms),
+        )
+    };
     computed(work, "observation", context_id).await
 }
 
@@ -545,7 +553,9 @@ async fn conversation_details(
     };
     let now_ms = shared.faults.now().timestamp_millis();
     let worker = Arc::clone(shared);
-    let work = move || details::run(&worker.world, &query, now_ms);
+    let work = move || {
+        respond::json_response(StatusCode::OK, &details::run(&worker.world, &query, now_ms))
+    };
     computed(work, "details", context_id).await
 }
 
@@ -601,15 +611,15 @@ async fn channels(
     }
 }
 
-/// The JSON `work` answers, run off the async workers (generating traffic is CPU work);
-/// a 500 naming the `what` computation if it fails.
+/// The answer `work` makes, run off the async workers (generating traffic and writing
+/// its JSON is CPU work); a 500 naming the `what` computation if it fails.
 async fn computed(
-    work: impl FnOnce() -> serde_json::Value + Send + 'static,
+    work: impl FnOnce() -> Response<Body> + Send + 'static,
     what: &str,
     context_id: &str,
 ) -> Response<Body> {
     match tokio::task::spawn_blocking(work).await {
-        Ok(answer) => respond::json_response(StatusCode::OK, &answer),
+        Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, what, "simulator computation failed");
             respond::genesys_error(
