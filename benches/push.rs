@@ -116,7 +116,7 @@ impl Exporter {
             .env("GENESYS_CLIENT_ID", &defaults.client_id)
             .env("GENESYS_CLIENT_SECRET", &defaults.client_secret)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).expect("a log file"))
             .spawn()
             .expect("the exporter starts");
         Exporter {
@@ -136,13 +136,17 @@ impl Exporter {
 
     /// Scrapes until `ready` holds.
     async fn until(&self, http: &reqwest::Client, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(600);
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             let text = self.scrape(http).await;
             if ready(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "the exporter never got ready");
+            let log = std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default();
+            assert!(
+                Instant::now() < deadline,
+                "the exporter never got ready; its log:\n{log}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -293,7 +297,7 @@ async fn cost(plan: &Plan, pushed: bool) -> Cost {
     let yaml = format!(
         "queries:\n  - name: queues\n    granularity: PT30M\n    group_by: [queueId, mediaType, direction]\n    \
          metrics: [nOffered, nConnected, nTransferred, nOverSla, tHandle, tTalk, tHeld, tAcw, tAnswered, tWait, tAbandon, tShortAbandon, oServiceLevel]\n    \
-         max_predicates_per_request: 1000\n    filter: {{type: or, predicates: [{}]}}\n{sets}\n",
+         filter: {{type: or, predicates: [{}]}}\n{sets}\n",
         predicates.join(", ")
     );
     let exporter = Exporter::start(&sim, &yaml);
