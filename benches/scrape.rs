@@ -215,9 +215,9 @@ async fn bench(plan: Plan) {
                 let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
                 for index in order {
                     let (name, process, url) = targets[index];
-                    let cpu_before = cpu_seconds(process.pid());
+                    let cpu_before = support::cpu_seconds(process.pid());
                     let run = load(url, concurrency, gzipped, plan.run).await;
-                    let cpu = cpu_seconds(process.pid()) - cpu_before;
+                    let cpu = support::cpu_seconds(process.pid()) - cpu_before;
                     let key = (name, concurrency, gzipped);
                     match results.iter_mut().find(|t| t.key == key) {
                         Some(tally) => tally.add(run, cpu),
@@ -301,21 +301,6 @@ fn report_exporter_metrics(text: &str) {
     }) {
         println!("  {line}");
     }
-}
-
-/// User plus system CPU time of a process, from /proc (clock ticks are 1/100 s on Linux).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// One load run: how many scrapes completed, their latencies, the wall time.

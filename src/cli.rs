@@ -240,6 +240,15 @@ pub struct ExporterArgs {
     )]
     pub push_heartbeat_misses: u32,
 
+    /// Notification channels the exporter may hold, one of them kept for handovers (Genesys allows 20 an OAuth client; lower it when another program pushes with the same client).
+    #[arg(
+        long = "push.max-channels",
+        env = "GENESYS_EXPORTER_PUSH_MAX_CHANNELS",
+        default_value = "20",
+        value_parser = clap::value_parser!(u32).range(2..=20)
+    )]
+    pub push_max_channels: u32,
+
     /// Validate --config.file (and --web.config.file), print the request plan and exit: 0 when it is fine, 2 with the errors start-up would give. No network.
     #[arg(long = "config.check")]
     pub config_check: bool,

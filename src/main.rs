@@ -84,6 +84,12 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     };
     // The request plan before any queue is listed: interval queries over the budget stop
     // here, as does `--config.check` (which never touches the network).
+    // The pushed sets within the channel budget, less its handover spare.
+    config::check_channel_budget(
+        &config::channel_needs(&config.observations),
+        args.push_max_channels as usize - 1,
+    )
+    .map_err(Failure::BadInput)?;
     let budget = args.requests_per_minute.get();
     let plan = plan::make(&config, plan::Counts::default(), args.names_refresh, budget)
         .map_err(|err| Failure::BadInput(err.to_string()))?;
@@ -301,6 +307,7 @@ impl Connection {
         settings.request_timeout = args.request_timeout;
         settings.connect_timeout = args.connect_timeout;
         settings.max_response_bytes = args.max_response_size;
+        settings.channel_limit = args.push_max_channels as usize;
         let client = Arc::new(
             GenesysClient::new(settings, Arc::clone(&telemetry))
                 .map_err(|err| Failure::Runtime(err.to_string()))?,

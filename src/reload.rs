@@ -472,6 +472,10 @@ impl Reloader {
         };
         config.log_allow_unlisted_notes();
         let context = &self.pollers.context;
+        config::check_channel_budget(
+            &config::channel_needs(&config.observations),
+            context.client.channel_budget().for_sets(),
+        )?;
         context
             .planner
             .replan(&config, &context.telemetry)

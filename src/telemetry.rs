@@ -92,6 +92,8 @@ pub struct Telemetry {
 #[derive(Debug, Default)]
 struct PushMetrics {
     channels: Gauge,
+    channel_slots: Gauge,
+    channel_limit: Gauge,
     topics: Family<Labels, Gauge>,
     events: Family<Labels, Counter>,
     seconds_since_event: FloatGauge,
@@ -113,6 +115,16 @@ impl PushMetrics {
             "genesys_exporter_push_channels",
             "Notification channels open (each up to 1,000 topics; Genesys allows 20 an OAuth client)",
             self.channels.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_channel_slots",
+            "Notification channels the exporter holds or is creating, the handover spare included, out of genesys_exporter_push_channel_limit",
+            self.channel_slots.clone(),
+        );
+        registry.register(
+            "genesys_exporter_push_channel_limit",
+            "Notification channels the exporter may hold (--push.max-channels; Genesys allows 20 an OAuth client), one of them the handover spare",
+            self.channel_limit.clone(),
         );
         registry.register(
             "genesys_exporter_push_topics",
@@ -591,6 +603,20 @@ impl Telemetry {
     /// Adds `delta` (negative when closed) to the channels open.
     pub fn add_push_channels(&self, delta: i64) {
         self.push.channels.inc_by(delta);
+        self.changed();
+    }
+
+    /// Adds `delta` (negative when given back) to the channel slots held.
+    pub fn add_push_channel_slots(&self, delta: i64) {
+        self.push.channel_slots.inc_by(delta);
+        self.changed();
+    }
+
+    /// The channels the exporter may hold (its channel budget).
+    pub fn set_push_channel_limit(&self, limit: usize) {
+        self.push
+            .channel_limit
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
         self.changed();
     }
 

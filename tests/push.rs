@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Exporter, ExporterRun, Metrics, observations, simulator};
+use common::{Exporter, ExporterRun, Metrics, config_check, observations, simulator};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
@@ -258,8 +258,36 @@ async fn push_resumes_after_every_fault() {
     reconnected(&exporter, before).await;
     converges_by_push(&exporter, &sim, instants.next().unwrap(), "stop_heartbeats").await;
 
+    // The channel loses its subscriptions: a new one is subscribed before it goes.
+    let before = polls(&scrape(&exporter).await);
+    notifications.no_longer_subscribed();
+    reconnected(&exporter, before).await;
+    converges_by_push(
+        &exporter,
+        &sim,
+        instants.next().unwrap(),
+        "no_longer_subscribed",
+    )
+    .await;
+
+    // Genesys documents no close codes: any is a lost socket, reopened.
+    let before = polls(&scrape(&exporter).await);
+    notifications.close_sockets_with(4000);
+    reconnected(&exporter, before).await;
+    converges_by_push(&exporter, &sim, instants.next().unwrap(), "close code 4000").await;
+
     let metrics = scrape(&exporter).await;
-    for reason in ["closed", "socket_closing", "heartbeat_missed"] {
+    assert_eq!(
+        notifications.evicted_connected(),
+        0,
+        "a channel in use was evicted"
+    );
+    for reason in [
+        "closed",
+        "socket_closing",
+        "heartbeat_missed",
+        "no_longer_subscribed",
+    ] {
         assert!(
             value(
                 &metrics,
@@ -407,4 +435,132 @@ async fn a_bad_event_body_is_counted_once() {
         "{}",
         after.text
     );
+}
+
+/// Two sets over `queues: all` at 1,001 queues need 2 channels each; with a budget of 4
+/// (3 for the sets, 1 the handover spare) and the simulator's client allowed 4, the
+/// second set to connect gets 1: it logs an error and is polled, and nothing is
+/// evicted. Then every channel is told it is no longer subscribed: the handovers take
+/// the spare one at a time, and the simulator never removes a connected channel.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_sets_share_one_channel_budget() {
+    let (sim, exporter, _dir) = two_sets_over_all("4").await;
+    let notifications = sim.notifications();
+    let settled = exporter
+        .scrape_until(|m| {
+            value(m, "genesys_exporter_push_channel_slots", &[]) == 3.0
+                && value(m, "genesys_exporter_push_channels", &[]) == 3.0
+        })
+        .await;
+    assert_eq!(
+        value(&settled, "genesys_exporter_push_channel_limit", &[]),
+        4.0
+    );
+    exporter
+        .wait_for_log("need more notification channels than the budget has")
+        .await;
+    let up = |m: &Metrics, set: &str| value(m, "genesys_exporter_push_up", &[("query", set)]);
+    let settled = exporter
+        .scrape_until(|m| up(m, "a") + up(m, "b") == 1.0)
+        .await;
+    assert_eq!(notifications.channels_open(), 3);
+
+    let handovers = |m: &Metrics| {
+        value(
+            m,
+            "genesys_exporter_push_reconnects_total",
+            &[("reason", "no_longer_subscribed")],
+        )
+    };
+    let before = handovers(&settled);
+    notifications.no_longer_subscribed();
+    exporter
+        .scrape_until(|m| {
+            handovers(m) >= before + 3.0
+                && value(m, "genesys_exporter_push_channel_slots", &[]) == 3.0
+                && value(m, "genesys_exporter_push_channels", &[]) == 3.0
+                && up(m, "a") + up(m, "b") == 1.0
+        })
+        .await;
+    assert_eq!(notifications.channels_open(), 3);
+    assert_eq!(
+        notifications.evicted_connected(),
+        0,
+        "a channel in use was evicted; logs:\n{}",
+        exporter.logs()
+    );
+}
+
+/// The control of the test above: an exporter told it may hold more channels than the
+/// client has (5 against 4) does make the simulator evict a connected channel at the
+/// first handover, so `evicted_connected` catches an eviction of ours.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_past_the_clients_limit_evicts_a_channel_in_use() {
+    let (sim, exporter, _dir) = two_sets_over_all("5").await;
+    let notifications = sim.notifications();
+    exporter
+        .scrape_until(|m| value(m, "genesys_exporter_push_channels", &[]) == 4.0)
+        .await;
+    notifications.no_longer_subscribed();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while notifications.evicted_connected() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no eviction; logs:\n{}",
+            exporter.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The simulator at 1,001 queues, its client allowed 4 channels, and the exporter with
+/// `--push.max-channels max_channels` pushing two sets over `queues: all`.
+async fn two_sets_over_all(max_channels: &str) -> (Simulator, Exporter, tempfile::TempDir) {
+    let sim = simulator(SimulatorConfig {
+        heartbeat_interval: Duration::from_millis(500),
+        push_period: Duration::from_millis(200),
+        queue_count: 1_001,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    sim.freeze_clock(INSTANTS[0].parse().unwrap());
+    sim.notifications().limit_channels(4);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "observations:\n  - {name: a, metrics: [oWaiting], transport: push, reconcile: 1h}\n  - {name: b, metrics: [oWaiting], transport: push, reconcile: 1h}\n";
+    let exporter = ExporterRun::against(&sim)
+        .arg("--push.heartbeat-interval", "500ms")
+        .arg("--push.max-channels", max_channels)
+        .arg("--genesys.requests-per-minute", "3000")
+        .arg("--poll.retry-delay", "1s")
+        .config(dir.path(), yaml)
+        .start();
+    exporter.wait_ready().await;
+    (sim, exporter, dir)
+}
+
+/// `--push.max-channels` lowers the budget start-up checks the pushed sets against
+/// (less the handover spare); the error names every pushed set and what it needs.
+#[test]
+fn start_up_refuses_pushed_sets_past_the_channel_budget() {
+    let ids = |n: usize, from: usize| {
+        (from..from + n)
+            .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let yaml = format!(
+        "observations:\n  - {{name: a, metrics: [oWaiting], transport: push, queues: [{}]}}\n  - {{name: b, metrics: [oWaiting], transport: auto, queues: [{}]}}\n",
+        ids(1_001, 0),
+        ids(10, 1_001)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (status, text) = config_check(dir.path(), &yaml, &["--push.max-channels", "3"]);
+    assert_eq!(status, 2, "{text}");
+    assert!(
+        text.contains("need 3 notification channels together")
+            && text.contains("more than the 2 they may hold"),
+        "{text}"
+    );
+    let (status, text) = config_check(dir.path(), &yaml, &["--push.max-channels", "4"]);
+    assert_eq!(status, 0, "{text}");
 }

@@ -54,6 +54,7 @@ pub use agents::{AGENTS_ONLY_KEYS, AgentSetConfig, PUSHED_GROUPINGS, QUEUE_ONLY_
 pub use observations::{
     DEFAULT_MEDIA_TYPES, DEFAULT_OBSERVATION_REFRESH, DEFAULT_RECONCILE, DETAIL_METRICS,
     MAX_QUEUES_PER_REQUEST, MEDIA_TYPES, ObservationConfig, QueueSelection, Transport,
+    channel_needs, check_channel_budget,
 };
 use observations::{ObservationSet, RawObservation, check_channel_limit};
 pub use trunks::TrunkSetConfig;

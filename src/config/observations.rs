@@ -487,31 +487,50 @@ pub(super) fn check_transport(
     Ok((transport, reconcile))
 }
 
-/// Pushed sets together need at most [`MAX_CHANNELS`] channels (a set over `all` counts
-/// one until the queues are listed; at run time a set that needs more polls instead,
-/// see docs/push.md). The error names the set that passes the limit.
-pub(super) fn check_channel_limit(sets: &[ObservationConfig]) -> Result<(), (String, FieldError)> {
-    let mut channels = 0;
-    for set in sets {
-        let queues = match &set.queues {
-            QueueSelection::Ids(ids) => ids.len(),
-            QueueSelection::All => 1,
-        };
-        channels += set.channels_for(queues);
-        if channels > MAX_CHANNELS {
-            let error = FieldError::new(
-                "transport",
-                format!(
-                    "the pushed sets up to this one need {channels} notification channels, more \
-                 than the {MAX_CHANNELS} Genesys allows an OAuth client \
-                 ({MAX_TOPICS_PER_CHANNEL} topics a channel, one topic a queue, a set over \
-                 `all` at least one); push fewer queues or poll some sets"
-                ),
-            );
-            return Err((set.name.clone(), error));
-        }
+/// Pushed sets together fit Genesys' channels less the handover spare; the run-time
+/// budget (`--push.max-channels`) is checked again where it is known (start-up,
+/// reload).
+pub(super) fn check_channel_limit(sets: &[ObservationConfig]) -> Result<(), String> {
+    check_channel_budget(&channel_needs(sets), MAX_CHANNELS - 1)
+}
+
+/// The notification channels each pushed set needs, in config order (a set over `all`
+/// counts one until its queues are listed); polled sets need none and are left out.
+pub fn channel_needs(sets: &[ObservationConfig]) -> Vec<(String, usize)> {
+    sets.iter()
+        .filter(|set| set.transport.is_pushed())
+        .map(|set| {
+            let queues = match &set.queues {
+                QueueSelection::Ids(ids) => ids.len(),
+                QueueSelection::All => 1,
+            };
+            (set.name.clone(), set.channels_for(queues))
+        })
+        .collect()
+}
+
+/// The pushed sets (`needs`, from [`channel_needs`]) together fit the channels the
+/// budget leaves them, `for_sets`: its limit less the handover spare (docs/push.md,
+/// "The channel budget"). The error names every pushed set and what it needs. At run
+/// time a set over `all` that needs more than is left polls the rest instead.
+pub fn check_channel_budget(needs: &[(String, usize)], for_sets: usize) -> Result<(), String> {
+    let total: usize = needs.iter().map(|(_, channels)| channels).sum();
+    if total <= for_sets {
+        return Ok(());
     }
-    Ok(())
+    let each: Vec<String> = needs
+        .iter()
+        .map(|(name, channels)| format!("{name:?} {channels}"))
+        .collect();
+    Err(format!(
+        "the pushed sets need {total} notification channels together ({}), more than the \
+         {for_sets} they may hold: the channel budget is {} (Genesys allows {MAX_CHANNELS} an \
+         OAuth client; --push.max-channels may lower it), one kept for handovers; a channel \
+         takes {MAX_TOPICS_PER_CHANNEL} topics, one topic a queue, a set over `all` at least \
+         one; push fewer queues or poll some sets",
+        each.join(", "),
+        for_sets + 1,
+    ))
 }
 
 /// Every name is an observation metric, listed once; an aggregates metric gets a
@@ -694,15 +713,34 @@ mod tests {
                 "test.yaml",
             )
         };
-        // 19 channels and 1: the limit exactly.
-        assert!(two(18_001, 1_000, "push").is_ok());
-        let err = two(18_001, 1_001, "push").unwrap_err().to_string();
+        // 18 channels and 1: the limit less the handover spare, exactly.
+        assert!(two(17_001, 1_000, "push").is_ok());
+        let err = two(18_001, 1_000, "push").unwrap_err().to_string();
         assert!(
-            err.contains("observation \"b\"") && err.contains("21 notification channels"),
+            err.contains("need 20 notification channels together (\"a\" 19, \"b\" 1)")
+                && err.contains("more than the 19"),
             "{err}"
         );
+        // A set over `all` counts one until its queues are listed.
+        let all = Config::from_yaml(
+            &format!(
+                "observations:\n  - {{name: a, metrics: [oWaiting], transport: push, queues: [{}]}}\n  - {{name: b, metrics: [oWaiting], transport: auto}}\n",
+                ids(18_001, 0)
+            ),
+            "test.yaml",
+        );
+        assert!(all.unwrap_err().to_string().contains("\"b\" 1"));
+        assert_eq!(
+            check_channel_budget(&[("a".into(), 2), ("b".into(), 2)], 3)
+                .unwrap_err()
+                .split(" (")
+                .nth(1)
+                .map(|s| s.starts_with("\"a\" 2, \"b\" 2)")),
+            Some(true)
+        );
+        assert!(check_channel_budget(&[("a".into(), 2), ("b".into(), 1)], 3).is_ok());
         // A polled set needs no channel.
-        assert!(two(20_000, 5_000, "poll").is_ok());
+        assert!(two(19_000, 5_000, "poll").is_ok());
     }
 
     #[test]

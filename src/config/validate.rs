@@ -135,12 +135,8 @@ impl RawConfig {
                 ObservationSet::Agents(set) => agents.push(set),
             }
         }
-        if let Err((name, e)) = check_channel_limit(&observations) {
-            return Err(invalid(
-                Some(format!("observation {name:?}")),
-                &e.field,
-                e.message,
-            ));
+        if let Err(message) = check_channel_limit(&observations) {
+            return Err(invalid(Some("observations".into()), "transport", message));
         }
         // Trunk sets: names unique across every kind, as the `query` label.
         let mut trunks = Vec::with_capacity(raw_trunks.len());

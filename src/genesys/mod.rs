@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bodies;
 pub mod budget;
 pub mod catalog;
+pub mod channel_budget;
 pub mod clock;
 pub mod details;
 pub mod jobs;
@@ -38,6 +39,7 @@ use agents::{AgentCountsQuery, AgentCountsResponse};
 use auth::{AccessToken, Credentials, TokenProvider};
 use bodies::{AggregateQuery, AggregateResponse, AggregateResult, ErrorBody, ListingPage};
 use budget::ApiBudget;
+use channel_budget::ChannelBudget;
 use clock::ApiClock;
 use observations::{ObservationQuery, ObservationResponse};
 use region::Endpoints;
@@ -104,6 +106,9 @@ pub struct ClientSettings {
     /// Responses larger than this are refused while they stream in.
     pub max_response_bytes: usize,
     pub retry: RetryPolicy,
+    /// Notification channels the client may hold ([`channel_budget`]); Genesys allows
+    /// 20, fewer leaves room for another program with the same OAuth client.
+    pub channel_limit: usize,
 }
 
 impl ClientSettings {
@@ -121,6 +126,7 @@ impl ClientSettings {
             request_timeout: Duration::from_secs(60),
             max_response_bytes: 512 * 1024 * 1024,
             retry: RetryPolicy::default(),
+            channel_limit: channel_budget::MAX_CHANNELS,
         }
     }
 }
@@ -210,6 +216,7 @@ pub struct GenesysClient {
     telemetry: Arc<Telemetry>,
     retry: RetryPolicy,
     max_response_bytes: usize,
+    channels: ChannelBudget,
 }
 
 impl GenesysClient {
@@ -235,6 +242,7 @@ impl GenesysClient {
             settings.credentials,
             Arc::clone(&telemetry),
         );
+        let channels = ChannelBudget::new(settings.channel_limit, Arc::clone(&telemetry));
         Ok(GenesysClient {
             http,
             endpoints: settings.endpoints,
@@ -244,6 +252,7 @@ impl GenesysClient {
             telemetry,
             retry: settings.retry,
             max_response_bytes: settings.max_response_bytes,
+            channels,
         })
     }
 
@@ -397,6 +406,12 @@ impl GenesysClient {
     /// (names, for one) that count theirs beside them.
     pub fn telemetry(&self) -> Arc<Telemetry> {
         Arc::clone(&self.telemetry)
+    }
+
+    /// The notification channels this client may hold, shared by every pushed set
+    /// (Genesys counts them per OAuth client).
+    pub fn channel_budget(&self) -> &ChannelBudget {
+        &self.channels
     }
 
     /// One page of a listing (`GET path?pairs`), such as the queues or the users.

@@ -35,14 +35,13 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::bodies::null_as_default;
+use super::channel_budget::ChannelSlot;
 use super::{ApiError, GenesysClient, Whole, documented};
 use crate::telemetry::Telemetry;
 
 /// Topics one channel takes (Genesys' documented limit).
 pub const MAX_TOPICS_PER_CHANNEL: usize = 1_000;
-/// Channels one OAuth client may hold; creating one more removes the least recently
-/// used, which could be one of ours.
-pub const MAX_CHANNELS: usize = 20;
+pub use super::channel_budget::MAX_CHANNELS;
 /// Path of the channels.
 pub const CHANNELS_PATH: &str = "/api/v2/notifications/channels";
 /// Path of a channel's subscriptions, `{}` the channel's id.
@@ -55,6 +54,12 @@ pub const QUEUE_TOPIC_PERMISSION: &str = "analytics:queueObservation:view";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The subscription is renewed this long before the channel expires.
 const RENEW_AHEAD: Duration = Duration::from_secs(3600);
+/// A handover waits this long at most for the spare slot another handover holds
+/// (maintenance closes every socket within the same minute); after that it lets the old
+/// channel go before opening the new one.
+const HANDOVER_WAIT: Duration = Duration::from_secs(20);
+/// Letting a channel go (its subscriptions deleted, its socket closed) takes at most this.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The topic of one queue's observations.
 pub fn queue_topic(queue_id: &str) -> String {
@@ -198,6 +203,19 @@ impl GenesysClient {
             )
             .await?;
         documented(ENDPOINT, &delivered.value)
+    }
+
+    /// Removes every subscription of a channel (`DELETE .../subscriptions`): a channel
+    /// let go pushes nothing more, and without a connection it is the first Genesys
+    /// removes when the client needs room. (There is no `DELETE` of a channel.)
+    pub async fn unsubscribe_all(&self, channel: &str) -> Result<(), ApiError> {
+        const ENDPOINT: &str = "notification_subscriptions";
+        let url = self
+            .endpoints
+            .api(&SUBSCRIPTIONS_PATH.replace("{}", channel));
+        self.send(ENDPOINT, |http| http.delete(url.clone()), &mut Whole)
+            .await?;
+        Ok(())
     }
 }
 
@@ -366,11 +384,15 @@ pub enum ChannelNews {
     Event { topic: String, body: Box<RawValue> },
 }
 
-/// A channel in use and its socket. Counted in `genesys_exporter_push_channels` while
-/// it lives.
+/// A channel in use, its socket and the slot of the client's channel budget it was
+/// created under. Counted in `genesys_exporter_push_channels` while it lives.
 struct Session {
     channel: Channel,
-    socket: Socket,
+    /// `None` once the channel is let go or its socket lost.
+    socket: Option<Socket>,
+    /// Given back once the channel is let go (or handed on with it).
+    slot: Option<ChannelSlot>,
+    client: Arc<GenesysClient>,
     telemetry: Arc<Telemetry>,
     /// When the socket was opened: a session that ends sooner than a dead socket is
     /// noticed is no proof the channel works.
@@ -381,22 +403,83 @@ struct Session {
 }
 
 impl Session {
-    fn new(channel: Channel, socket: Socket, telemetry: &Arc<Telemetry>) -> Session {
+    fn new(
+        channel: Channel,
+        socket: Socket,
+        slot: ChannelSlot,
+        client: &Arc<GenesysClient>,
+    ) -> Session {
+        let telemetry = client.telemetry();
         telemetry.add_push_channels(1);
         Session {
             channel,
-            socket,
-            telemetry: Arc::clone(telemetry),
+            socket: Some(socket),
+            slot: Some(slot),
+            client: Arc::clone(client),
+            telemetry,
             opened: Instant::now(),
             heard: false,
         }
     }
+
+    /// Lets the channel go (subscriptions deleted, socket closed) and gives its slot
+    /// to the caller, to hand back or use again.
+    async fn let_go(mut self) -> Option<ChannelSlot> {
+        if let Some(socket) = self.socket.take() {
+            release(&self.client, &self.channel.id, socket).await;
+        }
+        self.slot.take()
+    }
+
+    /// The socket is gone: the channel (which keeps its subscriptions) and the slot
+    /// are kept to reconnect.
+    fn lost(mut self) -> (Channel, Option<ChannelSlot>) {
+        self.socket = None;
+        (self.channel.clone(), self.slot.take())
+    }
 }
 
 impl Drop for Session {
+    /// A session dropped with its socket open (its set let the runner go) lets its
+    /// channel go on a task of its own, which gives the slot back only once done: until
+    /// then the channel is connected, and a channel created meanwhile past the budget
+    /// could make Genesys remove a connected one.
     fn drop(&mut self) {
         self.telemetry.add_push_channels(-1);
+        if let Some(socket) = self.socket.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let client = Arc::clone(&self.client);
+            let id = self.channel.id.clone();
+            let slot = self.slot.take();
+            runtime.spawn(async move {
+                release(&client, &id, socket).await;
+                drop(slot);
+            });
+        }
     }
+}
+
+/// Lets a channel go: its subscriptions deleted (so it pushes nothing more), then its
+/// socket closed, waiting for the far end to end it. A failure is only logged: the channel expires, and without a
+/// connection it is the first Genesys removes when the client needs room.
+async fn release(client: &GenesysClient, channel: &str, mut socket: Socket) {
+    match timeout(RELEASE_TIMEOUT, client.unsubscribe_all(channel)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::debug!(%channel, error = %err, "could not delete the subscriptions of a channel let go")
+        }
+        Err(_) => {
+            tracing::debug!(%channel, "deleting the subscriptions of a channel let go took too long")
+        }
+    }
+    // Closed once the far end has seen the close (the socket ends): only then is the
+    // channel without a connection, the first Genesys removes when room is needed.
+    let closed = async {
+        let _ = socket.close(None).await;
+        while let Some(Ok(_)) = socket.next().await {}
+    };
+    let _ = timeout(RELEASE_TIMEOUT, closed).await;
 }
 
 /// Why a session's reading ended.
@@ -419,6 +502,9 @@ pub struct ChannelRunner {
     topics: Vec<String>,
     settings: PushSettings,
     news: mpsc::UnboundedSender<ChannelNews>,
+    /// The slot its set took for it ([`ChannelRunner::with_slot`]); without one, the
+    /// runner waits for one before creating a channel.
+    slot: Option<ChannelSlot>,
     /// Rejected topics already logged (each is logged once).
     logged: HashSet<String>,
     /// What this runner adds to `genesys_exporter_push_topics`: (permitted, rejected).
@@ -442,27 +528,63 @@ impl ChannelRunner {
             topics,
             settings,
             news,
+            slot: None,
             logged: HashSet::new(),
             counted: (0, 0),
         }
     }
 
+    /// The runner's channel is created under `slot`, which its set took from the
+    /// client's [`ChannelBudget`](super::channel_budget::ChannelBudget) (and knows what
+    /// to poll for the shards it could not take one for).
+    pub fn with_slot(mut self, slot: ChannelSlot) -> ChannelRunner {
+        self.slot = Some(slot);
+        self
+    }
+
+    /// The slot the set gave, else one from the budget: at once if one is free, else
+    /// (logged as an error, the shard `Down`) once another channel is let go. `None`
+    /// when the set is gone.
+    async fn take_slot(&mut self) -> Option<ChannelSlot> {
+        if let Some(slot) = self.slot.take() {
+            return Some(slot);
+        }
+        let budget = self.client.channel_budget();
+        if let Some(slot) = budget.try_slot() {
+            return Some(slot);
+        }
+        tracing::error!(query = %self.set, shard = self.shard, limit = budget.limit(), "every notification channel of the budget is in use (one is the handover spare); this share of topics waits for one, and is not pushed meanwhile");
+        self.news.send(ChannelNews::Down(self.shard)).ok()?;
+        Some(budget.slot().await)
+    }
+
     /// Runs until the set drops its end of the news (or the task is aborted).
     pub async fn run(mut self) {
+        let Some(slot) = self.take_slot().await else {
+            return;
+        };
+        // The runner's own slot while no session holds it.
+        let mut own = Some(slot);
         let mut failures = 0u32;
         let mut next: Option<Session> = None;
         loop {
             let mut session = match next.take() {
                 Some(session) => session,
-                None => match self.open().await {
-                    Ok(session) => session,
-                    Err(err) => {
-                        tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open a notification channel; retrying");
-                        sleep(self.settings.backoff(failures)).await;
-                        failures = failures.saturating_add(1);
-                        continue;
+                None => {
+                    let Some(slot) = own.take() else {
+                        return;
+                    };
+                    match self.open(slot).await {
+                        Ok(session) => session,
+                        Err((err, slot)) => {
+                            own = Some(slot);
+                            tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open a notification channel; retrying");
+                            sleep(self.settings.backoff(failures)).await;
+                            failures = failures.saturating_add(1);
+                            continue;
+                        }
                     }
-                },
+                }
             };
             let complete = self.counted.1 == 0;
             if self
@@ -491,16 +613,15 @@ impl ChannelRunner {
                         sleep(self.settings.backoff(failures)).await;
                         failures = failures.saturating_add(1);
                     }
-                    match self.open().await {
+                    match self.hand_over(session).await {
                         Ok(new) => next = Some(new),
-                        Err(err) => {
-                            tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open the replacement channel; retrying");
+                        Err(slot) => {
+                            own = slot;
                             if self.news.send(ChannelNews::Down(self.shard)).is_err() {
                                 return;
                             }
                         }
                     }
-                    drop(session);
                 }
                 Ending::Lost(reason) => {
                     self.telemetry.count_push_reconnect(reason);
@@ -508,30 +629,61 @@ impl ChannelRunner {
                     if self.news.send(ChannelNews::Down(self.shard)).is_err() {
                         return;
                     }
-                    let channel = session.channel.clone();
-                    drop(session);
+                    let (channel, slot) = session.lost();
                     sleep(self.settings.backoff(failures)).await;
                     failures = failures.saturating_add(1);
                     // The channel and its subscriptions may still be there: reopen its
-                    // socket, else a new channel next time round.
-                    if let Ok(socket) = connect(&channel.connect_uri).await {
-                        next = Some(Session::new(channel, socket, &self.telemetry));
+                    // socket (under the same slot), else a new channel next time round.
+                    match (connect(&channel.connect_uri).await, slot) {
+                        (Ok(socket), Some(slot)) => {
+                            next = Some(Session::new(channel, socket, slot, &self.client));
+                        }
+                        (_, slot) => own = slot,
                     }
                 }
             }
         }
     }
 
-    /// A new channel, subscribed, its socket open.
-    async fn open(&mut self) -> Result<Session, String> {
-        let channel = self
-            .client
-            .create_channel()
-            .await
-            .map_err(|err| err.to_string())?;
-        self.subscribe(&channel.id).await?;
-        let socket = connect(&channel.connect_uri).await?;
-        Ok(Session::new(channel, socket, &self.telemetry))
+    /// Replaces `old`'s channel by a new one, subscribed and connected, under the
+    /// budget's handover spare, and only then lets the old one go; the new channel
+    /// keeps the old one's slot and the spare goes back. When the spare stays busy (or
+    /// the new channel cannot be opened) the old channel is let go first, and its slot
+    /// comes back as the error, to open the next channel under.
+    async fn hand_over(&mut self, old: Session) -> Result<Session, Option<ChannelSlot>> {
+        let Some(spare) = self.client.channel_budget().spare(HANDOVER_WAIT).await else {
+            tracing::warn!(query = %self.set, shard = self.shard, "the handover spare of the channel budget stayed busy; letting the old channel go before opening the new one");
+            return Err(old.let_go().await);
+        };
+        match self.open(spare).await {
+            Ok(mut new) => {
+                if let Some(slot) = old.let_go().await {
+                    // The spare (now the new session's) goes back as this is dropped.
+                    let _spare = new.slot.replace(slot);
+                }
+                Ok(new)
+            }
+            Err((err, _spare)) => {
+                tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open the replacement channel; retrying");
+                Err(old.let_go().await)
+            }
+        }
+    }
+
+    /// A new channel under `slot`, subscribed, its socket open; the slot comes back
+    /// with the error.
+    async fn open(&mut self, slot: ChannelSlot) -> Result<Session, (String, ChannelSlot)> {
+        let channel = match self.client.create_channel().await {
+            Ok(channel) => channel,
+            Err(err) => return Err((err.to_string(), slot)),
+        };
+        if let Err(err) = self.subscribe(&channel.id).await {
+            return Err((err, slot));
+        }
+        match connect(&channel.connect_uri).await {
+            Ok(socket) => Ok(Session::new(channel, socket, slot, &self.client)),
+            Err(err) => Err((err, slot)),
+        }
     }
 
     /// Subscribes the topics; counts and logs (once each) the rejected ones.
@@ -568,7 +720,7 @@ impl ChannelRunner {
         loop {
             tokio::select! {
                 biased;
-                frame = session.socket.next() => {
+                frame = next_frame(&mut session.socket) => {
                     let text = match frame {
                         None | Some(Ok(Message::Close(_))) => return Ending::Lost("closed"),
                         Some(Err(_)) => return Ending::Lost("error"),
@@ -624,6 +776,16 @@ impl Drop for ChannelRunner {
     fn drop(&mut self) {
         self.telemetry
             .add_push_topics(-self.counted.0, -self.counted.1);
+    }
+}
+
+/// The next frame of a session's socket; none once it is gone.
+async fn next_frame(
+    socket: &mut Option<Socket>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match socket {
+        Some(socket) => socket.next().await,
+        None => None,
     }
 }
 

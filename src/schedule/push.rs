@@ -17,7 +17,10 @@
 //!   polled state adopted, so a wrong or missed event cannot linger;
 //! - `auto` also polls every `refresh` while the pushed state is not trusted (a socket
 //!   down, a topic rejected); so does a set whose queues need more channels than
-//!   Genesys allows.
+//!   Genesys allows, or than are left in the client's channel budget, which every
+//!   pushed set shares ([`crate::genesys::channel_budget`]): each shard's runner is
+//!   started under a slot of it, and the shards no slot is free for wait, polled, until
+//!   one is (looked for at every such poll).
 //!
 //! Every REST read goes through [`execute`] like a polled set's (the status, `query_up`,
 //! publishing). An event that arrives while a REST read is on its way is applied after
@@ -380,13 +383,25 @@ struct Channels {
     queues: BTreeSet<String>,
     up: Vec<bool>,
     /// Dropping it aborts the runners.
-    _runners: JoinSet<()>,
+    runners: JoinSet<()>,
     /// What these runners (and only these) tell the set: news still queued from
     /// runners replaced when the queues changed goes with them, never to the new
     /// shards.
     heard: mpsc::UnboundedReceiver<ChannelNews>,
-    /// More queues than the channels allow: polled instead.
+    /// Where the runners send their news.
+    news: mpsc::UnboundedSender<ChannelNews>,
+    /// The shares of topics no runner pushes yet, by shard, for want of a slot in the
+    /// client's channel budget: the set is polled every refresh while any is left.
+    waiting: Vec<(usize, Vec<String>)>,
+    /// More queues than Genesys' channels could ever take: polled instead.
     over_limit: bool,
+}
+
+impl Channels {
+    /// Polled every refresh rather than pushed (in part or whole).
+    fn polled(&self) -> bool {
+        self.over_limit || !self.waiting.is_empty()
+    }
 }
 
 impl PushPoller {
@@ -415,42 +430,57 @@ impl PushPoller {
         &self.reads.config.name
     }
 
-    /// Starts a runner per share of `ids`' topics (none past the channel limit).
+    /// Starts a runner per share of `ids`' topics, each under a slot of the client's
+    /// channel budget (none past Genesys' channel limit); the shares no slot is left
+    /// for wait in [`Channels::waiting`].
     fn connect(&self, ids: Vec<String>) -> Channels {
         let (news, heard) = mpsc::unbounded_channel();
         let topics: Vec<String> = ids.iter().map(|id| queue_topic(id)).collect();
         let shares = shard(&topics);
-        let mut runners = JoinSet::new();
         let over_limit = shares.len() > MAX_CHANNELS;
-        if over_limit {
-            tracing::error!(query = %self.name(), queues = ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more queues than the notification channels allow; this set is polled every refresh instead");
-        } else {
-            for (index, topics) in shares.into_iter().enumerate() {
-                let runner = ChannelRunner::new(
-                    Arc::clone(&self.context.client),
-                    self.name(),
-                    index,
-                    topics,
-                    self.context.push,
-                    news.clone(),
-                );
-                runners.spawn(runner.run());
-            }
-        }
-        Channels {
+        let mut channels = Channels {
             queues: ids.iter().cloned().collect(),
-            up: vec![
-                false;
-                if over_limit {
-                    0
-                } else {
-                    ids.len().div_ceil(MAX_TOPICS_PER_CHANNEL)
-                }
-            ],
+            up: vec![false; if over_limit { 0 } else { shares.len() }],
             ids,
-            _runners: runners,
+            runners: JoinSet::new(),
             heard,
+            news,
+            waiting: Vec::new(),
             over_limit,
+        };
+        if over_limit {
+            tracing::error!(query = %self.name(), queues = channels.ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more queues than the notification channels allow; this set is polled every refresh instead");
+            return channels;
+        }
+        channels.waiting = shares.into_iter().enumerate().collect();
+        self.start_waiting(&mut channels);
+        if !channels.waiting.is_empty() {
+            let budget = self.context.client.channel_budget();
+            tracing::error!(query = %self.name(), channels_needed = channels.up.len(), channels_left = channels.up.len() - channels.waiting.len(), budget = budget.for_sets(), "the pushed sets together need more notification channels than the budget has (one of its channels is kept for handovers; a 21st would make Genesys remove one in use); the queues without a channel are polled every refresh until one is free");
+        }
+        channels
+    }
+
+    /// Starts the runners of the waiting shares a slot of the channel budget is free
+    /// for, in shard order.
+    fn start_waiting(&self, channels: &mut Channels) {
+        let budget = self.context.client.channel_budget();
+        while let Some((index, _)) = channels.waiting.first() {
+            let index = *index;
+            let Some(slot) = budget.try_slot() else {
+                return;
+            };
+            let (_, topics) = channels.waiting.remove(0);
+            let runner = ChannelRunner::new(
+                Arc::clone(&self.context.client),
+                self.name(),
+                index,
+                topics,
+                self.context.push,
+                channels.news.clone(),
+            )
+            .with_slot(slot);
+            channels.runners.spawn(runner.run());
         }
     }
 
@@ -496,8 +526,7 @@ impl PushPoller {
         let mut reconcile_at = Instant::now() + self.reconcile_every(channels.ids.len());
         let mut fallback_at = Instant::now();
         loop {
-            let falls_back =
-                (config.transport == Transport::Auto || channels.over_limit) && !trusted;
+            let falls_back = (config.transport == Transport::Auto || channels.polled()) && !trusted;
             tokio::select! {
                 biased;
                 Some(message) = channels.heard.recv() => match message {
@@ -567,6 +596,11 @@ impl PushPoller {
                 () = sleep_until(fallback_at), if falls_back => {
                     if channels.ids.is_empty() {
                         channels = self.connect(observed_queues(&config, &self.context));
+                    } else if !channels.waiting.is_empty() {
+                        self.start_waiting(&mut channels);
+                        if channels.waiting.is_empty() {
+                            tracing::info!(query = %self.name(), "every share of the set's topics has its notification channel now");
+                        }
                     }
                     self.read(&channels.ids, Purpose::Fallback).await;
                     dirty = false;

@@ -21,8 +21,12 @@
 //! one replaces the least recently used, those without a connection first), one
 //! WebSocket per channel (a second one disconnects the first), 24 h lifetime extended by
 //! subscribing, heartbeats every 30 s, `v2.system.socket_closing` about a minute before
-//! a maintenance close. Not verified, so chosen plainly here: the close codes (1000 when
+//! a maintenance close, `v2.system.no_longer_subscribed.{channelId}` when a channel loses
+//! its subscriptions. The simulator serves one OAuth client, so its channel limit
+//! ([`MAX_CHANNELS`], lowered by [`Notifications::limit_channels`]) is that client's.
+//! Not verified, so chosen plainly here: the close codes (1000 when
 //! a channel is replaced, expires or gets a second connection; 1001 for going away),
+//! the `eventBody` of `no_longer_subscribed` (a `message`), that its socket stays open,
 //! the `rejectionReason` wording, that a topic of a kind or id the org does not have is
 //! `Rejected` rather than a 400, the error codes of the 400 and 404 answers, and the
 //! `interval` of a pushed observation (from the previous look to this one), the
@@ -126,6 +130,9 @@ struct State {
     drop_until: Option<Instant>,
     last_change: HashMap<String, (DateTime<Utc>, Instant)>,
     next_serial: u64,
+    /// `limit_channels`: the client's channel limit, [`MAX_CHANNELS`] unless a test
+    /// lowers it.
+    channel_limit: Option<usize>,
 }
 
 impl State {
@@ -196,6 +203,8 @@ pub struct Notifications {
     agents: HashMap<String, u32>,
     state: Mutex<State>,
     published: AtomicU64,
+    /// Channels removed to make room while a socket was connected to them.
+    evicted_connected: AtomicU64,
     heartbeats_stopped: AtomicBool,
     /// Turns true when the simulator stops: every socket closes.
     stopped: watch::Receiver<bool>,
@@ -232,6 +241,7 @@ impl Notifications {
             agents,
             state: Mutex::new(State::default()),
             published: AtomicU64::new(0),
+            evicted_connected: AtomicU64::new(0),
             heartbeats_stopped: AtomicBool::new(false),
             stopped,
         }
@@ -242,9 +252,42 @@ impl Notifications {
     /// Closes every open socket with 1001 (going away), as a restart of the
     /// notification service does; the channels stay and can be connected again.
     pub fn close_sockets(&self) {
+        self.close_sockets_with(1001);
+    }
+
+    /// Closes every open socket with close code `code` (Genesys does not document which
+    /// codes it sends when, so a client must take any alike); the channels stay.
+    pub fn close_sockets_with(&self, code: u16) {
         for channel in &mut lock(&self.state).channels {
-            channel.close(1001, "going away");
+            channel.close(code, "closed");
         }
+    }
+
+    /// Sends `v2.system.no_longer_subscribed.{channelId}` on every open socket, and
+    /// those channels lose their topics (as when the token that subscribed them is
+    /// revoked); the sockets stay open, carrying nothing more.
+    pub fn no_longer_subscribed(&self) {
+        for channel in &mut lock(&self.state).channels {
+            if let Some(link) = &channel.link {
+                let topic = format!("v2.system.no_longer_subscribed.{}", channel.id);
+                let frame = event_frame(&topic, json!({"message": "no longer subscribed"}));
+                let _ = link.tx.send(Outgoing::Frame(Utf8Bytes::from(frame)));
+                channel.topics.clear();
+            }
+        }
+    }
+
+    /// The client may hold `limit` channels from now on (Genesys: [`MAX_CHANNELS`]):
+    /// creating one more removes the least recently used, those without a connection
+    /// first, as at 20.
+    pub fn limit_channels(&self, limit: usize) {
+        lock(&self.state).channel_limit = Some(limit.max(1));
+    }
+
+    /// Channels removed to make room for a new one while a socket was connected to
+    /// them: an exporter that keeps within its channel budget never causes one.
+    pub fn evicted_connected(&self) -> u64 {
+        self.evicted_connected.load(Ordering::Relaxed)
     }
 
     /// Sends an event of `topic` with `body` as its `eventBody`, whatever it holds, on
@@ -326,7 +369,7 @@ impl Notifications {
     pub(super) fn create_channel(&self, token: &str, now: DateTime<Utc>) -> Value {
         let mut state = lock(&self.state);
         state.sweep(now);
-        if state.channels.len() >= MAX_CHANNELS {
+        if state.channels.len() >= state.channel_limit.unwrap_or(MAX_CHANNELS) {
             let victim = state
                 .channels
                 .iter()
@@ -335,7 +378,10 @@ impl Notifications {
                 .map(|(index, _)| index);
             if let Some(index) = victim {
                 let mut channel = state.channels.remove(index);
-                tracing::debug!(channel = %channel.id, "simulator replaced the least recently used channel");
+                if channel.link.is_some() {
+                    self.evicted_connected.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::debug!(channel = %channel.id, connected = channel.link.is_some(), "simulator replaced the least recently used channel");
                 channel.close(1000, "channel replaced by a newer one");
             }
         }

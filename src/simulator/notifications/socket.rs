@@ -68,14 +68,19 @@ pub(in crate::simulator) fn connect(
         let notifications = &owner.notifications;
         match upgrade.await {
             Ok(upgraded) => {
-                let socket =
+                let mut socket =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
                         .await;
-                run(socket, outgoing, notifications, &id).await;
+                run(&mut socket, outgoing, notifications, &id).await;
+                // The channel is without a connection before the client can see the
+                // socket end.
+                notifications.detach(&id, serial);
             }
-            Err(error) => tracing::debug!(%error, channel = %id, "WebSocket upgrade failed"),
+            Err(error) => {
+                tracing::debug!(%error, channel = %id, "WebSocket upgrade failed");
+                notifications.detach(&id, serial);
+            }
         }
-        notifications.detach(&id, serial);
     });
     let mut response = respond::empty(StatusCode::SWITCHING_PROTOCOLS);
     let headers = response.headers_mut();
@@ -97,7 +102,7 @@ fn metadata(message: &str) -> Message {
 /// One socket's life: until the channel closes it, the client does, or the simulator
 /// stops.
 async fn run<S>(
-    mut socket: WebSocketStream<S>,
+    socket: &mut WebSocketStream<S>,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     notifications: &Notifications,
     id: &str,
