@@ -86,7 +86,7 @@ async fn run_exporter(args: ExporterArgs) -> Result<(), Failure> {
     // here, as does `--config.check` (which never touches the network).
     // The pushed sets within the channel budget, less its handover spare.
     config::check_channel_budget(
-        &config::channel_needs(&config.observations),
+        &config::channel_needs(&config.observations, &config.agents),
         args.push_max_channels as usize - 1,
     )
     .map_err(Failure::BadInput)?;

@@ -473,7 +473,7 @@ impl Reloader {
         config.log_allow_unlisted_notes();
         let context = &self.pollers.context;
         config::check_channel_budget(
-            &config::channel_needs(&config.observations),
+            &config::channel_needs(&config.observations, &config.agents),
             context.client.channel_budget().for_sets(),
         )?;
         context

@@ -490,14 +490,22 @@ pub(super) fn check_transport(
 /// Pushed sets together fit Genesys' channels less the handover spare; the run-time
 /// budget (`--push.max-channels`) is checked again where it is known (start-up,
 /// reload).
-pub(super) fn check_channel_limit(sets: &[ObservationConfig]) -> Result<(), String> {
-    check_channel_budget(&channel_needs(sets), MAX_CHANNELS - 1)
+pub(super) fn check_channel_limit(
+    sets: &[ObservationConfig],
+    agents: &[AgentSetConfig],
+) -> Result<(), String> {
+    check_channel_budget(&channel_needs(sets, agents), MAX_CHANNELS - 1)
 }
 
-/// The notification channels each pushed set needs, in config order (a set over `all`
-/// counts one until its queues are listed); polled sets need none and are left out.
-pub fn channel_needs(sets: &[ObservationConfig]) -> Vec<(String, usize)> {
-    sets.iter()
+/// The notification channels each pushed set needs, queue sets then agents sets, in
+/// config order (a set over `all` queues, or an agents set, counts one until its queues
+/// or agents are listed); polled sets need none and are left out.
+pub fn channel_needs(
+    sets: &[ObservationConfig],
+    agents: &[AgentSetConfig],
+) -> Vec<(String, usize)> {
+    let queue_sets = sets
+        .iter()
         .filter(|set| set.transport.is_pushed())
         .map(|set| {
             let queues = match &set.queues {
@@ -505,8 +513,12 @@ pub fn channel_needs(sets: &[ObservationConfig]) -> Vec<(String, usize)> {
                 QueueSelection::All => 1,
             };
             (set.name.clone(), set.channels_for(queues))
-        })
-        .collect()
+        });
+    let agent_sets = agents
+        .iter()
+        .filter(|set| set.transport.is_pushed())
+        .map(|set| (set.name.clone(), set.channels_at_least()));
+    queue_sets.chain(agent_sets).collect()
 }
 
 /// The pushed sets (`needs`, from [`channel_needs`]) together fit the channels the
@@ -730,6 +742,20 @@ mod tests {
             "test.yaml",
         );
         assert!(all.unwrap_err().to_string().contains("\"b\" 1"));
+        // A pushed agents set counts one too, beside the queue sets.
+        let with_agents = Config::from_yaml(
+            &format!(
+                "observations:\n  - {{name: a, metrics: [oWaiting], transport: push, queues: [{}]}}\n  - {{name: agents_now, source: agents, transport: push}}\n",
+                ids(18_001, 0)
+            ),
+            "test.yaml",
+        );
+        assert!(
+            with_agents
+                .unwrap_err()
+                .to_string()
+                .contains("(\"a\" 19, \"agents_now\" 1)")
+        );
         assert_eq!(
             check_channel_budget(&[("a".into(), 2), ("b".into(), 2)], 3)
                 .unwrap_err()

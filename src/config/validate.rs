@@ -135,7 +135,7 @@ impl RawConfig {
                 ObservationSet::Agents(set) => agents.push(set),
             }
         }
-        if let Err(message) = check_channel_limit(&observations) {
+        if let Err(message) = check_channel_limit(&observations, &agents) {
             return Err(invalid(Some("observations".into()), "transport", message));
         }
         // Trunk sets: names unique across every kind, as the `query` label.

@@ -377,30 +377,102 @@ impl Drop for PushPoller {
     }
 }
 
-/// The channel runners of the set's current queues.
-struct Channels {
-    ids: Vec<String>,
-    queues: BTreeSet<String>,
-    up: Vec<bool>,
+/// The channel runners of a pushed set's current topics (its queues, or its agents),
+/// each under a slot of the client's channel budget; what queue and agents sets share.
+pub(super) struct Channels {
+    /// The ids (queues or agents) whose topics these runners push.
+    pub(super) ids: Vec<String>,
+    /// Whether each shard's channel is up with all its topics permitted.
+    pub(super) up: Vec<bool>,
     /// Dropping it aborts the runners.
     runners: JoinSet<()>,
     /// What these runners (and only these) tell the set: news still queued from
-    /// runners replaced when the queues changed goes with them, never to the new
-    /// shards.
-    heard: mpsc::UnboundedReceiver<ChannelNews>,
+    /// runners replaced when the ids changed goes with them, never to the new shards.
+    pub(super) heard: mpsc::UnboundedReceiver<ChannelNews>,
     /// Where the runners send their news.
     news: mpsc::UnboundedSender<ChannelNews>,
     /// The shares of topics no runner pushes yet, by shard, for want of a slot in the
     /// client's channel budget: the set is polled every refresh while any is left.
-    waiting: Vec<(usize, Vec<String>)>,
-    /// More queues than Genesys' channels could ever take: polled instead.
-    over_limit: bool,
+    pub(super) waiting: Vec<(usize, Vec<String>)>,
+    /// More topics than Genesys' channels could ever take: polled instead.
+    pub(super) over_limit: bool,
 }
 
 impl Channels {
+    /// Starts a runner per share of the topics of `ids` (`topic` of each), each under a
+    /// slot of the client's channel budget (none past Genesys' channel limit); the
+    /// shares no slot is left for wait in [`Channels::waiting`]. `set` names the set
+    /// in the log.
+    pub(super) fn open(
+        context: &PollContext,
+        set: &str,
+        ids: Vec<String>,
+        topic: fn(&str) -> String,
+    ) -> Channels {
+        let (news, heard) = mpsc::unbounded_channel();
+        let topics: Vec<String> = ids.iter().map(|id| topic(id)).collect();
+        let shares = shard(&topics);
+        let over_limit = shares.len() > MAX_CHANNELS;
+        let mut channels = Channels {
+            up: vec![false; if over_limit { 0 } else { shares.len() }],
+            ids,
+            runners: JoinSet::new(),
+            heard,
+            news,
+            waiting: Vec::new(),
+            over_limit,
+        };
+        if over_limit {
+            tracing::error!(query = %set, topics = channels.ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more topics than the notification channels allow; this set is polled every refresh instead");
+            return channels;
+        }
+        channels.waiting = shares.into_iter().enumerate().collect();
+        channels.start_waiting(context, set);
+        if !channels.waiting.is_empty() {
+            let budget = context.client.channel_budget();
+            tracing::error!(query = %set, channels_needed = channels.up.len(), channels_left = channels.up.len() - channels.waiting.len(), budget = budget.for_sets(), "the pushed sets together need more notification channels than the budget has (one of its channels is kept for handovers; a 21st would make Genesys remove one in use); the topics without a channel are polled every refresh until one is free");
+        }
+        channels
+    }
+
+    /// Starts the runners of the waiting shares a slot of the channel budget is free
+    /// for, in shard order.
+    pub(super) fn start_waiting(&mut self, context: &PollContext, set: &str) {
+        let budget = context.client.channel_budget();
+        while let Some((index, _)) = self.waiting.first() {
+            let index = *index;
+            let Some(slot) = budget.try_slot() else {
+                return;
+            };
+            let (_, topics) = self.waiting.remove(0);
+            let runner = ChannelRunner::new(
+                Arc::clone(&context.client),
+                set,
+                index,
+                topics,
+                context.push,
+                self.news.clone(),
+            )
+            .with_slot(slot);
+            self.runners.spawn(runner.run());
+        }
+    }
+
     /// Polled every refresh rather than pushed (in part or whole).
-    fn polled(&self) -> bool {
+    pub(super) fn polled(&self) -> bool {
         self.over_limit || !self.waiting.is_empty()
+    }
+
+    /// Notes whether a runner's shard is up (all its topics permitted) or down.
+    pub(super) fn hear(&mut self, shard: usize, up: bool) {
+        if let Some(state) = self.up.get_mut(shard) {
+            *state = up;
+        }
+    }
+
+    /// Whether every shard is up (and there is one).
+    pub(super) fn all_up(&self) -> bool {
+        !self.up.is_empty() && self.up.iter().all(|u| *u)
     }
 }
 
@@ -430,58 +502,9 @@ impl PushPoller {
         &self.reads.config.name
     }
 
-    /// Starts a runner per share of `ids`' topics, each under a slot of the client's
-    /// channel budget (none past Genesys' channel limit); the shares no slot is left
-    /// for wait in [`Channels::waiting`].
+    /// The runners of the topics of `ids` (queues).
     fn connect(&self, ids: Vec<String>) -> Channels {
-        let (news, heard) = mpsc::unbounded_channel();
-        let topics: Vec<String> = ids.iter().map(|id| queue_topic(id)).collect();
-        let shares = shard(&topics);
-        let over_limit = shares.len() > MAX_CHANNELS;
-        let mut channels = Channels {
-            queues: ids.iter().cloned().collect(),
-            up: vec![false; if over_limit { 0 } else { shares.len() }],
-            ids,
-            runners: JoinSet::new(),
-            heard,
-            news,
-            waiting: Vec::new(),
-            over_limit,
-        };
-        if over_limit {
-            tracing::error!(query = %self.name(), queues = channels.ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more queues than the notification channels allow; this set is polled every refresh instead");
-            return channels;
-        }
-        channels.waiting = shares.into_iter().enumerate().collect();
-        self.start_waiting(&mut channels);
-        if !channels.waiting.is_empty() {
-            let budget = self.context.client.channel_budget();
-            tracing::error!(query = %self.name(), channels_needed = channels.up.len(), channels_left = channels.up.len() - channels.waiting.len(), budget = budget.for_sets(), "the pushed sets together need more notification channels than the budget has (one of its channels is kept for handovers; a 21st would make Genesys remove one in use); the queues without a channel are polled every refresh until one is free");
-        }
-        channels
-    }
-
-    /// Starts the runners of the waiting shares a slot of the channel budget is free
-    /// for, in shard order.
-    fn start_waiting(&self, channels: &mut Channels) {
-        let budget = self.context.client.channel_budget();
-        while let Some((index, _)) = channels.waiting.first() {
-            let index = *index;
-            let Some(slot) = budget.try_slot() else {
-                return;
-            };
-            let (_, topics) = channels.waiting.remove(0);
-            let runner = ChannelRunner::new(
-                Arc::clone(&self.context.client),
-                self.name(),
-                index,
-                topics,
-                self.context.push,
-                channels.news.clone(),
-            )
-            .with_slot(slot);
-            channels.runners.spawn(runner.run());
-        }
+        Channels::open(&self.context, self.name(), ids, queue_topic)
     }
 
     /// The set's reconcile period: the plan's (it may stretch it to fit the budget).
@@ -519,6 +542,7 @@ impl PushPoller {
     pub async fn run(self) {
         let config = Arc::clone(&self.reads.config);
         let mut channels = self.connect(observed_queues(&config, &self.context));
+        let mut queues: BTreeSet<String> = channels.ids.iter().cloned().collect();
         let mut trusted = false;
         let mut dirty = false;
         let mut publish_at = Instant::now();
@@ -531,15 +555,11 @@ impl PushPoller {
                 biased;
                 Some(message) = channels.heard.recv() => match message {
                     ChannelNews::Up { shard, complete } => {
-                        if let Some(up) = channels.up.get_mut(shard) {
-                            *up = complete;
-                        }
+                        channels.hear(shard, complete);
                         seed_at.get_or_insert(Instant::now() + SEED_DEBOUNCE);
                     }
                     ChannelNews::Down(shard) => {
-                        if let Some(up) = channels.up.get_mut(shard) {
-                            *up = false;
-                        }
+                        channels.hear(shard, false);
                         if trusted {
                             trusted = false;
                             self.context.telemetry.set_push_up(self.name(), false);
@@ -551,7 +571,7 @@ impl PushPoller {
                             Ok(event) => {
                                 self.context.telemetry.count_push_event(topic_kind(&topic));
                                 let now = self.context.client.api_now();
-                                if lock(&self.reads.state).apply(event, &config, &channels.queues, now) && !dirty {
+                                if lock(&self.reads.state).apply(event, &config, &queues, now) && !dirty {
                                     dirty = true;
                                     publish_at = publish_at.max(Instant::now());
                                 }
@@ -574,7 +594,7 @@ impl PushPoller {
                     seed_at = None;
                     let ok = self.read(&channels.ids, Purpose::Seed).await;
                     dirty = false;
-                    trusted = ok && !channels.up.is_empty() && channels.up.iter().all(|u| *u);
+                    trusted = ok && channels.all_up();
                     self.context.telemetry.set_push_up(self.name(), trusted);
                     if !ok {
                         // Try again after the usual retry delay.
@@ -586,6 +606,7 @@ impl PushPoller {
                     if !ids.is_empty() && ids != channels.ids {
                         tracing::info!(query = %self.name(), queues = ids.len(), "the set's queues changed; subscribing anew");
                         channels = self.connect(ids);
+                        queues = channels.ids.iter().cloned().collect();
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
                     }
@@ -596,8 +617,9 @@ impl PushPoller {
                 () = sleep_until(fallback_at), if falls_back => {
                     if channels.ids.is_empty() {
                         channels = self.connect(observed_queues(&config, &self.context));
+                        queues = channels.ids.iter().cloned().collect();
                     } else if !channels.waiting.is_empty() {
-                        self.start_waiting(&mut channels);
+                        channels.start_waiting(&self.context, self.name());
                         if channels.waiting.is_empty() {
                             tracing::info!(query = %self.name(), "every share of the set's topics has its notification channel now");
                         }

@@ -2,8 +2,9 @@
 //! "Agents").
 //!
 //! Each agent of the org is a topic (`v2.users.{id}.activity`), shared out over
-//! channels of at most 1,000 by the same [`shard`] and [`ChannelRunner`] as a queue
-//! set's. The state is every agent's routing status, presence and out of office
+//! channels of at most 1,000, each under a slot of the client's channel budget, by the
+//! same [`Channels`] as a queue set's (the topics no slot is left for are read every
+//! `refresh` until one is). The state is every agent's routing status, presence and out of office
 //! ([`AgentStates`]), read from the users listing
 //! ([`crate::genesys::user_states`]):
 //! - first to learn the agents (the topics), then after every (re)connect, since
@@ -24,18 +25,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
 use super::execute::{Collect, Describes, Fetched, Mapped, execute};
-use super::push::{COALESCE, Purpose, SEED_DEBOUNCE, differences, lock, publish};
+use super::push::{COALESCE, Channels, Purpose, SEED_DEBOUNCE, differences, lock, publish};
 use super::{PollContext, Task};
 use crate::config::{AgentSetConfig, Transport};
 use crate::genesys::ApiError;
-use crate::genesys::notifications::{
-    ChannelNews, ChannelRunner, MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, shard, topic_kind,
-};
+use crate::genesys::notifications::{ChannelNews, topic_kind};
 use crate::genesys::sources::PRESENCE_NAMES;
 use crate::genesys::user_states::{UserState, activity_topic, read_user_states};
 use crate::mapping::agent_states::AgentStates;
@@ -118,18 +115,6 @@ fn mapping(
     })
 }
 
-/// The channel runners of the set's current agents.
-struct Channels {
-    ids: Vec<String>,
-    up: Vec<bool>,
-    /// Dropping it aborts the runners.
-    _runners: JoinSet<()>,
-    /// What these runners (and only these) tell the set.
-    heard: mpsc::UnboundedReceiver<ChannelNews>,
-    /// More agents than the channels allow: read every `refresh` instead.
-    over_limit: bool,
-}
-
 /// A pushed agents set's task.
 #[derive(Debug)]
 pub struct PushAgentsPoller {
@@ -172,35 +157,9 @@ impl PushAgentsPoller {
         &self.reads.config.name
     }
 
-    /// Starts a runner per share of the agents' topics (none past the channel limit).
+    /// The runners of the topics of `ids` (agents).
     fn connect(&self, ids: Vec<String>) -> Channels {
-        let (news, heard) = mpsc::unbounded_channel();
-        let topics: Vec<String> = ids.iter().map(|id| activity_topic(id)).collect();
-        let shares = shard(&topics);
-        let mut runners = JoinSet::new();
-        let over_limit = shares.len() > MAX_CHANNELS;
-        if over_limit {
-            tracing::error!(query = %self.name(), agents = ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more agents than the notification channels allow; this set reads the users listing every refresh instead");
-        }
-        let shards = if over_limit { 0 } else { shares.len() };
-        for (index, topics) in shares.into_iter().take(shards).enumerate() {
-            let runner = ChannelRunner::new(
-                Arc::clone(&self.context.client),
-                self.name(),
-                index,
-                topics,
-                self.context.push,
-                news.clone(),
-            );
-            runners.spawn(runner.run());
-        }
-        Channels {
-            ids,
-            up: vec![false; shards],
-            _runners: runners,
-            heard,
-            over_limit,
-        }
+        Channels::open(&self.context, self.name(), ids, activity_topic)
     }
 
     /// The set's reconcile period: the plan's (it may stretch it to fit the budget).
@@ -244,21 +203,16 @@ impl PushAgentsPoller {
         let mut reconcile_at = Instant::now() + self.reconcile_every();
         let mut fallback_at = Instant::now() + config.refresh;
         loop {
-            let falls_back =
-                (config.transport == Transport::Auto || channels.over_limit) && !trusted;
+            let falls_back = (config.transport == Transport::Auto || channels.polled()) && !trusted;
             tokio::select! {
                 biased;
                 Some(message) = channels.heard.recv() => match message {
                     ChannelNews::Up { shard, complete } => {
-                        if let Some(up) = channels.up.get_mut(shard) {
-                            *up = complete;
-                        }
+                        channels.hear(shard, complete);
                         seed_at.get_or_insert(Instant::now() + SEED_DEBOUNCE);
                     }
                     ChannelNews::Down(shard) => {
-                        if let Some(up) = channels.up.get_mut(shard) {
-                            *up = false;
-                        }
+                        channels.hear(shard, false);
                         if trusted {
                             trusted = false;
                             self.context.telemetry.set_push_up(self.name(), false);
@@ -293,7 +247,7 @@ impl PushAgentsPoller {
                     seed_at = None;
                     let ok = self.read(Purpose::Seed).await;
                     dirty = false;
-                    trusted = ok && !channels.up.is_empty() && channels.up.iter().all(|u| *u);
+                    trusted = ok && channels.all_up();
                     self.context.telemetry.set_push_up(self.name(), trusted);
                     if !ok {
                         seed_at = Some(Instant::now() + self.context.retry_delay);
@@ -312,6 +266,9 @@ impl PushAgentsPoller {
                     reconcile_at = Instant::now() + self.reconcile_every();
                 }
                 () = sleep_until(fallback_at), if falls_back => {
+                    if !channels.waiting.is_empty() {
+                        channels.start_waiting(&self.context, self.name());
+                    }
                     self.read(Purpose::Fallback).await;
                     dirty = false;
                     fallback_at = Instant::now() + config.refresh;
