@@ -35,6 +35,8 @@ const SETS: &str = include_str!("push.yaml");
 /// How a run is sized.
 struct Plan {
     queues: usize,
+    /// Agents of the simulated org, each a pushed activity topic of the agents set.
+    agents: usize,
     /// Queues of the conversation query (600 make about 96k series).
     conversation_queues: usize,
     changes: usize,
@@ -49,6 +51,7 @@ fn main() {
     let plan = if measuring {
         Plan {
             queues: 1_000,
+            agents: 5_000,
             conversation_queues: 600,
             changes: 600,
             change_every: Duration::from_millis(50),
@@ -59,6 +62,7 @@ fn main() {
     } else {
         Plan {
             queues: 20,
+            agents: 50,
             conversation_queues: 10,
             changes: 10,
             change_every: Duration::from_millis(50),
@@ -152,10 +156,13 @@ impl Exporter {
     }
 }
 
-/// A simulator of `queues` queues at peak traffic all day.
-async fn simulator(queues: usize) -> Simulator {
+/// A simulator of the plan's queues at peak traffic all day, and its agents.
+async fn simulator(plan: &Plan) -> Simulator {
     Simulator::start(
-        support::simulator_config(queues),
+        SimulatorConfig {
+            user_count: plan.agents,
+            ..support::simulator_config(plan.queues)
+        },
         ([127, 0, 0, 1], 0).into(),
     )
     .await
@@ -187,7 +194,7 @@ fn median_max(values: &mut [f64]) -> (f64, f64) {
 
 /// Part 1: the age of pushed changes on `/metrics`.
 async fn freshness(plan: &Plan) {
-    let sim = simulator(plan.queues).await;
+    let sim = simulator(plan).await;
     sim.freeze_clock("2026-11-24T10:30:00Z".parse().expect("an instant"));
     let exporter = Exporter::start(&sim, SETS);
     let http = reqwest::Client::new();
@@ -274,7 +281,7 @@ struct Cost {
 
 /// Part 2: CPU, requests and scrape latency, the sets pushed or polled.
 async fn cost(plan: &Plan, pushed: bool) -> Cost {
-    let sim = simulator(plan.queues).await;
+    let sim = simulator(plan).await;
     let ids: Vec<String> = sim
         .queues()
         .into_iter()
@@ -321,13 +328,7 @@ async fn cost(plan: &Plan, pushed: bool) -> Cost {
             "endpoint=\"observations\"",
         )
     };
-    let events = |t: &str| {
-        sum(
-            t,
-            "genesys_exporter_push_events_total{",
-            "kind=\"queue_observations\"",
-        )
-    };
+    let events = |t: &str, kind: &str| sum(t, "genesys_exporter_push_events_total{", kind);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let before = exporter.scrape(&http).await;
     let cpu_before = support::cpu_seconds(exporter.child.id());
@@ -336,7 +337,10 @@ async fn cost(plan: &Plan, pushed: bool) -> Cost {
     let after = exporter.scrape(&http).await;
     let minutes = plan.cpu_window.as_secs_f64() / 60.0;
     let requests_per_minute = (observations(&after) - observations(&before)) / minutes;
-    let events_per_second = (events(&after) - events(&before)) / plan.cpu_window.as_secs_f64();
+    let per_second =
+        |kind: &str| (events(&after, kind) - events(&before, kind)) / plan.cpu_window.as_secs_f64();
+    let events_per_second = per_second("kind=\"queue_observations\"");
+    let agent_events_per_second = per_second("kind=\"user_activity\"");
 
     let mut latencies = Vec::with_capacity(plan.scrapes);
     let mut bytes = 0;
@@ -356,10 +360,12 @@ async fn cost(plan: &Plan, pushed: bool) -> Cost {
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     let p99_ms = at(0.99);
     println!(
-        "{transport}: {} queues, {series} conversation series; CPU {:.1}% of a core over {:.0} s, \
-         {events_per_second:.0} pushed events/s, {requests_per_minute:.1} observations requests/min; \
+        "{transport}: {} queues, {} agents, {series} conversation series; CPU {:.1}% of a core over {:.0} s, \
+         {events_per_second:.0} queue and {agent_events_per_second:.0} agent events/s pushed, \
+         {requests_per_minute:.1} observations requests/min; \
          {} gzip scrapes of {bytes} bytes: p50 {:.2} ms, p99 {p99_ms:.2} ms",
         plan.queues,
+        plan.agents,
         cpu / plan.cpu_window.as_secs_f64() * 100.0,
         plan.cpu_window.as_secs_f64(),
         plan.scrapes,
