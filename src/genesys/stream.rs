@@ -31,8 +31,10 @@ use super::read_limited;
 /// Chunks in flight between the body and the parser: enough to keep both busy, few
 /// enough (hyper's chunks are at most a few tens of KiB) to stay out of the memory.
 const CHUNKS_IN_FLIGHT: usize = 16;
-/// Results parsed ahead of the caller.
-const RESULTS_IN_FLIGHT: usize = 64;
+/// Results parsed ahead of the caller: a few, since one group of a 31-day job page
+/// is about a megabyte parsed (64 of them took a 30-day job of 1,000 queues to 102 MiB,
+/// BENCHMARKS.md), and the parser is not the slower side.
+const RESULTS_IN_FLIGHT: usize = 8;
 
 /// Why a streamed answer could not be read.
 #[derive(Debug)]
