@@ -144,13 +144,14 @@ async fn the_demo_query_encodes_as_recorded_for_a_fixed_interval() {
 async fn the_demo_body_has_the_recorded_shape() {
     let exporter = ExporterRun::demo().start();
     exporter.wait_ready().await;
-    // Ready does not wait for the pushed sets: their channel and subscription requests
-    // (series of the recorded shape) follow the start by a moment.
+    // Ready does not wait for the pushed sets: their subscription request and first
+    // frame (series of the recorded shape) follow the start by a moment.
     let body = exporter
         .scrape_until(|metrics| {
             metrics
                 .text
                 .contains("endpoint=\"notification_subscriptions\",code=\"200\"")
+                && metrics.text.contains("genesys_exporter_push_events_total{")
         })
         .await
         .text;

@@ -186,8 +186,9 @@ async fn stream_results(
         while let Some(result) = parsed.recv().await {
             *handed_on = true;
             if !on_result(result) {
-                // Closing the channel stops the parser at its next result, and it the
-                // body's reader.
+                // Closing the channel stops the parser at its next result (one waiting
+                // for room in the channel too), and it the body's reader.
+                parsed.close();
                 return true;
             }
         }
