@@ -663,7 +663,10 @@ impl ChannelRunner {
                 }
                 Ok(new)
             }
-            Err((err, _spare)) => {
+            Err((err, spare)) => {
+                // The spare goes back before the old channel is let go, which can take
+                // a while: other handovers wait for it.
+                drop(spare);
                 tracing::warn!(query = %self.set, shard = self.shard, error = %err, "cannot open the replacement channel; retrying");
                 Err(old.let_go().await)
             }

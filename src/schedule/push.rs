@@ -44,8 +44,7 @@ use crate::config::{ObservationConfig, Transport};
 use crate::genesys::ApiError;
 use crate::genesys::bodies::GroupValue;
 use crate::genesys::notifications::{
-    ChannelNews, ChannelRunner, MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL, queue_topic, shard,
-    topic_kind,
+    ChannelNews, ChannelRunner, MAX_TOPICS_PER_CHANNEL, queue_topic, shard, topic_kind,
 };
 use crate::genesys::observations::{
     ObservationMetric, ObservationResponse, ObservationResult, ObservationValue, QueueTopicStats,
@@ -412,7 +411,8 @@ impl Channels {
         let (news, heard) = mpsc::unbounded_channel();
         let topics: Vec<String> = ids.iter().map(|id| topic(id)).collect();
         let shares = shard(&topics);
-        let over_limit = shares.len() > MAX_CHANNELS;
+        // The sets together hold the budget less its handover spare at most.
+        let over_limit = shares.len() > context.client.channel_budget().for_sets();
         let mut channels = Channels {
             up: vec![false; if over_limit { 0 } else { shares.len() }],
             ids,
@@ -423,7 +423,7 @@ impl Channels {
             over_limit,
         };
         if over_limit {
-            tracing::error!(query = %set, topics = channels.ids.len(), limit = MAX_CHANNELS * MAX_TOPICS_PER_CHANNEL, "more topics than the notification channels allow; this set is polled every refresh instead");
+            tracing::error!(query = %set, topics = channels.ids.len(), limit = context.client.channel_budget().for_sets() * MAX_TOPICS_PER_CHANNEL, "more topics than the notification channels allow; this set is polled every refresh instead");
             return channels;
         }
         channels.waiting = shares.into_iter().enumerate().collect();

@@ -4,8 +4,8 @@
 //! Each agent of the org is a topic (`v2.users.{id}.activity`), shared out over
 //! channels of at most 1,000, each under a slot of the client's channel budget, by the
 //! same [`Channels`] as a queue set's (the topics no slot is left for are read every
-//! `refresh` until one is). The state is every agent's routing status, presence and out of office
-//! ([`AgentStates`]), read from the users listing
+//! `refresh` until one is). The state is every agent's routing status, presence and
+//! out of office ([`AgentStates`]), read from the users listing
 //! ([`crate::genesys::user_states`]):
 //! - first to learn the agents (the topics), then after every (re)connect, since
 //!   nothing missed while disconnected is replayed; only then is it trusted
