@@ -17,6 +17,7 @@ mod observations;
 mod planner;
 mod push;
 mod push_agents;
+mod push_state;
 mod trunks;
 mod voice;
 

@@ -103,17 +103,22 @@ impl fmt::Debug for Labels {
     }
 }
 
-/// Appends `text` to `out` with each of `special` backslash-escaped (a newline as `\n`).
+/// Appends `text` to `out` with each of `special` (ASCII characters) backslash-escaped
+/// (a newline as `\n`).
+///
+/// Searched for byte by byte: no byte of a multi-byte UTF-8 character is ASCII, and
+/// `str::find` with a set of characters decodes every character, which made this the
+/// costliest line of mapping a label set (BENCHMARKS.md, "Push: freshness and cost").
 pub(crate) fn push_escaped(out: &mut String, text: &str, special: &[char]) {
+    debug_assert!(special.iter().all(char::is_ascii));
+    let is_special = |byte: &u8| special.iter().any(|&c| c as u32 == u32::from(*byte));
     let mut rest = text;
-    while let Some(at) = rest.find(special) {
+    while let Some(at) = rest.as_bytes().iter().position(is_special) {
         out.push_str(&rest[..at]);
-        let Some(found) = rest[at..].chars().next() else {
-            break;
-        };
+        let found = char::from(rest.as_bytes()[at]);
         out.push('\\');
         out.push(if found == '\n' { 'n' } else { found });
-        rest = &rest[at + found.len_utf8()..];
+        rest = &rest[at + 1..];
     }
     out.push_str(rest);
 }

@@ -57,7 +57,6 @@ struct Shapes {
     system_presence: Arc<[String]>,
     presence: Arc<[String]>,
     qualifier: Arc<[String]>,
-    timestamp: Arc<[String]>,
 }
 
 impl Shapes {
@@ -76,13 +75,33 @@ impl Shapes {
             system_presence: names(&["system_presence"]),
             presence: names(&["system_presence", "presence_id"]),
             qualifier: names(&["qualifier"]),
-            timestamp: Arc::from(["query".to_string()]),
+        }
+    }
+}
+
+/// A series' value as mapping leaves it: a count, or the age of the oldest entry in a
+/// state, kept as its earliest `observationDate` until [`timed`] counts it to an instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Value {
+    Count(f64),
+    OldestSince(Option<DateTime<Utc>>),
+}
+
+impl Value {
+    /// The value at `observed_at`: an age is Genesys' now minus the earliest date, never
+    /// below 0, and 0 without a date.
+    fn at(self, observed_at: DateTime<Utc>) -> f64 {
+        match self {
+            Value::Count(count) => count,
+            Value::OldestSince(earliest) => earliest.map_or(0.0, |date| {
+                ((observed_at - date).num_milliseconds() as f64 / 1000.0).max(0.0)
+            }),
         }
     }
 }
 
 /// One family's series: label values to (label names, value).
-type SeriesByLabels = BTreeMap<Vec<String>, (Arc<[String]>, f64)>;
+type SeriesByLabels = BTreeMap<Vec<String>, (Arc<[String]>, Value)>;
 
 /// Families by name, each series once (the first value wins; a zero only fills a gap).
 #[derive(Default)]
@@ -110,7 +129,7 @@ impl Builder {
         help: &str,
         names: &Arc<[String]>,
         values: Vec<String>,
-        value: f64,
+        value: Value,
     ) -> bool {
         match self.series(family, help).entry(values) {
             std::collections::btree_map::Entry::Occupied(_) => false,
@@ -122,27 +141,43 @@ impl Builder {
     }
 
     fn zero(&mut self, family: &str, help: &str, names: &Arc<[String]>, values: Vec<String>) {
-        self.set(family, help, names, values, 0.0);
+        self.set(family, help, names, values, Value::Count(0.0));
     }
 
-    fn finish(self) -> QuerySeries {
+    fn finish(self) -> Untimed {
         let families = self
             .families
             .into_iter()
-            .map(|(name, (help, series))| Family {
+            .map(|(name, (help, series))| UntimedFamily {
                 name: name.into(),
                 help: help.into(),
                 samples: series
                     .into_iter()
-                    .map(|(values, (names, value))| Sample {
-                        labels: LabelSet::new(Labels::new(names, values)),
-                        value,
+                    .map(|(values, (names, value))| {
+                        (LabelSet::new(Labels::new(names, values)), value)
                     })
                     .collect(),
             })
             .collect();
-        QuerySeries { families }
+        Untimed { families }
     }
+}
+
+/// Mapped observation series before they are counted to an instant: the ages of detail
+/// metrics are still their earliest dates. A pushed set keeps each queue's between
+/// publishes (a pushed set's state), maps again only the queues an event changed,
+/// and times them all together ([`timed`]); labels are rendered once, when mapped.
+#[derive(Debug, Default)]
+pub struct Untimed {
+    /// Sorted by name, each family's samples sorted by label values.
+    families: Vec<UntimedFamily>,
+}
+
+#[derive(Debug)]
+struct UntimedFamily {
+    name: Arc<str>,
+    help: Arc<str>,
+    samples: Vec<(LabelSet, Value)>,
 }
 
 /// The family of an observation metric: `oOnQueueUsers` -> `genesys_queue_on_queue_users`.
@@ -199,6 +234,23 @@ pub fn map_observations(
     queue_names: &HashMap<String, String>,
     observed_at: DateTime<Utc>,
 ) -> MappedObservations {
+    let (untimed, warnings) = map_untimed(config, queues, responses, queue_names);
+    MappedObservations {
+        series: timed(&config.name, [&untimed], observed_at),
+        warnings,
+    }
+}
+
+/// [`map_observations`] but for the instant: every series of `queues` but the set's
+/// observation timestamp, with the number of entries skipped. Mapped queue by queue (a
+/// call each, `responses` holding that queue's groups and every answer's
+/// `systemToOrganizationMappings`), the series are those of one call over all of them.
+pub fn map_untimed(
+    config: &ObservationConfig,
+    queues: &[String],
+    responses: &[ObservationResponse],
+    queue_names: &HashMap<String, String>,
+) -> (Untimed, u64) {
     let shapes = Shapes::new();
     let mut builder = Builder::default();
     let mut warnings = 0u64;
@@ -241,7 +293,6 @@ pub fn map_observations(
                     base(queue),
                     media,
                     &presences,
-                    observed_at,
                 );
             }
         }
@@ -302,21 +353,52 @@ pub fn map_observations(
         }
     }
 
-    builder.set(
-        &format!("{PREFIX}observation_timestamp_seconds"),
-        "When (Unix time, Genesys' clock) the genesys_queue_* values of the query were observed",
-        &shapes.timestamp,
-        vec![config.name.clone()],
-        observed_at.timestamp_millis() as f64 / 1000.0,
-    );
-    MappedObservations {
-        series: builder.finish(),
-        warnings,
+    (builder.finish(), warnings)
+}
+
+/// The series of `parts` (mapped by [`map_untimed`], in the order of their queue ids)
+/// observed at `observed_at`, with set `set`'s observation timestamp: families sorted by
+/// name, each holding every part's samples in turn.
+pub fn timed<'a>(
+    set: &str,
+    parts: impl IntoIterator<Item = &'a Untimed>,
+    observed_at: DateTime<Utc>,
+) -> QuerySeries {
+    let mut families: BTreeMap<&str, Family> = BTreeMap::new();
+    for part in parts {
+        for family in &part.families {
+            let into = families.entry(&family.name).or_insert_with(|| Family {
+                name: Arc::clone(&family.name),
+                help: Arc::clone(&family.help),
+                samples: Vec::new(),
+            });
+            into.samples
+                .extend(family.samples.iter().map(|(labels, value)| Sample {
+                    labels: Arc::clone(labels),
+                    value: value.at(observed_at),
+                }));
+        }
     }
+    let timestamp = Family {
+        name: format!("{PREFIX}observation_timestamp_seconds").into(),
+        help:
+            "When (Unix time, Genesys' clock) the genesys_queue_* values of the query were observed"
+                .into(),
+        samples: vec![Sample {
+            labels: LabelSet::new(Labels::new(
+                Arc::from(["query".to_string()]),
+                vec![set.to_string()],
+            )),
+            value: observed_at.timestamp_millis() as f64 / 1000.0,
+        }],
+    };
+    let mut series: Vec<Family> = families.into_values().collect();
+    let at = series.partition_point(|family| *family.name < *timestamp.name);
+    series.insert(at, timestamp);
+    QuerySeries { families: series }
 }
 
 /// Adds one metric entry of one group; returns the number of things skipped.
-#[allow(clippy::too_many_arguments)]
 fn add_entry(
     builder: &mut Builder,
     shapes: &Shapes,
@@ -325,7 +407,6 @@ fn add_entry(
     mut values: Vec<String>,
     media: Option<&str>,
     presences: &BTreeMap<String, String>,
-    observed_at: DateTime<Utc>,
 ) -> u64 {
     let metric = entry.metric.as_str();
     let Some(count) = entry.stats.get("count") else {
@@ -339,11 +420,14 @@ fn add_entry(
             return 1;
         }
         values.push(presences.get(id).cloned().unwrap_or_default());
-        builder
+        let sum = &mut builder
             .series(&family_name(metric), &help(metric))
             .entry(values)
-            .or_insert_with(|| (Arc::clone(&shapes.system_presence), 0.0))
-            .1 += count;
+            .or_insert_with(|| (Arc::clone(&shapes.system_presence), Value::Count(0.0)))
+            .1;
+        if let Value::Count(sum) = sum {
+            *sum += count;
+        }
         return 0;
     }
     let shape = match (metric, qualifier, media) {
@@ -372,7 +456,7 @@ fn add_entry(
         &help(metric),
         shape,
         values.clone(),
-        count,
+        Value::Count(count),
     ) {
         skipped += 1;
     }
@@ -393,9 +477,6 @@ fn add_entry(
                 _ => skipped += 1,
             }
         }
-        let oldest = earliest.map_or(0.0, |date| {
-            ((observed_at - date).num_milliseconds() as f64 / 1000.0).max(0.0)
-        });
         let mut labels = values;
         labels.truncate(3);
         labels.push(media.to_string());
@@ -404,7 +485,7 @@ fn add_entry(
             &oldest_help(metric),
             &shapes.media,
             labels,
-            oldest,
+            Value::OldestSince(earliest),
         );
     }
     skipped

@@ -2,16 +2,17 @@
 //!
 //! The set's queues are topics (`v2.analytics.queues.{id}.observations`), shared out
 //! over channels of at most 1,000 ([`crate::genesys::notifications`]), one
-//! [`ChannelRunner`] task each. The state is the REST answer's shape, one entry per
-//! (queue, media type) and (metric, qualifier):
+//! [`ChannelRunner`] task each. The state ([`super::push_state`]) is the REST answer's
+//! shape, one entry per (queue, media type) and (metric, qualifier):
 //! - after every (re)connect it is seeded by REST (the set's usual observations
 //!   requests), since nothing missed while disconnected is replayed; only from then on
 //!   is it trusted (`genesys_exporter_push_up` 1);
 //! - each event replaces the metrics it carries for its queue and media type (counts
 //!   grouped by queue alone, such as `oOnQueueUsers`, by queue);
-//! - changes are published at most every [`COALESCE`], through the same
-//!   `map_observations` and [`crate::snapshot::SnapshotStore::publish_while`] as a
-//!   polled set, so the series are the polled set's exactly (names, labels, zero-fill);
+//! - changes are published at most every [`COALESCE`], mapped as a polled set's and
+//!   through the same [`crate::snapshot::SnapshotStore::publish_while`], so the series
+//!   are the polled set's exactly (names, labels, zero-fill); only the queues changed
+//!   since the last publish are mapped again ([`super::push_state`]);
 //! - every `reconcile` the set is read by REST anyway: the series whose pushed value
 //!   differs are counted (`genesys_exporter_push_reconcile_differences_total`) and the
 //!   polled state adopted, so a wrong or missed event cannot linger;
@@ -27,207 +28,31 @@
 //! the read is adopted; should it be older than the read, the next event of that queue
 //! or the next reconcile puts it right.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
 use super::execute::{Collect, Describes, Fetched, Mapped, execute};
 use super::observations::{Observed, observe, observed_queues};
+use super::push_state::{PushedState, differences};
 use super::{PollContext, Task};
 use crate::config::{ObservationConfig, Transport};
 use crate::genesys::ApiError;
-use crate::genesys::bodies::GroupValue;
 use crate::genesys::notifications::{
     ChannelNews, ChannelRunner, MAX_TOPICS_PER_CHANNEL, queue_topic, shard, topic_kind,
 };
-use crate::genesys::observations::{
-    ObservationMetric, ObservationResponse, ObservationResult, ObservationValue, QueueTopicStats,
-};
-use crate::mapping::observations::{CONVERSATION_METRICS, map_observations};
+use crate::genesys::observations::QueueTopicStats;
 
 /// Pushed changes are published at most this often.
 pub const COALESCE: Duration = Duration::from_millis(250);
 /// Shards that connect together are seeded by one REST read: the seed waits this long
 /// after the first `Up`.
 pub(super) const SEED_DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// A queue and media type (`None` for the counts grouped by queue alone).
-type GroupKey = (String, Option<String>);
-/// A metric and its qualifier.
-type MetricKey = (String, Option<String>);
-/// One series' value: queue, media type, metric, qualifier.
-type SeriesKey = (String, Option<String>, String, Option<String>);
-
-/// A pushed set's state, in the REST answer's shape.
-#[derive(Debug, Default)]
-struct PushedState {
-    groups: BTreeMap<GroupKey, BTreeMap<MetricKey, ObservationMetric>>,
-    /// `systemToOrganizationMappings` of the last REST read.
-    mappings: BTreeMap<String, Vec<String>>,
-    /// A REST read has been adopted: until then there is nothing whole to publish.
-    seeded: bool,
-}
-
-impl PushedState {
-    /// The state a REST read describes.
-    fn from_responses(responses: Vec<ObservationResponse>) -> PushedState {
-        let mut state = PushedState {
-            seeded: true,
-            ..PushedState::default()
-        };
-        for response in responses {
-            for (system, ids) in response.system_to_organization_mappings {
-                state.mappings.entry(system).or_default().extend(ids);
-            }
-            for result in response.results {
-                let Some(queue) = result.group.get("queueId").map(|v| v.0.clone()) else {
-                    continue;
-                };
-                let media = result.group.get("mediaType").map(|v| v.0.clone());
-                let group = state.groups.entry((queue, media)).or_default();
-                for entry in result.data {
-                    group
-                        .entry((entry.metric.clone(), entry.qualifier.clone()))
-                        .or_insert(entry);
-                }
-            }
-        }
-        state
-    }
-
-    /// Applies one event; false if it changed nothing (not a queue of the set, a
-    /// media type it filters out, no metrics).
-    fn apply(
-        &mut self,
-        event: QueueTopicStats,
-        config: &ObservationConfig,
-        queues: &BTreeSet<String>,
-        now: DateTime<Utc>,
-    ) -> bool {
-        let Some(GroupValue(queue)) = event.group.get("queueId").cloned() else {
-            return false;
-        };
-        if !queues.contains(&queue) {
-            return false;
-        }
-        let media = event.group.get("mediaType").map(|v| v.0.clone());
-        if let Some(media) = &media
-            && !config.media_types.is_empty()
-            && !config.media_types.contains(media)
-        {
-            return false;
-        }
-        // The latest interval's counts, by metric.
-        let Some(latest) = event.data.into_iter().last() else {
-            return false;
-        };
-        let mut by_metric: BTreeMap<String, Vec<ObservationMetric>> = BTreeMap::new();
-        for entry in latest.metrics {
-            if config.metrics.contains(&entry.metric) {
-                by_metric
-                    .entry(entry.metric.clone())
-                    .or_default()
-                    .push(entry);
-            }
-        }
-        let changed = !by_metric.is_empty();
-        for (metric, entries) in by_metric {
-            let key = if CONVERSATION_METRICS.contains(&metric.as_str()) {
-                match &media {
-                    Some(_) => (queue.clone(), media.clone()),
-                    None => continue,
-                }
-            } else {
-                (queue.clone(), None)
-            };
-            let group = self.groups.entry(key).or_default();
-            let keys: Vec<MetricKey> = group
-                .keys()
-                .filter(|(name, _)| *name == metric)
-                .cloned()
-                .collect();
-            let before: BTreeMap<MetricKey, ObservationMetric> = keys
-                .into_iter()
-                .filter_map(|key| group.remove_entry(&key))
-                .collect();
-            let detail = config.detail_metrics.contains(&metric);
-            for mut entry in entries {
-                let key = (metric.clone(), entry.qualifier.clone());
-                let waiting = entry.stats.get("count").unwrap_or(0.0) > 0.0;
-                entry.observations = match before.get(&key) {
-                    // The oldest conversation is most likely still there.
-                    Some(old) if waiting && !old.observations.is_empty() => {
-                        old.observations.clone()
-                    }
-                    // The first one arrived about now.
-                    _ if waiting && detail => vec![ObservationValue {
-                        observation_date: Some(now.to_rfc3339_opts(SecondsFormat::Millis, true)),
-                    }],
-                    _ => Vec::new(),
-                };
-                group.insert(key, entry);
-            }
-        }
-        changed
-    }
-
-    /// The state as one REST answer, for the mapping.
-    fn response(&self) -> ObservationResponse {
-        let results = self
-            .groups
-            .iter()
-            .map(|((queue, media), entries)| {
-                let mut group = BTreeMap::new();
-                group.insert("queueId".to_string(), GroupValue(queue.clone()));
-                if let Some(media) = media {
-                    group.insert("mediaType".to_string(), GroupValue(media.clone()));
-                }
-                ObservationResult {
-                    group,
-                    data: entries.values().cloned().collect(),
-                }
-            })
-            .collect();
-        ObservationResponse {
-            system_to_organization_mappings: self.mappings.clone(),
-            results,
-        }
-    }
-
-    /// Every count of the set's metrics.
-    fn values(&self, metrics: &[String]) -> BTreeMap<SeriesKey, f64> {
-        let mut values = BTreeMap::new();
-        for ((queue, media), entries) in &self.groups {
-            for ((metric, qualifier), entry) in entries {
-                if metrics.contains(metric) {
-                    let key = (
-                        queue.clone(),
-                        media.clone(),
-                        metric.clone(),
-                        qualifier.clone(),
-                    );
-                    values.insert(key, entry.stats.get("count").unwrap_or(0.0));
-                }
-            }
-        }
-        values
-    }
-}
-
-/// Series whose values differ between `a` and `b` (absent reads as 0, as zero-fill
-/// exports it).
-pub(super) fn differences<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> u64 {
-    let keys: BTreeSet<&K> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|key| a.get(*key).copied().unwrap_or(0.0) != b.get(*key).copied().unwrap_or(0.0))
-        .count() as u64
-}
 
 /// Why a REST read of a pushed set (queue or agents) is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -323,12 +148,8 @@ fn mapping(
     let names = context.names.current().table("queueId");
     let observed_at = context.client.api_now();
     Box::new(move || {
-        let responses = [lock(&state).response()];
-        let mapped = map_observations(&config, &ids, &responses, &names, observed_at);
-        Mapped {
-            series: mapped.series,
-            warnings: mapped.warnings,
-        }
+        let (series, warnings) = lock(&state).series(&config, &ids, &names, observed_at);
+        Mapped { series, warnings }
     })
 }
 
@@ -630,178 +451,5 @@ impl PushPoller {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Config;
-
-    fn config() -> ObservationConfig {
-        Config::from_yaml(
-            "observations:\n  - {name: live, metrics: [oWaiting, oOnQueueUsers, oMemberUsers], detail_metrics: [oWaiting], transport: push}\n",
-            "test.yaml",
-        )
-        .unwrap()
-        .observations
-        .remove(0)
-    }
-
-    /// A REST answer of one queue.
-    const ANSWER: &str = r#"{"results": [
-        {"group": {"queueId": "q1", "mediaType": "voice"}, "data": [
-          {"metric": "oWaiting", "stats": {"count": 2},
-           "observations": [{"observationDate": "2026-12-07T02:00:00.000Z"}]}]},
-        {"group": {"queueId": "q1"}, "data": [
-          {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 4}},
-          {"metric": "oOnQueueUsers", "qualifier": "INTERACTING", "stats": {"count": 1}},
-          {"metric": "oMemberUsers", "stats": {"count": 9}}]}]}"#;
-
-    fn seeded() -> PushedState {
-        PushedState::from_responses(vec![serde_json::from_str(ANSWER).unwrap()])
-    }
-
-    fn event(body: &str) -> QueueTopicStats {
-        serde_json::from_str(body).unwrap()
-    }
-
-    fn queues() -> BTreeSet<String> {
-        ["q1".to_string()].into_iter().collect()
-    }
-
-    fn now() -> DateTime<Utc> {
-        "2026-12-07T02:05:00Z".parse().unwrap()
-    }
-
-    fn key(media: Option<&str>, metric: &str, qualifier: Option<&str>) -> SeriesKey {
-        (
-            "q1".into(),
-            media.map(str::to_string),
-            metric.into(),
-            qualifier.map(str::to_string),
-        )
-    }
-
-    #[test]
-    fn an_event_replaces_the_metrics_it_carries_and_nothing_else() {
-        let config = config();
-        let mut state = seeded();
-        let changed = state.apply(
-            event(
-                r#"{"group": {"queueId": "q1", "mediaType": "voice"}, "data": [
-                {"interval": "old", "metrics": [{"metric": "oWaiting", "stats": {"count": 7}}]},
-                {"interval": "now", "metrics": [
-                  {"metric": "oWaiting", "stats": {"count": 3}},
-                  {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 5}},
-                  {"metric": "oServiceLevel", "stats": {"count": 1}}]}]}"#,
-            ),
-            &config,
-            &queues(),
-            now(),
-        );
-        assert!(changed);
-        let values = state.values(&config.metrics);
-        assert_eq!(values[&key(Some("voice"), "oWaiting", None)], 3.0);
-        assert_eq!(values[&key(None, "oOnQueueUsers", Some("IDLE"))], 5.0);
-        // The event's statuses are all of oOnQueueUsers now: INTERACTING is gone (0).
-        assert!(!values.contains_key(&key(None, "oOnQueueUsers", Some("INTERACTING"))));
-        assert_eq!(values[&key(None, "oMemberUsers", None)], 9.0);
-        // Still waiting: the oldest conversation is kept.
-        let waiting = &state.groups[&("q1".to_string(), Some("voice".to_string()))]
-            [&("oWaiting".to_string(), None)];
-        assert_eq!(
-            waiting.observations[0].observation_date.as_deref(),
-            Some("2026-12-07T02:00:00.000Z")
-        );
-    }
-
-    #[test]
-    fn the_oldest_wait_follows_the_counts() {
-        let config = config();
-        let mut state = seeded();
-        let waiting = |state: &PushedState, media: &str| {
-            state.groups[&("q1".to_string(), Some(media.to_string()))]
-                [&("oWaiting".to_string(), None)]
-                .observations
-                .iter()
-                .filter_map(|o| o.observation_date.clone())
-                .collect::<Vec<_>>()
-        };
-        let set = |state: &mut PushedState, media: &str, count: u32| {
-            state.apply(
-                event(&format!(
-                    r#"{{"group": {{"queueId": "q1", "mediaType": "{media}"}}, "data": [{{"metrics": [{{"metric": "oWaiting", "stats": {{"count": {count}}}}}]}}]}}"#
-                )),
-                &config,
-                &queues(),
-                now(),
-            )
-        };
-        set(&mut state, "voice", 0);
-        assert!(waiting(&state, "voice").is_empty());
-        set(&mut state, "chat", 1);
-        assert_eq!(waiting(&state, "chat"), ["2026-12-07T02:05:00.000Z"]);
-    }
-
-    #[test]
-    fn events_of_other_queues_or_shapes_change_nothing() {
-        let config = config();
-        let mut state = seeded();
-        let before = state.values(&config.metrics);
-        for body in [
-            r#"{"group": {"queueId": "other", "mediaType": "voice"}, "data": [{"metrics": [{"metric": "oWaiting", "stats": {"count": 1}}]}]}"#,
-            r#"{"group": {"mediaType": "voice"}, "data": [{"metrics": [{"metric": "oWaiting", "stats": {"count": 1}}]}]}"#,
-            r#"{"group": {"queueId": "q1", "mediaType": "voice"}, "data": []}"#,
-            r#"{"group": {"queueId": "q1"}, "data": [{"metrics": [{"metric": "oWaiting", "stats": {"count": 1}}]}]}"#,
-            r#"{}"#,
-        ] {
-            state.apply(event(body), &config, &queues(), now());
-        }
-        assert_eq!(state.values(&config.metrics), before);
-    }
-
-    #[test]
-    fn differences_count_series_and_absent_is_zero() {
-        let config = config();
-        let pushed = seeded();
-        let mut polled = seeded();
-        assert_eq!(
-            differences(
-                &pushed.values(&config.metrics),
-                &polled.values(&config.metrics)
-            ),
-            0
-        );
-        polled.apply(
-            event(
-                r#"{"group": {"queueId": "q1", "mediaType": "voice"}, "data": [{"metrics": [
-                {"metric": "oWaiting", "stats": {"count": 5}},
-                {"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 4}}]}]}"#,
-            ),
-            &config,
-            &queues(),
-            now(),
-        );
-        // oWaiting differs; oOnQueueUsers INTERACTING went from 1 to absent (0).
-        assert_eq!(
-            differences(
-                &pushed.values(&config.metrics),
-                &polled.values(&config.metrics)
-            ),
-            2
-        );
-    }
-
-    #[test]
-    fn the_state_maps_as_the_rest_answer_it_came_from() {
-        let config = config();
-        let ids = vec!["q1".to_string()];
-        let names = std::collections::HashMap::new();
-        let response = seeded().response();
-        let original: ObservationResponse = serde_json::from_str(ANSWER).unwrap();
-        let from_state = map_observations(&config, &ids, &[response], &names, now());
-        let direct = map_observations(&config, &ids, &[original], &names, now());
-        assert_eq!(from_state.series, direct.series);
     }
 }

@@ -28,7 +28,8 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
 use super::execute::{Collect, Describes, Fetched, Mapped, execute};
-use super::push::{COALESCE, Channels, Purpose, SEED_DEBOUNCE, differences, lock, publish};
+use super::push::{COALESCE, Channels, Purpose, SEED_DEBOUNCE, lock, publish};
+use super::push_state::differences;
 use super::{PollContext, Task};
 use crate::config::{AgentSetConfig, Transport};
 use crate::genesys::ApiError;
