@@ -90,7 +90,13 @@ fn pipeline(c: &mut Criterion) {
         let text = exposition.plain.concat();
         let whole = 0..text.len();
         group.bench_function("gzip", |b| {
-            b.iter(|| gzip::compress_spans(black_box(&text), std::slice::from_ref(&whole)))
+            b.iter(|| {
+                gzip::compress_spans(
+                    black_box(&text),
+                    std::slice::from_ref(&whole),
+                    gzip::MAX_THREADS,
+                )
+            })
         });
         group.bench_function("encode", |b| {
             b.iter_batched(

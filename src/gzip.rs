@@ -30,7 +30,7 @@ const PART: usize = 1024 * 1024;
 /// costs microseconds against the milliseconds 256 KiB takes).
 const MIN_PER_THREAD: usize = 256 * 1024;
 /// Most threads one compression uses, leaving cores to scrapes on bigger machines.
-const MAX_THREADS: usize = 4;
+pub const MAX_THREADS: usize = 4;
 
 /// The gzip header: deflate, no name, no modification time, unknown OS.
 const HEADER: Bytes = Bytes::from_static(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -156,8 +156,10 @@ pub struct Compressed {
 /// piece of its own, so that any of them can be joined after any other piece. A large
 /// text is compressed on up to [`MAX_THREADS`] threads, a long span in parts of at most
 /// [`PART`] (each ended with a sync flush, so its parts are one piece): deflate is most
-/// of a publish's CPU time, and the cores are otherwise idle then.
-pub fn compress_spans(text: &[u8], spans: &[Range<usize>]) -> Compressed {
+/// of a publish's CPU time, and the cores are otherwise idle then. `max_threads` caps
+/// them below that: 1 for an entry published a few times a second, so that scrapes
+/// always find a core.
+pub fn compress_spans(text: &[u8], spans: &[Range<usize>], max_threads: usize) -> Compressed {
     // The jobs: every span's parts, in order, with the span each belongs to.
     let mut jobs: Vec<(usize, Range<usize>)> = Vec::with_capacity(spans.len());
     for (index, span) in spans.iter().enumerate() {
@@ -170,7 +172,7 @@ pub fn compress_spans(text: &[u8], spans: &[Range<usize>]) -> Compressed {
     }
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(MAX_THREADS)
+        .min(max_threads)
         .min(text.len() / MIN_PER_THREAD)
         .min(jobs.len())
         .max(1);
@@ -318,7 +320,7 @@ pub(crate) mod tests {
 
     /// The spans of `text` compressed, joined in the order `order` gives.
     fn joined(text: &[u8], spans: &[Range<usize>], order: &[usize]) -> Joined {
-        let compressed = compress_spans(text, spans);
+        let compressed = compress_spans(text, spans, MAX_THREADS);
         let mut joined = Joined::default();
         for &index in order {
             let (range, sum) = &compressed.spans[index];
@@ -353,14 +355,18 @@ pub(crate) mod tests {
             assert_eq!(gunzip_one_member(&body), expected, "order {order:?}");
         }
         // The empty span has no deflate blocks at all.
-        assert!(compress_spans(&text, &spans).spans[1].0.is_empty());
+        assert!(
+            compress_spans(&text, &spans, MAX_THREADS).spans[1]
+                .0
+                .is_empty()
+        );
     }
 
     #[test]
     fn a_long_span_compressed_in_parts_is_one_piece() {
         let text = series_text(200_000, 1_000);
         assert!(text.len() > 2 * PART);
-        let parted = compress_spans(&text, &whole(&text));
+        let parted = compress_spans(&text, &whole(&text), MAX_THREADS);
         let mut single = Vec::new();
         compress_into(
             &mut new_compressor(),

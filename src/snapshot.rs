@@ -82,7 +82,12 @@ struct Span {
 impl EncodedEntry {
     /// Writes and compresses one entry's series. CPU-bound, and the only part of a
     /// publish whose cost grows with the entry's size.
-    fn encode(series: &QuerySeries, size_hint: usize, ticket: u64) -> EncodedEntry {
+    fn encode(
+        series: &QuerySeries,
+        size_hint: usize,
+        ticket: u64,
+        max_threads: usize,
+    ) -> EncodedEntry {
         // The last text's size is a good guess at the next one's: sizing the buffer up
         // front avoids growing it by doubling (a transient 1.5-2x of its size), and a
         // large buffer gets huge pages.
@@ -92,7 +97,7 @@ impl EncodedEntry {
             .iter()
             .flat_map(|f| [f.header.clone(), f.samples.clone()])
             .collect();
-        let compressed = gzip::compress_spans(&text, &ranges);
+        let compressed = gzip::compress_spans(&text, &ranges, max_threads);
         let mut spans = compressed
             .spans
             .into_iter()
@@ -273,12 +278,30 @@ impl SnapshotStore {
     /// `reconfigure` takes, so the two cannot interleave. Of two publishes of one entry
     /// that overlap, the one that began last stays.
     pub fn publish_while(&self, query: &str, series: QuerySeries, active: &AtomicBool) {
+        self.encode_and_install(query, series, active, gzip::MAX_THREADS);
+    }
+
+    /// [`SnapshotStore::publish_while`] for an entry published a few times a second (a
+    /// pushed set): compressed on one thread, so that on a machine of two cores a scrape
+    /// never waits for a core while one of these publishes runs (BENCHMARKS.md, "Push:
+    /// freshness and cost").
+    pub fn publish_often_while(&self, query: &str, series: QuerySeries, active: &AtomicBool) {
+        self.encode_and_install(query, series, active, 1);
+    }
+
+    fn encode_and_install(
+        &self,
+        query: &str,
+        series: QuerySeries,
+        active: &AtomicBool,
+        max_threads: usize,
+    ) {
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         let size_hint = self
             .lock_entries()
             .get(query)
             .map_or(0, |entry| entry.plain.len());
-        let encoded = EncodedEntry::encode(&series, size_hint, ticket);
+        let encoded = EncodedEntry::encode(&series, size_hint, ticket, max_threads);
         drop(series);
         self.install(query, encoded, active);
     }
@@ -563,8 +586,8 @@ mod tests {
     fn of_two_overlapping_publishes_of_an_entry_the_later_one_stays() {
         let store = SnapshotStore::new([("a", "PT30M".to_string())]);
         let active = AtomicBool::new(true);
-        let earlier = EncodedEntry::encode(&series("a", 1.0), 0, 1);
-        let later = EncodedEntry::encode(&series("a", 2.0), 0, 2);
+        let earlier = EncodedEntry::encode(&series("a", 1.0), 0, 1, 1);
+        let later = EncodedEntry::encode(&series("a", 2.0), 0, 2, 1);
         store.install("a", later, &active);
         store.install("a", earlier, &active);
         let text = served(&store.exposition());

@@ -10,7 +10,8 @@
 //! - each event replaces the metrics it carries for its queue and media type (counts
 //!   grouped by queue alone, such as `oOnQueueUsers`, by queue);
 //! - changes are published at most every [`COALESCE`], mapped as a polled set's and
-//!   through the same [`crate::snapshot::SnapshotStore::publish_while`], so the series
+//!   through the same snapshot ([`crate::snapshot::SnapshotStore::publish_often_while`]: on
+//!   one core, leaving the other to scrapes), so the series
 //!   are the polled set's exactly (names, labels, zero-fill); only the queues changed
 //!   since the last publish are mapped again ([`super::push_state`]);
 //! - every `reconcile` the set is read by REST anyway: the series whose pushed value
@@ -167,7 +168,7 @@ pub(super) async fn publish(
     let published = tokio::task::spawn_blocking(move || {
         let mapped = map();
         let samples = mapped.series.sample_count();
-        store.publish_while(&entry, mapped.series, &active);
+        store.publish_often_while(&entry, mapped.series, &active);
         samples
     })
     .await;
