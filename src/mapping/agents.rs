@@ -223,7 +223,9 @@ pub struct QueueCounts<'a> {
 /// counts have routing statuses, `genesys_agents_queue_system_presence` when they have
 /// presences, each with every queue's series, zero-filled; returns the entries skipped.
 pub fn map_queue_agent_counts(query: &str, queues: &[QueueCounts<'_>]) -> (Vec<Family>, u64) {
-    let by_grouping: [(&Grouping, fn(&AgentCountsResponse) -> &Option<Vec<Count>>); 2] = [
+    /// The list of one grouping in an answer.
+    type List = fn(&AgentCountsResponse) -> &Option<Vec<Count>>;
+    let by_grouping: [(&Grouping, List); 2] = [
         (&QUEUE_ROUTING, |c| &c.routing_status_counts),
         (&QUEUE_SYSTEM_PRESENCE, |c| &c.presence_counts),
     ];
