@@ -14,6 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Exporter, ExporterRun, Metrics, config_check, simulator, token};
+use genesys_cloud_exporter::genesys::agents::{ROUTING_STATUSES, SYSTEM_PRESENCES};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
@@ -50,6 +51,16 @@ fn start(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
         .arg("--poll.retry-delay", "1s")
         .config(dir.path(), yaml)
         .start()
+}
+
+/// The exporter started on `yaml`, once ready and its pushed state trusted.
+async fn pushing(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
+    let exporter = start(sim, yaml, dir);
+    exporter.wait_ready().await;
+    exporter
+        .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
+        .await;
+    exporter
 }
 
 /// A call to the simulator with the exporter's credentials.
@@ -117,12 +128,13 @@ fn value(metrics: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
     metrics.find(name, labels).iter().map(|s| s.value).sum()
 }
 
-/// Requests of the users listing with state (seed and reconcile reads).
-fn reads(metrics: &Metrics) -> f64 {
+/// Requests of a REST read under `endpoint`: `user_states` (the users listing with
+/// state), `queue_members` (a queue's members).
+fn reads(metrics: &Metrics, endpoint: &str) -> f64 {
     value(
         metrics,
         "genesys_exporter_api_requests_total",
-        &[("endpoint", "user_states")],
+        &[("endpoint", endpoint)],
     )
 }
 
@@ -134,18 +146,14 @@ async fn pushed_agent_counts_equal_the_rest_counts() {
     let run = async {
         let sim = push_simulator().await;
         let dir = tempfile::tempdir().unwrap();
-        let exporter = start(&sim, &config("1h", "    per_agent: true\n"), &dir);
-        exporter.wait_ready().await;
-        exporter
-            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
-            .await;
+        let exporter = pushing(&sim, &config("1h", "    per_agent: true\n"), &dir).await;
         converges(&exporter, &sim).await;
         for instant in &INSTANTS[1..] {
-            let before = reads(&exporter.scrape().await);
+            let before = reads(&exporter.scrape().await, "user_states");
             sim.freeze_clock(instant.parse().unwrap());
             let metrics = converges(&exporter, &sim).await;
             assert_eq!(
-                reads(&metrics),
+                reads(&metrics, "user_states"),
                 before,
                 "{instant}: a listing read brought the counts, not push"
             );
@@ -188,29 +196,6 @@ async fn pushed_agent_counts_equal_the_rest_counts() {
         .expect("the test finished in time");
 }
 
-/// Every value of the per-queue families, zero-filled as the org-wide ones are.
-const ROUTING_STATUSES: [&str; 6] = [
-    "OFF_QUEUE",
-    "IDLE",
-    "INTERACTING",
-    "NOT_RESPONDING",
-    "COMMUNICATING",
-    "UNKNOWN",
-];
-const SYSTEM_PRESENCES: [&str; 11] = [
-    "AVAILABLE",
-    "AWAY",
-    "BUSY",
-    "OFFLINE",
-    "IDLE",
-    "ON_QUEUE",
-    "MEAL",
-    "TRAINING",
-    "MEETING",
-    "BREAK",
-    "UNKNOWN",
-];
-
 /// Every page of a numbered listing at `path` (with `query`), followed by `nextUri`.
 async fn entities(sim: &Simulator, path: &str, query: &str) -> Vec<Value> {
     let mut all = Vec::new();
@@ -245,7 +230,8 @@ fn counts_spelling(presence: &str) -> String {
 
 /// The per-queue series the simulator's truth makes now: each queue's joined members
 /// (its members endpoint, with their routing status) by routing status and, from the
-/// users listing, by system presence.
+/// users listing, by system presence, every value of the SDK's enums (the org-wide
+/// families' zero-fill) included.
 async fn queue_expected(sim: &Simulator, queues: &[(String, String)]) -> Vec<Series> {
     let users = entities(sim, "/api/v2/users", "pageSize=500&expand=presence").await;
     let presence_of = |id: &str| {
@@ -287,15 +273,6 @@ async fn queue_expected(sim: &Simulator, queues: &[(String, String)]) -> Vec<Ser
     series
 }
 
-/// Requests of the queues' members (seed and reconcile reads).
-fn member_reads(metrics: &Metrics) -> f64 {
-    value(
-        metrics,
-        "genesys_exporter_api_requests_total",
-        &[("endpoint", "queue_members")],
-    )
-}
-
 /// Per queue (`per_queue`): each queue's agents by routing status and presence equal
 /// the simulator's joined members in those states, named as the queue listing names
 /// the queue, and follow the agents' activity by push alone.
@@ -317,11 +294,7 @@ async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
         let ids: Vec<&str> = queues.iter().map(|(id, _)| id.as_str()).collect();
         let dir = tempfile::tempdir().unwrap();
         let extra = format!("    per_queue: [{}]\n", ids.join(", "));
-        let exporter = start(&sim, &config("1h", &extra), &dir);
-        exporter.wait_ready().await;
-        exporter
-            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
-            .await;
+        let exporter = pushing(&sim, &config("1h", &extra), &dir).await;
         let mut changed = 0;
         let mut last: Option<Vec<Series>> = None;
         for instant in INSTANTS {
@@ -336,8 +309,14 @@ async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
             let metrics = exporter.scrape_until(|m| shows(m, &expected)).await;
             if instant != INSTANTS[0] {
                 assert_eq!(
-                    (reads(&metrics), member_reads(&metrics)),
-                    (reads(&before), member_reads(&before)),
+                    (
+                        reads(&metrics, "user_states"),
+                        reads(&metrics, "queue_members")
+                    ),
+                    (
+                        reads(&before, "user_states"),
+                        reads(&before, "queue_members")
+                    ),
                     "{instant}: a REST read brought the counts, not push"
                 );
             }
@@ -349,10 +328,10 @@ async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
         let metrics = exporter.scrape().await;
         // Every REST read (one users page: 40 agents) read one members page a queue (12
         // members each).
-        assert!(reads(&metrics) > 0.0);
+        assert!(reads(&metrics, "user_states") > 0.0);
         assert_eq!(
-            member_reads(&metrics),
-            reads(&metrics) * queues.len() as f64,
+            reads(&metrics, "queue_members"),
+            reads(&metrics, "user_states") * queues.len() as f64,
             "{}",
             metrics.text
         );
@@ -369,11 +348,7 @@ async fn the_reconcile_repairs_dropped_agent_events() {
     let run = async {
         let sim = push_simulator().await;
         let dir = tempfile::tempdir().unwrap();
-        let exporter = start(&sim, &config("10s", ""), &dir);
-        exporter.wait_ready().await;
-        exporter
-            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
-            .await;
+        let exporter = pushing(&sim, &config("10s", ""), &dir).await;
         converges(&exporter, &sim).await;
         let differences = |metrics: &Metrics| {
             value(

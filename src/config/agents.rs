@@ -408,16 +408,19 @@ mod tests {
             let err = load(extra).unwrap_err().to_string();
             assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
         }
-        let err = Config::from_yaml(
-            "observations:\n  - {name: q, metrics: [oWaiting], per_agent: true}\n",
-            "test.yaml",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("per_agent") && err.contains("source: agents"),
-            "{err}"
-        );
+        // The keys of pushed agents sets, refused on a queue set by name.
+        for (key, value) in [
+            ("per_agent", "true"),
+            ("per_queue", "[0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]"),
+        ] {
+            let err = Config::from_yaml(
+                &format!("observations:\n  - {{name: q, metrics: [oWaiting], {key}: {value}}}\n"),
+                "test.yaml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(key) && err.contains("source: agents"), "{err}");
+        }
     }
 
     #[test]
@@ -466,16 +469,6 @@ mod tests {
             let err = load(&extra).unwrap_err().to_string();
             assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
         }
-        let err = Config::from_yaml(
-            &format!("observations:\n  - {{name: q, metrics: [oWaiting], per_queue: [{Q1}]}}\n"),
-            "test.yaml",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("per_queue") && err.contains("source: agents"),
-            "{err}"
-        );
     }
 
     #[test]
