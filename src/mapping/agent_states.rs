@@ -160,8 +160,8 @@ impl AgentStates {
     }
 
     /// Every exported value by series (family, labels), for counting the differences a
-    /// reconcile read finds: the counts, and each agent's when the set has per-agent
-    /// series.
+    /// reconcile read finds: the counts, each queue's when the set has `per_queue`, and
+    /// each agent's when the set has per-agent series.
     pub fn values(&self, config: &AgentSetConfig) -> BTreeMap<(String, Vec<String>), f64> {
         let mapped = self.map(config, &Names::default());
         mapped
