@@ -68,9 +68,10 @@ pub struct Counts {
     pub queues: Option<usize>,
     /// Trunks the trunk sets last listed; `None` before they are listed.
     pub trunks: Option<usize>,
-    /// Details requests the last poll of each voice quality set took (its pages); a set
-    /// not polled yet is priced at 1.
-    pub voice_pages: BTreeMap<String, usize>,
+    /// Pages the last read of a set took where the plan cannot know them, by set: a
+    /// voice quality set's details pages (1 before its first poll), a pushed agents
+    /// set's queue members pages (1 a queue of `per_queue` before its first read).
+    pub read_pages: BTreeMap<String, usize>,
 }
 
 /// Why there is no plan that fits.
@@ -138,11 +139,13 @@ fn observation_entry(observation: &ObservationConfig, queues: Option<usize>) -> 
 
 /// An agents set: one request a refresh, whatever the org's size; stretched with the
 /// queue sets when the budget needs it. A pushed one: a page of the users listing (500
-/// agents; the org's size is not re-planned) and two requests a channel every
-/// `reconcile`, priced as a pushed queue set's.
-fn agents_entry(set: &AgentSetConfig) -> Entry {
+/// agents; the org's size is not re-planned), the members pages of its `per_queue`
+/// queues (as its last read took them, 100 members a page; one a queue before) and two
+/// requests a channel every `reconcile`, priced as a pushed queue set's.
+fn agents_entry(set: &AgentSetConfig, pages: &BTreeMap<String, usize>) -> Entry {
     let (requests_per_poll, refresh) = if set.transport.is_pushed() {
-        (1 + 2 * set.channels_at_least(), set.reconcile)
+        let members = pages.get(&set.name).copied().unwrap_or(set.per_queue.len());
+        (1 + members + 2 * set.channels_at_least(), set.reconcile)
     } else {
         (1, set.refresh)
     };
@@ -228,13 +231,18 @@ pub fn make(
             .iter()
             .map(|o| observation_entry(o, counts.queues)),
     );
-    entries.extend(config.agents.iter().map(agents_entry));
+    entries.extend(
+        config
+            .agents
+            .iter()
+            .map(|set| agents_entry(set, &counts.read_pages)),
+    );
     entries.extend(config.trunks.iter().map(|t| trunks_entry(t, counts.trunks)));
     entries.extend(
         config
             .voice_quality
             .iter()
-            .map(|set| voice_entry(set, &counts.voice_pages)),
+            .map(|set| voice_entry(set, &counts.read_pages)),
     );
     let names_per_minute = per_minute(name_pages(config, counts.queues), names_refresh);
     let mut plan = Plan {
@@ -396,6 +404,37 @@ mod tests {
         let now = plan.entries.iter().find(|e| e.name == "now").unwrap();
         assert!(now.effective_refresh > now.refresh);
         assert!(plan.total_per_minute() <= 60.0);
+    }
+
+    #[test]
+    fn a_pushed_agents_set_with_per_queue_costs_its_members_pages_every_reconcile() {
+        let pushed = config(
+            "observations:\n  - name: now\n    source: agents\n    transport: push\n    reconcile: 5m\n    per_queue: [0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69, 1c8d6f7b-3a2e-4d4c-8b9f-2a3e4d5c6b70]\n  - {name: plain, source: agents, transport: push, reconcile: 5m}\n",
+        );
+        let cost = |pages: &[(&str, usize)]| {
+            let counts = Counts {
+                read_pages: pages.iter().map(|(n, p)| (n.to_string(), *p)).collect(),
+                ..Counts::default()
+            };
+            let plan = make(&pushed, counts, Duration::from_secs(600), 3000).unwrap();
+            let entry = |name| {
+                plan.entries
+                    .iter()
+                    .find(|e| e.name == name)
+                    .cloned()
+                    .unwrap()
+            };
+            (entry("now"), entry("plain"))
+        };
+        // Before the first read: one members page a queue, beside the users page and
+        // the channel's two requests, every reconcile.
+        let (now, plain) = cost(&[]);
+        assert_eq!((now.requests_per_poll, plain.requests_per_poll), (5, 3));
+        assert_eq!(now.refresh, Duration::from_secs(300));
+        assert!((now.requests_per_minute() - 1.0).abs() < 1e-9);
+        // Then as many as the last read took (250 and 30 members: 3 + 1 pages).
+        let (now, _) = cost(&[("now", 4)]);
+        assert_eq!(now.requests_per_poll, 7);
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //!
 //! The simulator's clock is frozen and moved by the test a minute at a time, which
 //! changes agents' routing statuses; the test waits until `/metrics` shows the new
-//! counts.
+//! counts. With `per_queue`, the counts per queue equal what the simulator's own
+//! members endpoint and users listing say of each queue's joined members.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{Exporter, ExporterRun, Metrics, config_check, simulator, token};
+use genesys_cloud_exporter::genesys::agents::{ROUTING_STATUSES, SYSTEM_PRESENCES};
 use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
@@ -49,6 +51,16 @@ fn start(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
         .arg("--poll.retry-delay", "1s")
         .config(dir.path(), yaml)
         .start()
+}
+
+/// The exporter started on `yaml`, once ready and its pushed state trusted.
+async fn pushing(sim: &Simulator, yaml: &str, dir: &tempfile::TempDir) -> Exporter {
+    let exporter = start(sim, yaml, dir);
+    exporter.wait_ready().await;
+    exporter
+        .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
+        .await;
+    exporter
 }
 
 /// A call to the simulator with the exporter's credentials.
@@ -116,12 +128,13 @@ fn value(metrics: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
     metrics.find(name, labels).iter().map(|s| s.value).sum()
 }
 
-/// Requests of the users listing with state (seed and reconcile reads).
-fn reads(metrics: &Metrics) -> f64 {
+/// Requests of a REST read under `endpoint`: `user_states` (the users listing with
+/// state), `queue_members` (a queue's members).
+fn reads(metrics: &Metrics, endpoint: &str) -> f64 {
     value(
         metrics,
         "genesys_exporter_api_requests_total",
-        &[("endpoint", "user_states")],
+        &[("endpoint", endpoint)],
     )
 }
 
@@ -133,18 +146,14 @@ async fn pushed_agent_counts_equal_the_rest_counts() {
     let run = async {
         let sim = push_simulator().await;
         let dir = tempfile::tempdir().unwrap();
-        let exporter = start(&sim, &config("1h", "    per_agent: true\n"), &dir);
-        exporter.wait_ready().await;
-        exporter
-            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
-            .await;
+        let exporter = pushing(&sim, &config("1h", "    per_agent: true\n"), &dir).await;
         converges(&exporter, &sim).await;
         for instant in &INSTANTS[1..] {
-            let before = reads(&exporter.scrape().await);
+            let before = reads(&exporter.scrape().await, "user_states");
             sim.freeze_clock(instant.parse().unwrap());
             let metrics = converges(&exporter, &sim).await;
             assert_eq!(
-                reads(&metrics),
+                reads(&metrics, "user_states"),
                 before,
                 "{instant}: a listing read brought the counts, not push"
             );
@@ -187,6 +196,151 @@ async fn pushed_agent_counts_equal_the_rest_counts() {
         .expect("the test finished in time");
 }
 
+/// Every page of a numbered listing at `path` (with `query`), followed by `nextUri`.
+async fn entities(sim: &Simulator, path: &str, query: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    for number in 1.. {
+        let url = format!("{}{path}?{query}&pageNumber={number}", sim.base_url());
+        let page = ask(sim, reqwest::Client::new().get(url)).await;
+        all.extend(
+            page["entities"]
+                .as_array()
+                .expect("entities")
+                .iter()
+                .cloned(),
+        );
+        if page.get("nextUri").is_none() {
+            return all;
+        }
+    }
+    unreachable!()
+}
+
+/// `OnQueue` as the counts spell it, `ON_QUEUE`.
+fn counts_spelling(presence: &str) -> String {
+    let mut spelt = String::new();
+    for (i, c) in presence.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            spelt.push('_');
+        }
+        spelt.push(c.to_ascii_uppercase());
+    }
+    spelt
+}
+
+/// The per-queue series the simulator's truth makes now: each queue's joined members
+/// (its members endpoint, with their routing status) by routing status and, from the
+/// users listing, by system presence, every value of the SDK's enums (the org-wide
+/// families' zero-fill) included.
+async fn queue_expected(sim: &Simulator, queues: &[(String, String)]) -> Vec<Series> {
+    let users = entities(sim, "/api/v2/users", "pageSize=500&expand=presence").await;
+    let presence_of = |id: &str| {
+        users
+            .iter()
+            .find(|u| u["id"] == id)
+            .and_then(|u| u["presence"]["presenceDefinition"]["systemPresence"].as_str())
+            .map_or("UNKNOWN".to_string(), counts_spelling)
+    };
+    let mut series = Vec::new();
+    for (id, name) in queues {
+        let path = format!("/api/v2/routing/queues/{id}/members");
+        let members = entities(sim, &path, "pageSize=100&joined=true&expand=routingStatus").await;
+        assert!(!members.is_empty(), "queue {id} has no joined members");
+        let labels = |label: &'static str, value: &str| {
+            vec![
+                ("queue_id", id.clone()),
+                ("queue_name", name.clone()),
+                (label, value.to_string()),
+            ]
+        };
+        for status in ROUTING_STATUSES {
+            let count = members
+                .iter()
+                .filter(|m| m["routingStatus"]["status"].as_str().unwrap_or("UNKNOWN") == status)
+                .count();
+            let labels = labels("routing_status", status);
+            series.push(("genesys_agents_queue_routing_status", labels, count as f64));
+        }
+        for presence in SYSTEM_PRESENCES {
+            let count = members
+                .iter()
+                .filter(|m| presence_of(m["id"].as_str().unwrap_or_default()) == presence)
+                .count();
+            let labels = labels("system_presence", presence);
+            series.push(("genesys_agents_queue_system_presence", labels, count as f64));
+        }
+    }
+    series
+}
+
+/// Per queue (`per_queue`): each queue's agents by routing status and presence equal
+/// the simulator's joined members in those states, named as the queue listing names
+/// the queue, and follow the agents' activity by push alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
+    let run = async {
+        let sim = push_simulator().await;
+        let listing = entities(&sim, "/api/v2/routing/queues", "pageSize=100").await;
+        let queues: Vec<(String, String)> = listing
+            .iter()
+            .take(3)
+            .map(|q| {
+                (
+                    q["id"].as_str().unwrap().into(),
+                    q["name"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let ids: Vec<&str> = queues.iter().map(|(id, _)| id.as_str()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let extra = format!("    per_queue: [{}]\n", ids.join(", "));
+        let exporter = pushing(&sim, &config("1h", &extra), &dir).await;
+        let mut changed = 0;
+        let mut last: Option<Vec<Series>> = None;
+        for instant in INSTANTS {
+            sim.freeze_clock(instant.parse().unwrap());
+            let before = exporter.scrape().await;
+            let mut expected = queue_expected(&sim, &queues).await;
+            if last.as_ref().is_some_and(|last| *last != expected) {
+                changed += 1;
+            }
+            last = Some(expected.clone());
+            expected.extend(self::expected(&sim).await);
+            let metrics = exporter.scrape_until(|m| shows(m, &expected)).await;
+            if instant != INSTANTS[0] {
+                assert_eq!(
+                    (
+                        reads(&metrics, "user_states"),
+                        reads(&metrics, "queue_members")
+                    ),
+                    (
+                        reads(&before, "user_states"),
+                        reads(&before, "queue_members")
+                    ),
+                    "{instant}: a REST read brought the counts, not push"
+                );
+            }
+        }
+        assert!(
+            changed > 0,
+            "the queues' counts never changed: the test proves nothing"
+        );
+        let metrics = exporter.scrape().await;
+        // Every REST read (one users page: 40 agents) read one members page a queue (12
+        // members each).
+        assert!(reads(&metrics, "user_states") > 0.0);
+        assert_eq!(
+            reads(&metrics, "queue_members"),
+            reads(&metrics, "user_states") * queues.len() as f64,
+            "{}",
+            metrics.text
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("the test finished in time");
+}
+
 /// Events lost on the way are not replayed: the reconcile read finds the differences,
 /// counts them and puts the counts right.
 #[tokio::test(flavor = "multi_thread")]
@@ -194,11 +348,7 @@ async fn the_reconcile_repairs_dropped_agent_events() {
     let run = async {
         let sim = push_simulator().await;
         let dir = tempfile::tempdir().unwrap();
-        let exporter = start(&sim, &config("10s", ""), &dir);
-        exporter.wait_ready().await;
-        exporter
-            .scrape_until(|m| value(m, "genesys_exporter_push_up", &[("query", "agents")]) == 1.0)
-            .await;
+        let exporter = pushing(&sim, &config("10s", ""), &dir).await;
         converges(&exporter, &sim).await;
         let differences = |metrics: &Metrics| {
             value(
@@ -240,8 +390,13 @@ fn a_pushed_set_refuses_what_activity_cannot_tell() {
         assert_eq!(status, 2, "{text}");
         assert!(words.iter().all(|w| text.contains(w)), "{text}");
     }
-    let polled = "observations:\n  - {name: agents, source: agents, per_agent: true}\n";
-    let (status, text) = config_check(dir.path(), polled, &[]);
-    assert_eq!(status, 2, "{text}");
-    assert!(text.contains("per_agent"), "{text}");
+    for key in [
+        "per_agent: true",
+        "per_queue: [0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]",
+    ] {
+        let polled = format!("observations:\n  - {{name: agents, source: agents, {key}}}\n");
+        let (status, text) = config_check(dir.path(), &polled, &[]);
+        assert_eq!(status, 2, "{text}");
+        assert!(text.contains(&key[..9]), "{text}");
+    }
 }

@@ -12,6 +12,7 @@
 //!     transport: poll            # or push, or auto (docs/push.md, "Agents")
 //!     reconcile: 5m              # push and auto: the REST read that checks pushed state
 //!     per_agent: false           # push and auto: a series per agent, labelled user_name
+//!     per_queue: [<queue id>, ...]   # push and auto: agents active on each of these queues
 //! ```
 //!
 //! Each refresh is one `POST /api/v2/analytics/agents/status/counts`, whatever the org's
@@ -19,6 +20,8 @@
 //! `v2.users.{id}.activity` instead and counts them itself; what an activity event does
 //! not tell (the segment an agent is in) it cannot count, so `segmentType` is refused on
 //! a pushed set, as are the filters, which the users listing that seeds it cannot apply.
+//! `per_queue` counts a pushed set's agents again for each queue they are active on
+//! (`activeQueueIds`), seeded by each queue's joined members.
 
 use std::time::Duration;
 
@@ -43,7 +46,8 @@ pub const QUEUE_ONLY_KEYS: [&str; 5] = [
     "presence_ids",
 ];
 /// Keys only agents sets have, refused on a queue set by name.
-pub const AGENTS_ONLY_KEYS: [&str; 4] = ["group_by", "teams", "divisions", "per_agent"];
+pub const AGENTS_ONLY_KEYS: [&str; 5] =
+    ["group_by", "teams", "divisions", "per_agent", "per_queue"];
 /// The groupings a pushed set counts from its agents' activity (the default of a
 /// pushed set's `group_by`): an activity event tells routing status, presence and out
 /// of office, not the segment of a session.
@@ -71,6 +75,9 @@ pub struct AgentSetConfig {
     /// A pushed set's series per agent (`genesys_agent_*`, labelled `user_name`): one
     /// to three series an agent, so opt-in.
     pub per_agent: bool,
+    /// A pushed set's queues whose active agents are counted too
+    /// (`genesys_agents_queue_*`), in file order; none: no per-queue series.
+    pub per_queue: Vec<String>,
 }
 
 impl AgentSetConfig {
@@ -86,6 +93,7 @@ impl AgentSetConfig {
             transport: Transport::Poll,
             reconcile: DEFAULT_RECONCILE,
             per_agent: false,
+            per_queue: Vec::new(),
         }
     }
 
@@ -119,6 +127,7 @@ impl AgentSetConfig {
                 .is_pushed()
                 .then(|| humantime::format_duration(self.reconcile).to_string()),
             per_agent: self.per_agent,
+            per_queue: &self.per_queue,
         }
     }
 }
@@ -142,6 +151,8 @@ pub(super) struct OutAgentSet<'a> {
     reconcile: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     per_agent: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    per_queue: &'a [String],
 }
 
 /// `source:` as written: `queues` (or none) or `agents`; anything else is refused with
@@ -199,6 +210,7 @@ pub(super) struct RawAgentSet {
     /// `transport` and `reconcile`, checked as a queue set's.
     pub transport: (Transport, Duration),
     pub per_agent: Option<bool>,
+    pub per_queue: Option<Vec<String>>,
 }
 
 impl RawAgentSet {
@@ -230,6 +242,14 @@ impl RawAgentSet {
                  pushed activity); add `transport: push` (or auto), or drop per_agent",
             ));
         }
+        if self.per_queue.is_some() && !pushed {
+            return Err(FieldError::new(
+                "per_queue",
+                "is only for pushed agents sets (it counts the agents' activeQueueIds, which \
+                 only pushed activity tells); add `transport: push` (or auto), or count agents \
+                 of some queues in a polled set with `queues`",
+            ));
+        }
         let ids = |list: Option<Vec<String>>, field: &str, what: &str| match list {
             None => Ok(Vec::new()),
             Some(list) => check_ids(list, field, what),
@@ -244,6 +264,7 @@ impl RawAgentSet {
             transport,
             reconcile,
             per_agent,
+            per_queue: ids(self.per_queue, "per_queue", "queue")?,
         })
     }
 }
@@ -387,16 +408,67 @@ mod tests {
             let err = load(extra).unwrap_err().to_string();
             assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
         }
-        let err = Config::from_yaml(
-            "observations:\n  - {name: q, metrics: [oWaiting], per_agent: true}\n",
-            "test.yaml",
-        )
-        .unwrap_err()
-        .to_string();
+        // The keys of pushed agents sets, refused on a queue set by name.
+        for (key, value) in [
+            ("per_agent", "true"),
+            ("per_queue", "[0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69]"),
+        ] {
+            let err = Config::from_yaml(
+                &format!("observations:\n  - {{name: q, metrics: [oWaiting], {key}: {value}}}\n"),
+                "test.yaml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(key) && err.contains("source: agents"), "{err}");
+        }
+    }
+
+    #[test]
+    fn per_queue_is_a_pushed_sets_list_of_queue_ids() {
+        const Q1: &str = "0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69";
+        const Q2: &str = "1c8d6f7b-3a2e-4d4c-8b9f-2a3e4d5c6b70";
+        let load = |extra: &str| {
+            Config::from_yaml(
+                &format!("observations:\n  - {{name: a, source: agents{extra}}}\n"),
+                "test.yaml",
+            )
+        };
+        let pushed = load(&format!(", transport: auto, per_queue: [{Q2}, {Q1}, {Q2}]")).unwrap();
+        // File order kept, repeats dropped; the queues' names are then worth listing.
+        assert_eq!(pushed.agents[0].per_queue, [Q2, Q1]);
         assert!(
-            err.contains("per_agent") && err.contains("source: agents"),
-            "{err}"
+            crate::config::named_dimensions(&[], &[], &pushed.agents, &[]).any(|d| d == "queueId")
         );
+        let text = pushed.to_yaml().unwrap();
+        assert_eq!(
+            Config::from_yaml(&text, "again.yaml").unwrap(),
+            pushed,
+            "{text}"
+        );
+        let plain = load(", transport: push").unwrap();
+        assert!(plain.agents[0].per_queue.is_empty());
+        assert!(!plain.to_yaml().unwrap().contains("per_queue"));
+        for (extra, words) in [
+            (
+                format!(", per_queue: [{Q1}]"),
+                &["per_queue", "only for pushed agents sets", "queues"][..],
+            ),
+            (
+                ", transport: push, per_queue: []".to_string(),
+                &["per_queue", "empty list", "queue ids"],
+            ),
+            (
+                format!(", transport: push, per_queue: [{Q1}, Billing]"),
+                &["per_queue[1]", "\"Billing\" is not a queue id"],
+            ),
+            (
+                format!(", transport: push, queues: [{Q1}], per_queue: [{Q1}]"),
+                &["queues", "cannot narrow a pushed agents set"],
+            ),
+        ] {
+            let err = load(&extra).unwrap_err().to_string();
+            assert!(words.iter().all(|w| err.contains(w)), "{extra}: {err}");
+        }
     }
 
     #[test]

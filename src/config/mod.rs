@@ -239,8 +239,9 @@ pub fn served_entries(config: &Config) -> impl Iterator<Item = (&str, String)> {
 /// The dimensions whose names are worth their API calls: those some query groups by,
 /// those of the named qualifiers of its metrics (`presenceId` for
 /// `tOrganizationPresence`), the queues while queues are observed, and the organization
-/// presences (`presenceId`) while agents are counted by presence, and the queues while
-/// a voice quality set groups by queue.
+/// presences (`presenceId`) while agents are counted by presence, the queues while a
+/// pushed agents set counts `per_queue`, and the queues while a voice quality set groups
+/// by queue.
 pub fn named_dimensions<'a>(
     queries: &'a [QueryConfig],
     observations: &[ObservationConfig],
@@ -262,6 +263,12 @@ pub fn named_dimensions<'a>(
                 .iter()
                 .any(AgentSetConfig::counts_presences)
                 .then_some(sources::PRESENCE_NAMES),
+        )
+        .chain(
+            agents
+                .iter()
+                .any(|set| !set.per_queue.is_empty())
+                .then_some("queueId"),
         )
         .chain(
             voice

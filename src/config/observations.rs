@@ -242,7 +242,7 @@ enum OutQueues<'a> {
     deny_unknown_fields,
     expecting = "an observation set: a mapping with keys name, source, refresh, metrics, \
         detail_metrics, queues, media_types, max_queues_per_request, presence_ids, transport, \
-        reconcile, group_by, teams, divisions, per_agent"
+        reconcile, group_by, teams, divisions, per_agent, per_queue"
 )]
 pub(super) struct RawObservation {
     #[serde(default)]
@@ -275,6 +275,8 @@ pub(super) struct RawObservation {
     divisions: Option<Vec<String>>,
     #[serde(default)]
     per_agent: Option<bool>,
+    #[serde(default)]
+    per_queue: Option<Vec<String>>,
 }
 
 /// A validated entry of `observations:`, of either kind.
@@ -333,6 +335,7 @@ impl RawObservation {
                 divisions: self.divisions,
                 transport: check_transport(self.transport, self.reconcile)?,
                 per_agent: self.per_agent,
+                per_queue: self.per_queue,
             };
             return set.validate().map(ObservationSet::Agents);
         }
@@ -342,6 +345,7 @@ impl RawObservation {
                 ("teams", self.teams.is_some()),
                 ("divisions", self.divisions.is_some()),
                 ("per_agent", self.per_agent.is_some()),
+                ("per_queue", self.per_queue.is_some()),
             ],
             false,
         )?;

@@ -1,6 +1,6 @@
 //! The pages of a numbered listing (`pageSize`, `pageNumber`, `pageCount`, `nextUri`),
-//! followed to the end: what the names directory and a pushed agents set's users
-//! listing ([`super::user_states`]) both read.
+//! followed to the end: what the names directory, a pushed agents set's users listing
+//! and its queues' members ([`super::user_states`]) all read.
 
 use serde_json::value::RawValue;
 

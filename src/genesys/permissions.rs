@@ -19,6 +19,7 @@ use super::notifications::{CHANNELS_PATH, SUBSCRIPTIONS_PATH};
 use super::region::TOKEN_PATH;
 use super::sources::SOURCES;
 use super::trunks::{TRUNK_METRICS_PATH, TRUNKS_PATH};
+use super::user_states::QUEUE_MEMBERS_PATH;
 
 /// Every source's aggregates path, in the order of [`SOURCES`], made once so that the
 /// table's paths can be `'static` like the other calls'.
@@ -109,6 +110,15 @@ pub fn api_calls() -> Vec<ApiCall> {
             permission: None,
         }),
     );
+    // A pushed agents set's `per_queue`: each queue's joined members, SDK RoutingApi
+    // `get_routing_queue_members` ("Requires ANY permissions: routing:queue:view,
+    // routing:queue:edit, routing:queue:readonly, routing:queueMember:manage"); the
+    // narrowest that the queue listing also needs.
+    calls.push(ApiCall {
+        method: "GET",
+        path: QUEUE_MEMBERS_PATH,
+        permission: Some("routing:queue:view"),
+    });
     // POST /api/v2/analytics/{segment}/aggregates/query, one per source (issue 23).
     calls.extend(
         SOURCES

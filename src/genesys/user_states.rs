@@ -10,8 +10,14 @@
 //! `presence {presenceDefinition {id, systemPresence}}`, `outOfOffice {active}`) and the
 //! event (SDK `AgentActivityChangedTopicAgentActivity`, the same three fields) are read
 //! by one lenient shape: unknown fields ignored, a field of the wrong type read as absent.
-//! Neither tells which queues an agent is active in at the listing, so queue
-//! memberships (`activeQueueIds`) are not used.
+//!
+//! The listing does not tell which queues an agent is active on; the event does
+//! (`activeQueueIds`). A set that counts agents per queue (`per_queue`) reads each of
+//! its queues' joined members (`GET /api/v2/routing/queues/{queueId}/members?joined=true`,
+//! SDK `get_routing_queue_members`, `QueueMemberEntityListing {entities: [QueueMember
+//! {id, name, joined, memberBy, routingStatus}], pageNumber, pageSize, nextUri}`, pages
+//! of at most 100) beside the listing: a joined member is an agent active on that queue,
+//! what `activeQueueIds` lists.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -29,6 +35,12 @@ pub const USER_STATES_ENDPOINT: &str = "user_states";
 pub const USER_STATE_EXPAND: [&str; 3] = ["presence", "routingStatus", "outOfOffice"];
 /// Users a page: the listing's largest page.
 pub const USER_STATES_PAGE_SIZE: u32 = 500;
+/// A queue's members (`{queueId}` its id).
+pub const QUEUE_MEMBERS_PATH: &str = "/api/v2/routing/queues/{queueId}/members";
+/// The `endpoint` label of the members reads.
+pub const QUEUE_MEMBERS_ENDPOINT: &str = "queue_members";
+/// Members a page: the SDK's "Max value is 100".
+pub const QUEUE_MEMBERS_PAGE_SIZE: u32 = 100;
 
 /// The activity topic of user `id`.
 pub fn activity_topic(id: &str) -> String {
@@ -50,6 +62,9 @@ pub struct UserState {
     pub presence: Option<Presence>,
     #[serde(default, deserialize_with = "lenient")]
     pub out_of_office: Option<OutOfOffice>,
+    /// The queues the agent is active on: events have it, the listing's users do not.
+    #[serde(default, deserialize_with = "lenient")]
+    pub active_queue_ids: Option<Vec<String>>,
 }
 
 /// `routingStatus {status, startTime}`.
@@ -137,6 +152,80 @@ pub async fn read_user_states(
         });
     }
     Ok((users, read))
+}
+
+/// A queue's member (SDK `QueueMember`): the fields the members read needs.
+#[derive(Debug, Deserialize)]
+struct QueueMember {
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    joined: Option<bool>,
+}
+
+/// The ids of the members joined to (active on) queue `queue_id`, and what reading them
+/// took. The request asks for joined members only; a member said not to be joined is
+/// left out all the same. A queue Genesys does not know (404: deleted since the config
+/// was written) has no active agents, and the log says so; any other failure fails the
+/// read, as a page skipped for its size does.
+pub async fn read_joined_members(
+    client: &GenesysClient,
+    queue_id: &str,
+) -> Result<(Vec<String>, PagesRead), ApiError> {
+    let path = QUEUE_MEMBERS_PATH.replace("{queueId}", queue_id);
+    let mut members = Vec::new();
+    let take = |entities: Vec<Box<RawValue>>| {
+        let mut skipped = 0;
+        for entity in entities {
+            match serde_json::from_str::<QueueMember>(entity.get()) {
+                Ok(QueueMember {
+                    id: Some(id),
+                    joined,
+                }) if !id.is_empty() => {
+                    if joined != Some(false) {
+                        members.push(id);
+                    }
+                }
+                _ => skipped += 1,
+            }
+        }
+        skipped
+    };
+    let read = match read_numbered_pages(
+        client,
+        (QUEUE_MEMBERS_ENDPOINT, &path),
+        &[("joined", "true")],
+        QUEUE_MEMBERS_PAGE_SIZE,
+        take,
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(ApiError::Rejected { status: 404, .. }) => {
+            tracing::warn!(
+                queue_id,
+                "a queue of `per_queue` is unknown to Genesys (404); counted as having no active agents"
+            );
+            return Ok((
+                Vec::new(),
+                PagesRead {
+                    requests: 1,
+                    ..PagesRead::default()
+                },
+            ));
+        }
+        Err(err) => return Err(err),
+    };
+    if read.partial {
+        return Err(ApiError::BadResponse {
+            endpoint: QUEUE_MEMBERS_ENDPOINT,
+            message: format!(
+                "a page of queue {queue_id}'s members was too large to read; its active \
+                 agents are incomplete"
+            ),
+        });
+    }
+    Ok((members, read))
 }
 
 /// Adds the users with an id; returns how many had none.

@@ -8,18 +8,23 @@
 //! names, labels and zero-fill cannot differ from a polled set's. An agent without a
 //! routing status counts as `UNKNOWN`, as the counts endpoint's enum has it.
 //!
+//! Per queue (`per_queue`), each agent's queues among those: the queues' joined members
+//! at each REST read, then each event's `activeQueueIds`, which replaces the agent's
+//! queues (an event without the field leaves them); the agents active on each queue are
+//! counted as the org's are, into [`map_queue_agent_counts`]'s families.
+//!
 //! Per agent (`per_agent: true`), labelled `user_id` and `user_name` (the listing's
 //! name): `genesys_agent_routing_status{routing_status}` and
 //! `genesys_agent_presence{presence_id, presence_name, system_presence}`, 1 for the
 //! state the agent is in (no series for the others: five statuses and dozens of
 //! presences an agent would be too many), and `genesys_agent_out_of_office` 1 or 0.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::agents::map_agent_counts;
+use super::agents::{QueueCounts, map_agent_counts, map_queue_agent_counts};
 use super::observations::MappedObservations;
 use super::{Family, LabelSet, Labels, Sample};
 use crate::config::AgentSetConfig;
@@ -30,6 +35,13 @@ use crate::genesys::user_states::{UserState, counts_spelling};
 type Fields = Vec<(&'static str, Value)>;
 /// An agent's per-agent labels past `user_name`, and the series' value.
 type Row = (Vec<String>, f64);
+
+/// The names a pushed agents set's series carry: organization presences' and queues'.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub presences: Arc<HashMap<String, String>>,
+    pub queues: Arc<HashMap<String, String>>,
+}
 
 /// What counts an agent as having no routing status.
 const UNKNOWN: &str = "UNKNOWN";
@@ -46,11 +58,14 @@ pub struct AgentNow {
     /// The organization presence id.
     pub presence_id: Option<String>,
     pub out_of_office: bool,
+    /// The queues of the set's `per_queue` the agent is active on.
+    pub queues: BTreeSet<String>,
 }
 
 impl AgentNow {
-    /// Replaces the fields `user` tells; true if any changed.
-    fn take(&mut self, user: UserState) -> bool {
+    /// Replaces the fields `user` tells, its active queues among `watched`; true if any
+    /// changed.
+    fn take(&mut self, user: UserState, watched: &[String]) -> bool {
         let before = self.clone();
         if let Some(name) = user.name.filter(|n| !n.is_empty()) {
             self.name = name;
@@ -65,6 +80,12 @@ impl AgentNow {
         if let Some(active) = user.out_of_office.and_then(|o| o.active) {
             self.out_of_office = active;
         }
+        if let Some(queues) = user.active_queue_ids {
+            self.queues = queues
+                .into_iter()
+                .filter(|queue| watched.contains(queue))
+                .collect();
+        }
         *self != before
     }
 }
@@ -75,6 +96,8 @@ pub struct AgentStates {
     pub agents: BTreeMap<String, AgentNow>,
     /// A listing has been adopted: until then there is nothing whole to publish.
     pub seeded: bool,
+    /// The queues counted per queue (`per_queue`), in the set's order.
+    pub queues: Vec<String>,
 }
 
 impl AgentStates {
@@ -86,13 +109,29 @@ impl AgentStates {
                 continue;
             };
             let mut now = AgentNow::default();
-            now.take(user);
+            now.take(user, &[]);
             agents.insert(id, now);
         }
         AgentStates {
             agents,
             seeded: true,
+            queues: Vec::new(),
         }
+    }
+
+    /// The state with each queue's joined members (`(queue id, member ids)`, the set's
+    /// `per_queue` in order) as the agents' active queues; members the listing did not
+    /// have are not counted.
+    pub fn with_members(mut self, members: Vec<(String, Vec<String>)>) -> AgentStates {
+        for (queue, ids) in &members {
+            for id in ids {
+                if let Some(agent) = self.agents.get_mut(id) {
+                    agent.queues.insert(queue.clone());
+                }
+            }
+        }
+        self.queues = members.into_iter().map(|(queue, _)| queue).collect();
+        self
     }
 
     /// The agents' ids, the topics to subscribe.
@@ -108,54 +147,23 @@ impl AgentStates {
         };
         // Events carry no name: the listing's stays.
         event.name = None;
+        let watched = &self.queues;
         self.agents
             .get_mut(&id)
-            .is_some_and(|agent| agent.take(event))
+            .is_some_and(|agent| agent.take(event, watched))
     }
 
-    /// The counts by the set's groupings, in the agent state counts' shape.
+    /// The counts of every agent by the set's groupings, in the agent state counts'
+    /// shape.
     pub fn counts(&self, config: &AgentSetConfig) -> AgentCountsResponse {
-        let asked = |grouping: &str| config.group_by.iter().any(|g| g == grouping);
-        let tally = |key: fn(&AgentNow) -> Fields| -> Vec<Count> {
-            let mut counted: BTreeMap<String, (Fields, u64)> = BTreeMap::new();
-            for agent in self.agents.values() {
-                let fields = key(agent);
-                let entry = counted
-                    .entry(json!(fields).to_string())
-                    .or_insert((fields, 0));
-                entry.1 += 1;
-            }
-            counted
-                .into_values()
-                .map(|(fields, count)| count_entry(fields, count))
-                .collect()
-        };
-        AgentCountsResponse {
-            routing_status_counts: asked("routingStatus").then(|| {
-                tally(|a| {
-                    let status = a.routing_status.as_deref().unwrap_or(UNKNOWN);
-                    vec![("routingStatus", json!(status))]
-                })
-            }),
-            presence_counts: asked("presence").then(|| {
-                tally(|a| {
-                    vec![
-                        ("systemPresence", json!(a.system_presence)),
-                        ("organizationPresenceId", json!(a.presence_id)),
-                    ]
-                })
-            }),
-            is_out_of_office_counts: asked("isOutOfOffice")
-                .then(|| tally(|a| vec![("isOutOfOffice", json!(a.out_of_office))])),
-            ..AgentCountsResponse::default()
-        }
+        counts_of(&self.agents.values().collect::<Vec<_>>(), config)
     }
 
     /// Every exported value by series (family, labels), for counting the differences a
-    /// reconcile read finds: the counts, and each agent's when the set has per-agent
-    /// series.
+    /// reconcile read finds: the counts, each queue's when the set has `per_queue`, and
+    /// each agent's when the set has per-agent series.
     pub fn values(&self, config: &AgentSetConfig) -> BTreeMap<(String, Vec<String>), f64> {
-        let mapped = self.map(config, &HashMap::new());
+        let mapped = self.map(config, &Names::default());
         mapped
             .series
             .families
@@ -174,21 +182,47 @@ impl AgentStates {
             .collect()
     }
 
-    /// The set's series: the polled set's counts, and the per-agent families when asked.
-    pub fn map(
-        &self,
-        config: &AgentSetConfig,
-        presence_names: &HashMap<String, String>,
-    ) -> MappedObservations {
-        let mut mapped = map_agent_counts(config, &self.counts(config), presence_names);
+    /// The set's series: the polled set's counts, the per-queue families when the set
+    /// has queues, and the per-agent families when asked.
+    pub fn map(&self, config: &AgentSetConfig, names: &Names) -> MappedObservations {
+        let mut mapped = map_agent_counts(config, &self.counts(config), &names.presences);
+        if !self.queues.is_empty() {
+            let (families, warnings) =
+                map_queue_agent_counts(&config.name, &self.per_queue(config, &names.queues));
+            mapped.series.families.extend(families);
+            mapped.warnings += warnings;
+        }
         if config.per_agent {
             mapped
                 .series
                 .families
-                .extend(self.per_agent(config, presence_names));
-            mapped.series.families.sort_by(|a, b| a.name.cmp(&b.name));
+                .extend(self.per_agent(config, &names.presences));
         }
+        mapped.series.families.sort_by(|a, b| a.name.cmp(&b.name));
         mapped
+    }
+
+    /// Each queue's agents counted, with the queue's name.
+    fn per_queue<'a>(
+        &'a self,
+        config: &AgentSetConfig,
+        queue_names: &'a HashMap<String, String>,
+    ) -> Vec<QueueCounts<'a>> {
+        self.queues
+            .iter()
+            .map(|queue| {
+                let active: Vec<&AgentNow> = self
+                    .agents
+                    .values()
+                    .filter(|agent| agent.queues.contains(queue))
+                    .collect();
+                QueueCounts {
+                    id: queue,
+                    name: queue_names.get(queue).map_or("", String::as_str),
+                    counts: counts_of(&active, config),
+                }
+            })
+            .collect()
     }
 
     /// `genesys_agent_*`: one series an agent and family, for the groupings asked.
@@ -261,6 +295,44 @@ impl AgentStates {
     }
 }
 
+/// The counts of `agents` by the set's groupings, in the agent state counts' shape.
+fn counts_of(agents: &[&AgentNow], config: &AgentSetConfig) -> AgentCountsResponse {
+    let asked = |grouping: &str| config.group_by.iter().any(|g| g == grouping);
+    let tally = |key: fn(&AgentNow) -> Fields| -> Vec<Count> {
+        let mut counted: BTreeMap<String, (Fields, u64)> = BTreeMap::new();
+        for agent in agents {
+            let fields = key(agent);
+            let entry = counted
+                .entry(json!(fields).to_string())
+                .or_insert((fields, 0));
+            entry.1 += 1;
+        }
+        counted
+            .into_values()
+            .map(|(fields, count)| count_entry(fields, count))
+            .collect()
+    };
+    AgentCountsResponse {
+        routing_status_counts: asked("routingStatus").then(|| {
+            tally(|a| {
+                let status = a.routing_status.as_deref().unwrap_or(UNKNOWN);
+                vec![("routingStatus", json!(status))]
+            })
+        }),
+        presence_counts: asked("presence").then(|| {
+            tally(|a| {
+                vec![
+                    ("systemPresence", json!(a.system_presence)),
+                    ("organizationPresenceId", json!(a.presence_id)),
+                ]
+            })
+        }),
+        is_out_of_office_counts: asked("isOutOfOffice")
+            .then(|| tally(|a| vec![("isOutOfOffice", json!(a.out_of_office))])),
+        ..AgentCountsResponse::default()
+    }
+}
+
 /// One count entry with its grouping's fields.
 fn count_entry(fields: Fields, count: u64) -> Count {
     let mut object: serde_json::Map<String, Value> = fields
@@ -323,7 +395,7 @@ mod tests {
     fn the_state_counts_as_the_counts_endpoint_answers() {
         let config = config("");
         let state = seeded();
-        let mapped = state.map(&config, &HashMap::new());
+        let mapped = state.map(&config, &Names::default());
         let routing = |status| {
             value(
                 &mapped,
@@ -419,10 +491,143 @@ mod tests {
         assert_eq!(differing, 2);
     }
 
+    const Q1: &str = "0b7c5e6a-2f1d-4c3b-9a8e-1f2d3c4b5a69";
+    const Q2: &str = "1c8d6f7b-3a2e-4d4c-8b9f-2a3e4d5c6b70";
+
+    /// The seeded agents, u1 and u2 joined to Q1, u2 to Q2 (and a stranger to the
+    /// listing on Q2, who is not counted).
+    fn with_queues() -> (AgentSetConfig, AgentStates) {
+        let config = config(&format!(", per_queue: [{Q1}, {Q2}]"));
+        let state = seeded().with_members(vec![
+            (Q1.to_string(), vec!["u1".to_string(), "u2".to_string()]),
+            (
+                Q2.to_string(),
+                vec!["u2".to_string(), "stranger".to_string()],
+            ),
+        ]);
+        (config, state)
+    }
+
+    fn on_queue(state: &AgentStates, config: &AgentSetConfig, queue: &str, status: &str) -> f64 {
+        let names = Names {
+            queues: Arc::new(HashMap::from([(Q1.to_string(), "Billing".to_string())])),
+            ..Names::default()
+        };
+        let mapped = state.map(config, &names);
+        let name = if queue == Q1 { "Billing" } else { "" };
+        value(
+            &mapped,
+            "genesys_agents_queue_routing_status",
+            &[
+                ("queue_id", queue),
+                ("queue_name", name),
+                ("routing_status", status),
+            ],
+        )
+        .unwrap_or(f64::NAN)
+    }
+
+    #[test]
+    fn each_queue_counts_its_joined_members_zero_filled_and_named() {
+        let (config, state) = with_queues();
+        assert_eq!(on_queue(&state, &config, Q1, "IDLE"), 1.0);
+        assert_eq!(on_queue(&state, &config, Q1, "OFF_QUEUE"), 1.0);
+        assert_eq!(on_queue(&state, &config, Q1, "INTERACTING"), 0.0);
+        assert_eq!(on_queue(&state, &config, Q2, "OFF_QUEUE"), 1.0);
+        assert_eq!(on_queue(&state, &config, Q2, "IDLE"), 0.0);
+        let mapped = state.map(&config, &Names::default());
+        let presence = |queue, presence| {
+            value(
+                &mapped,
+                "genesys_agents_queue_system_presence",
+                &[("queue_id", queue), ("system_presence", presence)],
+            )
+        };
+        assert_eq!(presence(Q1, "ON_QUEUE"), Some(1.0));
+        assert_eq!(presence(Q2, "OFFLINE"), Some(1.0));
+        assert_eq!(presence(Q2, "ON_QUEUE"), Some(0.0));
+        // Zero-filled as the org-wide families: every status, every queue.
+        let family = |name: &str| {
+            mapped
+                .series
+                .families
+                .iter()
+                .find(|f| *f.name == *name)
+                .map(|f| f.samples.len())
+        };
+        assert_eq!(
+            family("genesys_agents_queue_routing_status"),
+            family("genesys_agents_routing_status").map(|n| 2 * n)
+        );
+        assert_eq!(
+            family("genesys_agents_queue_system_presence"),
+            family("genesys_agents_system_presence").map(|n| 2 * n)
+        );
+        // Without `per_queue`, no per-queue family; the org-wide ones are unchanged.
+        let plain = seeded().map(&self::config(""), &Names::default());
+        assert!(family_names(&plain).iter().all(|n| !n.contains("queue")));
+        let org_wide = |m: &MappedObservations| {
+            m.series
+                .families
+                .iter()
+                .filter(|f| !f.name.contains("queue"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(org_wide(&plain), org_wide(&mapped));
+        // Only the groupings asked for.
+        let routing_only = self::config(&format!(", per_queue: [{Q1}], group_by: [routingStatus]"));
+        let names = family_names(&state.map(&routing_only, &Names::default()));
+        assert!(names.contains(&"genesys_agents_queue_routing_status".to_string()));
+        assert!(!names.contains(&"genesys_agents_queue_system_presence".to_string()));
+    }
+
+    fn family_names(mapped: &MappedObservations) -> Vec<String> {
+        mapped
+            .series
+            .families
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn active_queue_ids_replace_an_agents_queues_and_absence_keeps_them() {
+        let (config, mut state) = with_queues();
+        // The event moves u1 from Q1 to Q2 (an unwatched queue is ignored) and makes
+        // it INTERACTING.
+        assert!(state.apply(user(&format!(
+            r#"{{"id": "u1", "routingStatus": {{"status": "INTERACTING"}}, "activeQueueIds": ["{Q2}", "elsewhere"]}}"#
+        ))));
+        assert_eq!(on_queue(&state, &config, Q1, "IDLE"), 0.0);
+        assert_eq!(on_queue(&state, &config, Q1, "INTERACTING"), 0.0);
+        assert_eq!(on_queue(&state, &config, Q2, "INTERACTING"), 1.0);
+        assert_eq!(state.agents["u1"].queues, BTreeSet::from([Q2.to_string()]));
+        // Without the field, the queues stay; a change of queues alone is a change.
+        assert!(state.apply(user(r#"{"id": "u1", "routingStatus": {"status": "IDLE"}}"#)));
+        assert_eq!(on_queue(&state, &config, Q2, "IDLE"), 1.0);
+        assert!(state.apply(user(r#"{"id": "u1", "activeQueueIds": []}"#)));
+        assert_eq!(on_queue(&state, &config, Q2, "IDLE"), 0.0);
+        assert!(!state.apply(user(r#"{"id": "u1", "activeQueueIds": ["elsewhere"]}"#)));
+        // A reconcile that reads the seed again finds the per-queue series that differ.
+        let (_, read) = with_queues();
+        let (now, then) = (state.values(&config), read.values(&config));
+        let differing: Vec<_> = then
+            .iter()
+            .filter(|(key, value)| now.get(*key) != Some(value))
+            .map(|((family, _), _)| family.as_str())
+            .collect();
+        assert!(
+            differing.contains(&"genesys_agents_queue_routing_status")
+                && differing.contains(&"genesys_agents_queue_system_presence"),
+            "{differing:?}"
+        );
+    }
+
     #[test]
     fn per_agent_series_carry_the_user_name_and_the_state_asked_for() {
         let config = config(", per_agent: true, group_by: [routingStatus, isOutOfOffice]");
-        let mapped = seeded().map(&config, &HashMap::new());
+        let mapped = seeded().map(&config, &Names::default());
         assert_eq!(
             value(
                 &mapped,

@@ -12,6 +12,11 @@
 //! `genesys_agents_actual_activity_category{activity_category}` and
 //! `genesys_agents_segment_type{segment_type}`. No series per agent.
 //!
+//! A pushed set's counts per queue ([`map_queue_agent_counts`]), from the same shape of
+//! counts, one per queue: `genesys_agents_queue_routing_status{queue_id, queue_name,
+//! routing_status}` and `genesys_agents_queue_system_presence{queue_id, queue_name,
+//! system_presence}`, zero-filled as the org-wide families are.
+//!
 //! Zero-fill: a grouping asked for (or answered) reads 0 for every value of its SDK enum
 //! that Genesys left out; organization presence ids, which are the org's own, are not
 //! filled.
@@ -86,6 +91,18 @@ const SEGMENT: Grouping = Grouping {
     value: |c| &c.segment_type,
     known: &SEGMENT_TYPES,
 };
+const QUEUE_ROUTING: Grouping = Grouping {
+    family: "genesys_agents_queue_routing_status",
+    label: "routing_status",
+    help: "Agents active on a queue now by routing status: those whose pushed activity lists the queue in activeQueueIds, seeded by the queue's joined members",
+    ..ROUTING
+};
+const QUEUE_SYSTEM_PRESENCE: Grouping = Grouping {
+    family: "genesys_agents_queue_system_presence",
+    label: "system_presence",
+    help: "Agents active on a queue now by system presence: those whose pushed activity lists the queue in activeQueueIds, seeded by the queue's joined members",
+    ..SYSTEM_PRESENCE
+};
 const PRESENCE_FAMILY: &str = "genesys_agents_presence";
 const PRESENCE_HELP: &str =
     "Agents by organization presence now (Genesys agent state counts, presenceCounts)";
@@ -150,6 +167,24 @@ pub fn map_agent_counts(
 /// organization presences sum per system presence), every known value filled; returns
 /// the entries skipped (no value, no count).
 fn one_label(query: &str, grouping: &Grouping, counts: &[Count]) -> (Family, u64) {
+    let names: Arc<[String]> = Arc::from(["query".to_string(), grouping.label.to_string()]);
+    let (samples, skipped) = label_samples(&names, &[query.to_string()], grouping, counts);
+    let family = Family {
+        name: grouping.family.into(),
+        help: grouping.help.into(),
+        samples,
+    };
+    (family, skipped)
+}
+
+/// The series of `grouping` for one answer's `counts`: labelled `names`, whose values are
+/// `leading` then the grouping's value; returns the entries skipped.
+fn label_samples(
+    names: &Arc<[String]>,
+    leading: &[String],
+    grouping: &Grouping,
+    counts: &[Count],
+) -> (Vec<Sample>, u64) {
     let mut values: BTreeMap<String, f64> = grouping
         .known
         .iter()
@@ -162,23 +197,62 @@ fn one_label(query: &str, grouping: &Grouping, counts: &[Count]) -> (Family, u64
             _ => skipped += 1,
         }
     }
-    let names: Arc<[String]> = Arc::from(["query".to_string(), grouping.label.to_string()]);
     let samples = values
         .into_iter()
-        .map(|(value, count)| Sample {
-            labels: LabelSet::new(Labels::new(
-                Arc::clone(&names),
-                vec![query.to_string(), value],
-            )),
-            value: count,
+        .map(|(value, count)| {
+            let mut labels = leading.to_vec();
+            labels.push(value);
+            Sample {
+                labels: LabelSet::new(Labels::new(Arc::clone(names), labels)),
+                value: count,
+            }
         })
         .collect();
-    let family = Family {
-        name: grouping.family.into(),
-        help: grouping.help.into(),
-        samples,
-    };
-    (family, skipped)
+    (samples, skipped)
+}
+
+/// One queue's counts for [`map_queue_agent_counts`]: its id, its name (empty when
+/// unknown) and its agents counted in the agent state counts' shape.
+pub struct QueueCounts<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub counts: AgentCountsResponse,
+}
+
+/// The per-queue families of set `query`: `genesys_agents_queue_routing_status` when the
+/// counts have routing statuses, `genesys_agents_queue_system_presence` when they have
+/// presences, each with every queue's series, zero-filled; returns the entries skipped.
+pub fn map_queue_agent_counts(query: &str, queues: &[QueueCounts<'_>]) -> (Vec<Family>, u64) {
+    /// The list of one grouping in an answer.
+    type List = fn(&AgentCountsResponse) -> &Option<Vec<Count>>;
+    let by_grouping: [(&Grouping, List); 2] = [
+        (&QUEUE_ROUTING, |c| &c.routing_status_counts),
+        (&QUEUE_SYSTEM_PRESENCE, |c| &c.presence_counts),
+    ];
+    let mut families = Vec::new();
+    let mut warnings = 0;
+    for (grouping, list) in by_grouping {
+        if queues.iter().all(|q| list(&q.counts).is_none()) {
+            continue;
+        }
+        let names: Arc<[String]> = ["query", "queue_id", "queue_name", grouping.label]
+            .map(String::from)
+            .into();
+        let mut samples = Vec::new();
+        for queue in queues {
+            let leading = [query, queue.id, queue.name].map(String::from);
+            let counts = list(&queue.counts).as_deref().unwrap_or_default();
+            let (more, skipped) = label_samples(&names, &leading, grouping, counts);
+            samples.extend(more);
+            warnings += skipped;
+        }
+        families.push(Family {
+            name: grouping.family.into(),
+            help: grouping.help.into(),
+            samples,
+        });
+    }
+    (families, warnings)
 }
 
 /// `genesys_agents_presence`: one series per organization presence id (entries without

@@ -109,15 +109,16 @@ impl Planner {
         state.plan.effective_refresh(name)
     }
 
-    /// Makes the plan again when the voice quality set `name` tells a new number of
-    /// details requests a poll (those its last poll took).
-    pub fn voice_pages(&self, name: &str, pages: usize, telemetry: &Telemetry) {
+    /// Makes the plan again when set `name` tells a new number of the pages the plan
+    /// cannot know (those its last read took): a voice quality set's details requests, a
+    /// pushed agents set's queue members pages.
+    pub fn read_pages(&self, name: &str, pages: usize, telemetry: &Telemetry) {
         let mut state = self.state();
-        if state.plan.counts.voice_pages.get(name) == Some(&pages) {
+        if state.plan.counts.read_pages.get(name) == Some(&pages) {
             return;
         }
         let mut counts = state.plan.counts.clone();
-        counts.voice_pages.insert(name.to_string(), pages);
+        counts.read_pages.insert(name.to_string(), pages);
         self.remake(&mut state, counts, telemetry);
     }
 
@@ -141,26 +142,29 @@ impl Planner {
     /// interval queries and names alone exceed the budget, so that the reload is refused
     /// whole.
     ///
-    /// The pages a voice quality set's polls took carry over only to the same set
-    /// unchanged (a changed `page_size` or a new set of the same name is priced at 1
-    /// until it polls), and they never refuse a reload: a config that fits at its
-    /// start-up price is taken, as at start-up.
+    /// The pages a voice quality set's polls (or a pushed agents set's reads) took carry
+    /// over only to the same set unchanged (a changed `page_size` or `per_queue`, or a new
+    /// set of the same name, is priced as at start-up until it reads), and they never
+    /// refuse a reload: a config that fits at its start-up price is taken, as at
+    /// start-up.
     pub fn replan(&self, config: &Config, telemetry: &Telemetry) -> Result<(), OverBudget> {
         let mut state = self.state();
         let mut counts = state.plan.counts.clone();
         let unchanged = |name: &str| {
-            let set = |c: &Config| c.voice_quality.iter().find(|v| v.name == name).cloned();
-            set(config).is_some_and(|new| set(&state.config) == Some(new))
+            let voice = |c: &Config| c.voice_quality.iter().find(|v| v.name == name).cloned();
+            let agents = |c: &Config| c.agents.iter().find(|a| a.name == name).cloned();
+            voice(config).is_some_and(|new| voice(&state.config) == Some(new))
+                || agents(config).is_some_and(|new| agents(&state.config) == Some(new))
         };
-        counts.voice_pages.retain(|name, _| unchanged(name));
+        counts.read_pages.retain(|name, _| unchanged(name));
         let plan = plan::make(config, counts.clone(), self.names_refresh, self.budget)
             .or_else(|err| {
-                if counts.voice_pages.is_empty() {
+                if counts.read_pages.is_empty() {
                     return Err(err);
                 }
-                tracing::warn!(error = %err, "the voice quality sets' pages as their last polls took them do not fit the budget; priced at one page until they poll again");
+                tracing::warn!(error = %err, "the pages the sets' last reads took do not fit the budget; priced as at start-up until they read again");
                 let at_start = plan::Counts {
-                    voice_pages: Default::default(),
+                    read_pages: Default::default(),
                     ..counts
                 };
                 plan::make(config, at_start, self.names_refresh, self.budget)
@@ -266,7 +270,7 @@ mod tests {
         };
         assert_eq!(pages(&planner), Some((1, false)));
         // 2,345 calls an interval: 24 pages of 100.
-        planner.voice_pages(
+        planner.read_pages(
             "voice",
             crate::genesys::details::pages_for(2345, 100),
             &telemetry,
@@ -278,7 +282,7 @@ mod tests {
         assert_eq!(pages(&planner), Some((24, false)));
         // Past the budget the last plan stays: 20,000 pages every 15 minutes are
         // 1,333 requests a minute, over the 300 of the budget.
-        planner.voice_pages("voice", 20_000, &telemetry);
+        planner.read_pages("voice", 20_000, &telemetry);
         assert_eq!(pages(&planner), Some((24, false)));
         // A set whose config changed starts again at one page.
         let smaller_pages = Config::from_yaml(
@@ -307,11 +311,11 @@ mod tests {
             .state()
             .plan
             .counts
-            .voice_pages
+            .read_pages
             .insert("voice".into(), 1_200);
         planner.replan(&config, &telemetry).unwrap();
         let plan = planner.current();
         assert_eq!(plan.entries[0].requests_per_poll, 1);
-        assert!(plan.counts.voice_pages.is_empty());
+        assert!(plan.counts.read_pages.is_empty());
     }
 }

@@ -5,7 +5,8 @@
 //! channels of at most 1,000, each under a slot of the client's channel budget, by the
 //! same [`Channels`] as a queue set's (the topics no slot is left for are read every
 //! `refresh` until one is). The state is every agent's routing status, presence and
-//! out of office ([`AgentStates`]), read from the users listing
+//! out of office ([`AgentStates`]), and with `per_queue` the queues each is active on,
+//! read from the users listing and each of those queues' joined members
 //! ([`crate::genesys::user_states`]):
 //! - first to learn the agents (the topics), then after every (re)connect, since
 //!   nothing missed while disconnected is replayed; only then is it trusted
@@ -35,11 +36,13 @@ use crate::config::{AgentSetConfig, Transport};
 use crate::genesys::ApiError;
 use crate::genesys::notifications::{ChannelNews, topic_kind};
 use crate::genesys::sources::PRESENCE_NAMES;
-use crate::genesys::user_states::{UserState, activity_topic, read_user_states};
-use crate::mapping::agent_states::AgentStates;
+use crate::genesys::user_states::{
+    UserState, activity_topic, read_joined_members, read_user_states,
+};
+use crate::mapping::agent_states::{AgentStates, Names};
 
-/// A pushed agents set's listing reads ([`Collect`]): adopted into the state, which is
-/// mapped.
+/// A pushed agents set's listing reads ([`Collect`]): the users listing and the joined
+/// members of each queue of `per_queue`, adopted into the state, which is mapped.
 #[derive(Debug)]
 struct ListingReads {
     config: Arc<AgentSetConfig>,
@@ -64,10 +67,24 @@ impl Collect for ListingReads {
     ) -> Result<Fetched, ApiError> {
         let (users, read) = read_user_states(&context.client).await?;
         let requests = read.requests as usize;
+        let mut members = Vec::with_capacity(self.config.per_queue.len());
+        let mut member_pages = 0;
+        for queue in &self.config.per_queue {
+            let (ids, read) = read_joined_members(&context.client, queue).await?;
+            member_pages += read.requests as usize;
+            members.push((queue.clone(), ids));
+        }
+        if !members.is_empty() {
+            // The plan prices the members pages as this read took them.
+            context
+                .planner
+                .read_pages(&self.config.name, member_pages, &context.telemetry);
+        }
+        let requests = requests + member_pages;
         context
             .telemetry
             .describe_query(&self.config.name, *every, Duration::ZERO, requests);
-        let listed = AgentStates::from_users(users);
+        let listed = AgentStates::from_users(users).with_members(members);
         {
             let mut state = lock(&self.state);
             if *purpose == (Purpose::Reconcile { trusted: true }) {
@@ -106,7 +123,11 @@ fn mapping(
 ) -> Box<dyn FnOnce() -> Mapped + Send> {
     let config = Arc::clone(config);
     let state = Arc::clone(state);
-    let names = context.names.current().table(PRESENCE_NAMES);
+    let current = context.names.current();
+    let names = Names {
+        presences: current.table(PRESENCE_NAMES),
+        queues: current.table("queueId"),
+    };
     Box::new(move || {
         let mapped = lock(&state).map(&config, &names);
         Mapped {

@@ -87,7 +87,7 @@ impl Collect for VoicePoll {
             .await?;
         context
             .planner
-            .voice_pages(&self.set.name, answer.requests, &context.telemetry);
+            .read_pages(&self.set.name, answer.requests, &context.telemetry);
         describe(&self.set, context, answer.requests);
         // Conversations past the result cap of a minute too busy to split further.
         let unreachable = answer.unreachable;

@@ -21,6 +21,7 @@ mod directory;
 mod faults;
 mod jobs;
 mod listings;
+mod members;
 mod notifications;
 mod observations;
 mod period;

@@ -17,7 +17,7 @@ use super::ratelimit::RateStatus;
 use super::respond::{self, Body};
 use super::{
     RecordedRequest, SentQuery, Shared, agent_counts, aggregate, codec, details, faults, jobs,
-    notifications, observations, queues, sources, trunks, users,
+    members, notifications, observations, queues, sources, trunks, users,
 };
 use crate::genesys::sources::{self as catalogue, Source};
 
@@ -42,6 +42,8 @@ enum Route {
     AgentCounts,
     Details,
     Queues,
+    /// `/api/v2/routing/queues/{queueId}/members`.
+    QueueMembers,
     Trunks,
     TrunkMetrics,
     /// Users, wrap-up codes, divisions, skills, languages, teams, campaigns.
@@ -69,6 +71,7 @@ fn route(path: &str) -> Option<(Route, &'static [Method])> {
         trunks::TRUNKS_PATH => Some((Route::Trunks, GET)),
         trunks::TRUNK_METRICS_PATH => Some((Route::TrunkMetrics, GET)),
         notifications::CHANNELS_PATH => Some((Route::Channels, &[Method::POST, Method::GET])),
+        _ if members::queue_of(path).is_some() => Some((Route::QueueMembers, GET)),
         _ if channel_id(path).is_some() => {
             let (route, methods): (Route, &'static [Method]) =
                 match path.rsplit_once('/').map(|(_, last)| last) {
@@ -297,6 +300,10 @@ async fn dispatch(
             },
             None,
         ),
+        Route::QueueMembers => (
+            queue_members(shared, path, request.uri().query(), context_id),
+            None,
+        ),
         Route::Trunks | Route::TrunkMetrics => {
             (trunk_answer(shared, &request, route, context_id), None)
         }
@@ -462,6 +469,24 @@ fn listing_page(shared: &Shared, path: &str, query: Option<&str>) -> Result<Valu
         users::page(&shared.directory, &shared.world, query, limit, now_ms)
     } else {
         shared.directory.page(path, query, limit)
+    }
+}
+
+/// A queue's members at the simulator's clock; an unknown queue a 404.
+fn queue_members(
+    shared: &Shared,
+    path: &str,
+    query: Option<&str>,
+    context_id: &str,
+) -> Response<Body> {
+    let queue = members::queue_of(path).unwrap_or_default();
+    let now_ms = shared.faults.now().timestamp_millis();
+    match members::page(&shared.directory, &shared.world, queue, query, now_ms) {
+        Ok(body) => respond::json_response(StatusCode::OK, &body),
+        Err(members::Refusal::BadRequest(message)) => bad_request(&message, context_id),
+        Err(members::Refusal::UnknownQueue(message)) => {
+            respond::genesys_error(StatusCode::NOT_FOUND, "not.found", &message, context_id)
+        }
     }
 }
 

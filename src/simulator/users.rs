@@ -56,15 +56,9 @@ const EXPAND: [&str; 26] = [
     "chats",
 ];
 
-/// One page of the users listing at `now_ms`, with the state `expand` asks for; the
-/// error is the message of a 400.
-pub(super) fn page(
-    directory: &Directory,
-    world: &World,
-    query: Option<&str>,
-    limit: PageSizeLimit,
-    now_ms: i64,
-) -> Result<Value, String> {
+/// The `expand` values of a query string (repeated or comma-separated), each one the
+/// users listing takes; the error is the message of a 400 naming `expand`.
+pub(super) fn expand(query: Option<&str>) -> Result<Vec<String>, String> {
     let mut expand = Vec::new();
     for (key, value) in form_pairs(query.unwrap_or("")) {
         if key != "expand" {
@@ -80,6 +74,19 @@ pub(super) fn page(
             expand.push(item.to_string());
         }
     }
+    Ok(expand)
+}
+
+/// One page of the users listing at `now_ms`, with the state `expand` asks for; the
+/// error is the message of a 400.
+pub(super) fn page(
+    directory: &Directory,
+    world: &World,
+    query: Option<&str>,
+    limit: PageSizeLimit,
+    now_ms: i64,
+) -> Result<Value, String> {
+    let expand = expand(query)?;
     let mut body = directory.page(USERS_PATH, query, limit)?;
     let asked = |what: &str| expand.iter().any(|e| e == what);
     if !(asked("presence") || asked("routingStatus") || asked("outOfOffice")) {

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use super::super::Shared;
 use super::super::directory::system_presence_spelling;
+use super::super::members::queues_of_agents;
 use super::super::observations::Observed;
 use super::{Topic, iso};
 use crate::genesys::catalog::OBSERVATION_METRICS;
@@ -282,17 +283,6 @@ impl Looker {
             self.minutes.insert(minute, arrived);
         }
     }
-}
-
-/// Each agent's queues (those it is a member of), by agent.
-fn queues_of_agents(world: &World) -> HashMap<u32, Vec<&str>> {
-    let mut queues: HashMap<u32, Vec<&str>> = HashMap::new();
-    for (queue, id) in world.queue_ids().iter().enumerate() {
-        for agent in world.queue_members(queue as u32) {
-            queues.entry(agent).or_default().push(id);
-        }
-    }
-    queues
 }
 
 /// The key of a result's `group`, `None` for one the world does not know.
