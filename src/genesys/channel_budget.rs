@@ -104,6 +104,21 @@ impl ChannelBudget {
         }
     }
 
+    /// The sets' slots free now.
+    pub fn free(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Waits until `wanted` of the sets' slots are free together, or `within` has
+    /// passed: a set that lets its channels go to open others waits so for the slots
+    /// the old ones give back once their subscriptions are deleted, rather than find
+    /// its own old channels holding the budget.
+    pub async fn until_free(&self, wanted: usize, within: Duration) {
+        let wanted = u32::try_from(wanted.min(self.for_sets())).unwrap_or(u32::MAX);
+        // Taken and given back at once: only the waiting matters.
+        let _ = tokio::time::timeout(within, self.slots.acquire_many(wanted)).await;
+    }
+
     /// The handover spare, waiting at most `wait` for another handover to give it back.
     pub async fn spare(&self, wait: Duration) -> Option<ChannelSlot> {
         let permit = tokio::time::timeout(wait, Arc::clone(&self.spare).acquire_owned())
@@ -155,6 +170,31 @@ mod tests {
             .await
             .expect("the waiter gets the slot")
             .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn until_free_waits_for_slots_given_back_and_no_longer() {
+        let budget = Arc::new(budget(3));
+        let first = budget.try_slot().expect("a first slot");
+        let second = budget.try_slot().expect("a second slot");
+        let waiter = tokio::spawn({
+            let budget = Arc::clone(&budget);
+            async move { budget.until_free(2, Duration::from_secs(60)).await }
+        });
+        drop(first);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "one of the two slots is still held");
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("both slots are free")
+            .expect("no panic");
+        assert_eq!(budget.free(), 2, "the wait took nothing");
+        // Held elsewhere: the wait ends with `within`.
+        let _held = budget.try_slot().expect("a slot");
+        let started = std::time::Instant::now();
+        budget.until_free(2, Duration::from_millis(50)).await;
+        assert!(started.elapsed() >= Duration::from_millis(50));
     }
 
     #[test]

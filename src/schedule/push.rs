@@ -49,6 +49,9 @@ use crate::genesys::notifications::{
 };
 use crate::genesys::observations::QueueTopicStats;
 
+/// How long a set replacing its channels waits for the old ones' slots: their release
+/// deletes their subscriptions and closes their sockets, each bounded by 15 s.
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
 /// Pushed changes are published at most this often.
 pub const COALESCE: Duration = Duration::from_millis(250);
 /// Shards that connect together are seeded by one REST read: the seed waits this long
@@ -257,6 +260,26 @@ impl Channels {
         channels
     }
 
+    /// [`Channels::open`] of `ids` in place of these channels, which are let go first:
+    /// their slots come back only once their subscriptions are deleted (a request), so
+    /// the new ones wait for them for a while ([`RELEASE_WAIT`]) rather than find the
+    /// set's own old channels holding the budget, and log it as over budget.
+    pub(super) async fn reopen(
+        self,
+        context: &PollContext,
+        set: &str,
+        ids: Vec<String>,
+        topic: fn(&str) -> String,
+    ) -> Channels {
+        let budget = context.client.channel_budget();
+        let held = self.up.len() - self.waiting.len();
+        let needed = shard(&ids.iter().map(|id| topic(id)).collect::<Vec<_>>()).len();
+        let wanted = needed.min(budget.free() + held);
+        drop(self);
+        budget.until_free(wanted, RELEASE_WAIT).await;
+        Channels::open(context, set, ids, topic)
+    }
+
     /// Starts the runners of the waiting shares a slot of the channel budget is free
     /// for, in shard order.
     pub(super) fn start_waiting(&mut self, context: &PollContext, set: &str) {
@@ -427,7 +450,7 @@ impl PushPoller {
                     let ids = observed_queues(&config, &self.context);
                     if !ids.is_empty() && ids != channels.ids {
                         tracing::info!(query = %self.name(), queues = ids.len(), "the set's queues changed; subscribing anew");
-                        channels = self.connect(ids);
+                        channels = channels.reopen(&self.context, self.name(), ids, queue_topic).await;
                         queues = channels.ids.iter().cloned().collect();
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);

@@ -281,7 +281,7 @@ impl PushAgentsPoller {
                     let ids = self.listed();
                     if ok && ids != channels.ids {
                         tracing::info!(query = %self.name(), agents = ids.len(), "the org's agents changed; subscribing anew");
-                        channels = self.connect(ids);
+                        channels = channels.reopen(&self.context, self.name(), ids, activity_topic).await;
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
                     }
