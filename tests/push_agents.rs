@@ -341,6 +341,51 @@ async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
         .expect("the test finished in time");
 }
 
+/// A queue of `per_queue` that Genesys does not know (deleted since the config was
+/// written: the members listing answers 404) counts no agents and stops nothing: the
+/// set is pushed, and the org's counts and the other queue's are exported.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_genesys_does_not_know_counts_no_agents_and_stops_nothing() {
+    let run = async {
+        let sim = push_simulator().await;
+        let listing = entities(&sim, "/api/v2/routing/queues", "pageSize=100").await;
+        let known = listing[0]["id"].as_str().unwrap().to_string();
+        let unknown = "00000000-0000-4000-8000-00000000dead";
+        let dir = tempfile::tempdir().unwrap();
+        let extra = format!("    per_queue: [{known}, {unknown}]\n");
+        let exporter = pushing(&sim, &config("1h", &extra), &dir).await;
+        let metrics = exporter
+            .scrape_until(|m| {
+                !m.find(
+                    "genesys_agents_queue_routing_status",
+                    &[("queue_id", unknown)],
+                )
+                .is_empty()
+            })
+            .await;
+        let of = |queue: &str| {
+            metrics
+                .find(
+                    "genesys_agents_queue_routing_status",
+                    &[("queue_id", queue)],
+                )
+                .iter()
+                .map(|s| s.value)
+                .sum::<f64>()
+        };
+        assert_eq!(of(unknown), 0.0, "{}", metrics.text);
+        assert!(
+            of(&known) > 0.0,
+            "the known queue counts its agents: {}",
+            metrics.text
+        );
+        assert!(value(&metrics, "genesys_agents_routing_status", &[]) > 0.0);
+    };
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the test finished in time");
+}
+
 /// Events lost on the way are not replayed: the reconcile read finds the differences,
 /// counts them and puts the counts right.
 #[tokio::test(flavor = "multi_thread")]

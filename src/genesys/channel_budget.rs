@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::telemetry::Telemetry;
 
@@ -36,22 +36,27 @@ pub struct ChannelBudget {
     slots: Arc<Semaphore>,
     /// One slot for the replacement channel of a handover.
     spare: Arc<Semaphore>,
+    /// Told whenever a slot is given back ([`ChannelBudget::until_free`] waits on it).
+    given_back: Arc<Notify>,
     telemetry: Arc<Telemetry>,
 }
 
 /// A channel the client may hold: given back when dropped.
 #[derive(Debug)]
 pub struct ChannelSlot {
-    _permit: OwnedSemaphorePermit,
+    /// Given back (dropped) before `given_back` is told, so a waiter finds it free.
+    permit: Option<OwnedSemaphorePermit>,
+    given_back: Arc<Notify>,
     telemetry: Arc<Telemetry>,
 }
 
 impl ChannelSlot {
-    fn new(permit: OwnedSemaphorePermit, telemetry: &Arc<Telemetry>) -> ChannelSlot {
-        telemetry.add_push_channel_slots(1);
+    fn new(permit: OwnedSemaphorePermit, budget: &ChannelBudget) -> ChannelSlot {
+        budget.telemetry.add_push_channel_slots(1);
         ChannelSlot {
-            _permit: permit,
-            telemetry: Arc::clone(telemetry),
+            permit: Some(permit),
+            given_back: Arc::clone(&budget.given_back),
+            telemetry: Arc::clone(&budget.telemetry),
         }
     }
 }
@@ -59,6 +64,8 @@ impl ChannelSlot {
 impl Drop for ChannelSlot {
     fn drop(&mut self) {
         self.telemetry.add_push_channel_slots(-1);
+        drop(self.permit.take());
+        self.given_back.notify_waiters();
     }
 }
 
@@ -74,6 +81,7 @@ impl ChannelBudget {
             limit,
             slots: Arc::new(Semaphore::new(limit - 1)),
             spare: Arc::new(Semaphore::new(1)),
+            given_back: Arc::new(Notify::new()),
             telemetry,
         }
     }
@@ -91,7 +99,7 @@ impl ChannelBudget {
     /// A slot for a set's channel, if one is free now.
     pub fn try_slot(&self) -> Option<ChannelSlot> {
         let permit = Arc::clone(&self.slots).try_acquire_owned().ok()?;
-        Some(ChannelSlot::new(permit, &self.telemetry))
+        Some(ChannelSlot::new(permit, self))
     }
 
     /// A slot for a set's channel, waiting until one is given back.
@@ -99,7 +107,7 @@ impl ChannelBudget {
         loop {
             // The semaphore is never closed, so this only ever waits.
             if let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await {
-                return ChannelSlot::new(permit, &self.telemetry);
+                return ChannelSlot::new(permit, self);
             }
         }
     }
@@ -113,10 +121,20 @@ impl ChannelBudget {
     /// passed: a set that lets its channels go to open others waits so for the slots
     /// the old ones give back once their subscriptions are deleted, rather than find
     /// its own old channels holding the budget.
+    /// Nothing is held while waiting, so other sets may take the slots meanwhile.
     pub async fn until_free(&self, wanted: usize, within: Duration) {
-        let wanted = u32::try_from(wanted.min(self.for_sets())).unwrap_or(u32::MAX);
-        // Taken and given back at once: only the waiting matters.
-        let _ = tokio::time::timeout(within, self.slots.acquire_many(wanted)).await;
+        let wanted = wanted.min(self.for_sets());
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Listening before looking: a slot given back in between is not missed.
+            let given_back = self.given_back.notified();
+            tokio::pin!(given_back);
+            given_back.as_mut().enable();
+            if self.free() >= wanted || tokio::time::timeout_at(deadline, given_back).await.is_err()
+            {
+                return;
+            }
+        }
     }
 
     /// The handover spare, waiting at most `wait` for another handover to give it back.
@@ -125,7 +143,7 @@ impl ChannelBudget {
             .await
             .ok()?
             .ok()?;
-        Some(ChannelSlot::new(permit, &self.telemetry))
+        Some(ChannelSlot::new(permit, self))
     }
 }
 
@@ -184,6 +202,12 @@ mod tests {
         drop(first);
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished(), "one of the two slots is still held");
+        let meanwhile = budget.try_slot();
+        assert!(
+            meanwhile.is_some(),
+            "a wait holds no slot others could take"
+        );
+        drop(meanwhile);
         drop(second);
         tokio::time::timeout(Duration::from_secs(5), waiter)
             .await

@@ -201,11 +201,23 @@ pub async fn read_joined_members(
     .await
     {
         Ok(read) => read,
-        Err(ApiError::Rejected { status: 404, .. }) => {
-            tracing::warn!(
-                queue_id,
-                "a queue of `per_queue` is unknown to Genesys (404); counted as having no active agents"
-            );
+        // One queue the client cannot read must not stop the org-wide counts (a
+        // failed read would, and a seed would be tried again forever).
+        Err(ApiError::Rejected {
+            status: status @ (403 | 404),
+            ..
+        }) => {
+            if status == 404 {
+                tracing::warn!(
+                    queue_id,
+                    "a queue of `per_queue` is unknown to Genesys (404); counted as having no active agents"
+                );
+            } else {
+                tracing::warn!(
+                    queue_id,
+                    "the OAuth client may not read the members of a queue of `per_queue` (403: grant its role `routing:queue:view` for the queue's division); counted as having no active agents until it may"
+                );
+            }
             return Ok((
                 Vec::new(),
                 PagesRead {

@@ -274,7 +274,12 @@ impl Channels {
         let budget = context.client.channel_budget();
         let held = self.up.len() - self.waiting.len();
         let needed = shard(&ids.iter().map(|id| topic(id)).collect::<Vec<_>>()).len();
-        let wanted = needed.min(budget.free() + held);
+        // Past the budget the set is polled and takes no slot: nothing to wait for.
+        let wanted = if needed > budget.for_sets() {
+            0
+        } else {
+            needed.min(budget.free() + held)
+        };
         drop(self);
         budget.until_free(wanted, RELEASE_WAIT).await;
         Channels::open(context, set, ids, topic)
@@ -450,10 +455,11 @@ impl PushPoller {
                     let ids = observed_queues(&config, &self.context);
                     if !ids.is_empty() && ids != channels.ids {
                         tracing::info!(query = %self.name(), queues = ids.len(), "the set's queues changed; subscribing anew");
-                        channels = channels.reopen(&self.context, self.name(), ids, queue_topic).await;
-                        queues = channels.ids.iter().cloned().collect();
+                        // No channel pushes until the new ones are up.
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
+                        channels = channels.reopen(&self.context, self.name(), ids, queue_topic).await;
+                        queues = channels.ids.iter().cloned().collect();
                     }
                     self.read(&channels.ids, Purpose::Reconcile { trusted }).await;
                     dirty = false;

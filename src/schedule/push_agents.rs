@@ -281,9 +281,10 @@ impl PushAgentsPoller {
                     let ids = self.listed();
                     if ok && ids != channels.ids {
                         tracing::info!(query = %self.name(), agents = ids.len(), "the org's agents changed; subscribing anew");
-                        channels = channels.reopen(&self.context, self.name(), ids, activity_topic).await;
+                        // No channel pushes until the new ones are up.
                         trusted = false;
                         self.context.telemetry.set_push_up(self.name(), false);
+                        channels = channels.reopen(&self.context, self.name(), ids, activity_topic).await;
                     }
                     reconcile_at = Instant::now() + self.reconcile_every();
                 }
