@@ -265,14 +265,16 @@ impl Channels {
     /// the new ones wait for them for a while ([`RELEASE_WAIT`]) rather than find the
     /// set's own old channels holding the budget, and log it as over budget.
     pub(super) async fn reopen(
-        self,
+        mut self,
         context: &PollContext,
         set: &str,
         ids: Vec<String>,
         topic: fn(&str) -> String,
     ) -> Channels {
         let budget = context.client.channel_budget();
-        let held = self.up.len() - self.waiting.len();
+        // The runners still running hold a slot each (one that ended gave its back).
+        while self.runners.try_join_next().is_some() {}
+        let held = self.runners.len();
         let needed = shard(&ids.iter().map(|id| topic(id)).collect::<Vec<_>>()).len();
         // Past the budget the set is polled and takes no slot: nothing to wait for.
         let wanted = if needed > budget.for_sets() {
