@@ -120,8 +120,8 @@ impl ChannelBudget {
     /// Waits until `wanted` of the sets' slots are free together, or `within` has
     /// passed: a set that lets its channels go to open others waits so for the slots
     /// the old ones give back once their subscriptions are deleted, rather than find
-    /// its own old channels holding the budget.
-    /// Nothing is held while waiting, so other sets may take the slots meanwhile.
+    /// its own old channels holding the budget. Nothing is held while waiting, so other
+    /// sets may take the slots meanwhile.
     pub async fn until_free(&self, wanted: usize, within: Duration) {
         let wanted = wanted.min(self.for_sets());
         let deadline = tokio::time::Instant::now() + within;

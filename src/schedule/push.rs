@@ -10,10 +10,10 @@
 //! - each event replaces the metrics it carries for its queue and media type (counts
 //!   grouped by queue alone, such as `oOnQueueUsers`, by queue);
 //! - changes are published at most every [`COALESCE`], mapped as a polled set's and
-//!   through the same snapshot ([`crate::snapshot::SnapshotStore::publish_often_while`]: on
-//!   one core, leaving the other to scrapes), so the series
-//!   are the polled set's exactly (names, labels, zero-fill); only the queues changed
-//!   since the last publish are mapped again ([`super::push_state`]);
+//!   through the same snapshot (compressed on one core, leaving the other to scrapes:
+//!   [`crate::snapshot::SnapshotStore::publish_often_while`]), so the series are the
+//!   polled set's exactly (names, labels, zero-fill); only the queues changed since the
+//!   last publish are mapped again ([`super::push_state`]);
 //! - every `reconcile` the set is read by REST anyway: the series whose pushed value
 //!   differs are counted (`genesys_exporter_push_reconcile_differences_total`) and the
 //!   polled state adopted, so a wrong or missed event cannot linger;
