@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use common::{Exporter, ExporterRun, Metrics, config_check, simulator, token};
 use genesys_cloud_exporter::genesys::agents::{ROUTING_STATUSES, SYSTEM_PRESENCES};
-use genesys_cloud_exporter::simulator::{Simulator, SimulatorConfig};
+use genesys_cloud_exporter::simulator::{
+    FaultKind, FaultRule, Simulator, SimulatorConfig, Trigger,
+};
 use serde_json::{Value, json};
 
 /// Busy weekday minutes, in the past, a minute apart: routing statuses differ between
@@ -342,17 +344,28 @@ async fn pushed_counts_per_queue_equal_each_queues_joined_members() {
 }
 
 /// A queue of `per_queue` that Genesys does not know (deleted since the config was
-/// written: the members listing answers 404) counts no agents and stops nothing: the
-/// set is pushed, and the org's counts and the other queue's are exported.
+/// written: the members listing answers 404) counts no agents, and one whose members
+/// the client may not read (403) only the agents whose activity names it; neither
+/// stops anything: the set is pushed, and the org's counts and the other queues' are
+/// exported.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_queue_genesys_does_not_know_counts_no_agents_and_stops_nothing() {
+async fn a_queue_unknown_or_forbidden_counts_no_agents_and_stops_nothing() {
     let run = async {
         let sim = push_simulator().await;
         let listing = entities(&sim, "/api/v2/routing/queues", "pageSize=100").await;
         let known = listing[0]["id"].as_str().unwrap().to_string();
+        let forbidden = listing[1]["id"].as_str().unwrap().to_string();
         let unknown = "00000000-0000-4000-8000-00000000dead";
+        sim.add_fault(FaultRule {
+            path_prefix: format!("/api/v2/routing/queues/{forbidden}/members"),
+            kind: FaultKind::Status {
+                status: 403,
+                retry_after: None,
+            },
+            trigger: Trigger::for_next(Duration::from_secs(3600)),
+        });
         let dir = tempfile::tempdir().unwrap();
-        let extra = format!("    per_queue: [{known}, {unknown}]\n");
+        let extra = format!("    per_queue: [{known}, {forbidden}, {unknown}]\n");
         let exporter = pushing(&sim, &config("1h", &extra), &dir).await;
         let metrics = exporter
             .scrape_until(|m| {
@@ -374,6 +387,25 @@ async fn a_queue_genesys_does_not_know_counts_no_agents_and_stops_nothing() {
                 .sum::<f64>()
         };
         assert_eq!(of(unknown), 0.0, "{}", metrics.text);
+        assert!(
+            !metrics
+                .find(
+                    "genesys_agents_queue_routing_status",
+                    &[("queue_id", &forbidden)]
+                )
+                .is_empty(),
+            "the forbidden queue is exported: {}",
+            metrics.text
+        );
+        assert!(
+            value(
+                &metrics,
+                "genesys_exporter_api_requests_total",
+                &[("endpoint", "queue_members"), ("code", "403")]
+            ) >= 1.0,
+            "its members were refused: {}",
+            metrics.text
+        );
         assert!(
             of(&known) > 0.0,
             "the known queue counts its agents: {}",

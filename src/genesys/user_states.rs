@@ -215,7 +215,7 @@ pub async fn read_joined_members(
             } else {
                 tracing::warn!(
                     queue_id,
-                    "the OAuth client may not read the members of a queue of `per_queue` (403: grant its role `routing:queue:view` for the queue's division); counted as having no active agents until it may"
+                    "the OAuth client may not read the members of a queue of `per_queue` (403: grant its role `routing:queue:view` for the queue's division); until it may, the queue counts only the agents whose activity events name it"
                 );
             }
             return Ok((
