@@ -415,9 +415,12 @@ const PROFILES: &[Profile] = &[
             ),
         ],
         splits: &[],
+        // 20 an hour for a weight of 1: 17.5 events in a half hour over the three limits,
+        // so a half hour with none (e^-17.5) never hides the demo's rate-limit row. At 5 an
+        // hour one half hour in 80 had none.
         rules: &[measured(
             "oRateLimitRecorded",
-            Volume::PerHour(5.0),
+            Volume::PerHour(20.0),
             (1.0, 2_000.0),
             (20.0, 200.0),
         )],
