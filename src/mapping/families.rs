@@ -32,7 +32,7 @@ enum MetricSlots {
 /// by position, not by hashing names (BENCHMARKS.md).
 pub(super) struct FamilyBuilder {
     /// `genesys_{domain}_`, from the query's source.
-    prefix: String,
+    prefix: Arc<str>,
     /// The source, for the names of observation stats' families.
     source: &'static Source,
     families: Vec<Family>,
@@ -42,19 +42,32 @@ pub(super) struct FamilyBuilder {
     /// Requested metrics, by their position in the query.
     metrics: Arc<[String]>,
     /// The families of each requested metric, by the same position.
-    metric_slots: Vec<MetricSlots>,
+    metric_slots: Arc<[MetricSlots]>,
     /// Per requested metric, the stat of an observation to the family its samples go
-    /// to; `None` for a stat whose name cannot be part of a metric name.
-    observation_slots: Vec<HashMap<String, Option<usize>>>,
+    /// to; `None` for a stat whose name cannot be part of a metric name. (Shared as
+    /// [`FamilyBuilder::by_name`] is.)
+    observation_slots: Arc<Vec<HashMap<String, Option<usize>>>>,
     /// Samples each family is expected to get: one per group.
     groups: usize,
     /// Which of [`ZERO_TIMER_STATS`] the source's timers have: zero-filled.
     zero_timer_stats: [bool; 2],
     /// The group (its position in [`GroupMapping`]) the samples pushed now belong to.
     pub(super) group: u32,
-    /// For each family, the group of each of its samples, until the samples are put
-    /// in the groups' order ([`FamilyBuilder::order_groups`]).
-    sample_groups: Option<Vec<Vec<u32>>>,
+    /// The group of each sample, until the samples are put in the groups' order
+    /// ([`FamilyBuilder::order_groups`]).
+    sample_groups: SampleGroups,
+}
+
+/// Which group each sample of each family belongs to.
+enum SampleGroups {
+    /// Every sample so far is the first group's: nothing to note until another group
+    /// comes (the history maps each group of an answer alone, bucket by bucket,
+    /// millions of times a request, and this saves a list per family each time).
+    AllFirst,
+    /// For each family, the group of each of its samples.
+    Noted(Vec<Vec<u32>>),
+    /// The samples are in the groups' order, and stay in the order they come.
+    Ordered,
 }
 
 impl FamilyBuilder {
@@ -63,17 +76,18 @@ impl FamilyBuilder {
         let prefix = source.prefix();
         let mut builder = FamilyBuilder {
             zero_timer_stats: ZERO_TIMER_STATS.map(|stat| source.timer_stats.contains(&stat)),
-            prefix: prefix.clone(),
+            prefix: prefix.as_str().into(),
             source,
             families: Vec::new(),
             by_name: Arc::default(),
             metrics: Arc::from(metrics),
-            metric_slots: Vec::with_capacity(metrics.len()),
-            observation_slots: metrics.iter().map(|_| HashMap::new()).collect(),
+            metric_slots: Arc::from([]),
+            observation_slots: Arc::new(metrics.iter().map(|_| HashMap::new()).collect()),
             groups,
             group: 0,
-            sample_groups: Some(Vec::new()),
+            sample_groups: SampleGroups::AllFirst,
         };
+        let mut metric_slots = Vec::with_capacity(metrics.len());
         for metric in metrics {
             let (family, base) = series_base(source, metric);
             let slots = match family {
@@ -87,8 +101,9 @@ impl FamilyBuilder {
                 })),
                 _ => MetricSlots::Observation,
             };
-            builder.metric_slots.push(slots);
+            metric_slots.push(slots);
         }
+        builder.metric_slots = Arc::from(metric_slots);
         builder
     }
 
@@ -97,7 +112,7 @@ impl FamilyBuilder {
     /// make, without formatting a name or help text again.
     pub(super) fn emptied(&self) -> FamilyBuilder {
         FamilyBuilder {
-            prefix: self.prefix.clone(),
+            prefix: Arc::clone(&self.prefix),
             source: self.source,
             families: self
                 .families
@@ -110,17 +125,12 @@ impl FamilyBuilder {
                 .collect(),
             by_name: Arc::clone(&self.by_name),
             metrics: Arc::clone(&self.metrics),
-            metric_slots: self.metric_slots.clone(),
-            observation_slots: self.observation_slots.clone(),
+            metric_slots: Arc::clone(&self.metric_slots),
+            observation_slots: Arc::clone(&self.observation_slots),
             groups: self.groups,
             zero_timer_stats: self.zero_timer_stats,
             group: 0,
-            sample_groups: Some(
-                self.families
-                    .iter()
-                    .map(|_| Vec::with_capacity(self.groups))
-                    .collect(),
-            ),
+            sample_groups: SampleGroups::AllFirst,
         }
     }
 
@@ -135,7 +145,7 @@ impl FamilyBuilder {
             help: help().into(),
             samples: Vec::with_capacity(self.groups),
         });
-        if let Some(sample_groups) = &mut self.sample_groups {
+        if let SampleGroups::Noted(sample_groups) = &mut self.sample_groups {
             sample_groups.push(Vec::with_capacity(self.groups));
         }
         Arc::make_mut(&mut self.by_name).insert(name, index);
@@ -158,7 +168,7 @@ impl FamilyBuilder {
             let help = observation_help(&self.metrics[metric], &stat_name);
             self.family(name, || help)
         });
-        self.observation_slots[metric].insert(stat.to_string(), slot);
+        Arc::make_mut(&mut self.observation_slots)[metric].insert(stat.to_string(), slot);
         slot
     }
 
@@ -167,8 +177,21 @@ impl FamilyBuilder {
             labels: Arc::clone(labels),
             value,
         });
-        if let Some(sample_groups) = &mut self.sample_groups {
-            sample_groups[family].push(self.group);
+        match &mut self.sample_groups {
+            SampleGroups::AllFirst if self.group == 0 => {}
+            SampleGroups::AllFirst => {
+                // The first sample of another group: the ones before were the first's.
+                let mut noted: Vec<Vec<u32>> = self
+                    .families
+                    .iter()
+                    .map(|family| vec![0; family.samples.len()])
+                    .collect();
+                noted[family].pop();
+                noted[family].push(self.group);
+                self.sample_groups = SampleGroups::Noted(noted);
+            }
+            SampleGroups::Noted(sample_groups) => sample_groups[family].push(self.group),
+            SampleGroups::Ordered => {}
         }
     }
 
@@ -182,7 +205,7 @@ impl FamilyBuilder {
         for (index, family) in self.families.iter_mut().enumerate() {
             let count = counts.get(index).copied().unwrap_or(0);
             family.samples.truncate(count);
-            if let Some(sample_groups) = &mut self.sample_groups {
+            if let SampleGroups::Noted(sample_groups) = &mut self.sample_groups {
                 sample_groups[index].truncate(count);
             }
         }
@@ -191,7 +214,10 @@ impl FamilyBuilder {
     /// Puts each family's samples in the order of their groups' `rank` (a group's own
     /// samples keep their order); samples pushed later follow.
     pub(super) fn order_groups(&mut self, rank: &[u32]) {
-        let Some(sample_groups) = self.sample_groups.take() else {
+        let SampleGroups::Noted(sample_groups) =
+            std::mem::replace(&mut self.sample_groups, SampleGroups::Ordered)
+        else {
+            // All the first group's (already in order), or ordered before.
             return;
         };
         for (family, groups) in self.families.iter_mut().zip(sample_groups) {
