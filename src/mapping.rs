@@ -39,7 +39,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::QueryConfig;
 use crate::conventions::snake_case;
-use crate::genesys::bodies::{AggregateResponse, AggregateResult};
+use crate::genesys::bodies::{AggregateBucket, AggregateResponse, AggregateResult};
 use crate::genesys::names::{self, Names};
 use crate::genesys::sources::Source;
 use crate::interval::Interval;
@@ -236,8 +236,36 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
         if buckets.iter().all(|bucket| bucket.metrics.is_empty()) {
             return;
         }
+        let key = group_key(self.query.borrow(), result);
+        self.add_entries(key, None, &buckets);
+    }
+
+    /// The labels of the group `key` (its `group_by` values, as [`group_key`] makes
+    /// them), as [`GroupMapping::add`] gives its series: for a caller that maps one
+    /// group bucket by bucket, to make them once for all its buckets.
+    pub fn group_labels(&self, key: &[String]) -> LabelSet {
+        self.label_names.group(self.query.borrow(), key)
+    }
+
+    /// Maps `bucket`, one bucket of the group `key` whose labels are `labels` (from
+    /// [`GroupMapping::group_labels`]): what [`GroupMapping::add`] does with a result
+    /// holding that bucket alone, the caller having checked that it is this mapping's
+    /// interval.
+    pub fn add_bucket(&mut self, key: Vec<String>, labels: &LabelSet, bucket: &AggregateBucket) {
+        if !bucket.metrics.is_empty() {
+            self.add_entries(key, Some(labels), &[bucket]);
+        }
+    }
+
+    /// Exports the entries of `buckets` (of this interval) under the group `key`'s
+    /// labels: `labels` when given, made from the key otherwise.
+    fn add_entries(
+        &mut self,
+        key: Vec<String>,
+        labels: Option<&LabelSet>,
+        buckets: &[&AggregateBucket],
+    ) {
         let query = self.query.borrow();
-        let key = group_key(query, result);
         let position = match self.by_key.get(&key) {
             Some(&position) => {
                 if position < self.checkpoint.groups {
@@ -247,7 +275,10 @@ impl<Q: Borrow<QueryConfig>> GroupMapping<Q> {
                 position
             }
             None => {
-                let labels = self.label_names.group(query, &key);
+                let labels = match labels {
+                    Some(labels) => Arc::clone(labels),
+                    None => self.label_names.group(query, &key),
+                };
                 self.groups.push(Group {
                     labels,
                     exported: Vec::new(),

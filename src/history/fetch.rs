@@ -393,17 +393,12 @@ impl GroupWriter<'_> {
         }
         let memory = self.memories.entry(key.clone()).or_default();
         // The group with one bucket's data at a time, as a live poll of that bucket
-        // would have it.
-        let mut single = AggregateResult {
-            group: result.group,
-            data: Vec::with_capacity(1),
-        };
+        // would have it; its labels made once for all its buckets.
+        let labels = self.mapping.group_labels(&key);
         for (bucket, data) in self.buckets.iter().zip(slots) {
             let mut mapping = self.mapping.fresh(*bucket);
             if let Some(data) = data {
-                single.data.clear();
-                single.data.push(data);
-                mapping.add(&single);
+                mapping.add_bucket(key.clone(), &labels, &data);
             }
             let mapped = mapping.finish(memory);
             self.skipped += mapped.warnings;

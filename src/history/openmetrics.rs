@@ -93,6 +93,9 @@ pub struct OpenMetricsWriter<W: Write> {
     /// only: a second query's range would take its timestamps back in time).
     build_info_query: Option<String>,
     samples: u64,
+    /// A family's lines, put together and written at once: a write per piece of a
+    /// line, through the output's `dyn Write`, cost more than the copying.
+    lines: Vec<u8>,
 }
 
 impl<W: Write> OpenMetricsWriter<W> {
@@ -119,6 +122,7 @@ impl<W: Write> OpenMetricsWriter<W> {
             target_labels: format!(",{}", &target.rendered()[1..]),
             build_info_query: None,
             samples: 0,
+            lines: Vec::new(),
         }
     }
 
@@ -268,6 +272,7 @@ impl<W: Write> OpenMetricsWriter<W> {
                 build_info.as_ref(),
                 &self.target_labels,
                 &stamps,
+                &mut self.lines,
             )?;
         }
         Ok(())
@@ -318,8 +323,8 @@ impl<W: Write> BucketSink for OpenMetricsWriter<W> {
 }
 
 /// Writes the series of `series` (all of them when `whole`, else all but the query's
-/// own interval bounds) and `build_info`, when given, at each of `times` into `part`;
-/// returns the samples written.
+/// own interval bounds) and `build_info`, when given, at each of `times` into `part`,
+/// each family's lines put together in `lines` first; returns the samples written.
 fn write_samples(
     part: &mut Part<dyn Write + '_>,
     series: &QuerySeries,
@@ -327,6 +332,7 @@ fn write_samples(
     build_info: Option<&Labels>,
     target_labels: &str,
     times: &[String],
+    lines: &mut Vec<u8>,
 ) -> std::io::Result<u64> {
     let mut number = dtoa::Buffer::new();
     let mut samples = 0;
@@ -336,6 +342,7 @@ fn write_samples(
     };
     for family in series.families.iter().filter(|f| whole || !own(&f.name)) {
         part.describe(&family.name, &family.help)?;
+        lines.clear();
         for sample in &family.samples {
             let rendered = sample.labels.rendered();
             let labels = &rendered[..rendered.len().saturating_sub(1)];
@@ -352,11 +359,12 @@ fn write_samples(
                     time,
                     "\n",
                 ] {
-                    part.out.write_all(part_text.as_bytes())?;
+                    lines.extend_from_slice(part_text.as_bytes());
                 }
             }
             samples += times.len() as u64;
         }
+        part.out.write_all(lines)?;
     }
     if let Some(build) = build_info {
         let name = "genesys_exporter_build_info";
